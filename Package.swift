@@ -1,0 +1,81 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "fieldlog",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fieldlog", targets: ["fieldlog"]),
+        .library(name: "FieldLedger", targets: ["FieldLedger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            path: "Sources/CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "FieldCrypto",
+            dependencies: ["CSodium"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FieldStore",
+            dependencies: [
+                "FieldCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FieldLedger",
+            dependencies: [
+                "FieldStore",
+                "FieldCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fieldlog",
+            dependencies: [
+                "FieldLedger",
+                "FieldStore",
+                "FieldCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "FieldCryptoTests", dependencies: ["FieldCrypto"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FieldStoreTests",
+            dependencies: ["FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FieldLedgerTests",
+            dependencies: ["FieldLedger", "FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FieldlogCLITests",
+            dependencies: ["FieldCrypto"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
