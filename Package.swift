@@ -10,7 +10,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "fieldlog",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fieldlog", targets: ["fieldlog"]),
         .library(name: "FieldLedger", targets: ["FieldLedger"]),

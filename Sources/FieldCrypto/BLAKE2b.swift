@@ -25,7 +25,7 @@ public enum BLAKE2b {
     ///
     /// libsodium's state is a 64-byte-aligned C struct that Swift sees as opaque, so it lives in
     /// memory this value allocates and frees.
-    public struct Hasher: ~Copyable {
+    public final class Hasher {
         private let state: UnsafeMutableRawPointer
 
         /// Starts an empty hash.
@@ -40,26 +40,26 @@ public enum BLAKE2b {
         }
 
         /// Adds bytes to the hash.
-        public mutating func update(_ data: [UInt8]) {
+        public func update(_ data: [UInt8]) {
             data.withUnsafeBufferPointer { input in
                 _ = crypto_generichash_update(OpaquePointer(state), input.baseAddress, UInt64(input.count))
             }
         }
 
         /// Adds the UTF-8 bytes of a string, preceded by its length so that concatenations stay unambiguous.
-        public mutating func update(field: String) {
+        public func update(field: String) {
             let bytes = Array(field.utf8)
             update(bigEndian: UInt32(bytes.count))
             update(bytes)
         }
 
         /// Adds an integer as 4 big-endian bytes.
-        public mutating func update(bigEndian value: UInt32) {
+        public func update(bigEndian value: UInt32) {
             update([UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)])
         }
 
-        /// Returns the 32-byte digest; the hasher is consumed.
-        public consuming func finalize() -> [UInt8] {
+        /// Returns the 32-byte digest; call it once.
+        public func finalize() -> [UInt8] {
             var out = [UInt8](repeating: 0, count: BLAKE2b.digestSize)
             out.withUnsafeMutableBufferPointer { output in
                 _ = crypto_generichash_final(OpaquePointer(state), output.baseAddress!, BLAKE2b.digestSize)

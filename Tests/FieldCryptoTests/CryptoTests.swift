@@ -61,7 +61,7 @@ import Testing
 
     @Test func incrementalMatchesOneShot() {
         let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 7) }
-        var hasher = BLAKE2b.Hasher()
+        let hasher = BLAKE2b.Hasher()
         hasher.update(Array(data[0..<333]))
         hasher.update(Array(data[333...]))
         #expect(hasher.finalize() == BLAKE2b.hash256(data))

@@ -1,0 +1,73 @@
+import FieldCrypto
+import FieldStore
+import Foundation
+
+/// The ledger's acceptance rules: who may write what, judged against the registry a commit cites.
+///
+/// - Registry commits come only from the root key (the engine checks that).
+/// - Every other commit is in an enterprise scope `ent:<uuid>` of an enterprise that exists in the
+///   cited registry, by a device enrolled there and not deleted, writing only the tables its role
+///   allows; a cadre must hold an active linkage to that enterprise. The root key may write anything.
+/// - Demand events are append-only: a change to `demand_events` never supersedes anything, so an
+///   attempt to rewrite an event shows up as a conflict beside the original instead of replacing it.
+public struct LedgerPolicy: ReplicaPolicy {
+    public init() {}
+
+    public func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict {
+        if commit.scope == Commit.registryScope { return .allow }
+        guard let enterprise = RegistryIDs.enterprise(of: commit.scope) else {
+            return .deny(StoreError(.notAuthorized, "\(commit.scope) is not a scope of this ledger"))
+        }
+        let registryTables: Set = ["departments", "cadres", "devices", "enterprises", "linkages"]
+        if let table = commit.changes.first(where: { registryTables.contains($0.table) })?.table {
+            return .deny(StoreError(.notAuthorized, "\(table) is registry data; only the county root key writes it"))
+        }
+        if let change = commit.changes.first(where: { $0.table == "demand_events" && !$0.supersedes.isEmpty }) {
+            return .deny(StoreError(.notAuthorized, "demand event \(change.row.lowercased) is append-only and cannot be changed"))
+        }
+        guard try registry.rowExists("enterprises", row: enterprise) else {
+            return .deny(StoreError(
+                .notAuthorized, "enterprise \(enterprise.lowercased) is not in the registry (as of registry commit \(registry.sequence))"
+            ))
+        }
+        if commit.author == registry.root { return .allow }
+        let device = RegistryIDs.device(commit.author)
+        guard try registry.rowExists("devices", row: device),
+            let role = Role(rawValue: try registry.value("devices", row: device, column: "role").text ?? "")
+        else {
+            return .deny(StoreError(
+                .notEnrolled,
+                "device \(commit.author.fingerprint) is not enrolled in the registry (as of registry commit \(registry.sequence))"
+            ))
+        }
+        if let table = commit.changes.first(where: { !role.writableTables.contains($0.table) })?.table {
+            return .deny(StoreError(.notAuthorized, "a \(role.rawValue) device may not write \(table)"))
+        }
+        if role == .cadre {
+            guard case .blob(let cadre) = try registry.value("devices", row: device, column: "cadre_id"), cadre.count == 16 else {
+                return .deny(StoreError(.notEnrolled, "device \(commit.author.fingerprint) is enrolled as a cadre but names no cadre"))
+            }
+            let linkage = RegistryIDs.linkage(cadre: UUID(bytes16: cadre), enterprise: enterprise)
+            guard try registry.rowExists("linkages", row: linkage),
+                try registry.value("linkages", row: linkage, column: "active") == .integer(1)
+            else {
+                return .deny(StoreError(
+                    .notAuthorized,
+                    "the cadre of device \(commit.author.fingerprint) is not linked to enterprise \(enterprise.lowercased) (as of registry commit \(registry.sequence))"
+                ))
+            }
+        }
+        return .allow
+    }
+
+    public func revocations(registry: RegistrySnapshot) throws -> [Revocation] {
+        try registry.rows("devices", where: "revoked", equals: .integer(1)).compactMap { row in
+            guard let hex = try registry.value("devices", row: row, column: "public_key").text,
+                let key = try? PublicKey(hex: hex)
+            else { return nil }
+            let feeds = try registry.value("devices", row: row, column: "revoked_feeds").text ?? "{}"
+            let parsed = (try? JSONDecoder().decode([String: UInt64].self, from: Data(feeds.utf8))) ?? [:]
+            return Revocation(author: key, lastAccepted: parsed)
+        }
+    }
+}

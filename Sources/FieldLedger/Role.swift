@@ -1,0 +1,34 @@
+/// What an enrolled device may do.
+public enum Role: String, Sendable, Codable, CaseIterable {
+    /// A leading cadre (包联领导): visits and demands of the enterprises linked to them.
+    case cadre
+    /// A lead or co-department user: the demands assigned to the department.
+    case department
+    /// The county coordinator (转办): takes in, assigns and settles demands everywhere.
+    case coordinator
+    /// A supervisor (督查): reads everything, records supervision events.
+    case supervisor
+    /// A hub operator: everything the coordinator may, plus running the hub.
+    case `operator`
+
+    /// The enterprise-scope tables this role may write.
+    var writableTables: Set<String> {
+        switch self {
+        case .cadre: ["visits", "demands", "demand_events"]
+        case .department: ["demands", "demand_events"]
+        case .coordinator, .operator: ["visits", "demands", "demand_events"]
+        case .supervisor: ["demand_events"]
+        }
+    }
+
+    /// The name shown to users.
+    public var displayName: String {
+        switch self {
+        case .cadre: "包联干部"
+        case .department: "责任单位"
+        case .coordinator: "转办协调"
+        case .supervisor: "督查"
+        case .operator: "运维"
+        }
+    }
+}

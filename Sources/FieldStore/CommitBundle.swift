@@ -1,0 +1,111 @@
+import FieldCrypto
+import Foundation
+
+/// A bundle: a file of commits, for carrying them between replicas on a USB stick.
+///
+/// Layout (see `docs/commit-format.md`): the 8-byte magic `FLBUNDL1`; records, each a 4-byte
+/// big-endian length and a commit in wire form; an end marker of 4 zero bytes; the 8-byte record
+/// count; and BLAKE2b-256 of every byte before it. A bundle whose tail does not check is refused
+/// whole, so a truncated copy never half-applies.
+public enum CommitBundle {
+    static let magic = Array("FLBUNDL1".utf8)
+
+    /// Writes every commit of `replica` to `path` (atomically: a temporary file, then a rename).
+    /// - Returns: the number of commits written.
+    @discardableResult
+    public static func write(from replica: Replica, to path: String) throws -> Int {
+        let temporary = path + ".partial"
+        _ = FileManager.default.createFile(atPath: temporary, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw StoreError(.database, "cannot write \(path); check that the folder exists and is writable")
+        }
+        let hasher = BLAKE2b.Hasher()
+        var buffer: [UInt8] = magic
+        var count: UInt64 = 0
+        func flush(force: Bool) throws {
+            guard force || buffer.count > 1 << 20 else { return }
+            hasher.update(buffer)
+            try handle.write(contentsOf: buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+        try replica.exportRecords { record in
+            buffer += CommitCodec.bigEndian(UInt32(record.count))
+            buffer += record
+            count += 1
+            try flush(force: false)
+        }
+        buffer += [0, 0, 0, 0]
+        buffer += CommitCodec.bigEndian(count)
+        try flush(force: true)
+        try handle.write(contentsOf: hasher.finalize())
+        try handle.synchronize()
+        try handle.close()
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        return Int(count)
+    }
+
+    /// Opens a bundle and checks its end marker, count and hash before anything is read from it.
+    /// - Throws: `.notABundle` or `.truncatedBundle`.
+    public static func open(_ path: String) throws -> Records {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw StoreError(.notABundle, "cannot read \(path): no such file, or not readable")
+        }
+        return try Records(data: data, path: path)
+    }
+
+    /// The records of a checked bundle, read one by one.
+    public struct Records: Sequence {
+        let data: Data
+        /// The number of commits the bundle holds.
+        public let count: Int
+
+        init(data: Data, path: String) throws {
+            guard data.count >= magic.count, Array(data.prefix(magic.count)) == magic else {
+                throw StoreError(.notABundle, "\(path) is not a fieldlog bundle (it does not start with FLBUNDL1)")
+            }
+            let trailer = 4 + 8 + 32
+            let truncated = StoreError(
+                .truncatedBundle,
+                "\(path) is truncated or damaged (its end does not check); copy it again from the replica that wrote it"
+            )
+            guard data.count >= magic.count + trailer else { throw truncated }
+            let hashStart = data.count - 32
+            let expected = [UInt8](data[(data.startIndex + hashStart)...])
+            let hasher = BLAKE2b.Hasher()
+            var offset = 0
+            while offset < hashStart {
+                let end = Swift.min(hashStart, offset + (1 << 22))
+                hasher.update([UInt8](data[(data.startIndex + offset)..<(data.startIndex + end)]))
+                offset = end
+            }
+            guard hasher.finalize() == expected else { throw truncated }
+            let countBytes = [UInt8](data[(data.startIndex + hashStart - 8)..<(data.startIndex + hashStart)])
+            let marker = [UInt8](data[(data.startIndex + hashStart - 12)..<(data.startIndex + hashStart - 8)])
+            guard marker == [0, 0, 0, 0] else { throw truncated }
+            self.count = Int(countBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            self.data = data.prefix(hashStart - 12)
+        }
+
+        public func makeIterator() -> Iterator { Iterator(data: data, offset: CommitBundle.magic.count) }
+
+        /// Yields each record's bytes; a record whose length runs past the end ends the sequence
+        /// (the hash has already been checked, so that only happens to a bundle written wrongly).
+        public struct Iterator: IteratorProtocol {
+            let data: Data
+            var offset: Int
+
+            public mutating func next() -> [UInt8]? {
+                guard offset + 4 <= data.count else { return nil }
+                let base = data.startIndex + offset
+                let length = Int(data[base]) << 24 | Int(data[base + 1]) << 16 | Int(data[base + 2]) << 8 | Int(data[base + 3])
+                guard length > 0, offset + 4 + length <= data.count else { return nil }
+                offset += 4 + length
+                return [UInt8](data[(base + 4)..<(base + 4 + length)])
+            }
+        }
+    }
+}

@@ -1,0 +1,358 @@
+import FieldCrypto
+import Foundation
+import GRDB
+import Logging
+
+/// A cell of a replicated table.
+struct RowKey: Hashable {
+    var table: String
+    var row: Data
+}
+
+/// Takes commits into a replica inside one SQLite transaction: checks their place in their feed,
+/// stores them, settles what can be applied, and recomputes the visible cells they touch.
+///
+/// The decisions follow `docs/merge.md`; every one depends only on the commits held, so that every
+/// replica holding the same commits reaches the same state.
+struct Integrator {
+    let replica: Replica
+    let db: Database
+    let now: UInt64
+    var report = ImportReport()
+    /// Cells to recompute: per row, the columns touched.
+    var touched: [RowKey: Set<String>] = [:]
+    /// Commits decoded in this transaction, so settling does not decode them again.
+    var decoded: [CommitID: SignedCommit] = [:]
+    var registryChanged = false
+    var revocationCache: [PublicKey: Revocation]?
+    var received = 0
+
+    init(replica: Replica, db: Database) {
+        self.replica = replica
+        self.db = db
+        self.now = replica.options.wallClock()
+    }
+
+    // MARK: Receiving
+
+    /// Checks a verified commit's place in its feed and stores it (pending), or refuses it.
+    /// - Returns: true when the commit was newly stored.
+    @discardableResult
+    mutating func receive(_ signed: SignedCommit) throws -> Bool {
+        let commit = signed.commit
+        let idData = Data(signed.id.bytes)
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE id = ?)", arguments: [idData]) == true {
+            report.skipped += 1
+            return false
+        }
+        if commit.scope == Commit.registryScope && commit.author != replica.root {
+            refuse(signed, StoreError(.notAuthorized, "only the county root key writes the registry; \(commit.author.fingerprint) is not it"), stored: false)
+            return false
+        }
+        if commit.schemaVersion <= replica.schema.version {
+            if let error = replica.validateChanges(commit.changes) {
+                refuse(signed, error, stored: false)
+                return false
+            }
+        }
+        let author = Data(commit.author.bytes)
+        let forkSeq = try Int64.fetchOne(
+            db, sql: "SELECT fork_seq FROM _feeds WHERE author = ? AND scope = ?", arguments: [author, commit.scope]
+        )
+        if let forkSeq, Int64(commit.sequence) >= forkSeq {
+            try store(signed, status: .excluded, reason: StoreError(.fork, "feed forked at seq \(forkSeq): kept as evidence"))
+            refuse(signed, StoreError(.fork, "the author's feed forked at seq \(forkSeq); this commit is kept as evidence only"), stored: true)
+            return true
+        }
+        let sameSeq = try Data.fetchOne(
+            db, sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1",
+            arguments: [author, commit.scope, Int64(commit.sequence)]
+        )
+        if sameSeq != nil {
+            let error = StoreError(
+                .fork,
+                "fork: two different commits are numbered \(commit.sequence) in the feed of \(commit.author.fingerprint) in \(commit.scope); both kept as evidence, the feed is excluded from there on"
+            )
+            try store(signed, status: .excluded, reason: error)
+            try db.execute(
+                sql: "UPDATE _feeds SET fork_seq = MIN(COALESCE(fork_seq, ?), ?) WHERE author = ? AND scope = ?",
+                arguments: [Int64(commit.sequence), Int64(commit.sequence), author, commit.scope]
+            )
+            try excludeFeed(author: commit.author, scope: commit.scope, from: commit.sequence, because: error)
+            refuse(signed, error, stored: true)
+            replica.options.logger.warning(
+                "fork detected", metadata: ["author": "\(commit.author.fingerprint)", "scope": "\(commit.scope)", "seq": "\(commit.sequence)"]
+            )
+            return true
+        }
+        if commit.sequence > 1 {
+            let previous = try Data.fetchOne(
+                db, sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1",
+                arguments: [author, commit.scope, Int64(commit.sequence - 1)]
+            )
+            guard let previous else {
+                refuse(signed, StoreError(
+                    .gap,
+                    "commit \(commit.sequence) of the feed of \(commit.author.fingerprint) in \(commit.scope) cannot be taken: commit \(commit.sequence - 1) is missing; import the earlier commits first"
+                ), stored: false)
+                return false
+            }
+            guard previous == Data(commit.previous.bytes) else {
+                refuse(signed, StoreError(
+                    .brokenChain,
+                    "commit \(commit.sequence) of the feed of \(commit.author.fingerprint) in \(commit.scope) does not follow commit \(commit.sequence - 1) held here (its predecessor hash differs)"
+                ), stored: false)
+                return false
+            }
+        }
+        try store(signed, status: .pending, reason: nil)
+        try db.execute(
+            sql: """
+                INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)
+                ON CONFLICT(author, scope) DO UPDATE SET head_seq = MAX(head_seq, excluded.head_seq)
+                """,
+            arguments: [author, commit.scope, Int64(commit.sequence)]
+        )
+        decoded[signed.id] = signed
+        return true
+    }
+
+    private mutating func store(_ signed: SignedCommit, status: CommitStatus, reason: StoreError?) throws {
+        let commit = signed.commit
+        received += 1
+        try db.execute(
+            sql: """
+                INSERT INTO _commits(id, author, scope, seq, hlc, schema_version, registry_seq, body, signature,
+                                     status, reason, reason_code, received)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                Data(signed.id.bytes), Data(commit.author.bytes), commit.scope, Int64(commit.sequence),
+                Int64(bitPattern: commit.timestamp.rawValue), Int64(commit.schemaVersion), Int64(commit.registrySequence),
+                Data(signed.body), Data(signed.signature), status.rawValue, reason?.message, reason?.code.rawValue,
+                Int64(now),
+            ]
+        )
+    }
+
+    mutating func refuse(_ signed: SignedCommit, _ error: StoreError, stored: Bool) {
+        let commit = signed.commit
+        report.refused.append(
+            ImportReport.Refusal(
+                commit: signed.id.hex, author: commit.author.hex, scope: commit.scope, sequence: commit.sequence,
+                code: error.code, reason: error.message, isStored: stored
+            )
+        )
+    }
+
+    // MARK: Settling
+
+    /// Applies or excludes stored pending commits until nothing more can move.
+    mutating func settle() throws {
+        while true {
+            var progress = false
+            let feeds = try Row.fetchAll(db, sql: "SELECT DISTINCT author, scope FROM _commits WHERE status = 1")
+            for feed in feeds {
+                let author = try PublicKey(bytes: [UInt8](feed["author"] as Data))
+                if try settleFeed(author: author, scope: feed["scope"]) { progress = true }
+            }
+            if registryChanged {
+                registryChanged = false
+                revocationCache = nil
+                if try enforceRevocations() { progress = true }
+            }
+            if !progress { break }
+        }
+        report.held = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _commits WHERE status = 1") ?? 0
+    }
+
+    private mutating func settleFeed(author: PublicKey, scope: String) throws -> Bool {
+        let authorData = Data(author.bytes)
+        let pending = try Row.fetchAll(
+            db,
+            sql: "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq",
+            arguments: [authorData, scope]
+        )
+        var progress = false
+        for row in pending {
+            let seq = UInt64(row["seq"] as Int64)
+            if seq > 1 {
+                let previousStatus = try Int.fetchOne(
+                    db, sql: "SELECT MIN(status) FROM _commits WHERE author = ? AND scope = ? AND seq = ?",
+                    arguments: [authorData, scope, Int64(seq - 1)]
+                )
+                if previousStatus == CommitStatus.pending.rawValue { break }
+            }
+            let id = try CommitID(bytes: [UInt8](row["id"] as Data))
+            let signed = try decoded[id] ?? SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
+            let commit = signed.commit
+            let oldCode: String? = row["reason_code"]
+            if let revocation = try revocations()[author], seq > revocation.cutoff(in: scope) {
+                try exclude(signed, wasApplied: false, because: StoreError(
+                    .revoked,
+                    "the device \(author.fingerprint) was revoked after seq \(revocation.cutoff(in: scope)) of its feed in \(scope)"
+                ))
+                progress = true
+                continue
+            }
+            if commit.timestamp.milliseconds > now + replica.options.maxFutureDrift {
+                let ahead = (commit.timestamp.milliseconds - now) / 1000
+                try hold(id, oldCode: oldCode, StoreError(
+                    .futureTimestamp,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) is stamped \(commit.timestamp.iso8601), \(ahead) s ahead of this computer's clock; it is held until the clock reaches it (check the clock of the device that wrote it)"
+                ))
+                break
+            }
+            if commit.schemaVersion > replica.schema.version {
+                try hold(id, oldCode: oldCode, StoreError(
+                    .newerSchema,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) uses schema \(commit.schemaVersion); this build knows \(replica.schema.version). It is kept and applied after an upgrade of fieldlog"
+                ))
+                break
+            }
+            let registryHead = try Replica.registryHead(db, root: replica.root)
+            if scope != Commit.registryScope && commit.registrySequence > registryHead {
+                try hold(id, oldCode: oldCode, StoreError(
+                    .notEnrolled,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) was written under registry commit \(commit.registrySequence); this replica has \(registryHead). It waits for the registry"
+                ))
+                break
+            }
+            if let error = replica.validateChanges(commit.changes) {
+                try exclude(signed, wasApplied: false, because: error)
+                progress = true
+                continue
+            }
+            let snapshotSeq = scope == Commit.registryScope ? seq - 1 : commit.registrySequence
+            let snapshot = RegistrySnapshot(db: db, root: replica.root, sequence: snapshotSeq)
+            switch try replica.policy.authorize(commit, registry: snapshot) {
+            case .allow:
+                try apply(signed)
+            case .deny(let error):
+                try exclude(signed, wasApplied: false, because: error)
+            }
+            progress = true
+        }
+        return progress
+    }
+
+    private func hold(_ id: CommitID, oldCode: String?, _ error: StoreError) throws {
+        guard oldCode != error.code.rawValue else { return }
+        try db.execute(
+            sql: "UPDATE _commits SET reason = ?, reason_code = ? WHERE id = ?",
+            arguments: [error.message, error.code.rawValue, Data(id.bytes)]
+        )
+    }
+
+    private mutating func apply(_ signed: SignedCommit) throws {
+        let commit = signed.commit
+        let idData = Data(signed.id.bytes)
+        let author = Data(commit.author.bytes)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO _versions(tbl, row, col, commit_id, scope, author, seq, hlc, value, supersedes, valid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                """
+        )
+        for change in commit.changes {
+            let row = Data(change.row.bytes16)
+            let supersedes = change.supersedes.isEmpty ? nil : Data(change.supersedes.flatMap(\.bytes))
+            try statement.execute(arguments: [
+                change.table, row, change.column, idData, commit.scope, author, Int64(commit.sequence),
+                Int64(bitPattern: commit.timestamp.rawValue), change.value.databaseValue, supersedes,
+            ])
+            touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
+        }
+        try db.execute(sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?", arguments: [idData])
+        let clock = try Replica.clock(db)
+        let observed = HybridClock.observe(last: clock, remote: commit.timestamp)
+        if observed != clock { try Replica.setClock(db, observed) }
+        if commit.scope == Commit.registryScope { registryChanged = true }
+        report.applied += 1
+    }
+
+    private mutating func exclude(_ signed: SignedCommit, wasApplied: Bool, because error: StoreError) throws {
+        let idData = Data(signed.id.bytes)
+        try db.execute(
+            sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?",
+            arguments: [error.message, error.code.rawValue, idData]
+        )
+        if wasApplied {
+            try unapply(idData, registry: signed.commit.scope == Commit.registryScope)
+            report.excludedLater += 1
+        }
+        refuse(signed, error, stored: true)
+    }
+
+    private mutating func unapply(_ idData: Data, registry: Bool) throws {
+        let cells = try Row.fetchAll(db, sql: "SELECT tbl, row, col FROM _versions WHERE commit_id = ?", arguments: [idData])
+        for cell in cells {
+            touched[RowKey(table: cell["tbl"], row: cell["row"]), default: []].insert(cell["col"])
+        }
+        try db.execute(sql: "UPDATE _versions SET valid = 0 WHERE commit_id = ?", arguments: [idData])
+        if registry { registryChanged = true }
+    }
+
+    /// Excludes every applied or pending commit of a feed from `sequence` on (after a fork).
+    private mutating func excludeFeed(author: PublicKey, scope: String, from sequence: UInt64, because error: StoreError) throws {
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT id, status FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)",
+            arguments: [Data(author.bytes), scope, Int64(sequence)]
+        )
+        for row in rows {
+            let idData: Data = row["id"]
+            try db.execute(
+                sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?",
+                arguments: [error.message, error.code.rawValue, idData]
+            )
+            if row["status"] as Int == CommitStatus.applied.rawValue {
+                try unapply(idData, registry: scope == Commit.registryScope)
+                report.excludedLater += 1
+            }
+        }
+    }
+
+    private mutating func revocations() throws -> [PublicKey: Revocation] {
+        if let revocationCache { return revocationCache }
+        let list = try replica.policy.revocations(registry: try replica.currentRegistry(db))
+        let map = Dictionary(list.map { ($0.author, $0) }, uniquingKeysWith: { a, _ in a })
+        revocationCache = map
+        return map
+    }
+
+    /// Excludes applied commits that a revocation now cuts off.
+    private mutating func enforceRevocations() throws -> Bool {
+        var progress = false
+        for (author, revocation) in try revocations() {
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, scope, seq, body, signature FROM _commits WHERE author = ? AND status = 0",
+                arguments: [Data(author.bytes)]
+            )
+            for row in rows {
+                let scope: String = row["scope"]
+                let seq = UInt64(row["seq"] as Int64)
+                guard seq > revocation.cutoff(in: scope) else { continue }
+                let id = try CommitID(bytes: [UInt8](row["id"] as Data))
+                let signed = try SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
+                try exclude(signed, wasApplied: true, because: StoreError(
+                    .revoked,
+                    "the device \(author.fingerprint) was revoked after seq \(revocation.cutoff(in: scope)) of its feed in \(scope)"
+                ))
+                progress = true
+            }
+        }
+        return progress
+    }
+
+    // MARK: Projection
+
+    /// Recomputes every touched cell from its valid versions and writes the visible tables.
+    mutating func finish() throws {
+        for (key, columns) in touched {
+            try replica.recompute(db, table: key.table, row: key.row, columns: columns)
+            report.cellsRecomputed += columns.count
+        }
+        touched.removeAll()
+    }
+}

@@ -1,0 +1,107 @@
+import FieldCrypto
+import Foundation
+import GRDB
+
+extension Replica {
+    /// Checks that every change names a known table and writable column, and that `deleted` is 0 or 1.
+    func validateChanges(_ changes: [Change]) -> StoreError? {
+        for change in changes {
+            guard let columns = tables[change.table] else {
+                return StoreError(.unknownTable, "no replicated table named \(change.table)")
+            }
+            guard columns.contains(change.column) else {
+                return StoreError(.unknownColumn, "table \(change.table) has no column \(change.column)")
+            }
+            if change.column == "deleted" && change.value != .integer(0) && change.value != .integer(1) {
+                return StoreError(.invalidValue, "the deleted flag of a row is 0 or 1")
+            }
+        }
+        return nil
+    }
+
+    /// The valid versions of one cell, in the scope given.
+    static func versions(_ db: Database, table: String, row: Data, column: String, scope: String) throws -> [CellVersion] {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT commit_id, hlc, author, value, supersedes FROM _versions
+                    WHERE tbl = ? AND row = ? AND col = ? AND valid = 1 AND scope = ?
+                    """
+            ),
+            arguments: [table, row, column, scope]
+        )
+        return try rows.map { row in
+            let supersedesData: Data? = row["supersedes"]
+            var supersedes: [CommitID] = []
+            if let supersedesData {
+                let bytes = [UInt8](supersedesData)
+                supersedes = stride(from: 0, to: bytes.count, by: 32).map { CommitID(unchecked: Array(bytes[$0..<$0 + 32])) }
+            }
+            return CellVersion(
+                commit: CommitID(unchecked: [UInt8](row["commit_id"] as Data)),
+                timestamp: Timestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)),
+                author: try PublicKey(bytes: [UInt8](row["author"] as Data)),
+                value: Value(row["value"] as DatabaseValue),
+                supersedes: supersedes
+            )
+        }
+    }
+
+    /// Recomputes the visible values of some columns of a row from the valid versions.
+    ///
+    /// A row belongs to the smallest scope (by UTF-8 order) that holds valid versions of it; versions
+    /// written in other scopes are kept but not shown (a row id reused across scopes is an anomaly).
+    func recompute(_ db: Database, table: String, row: Data, columns: Set<String>) throws {
+        guard let allColumns = tables[table] else { return }
+        let owning = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT MIN(scope) FROM _versions WHERE tbl = ? AND row = ? AND valid = 1"),
+            arguments: [table, row]
+        )
+        guard let owning else {
+            try Self.asEngine(db) {
+                try db.execute(sql: "DELETE FROM \"\(table)\" WHERE id = ?", arguments: [row])
+            }
+            try db.execute(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ?", arguments: [table, row])
+            return
+        }
+        let visibleScope = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT scope FROM \"\(table)\" WHERE id = ?"), arguments: [row]
+        )
+        var toCompute = columns
+        try Self.asEngine(db) {
+            if visibleScope == nil {
+                try db.execute(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)", arguments: [row, owning])
+            } else if visibleScope != owning {
+                try db.execute(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?", arguments: [owning, row])
+                toCompute = allColumns
+            }
+            let ordered = toCompute.sorted()
+            var values: [DatabaseValue] = []
+            for column in ordered {
+                let versions = try Self.versions(db, table: table, row: row, column: column, scope: owning)
+                if let resolved = Merge.resolve(versions) {
+                    values.append(resolved.value.databaseValue)
+                    if resolved.isConflict {
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)",
+                            arguments: [table, row, column, owning]
+                        )
+                    } else {
+                        try db.execute(
+                            sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?", arguments: [table, row, column]
+                        )
+                    }
+                } else {
+                    values.append(column == "deleted" ? 0.databaseValue : .null)
+                    try db.execute(
+                        sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?", arguments: [table, row, column]
+                    )
+                }
+            }
+            guard !ordered.isEmpty else { return }
+            let assignments = ordered.map { "\"\($0)\" = ?" }.joined(separator: ", ")
+            try db.cachedStatement(sql: "UPDATE \"\(table)\" SET \(assignments) WHERE id = ?")
+                .execute(arguments: StatementArguments(values + [row.databaseValue]))
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import FieldCrypto
+import Foundation
+import GRDB
+
+/// The cells one local transaction writes; the engine turns them into one signed commit.
+public struct WriteBatch: Sendable {
+    struct Cell: Hashable, Sendable {
+        var table: String
+        var row: UUID
+        var column: String
+    }
+
+    var cells: [Cell: Value] = [:]
+    var order: [Cell] = []
+    let milliseconds: UInt64
+
+    init(milliseconds: UInt64) { self.milliseconds = milliseconds }
+
+    /// Sets one cell.
+    public mutating func set(_ table: String, row: UUID, _ column: String, _ value: Value) {
+        let cell = Cell(table: table, row: row, column: column)
+        if cells.updateValue(value, forKey: cell) == nil { order.append(cell) }
+    }
+
+    /// Sets several cells of one row.
+    public mutating func update(_ table: String, row: UUID, _ values: [String: Value]) {
+        for (column, value) in values.sorted(by: { $0.key < $1.key }) { set(table, row: row, column, value) }
+    }
+
+    /// Creates a row with a new UUIDv7 (or the id given) and returns its id.
+    @discardableResult
+    public mutating func insert(_ table: String, id: UUID? = nil, _ values: [String: Value]) -> UUID {
+        let row = id ?? UUID.v7(milliseconds: milliseconds)
+        set(table, row: row, "deleted", .integer(0))
+        update(table, row: row, values)
+        return row
+    }
+
+    /// Marks a row deleted (its deletion flag is a cell like any other).
+    public mutating func delete(_ table: String, row: UUID) { set(table, row: row, "deleted", .integer(1)) }
+
+    /// Clears a row's deletion flag.
+    public mutating func restore(_ table: String, row: UUID) { set(table, row: row, "deleted", .integer(0)) }
+
+    /// True when nothing was written.
+    public var isEmpty: Bool { cells.isEmpty }
+}
+
+extension Replica {
+    /// Makes one local commit in `scope`, signed by `key`, from the cells `build` sets.
+    ///
+    /// Each change supersedes the heads of its cell as this replica sees them, so writing a cell
+    /// that is in conflict resolves the conflict. Cells set to the value they already show (with no
+    /// conflict) are left out; if nothing is left, no commit is made and nil is returned.
+    /// - Throws: `StoreError` if the policy refuses the write; nothing is stored then.
+    @discardableResult
+    public func write(
+        scope: String, as key: SigningKey, _ build: (inout WriteBatch) throws -> Void
+    ) throws -> CommitID? {
+        var batch = WriteBatch(milliseconds: options.wallClock())
+        try build(&batch)
+        guard !batch.isEmpty else { return nil }
+        return try database.write { db in
+            try Self.asEngine(db) { () throws -> CommitID? in
+                var changes: [Change] = []
+                for cell in batch.order {
+                    let value = batch.cells[cell]!
+                    let change = Change(table: cell.table, row: cell.row, column: cell.column, value: value)
+                    if let error = validateChanges([change]) { throw error }
+                    let rowData = Data(cell.row.bytes16)
+                    if let owner = try String.fetchOne(
+                        db, sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?", arguments: [rowData]
+                    ), owner != scope {
+                        throw StoreError(
+                            .notAuthorized, "row \(cell.row.lowercased) of \(cell.table) belongs to scope \(owner), not \(scope)"
+                        )
+                    }
+                    let versions = try Self.versions(db, table: cell.table, row: rowData, column: cell.column, scope: scope)
+                    let resolved = Merge.resolve(versions)
+                    if let resolved, !resolved.isConflict, resolved.value == value { continue }
+                    changes.append(
+                        Change(
+                            table: cell.table, row: cell.row, column: cell.column, value: value,
+                            supersedes: resolved?.heads.map(\.commit) ?? []
+                        )
+                    )
+                }
+                guard !changes.isEmpty else { return nil }
+                let authorData = Data(key.publicKey.bytes)
+                let feed = try Row.fetchOne(
+                    db, sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?",
+                    arguments: [authorData, scope]
+                )
+                if let forkSeq = feed?["fork_seq"] as Int64? {
+                    throw StoreError(
+                        .fork,
+                        "this device's feed in \(scope) forked at seq \(forkSeq) (its key was used on another device); ask the operator"
+                    )
+                }
+                let sequence = UInt64(feed?["head_seq"] as Int64? ?? 0) + 1
+                var previous = CommitID.zero
+                if sequence > 1 {
+                    let previousData = try Data.fetchOne(
+                        db, sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?",
+                        arguments: [authorData, scope, Int64(sequence - 1)]
+                    )
+                    previous = try CommitID(bytes: [UInt8](previousData ?? Data()))
+                }
+                let timestamp = HybridClock.tick(last: try Self.clock(db), wallMilliseconds: options.wallClock())
+                try Self.setClock(db, timestamp)
+                let commit = Commit(
+                    author: key.publicKey, scope: scope, sequence: sequence, previous: previous, timestamp: timestamp,
+                    schemaVersion: schema.version, registrySequence: try Self.registryHead(db, root: root), changes: changes
+                )
+                let signed = try SignedCommit(signing: commit, with: key)
+                var integrator = Integrator(replica: self, db: db)
+                try integrator.receive(signed)
+                try integrator.settle()
+                if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
+                    throw StoreError(refusal.code, refusal.reason)
+                }
+                let status = try Int.fetchOne(db, sql: "SELECT status FROM _commits WHERE id = ?", arguments: [Data(signed.id.bytes)])
+                guard status == CommitStatus.applied.rawValue else {
+                    let reason = try String.fetchOne(db, sql: "SELECT reason FROM _commits WHERE id = ?", arguments: [Data(signed.id.bytes)])
+                    throw StoreError(.notAuthorized, reason ?? "the write could not be applied")
+                }
+                try integrator.finish()
+                return signed.id
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+import FieldCrypto
+import Foundation
+import GRDB
+import Logging
+
+/// Settings of a replica that are not part of its data.
+public struct ReplicaOptions: Sendable {
+    /// How far ahead of the local clock a commit's timestamp may be before it is held (default 10 minutes).
+    public var maxFutureDrift: UInt64 = 10 * 60 * 1000
+    /// Commits per SQLite transaction when importing.
+    public var batchSize = 2000
+    /// The wall clock, in Unix milliseconds; tests replace it.
+    public var wallClock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
+    /// Where the engine logs (ids and counts only).
+    public var logger = Logger(label: "fieldlog.store")
+
+    public init() {}
+}
+
+/// A commit's standing in a replica.
+public enum CommitStatus: Int, Sendable, Codable {
+    /// Valid: its changes are part of the visible state.
+    case applied = 0
+    /// Stored, waiting for something (its predecessor, registry commits, the clock, a schema upgrade).
+    case pending = 1
+    /// Stored as evidence, never part of the state (fork, revocation, not authorized).
+    case excluded = 2
+}
+
+/// A local SQLite replica: the commits it holds, and the visible tables computed from them.
+///
+/// All state is in the database; this object holds only the connection pool and configuration,
+/// so it is safe to share between tasks.
+public final class Replica: Sendable {
+    /// The database. Reads are free; writes to replicated tables are refused unless they come from the engine.
+    public let database: any DatabaseWriter
+    /// The county's root key: the only author of registry commits.
+    public let root: PublicKey
+    /// The replicated schema this build knows.
+    public let schema: ReplicaSchema
+    let policy: any ReplicaPolicy
+    /// The settings it was opened with.
+    public let options: ReplicaOptions
+    /// Replicated tables and their writable columns (including `deleted`).
+    let tables: [String: Set<String>]
+
+    /// Opens (creating if needed) the replica at `path`. A new replica needs `root`; an existing one
+    /// must have been created with the same root.
+    /// - Parameter path: a file path, or `nil` for a private in-memory database (tests).
+    public static func open(
+        path: String?,
+        root: PublicKey?,
+        schema: ReplicaSchema,
+        policy: any ReplicaPolicy,
+        options: ReplicaOptions = ReplicaOptions()
+    ) throws -> Replica {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = false
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let writer: any DatabaseWriter
+        if let path {
+            writer = try DatabasePool(path: path, configuration: configuration)
+        } else {
+            writer = try DatabaseQueue(configuration: configuration)
+        }
+        let (storedRoot, tables) = try writer.write { db in
+            try Self.installEngineTables(db)
+            let storedRoot = try Self.meta(db, "root").flatMap { try? PublicKey(hex: $0) }
+            let resolvedRoot: PublicKey
+            switch (storedRoot, root) {
+            case (nil, nil):
+                throw StoreError(.database, "this replica has no root key yet; create it with the county's root key")
+            case (nil, let given?):
+                try Self.setMeta(db, "root", given.hex)
+                resolvedRoot = given
+            case (let stored?, let given):
+                if let given, given != stored {
+                    throw StoreError(
+                        .notAuthorized,
+                        "this replica belongs to the county with root \(stored.fingerprint), not \(given.fingerprint)"
+                    )
+                }
+                resolvedRoot = stored
+            }
+            let tables = try Self.migrate(db, schema: schema)
+            return (resolvedRoot, tables)
+        }
+        let replica = Replica(
+            database: writer, root: storedRoot, schema: schema, policy: policy, options: options, tables: tables
+        )
+        // Commits held for the clock or a schema upgrade may be applicable now.
+        _ = try replica.settlePending()
+        return replica
+    }
+
+    private init(
+        database: any DatabaseWriter, root: PublicKey, schema: ReplicaSchema, policy: any ReplicaPolicy,
+        options: ReplicaOptions, tables: [String: Set<String>]
+    ) {
+        self.database = database
+        self.root = root
+        self.schema = schema
+        self.policy = policy
+        self.options = options
+        self.tables = tables
+    }
+
+    static func installEngineTables(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS _writer(token INTEGER);
+                CREATE TABLE IF NOT EXISTS _commits(
+                    id BLOB PRIMARY KEY,
+                    author BLOB NOT NULL,
+                    scope TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    schema_version INTEGER NOT NULL,
+                    registry_seq INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    signature BLOB NOT NULL,
+                    status INTEGER NOT NULL,
+                    reason TEXT,
+                    reason_code TEXT,
+                    received INTEGER NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS _commits_feed ON _commits(author, scope, seq);
+                CREATE INDEX IF NOT EXISTS _commits_pending ON _commits(status) WHERE status = 1;
+                CREATE TABLE IF NOT EXISTS _feeds(
+                    author BLOB NOT NULL,
+                    scope TEXT NOT NULL,
+                    head_seq INTEGER NOT NULL,
+                    fork_seq INTEGER,
+                    PRIMARY KEY(author, scope)
+                ) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS _versions(
+                    tbl TEXT NOT NULL,
+                    row BLOB NOT NULL,
+                    col TEXT NOT NULL,
+                    commit_id BLOB NOT NULL,
+                    scope TEXT NOT NULL,
+                    author BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    value,
+                    supersedes BLOB,
+                    valid INTEGER NOT NULL,
+                    PRIMARY KEY(tbl, row, col, commit_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS _versions_commit ON _versions(commit_id);
+                CREATE TABLE IF NOT EXISTS _conflicts(
+                    tbl TEXT NOT NULL,
+                    row BLOB NOT NULL,
+                    col TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    PRIMARY KEY(tbl, row, col)
+                ) WITHOUT ROWID;
+                """
+        )
+    }
+
+    /// Runs the schema's migrations not yet applied, installs the write guards, and returns the tables.
+    static func migrate(_ db: Database, schema: ReplicaSchema) throws -> [String: Set<String>] {
+        let current = UInt32(try meta(db, "schema_version").flatMap { UInt32($0) } ?? 0)
+        for migration in schema.migrations where migration.version > current {
+            try db.execute(sql: migration.sql)
+        }
+        if schema.version > current {
+            try setMeta(db, "schema_version", String(schema.version))
+        }
+        var tables: [String: Set<String>] = [:]
+        let names = try String.fetchAll(
+            db,
+            sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'"
+        )
+        for name in names {
+            let columns = try db.columns(in: name).map(\.name)
+            guard columns.starts(with: ["id", "scope", "deleted"]) else {
+                throw StoreError(
+                    .database,
+                    "replicated table \(name) must begin with columns id, scope, deleted (schema error in this build)"
+                )
+            }
+            tables[name] = Set(columns.dropFirst(2))
+            for (event, when) in [("INSERT", "INSERT"), ("UPDATE", "UPDATE"), ("DELETE", "DELETE")] {
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER IF NOT EXISTS "_guard_\(name)_\(event.lowercased())" BEFORE \(when) ON "\(name)"
+                        WHEN NOT EXISTS (SELECT 1 FROM _writer)
+                        BEGIN
+                            SELECT RAISE(ABORT, 'fieldlog: \(name) is a replicated table; change it with the fieldlog command, a direct write would never sync');
+                        END
+                        """
+                )
+            }
+        }
+        return tables
+    }
+
+    static func meta(_ db: Database, _ key: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = ?", arguments: [key])
+    }
+
+    static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(
+            sql: "INSERT INTO _meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            arguments: [key, value]
+        )
+    }
+
+    /// Reads a value stored beside the data (for the layers above: the local author, display settings).
+    public func metaValue(_ key: String) throws -> String? {
+        try database.read { db in try Self.meta(db, "app." + key) }
+    }
+
+    /// Stores a value beside the data.
+    public func setMetaValue(_ key: String, _ value: String) throws {
+        try database.write { db in try Self.setMeta(db, "app." + key, value) }
+    }
+
+    /// The last hybrid-clock reading, persisted so that it never goes backwards across restarts.
+    static func clock(_ db: Database) throws -> Timestamp {
+        Timestamp(rawValue: UInt64(try meta(db, "hlc").flatMap { UInt64($0) } ?? 0))
+    }
+
+    static func setClock(_ db: Database, _ value: Timestamp) throws {
+        try setMeta(db, "hlc", String(value.rawValue))
+    }
+
+    /// Runs `body` as the engine: replicated tables accept writes only inside it.
+    static func asEngine<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.execute(sql: "INSERT INTO _writer(token) VALUES (1)")
+        defer { try? db.execute(sql: "DELETE FROM _writer") }
+        return try body()
+    }
+
+    /// The applied head of the root's registry feed: the registry state new local commits cite.
+    static func registryHead(_ db: Database, root: PublicKey) throws -> UInt64 {
+        UInt64(
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ? AND status = 0",
+                arguments: [Data(root.bytes), Commit.registryScope]
+            ) ?? 0
+        )
+    }
+
+    /// The latest registry this replica has applied.
+    func currentRegistry(_ db: Database) throws -> RegistrySnapshot {
+        RegistrySnapshot(db: db, root: root, sequence: try Self.registryHead(db, root: root))
+    }
+
+    /// Reads the registry as it stands now, for the layers above.
+    public func readRegistry<T>(_ body: (RegistrySnapshot) throws -> T) throws -> T {
+        try database.read { db in try body(try currentRegistry(db)) }
+    }
+}

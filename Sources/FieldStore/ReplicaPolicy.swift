@@ -1,0 +1,109 @@
+import FieldCrypto
+import Foundation
+import GRDB
+
+/// What a policy says of a commit.
+public enum PolicyVerdict: Sendable {
+    case allow
+    case deny(StoreError)
+}
+
+/// The domain's rules for accepting commits, supplied to the engine (FieldLedger implements it).
+///
+/// Every answer must depend only on the commit and the registry snapshot it is given, never on
+/// the local clock or on what else this replica happens to hold: that is what makes every replica
+/// accept the same commits.
+public protocol ReplicaPolicy: Sendable {
+    /// Whether `commit` may be applied, judged against the registry as of `commit.registrySequence`.
+    /// Registry commits (scope `registry`) reach this only when authored by the root key.
+    func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict
+
+    /// The positional revocations in force in the latest registry this replica holds.
+    func revocations(registry: RegistrySnapshot) throws -> [Revocation]
+}
+
+/// A device cut off at fixed points of its feeds: nothing after `lastAccepted[scope]` (0 for a scope
+/// not listed) is accepted from it, whatever registry state its commits cite.
+public struct Revocation: Sendable, Hashable {
+    public var author: PublicKey
+    public var lastAccepted: [String: UInt64]
+
+    public init(author: PublicKey, lastAccepted: [String: UInt64]) {
+        self.author = author
+        self.lastAccepted = lastAccepted
+    }
+
+    /// The last sequence accepted in `scope`.
+    public func cutoff(in scope: String) -> UInt64 { lastAccepted[scope] ?? 0 }
+}
+
+/// A policy that accepts every well-formed commit; for engine tests of the merge alone.
+public struct AcceptAllPolicy: ReplicaPolicy {
+    public init() {}
+    public func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict { .allow }
+    public func revocations(registry: RegistrySnapshot) throws -> [Revocation] { [] }
+}
+
+/// The registry (the root's feed in scope `registry`) as it stood after a given sequence number.
+///
+/// Because one key writes the registry and its feed is a chain, the value of a registry cell as of
+/// sequence `n` is the value written by the highest-numbered applied commit `≤ n` that wrote it.
+public struct RegistrySnapshot {
+    let db: Database
+    /// The county root key.
+    public let root: PublicKey
+    /// The registry sequence number this snapshot shows.
+    public let sequence: UInt64
+
+    init(db: Database, root: PublicKey, sequence: UInt64) {
+        self.db = db
+        self.root = root
+        self.sequence = sequence
+    }
+
+    /// The value of a registry cell as of this snapshot; `.null` if it was never written.
+    public func value(_ table: String, row: UUID, column: String) throws -> Value {
+        let value = try DatabaseValue.fetchOne(
+            db,
+            sql: """
+                SELECT value FROM _versions
+                WHERE tbl = ? AND row = ? AND col = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1
+                ORDER BY seq DESC LIMIT 1
+                """,
+            arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        )
+        return value.map(Value.init) ?? .null
+    }
+
+    /// The rows of a registry table whose `column` holds `value` in this snapshot.
+    public func rows(_ table: String, where column: String, equals value: Value) throws -> [UUID] {
+        let candidates = try Data.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT row FROM _versions
+                WHERE tbl = ? AND col = ? AND value = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1
+                """,
+            arguments: [table, column, value.databaseValue, Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        )
+        var out: [UUID] = []
+        for raw in candidates where raw.count == 16 {
+            let row = UUID(bytes16: [UInt8](raw))
+            if try self.value(table, row: row, column: column) == value { out.append(row) }
+        }
+        return out
+    }
+
+    /// Whether the row was written in this snapshot and is not deleted.
+    public func rowExists(_ table: String, row: UUID) throws -> Bool {
+        let written = try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS(SELECT 1 FROM _versions WHERE tbl = ? AND row = ? AND scope = ? AND author = ?
+                AND seq <= ? AND valid = 1)
+                """,
+            arguments: [table, Data(row.bytes16), Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        ) ?? false
+        guard written else { return false }
+        return try value(table, row: row, column: "deleted") != .integer(1)
+    }
+}

@@ -1,0 +1,96 @@
+import FieldCrypto
+import Foundation
+import Testing
+
+@testable import FieldStore
+
+@Suite struct CommitCodecTests {
+    func sample(key: SigningKey) -> Commit {
+        Commit(
+            author: key.publicKey, scope: "ent:1", sequence: 2, previous: CommitID(unchecked: [UInt8](repeating: 9, count: 32)),
+            timestamp: Timestamp(milliseconds: 1_780_000_000_000, counter: 3), schemaVersion: 1, registrySequence: 7,
+            changes: [
+                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 2, count: 16)), column: "title", value: .text("企业诉求")),
+                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 1, count: 16)), column: "n", value: .integer(-5)),
+                Change(
+                    table: "notes", row: UUID(bytes16: [UInt8](repeating: 1, count: 16)), column: "body", value: .real(2.5),
+                    supersedes: [CommitID(unchecked: [UInt8](repeating: 8, count: 32)), CommitID(unchecked: [UInt8](repeating: 3, count: 32))]
+                ),
+                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 1, count: 16)), column: "deleted", value: .null),
+                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 3, count: 16)), column: "title", value: .blob([1, 2])),
+            ]
+        )
+    }
+
+    @Test func roundTripIsCanonical() throws {
+        let key = SigningKey.generate()
+        let commit = sample(key: key)
+        let signed = try SignedCommit(signing: commit, with: key)
+        let decoded = try SignedCommit(body: signed.body, signature: signed.signature)
+        #expect(decoded.id == signed.id)
+        #expect(try CommitCodec.encode(decoded.commit) == signed.body)
+        // Encoding is independent of the order changes were given in.
+        var shuffled = commit
+        shuffled.changes.reverse()
+        #expect(try CommitCodec.encode(shuffled) == signed.body)
+        #expect(try WireRecord.decode(signed.wire).id == signed.id)
+    }
+
+    @Test(arguments: 0..<40) func everyFlippedByteIsRefused(seed: Int) throws {
+        let key = try SigningKey(seed: [UInt8](repeating: 1, count: 32))
+        let signed = try SignedCommit(signing: sample(key: key), with: key)
+        var rng = SplitMix(seed: UInt64(seed))
+        var body = signed.body
+        let index = Int(rng.next() % UInt64(body.count))
+        body[index] ^= UInt8(1 << (rng.next() % 8))
+        #expect(throws: StoreError.self, "seed \(seed) byte \(index)") {
+            try SignedCommit(body: body, signature: signed.signature)
+        }
+    }
+
+    @Test func wrongSignatureIsRefused() throws {
+        let key = SigningKey.generate()
+        let signed = try SignedCommit(signing: sample(key: key), with: key)
+        var signature = signed.signature
+        signature[0] ^= 1
+        let error = #expect(throws: StoreError.self) { try SignedCommit(body: signed.body, signature: signature) }
+        #expect(error?.code == .badSignature)
+        let other = try SignedCommit(signing: sample(key: key), with: key)
+        #expect(throws: StoreError.self) { try SignedCommit(body: signed.body, signature: Array(other.signature.prefix(10))) }
+    }
+
+    @Test func nonCanonicalBodiesAreRefused() throws {
+        let key = SigningKey.generate()
+        let body = try CommitCodec.encode(sample(key: key))
+        // Trailing bytes.
+        #expect(throws: StoreError.self) { try CommitCodec.decode(body + [0]) }
+        // Truncated.
+        #expect(throws: StoreError.self) { try CommitCodec.decode(Array(body.dropLast())) }
+        // Unknown version.
+        var newer = body
+        newer[3] = 2
+        let error = #expect(throws: StoreError.self) { try CommitCodec.decode(newer) }
+        #expect(error?.code == .unsupportedFormat)
+        // Duplicate cell.
+        var twice = sample(key: key)
+        twice.changes.append(twice.changes[0])
+        #expect(throws: StoreError.self) { try CommitCodec.encode(twice) }
+        #expect(throws: StoreError.self) { try CommitCodec.encode(Commit(
+            author: key.publicKey, scope: "s", sequence: 1, previous: .zero, timestamp: Timestamp(rawValue: 1),
+            schemaVersion: 1, registrySequence: 0, changes: []
+        )) }
+    }
+}
+
+/// A small seeded generator, so every random test can print and replay its seed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

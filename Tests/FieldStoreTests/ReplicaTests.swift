@@ -1,0 +1,251 @@
+import FieldCrypto
+import Foundation
+import GRDB
+import Testing
+
+@testable import FieldStore
+
+@Suite struct ReplicaTests {
+    let root = SigningKey.generate()
+
+    @Test func localWriteIsVisibleAndSigned() throws {
+        let a = try TestReplica.make(root: root)
+        var id = UUID()
+        let commit = try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("走访"), "n": .integer(3)]) }
+        #expect(commit != nil)
+        #expect(try a.title(id) == "走访")
+        #expect(try a.note(id)?["scope"] == "s1")
+        let records = try a.signedCommits()
+        #expect(records.count == 1)
+        #expect(records[0].commit.sequence == 1)
+        #expect(records[0].commit.author == a.key.publicKey)
+        // A write of the same value makes no commit.
+        let again = try a.replica.write(scope: "s1", as: a.key) { $0.set("notes", row: id, "title", .text("走访")) }
+        #expect(again == nil)
+    }
+
+    @Test func directWritesAreRefused() throws {
+        let a = try TestReplica.make(root: root)
+        var id = UUID()
+        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("x")]) }
+        #expect(throws: DatabaseError.self) {
+            try a.replica.database.write { db in
+                try db.execute(sql: "UPDATE notes SET title = 'bypass' WHERE id = ?", arguments: [Data(id.bytes16)])
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try a.replica.database.write { db in try db.execute(sql: "INSERT INTO notes(id, scope) VALUES (x'00', 's')") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try a.replica.database.write { db in try db.execute(sql: "DELETE FROM notes") }
+        }
+        #expect(try a.title(id) == "x")
+    }
+
+    @Test func concurrentWritesConflictAndResolve() throws {
+        let a = try TestReplica.make(root: root)
+        let b = try TestReplica.make(root: root, clock: a.clock)
+        var id = UUID()
+        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("v0")]) }
+        _ = try b.replica.integrate(try a.signedCommits())
+        try a.replica.write(scope: "s1", as: a.key) { $0.set("notes", row: id, "title", .text("from a")) }
+        a.clock.advance(by: 5)
+        try b.replica.write(scope: "s1", as: b.key) { $0.set("notes", row: id, "title", .text("from b")) }
+        _ = try b.replica.integrate(try a.signedCommits())
+        _ = try a.replica.integrate(try b.signedCommits())
+        #expect(try a.title(id) == "from b")
+        #expect(try b.title(id) == "from b")
+        let conflicts = try a.replica.conflicts()
+        #expect(conflicts.count == 1)
+        #expect(conflicts.first?.heads.map(\.value) == [.text("from b"), .text("from a")])
+        #expect(try a.replica.digest(scope: "s1") == b.replica.digest(scope: "s1"))
+        // Writing the cell after seeing both heads resolves the conflict everywhere.
+        try a.replica.write(scope: "s1", as: a.key) { $0.set("notes", row: id, "title", .text("agreed")) }
+        _ = try b.replica.integrate(try a.signedCommits())
+        #expect(try b.replica.conflicts().isEmpty)
+        #expect(try b.title(id) == "agreed")
+        #expect(try a.replica.digest(scope: "s1") == b.replica.digest(scope: "s1"))
+    }
+
+    @Test func deletedRowIsNotResurrectedByALateEdit() throws {
+        let a = try TestReplica.make(root: root)
+        let b = try TestReplica.make(root: root, clock: a.clock)
+        var id = UUID()
+        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("v0")]) }
+        _ = try b.replica.integrate(try a.signedCommits())
+        try a.replica.write(scope: "s1", as: a.key) { $0.delete("notes", row: id) }
+        a.clock.advance(by: 1000)
+        try b.replica.write(scope: "s1", as: b.key) { $0.set("notes", row: id, "title", .text("late edit")) }
+        _ = try a.replica.integrate(try b.signedCommits())
+        let row = try #require(try a.note(id))
+        #expect(row["deleted"] == 1)
+        #expect(row["title"] == "late edit")
+        try a.replica.write(scope: "s1", as: a.key) { $0.restore("notes", row: id) }
+        #expect(try a.note(id)?["deleted"] == 0)
+    }
+
+    @Test func duplicatesAreSkippedAndImportIsIdempotent() throws {
+        let a = try TestReplica.make(root: root)
+        let b = try TestReplica.make(root: root)
+        for index in 0..<5 { try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(Int64(index))]) } }
+        let first = try b.replica.integrate(try a.signedCommits())
+        #expect(first.applied == 5)
+        let second = try b.replica.integrate(try a.signedCommits() + a.signedCommits())
+        #expect(second.applied == 0)
+        #expect(second.skipped == 10)
+        #expect(try a.replica.digest(scope: "s1") == b.replica.digest(scope: "s1"))
+    }
+
+    @Test func gapAndBrokenChainAreRefused() throws {
+        let a = try TestReplica.make(root: root)
+        let b = try TestReplica.make(root: root)
+        for index in 0..<3 { try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(Int64(index))]) } }
+        let commits = try a.signedCommits()
+        let gap = try b.replica.integrate([commits[0], commits[2]])
+        #expect(gap.applied == 1)
+        #expect(gap.refused.map(\.code) == [.gap])
+        #expect(try b.replica.commitCounts().applied == 1)
+        // A commit numbered 2 whose predecessor hash is not commit 1's.
+        var forged = commits[1].commit
+        forged.previous = CommitID(unchecked: [UInt8](repeating: 7, count: 32))
+        let broken = try b.replica.integrate([try SignedCommit(signing: forged, with: a.key)])
+        #expect(broken.refused.map(\.code) == [.brokenChain])
+        #expect(try b.replica.commitCounts().applied == 1)
+    }
+
+    @Test func forkIsKeptAsEvidenceAndExcludesTheFeed() throws {
+        let a = try TestReplica.make(root: root)
+        let b = try TestReplica.make(root: root)
+        var id = UUID()
+        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("one")]) }
+        try a.replica.write(scope: "s1", as: a.key) { $0.set("notes", row: id, "title", .text("two")) }
+        let commits = try a.signedCommits()
+        // The same key, on a second device, writes its own commit numbered 2.
+        var twin = commits[1].commit
+        twin.changes = [Change(table: "notes", row: id, column: "title", value: .text("twin"), supersedes: [commits[0].id])]
+        let forked = try SignedCommit(signing: twin, with: a.key)
+        _ = try b.replica.integrate(commits)
+        #expect(try b.title(id) == "two")
+        let report = try b.replica.integrate([forked])
+        #expect(report.refused.map(\.code) == [.fork])
+        #expect(report.excludedLater == 1)
+        #expect(try b.title(id) == "one")
+        #expect(try b.replica.feeds().first?.forkedAt == 2)
+        // Another replica receiving them in the other order ends in the same state.
+        let c = try TestReplica.make(root: root)
+        _ = try c.replica.integrate([commits[0], forked])
+        _ = try c.replica.integrate([commits[1]])
+        #expect(try c.title(id) == "one")
+        #expect(try c.replica.digest(scope: "s1") == b.replica.digest(scope: "s1"))
+        #expect(try c.replica.commitCounts().excluded == 2)
+        // The author's next write on the original device is refused.
+        #expect(throws: StoreError.self) {
+            _ = try b.replica.write(scope: "s1", as: a.key) { $0.set("notes", row: id, "title", .text("three")) }
+        }
+    }
+
+    @Test func futureCommitIsHeldUntilTheClockCatchesUp() throws {
+        let writerClock = ManualClock()
+        writerClock.advance(by: 60 * 60 * 1000)
+        let a = try TestReplica.make(root: root, clock: writerClock)
+        let b = try TestReplica.make(root: root)
+        var id = UUID()
+        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("from the future")]) }
+        let report = try b.replica.integrate(try a.signedCommits())
+        #expect(report.applied == 0)
+        #expect(report.held == 1)
+        #expect(try b.note(id) == nil)
+        let held = try b.replica.unappliedCommits()
+        #expect(held.first?.reasonCode == StoreError.Code.futureTimestamp.rawValue)
+        #expect(held.first?.reason?.contains("ahead of this computer's clock") == true)
+        b.clock.advance(by: 60 * 60 * 1000)
+        let later = try b.replica.settlePending()
+        #expect(later.applied == 1)
+        #expect(try b.title(id) == "from the future")
+    }
+
+    @Test func newerSchemaIsHeldAndAppliedAfterUpgrade() throws {
+        let a = try TestReplica.make(root: root)
+        var id = UUID()
+        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("t"), "tag": .text("新")]) }
+        let path = temporaryPath("old.sqlite")
+        let old = try TestReplica.make(root: root, schema: TestSchema.schema.upTo(1), path: path)
+        let report = try old.replica.integrate(try a.signedCommits())
+        #expect(report.held == 1)
+        #expect(try old.note(id) == nil)
+        let upgraded = try TestReplica.make(root: root, clock: old.clock, schema: TestSchema.schema, path: path)
+        #expect(try upgraded.note(id)?["tag"] == "新")
+        #expect(try upgraded.replica.digest(scope: "s1") == a.replica.digest(scope: "s1"))
+    }
+
+    @Test func unknownColumnsAreRefused() throws {
+        let a = try TestReplica.make(root: root)
+        #expect(throws: StoreError.self) { _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["nope": .integer(1)]) } }
+        #expect(throws: StoreError.self) { _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("missing", ["n": .integer(1)]) } }
+        #expect(throws: StoreError.self) {
+            _ = try a.replica.write(scope: "s1", as: a.key) { $0.set("notes", row: UUID(), "deleted", .integer(5)) }
+        }
+        #expect(try a.replica.commitCounts().applied == 0)
+    }
+
+    @Test func rowsStayInTheirScope() throws {
+        let a = try TestReplica.make(root: root)
+        var id = UUID()
+        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("t")]) }
+        let error = #expect(throws: StoreError.self) {
+            _ = try a.replica.write(scope: "s2", as: a.key) { $0.set("notes", row: id, "title", .text("other")) }
+        }
+        #expect(error?.code == .notAuthorized)
+    }
+
+    @Test func registryIsWrittenOnlyByTheRoot() throws {
+        let rootReplica = try TestReplica.make(root: root, key: root)
+        let a = try TestReplica.make(root: root)
+        try rootReplica.replica.write(scope: Commit.registryScope, as: root) { $0.insert("grants", ["author": .text("x")]) }
+        let error = #expect(throws: StoreError.self) {
+            _ = try a.replica.write(scope: Commit.registryScope, as: a.key) { $0.insert("grants", ["author": .text("y")]) }
+        }
+        #expect(error?.code == .notAuthorized)
+    }
+
+    @Test func authorizationFollowsTheCitedRegistryAndRevocationIsPositional() throws {
+        let clock = ManualClock()
+        let hub = try TestReplica.make(root: root, key: root, clock: clock, policy: GrantPolicy())
+        let device = try TestReplica.make(root: root, clock: clock, policy: GrantPolicy())
+        let stranger = try TestReplica.make(root: root, clock: clock, policy: GrantPolicy())
+        // Not enrolled: refused locally, nothing stored.
+        let refused = #expect(throws: StoreError.self) {
+            _ = try device.replica.write(scope: "s1", as: device.key) { $0.insert("notes", ["title": .text("x")]) }
+        }
+        #expect(refused?.code == .notEnrolled)
+        #expect(try device.replica.commitCounts().applied == 0)
+        var grant = UUID()
+        try hub.replica.write(scope: Commit.registryScope, as: root) { grant = $0.insert("grants", ["author": .text(device.key.publicKey.hex)]) }
+        _ = try device.replica.integrate(try hub.signedCommits())
+        var ids: [UUID] = []
+        for index in 0..<3 {
+            try device.replica.write(scope: "s1", as: device.key) { ids.append($0.insert("notes", ["n": .integer(Int64(index))])) }
+        }
+        // A replica without the registry holds the device's commits until the registry arrives.
+        let early = try stranger.replica.integrate(try device.signedCommits().filter { $0.commit.scope == "s1" })
+        #expect(early.held == 3)
+        _ = try stranger.replica.integrate(try hub.signedCommits())
+        #expect(try stranger.replica.commitCounts().applied == 4)
+        // Revoke after seq 2: commit 3, already applied everywhere, is excluded after the fact.
+        try hub.replica.write(scope: Commit.registryScope, as: root) {
+            $0.update("grants", row: grant, ["revoked_scope": .text("s1"), "revoked_after": .integer(2)])
+        }
+        _ = try hub.replica.integrate(try device.signedCommits())
+        #expect(try hub.note(ids[2]) == nil)
+        #expect(try hub.note(ids[1]) != nil)
+        let late = try stranger.replica.integrate(try hub.signedCommits())
+        #expect(late.excludedLater == 1)
+        #expect(try stranger.note(ids[2]) == nil)
+        #expect(try stranger.replica.digest(scope: "s1") == hub.replica.digest(scope: "s1"))
+        // A later commit of the revoked device, relayed by anyone, is refused.
+        _ = try device.replica.integrate(try hub.signedCommits())
+        #expect(throws: StoreError.self) {
+            _ = try device.replica.write(scope: "s1", as: device.key) { $0.insert("notes", ["n": .integer(9)]) }
+        }
+    }
+}
