@@ -14,7 +14,7 @@ public enum USCC {
             throw LedgerError(.invalidUSCC, "统一社会信用代码 \(code) has \(code.count) characters, not 18")
         }
         var values: [Int] = []
-        for (index, char) in code.enumerated() {
+        for (index, char) in code.enumerated() where index < 17 {
             guard let value = alphabet.firstIndex(of: char) else {
                 throw LedgerError(
                     .invalidUSCC,
@@ -27,6 +27,8 @@ public enum USCC {
             throw LedgerError(.invalidUSCC, "统一社会信用代码 \(code) must start with 1-9, A, N or Y")
         }
         let expected = checkCharacter(values)
+        // The check character is judged against the expected one, so a wrong last letter (even one
+        // outside the alphabet, like Z) is reported as the failed check it is.
         guard code.last! == expected else {
             throw LedgerError(
                 .invalidUSCC,

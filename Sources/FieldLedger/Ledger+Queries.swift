@@ -1,0 +1,216 @@
+import FieldCrypto
+import FieldStore
+import Foundation
+import GRDB
+
+/// A demand as listed.
+public struct DemandSummary: Sendable, Codable, Equatable {
+    public var id: String
+    public var number: String
+    public var enterprise: String
+    public var uscc: String?
+    public var township: String?
+    public var cadre: String?
+    public var type: String?
+    public var category: String?
+    public var title: String
+    public var content: String?
+    public var state: String?
+    public var urgency: String?
+    public var registeredAt: String?
+    public var channel: String?
+    public var expected: String?
+    public var remarks: String?
+}
+
+/// One entry of a demand's event log.
+public struct DemandEvent: Sendable, Codable, Equatable {
+    public var at: String
+    public var actor: String
+    public var role: String?
+    public var action: String
+    public var from: String?
+    public var to: String?
+    public var comment: String?
+}
+
+/// A visit as listed.
+public struct VisitSummary: Sendable, Codable, Equatable {
+    public var id: String
+    public var date: String
+    public var enterprise: String
+    public var cadre: String?
+    public var mode: String?
+    public var isServiceDay: Bool
+    public var topics: String?
+}
+
+/// A signed change, with its author's name, for `fieldlog history`.
+public struct HistoryLine: Sendable, Codable, Equatable {
+    public var time: String
+    public var author: String
+    public var authorKey: String
+    public var commit: String
+    public var sequence: UInt64
+    public var field: String
+    public var value: String
+    public var status: String
+}
+
+/// Filters for `demands(matching:)`.
+public struct DemandFilter: Sendable {
+    public var enterprise: String?
+    public var category: String?
+    public var state: String?
+    public var text: String?
+
+    public init(enterprise: String? = nil, category: String? = nil, state: String? = nil, text: String? = nil) {
+        self.enterprise = enterprise
+        self.category = category
+        self.state = state
+        self.text = text
+    }
+}
+
+extension Ledger {
+    static let demandSelect = """
+        SELECT d.id, d.number, e.name AS enterprise, e.uscc, e.township, c.name AS cadre, d.type, d.category, d.title,
+               d.content, d.state, d.urgency, d.registered_at, d.channel, d.expected, d.remarks
+        FROM demands d
+        LEFT JOIN enterprises e ON e.id = d.enterprise_id
+        LEFT JOIN cadres c ON c.id = d.cadre_id
+        """
+
+    static func demandSummary(_ row: Row) -> DemandSummary {
+        DemandSummary(
+            id: UUID(bytes16: [UInt8](row["id"] as Data)).lowercased, number: row["number"] ?? "", enterprise: row["enterprise"] ?? "?",
+            uscc: row["uscc"], township: row["township"], cadre: row["cadre"], type: row["type"], category: row["category"],
+            title: row["title"] ?? "", content: row["content"], state: row["state"], urgency: row["urgency"],
+            registeredAt: row["registered_at"], channel: row["channel"], expected: row["expected"], remarks: row["remarks"]
+        )
+    }
+
+    /// Live demands, newest number last.
+    public func demands(matching filter: DemandFilter = DemandFilter()) throws -> [DemandSummary] {
+        var conditions = ["d.deleted = 0"]
+        var arguments: [any DatabaseValueConvertible] = []
+        if let enterprise = filter.enterprise {
+            conditions.append("d.enterprise_id = ?")
+            arguments.append(Data(try self.enterprise(named: enterprise).bytes16))
+        }
+        if let category = filter.category {
+            conditions.append("d.category = ?")
+            arguments.append(category)
+        }
+        if let state = filter.state {
+            conditions.append("d.state = ?")
+            arguments.append(state)
+        }
+        if let text = filter.text {
+            conditions.append("(d.title LIKE ? OR d.content LIKE ?)")
+            arguments.append("%\(text)%")
+            arguments.append("%\(text)%")
+        }
+        let sql = Self.demandSelect + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY d.number, d.id"
+        return try read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.demandSummary)
+        }
+    }
+
+    /// One demand.
+    public func demandDetail(_ text: String) throws -> DemandSummary {
+        let id = try demand(named: text)
+        let row = try read { db in
+            try Row.fetchOne(db, sql: Self.demandSelect + " WHERE d.id = ?", arguments: [Data(id.bytes16)])
+        }
+        guard let row else { throw LedgerError(.notFound, "no demand \(text)") }
+        return Self.demandSummary(row)
+    }
+
+    /// A demand's event log, in time order.
+    public func events(ofDemand text: String) throws -> [DemandEvent] {
+        let id = try demand(named: text)
+        return try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id", arguments: [Data(id.bytes16)]
+            ).map { row in
+                DemandEvent(
+                    at: row["at"] ?? "", actor: row["actor_name"] ?? "?", role: row["role"], action: row["action"] ?? "?",
+                    from: row["from_state"], to: row["to_state"], comment: row["comment"]
+                )
+            }
+        }
+    }
+
+    /// Live visits, by date.
+    public func visits(enterprise: String? = nil) throws -> [VisitSummary] {
+        var sql = """
+            SELECT v.id, v.visit_date, e.name AS enterprise, c.name AS cadre, v.mode, v.service_day, v.topics
+            FROM visits v LEFT JOIN enterprises e ON e.id = v.enterprise_id LEFT JOIN cadres c ON c.id = v.cadre_id
+            WHERE v.deleted = 0
+            """
+        var arguments: [any DatabaseValueConvertible] = []
+        if let enterprise {
+            sql += " AND v.enterprise_id = ?"
+            arguments.append(Data(try self.enterprise(named: enterprise).bytes16))
+        }
+        sql += " ORDER BY v.visit_date, v.id"
+        return try read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+                VisitSummary(
+                    id: UUID(bytes16: [UInt8](row["id"] as Data)).lowercased, date: row["visit_date"] ?? "", enterprise: row["enterprise"] ?? "?",
+                    cadre: row["cadre"], mode: row["mode"], isServiceDay: (row["service_day"] as Int?) == 1, topics: row["topics"]
+                )
+            }
+        }
+    }
+
+    /// Every signed change of a record (demand number, or any row id), oldest first, with author names.
+    public func history(of text: String) throws -> (table: String, lines: [HistoryLine]) {
+        let id: UUID
+        if let direct = UUID(uuidString: text) {
+            id = direct
+        } else {
+            id = try demand(named: text)
+        }
+        guard let table = try replica.table(containing: id) else { throw LedgerError(.notFound, "no record with id \(text)") }
+        var names: [PublicKey: String] = [:]
+        let entries = try replica.history(table: table, row: id)
+        var lines: [HistoryLine] = []
+        for entry in entries {
+            if names[entry.author] == nil { names[entry.author] = try authorName(entry.author) }
+            let status: String
+            switch entry.status {
+            case .applied: status = "applied"
+            case .pending: status = "held: " + (entry.reason ?? "")
+            case .excluded: status = "excluded: " + (entry.reason ?? "")
+            }
+            lines.append(
+                HistoryLine(
+                    time: entry.timestamp.iso8601, author: names[entry.author]!, authorKey: entry.author.hex, commit: entry.commit.hex,
+                    sequence: entry.sequence, field: entry.column, value: Self.display(entry.value), status: status
+                )
+            )
+        }
+        return (table, lines)
+    }
+
+    /// A value as a person reads it (ids as UUIDs).
+    public static func display(_ value: Value) -> String {
+        switch value {
+        case .blob(let bytes) where bytes.count == 16: UUID(bytes16: bytes).lowercased
+        default: value.description
+        }
+    }
+
+    /// Counts for `fieldlog status`.
+    public func counts() throws -> [String: Int] {
+        try read { db in
+            var out: [String: Int] = [:]
+            for table in ["departments", "cadres", "devices", "enterprises", "linkages", "visits", "demands", "demand_events"] {
+                out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\(table)\" WHERE deleted = 0") ?? 0
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import FieldCrypto
+import FieldStore
+import Foundation
+import GRDB
+
+/// A visit to log (走访记录).
+public struct VisitInput: Sendable {
+    public var enterprise: String
+    public var date: String?
+    public var participants: String?
+    public var mode: String
+    public var isServiceDay: Bool
+    public var topics: String?
+    public var notes: String?
+    public var noDemands: Bool
+    public var solvedOnSpot: String?
+    public var nextVisit: String?
+
+    public init(
+        enterprise: String, date: String? = nil, participants: String? = nil, mode: String = "实地", isServiceDay: Bool = false,
+        topics: String? = nil, notes: String? = nil, noDemands: Bool = false, solvedOnSpot: String? = nil, nextVisit: String? = nil
+    ) {
+        self.enterprise = enterprise
+        self.date = date
+        self.participants = participants
+        self.mode = mode
+        self.isServiceDay = isServiceDay
+        self.topics = topics
+        self.notes = notes
+        self.noDemands = noDemands
+        self.solvedOnSpot = solvedOnSpot
+        self.nextVisit = nextVisit
+    }
+}
+
+/// A demand to register (诉求).
+public struct DemandInput: Sendable {
+    public var enterprise: String
+    public var title: String
+    public var content: String
+    public var type: String
+    public var category: String
+    public var channel: String
+    public var expected: String?
+    public var urgency: String
+    public var visit: UUID?
+
+    public init(
+        enterprise: String, title: String, content: String, type: String = "服务求助", category: String = "其他",
+        channel: String = "服务日走访", expected: String? = nil, urgency: String = "一般", visit: UUID? = nil
+    ) {
+        self.enterprise = enterprise
+        self.title = title
+        self.content = content
+        self.type = type
+        self.category = category
+        self.channel = channel
+        self.expected = expected
+        self.urgency = urgency
+        self.visit = visit
+    }
+}
+
+/// The closed lists of the ledger's fields.
+public enum Vocabulary {
+    public static let visitModes = ["实地", "电话", "座谈", "视频"]
+    public static let demandTypes = ["政策咨询", "服务求助", "意见建议", "投诉"]
+    public static let categories = [
+        "政策兑现", "融资", "用工", "用地", "审批", "水电气热", "基础设施", "市场开拓", "科技创新", "安全环保", "执法监管", "账款拖欠",
+        "法律纠纷", "其他",
+    ]
+    public static let channels = ["服务日走访", "日常走访", "12345转办", "企业自主提交", "会议", "上级交办"]
+    public static let urgencies = ["一般", "紧急", "特急"]
+    /// Demand fields a user may edit with `demand edit`.
+    public static let editableDemandFields = ["title", "content", "type", "category", "subcategory", "expected", "urgency", "channel", "remarks"]
+
+    static func check(_ value: String, in list: [String], field: String) throws(LedgerError) -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard list.contains(trimmed) else {
+            throw LedgerError(.invalidField, "\(field) '\(trimmed)' is not one of: \(list.joined(separator: ", "))")
+        }
+        return trimmed
+    }
+
+    static func checkDate(_ value: String, field: String) throws(LedgerError) -> String {
+        let parts = value.split(separator: "-")
+        guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (2000...2100).contains(year), (1...12).contains(month), (1...31).contains(day)
+        else {
+            throw LedgerError(.invalidField, "\(field) '\(value)' is not a date like 2026-03-15")
+        }
+        return String(format: "%04d-%02d-%02d", year, month, day)
+    }
+}
+
+extension Ledger {
+    /// The cadre this device acts for, if any.
+    func deviceCadre() throws -> UUID? {
+        try read { db in
+            try Data.fetchOne(
+                db, sql: "SELECT cadre_id FROM devices WHERE id = ? AND deleted = 0", arguments: [Data(RegistryIDs.device(key.publicKey).bytes16)]
+            ).map { UUID(bytes16: [UInt8]($0)) }
+        }
+    }
+
+    func deviceCode() throws -> String {
+        if isRoot { return "D000" }
+        return try text("devices", RegistryIDs.device(key.publicKey), "code") ?? "D???"
+    }
+
+    func writeRecord(enterprise: UUID, _ build: (inout WriteBatch) throws -> Void) throws {
+        do {
+            try replica.write(scope: RegistryIDs.scope(of: enterprise), as: key, build)
+        } catch let error as StoreError where error.code == .notEnrolled || error.code == .notAuthorized {
+            throw LedgerError(.notPermitted, error.message)
+        }
+    }
+
+    /// Logs a visit in the enterprise's scope. Returns the visit id.
+    @discardableResult
+    public func addVisit(_ input: VisitInput) throws -> UUID {
+        let enterprise = try enterprise(named: input.enterprise)
+        let mode = try Vocabulary.check(input.mode, in: Vocabulary.visitModes, field: "mode")
+        let date = try Vocabulary.checkDate(input.date ?? today(), field: "visit date")
+        let next = try input.nextVisit.map { value throws(LedgerError) in try Vocabulary.checkDate(value, field: "next visit date") }
+        var id = UUID()
+        let cadre = try deviceCadre()
+        try writeRecord(enterprise: enterprise) { batch in
+            id = batch.insert("visits", [
+                "enterprise_id": .id(enterprise), "cadre_id": .id(cadre), "visit_date": .text(date),
+                "participants": .optionalText(input.participants), "mode": .text(mode), "service_day": .integer(input.isServiceDay ? 1 : 0),
+                "topics": .optionalText(input.topics), "notes": .optionalText(input.notes), "no_demands": .integer(input.noDemands ? 1 : 0),
+                "solved_on_spot": .optionalText(input.solvedOnSpot), "next_visit_date": .optionalText(next),
+            ])
+        }
+        return id
+    }
+
+    /// Registers a demand with its number and first event, in one commit. Returns (id, number).
+    ///
+    /// The number is `GT-<year>-<device code>-<nnnn>`: the device code is unique (the operator
+    /// hands codes out in the registry) and the counter is this device's own, so a laptop can
+    /// number a demand offline, on the spot, with no collision and no renumbering later.
+    @discardableResult
+    public func addDemand(_ input: DemandInput) throws -> (id: UUID, number: String) {
+        let enterprise = try enterprise(named: input.enterprise)
+        let title = input.title.trimmingCharacters(in: .whitespaces)
+        guard !title.isEmpty else { throw LedgerError(.missingField, "a demand needs a title") }
+        guard !input.content.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw LedgerError(.missingField, "a demand needs its content (what the enterprise asks)")
+        }
+        let type = try Vocabulary.check(input.type, in: Vocabulary.demandTypes, field: "type")
+        let category = try Vocabulary.check(input.category, in: Vocabulary.categories, field: "category")
+        let channel = try Vocabulary.check(input.channel, in: Vocabulary.channels, field: "channel")
+        let urgency = try Vocabulary.check(input.urgency, in: Vocabulary.urgencies, field: "urgency")
+        let year = String(today().prefix(4))
+        let prefix = "GT-\(year)-\(try deviceCode())-"
+        let last = try read { db in
+            try String.fetchOne(db, sql: "SELECT MAX(number) FROM demands WHERE number LIKE ?", arguments: [prefix + "%"])
+        }
+        let next = (last.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0) + 1
+        let number = prefix + String(format: "%04d", next)
+        let cadre = try deviceCadre()
+        var id = UUID()
+        let actor = try authorName(key.publicKey)
+        let role = try enrolledRole()?.rawValue ?? "unknown"
+        try writeRecord(enterprise: enterprise) { batch in
+            id = batch.insert("demands", [
+                "number": .text(number), "channel": .text(channel), "enterprise_id": .id(enterprise), "visit_id": .id(input.visit),
+                "cadre_id": .id(cadre), "type": .text(type), "category": .text(category), "title": .text(title),
+                "content": .text(input.content), "expected": .optionalText(input.expected), "urgency": .text(urgency),
+                "state": .text("DRAFT"), "registered_at": .text(now()),
+            ])
+            batch.insert("demand_events", [
+                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(key.publicKey.hex), "actor_name": .text(actor),
+                "role": .text(role), "action": .text("create"), "from_state": .null, "to_state": .text("DRAFT"),
+                "comment": .text("登记诉求 \(number)"),
+            ])
+        }
+        return (id, number)
+    }
+
+    /// The demand with this number, id or id prefix.
+    public func demand(named text: String) throws -> UUID {
+        try find("demands", text, by: ["number"], what: "demand")
+    }
+
+    /// Edits fields of a demand (see `Vocabulary.editableDemandFields`) and appends an `edit` event.
+    public func editDemand(_ demand: String, fields: [String: String], comment: String? = nil) throws {
+        let id = try self.demand(named: demand)
+        guard !fields.isEmpty else { throw LedgerError(.missingField, "nothing to edit: give at least one field") }
+        var values: [String: Value] = [:]
+        for (field, value) in fields {
+            guard Vocabulary.editableDemandFields.contains(field) else {
+                throw LedgerError(.invalidField, "\(field) cannot be edited; editable: \(Vocabulary.editableDemandFields.joined(separator: ", "))")
+            }
+            switch field {
+            case "type": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.demandTypes, field: "type"))
+            case "category": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.categories, field: "category"))
+            case "channel": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.channels, field: "channel"))
+            case "urgency": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.urgencies, field: "urgency"))
+            case "title", "content":
+                guard !value.trimmingCharacters(in: .whitespaces).isEmpty else { throw LedgerError(.missingField, "\(field) cannot be empty") }
+                values[field] = .text(value)
+            default: values[field] = .optionalText(value)
+            }
+        }
+        let info = try read { db in
+            try Row.fetchOne(db, sql: "SELECT enterprise_id, state FROM demands WHERE id = ? AND deleted = 0", arguments: [Data(id.bytes16)])
+        }
+        guard let info else { throw LedgerError(.notFound, "demand \(demand) is deleted") }
+        let enterprise = UUID(bytes16: [UInt8](info["enterprise_id"] as Data))
+        let state: String? = info["state"]
+        let actor = try authorName(key.publicKey)
+        let role = try enrolledRole()?.rawValue ?? "unknown"
+        try writeRecord(enterprise: enterprise) { batch in
+            batch.update("demands", row: id, values)
+            batch.insert("demand_events", [
+                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(key.publicKey.hex), "actor_name": .text(actor),
+                "role": .text(role), "action": .text("edit"), "from_state": .optionalText(state), "to_state": .optionalText(state),
+                "comment": .text(comment ?? "修改 " + fields.keys.sorted().joined(separator: ", ")),
+            ])
+        }
+    }
+
+    /// Resolves a conflicted cell by writing the chosen value (which supersedes every head).
+    public func resolveConflict(table: String, row: UUID, column: String, value: Value) throws {
+        let scope = try read { db in
+            try String.fetchOne(db, sql: "SELECT scope FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?", arguments: [table, Data(row.bytes16), column])
+        }
+        guard let scope else { throw LedgerError(.notFound, "no open conflict on \(table).\(column) of \(row.lowercased)") }
+        do {
+            try replica.write(scope: scope, as: key) { $0.set(table, row: row, column, value) }
+        } catch let error as StoreError where error.code == .notEnrolled || error.code == .notAuthorized {
+            throw LedgerError(.notPermitted, error.message)
+        }
+    }
+}
