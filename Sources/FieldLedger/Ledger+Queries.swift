@@ -214,3 +214,60 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// A registry table as rows of named text fields, for `fieldlog registry list`.
+    /// Contact phones are masked unless `showPersonalData` is set.
+    public func registryListing(_ kind: String, showPersonalData: Bool = false) throws -> [[String: String]] {
+        let sql: String
+        switch kind {
+        case "departments":
+            sql = "SELECT name, kind, head, liaison, phone FROM departments WHERE deleted = 0 ORDER BY name"
+        case "cadres":
+            sql = """
+                SELECT c.name, c.title, p.name AS department, c.rank, c.mobile FROM cadres c
+                LEFT JOIN departments p ON p.id = c.department_id WHERE c.deleted = 0 ORDER BY c.name
+                """
+        case "enterprises":
+            sql = """
+                SELECT name, uscc, uscc_missing_reason, township, industry, size, is_key, contact_name, contact_phone
+                FROM enterprises WHERE deleted = 0 ORDER BY name
+                """
+        case "linkages":
+            sql = """
+                SELECT c.name AS cadre, e.name AS enterprise, l.role, l.start_date, l.end_date, l.active FROM linkages l
+                LEFT JOIN cadres c ON c.id = l.cadre_id LEFT JOIN enterprises e ON e.id = l.enterprise_id
+                WHERE l.deleted = 0 ORDER BY e.name, l.active DESC, c.name
+                """
+        case "devices":
+            sql = """
+                SELECT d.code, d.role, COALESCE(c.name, p.name, d.label) AS holder, d.public_key, d.enrolled_at,
+                       COALESCE(d.revoked, 0) AS revoked FROM devices d
+                LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
+                WHERE d.deleted = 0 ORDER BY d.code
+                """
+        default:
+            throw LedgerError(.invalidField, "\(kind) is not one of departments, cadres, enterprises, linkages, devices")
+        }
+        return try read { db in
+            try Row.fetchAll(db, sql: sql).map { row in
+                var out: [String: String] = [:]
+                for column in row.columnNames {
+                    let value = Value(databaseValue: row[column] as DatabaseValue)
+                    guard value != .null else { continue }
+                    var text = Ledger.display(value)
+                    if ["contact_phone", "mobile", "phone"].contains(column) && !showPersonalData { text = Ledger.mask(phone: text) }
+                    out[column] = text
+                }
+                return out
+            }
+        }
+    }
+
+    /// Masks a phone number, keeping the first 3 and last 4 digits (138****0001).
+    public static func mask(phone: String) -> String {
+        let chars = Array(phone)
+        guard chars.count > 7 else { return String(repeating: "*", count: chars.count) }
+        return String(chars.prefix(3)) + String(repeating: "*", count: chars.count - 7) + String(chars.suffix(4))
+    }
+}

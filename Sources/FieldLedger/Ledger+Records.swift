@@ -98,19 +98,19 @@ extension Ledger {
     func deviceCadre() throws -> UUID? {
         try read { db in
             try Data.fetchOne(
-                db, sql: "SELECT cadre_id FROM devices WHERE id = ? AND deleted = 0", arguments: [Data(RegistryIDs.device(key.publicKey).bytes16)]
+                db, sql: "SELECT cadre_id FROM devices WHERE id = ? AND deleted = 0", arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
             ).map { UUID(bytes16: [UInt8]($0)) }
         }
     }
 
     func deviceCode() throws -> String {
         if isRoot { return "D000" }
-        return try text("devices", RegistryIDs.device(key.publicKey), "code") ?? "D???"
+        return try text("devices", RegistryIDs.device(publicKey), "code") ?? "D???"
     }
 
     func writeRecord(enterprise: UUID, _ build: (inout WriteBatch) throws -> Void) throws {
         do {
-            try replica.write(scope: RegistryIDs.scope(of: enterprise), as: key, build)
+            try replica.write(scope: RegistryIDs.scope(of: enterprise), as: try key, build)
         } catch let error as StoreError where error.code == .notEnrolled || error.code == .notAuthorized {
             throw LedgerError(.notPermitted, error.message)
         }
@@ -162,7 +162,7 @@ extension Ledger {
         let number = prefix + String(format: "%04d", next)
         let cadre = try deviceCadre()
         var id = UUID()
-        let actor = try authorName(key.publicKey)
+        let actor = try authorName(publicKey)
         let role = try enrolledRole()?.rawValue ?? "unknown"
         try writeRecord(enterprise: enterprise) { batch in
             id = batch.insert("demands", [
@@ -172,7 +172,7 @@ extension Ledger {
                 "state": .text("DRAFT"), "registered_at": .text(now()),
             ])
             batch.insert("demand_events", [
-                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(key.publicKey.hex), "actor_name": .text(actor),
+                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(publicKey.hex), "actor_name": .text(actor),
                 "role": .text(role), "action": .text("create"), "from_state": .null, "to_state": .text("DRAFT"),
                 "comment": .text("登记诉求 \(number)"),
             ])
@@ -211,12 +211,12 @@ extension Ledger {
         guard let info else { throw LedgerError(.notFound, "demand \(demand) is deleted") }
         let enterprise = UUID(bytes16: [UInt8](info["enterprise_id"] as Data))
         let state: String? = info["state"]
-        let actor = try authorName(key.publicKey)
+        let actor = try authorName(publicKey)
         let role = try enrolledRole()?.rawValue ?? "unknown"
         try writeRecord(enterprise: enterprise) { batch in
             batch.update("demands", row: id, values)
             batch.insert("demand_events", [
-                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(key.publicKey.hex), "actor_name": .text(actor),
+                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(publicKey.hex), "actor_name": .text(actor),
                 "role": .text(role), "action": .text("edit"), "from_state": .optionalText(state), "to_state": .optionalText(state),
                 "comment": .text(comment ?? "修改 " + fields.keys.sorted().joined(separator: ", ")),
             ])
@@ -230,7 +230,7 @@ extension Ledger {
         }
         guard let scope else { throw LedgerError(.notFound, "no open conflict on \(table).\(column) of \(row.lowercased)") }
         do {
-            try replica.write(scope: scope, as: key) { $0.set(table, row: row, column, value) }
+            try replica.write(scope: scope, as: try key) { $0.set(table, row: row, column, value) }
         } catch let error as StoreError where error.code == .notEnrolled || error.code == .notAuthorized {
             throw LedgerError(.notPermitted, error.message)
         }

@@ -88,7 +88,7 @@ extension Ledger {
 
     func writeRegistry(_ build: (inout WriteBatch) throws -> Void) throws {
         try requireRoot("change the registry")
-        try replica.write(scope: Commit.registryScope, as: key, build)
+        try replica.write(scope: Commit.registryScope, as: try key, build)
     }
 
     /// Adds departments (names unique among live departments); one registry commit.

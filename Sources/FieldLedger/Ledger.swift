@@ -9,26 +9,44 @@ import GRDB
 /// SQL over the visible tables (rows with `deleted = 0`).
 public final class Ledger: Sendable {
     public let replica: Replica
-    /// This device's signing key.
-    public let key: SigningKey
+    /// This device's public key (its identity as an author).
+    public let publicKey: PublicKey
+    private let signer: SigningKey?
 
     /// Opens the ledger replica at `path` (nil: in memory), creating it with `root` if new.
+    /// Without a signing key the ledger can be read but not written.
     public static func open(
         path: String?, root: PublicKey?, key: SigningKey, options: ReplicaOptions = ReplicaOptions()
+    ) throws -> Ledger {
+        try open(path: path, root: root, publicKey: key.publicKey, signer: key, options: options)
+    }
+
+    /// Opens the ledger for this device, with or without its signing key.
+    public static func open(
+        path: String?, root: PublicKey?, publicKey: PublicKey, signer: SigningKey?, options: ReplicaOptions = ReplicaOptions()
     ) throws -> Ledger {
         let replica = try Replica.open(
             path: path, root: root, schema: LedgerSchema.current, policy: LedgerPolicy(), options: options
         )
-        return Ledger(replica: replica, key: key)
+        return Ledger(replica: replica, publicKey: publicKey, signer: signer)
     }
 
-    init(replica: Replica, key: SigningKey) {
+    init(replica: Replica, publicKey: PublicKey, signer: SigningKey?) {
         self.replica = replica
-        self.key = key
+        self.publicKey = publicKey
+        self.signer = signer
+    }
+
+    /// The signing key, for writes.
+    var key: SigningKey {
+        get throws(LedgerError) {
+            guard let signer else { throw LedgerError(.notPermitted, "this command needs the device key (it was opened read-only)") }
+            return signer
+        }
     }
 
     /// True when this device holds the county root key (the operator replica).
-    public var isRoot: Bool { key.publicKey == replica.root }
+    public var isRoot: Bool { publicKey == replica.root }
 
     func requireRoot(_ action: String) throws(LedgerError) {
         guard isRoot else {
@@ -123,7 +141,7 @@ public final class Ledger: Sendable {
         return try read { db in
             try String.fetchOne(
                 db, sql: "SELECT role FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
-                arguments: [Data(RegistryIDs.device(key.publicKey).bytes16)]
+                arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
             ).flatMap(Role.init(rawValue:))
         }
     }

@@ -13,7 +13,7 @@ public enum CommitBundle {
     /// Writes every commit of `replica` to `path` (atomically: a temporary file, then a rename).
     /// - Returns: the number of commits written.
     @discardableResult
-    public static func write(from replica: Replica, to path: String) throws -> Int {
+    public static func write(from replica: Replica, scopes: Set<String>? = nil, to path: String) throws -> Int {
         let temporary = path + ".partial"
         _ = FileManager.default.createFile(atPath: temporary, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: temporary) else {
@@ -28,7 +28,7 @@ public enum CommitBundle {
             try handle.write(contentsOf: buffer)
             buffer.removeAll(keepingCapacity: true)
         }
-        try replica.exportRecords { record in
+        try replica.exportRecords(scopes: scopes) { record in
             buffer += CommitCodec.bigEndian(UInt32(record.count))
             buffer += record
             count += 1

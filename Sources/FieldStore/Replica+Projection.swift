@@ -41,7 +41,7 @@ extension Replica {
                 commit: CommitID(unchecked: [UInt8](row["commit_id"] as Data)),
                 timestamp: Timestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)),
                 author: try PublicKey(bytes: [UInt8](row["author"] as Data)),
-                value: Value(row["value"] as DatabaseValue),
+                value: Value(databaseValue: row["value"] as DatabaseValue),
                 supersedes: supersedes
             )
         }

@@ -87,7 +87,7 @@ extension Replica {
                     sequence: UInt64(row["seq"] as Int64),
                     scope: row["scope"],
                     column: row["col"],
-                    value: Value(row["value"] as DatabaseValue),
+                    value: Value(databaseValue: row["value"] as DatabaseValue),
                     status: CommitStatus(rawValue: row["status"]) ?? .excluded,
                     reason: row["reason"]
                 )
@@ -181,7 +181,7 @@ extension Replica {
                     hasher.update([UInt8](row["id"] as Data))
                     for column in columns {
                         var bytes: [UInt8] = []
-                        Value(row[column] as DatabaseValue).appendCanonical(to: &bytes)
+                        Value(databaseValue: row[column] as DatabaseValue).appendCanonical(to: &bytes)
                         hasher.update(bytes)
                     }
                 }
@@ -206,9 +206,14 @@ extension Replica {
 
     /// Every stored commit in wire form, in feed order (author, scope, sequence), for bundles and peers.
     /// Excluded commits travel too, as evidence: every receiver judges each commit itself.
-    public func exportRecords(_ body: ([UInt8]) throws -> Void) throws {
+    /// - Parameter scopes: only these scopes (all when nil).
+    public func exportRecords(scopes: Set<String>? = nil, _ body: ([UInt8]) throws -> Void) throws {
         try database.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT body, signature FROM _commits ORDER BY author, scope, seq, id")
+            var sql = "SELECT body, signature FROM _commits"
+            if let scopes {
+                sql += " WHERE scope IN (" + scopes.sorted().map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ",") + ")"
+            }
+            let rows = try Row.fetchCursor(db, sql: sql + " ORDER BY author, scope, seq, id")
             while let row = try rows.next() {
                 let bodyData: Data = row["body"]
                 let signature: Data = row["signature"]

@@ -72,7 +72,7 @@ public struct RegistrySnapshot {
                 """,
             arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
         )
-        return value.map(Value.init) ?? .null
+        return value.map { Value(databaseValue: $0) } ?? .null
     }
 
     /// The rows of a registry table whose `column` holds `value` in this snapshot.

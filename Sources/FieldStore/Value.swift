@@ -53,7 +53,7 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Reads a value from GRDB.
-    init(_ value: DatabaseValue) {
+    public init(databaseValue value: DatabaseValue) {
         switch value.storage {
         case .null: self = .null
         case .int64(let int): self = .integer(int)

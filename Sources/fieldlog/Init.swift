@@ -1,0 +1,123 @@
+import ArgumentParser
+import FieldCrypto
+import FieldLedger
+import FieldStore
+import Foundation
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create this device's key (encrypted with a passphrase) and show its fingerprint."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        if FileManager.default.fileExists(atPath: global.keyPath) {
+            throw CLIError("\(global.folder) already has a device key; use another --data folder for a second identity")
+        }
+        let passphrase = try Passphrase.read(prompt: "Choose a passphrase for this device's key: ", confirm: true)
+        let key = SigningKey.generate()
+        try KeyFile.write(key, passphrase: passphrase, to: global.keyPath, parameters: try kdfParameters())
+        if global.json {
+            try global.printJSON(["publicKey": key.publicKey.hex, "fingerprint": key.publicKey.fingerprint, "keyFile": global.keyPath])
+            return
+        }
+        print("Created the device key \(global.keyPath)")
+        print("  public key:  \(key.publicKey.hex)")
+        print("  fingerprint: \(key.publicKey.fingerprint)")
+        print("Give the public key to the county operator to be enrolled, then run `fieldlog join FILE` with the enrollment bundle.")
+        print("(On the operator's machine, run `fieldlog county create --name 县名` instead.)")
+    }
+}
+
+struct CountyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "county", abstract: "The county's operator replica.", subcommands: [Create.self]
+    )
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make this device the county operator: its key becomes the county's root key."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The county's name, e.g. 高唐县.") var name: String
+
+        func run() throws {
+            guard !global.hasReplica else { throw CLIError("\(global.replicaPath) already exists; this device already belongs to a county") }
+            let key = try global.signingKey()
+            let ledger = try Ledger.open(path: global.replicaPath, root: key.publicKey, key: key)
+            try ledger.replica.setMetaValue("county", name)
+            if global.json {
+                try global.printJSON(["county": name, "rootKey": key.publicKey.hex, "rootFingerprint": key.publicKey.fingerprint])
+                return
+            }
+            print("Created county \(name). This device holds its root key.")
+            print("  root key:         \(key.publicKey.hex)")
+            print("  root fingerprint: \(key.publicKey.fingerprint)   (cadres compare this when they join)")
+            print("Next: `fieldlog registry import departments|cadres|enterprises|linkages FILE.csv`.")
+        }
+    }
+}
+
+struct Join: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join the county from an enrollment bundle the operator exported."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The enrollment bundle file.") var bundle: String
+    @Option(help: "The county root fingerprint the operator told you; the join stops if it differs.")
+    var rootFingerprint: String?
+
+    func run() throws {
+        guard !global.hasReplica else { throw CLIError("this device already belongs to a county (\(global.replicaPath))") }
+        let publicKey = try global.publicKey()
+        let records = try CommitBundle.open(bundle)
+        var root: PublicKey?
+        for record in records {
+            let commit = try WireRecord.decode(record).commit
+            guard commit.scope == Commit.registryScope else { continue }
+            if let root, root != commit.author {
+                throw CLIError("\(bundle) holds registry commits from two different keys; ask the operator for a new bundle")
+            }
+            root = commit.author
+        }
+        guard let root else { throw CLIError("\(bundle) holds no registry commits; it is not an enrollment bundle") }
+        if let expected = rootFingerprint {
+            guard expected.lowercased() == root.fingerprint else {
+                throw CLIError("the bundle's county root fingerprint is \(root.fingerprint), not \(expected); do not use this bundle, ask the operator")
+            }
+        } else {
+            guard isatty(STDIN_FILENO) == 1 else {
+                throw CLIError("the bundle's county root fingerprint is \(root.fingerprint); compare it with the operator's and pass --root-fingerprint \(root.fingerprint)")
+            }
+            print("County root fingerprint: \(root.fingerprint)")
+            print("Is this the fingerprint the operator gave you? [y/N] ", terminator: "")
+            guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { throw CLIError("not joined") }
+        }
+        let ledger = try Ledger.open(path: global.replicaPath, root: root, publicKey: publicKey, signer: nil)
+        let report = try ledger.replica.importRecords(records)
+        let role = try ledger.enrolledRole()
+        if global.json {
+            try global.printJSON(JoinResult(rootFingerprint: root.fingerprint, role: role?.rawValue, report: report))
+            return
+        }
+        print("Joined the county (root \(root.fingerprint)); \(report.summary).")
+        if let role {
+            print("This device is enrolled as \(role.rawValue) (\(role.displayName)).")
+        } else {
+            print("This device is not enrolled yet: the operator must enroll its key \(publicKey.hex) and send a new bundle (`fieldlog bundle import`).")
+        }
+    }
+
+    struct JoinResult: Encodable {
+        var rootFingerprint: String
+        var role: String?
+        var report: ImportReport
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

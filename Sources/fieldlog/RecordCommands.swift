@@ -1,0 +1,255 @@
+import ArgumentParser
+import FieldCrypto
+import FieldLedger
+import FieldStore
+import Foundation
+
+struct VisitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visit", abstract: "Visits to enterprises (走访记录).", subcommands: [Add.self, List.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Log a visit to an enterprise you are linked to.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The enterprise (name, USCC or id).") var enterprise: String
+        @Option(help: "Visit date, YYYY-MM-DD (default today).") var date: String?
+        @Option(help: "实地, 电话, 座谈 or 视频.") var mode = "实地"
+        @Flag(help: "An Enterprise Service Day visit (企业服务日).") var serviceDay = false
+        @Option(help: "Who took part.") var participants: String?
+        @Option(help: "Topics discussed.") var topics: String?
+        @Option(help: "Notes on the enterprise's operations.") var notes: String?
+        @Flag(help: "The enterprise raised no demand.") var noDemands = false
+        @Option(help: "Items solved on the spot.") var solved: String?
+        @Option(help: "Next visit date, YYYY-MM-DD.") var next: String?
+
+        func run() throws {
+            let ledger = try global.ledger(write: true)
+            let id = try ledger.addVisit(VisitInput(
+                enterprise: enterprise, date: date, participants: participants, mode: mode, isServiceDay: serviceDay,
+                topics: topics, notes: notes, noDemands: noDemands, solvedOnSpot: solved, nextVisit: next
+            ))
+            if global.json { try global.printJSON(["id": id.lowercased]) } else { print("Logged visit \(id.lowercased).") }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List visits.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this enterprise.") var enterprise: String?
+
+        func run() throws {
+            let visits = try global.ledger(write: false).visits(enterprise: enterprise)
+            if global.json { try global.printJSON(visits); return }
+            for visit in visits {
+                print("\(visit.date)  \(visit.enterprise)  \(visit.cadre ?? "-")  \(visit.mode ?? "")\(visit.isServiceDay ? " 企业服务日" : "")  \(visit.topics ?? "")")
+            }
+            print("(\(visits.count) visits)")
+        }
+    }
+}
+
+struct DemandCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demand", abstract: "Enterprise demands (诉求).", subcommands: [Add.self, Edit.self, List.self, Show.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a demand; prints its number.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The enterprise (name, USCC or id).") var enterprise: String
+        @Option(help: "A short title.") var title: String
+        @Option(help: "What the enterprise asks.") var content: String
+        @Option(help: "政策咨询, 服务求助, 意见建议 or 投诉.") var type = "服务求助"
+        @Option(help: "政策兑现, 融资, 用工, 用地, 审批, 水电气热, 基础设施, 市场开拓, 科技创新, 安全环保, 执法监管, 账款拖欠, 法律纠纷 or 其他.")
+        var category = "其他"
+        @Option(help: "服务日走访, 日常走访, 12345转办, 企业自主提交, 会议 or 上级交办.") var channel = "服务日走访"
+        @Option(help: "The outcome the enterprise expects.") var expected: String?
+        @Option(help: "一般, 紧急 or 特急.") var urgency = "一般"
+        @Option(help: "The visit it was raised in (id).") var visit: String?
+
+        func run() throws {
+            var visitID: UUID?
+            if let visit {
+                guard let id = UUID(uuidString: visit) else { throw CLIError("--visit takes a visit id (shown by `fieldlog visit add`)") }
+                visitID = id
+            }
+            let ledger = try global.ledger(write: true)
+            let (id, number) = try ledger.addDemand(DemandInput(
+                enterprise: enterprise, title: title, content: content, type: type, category: category, channel: channel,
+                expected: expected, urgency: urgency, visit: visitID
+            ))
+            if global.json { try global.printJSON(["id": id.lowercased, "number": number]) } else { print("Registered demand \(number).") }
+        }
+    }
+
+    struct Edit: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Correct a demand's fields; the change is logged as an event.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The demand number or id.") var demand: String
+        @Option var title: String?
+        @Option var content: String?
+        @Option var type: String?
+        @Option var category: String?
+        @Option var subcategory: String?
+        @Option var expected: String?
+        @Option var urgency: String?
+        @Option var channel: String?
+        @Option var remarks: String?
+        @Option(help: "Why (kept in the event log).") var comment: String?
+
+        func run() throws {
+            var fields: [String: String] = [:]
+            for (name, value) in [
+                ("title", title), ("content", content), ("type", type), ("category", category), ("subcategory", subcategory),
+                ("expected", expected), ("urgency", urgency), ("channel", channel), ("remarks", remarks),
+            ] {
+                if let value { fields[name] = value }
+            }
+            guard !fields.isEmpty else { throw CLIError("nothing to change: pass at least one of --title, --content, --category, ...") }
+            let ledger = try global.ledger(write: true)
+            try ledger.editDemand(demand, fields: fields, comment: comment)
+            print("Updated \(demand): \(fields.keys.sorted().joined(separator: ", ")).")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List demands.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this enterprise.") var enterprise: String?
+        @Option(help: "Only this category.") var category: String?
+        @Option(help: "Only this state.") var state: String?
+        @Option(help: "Only those whose title or content contains this.") var search: String?
+
+        func run() throws {
+            let demands = try global.ledger(write: false).demands(
+                matching: DemandFilter(enterprise: enterprise, category: category, state: state, text: search)
+            )
+            if global.json { try global.printJSON(demands); return }
+            for demand in demands {
+                print("\(demand.number)  \(demand.state ?? "-")  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)")
+            }
+            print("(\(demands.count) demands)")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a demand and its event log.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The demand number or id.") var demand: String
+
+        func run() throws {
+            let ledger = try global.ledger(write: false)
+            let detail = try ledger.demandDetail(demand)
+            let events = try ledger.events(ofDemand: demand)
+            if global.json {
+                struct Output: Encodable {
+                    var demand: DemandSummary
+                    var events: [DemandEvent]
+                }
+                try global.printJSON(Output(demand: detail, events: events))
+                return
+            }
+            print("\(detail.number)  \(detail.title)")
+            print("  企业: \(detail.enterprise) (\(detail.uscc ?? "无代码"))  镇街: \(detail.township ?? "-")")
+            print("  类型: \(detail.type ?? "-")  类别: \(detail.category ?? "-")  紧急程度: \(detail.urgency ?? "-")  状态: \(detail.state ?? "-")")
+            print("  内容: \(detail.content ?? "")")
+            if let expected = detail.expected { print("  期望: \(expected)") }
+            print("  流转日志:")
+            for event in events {
+                print("    \(event.at)  \(event.actor)  \(event.action)  \(event.from ?? "-") → \(event.to ?? "-")  \(event.comment ?? "")")
+            }
+        }
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Every signed change of a record, with author and time.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "A demand number, or any record's id.") var record: String
+
+    func run() throws {
+        let (table, lines) = try global.ledger(write: false).history(of: record)
+        if global.json { try global.printJSON(lines); return }
+        print("History of \(table) \(record):")
+        for line in lines {
+            let status = line.status == "applied" ? "" : "  [\(line.status)]"
+            print("  \(line.time)  \(line.author)  #\(line.sequence) \(String(line.commit.prefix(12)))  \(line.field) = \(line.value)\(status)")
+        }
+    }
+}
+
+struct Conflicts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List open conflicts (concurrent edits of the same field), or resolve one.",
+        subcommands: [List.self, Resolve.self], defaultSubcommand: List.self
+    )
+
+    struct Item: Encodable {
+        var table: String
+        var row: String
+        var column: String
+        var scope: String
+        var heads: [Head]
+    }
+
+    struct Head: Encodable {
+        var value: String
+        var author: String
+        var time: String
+        var commit: String
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List open conflicts; the first value of each is the one shown.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let ledger = try global.ledger(write: false)
+            var items: [Item] = []
+            for conflict in try ledger.replica.conflicts() {
+                items.append(Item(
+                    table: conflict.table, row: conflict.row.lowercased, column: conflict.column, scope: conflict.scope,
+                    heads: try conflict.heads.map {
+                        Head(value: Ledger.display($0.value), author: try ledger.authorName($0.author), time: $0.timestamp.iso8601, commit: $0.commit.hex)
+                    }
+                ))
+            }
+            if global.json { try global.printJSON(items); return }
+            for item in items {
+                print("\(item.table).\(item.column) of \(item.row):")
+                for (index, head) in item.heads.enumerated() {
+                    print("  [\(index + 1)] \(head.value)   — \(head.author), \(head.time)\(index == 0 ? "  (shown)" : "")")
+                }
+            }
+            print("(\(items.count) open conflicts)\(items.isEmpty ? "" : "; resolve with `fieldlog conflicts resolve --row ID --column NAME --pick N`")")
+        }
+    }
+
+    struct Resolve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Settle a conflict by keeping one value (or a new one).")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The row id.") var row: String
+        @Option(help: "The column.") var column: String
+        @Option(help: "Keep the N-th listed value.") var pick: Int?
+        @Option(help: "Write this value instead.") var value: String?
+
+        func run() throws {
+            guard let rowID = UUID(uuidString: row) else { throw CLIError("--row takes the row id shown by `fieldlog conflicts`") }
+            let ledger = try global.ledger(write: true)
+            guard let conflict = try ledger.replica.conflicts().first(where: { $0.row == rowID && $0.column == column }) else {
+                throw CLIError("no open conflict on \(column) of \(row); list them with `fieldlog conflicts`")
+            }
+            let chosen: Value
+            switch (pick, value) {
+            case (let index?, nil):
+                guard (1...conflict.heads.count).contains(index) else { throw CLIError("--pick takes 1 to \(conflict.heads.count)") }
+                chosen = conflict.heads[index - 1].value
+            case (nil, let text?): chosen = .typed(text)
+            default: throw CLIError("give either --pick N or --value TEXT")
+            }
+            try ledger.resolveConflict(table: conflict.table, row: rowID, column: column, value: chosen)
+            print("Resolved \(conflict.table).\(column) of \(row): \(Ledger.display(chosen)).")
+        }
+    }
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The main job end to end, on the embedded default (SQLite files in a temporary folder):
+# an operator creates the county from demo data, two cadre laptops log visits and demands
+# offline (including a concurrent edit of the same demand), they exchange bundles as on a USB
+# stick, and the merged ledger, the conflict and a record's signed history are printed.
+set -euo pipefail
+BIN=${1:-.build/debug/fieldlog}
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+DATA=$(cd "$(dirname "$0")/demo-data" && pwd)
+WORK=${DEMO_DIR:-$(mktemp -d /tmp/fieldlog-demo.XXXXXX)}
+mkdir -p "$WORK"
+export FIELDLOG_PASSPHRASE=${FIELDLOG_PASSPHRASE:-"demo passphrase 演示口令"}
+OP="$WORK/operator"; A="$WORK/laptop-wang"; B="$WORK/laptop-li"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+fl() { local home=$1; shift; FIELDLOG_HOME="$home" "$BIN" "$@"; }
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+step "Operator: create the county of 高唐县 and its root key"
+fl "$OP" init --json >/dev/null
+fl "$OP" county create --name 高唐县
+ROOT_FP=$(fl "$OP" status --json | json_field rootFingerprint)
+
+step "Operator: import the registry from CSV (Chinese headers)"
+for kind in departments cadres enterprises linkages; do
+    fl "$OP" registry import "$kind" "$DATA/$kind.csv"
+done
+
+step "Two cadres create their laptop keys; the operator enrolls them"
+KEY_A=$(fl "$A" init --json | json_field publicKey)
+KEY_B=$(fl "$B" init --json | json_field publicKey)
+fl "$OP" registry enroll --key "$KEY_A" --role cadre --cadre 王强 --label "王强的笔记本"
+fl "$OP" registry enroll --key "$KEY_B" --role cadre --cadre 李娜 --label "李娜的笔记本"
+fl "$OP" registry export-enrollment --out "$WORK/enrollment.bundle"
+
+step "The laptops join, checking the county root fingerprint ($ROOT_FP)"
+fl "$A" join "$WORK/enrollment.bundle" --root-fingerprint "$ROOT_FP"
+fl "$B" join "$WORK/enrollment.bundle" --root-fingerprint "$ROOT_FP"
+
+step "Offline, on the Enterprise Service Day: 王强 visits 山东高唐纺织有限公司 and logs two demands"
+VISIT=$(fl "$A" visit add --enterprise 山东高唐纺织有限公司 --service-day --participants "王强, 县人社局 赵雪" \
+    --topics "用工, 电力增容" --notes "订单饱满, 二季度产能利用率约九成" --json | json_field id)
+D1=$(fl "$A" demand add --enterprise 山东高唐纺织有限公司 --visit "$VISIT" --title "熟练挡车工招聘难" \
+    --content "新上两条生产线, 急需熟练挡车工50名, 希望协助组织专场招聘会" --category 用工 --urgency 紧急 \
+    --expected "一个月内到岗30人以上" --json | json_field number)
+D2=$(fl "$A" demand add --enterprise 山东高唐纺织有限公司 --visit "$VISIT" --title "厂区变压器增容" \
+    --content "新增设备用电负荷约800千伏安, 现有变压器容量不足" --category 水电气热 --json | json_field number)
+echo "registered $D1 and $D2"
+
+step "李娜 (assisting cadre) visits 高唐县金源机械制造有限公司 and logs a demand"
+fl "$B" visit add --enterprise 高唐县金源机械制造有限公司 --mode 座谈 --topics "融资" --json >/dev/null
+fl "$B" demand add --enterprise 高唐县金源机械制造有限公司 --title "技改贷款贴息" \
+    --content "设备更新贷款300万元, 咨询技改贴息政策及申报时限" --type 政策咨询 --category 政策兑现
+
+step "USB stick: 王强's laptop → 李娜's laptop"
+fl "$A" bundle export --out "$WORK/wang.bundle"
+fl "$B" bundle import "$WORK/wang.bundle"
+
+step "Both edit the same demand while offline (a concurrent edit)"
+fl "$A" demand edit "$D1" --title "熟练挡车工招聘难（50名）" --comment "补充人数"
+fl "$B" demand edit "$D1" --title "纺织企业用工缺口" --urgency 特急 --comment "协包领导核实后调整"
+
+step "They exchange bundles both ways, and bring them to the operator"
+fl "$A" bundle export --out "$WORK/wang.bundle"
+fl "$B" bundle export --out "$WORK/li.bundle"
+fl "$A" bundle import "$WORK/li.bundle"
+fl "$B" bundle import "$WORK/wang.bundle"
+fl "$OP" bundle import "$WORK/wang.bundle"
+fl "$OP" bundle import "$WORK/li.bundle"
+echo "(importing the same bundle again changes nothing:)"
+fl "$OP" bundle import "$WORK/li.bundle"
+
+step "The merged ledger, as the operator sees it"
+fl "$OP" demand list
+fl "$OP" visit list
+
+step "The conflict: both titles are kept, one is shown, nothing is lost"
+fl "$OP" conflicts
+
+step "The signed history of $D1"
+fl "$OP" history "$D1"
+fl "$OP" demand show "$D1"
+
+step "王强 settles the conflict by keeping 李娜's title; everyone converges"
+ROW=$(fl "$A" conflicts --json | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['row'])")
+PICK=$(fl "$A" conflicts --json | python3 -c "
+import json,sys
+heads=json.load(sys.stdin)[0]['heads']
+print(1+[h['value'] for h in heads].index('纺织企业用工缺口'))")
+fl "$A" conflicts resolve --row "$ROW" --column title --pick "$PICK"
+fl "$A" bundle export --out "$WORK/wang.bundle"
+fl "$B" bundle import "$WORK/wang.bundle"
+fl "$OP" bundle import "$WORK/wang.bundle"
+fl "$OP" conflicts
+
+step "Every replica shows the same digest for the enterprise's scope"
+for home in "$OP" "$A" "$B"; do
+    fl "$home" status --json | python3 -c "
+import json,sys
+s=json.load(sys.stdin)
+scopes={k:v[:16] for k,v in s['digests'].items() if k.startswith('ent:')}
+print(s['role'] or '-', sorted(scopes.items()))"
+done
+python3 - "$OP" "$A" "$B" "$BIN" <<'PY'
+import json, os, subprocess, sys
+*homes, binary = sys.argv[1:]
+digests = []
+for home in homes:
+    out = subprocess.run([binary, "status", "--json"], env={**os.environ, "FIELDLOG_HOME": home}, capture_output=True, check=True).stdout
+    digests.append(json.loads(out)["digests"])
+common = set.intersection(*(set(d) for d in digests))
+bad = [s for s in common if len({d[s] for d in digests}) != 1]
+if bad:
+    sys.exit(f"DIVERGED in scopes {bad}")
+print(f"converged: {len(common)} scopes identical on all {len(homes)} replicas")
+PY
+echo
+echo "Demo data is in $WORK (delete it when done)."
