@@ -74,7 +74,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FieldlogCLITests",
-            dependencies: ["FieldCrypto"],
+            dependencies: ["FieldCrypto", "FieldStore", "FieldLedger", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -27,13 +27,15 @@ struct BundleCommand: ParsableCommand {
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The bundle file.") var file: String
+        @Flag(help: "Print a progress line after every batch (one SQLite transaction).") var progress = false
 
         func run() throws {
-            let ledger = try global.ledger(write: false)
+            let ledger = try global.ledger(write: false, batchSize: ProcessInfo.processInfo.environment["FIELDLOG_BATCH_SIZE"].flatMap(Int.init))
             let records = try CommitBundle.open(file)
             let started = Date()
             let showProgress = records.count >= 10_000 && isatty(STDERR_FILENO) == 1
             let report = try ledger.replica.importRecords(records) { seen in
+                if progress { FileHandle.standardError.write(Data("progress \(seen)/\(records.count)\n".utf8)) }
                 guard showProgress else { return }
                 let elapsed = Date().timeIntervalSince(started)
                 let rate = Double(seen) / max(elapsed, 0.001)

@@ -41,7 +41,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the ledger; with `write`, unlocks the key.
-    func ledger(write: Bool) throws -> Ledger {
+    func ledger(write: Bool, batchSize: Int? = nil) throws -> Ledger {
         guard FileManager.default.fileExists(atPath: keyPath) else {
             throw CLIError("no device key in \(folder); run `fieldlog init` first (or pass --data)")
         }
@@ -50,7 +50,9 @@ struct GlobalOptions: ParsableArguments {
         }
         let publicKey = try publicKey()
         let signer = write ? try signingKey() : nil
-        return try Ledger.open(path: replicaPath, root: nil, publicKey: publicKey, signer: signer)
+        var options = ReplicaOptions()
+        if let batchSize, batchSize > 0 { options.batchSize = batchSize }
+        return try Ledger.open(path: replicaPath, root: nil, publicKey: publicKey, signer: signer, options: options)
     }
 
     /// Prints a value as pretty JSON with sorted keys.

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Runs the built `fieldlog` binary, as a user would.
+struct CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+    }
+
+    let home: String
+    var environment: [String: String] = [:]
+
+    /// The fieldlog binary beside the test bundle (same build folder).
+    static var binary: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = testBinary.deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("fieldlog").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return "fieldlog-binary-not-built"
+    }
+
+    static func temporaryFolder(_ name: String) -> String {
+        let path = NSTemporaryDirectory() + "fieldlog-cli-\(name)-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], passphrase: String? = "correct horse 正确") throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["FIELDLOG_HOME"] = home
+        env["FIELDLOG_KDF"] = "minimum"
+        env.removeValue(forKey: "FIELDLOG_PASSPHRASE")
+        if let passphrase { env["FIELDLOG_PASSPHRASE"] = passphrase }
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self)
+        )
+    }
+
+    /// Runs and requires success.
+    @discardableResult
+    func ok(_ arguments: [String]) throws -> Result {
+        let result = try run(arguments)
+        if result.status != 0 {
+            throw Failure(message: "fieldlog \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+        }
+        return result
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+
+/// The CLI end to end through the built binary, as the demo does, with assertions.
+@Suite(.serialized) struct CLITests {
+    static let demoData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("tools/demo-data").path
+
+    struct County {
+        let folder = CLI.temporaryFolder("county")
+        var op: CLI { CLI(home: folder + "/operator") }
+        var a: CLI { CLI(home: folder + "/a") }
+        var b: CLI { CLI(home: folder + "/b") }
+        var rootFingerprint = ""
+
+        init() throws {
+            try op.ok(["init"])
+            let created = try op.ok(["county", "create", "--name", "高唐县", "--json"])
+            rootFingerprint = (created.json as? [String: String])?["rootFingerprint"] ?? ""
+            for kind in ["departments", "cadres", "enterprises", "linkages"] {
+                try op.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
+            }
+            let keyA = try publicKey(a)
+            let keyB = try publicKey(b)
+            try op.ok(["registry", "enroll", "--key", keyA, "--role", "cadre", "--cadre", "王强"])
+            try op.ok(["registry", "enroll", "--key", keyB, "--role", "cadre", "--cadre", "李娜"])
+            try op.ok(["registry", "export-enrollment", "--out", folder + "/enroll.bundle"])
+            try a.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", rootFingerprint])
+            try b.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", rootFingerprint])
+        }
+
+        func publicKey(_ cli: CLI) throws -> String {
+            let result = try cli.ok(["init", "--json"])
+            return (result.json as? [String: String])?["publicKey"] ?? ""
+        }
+
+        func exchange(_ from: CLI, _ to: CLI) throws {
+            let file = folder + "/x-\(UUID().uuidString).bundle"
+            try from.ok(["bundle", "export", "--out", file])
+            try to.ok(["bundle", "import", file])
+        }
+
+        func digests(_ cli: CLI) throws -> [String: String] {
+            let status = try cli.ok(["status", "--json"]).json as? [String: Any]
+            return status?["digests"] as? [String: String] ?? [:]
+        }
+    }
+
+    @Test func demoFlowConvergesWithAConflictAndHistory() throws {
+        let county = try County()
+        let visit = try county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--service-day", "--topics", "用工", "--json"])
+        let visitID = (visit.json as? [String: String])?["id"] ?? ""
+        let demand = try county.a.ok([
+            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", visitID, "--title", "招工难", "--content", "急需挡车工50名",
+            "--category", "用工", "--json",
+        ])
+        let number = (demand.json as? [String: String])?["number"] ?? ""
+        #expect(number.hasSuffix("-D001-0001"))
+        try county.exchange(county.a, county.b)
+        try county.a.ok(["demand", "edit", number, "--title", "招工难（50名）"])
+        try county.b.ok(["demand", "edit", number, "--title", "用工缺口"])
+        try county.exchange(county.a, county.b)
+        try county.exchange(county.b, county.a)
+        try county.exchange(county.a, county.op)
+        let list = try county.op.ok(["demand", "list", "--json"]).json as? [[String: Any]]
+        #expect(list?.count == 1)
+        let conflicts = try county.op.ok(["conflicts", "--json"]).json as? [[String: Any]]
+        #expect(conflicts?.count == 1)
+        let heads = (conflicts?.first?["heads"] as? [[String: Any]])?.compactMap { $0["value"] as? String }
+        #expect(Set(heads ?? []) == ["招工难（50名）", "用工缺口"])
+        let history = try county.op.ok(["history", number, "--json"]).json as? [[String: Any]]
+        #expect(history?.contains { ($0["author"] as? String)?.contains("李娜") == true && ($0["field"] as? String) == "title" } == true)
+        let human = try county.op.ok(["history", number])
+        #expect(human.stdout.contains("王强 (D001)"))
+        // Same commits, same digests.
+        #expect(try county.digests(county.a) == county.digests(county.op))
+        // Resolve and converge.
+        let row = conflicts?.first?["row"] as? String ?? ""
+        try county.b.ok(["conflicts", "resolve", "--row", row, "--column", "title", "--value", "用工缺口（已核实）"])
+        try county.exchange(county.b, county.a)
+        try county.exchange(county.b, county.op)
+        #expect((try county.op.ok(["conflicts", "--json"]).json as? [Any])?.isEmpty == true)
+        #expect(try county.digests(county.a) == county.digests(county.op))
+        let shown = try county.op.ok(["demand", "show", number, "--json"]).json as? [String: Any]
+        #expect((shown?["demand"] as? [String: Any])?["title"] as? String == "用工缺口（已核实）")
+        #expect((shown?["events"] as? [Any])?.count == 3)
+        // Importing a bundle twice changes nothing.
+        let file = county.folder + "/again.bundle"
+        try county.b.ok(["bundle", "export", "--out", file])
+        let again = try county.op.ok(["bundle", "import", file, "--json"]).json as? [String: Any]
+        #expect(again?["applied"] as? Int == 0)
+    }
+
+    @Test func refusalsAreOneSentenceAndNonZero() throws {
+        let county = try County()
+        // Not linked to this enterprise.
+        let notLinked = try county.a.run(["visit", "add", "--enterprise", "山东泉林新材料有限公司"])
+        #expect(notLinked.status == 1)
+        #expect(notLinked.stderr.contains("not linked"))
+        // A cadre cannot change the registry.
+        let registry = try county.a.run(["registry", "import", "departments", CLITests.demoData + "/departments.csv"])
+        #expect(registry.status == 1)
+        #expect(registry.stderr.contains("only the county operator"))
+        // Wrong passphrase, and none at all.
+        let wrong = try county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"], passphrase: "wrong")
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("passphrase does not open"))
+        let none = try county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"], passphrase: nil)
+        #expect(none.status == 1)
+        #expect(none.stderr.contains("FIELDLOG_PASSPHRASE"))
+        // Not a bundle, and a truncated bundle: nothing applied.
+        let junk = county.folder + "/junk.bundle"
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: junk))
+        let notBundle = try county.op.run(["bundle", "import", junk])
+        #expect(notBundle.status == 1)
+        #expect(notBundle.stderr.contains("not a fieldlog bundle"))
+        try county.a.ok(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "t", "--content", "c"])
+        let full = county.folder + "/full.bundle"
+        try county.a.ok(["bundle", "export", "--out", full])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
+        let cut = county.folder + "/cut.bundle"
+        try bytes.prefix(bytes.count - 40).write(to: URL(fileURLWithPath: cut))
+        let truncated = try county.op.run(["bundle", "import", cut])
+        #expect(truncated.status == 1)
+        #expect(truncated.stderr.contains("truncated"))
+        #expect((try county.op.ok(["demand", "list", "--json"]).json as? [Any])?.isEmpty == true)
+        // Bad CSVs: invalid USCC with its line, and a missing column; nothing stored.
+        let badCSV = county.folder + "/bad.csv"
+        try "企业名称,统一社会信用代码\n好,91110000600037341L\n坏,91350100M000100Y4Z\n".write(toFile: badCSV, atomically: true, encoding: .utf8)
+        let invalid = try county.op.run(["registry", "import", "enterprises", badCSV])
+        #expect(invalid.status == 1)
+        #expect(invalid.stderr.contains("line 3"))
+        try "名字,统一社会信用代码\n好,91110000600037341L\n".write(toFile: badCSV, atomically: true, encoding: .utf8)
+        let missing = try county.op.run(["registry", "import", "enterprises", badCSV])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no column 企业名称"))
+        let enterprises = try county.op.ok(["registry", "list", "enterprises", "--json"]).json as? [Any]
+        #expect(enterprises?.count == 7)
+        // Unknown subcommand or option: a usage error, non-zero.
+        #expect(try county.op.run(["demand", "frobnicate"]).status != 0)
+        // A join with the wrong root fingerprint stops.
+        let stranger = CLI(home: county.folder + "/stranger")
+        try stranger.ok(["init"])
+        let join = try stranger.run(["join", county.folder + "/enroll.bundle", "--root-fingerprint", "0000-0000-0000-0000-0000"])
+        #expect(join.status == 1)
+        #expect(join.stderr.contains("do not use this bundle"))
+    }
+
+    @Test func phonesAreMaskedForCadres() throws {
+        let county = try County()
+        let listed = try county.a.ok(["registry", "list", "enterprises", "--json"]).json as? [[String: String]]
+        #expect(listed?.first { $0["name"] == "山东高唐纺织有限公司" }?["contact_phone"] == "138****0001")
+        #expect(try county.a.run(["registry", "list", "enterprises", "--show-personal-data"]).status == 1)
+        let operatorView = try county.op.ok(["registry", "list", "enterprises", "--show-personal-data", "--json"]).json as? [[String: String]]
+        #expect(operatorView?.first { $0["name"] == "山东高唐纺织有限公司" }?["contact_phone"] == "13805390001")
+    }
+
+    @Test func keyFilesWithLoosePermissionsAreRefused() throws {
+        let county = try County()
+        chmod(county.a.home + "/keys/device.key", 0o644)
+        let result = try county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("chmod 600"))
+    }
+}

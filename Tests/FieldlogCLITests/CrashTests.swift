@@ -1,0 +1,103 @@
+import FieldCrypto
+import FieldLedger
+import FieldStore
+import Foundation
+import GRDB
+import Testing
+
+/// A `fieldlog bundle import` killed with SIGKILL at random points leaves a database that passes
+/// `PRAGMA integrity_check`, holds no partial commit, and converges on the next import.
+@Suite(.serialized) struct CrashTests {
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test func killedImportsLeaveNoPartialCommit() throws {
+        let seed = UInt64(ProcessInfo.processInfo.environment["FIELDLOG_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        var rng = SplitMix(state: seed)
+        let folder = CLI.temporaryFolder("crash")
+        // The source: an operator replica with 1,500 single-visit commits.
+        let root = SigningKey.generate()
+        let source = try Ledger.open(path: folder + "/source.sqlite", root: root.publicKey, key: root)
+        try source.addDepartments([DepartmentInput(name: "县工业和信息化局")])
+        try source.addEnterprises([EnterpriseInput(name: "山东高唐纺织有限公司", uscc: "91371082775260043P")])
+        for index in 0..<1500 {
+            try source.addVisit(VisitInput(enterprise: "山东高唐纺织有限公司", topics: "第\(index)次走访：用工、融资、用地"))
+        }
+        let bundle = folder + "/big.bundle"
+        let total = try CommitBundle.write(from: source.replica, to: bundle)
+        let scope = RegistryIDs.scope(of: try source.enterprise(named: "山东高唐纺织有限公司"))
+        let expectedDigest = try source.replica.digest(scope: scope)
+        // The target: a device folder with a key and an empty replica of the same county.
+        let home = folder + "/target"
+        let deviceKey = SigningKey.generate()
+        try KeyFile.write(deviceKey, passphrase: "p", to: home + "/keys/device.key", parameters: .minimum)
+        _ = try Ledger.open(path: home + "/replica.sqlite", root: root.publicKey, publicKey: deviceKey.publicKey, signer: nil)
+        var kills = 0
+        for round in 0..<12 {
+            let killAfter = 1 + Int(rng.next() % 20)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["bundle", "import", bundle, "--progress"]
+            var env = ProcessInfo.processInfo.environment
+            env["FIELDLOG_HOME"] = home
+            env["FIELDLOG_BATCH_SIZE"] = "20"
+            process.environment = env
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            var lines = 0
+            var buffer = Data()
+            let reader = errors.fileHandleForReading
+            while lines < killAfter {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                lines = buffer.split(separator: UInt8(ascii: "\n")).count
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            process.waitUntilExit()
+            try checkDatabase(home + "/replica.sqlite", seed: seed, round: round)
+        }
+        #expect(kills >= 10, "seed \(seed): only \(kills) imports were killed before finishing")
+        // A later import completes and converges with the source.
+        let result = try CLI(home: home).run(["bundle", "import", bundle, "--json"], passphrase: nil)
+        #expect(result.status == 0, "seed \(seed): \(result.stderr)")
+        let target = try Ledger.open(path: home + "/replica.sqlite", root: nil, publicKey: deviceKey.publicKey, signer: nil)
+        #expect(try target.replica.commitCounts().applied == total, "seed \(seed)")
+        #expect(try target.replica.digest(scope: scope) == expectedDigest, "seed \(seed)")
+    }
+
+    func checkDatabase(_ path: String, seed: UInt64, round: Int) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        try queue.read { db in
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            #expect(integrity == ["ok"], "seed \(seed) round \(round): \(integrity)")
+            // Every applied commit has all its cell versions, and no version lacks its commit.
+            let applied = try Row.fetchAll(db, sql: "SELECT id, body FROM _commits WHERE status = 0")
+            for row in applied {
+                let commit = try CommitCodec.decode([UInt8](row["body"] as Data))
+                let versions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _versions WHERE commit_id = ?", arguments: [row["id"] as Data]) ?? -1
+                #expect(versions == commit.changes.count, "seed \(seed) round \(round): partial commit")
+            }
+            let orphans = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _versions v WHERE NOT EXISTS (SELECT 1 FROM _commits c WHERE c.id = v.commit_id)")
+            #expect(orphans == 0, "seed \(seed) round \(round)")
+            let visits = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM visits") ?? -1
+            let visitCommits = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _commits WHERE status = 0 AND scope LIKE 'ent:%'") ?? -2
+            #expect(visits == visitCommits, "seed \(seed) round \(round): visible rows do not match applied commits")
+        }
+    }
+}
