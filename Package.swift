@@ -61,6 +61,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "fieldlog-bench",
+            dependencies: ["FieldLedger", "FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "tools/bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "FieldCryptoTests", dependencies: ["FieldCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FieldStoreTests",

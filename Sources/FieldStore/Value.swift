@@ -42,7 +42,7 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The value for GRDB.
-    var databaseValue: DatabaseValue {
+    public var databaseValue: DatabaseValue {
         switch self {
         case .null: .null
         case .integer(let value): value.databaseValue

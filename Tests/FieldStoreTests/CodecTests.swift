@@ -94,3 +94,29 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct DocExampleTests {
+    /// The example in docs/commit-format.md, byte for byte.
+    static func example() throws -> SignedCommit {
+        let key = try SigningKey(seed: [UInt8](repeating: 1, count: 32))
+        let commit = Commit(
+            author: key.publicKey, scope: "ent:01937b2c-0000-7000-8000-000000000001", sequence: 1, previous: .zero,
+            timestamp: Timestamp(milliseconds: 1_767_225_600_000, counter: 0), schemaVersion: 1, registrySequence: 5,
+            changes: [
+                Change(table: "visits", row: UUID(uuidString: "01937b2c-0000-7000-8000-0000000000aa")!, column: "topics", value: .text("用工"))
+            ]
+        )
+        return try SignedCommit(signing: commit, with: key)
+    }
+
+    @Test func docExampleIsByteExact() throws {
+        let signed = try Self.example()
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/commit-format.md")
+        let text = try String(contentsOf: docs, encoding: .utf8).replacingOccurrences(of: " ", with: "")
+        #expect(text.contains(Hex.encode(signed.body)), "docs/commit-format.md: the body hex is \(Hex.encode(signed.body))")
+        #expect(text.contains(signed.id.hex), "docs/commit-format.md: the id is \(signed.id.hex)")
+        #expect(text.contains(Hex.encode(signed.signature)), "signature \(Hex.encode(signed.signature))")
+        #expect(text.contains(signed.commit.author.hex), "author \(signed.commit.author.hex)")
+    }
+}
