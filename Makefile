@@ -4,7 +4,7 @@
 SWIFT ?= swift
 BIN = .build/debug/fieldlog
 
-.PHONY: deps build demo test release clean format-lint
+.PHONY: deps build demo test release clean bench
 
 deps:
 	@./tools/install-deps.sh
@@ -28,3 +28,8 @@ release: deps
 
 clean:
 	rm -rf .build
+
+# Measured speeds beside raw SQLite in the same run (see docs/performance.md).
+bench: deps
+	$(SWIFT) build $(TESTFLAGS) --product fieldlog-bench
+	.build/release/fieldlog-bench --json bench-results.json

@@ -25,6 +25,7 @@ struct Integrator {
     var decoded: [CommitID: SignedCommit] = [:]
     var registryChanged = false
     var revocationCache: [PublicKey: Revocation]?
+    var registryHeadCache: UInt64?
     var received = 0
 
     init(replica: Replica, db: Database) {
@@ -41,7 +42,7 @@ struct Integrator {
     mutating func receive(_ signed: SignedCommit) throws -> Bool {
         let commit = signed.commit
         let idData = Data(signed.id.bytes)
-        if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE id = ?)", arguments: [idData]) == true {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE id = ?)"), arguments: [idData]) == true {
             report.skipped += 1
             return false
         }
@@ -56,17 +57,14 @@ struct Integrator {
             }
         }
         let author = Data(commit.author.bytes)
-        let forkSeq = try Int64.fetchOne(
-            db, sql: "SELECT fork_seq FROM _feeds WHERE author = ? AND scope = ?", arguments: [author, commit.scope]
+        let forkSeq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT fork_seq FROM _feeds WHERE author = ? AND scope = ?"), arguments: [author, commit.scope]
         )
         if let forkSeq, Int64(commit.sequence) >= forkSeq {
             try store(signed, status: .excluded, reason: StoreError(.fork, "feed forked at seq \(forkSeq): kept as evidence"))
             refuse(signed, StoreError(.fork, "the author's feed forked at seq \(forkSeq); this commit is kept as evidence only"), stored: true)
             return true
         }
-        let sameSeq = try Data.fetchOne(
-            db, sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1",
-            arguments: [author, commit.scope, Int64(commit.sequence)]
+        let sameSeq = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"), arguments: [author, commit.scope, Int64(commit.sequence)]
         )
         if sameSeq != nil {
             let error = StoreError(
@@ -74,9 +72,7 @@ struct Integrator {
                 "fork: two different commits are numbered \(commit.sequence) in the feed of \(commit.author.fingerprint) in \(commit.scope); both kept as evidence, the feed is excluded from there on"
             )
             try store(signed, status: .excluded, reason: error)
-            try db.execute(
-                sql: "UPDATE _feeds SET fork_seq = MIN(COALESCE(fork_seq, ?), ?) WHERE author = ? AND scope = ?",
-                arguments: [Int64(commit.sequence), Int64(commit.sequence), author, commit.scope]
+            try db.cachedStatement(sql: "UPDATE _feeds SET fork_seq = MIN(COALESCE(fork_seq, ?), ?) WHERE author = ? AND scope = ?").execute(arguments: [Int64(commit.sequence), Int64(commit.sequence), author, commit.scope]
             )
             try excludeFeed(author: commit.author, scope: commit.scope, from: commit.sequence, because: error)
             refuse(signed, error, stored: true)
@@ -86,9 +82,7 @@ struct Integrator {
             return true
         }
         if commit.sequence > 1 {
-            let previous = try Data.fetchOne(
-                db, sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1",
-                arguments: [author, commit.scope, Int64(commit.sequence - 1)]
+            let previous = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"), arguments: [author, commit.scope, Int64(commit.sequence - 1)]
             )
             guard let previous else {
                 refuse(signed, StoreError(
@@ -106,12 +100,10 @@ struct Integrator {
             }
         }
         try store(signed, status: .pending, reason: nil)
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)
                 ON CONFLICT(author, scope) DO UPDATE SET head_seq = MAX(head_seq, excluded.head_seq)
-                """,
-            arguments: [author, commit.scope, Int64(commit.sequence)]
+                """).execute(arguments: [author, commit.scope, Int64(commit.sequence)]
         )
         decoded[signed.id] = signed
         return true
@@ -120,13 +112,11 @@ struct Integrator {
     private mutating func store(_ signed: SignedCommit, status: CommitStatus, reason: StoreError?) throws {
         let commit = signed.commit
         received += 1
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO _commits(id, author, scope, seq, hlc, schema_version, registry_seq, body, signature,
                                      status, reason, reason_code, received)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+                """).execute(arguments: [
                 Data(signed.id.bytes), Data(commit.author.bytes), commit.scope, Int64(commit.sequence),
                 Int64(bitPattern: commit.timestamp.rawValue), Int64(commit.schemaVersion), Int64(commit.registrySequence),
                 Data(signed.body), Data(signed.signature), status.rawValue, reason?.message, reason?.code.rawValue,
@@ -151,7 +141,7 @@ struct Integrator {
     mutating func settle() throws {
         while true {
             var progress = false
-            let feeds = try Row.fetchAll(db, sql: "SELECT DISTINCT author, scope FROM _commits WHERE status = 1")
+            let feeds = try Row.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT author, scope FROM _commits WHERE status = 1"))
             for feed in feeds {
                 let author = try PublicKey(bytes: [UInt8](feed["author"] as Data))
                 if try settleFeed(author: author, scope: feed["scope"]) { progress = true }
@@ -163,23 +153,18 @@ struct Integrator {
             }
             if !progress { break }
         }
-        report.held = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _commits WHERE status = 1") ?? 0
+        report.held = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM _commits WHERE status = 1")) ?? 0
     }
 
     private mutating func settleFeed(author: PublicKey, scope: String) throws -> Bool {
         let authorData = Data(author.bytes)
-        let pending = try Row.fetchAll(
-            db,
-            sql: "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq",
-            arguments: [authorData, scope]
+        let pending = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq"), arguments: [authorData, scope]
         )
         var progress = false
         for row in pending {
             let seq = UInt64(row["seq"] as Int64)
             if seq > 1 {
-                let previousStatus = try Int.fetchOne(
-                    db, sql: "SELECT MIN(status) FROM _commits WHERE author = ? AND scope = ? AND seq = ?",
-                    arguments: [authorData, scope, Int64(seq - 1)]
+                let previousStatus = try Int.fetchOne(db.cachedStatement(sql: "SELECT MIN(status) FROM _commits WHERE author = ? AND scope = ? AND seq = ?"), arguments: [authorData, scope, Int64(seq - 1)]
                 )
                 if previousStatus == CommitStatus.pending.rawValue { break }
             }
@@ -210,7 +195,8 @@ struct Integrator {
                 ))
                 break
             }
-            let registryHead = try Replica.registryHead(db, root: replica.root)
+            let registryHead = try registryHeadCache ?? Replica.registryHead(db, root: replica.root)
+            registryHeadCache = registryHead
             if scope != Commit.registryScope && commit.registrySequence > registryHead {
                 try hold(id, oldCode: oldCode, StoreError(
                     .notEnrolled,
@@ -238,9 +224,7 @@ struct Integrator {
 
     private func hold(_ id: CommitID, oldCode: String?, _ error: StoreError) throws {
         guard oldCode != error.code.rawValue else { return }
-        try db.execute(
-            sql: "UPDATE _commits SET reason = ?, reason_code = ? WHERE id = ?",
-            arguments: [error.message, error.code.rawValue, Data(id.bytes)]
+        try db.cachedStatement(sql: "UPDATE _commits SET reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [error.message, error.code.rawValue, Data(id.bytes)]
         )
     }
 
@@ -263,19 +247,20 @@ struct Integrator {
             ])
             touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
         }
-        try db.execute(sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?", arguments: [idData])
+        try db.cachedStatement(sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?").execute(arguments: [idData])
         let clock = try Replica.clock(db)
         let observed = HybridClock.observe(last: clock, remote: commit.timestamp)
         if observed != clock { try Replica.setClock(db, observed) }
-        if commit.scope == Commit.registryScope { registryChanged = true }
+        if commit.scope == Commit.registryScope {
+            registryChanged = true
+            registryHeadCache = nil
+        }
         report.applied += 1
     }
 
     private mutating func exclude(_ signed: SignedCommit, wasApplied: Bool, because error: StoreError) throws {
         let idData = Data(signed.id.bytes)
-        try db.execute(
-            sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?",
-            arguments: [error.message, error.code.rawValue, idData]
+        try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [error.message, error.code.rawValue, idData]
         )
         if wasApplied {
             try unapply(idData, registry: signed.commit.scope == Commit.registryScope)
@@ -285,26 +270,24 @@ struct Integrator {
     }
 
     private mutating func unapply(_ idData: Data, registry: Bool) throws {
-        let cells = try Row.fetchAll(db, sql: "SELECT tbl, row, col FROM _versions WHERE commit_id = ?", arguments: [idData])
+        let cells = try Row.fetchAll(db.cachedStatement(sql: "SELECT tbl, row, col FROM _versions WHERE commit_id = ?"), arguments: [idData])
         for cell in cells {
             touched[RowKey(table: cell["tbl"], row: cell["row"]), default: []].insert(cell["col"])
         }
-        try db.execute(sql: "UPDATE _versions SET valid = 0 WHERE commit_id = ?", arguments: [idData])
-        if registry { registryChanged = true }
+        try db.cachedStatement(sql: "UPDATE _versions SET valid = 0 WHERE commit_id = ?").execute(arguments: [idData])
+        if registry {
+            registryChanged = true
+            registryHeadCache = nil
+        }
     }
 
     /// Excludes every applied or pending commit of a feed from `sequence` on (after a fork).
     private mutating func excludeFeed(author: PublicKey, scope: String, from sequence: UInt64, because error: StoreError) throws {
-        let rows = try Row.fetchAll(
-            db,
-            sql: "SELECT id, status FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)",
-            arguments: [Data(author.bytes), scope, Int64(sequence)]
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, status FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)"), arguments: [Data(author.bytes), scope, Int64(sequence)]
         )
         for row in rows {
             let idData: Data = row["id"]
-            try db.execute(
-                sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?",
-                arguments: [error.message, error.code.rawValue, idData]
+            try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [error.message, error.code.rawValue, idData]
             )
             if row["status"] as Int == CommitStatus.applied.rawValue {
                 try unapply(idData, registry: scope == Commit.registryScope)
@@ -325,9 +308,7 @@ struct Integrator {
     private mutating func enforceRevocations() throws -> Bool {
         var progress = false
         for (author, revocation) in try revocations() {
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, scope, seq, body, signature FROM _commits WHERE author = ? AND status = 0",
-                arguments: [Data(author.bytes)]
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, scope, seq, body, signature FROM _commits WHERE author = ? AND status = 0"), arguments: [Data(author.bytes)]
             )
             for row in rows {
                 let scope: String = row["scope"]

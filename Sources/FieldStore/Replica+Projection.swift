@@ -51,6 +51,7 @@ extension Replica {
     ///
     /// A row belongs to the smallest scope (by UTF-8 order) that holds valid versions of it; versions
     /// written in other scopes are kept but not shown (a row id reused across scopes is an anomaly).
+    /// The caller runs as the engine (`asEngine`).
     func recompute(_ db: Database, table: String, row: Data, columns: Set<String>) throws {
         guard let allColumns = tables[table] else { return }
         let owning = try String.fetchOne(
@@ -58,21 +59,23 @@ extension Replica {
             arguments: [table, row]
         )
         guard let owning else {
-            try Self.asEngine(db) {
-                try db.execute(sql: "DELETE FROM \"\(table)\" WHERE id = ?", arguments: [row])
-            }
-            try db.execute(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ?", arguments: [table, row])
+            try db.cachedStatement(sql: "DELETE FROM \"\(table)\" WHERE id = ?").execute(arguments: [row])
+            try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ?").execute(arguments: [table, row])
             return
         }
         let visibleScope = try String.fetchOne(
             db.cachedStatement(sql: "SELECT scope FROM \"\(table)\" WHERE id = ?"), arguments: [row]
         )
         var toCompute = columns
-        try Self.asEngine(db) {
+        // Conflicts already open on this row: only those can need deleting.
+        let openConflicts = Set(try String.fetchAll(
+            db.cachedStatement(sql: "SELECT col FROM _conflicts WHERE tbl = ? AND row = ?"), arguments: [table, row]
+        ))
+        do {
             if visibleScope == nil {
-                try db.execute(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)", arguments: [row, owning])
+                try db.cachedStatement(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)").execute(arguments: [row, owning])
             } else if visibleScope != owning {
-                try db.execute(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?", arguments: [owning, row])
+                try db.cachedStatement(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?").execute(arguments: [owning, row])
                 toCompute = allColumns
             }
             let ordered = toCompute.sorted()
@@ -82,20 +85,17 @@ extension Replica {
                 if let resolved = Merge.resolve(versions) {
                     values.append(resolved.value.databaseValue)
                     if resolved.isConflict {
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)",
-                            arguments: [table, row, column, owning]
-                        )
-                    } else {
-                        try db.execute(
-                            sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?", arguments: [table, row, column]
-                        )
+                        try db.cachedStatement(sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)").execute(arguments: [table, row, column, owning])
+                    } else if openConflicts.contains(column) {
+                        try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
+                            .execute(arguments: [table, row, column])
                     }
                 } else {
                     values.append(column == "deleted" ? 0.databaseValue : .null)
-                    try db.execute(
-                        sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?", arguments: [table, row, column]
-                    )
+                    if openConflicts.contains(column) {
+                        try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
+                            .execute(arguments: [table, row, column])
+                    }
                 }
             }
             guard !ordered.isEmpty else { return }

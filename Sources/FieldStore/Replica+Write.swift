@@ -68,8 +68,7 @@ extension Replica {
                     let change = Change(table: cell.table, row: cell.row, column: cell.column, value: value)
                     if let error = validateChanges([change]) { throw error }
                     let rowData = Data(cell.row.bytes16)
-                    if let owner = try String.fetchOne(
-                        db, sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?", arguments: [rowData]
+                    if let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?"), arguments: [rowData]
                     ), owner != scope {
                         throw StoreError(
                             .notAuthorized, "row \(cell.row.lowercased) of \(cell.table) belongs to scope \(owner), not \(scope)"
@@ -87,9 +86,7 @@ extension Replica {
                 }
                 guard !changes.isEmpty else { return nil }
                 let authorData = Data(key.publicKey.bytes)
-                let feed = try Row.fetchOne(
-                    db, sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?",
-                    arguments: [authorData, scope]
+                let feed = try Row.fetchOne(db.cachedStatement(sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?"), arguments: [authorData, scope]
                 )
                 if let forkSeq = feed?["fork_seq"] as Int64? {
                     throw StoreError(
@@ -100,9 +97,7 @@ extension Replica {
                 let sequence = UInt64(feed?["head_seq"] as Int64? ?? 0) + 1
                 var previous = CommitID.zero
                 if sequence > 1 {
-                    let previousData = try Data.fetchOne(
-                        db, sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?",
-                        arguments: [authorData, scope, Int64(sequence - 1)]
+                    let previousData = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?"), arguments: [authorData, scope, Int64(sequence - 1)]
                     )
                     previous = try CommitID(bytes: [UInt8](previousData ?? Data()))
                 }
@@ -119,9 +114,9 @@ extension Replica {
                 if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
                     throw StoreError(refusal.code, refusal.reason)
                 }
-                let status = try Int.fetchOne(db, sql: "SELECT status FROM _commits WHERE id = ?", arguments: [Data(signed.id.bytes)])
+                let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
                 guard status == CommitStatus.applied.rawValue else {
-                    let reason = try String.fetchOne(db, sql: "SELECT reason FROM _commits WHERE id = ?", arguments: [Data(signed.id.bytes)])
+                    let reason = try String.fetchOne(db.cachedStatement(sql: "SELECT reason FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
                     throw StoreError(.notAuthorized, reason ?? "the write could not be applied")
                 }
                 try integrator.finish()

@@ -173,10 +173,7 @@ public final class Replica: Sendable {
             try setMeta(db, "schema_version", String(schema.version))
         }
         var tables: [String: Set<String>] = [:]
-        let names = try String.fetchAll(
-            db,
-            sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'"
-        )
+        let names = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'"))
         for name in names {
             let columns = try db.columns(in: name).map(\.name)
             guard columns.starts(with: ["id", "scope", "deleted"]) else {
@@ -202,13 +199,11 @@ public final class Replica: Sendable {
     }
 
     static func meta(_ db: Database, _ key: String) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = ?", arguments: [key])
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM _meta WHERE key = ?"), arguments: [key])
     }
 
     static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
-        try db.execute(
-            sql: "INSERT INTO _meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            arguments: [key, value]
+        try db.cachedStatement(sql: "INSERT INTO _meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").execute(arguments: [key, value]
         )
     }
 
@@ -233,18 +228,15 @@ public final class Replica: Sendable {
 
     /// Runs `body` as the engine: replicated tables accept writes only inside it.
     static func asEngine<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        try db.execute(sql: "INSERT INTO _writer(token) VALUES (1)")
-        defer { try? db.execute(sql: "DELETE FROM _writer") }
+        try db.cachedStatement(sql: "INSERT INTO _writer(token) VALUES (1)").execute()
+        defer { try? db.cachedStatement(sql: "DELETE FROM _writer").execute() }
         return try body()
     }
 
     /// The applied head of the root's registry feed: the registry state new local commits cite.
     static func registryHead(_ db: Database, root: PublicKey) throws -> UInt64 {
         UInt64(
-            try Int64.fetchOne(
-                db,
-                sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ? AND status = 0",
-                arguments: [Data(root.bytes), Commit.registryScope]
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ? AND status = 0"), arguments: [Data(root.bytes), Commit.registryScope]
             ) ?? 0
         )
     }
