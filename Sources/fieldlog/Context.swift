@@ -52,6 +52,12 @@ struct GlobalOptions: ParsableArguments {
         let signer = write ? try signingKey() : nil
         var options = ReplicaOptions()
         if let batchSize, batchSize > 0 { options.batchSize = batchSize }
+        if let text = ProcessInfo.processInfo.environment["FIELDLOG_MAX_DRIFT_MINUTES"] {
+            guard let minutes = UInt64(text), minutes > 0 else {
+                throw CLIError("FIELDLOG_MAX_DRIFT_MINUTES must be a whole number of minutes, not \(text)")
+            }
+            options.maxFutureDrift = minutes * 60 * 1000
+        }
         return try Ledger.open(path: replicaPath, root: nil, publicKey: publicKey, signer: signer, options: options)
     }
 

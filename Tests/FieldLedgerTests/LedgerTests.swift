@@ -203,6 +203,17 @@ struct County {
         #expect(error?.message.contains("not enrolled") == true)
     }
 
+    @Test func rolesLimitTheTablesADeviceWrites() throws {
+        let county = try County()
+        let key = SigningKey.generate()
+        try county.operatorLedger.enroll(publicKey: key.publicKey, role: .department, department: "县市场监管局")
+        let department = try Ledger.open(path: nil, root: county.root.publicKey, key: key)
+        try county.exchange(from: county.operatorLedger, to: department)
+        let error = #expect(throws: LedgerError.self) { try department.addVisit(VisitInput(enterprise: "高唐纺织有限公司")) }
+        #expect(error?.message.contains("may not write visits") == true)
+        #expect(try department.visits().isEmpty)
+    }
+
     @Test func visitAndDemandFieldsAreValidated() throws {
         let county = try County()
         let wang = try county.cadreLedger("王强")

@@ -127,7 +127,13 @@ import Testing
         static func scopesHeld(_ replica: TestReplica) throws -> [String] { ConvergenceTests.scopes }
     }
 
-    static let seeds: [UInt64] = Array(1...20)
+    /// Seeds 1 to 20, or the range in FIELDLOG_CONVERGENCE_SEEDS ("21-500"), as tools/soak.sh sets it.
+    static let seeds: [UInt64] = {
+        let text = ProcessInfo.processInfo.environment["FIELDLOG_CONVERGENCE_SEEDS"] ?? ""
+        let bounds = text.split(separator: "-").compactMap { UInt64($0) }
+        if bounds.count == 2, bounds[0] <= bounds[1] { return Array(bounds[0]...bounds[1]) }
+        return Array(1...20)
+    }()
 
     @Test(arguments: seeds) func randomOperationsConverge(seed: UInt64) throws {
         var run = try Run(seed: seed, replicaCount: 5)

@@ -248,4 +248,22 @@ import Testing
             _ = try device.replica.write(scope: "s1", as: device.key) { $0.insert("notes", ["n": .integer(9)]) }
         }
     }
+
+    @Test func flippedBytesAndBadRecordsApplyNothing() throws {
+        let a = try TestReplica.make(root: root)
+        let b = try TestReplica.make(root: root)
+        try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["title": .text("x")]) }
+        var records = try a.records()
+        records[0][10] ^= 0x01  // inside the author key: the signature no longer verifies
+        let flipped = try b.replica.importRecords(records)
+        #expect(flipped.applied == 0)
+        #expect(flipped.refused.map(\.code) == [.badSignature])
+        let short = try b.replica.importRecords([[0, 0, 0, 9, 1, 2]])
+        #expect(short.refused.map(\.code) == [.malformedCommit])
+        var signature = try a.records()[0]
+        signature[signature.count - 1] ^= 0x80
+        let badSignature = try b.replica.importRecords([signature])
+        #expect(badSignature.refused.map(\.code) == [.badSignature])
+        #expect(try b.replica.commitCounts() == (applied: 0, pending: 0, excluded: 0))
+    }
 }
