@@ -132,22 +132,8 @@ public enum CommitCodec {
     }
 
     private static func appendValue(_ value: Value, to out: inout [UInt8]) throws(StoreError) {
-        out.append(value.tag)
-        switch value {
-        case .null: break
-        case .integer(let int): out += bigEndian(UInt64(bitPattern: int))
-        case .real(let double):
-            guard !double.isNaN else { throw StoreError(.invalidValue, "NaN cannot be stored") }
-            // -0.0 is written as 0.0 so that equal numbers have one encoding.
-            out += bigEndian((double == 0 ? 0.0 : double).bitPattern)
-        case .text(let text):
-            let bytes = Array(text.utf8)
-            out += bigEndian(UInt32(bytes.count))
-            out += bytes
-        case .blob(let blob):
-            out += bigEndian(UInt32(blob.count))
-            out += blob
-        }
+        if case .real(let double) = value, double.isNaN { throw StoreError(.invalidValue, "NaN cannot be stored") }
+        value.appendCanonical(to: &out)
     }
 }
 
