@@ -55,7 +55,9 @@ CREATE TABLE linkages(
     role TEXT,            -- lead (主包) / assisting (协包)
     start_date TEXT,
     end_date TEXT,
-    active INTEGER        -- 1 while the linkage holds; at most one active lead per enterprise
+    active INTEGER,       -- 1 while the linkage holds; at most one active lead per enterprise
+    closed_feeds TEXT     -- when ended: JSON object, device key -> last sequence accepted in the
+                          -- enterprise's scope (the cadre's devices' feeds are closed there)
 );
 
 CREATE TABLE visits(

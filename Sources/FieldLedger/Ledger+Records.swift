@@ -111,7 +111,7 @@ extension Ledger {
     func writeRecord(enterprise: UUID, _ build: (inout WriteBatch) throws -> Void) throws {
         do {
             try replica.write(scope: RegistryIDs.scope(of: enterprise), as: try key, build)
-        } catch let error as StoreError where error.code == .notEnrolled || error.code == .notAuthorized {
+        } catch let error as StoreError where [.notEnrolled, .notAuthorized, .revoked].contains(error.code) {
             throw LedgerError(.notPermitted, error.message)
         }
     }

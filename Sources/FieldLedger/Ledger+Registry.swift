@@ -233,27 +233,52 @@ extension Ledger {
                     if let old = row.replaced {
                         batch.update("linkages", row: RegistryIDs.linkage(cadre: old, enterprise: row.enterprise), [
                             "active": .integer(0), "end_date": .text(row.start),
+                            "closed_feeds": .text(try closedFeeds(cadre: old, enterprise: row.enterprise)),
                         ])
                     }
                     batch.update("linkages", row: RegistryIDs.linkage(cadre: row.cadre, enterprise: row.enterprise), [
                         "deleted": .integer(0), "cadre_id": .id(row.cadre), "enterprise_id": .id(row.enterprise),
                         "role": .text(row.role.rawValue), "start_date": .text(row.start), "end_date": .null, "active": .integer(1),
+                        "closed_feeds": .null,
                     ])
                 }
             }
         }
     }
 
-    /// Ends a linkage (history is kept: the row stays with `active = 0` and an end date).
+    /// The feeds a cadre's devices hold in an enterprise's scope, closed at the heads held here:
+    /// a JSON object from device key to last accepted sequence (0 where none is held).
+    func closedFeeds(cadre: UUID, enterprise: UUID) throws -> String {
+        let keys = try read { db in
+            try String.fetchAll(db, sql: "SELECT public_key FROM devices WHERE cadre_id = ? AND deleted = 0", arguments: [Data(cadre.bytes16)])
+        }
+        let scope = RegistryIDs.scope(of: enterprise)
+        let heads = Dictionary(try replica.feeds().filter { $0.scope == scope }.map { ($0.author, $0.head) }, uniquingKeysWith: max)
+        var closed: [String: UInt64] = [:]
+        for key in keys { closed[key] = heads[key] ?? 0 }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(closed), as: UTF8.self)
+    }
+
+    /// Ends a linkage (history is kept: the row stays with `active = 0` and an end date) and closes
+    /// the cadre's devices' feeds in the enterprise's scope at the heads held here, so that nothing
+    /// they write there later is accepted, whatever older registry state it cites. Linking the
+    /// same pair again reopens them.
     public func unlink(cadre: String, enterprise: String, end: String? = nil) throws {
         try requireRoot("unlink cadres")
-        let row = RegistryIDs.linkage(cadre: try self.cadre(named: cadre), enterprise: try self.enterprise(named: enterprise))
+        let cadreID = try self.cadre(named: cadre)
+        let enterpriseID = try self.enterprise(named: enterprise)
+        let row = RegistryIDs.linkage(cadre: cadreID, enterprise: enterpriseID)
         guard try read({ db in
             try Bool.fetchOne(db, sql: "SELECT active = 1 FROM linkages WHERE id = ? AND deleted = 0", arguments: [Data(row.bytes16)])
         }) == true else {
             throw LedgerError(.notFound, "\(cadre) is not linked to \(enterprise)")
         }
-        try writeRegistry { $0.update("linkages", row: row, ["active": .integer(0), "end_date": .text(end ?? today())]) }
+        let closed = try closedFeeds(cadre: cadreID, enterprise: enterpriseID)
+        try writeRegistry {
+            $0.update("linkages", row: row, ["active": .integer(0), "end_date": .text(end ?? today()), "closed_feeds": .text(closed)])
+        }
     }
 
     /// Enrolls a device: its public key, role, and the cadre or department it acts for. Returns the device code.

@@ -61,13 +61,25 @@ public struct LedgerPolicy: ReplicaPolicy {
     }
 
     public func revocations(registry: RegistrySnapshot) throws -> [Revocation] {
-        try registry.rows("devices", where: "revoked", equals: .integer(1)).compactMap { row in
+        var closures: [Revocation] = []
+        for row in try registry.rows("linkages", where: "active", equals: .integer(0)) {
+            guard let text = try registry.value("linkages", row: row, column: "closed_feeds").text,
+                case .blob(let enterprise) = try registry.value("linkages", row: row, column: "enterprise_id"), enterprise.count == 16,
+                let feeds = try? JSONDecoder().decode([String: UInt64].self, from: Data(text.utf8))
+            else { continue }
+            let scope = RegistryIDs.scope(of: UUID(bytes16: enterprise))
+            for (hex, last) in feeds {
+                guard let key = try? PublicKey(hex: hex) else { continue }
+                closures.append(Revocation(author: key, lastAccepted: [scope: last], coversAllScopes: false))
+            }
+        }
+        return closures + (try registry.rows("devices", where: "revoked", equals: .integer(1)).compactMap { row in
             guard let hex = try registry.value("devices", row: row, column: "public_key").text,
                 let key = try? PublicKey(hex: hex)
             else { return nil }
             let feeds = try registry.value("devices", row: row, column: "revoked_feeds").text ?? "{}"
             let parsed = (try? JSONDecoder().decode([String: UInt64].self, from: Data(feeds.utf8))) ?? [:]
             return Revocation(author: key, lastAccepted: parsed)
-        }
+        })
     }
 }

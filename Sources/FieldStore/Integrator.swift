@@ -172,10 +172,10 @@ struct Integrator {
             let signed = try decoded[id] ?? SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
             let commit = signed.commit
             let oldCode: String? = row["reason_code"]
-            if let revocation = try revocations()[author], seq > revocation.cutoff(in: scope) {
+            if let cutoff = try revocations()[author]?.cutoff(in: scope), seq > cutoff {
                 try exclude(signed, wasApplied: false, because: StoreError(
                     .revoked,
-                    "the device \(author.fingerprint) was revoked after seq \(revocation.cutoff(in: scope)) of its feed in \(scope)"
+                    "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
                 ))
                 progress = true
                 continue
@@ -236,6 +236,7 @@ struct Integrator {
             sql: """
                 INSERT INTO _versions(tbl, row, col, commit_id, scope, author, seq, hlc, value, supersedes, valid)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                ON CONFLICT(tbl, row, col, commit_id) DO UPDATE SET valid = 1
                 """
         )
         for change in commit.changes {
@@ -299,26 +300,39 @@ struct Integrator {
     private mutating func revocations() throws -> [PublicKey: Revocation] {
         if let revocationCache { return revocationCache }
         let list = try replica.policy.revocations(registry: try replica.currentRegistry(db))
-        let map = Dictionary(list.map { ($0.author, $0) }, uniquingKeysWith: { a, _ in a })
+        let map = Dictionary(list.map { ($0.author, $0) }, uniquingKeysWith: { $0.combined(with: $1) })
         revocationCache = map
         return map
     }
 
-    /// Excludes applied commits that a revocation now cuts off.
+    /// Excludes applied commits that a cut-off now covers, and puts back to pending the commits a
+    /// cut-off had excluded when it no longer covers them (a feed reopened by linking a cadre again),
+    /// so that the outcome depends on the registry held, never on the order things arrived in.
     private mutating func enforceRevocations() throws -> Bool {
         var progress = false
+        let cutOff = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, author, scope, seq FROM _commits WHERE status = 2 AND reason_code = 'revoked'")
+        )
+        for row in cutOff {
+            let author = try PublicKey(bytes: [UInt8](row["author"] as Data))
+            let scope: String = row["scope"]
+            if let cutoff = try revocations()[author]?.cutoff(in: scope), UInt64(row["seq"] as Int64) > cutoff { continue }
+            try db.cachedStatement(sql: "UPDATE _commits SET status = 1, reason = NULL, reason_code = NULL WHERE id = ?")
+                .execute(arguments: [row["id"] as Data])
+            progress = true
+        }
         for (author, revocation) in try revocations() {
             let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, scope, seq, body, signature FROM _commits WHERE author = ? AND status = 0"), arguments: [Data(author.bytes)]
             )
             for row in rows {
                 let scope: String = row["scope"]
                 let seq = UInt64(row["seq"] as Int64)
-                guard seq > revocation.cutoff(in: scope) else { continue }
+                guard let cutoff = revocation.cutoff(in: scope), seq > cutoff else { continue }
                 let id = try CommitID(bytes: [UInt8](row["id"] as Data))
                 let signed = try SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
                 try exclude(signed, wasApplied: true, because: StoreError(
                     .revoked,
-                    "the device \(author.fingerprint) was revoked after seq \(revocation.cutoff(in: scope)) of its feed in \(scope)"
+                    "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
                 ))
                 progress = true
             }

@@ -130,6 +130,7 @@ public final class Replica: Sendable {
                 );
                 CREATE INDEX IF NOT EXISTS _commits_feed ON _commits(author, scope, seq);
                 CREATE INDEX IF NOT EXISTS _commits_pending ON _commits(status) WHERE status = 1;
+                CREATE INDEX IF NOT EXISTS _commits_cut_off ON _commits(author) WHERE status = 2 AND reason_code = 'revoked';
                 CREATE TABLE IF NOT EXISTS _feeds(
                     author BLOB NOT NULL,
                     scope TEXT NOT NULL,

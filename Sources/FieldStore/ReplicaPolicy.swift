@@ -18,23 +18,39 @@ public protocol ReplicaPolicy: Sendable {
     /// Registry commits (scope `registry`) reach this only when authored by the root key.
     func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict
 
-    /// The positional revocations in force in the latest registry this replica holds.
+    /// The positional cut-offs (revocations, closed feeds) in force in the latest registry this replica holds.
     func revocations(registry: RegistrySnapshot) throws -> [Revocation]
 }
 
-/// A device cut off at fixed points of its feeds: nothing after `lastAccepted[scope]` (0 for a scope
-/// not listed) is accepted from it, whatever registry state its commits cite.
+/// A device cut off at fixed points of its feeds: nothing after `lastAccepted[scope]` is accepted
+/// from it, whatever registry state its commits cite. For a revoked device (`coversAllScopes`),
+/// a scope not listed is cut at 0; for a feed closed when a cadre is unlinked, only the listed
+/// scopes are cut.
 public struct Revocation: Sendable, Hashable {
     public var author: PublicKey
     public var lastAccepted: [String: UInt64]
+    public var coversAllScopes: Bool
 
-    public init(author: PublicKey, lastAccepted: [String: UInt64]) {
+    public init(author: PublicKey, lastAccepted: [String: UInt64], coversAllScopes: Bool = true) {
         self.author = author
         self.lastAccepted = lastAccepted
+        self.coversAllScopes = coversAllScopes
     }
 
-    /// The last sequence accepted in `scope`.
-    public func cutoff(in scope: String) -> UInt64 { lastAccepted[scope] ?? 0 }
+    /// The last sequence accepted in `scope`, or nil if this cut-off does not concern that scope.
+    public func cutoff(in scope: String) -> UInt64? {
+        lastAccepted[scope] ?? (coversAllScopes ? 0 : nil)
+    }
+
+    /// Both cut-offs at once: the smaller limit wherever either applies.
+    func combined(with other: Revocation) -> Revocation {
+        var merged = Revocation(author: author, lastAccepted: [:], coversAllScopes: coversAllScopes || other.coversAllScopes)
+        for scope in Set(lastAccepted.keys).union(other.lastAccepted.keys) {
+            let limits = [cutoff(in: scope), other.cutoff(in: scope)].compactMap { $0 }
+            merged.lastAccepted[scope] = limits.min()
+        }
+        return merged
+    }
 }
 
 /// A policy that accepts every well-formed commit; for engine tests of the merge alone.

@@ -203,6 +203,37 @@ struct County {
         #expect(error?.message.contains("not enrolled") == true)
     }
 
+    @Test func unlinkingClosesTheCadresFeedsInThatEnterprise() throws {
+        let county = try County()
+        let wang = try county.cadreLedger("王强")
+        try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", topics: "before"))
+        try county.exchange(from: wang, to: county.operatorLedger)
+        try county.operatorLedger.unlink(cadre: "王强", enterprise: "高唐纺织有限公司")
+        // The laptop has not heard of the unlinking: its write cites the old registry.
+        try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", topics: "after"))
+        try county.exchange(from: wang, to: county.operatorLedger)
+        #expect(try county.operatorLedger.visits().map(\.topics) == ["before"])
+        // Once the laptop has the registry, it refuses the write itself.
+        try county.exchange(from: county.operatorLedger, to: wang)
+        #expect(try wang.visits().map(\.topics) == ["before"])
+        #expect(throws: LedgerError.self) { try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司")) }
+        // Linking again reopens the feed.
+        try county.operatorLedger.link([.init(cadre: "王强", enterprise: "高唐纺织有限公司", role: .assisting)])
+        try county.exchange(from: county.operatorLedger, to: wang)
+        try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", topics: "again"))
+        try county.exchange(from: wang, to: county.operatorLedger)
+        #expect(try county.operatorLedger.visits().count == 3)
+        let scope = RegistryIDs.scope(of: try wang.enterprise(named: "高唐纺织有限公司"))
+        #expect(try wang.replica.digest(scope: scope) == county.operatorLedger.replica.digest(scope: scope))
+        // A replica that sees the registry first and the visits after ends in the same state.
+        let late = try Ledger.open(path: nil, root: county.root.publicKey, key: SigningKey.generate())
+        var registry: [[UInt8]] = []
+        try county.operatorLedger.replica.exportRecords(scopes: [Commit.registryScope]) { registry.append($0) }
+        _ = try late.replica.importRecords(registry)
+        try county.exchange(from: wang, to: late)
+        #expect(try late.replica.digest(scope: scope) == county.operatorLedger.replica.digest(scope: scope))
+    }
+
     @Test func rolesLimitTheTablesADeviceWrites() throws {
         let county = try County()
         let key = SigningKey.generate()
