@@ -18,6 +18,7 @@ import Testing
         /// every signature at every exchange; signature checks have their own tests.
         var known: [CommitID: SignedCommit] = [:]
         var writes = 0
+        var exchanges = 0
 
         init(seed: UInt64, replicaCount: Int) throws {
             self.seed = seed
@@ -96,10 +97,20 @@ import Testing
             }
         }
 
-        /// Sends a random slice of one replica's commits to another, shuffled, with duplicates.
+        /// Sends a random slice of one replica's commits to another, shuffled, with duplicates; one
+        /// exchange in ten goes through a real bundle file (written, checked, every signature verified).
         mutating func exchange() throws {
             let from = pick(replicas)
             let to = pick(replicas)
+            exchanges += 1
+            if exchanges % 10 == 0 {
+                let path = temporaryPath("exchange.bundle")
+                try CommitBundle.write(from: from.replica, to: path)
+                let report = try to.replica.importRecords(try CommitBundle.open(path))
+                precondition(report.refused.allSatisfy { $0.code == .fork }, "seed \(seed): bundle import refused \(report.refused.prefix(2))")
+                try? FileManager.default.removeItem(atPath: path)
+                return
+            }
             var commits = try self.commits(of: from)
             commits.shuffle(using: &rng)
             let keep = Int(rng.next() % UInt64(commits.count + 1))
