@@ -50,6 +50,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FieldSync",
+            dependencies: ["FieldStore", "FieldCrypto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fieldlog",
             dependencies: [
@@ -76,6 +81,11 @@ let package = Package(
         .testTarget(
             name: "FieldLedgerTests",
             dependencies: ["FieldLedger", "FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FieldSyncTests",
+            dependencies: ["FieldSync", "FieldStore", "FieldLedger", "FieldCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

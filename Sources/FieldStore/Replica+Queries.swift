@@ -244,3 +244,73 @@ extension Value {
         }
     }
 }
+
+/// One feed's head as a sync exchanges it.
+public struct FeedHead: Codable, Hashable, Sendable {
+    /// The author's key, hex.
+    public var author: String
+    public var scope: String
+    /// The highest sequence number held (stored, whatever its status).
+    public var head: UInt64
+
+    public init(author: String, scope: String, head: UInt64) {
+        self.author = author
+        self.scope = scope
+        self.head = head
+    }
+}
+
+extension Replica {
+    /// The heads of every feed held in `scopes` (all scopes when nil), sorted by scope then author.
+    public func heads(scopes: Set<String>? = nil) throws -> [FeedHead] {
+        try feeds().filter { scopes?.contains($0.scope) ?? true }
+            .map { FeedHead(author: $0.author, scope: $0.scope, head: $0.head) }
+            .sorted { ($0.scope, $0.author) < ($1.scope, $1.author) }
+    }
+
+    /// BLAKE2b-256 (hex) over heads, per scope: what a sync compares first.
+    public static func headsDigest(_ heads: [FeedHead]) -> String {
+        let hasher = BLAKE2b.Hasher()
+        hasher.update(field: "fieldlog heads v1")
+        for head in heads.sorted(by: { ($0.scope, $0.author) < ($1.scope, $1.author) }) {
+            hasher.update(field: head.scope)
+            hasher.update(field: head.author)
+            hasher.update(CommitCodec.bigEndian(head.head))
+        }
+        return Hex.encode(hasher.finalize())
+    }
+
+    /// Stored commits of the given feeds after the given sequence numbers, in feed order, at most
+    /// `maxCommits` and about `maxBytes` (at least one commit is returned if any is due).
+    /// - Returns: the wire records, and whether more remain.
+    public func records(after feeds: [FeedHead], maxCommits: Int, maxBytes: Int) throws -> (records: [[UInt8]], more: Bool) {
+        try database.read { db in
+            var out: [[UInt8]] = []
+            var bytes = 0
+            // The registry first: other commits cite it and would otherwise wait for it.
+            let ordered = feeds.sorted { a, b in
+                let ra = a.scope == Commit.registryScope, rb = b.scope == Commit.registryScope
+                if ra != rb { return ra }
+                return (a.scope, a.author) < (b.scope, b.author)
+            }
+            for feed in ordered {
+                guard let author = Hex.decode(feed.author) else { continue }
+                let rows = try Row.fetchCursor(
+                    db.cachedStatement(sql: "SELECT body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? ORDER BY seq, id"),
+                    arguments: [Data(author), feed.scope, Int64(feed.head)]
+                )
+                while let row = try rows.next() {
+                    if out.count >= maxCommits || (bytes >= maxBytes && !out.isEmpty) { return (out, true) }
+                    let body: Data = row["body"]
+                    let signature: Data = row["signature"]
+                    var record = CommitCodec.bigEndian(UInt32(body.count))
+                    record += [UInt8](body)
+                    record += [UInt8](signature)
+                    bytes += record.count
+                    out.append(record)
+                }
+            }
+            return (out, false)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import FieldCrypto
+import FieldStore
+import Foundation
+
+/// Carries one request to a peer and brings back its response (HTTP, or in-process).
+public protocol SyncTransport {
+    func exchange(_ request: SyncRequest) throws -> SyncResponse
+}
+
+/// Progress of a running sync, for a terminal.
+public struct SyncProgress: Sendable {
+    public var phase: String
+    public var commits: Int
+    public var bytes: Int
+}
+
+/// What a sync did, for the one-line summary.
+public struct SyncSummary: Codable, Sendable, Equatable {
+    public var upToDate = false
+    public var received = 0
+    public var sent = 0
+    public var refusedHere: [ImportReport.Refusal] = []
+    public var refusedThere: [ImportReport.Refusal] = []
+    public var heldHere = 0
+    public var conflicts = 0
+    public var divergentScopes: [String] = []
+    public var requestBytes = 0
+    public var responseBytes = 0
+    public var requests = 0
+
+    /// One line for a terminal.
+    public var line: String {
+        if upToDate { return "up to date (\(requestBytes + responseBytes) bytes)" }
+        var parts = ["received \(received)", "sent \(sent)"]
+        let refused = refusedHere.count + refusedThere.count
+        if refused > 0 { parts.append("refused \(refused): " + (refusedHere + refusedThere).prefix(3).map(\.reason).joined(separator: "; ")) }
+        if heldHere > 0 { parts.append("held \(heldHere)") }
+        parts.append("open conflicts \(conflicts)")
+        if !divergentScopes.isEmpty { parts.append("DIVERGED in \(divergentScopes.joined(separator: ", "))") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// The pulling and pushing side of a sync, driving `SyncPlanner` over a transport.
+///
+/// Every step is idempotent and resumable: heads are exchanged afresh each time, so an interrupted
+/// sync picks up where it stopped and a repeated one changes nothing.
+public struct SyncClient {
+    public let replica: Replica
+    /// Names the peer, to remember which scopes it lets us read (kept in the replica's metadata).
+    public let peer: String
+    public var batchCommits = SyncProtocol.maxBatchCommits
+    public var batchBytes = SyncProtocol.maxBatchBytes
+
+    public init(replica: Replica, peer: String) {
+        self.replica = replica
+        self.peer = peer
+    }
+
+    var scopesKey: String { "sync.scopes." + Hex.encode(BLAKE2b.hash256(Array(peer.utf8)).prefix(8)) }
+
+    /// Runs one sync.
+    public func sync(over transport: some SyncTransport, progress: ((SyncProgress) -> Void)? = nil) throws -> SyncSummary {
+        var summary = SyncSummary()
+        func exchange(_ request: SyncRequest) throws -> SyncResponse {
+            let encoded = try SyncWire.encode(request)
+            summary.requestBytes += encoded.body.count
+            summary.requests += 1
+            let response = try transport.exchange(request)
+            summary.responseBytes += try SyncWire.encode(response).body.count
+            return response
+        }
+        let known = Set((try replica.metaValue(scopesKey)).map { $0.split(separator: "\n").map(String.init) } ?? [])
+        let digest = Replica.headsDigest(try replica.heads(scopes: known))
+        guard case .summary(let first) = try exchange(.summary(SummaryRequest(digest: digest))) else {
+            throw SyncError(.transport, "the peer answered a summary with something else")
+        }
+        if first.upToDate {
+            summary.upToDate = true
+            return summary
+        }
+        let serverDigests = first.scopeDigests ?? [:]
+        let readable = Set(serverDigests.keys)
+        try replica.setMetaValue(scopesKey, readable.sorted().joined(separator: "\n"))
+        let localDigests = SyncPlanner.scopeDigests(try replica.heads(scopes: readable), scopes: readable)
+        let differing = SyncPlanner.differingScopes(server: serverDigests, client: localDigests)
+        let scopeSet = Set(differing)
+        let localHeads = try replica.heads(scopes: scopeSet)
+        guard case .heads(let remote) = try exchange(.heads(HeadsRequest(scopes: differing, heads: localHeads))) else {
+            throw SyncError(.transport, "the peer answered heads with something else")
+        }
+        let plan = SyncPlanner.plan(client: localHeads, server: remote.heads, scopes: scopeSet)
+        // Pull what the peer has and we lack, in bounded batches, until it says there is no more.
+        var pull = plan.pull
+        while !pull.isEmpty {
+            guard case .pull(let records, let more) = try exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes))) else {
+                throw SyncError(.transport, "the peer answered a pull with something else")
+            }
+            let report = try replica.importRecords(records)
+            summary.received += records.count - report.skipped - report.refused.filter { !$0.isStored }.count
+            summary.refusedHere += report.refused.filter { !$0.isStored }
+            summary.heldHere = report.held
+            progress?(SyncProgress(phase: "pull", commits: summary.received, bytes: summary.responseBytes))
+            guard more, !records.isEmpty else { break }
+            let now = Dictionary(try replica.heads(scopes: scopeSet).map { ($0.scope + "\u{0}" + $0.author, $0.head) }, uniquingKeysWith: max)
+            let advanced = pull.map { FeedHead(author: $0.author, scope: $0.scope, head: now[$0.scope + "\u{0}" + $0.author] ?? 0) }
+            guard advanced != pull else {
+                throw SyncError(.noProgress, "the peer's commits could not be taken (\(report.refused.first?.reason ?? "no reason")); sync stopped")
+            }
+            pull = advanced
+        }
+        // Push what we have and the peer lacks.
+        var push = plan.push
+        while !push.isEmpty {
+            let batch = try replica.records(after: push, maxCommits: batchCommits, maxBytes: batchBytes)
+            guard !batch.records.isEmpty else { break }
+            guard case .push(let result) = try exchange(.push(batch.records)) else {
+                throw SyncError(.transport, "the peer answered a push with something else")
+            }
+            summary.sent += result.applied + result.held
+            summary.refusedThere += result.refused
+            progress?(SyncProgress(phase: "push", commits: summary.sent, bytes: summary.requestBytes))
+            guard batch.more else { break }
+            var last: [String: UInt64] = [:]
+            for record in batch.records {
+                let commit = try CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
+                last[commit.scope + "\u{0}" + commit.author.hex] = max(last[commit.scope + "\u{0}" + commit.author.hex] ?? 0, commit.sequence)
+            }
+            push = push.map { FeedHead(author: $0.author, scope: $0.scope, head: last[$0.scope + "\u{0}" + $0.author] ?? $0.head) }
+        }
+        // Compare the state of every scope both sides now hold: a difference is reported loudly.
+        if !differing.isEmpty {
+            guard case .stateDigests(let theirs) = try exchange(.stateDigests(differing)) else {
+                throw SyncError(.transport, "the peer answered digests with something else")
+            }
+            for scope in differing {
+                guard let remoteDigest = theirs[scope] else { continue }
+                if try remoteDigest != replica.digest(scope: scope) { summary.divergentScopes.append(scope) }
+            }
+        }
+        summary.conflicts = try replica.conflicts().count
+        return summary
+    }
+}
+
+/// A transport that calls a responder in the same process, through the wire encoding (so byte
+/// counts and decoding are the real ones). Used by tests and by laptop-to-laptop sync over a file share.
+public struct LocalTransport: SyncTransport {
+    public let responder: SyncResponder
+
+    public init(responder: SyncResponder) { self.responder = responder }
+
+    public func exchange(_ request: SyncRequest) throws -> SyncResponse {
+        let encoded = try SyncWire.encode(request)
+        let decoded = try SyncWire.decodeRequest(path: encoded.path, body: encoded.body)
+        let response = try responder.respond(to: decoded)
+        let body = try SyncWire.encode(response).body
+        return try SyncWire.decodeResponse(to: request, body: body)
+    }
+}

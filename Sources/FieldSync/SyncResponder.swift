@@ -1,0 +1,47 @@
+import FieldStore
+import Foundation
+
+/// The serving side of a sync, over one replica, for a peer that may read `readableScopes`.
+/// The hub builds one per request with the scopes of the device that signed it; a laptop serving
+/// another laptop uses the scopes it holds.
+public struct SyncResponder: Sendable {
+    public let replica: Replica
+    public let readableScopes: Set<String>
+
+    public init(replica: Replica, readableScopes: Set<String>) {
+        self.replica = replica
+        self.readableScopes = readableScopes
+    }
+
+    /// Answers one request.
+    public func respond(to request: SyncRequest) throws -> SyncResponse {
+        switch request {
+        case .summary(let summary):
+            guard summary.version == SyncProtocol.version else {
+                throw SyncError(.unsupportedVersion, "sync protocol version \(summary.version) is not supported (this hub speaks \(SyncProtocol.version))")
+            }
+            let heads = try replica.heads(scopes: readableScopes)
+            if Replica.headsDigest(heads) == summary.digest { return .summary(SummaryResponse(upToDate: true, scopeDigests: nil)) }
+            return .summary(SummaryResponse(upToDate: false, scopeDigests: SyncPlanner.scopeDigests(heads, scopes: readableScopes)))
+        case .heads(let request):
+            let scopes = Set(request.scopes).intersection(readableScopes)
+            return .heads(HeadsResponse(heads: try replica.heads(scopes: scopes)))
+        case .pull(let pull):
+            let wanted = pull.after.filter { readableScopes.contains($0.scope) }
+            let batch = try replica.records(
+                after: wanted, maxCommits: max(1, min(pull.maxCommits, SyncProtocol.maxBatchCommits)),
+                maxBytes: max(1, min(pull.maxBytes, SyncProtocol.maxBatchBytes))
+            )
+            return .pull(records: batch.records, more: batch.more)
+        case .push(let records):
+            guard records.count <= SyncProtocol.maxBatchCommits else {
+                throw SyncError(.batchTooLarge, "a push carries at most \(SyncProtocol.maxBatchCommits) commits")
+            }
+            return .push(PushResponse(try replica.importRecords(records)))
+        case .stateDigests(let scopes):
+            var digests: [String: String] = [:]
+            for scope in Set(scopes).intersection(readableScopes) { digests[scope] = try replica.digest(scope: scope) }
+            return .stateDigests(digests)
+        }
+    }
+}

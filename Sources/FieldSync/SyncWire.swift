@@ -1,0 +1,133 @@
+import FieldStore
+import Foundation
+
+/// How sync messages become HTTP paths and bodies (see docs/sync-protocol.md).
+public enum SyncWire {
+    /// A request as it travels: the path and the body bytes.
+    public struct Encoded: Sendable, Equatable {
+        public var path: String
+        public var contentType: String
+        public var body: [UInt8]
+    }
+
+    public static let jsonType = "application/json"
+    public static let batchType = "application/vnd.fieldlog.batch"
+    static let batchMagic = Array("FLBATCH1".utf8)
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// Encodes a request.
+    public static func encode(_ request: SyncRequest) throws -> Encoded {
+        switch request {
+        case .summary(let message): return Encoded(path: "/v1/sync/summary", contentType: jsonType, body: try json(message))
+        case .heads(let message): return Encoded(path: "/v1/sync/heads", contentType: jsonType, body: try json(message))
+        case .pull(let message): return Encoded(path: "/v1/sync/pull", contentType: jsonType, body: try json(message))
+        case .push(let records): return Encoded(path: "/v1/sync/push", contentType: batchType, body: batch(records, more: false))
+        case .stateDigests(let scopes): return Encoded(path: "/v1/sync/digests", contentType: jsonType, body: try json(scopes))
+        }
+    }
+
+    /// Decodes a request from its path and body.
+    /// - Throws: `SyncError` with `.badRequest` for an unknown path or a body that does not decode.
+    public static func decodeRequest(path: String, body: [UInt8]) throws(SyncError) -> SyncRequest {
+        switch path {
+        case "/v1/sync/summary": return .summary(try decodeJSON(SummaryRequest.self, body))
+        case "/v1/sync/heads": return .heads(try decodeJSON(HeadsRequest.self, body))
+        case "/v1/sync/pull": return .pull(try decodeJSON(PullRequest.self, body))
+        case "/v1/sync/push": return .push(try unbatch(body).records)
+        case "/v1/sync/digests": return .stateDigests(try decodeJSON([String].self, body))
+        default: throw SyncError(.notFound, "no sync endpoint \(path)")
+        }
+    }
+
+    /// Encodes a response body.
+    public static func encode(_ response: SyncResponse) throws -> (contentType: String, body: [UInt8]) {
+        switch response {
+        case .summary(let message): return (jsonType, try json(message))
+        case .heads(let message): return (jsonType, try json(message))
+        case .pull(let records, let more): return (batchType, batch(records, more: more))
+        case .push(let message): return (jsonType, try json(message))
+        case .stateDigests(let digests): return (jsonType, try json(digests))
+        }
+    }
+
+    /// Decodes the response to `request`.
+    public static func decodeResponse(to request: SyncRequest, body: [UInt8]) throws(SyncError) -> SyncResponse {
+        switch request {
+        case .summary: return .summary(try decodeJSON(SummaryResponse.self, body))
+        case .heads: return .heads(try decodeJSON(HeadsResponse.self, body))
+        case .pull:
+            let (records, more) = try unbatch(body)
+            return .pull(records: records, more: more)
+        case .push: return .push(try decodeJSON(PushResponse.self, body))
+        case .stateDigests: return .stateDigests(try decodeJSON([String: String].self, body))
+        }
+    }
+
+    static func json(_ value: some Encodable) throws -> [UInt8] { [UInt8](try encoder.encode(value)) }
+
+    static func decodeJSON<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws(SyncError) -> T {
+        do { return try JSONDecoder().decode(type, from: Data(body)) } catch {
+            throw SyncError(.badRequest, "the body is not a valid \(type) message")
+        }
+    }
+
+    /// A batch: `FLBATCH1`, one byte (1 when more commits remain), then records, each with a
+    /// 4-byte big-endian length.
+    public static func batch(_ records: [[UInt8]], more: Bool) -> [UInt8] {
+        var out = batchMagic + [more ? 1 : 0]
+        for record in records {
+            let length = UInt32(record.count)
+            out += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+            out += record
+        }
+        return out
+    }
+
+    /// Splits a batch into records.
+    public static func unbatch(_ body: [UInt8]) throws(SyncError) -> (records: [[UInt8]], more: Bool) {
+        guard body.count >= 9, Array(body.prefix(8)) == batchMagic, body[8] <= 1 else {
+            throw SyncError(.badRequest, "the body is not a fieldlog commit batch")
+        }
+        var records: [[UInt8]] = []
+        var offset = 9
+        while offset < body.count {
+            guard offset + 4 <= body.count else { throw SyncError(.badRequest, "a commit batch ends inside a length field") }
+            let length = Int(body[offset]) << 24 | Int(body[offset + 1]) << 16 | Int(body[offset + 2]) << 8 | Int(body[offset + 3])
+            offset += 4
+            guard length > 0, offset + length <= body.count else { throw SyncError(.badRequest, "a commit batch is truncated") }
+            records.append(Array(body[offset..<offset + length]))
+            offset += length
+            guard records.count <= SyncProtocol.maxBatchCommits else {
+                throw SyncError(.batchTooLarge, "a batch carries at most \(SyncProtocol.maxBatchCommits) commits")
+            }
+        }
+        return (records, body[8] == 1)
+    }
+}
+
+/// An error of the sync layer: a code (one per refusal) and a sentence.
+public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Code: String, Sendable, Codable {
+        case badRequest
+        case notFound
+        case batchTooLarge
+        case unsupportedVersion
+        case noProgress
+        case transport
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
