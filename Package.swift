@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -52,12 +56,28 @@ let package = Package(
         ),
         .target(
             name: "FieldSync",
-            dependencies: ["FieldStore", "FieldCrypto", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FieldStore", "FieldCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FieldHub",
+            dependencies: [
+                "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "fieldlog",
             dependencies: [
+                "FieldHub",
+                "FieldSync",
                 "FieldLedger",
                 "FieldStore",
                 "FieldCrypto",
@@ -85,7 +105,13 @@ let package = Package(
         ),
         .testTarget(
             name: "FieldSyncTests",
-            dependencies: ["FieldSync", "FieldStore", "FieldLedger", "FieldCrypto"],
+            dependencies: [
+                "FieldSync", "FieldHub", "FieldStore", "FieldLedger", "FieldCrypto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

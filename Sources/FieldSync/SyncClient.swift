@@ -4,7 +4,7 @@ import Foundation
 
 /// Carries one request to a peer and brings back its response (HTTP, or in-process).
 public protocol SyncTransport {
-    func exchange(_ request: SyncRequest) throws -> SyncResponse
+    func exchange(_ request: SyncRequest) async throws -> SyncResponse
 }
 
 /// Progress of a running sync, for a terminal.
@@ -60,19 +60,19 @@ public struct SyncClient {
     var scopesKey: String { "sync.scopes." + Hex.encode(BLAKE2b.hash256(Array(peer.utf8)).prefix(8)) }
 
     /// Runs one sync.
-    public func sync(over transport: some SyncTransport, progress: ((SyncProgress) -> Void)? = nil) throws -> SyncSummary {
+    public func sync(over transport: some SyncTransport, progress: ((SyncProgress) -> Void)? = nil) async throws -> SyncSummary {
         var summary = SyncSummary()
-        func exchange(_ request: SyncRequest) throws -> SyncResponse {
+        func exchange(_ request: SyncRequest) async throws -> SyncResponse {
             let encoded = try SyncWire.encode(request)
             summary.requestBytes += encoded.body.count
             summary.requests += 1
-            let response = try transport.exchange(request)
+            let response = try await transport.exchange(request)
             summary.responseBytes += try SyncWire.encode(response).body.count
             return response
         }
         let known = Set((try replica.metaValue(scopesKey)).map { $0.split(separator: "\n").map(String.init) } ?? [])
         let digest = Replica.headsDigest(try replica.heads(scopes: known))
-        guard case .summary(let first) = try exchange(.summary(SummaryRequest(digest: digest))) else {
+        guard case .summary(let first) = try await exchange(.summary(SummaryRequest(digest: digest))) else {
             throw SyncError(.transport, "the peer answered a summary with something else")
         }
         if first.upToDate {
@@ -86,14 +86,14 @@ public struct SyncClient {
         let differing = SyncPlanner.differingScopes(server: serverDigests, client: localDigests)
         let scopeSet = Set(differing)
         let localHeads = try replica.heads(scopes: scopeSet)
-        guard case .heads(let remote) = try exchange(.heads(HeadsRequest(scopes: differing, heads: localHeads))) else {
+        guard case .heads(let remote) = try await exchange(.heads(HeadsRequest(scopes: differing, heads: localHeads))) else {
             throw SyncError(.transport, "the peer answered heads with something else")
         }
         let plan = SyncPlanner.plan(client: localHeads, server: remote.heads, scopes: scopeSet)
         // Pull what the peer has and we lack, in bounded batches, until it says there is no more.
         var pull = plan.pull
         while !pull.isEmpty {
-            guard case .pull(let records, let more) = try exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes))) else {
+            guard case .pull(let records, let more) = try await exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes))) else {
                 throw SyncError(.transport, "the peer answered a pull with something else")
             }
             let report = try replica.importRecords(records)
@@ -114,7 +114,7 @@ public struct SyncClient {
         while !push.isEmpty {
             let batch = try replica.records(after: push, maxCommits: batchCommits, maxBytes: batchBytes)
             guard !batch.records.isEmpty else { break }
-            guard case .push(let result) = try exchange(.push(batch.records)) else {
+            guard case .push(let result) = try await exchange(.push(batch.records)) else {
                 throw SyncError(.transport, "the peer answered a push with something else")
             }
             summary.sent += result.applied + result.held
@@ -130,7 +130,7 @@ public struct SyncClient {
         }
         // Compare the state of every scope both sides now hold: a difference is reported loudly.
         if !differing.isEmpty {
-            guard case .stateDigests(let theirs) = try exchange(.stateDigests(differing)) else {
+            guard case .stateDigests(let theirs) = try await exchange(.stateDigests(differing)) else {
                 throw SyncError(.transport, "the peer answered digests with something else")
             }
             for scope in differing {
@@ -150,7 +150,7 @@ public struct LocalTransport: SyncTransport {
 
     public init(responder: SyncResponder) { self.responder = responder }
 
-    public func exchange(_ request: SyncRequest) throws -> SyncResponse {
+    public func exchange(_ request: SyncRequest) async throws -> SyncResponse {
         let encoded = try SyncWire.encode(request)
         let decoded = try SyncWire.decodeRequest(path: encoded.path, body: encoded.body)
         let response = try responder.respond(to: decoded)

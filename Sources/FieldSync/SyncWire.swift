@@ -119,6 +119,7 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
         case unsupportedVersion
         case noProgress
         case transport
+        case refused
     }
 
     public let code: Code

@@ -2,11 +2,12 @@ import ArgumentParser
 import FieldCrypto
 import FieldLedger
 import FieldStore
+import FieldSync
 import Foundation
 import Logging
 
 @main
-struct Fieldlog: ParsableCommand {
+struct Fieldlog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldlog",
         abstract: "Offline-first ledger of enterprise visits and demands (企业服务日走访与诉求台账).",
@@ -17,12 +18,12 @@ struct Fieldlog: ParsableCommand {
             """,
         subcommands: [
             Init.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self,
-            History.self, Conflicts.self, BundleCommand.self, Status.self,
+            History.self, Conflicts.self, BundleCommand.self, SyncCommand.self, HubCommand.self, Status.self,
         ]
     )
 
     /// Runs the command, printing errors as one sentence and exiting non-zero.
-    static func main() {
+    static func main() async {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             let level = ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
@@ -31,7 +32,11 @@ struct Fieldlog: ParsableCommand {
         }
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as LedgerError {
             fail(error.message)
         } catch let error as StoreError {
@@ -39,6 +44,8 @@ struct Fieldlog: ParsableCommand {
         } catch let error as CryptoError {
             fail(error.message)
         } catch let error as CLIError {
+            fail(error.message)
+        } catch let error as SyncError {
             fail(error.message)
         } catch {
             exit(withError: error)

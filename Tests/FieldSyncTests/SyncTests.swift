@@ -54,12 +54,12 @@ import Testing
         }
     }
 
-    @Test func laptopPullsPushesAndConverges() throws {
+    @Test func laptopPullsPushesAndConverges() async throws {
         let county = try County()
         // The other enterprise has a visit by the root, which the cadre may not read.
         try county.hub.addVisit(VisitInput(enterprise: "乙企业", topics: "不可见"))
         let client = SyncClient(replica: county.laptop.replica, peer: "hub")
-        let first = try client.sync(over: try county.transport())
+        let first = try await client.sync(over: try county.transport())
         #expect(!first.upToDate)
         #expect(first.received > 0)
         #expect(first.divergentScopes.isEmpty)
@@ -67,12 +67,12 @@ import Testing
         #expect(try county.laptop.visits().isEmpty, "nothing of a scope the cadre may not read")
         try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "用工"))
         _ = try county.laptop.addDemand(DemandInput(enterprise: "甲企业", title: "招工", content: "急需"))
-        let second = try client.sync(over: try county.transport())
+        let second = try await client.sync(over: try county.transport())
         #expect(second.sent == 2)
         #expect(second.divergentScopes.isEmpty)
         #expect(try county.hub.demands().count == 1)
         // Nothing new: one round, a few hundred bytes of bodies.
-        let third = try client.sync(over: try county.transport())
+        let third = try await client.sync(over: try county.transport())
         #expect(third.upToDate)
         #expect(third.requests == 1)
         #expect(third.requestBytes + third.responseBytes < 2048, "\(third.requestBytes + third.responseBytes) bytes")
@@ -91,33 +91,33 @@ import Testing
             var value = 0
         }
 
-        func exchange(_ request: SyncRequest) throws -> SyncResponse {
+        func exchange(_ request: SyncRequest) async throws -> SyncResponse {
             count.value += 1
             if count.value > failAfter { throw SyncError(.transport, "connection dropped") }
-            return try inner.exchange(request)
+            return try await inner.exchange(request)
         }
     }
 
-    @Test func interruptedSyncResumesInSmallBatches() throws {
+    @Test func interruptedSyncResumesInSmallBatches() async throws {
         let county = try County()
         for index in 0..<120 { try county.hub.addVisit(VisitInput(enterprise: "甲企业", topics: "第\(index)次")) }
         var client = SyncClient(replica: county.laptop.replica, peer: "hub")
         client.batchCommits = 25
         let flaky = FlakyTransport(inner: try county.transport(), failAfter: 4, count: .init())
-        #expect(throws: SyncError.self) { _ = try client.sync(over: flaky) }
+        await #expect(throws: SyncError.self) { _ = try await client.sync(over: flaky) }
         let partial = try county.laptop.visits().count
         #expect(partial > 0 && partial < 120, "some batches landed before the drop: \(partial)")
-        let resumed = try client.sync(over: try county.transport())
+        let resumed = try await client.sync(over: try county.transport())
         #expect(try county.laptop.visits().count == 120)
         #expect(resumed.received < 120 + 20, "only what was missing travelled again")
         #expect(resumed.divergentScopes.isEmpty)
-        #expect(try client.sync(over: try county.transport()).upToDate)
+        #expect(try await client.sync(over: try county.transport()).upToDate)
     }
 
-    @Test func pushesAreJudgedByTheReceiver() throws {
+    @Test func pushesAreJudgedByTheReceiver() async throws {
         let county = try County()
         let client = SyncClient(replica: county.laptop.replica, peer: "hub")
-        _ = try client.sync(over: try county.transport())
+        _ = try await client.sync(over: try county.transport())
         // A commit forged in another device's name is refused at the wire; an unlinked enterprise by policy.
         let stranger = SigningKey.generate()
         let foreign = try Ledger.open(path: nil, root: county.root.publicKey, key: stranger)

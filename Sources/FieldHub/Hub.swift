@@ -1,0 +1,166 @@
+import FieldCrypto
+import FieldLedger
+import FieldStore
+import FieldSync
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds the county hub: the sync endpoints, every request's RFC 9421 signature checked and every
+/// response signed with the county key. Tests import this and run it on an ephemeral port.
+public func buildHub(_ configuration: HubConfiguration) -> some ApplicationProtocol {
+    let router = Router()
+    let hub = HubHandler(configuration: configuration)
+    for step in ["summary", "heads", "pull", "push", "digests"] {
+        let path = "/v1/sync/" + step
+        router.post(RouterPath(path)) { request, _ in await hub.handle(request, path: path) }
+    }
+    router.get("/health") { _, _ in "ok\n" }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-hub"),
+        onServerRunning: { channel in configuration.onListening(channel.localAddress?.port ?? configuration.port) },
+        logger: configuration.logger
+    )
+}
+
+/// The hub's request handling, apart from Hummingbird's types where it can be.
+struct HubHandler: Sendable {
+    let configuration: HubConfiguration
+    let nonces = NonceCache()
+
+    var ledger: Ledger { configuration.ledger }
+
+    func handle(_ request: Request, path: String) async -> Response {
+        let targetURI = "http://" + (request.head.authority ?? "") + (request.head.path ?? path)
+        let signed = SignedMessage(
+            method: request.method.rawValue, targetURI: targetURI,
+            headers: request.headers.map { ($0.name.rawName, $0.value) }
+        )
+        var device: PublicKey?
+        do {
+            let body: [UInt8]
+            do {
+                body = Array(try await request.body.collect(upTo: configuration.maxBodyBytes).readableBytesView)
+            } catch {
+                throw HubError(.bodyTooLarge, "the request body is larger than \(configuration.maxBodyBytes) bytes; send smaller batches")
+            }
+            let key = try await authenticate(signed, body: body)
+            device = key
+            let scopes = try ledger.readableScopes(of: key)
+            let syncRequest: SyncRequest
+            do { syncRequest = try SyncWire.decodeRequest(path: path, body: body) } catch {
+                throw HubError(.badRequest, error.message)
+            }
+            if case .push(let records) = syncRequest {
+                for record in records {
+                    guard record.count > 68,
+                        let commit = try? CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
+                    else { throw HubError(.badRequest, "a pushed record is not a commit") }
+                    guard scopes.contains(commit.scope) else {
+                        throw HubError(.outOfScope, "this device may not write or relay commits in \(commit.scope); nothing of this batch was taken")
+                    }
+                }
+            }
+            let response: SyncResponse
+            do {
+                response = try SyncResponder(replica: ledger.replica, readableScopes: scopes).respond(to: syncRequest)
+            } catch let error as SyncError {
+                throw HubError(error.code == .unsupportedVersion ? .unsupportedVersion : .badRequest, error.message)
+            }
+            let (contentType, responseBody) = try SyncWire.encode(response)
+            if case .push(let result) = response, !result.refused.isEmpty {
+                configuration.logger.notice(
+                    "push refused commits",
+                    metadata: ["device": "\(key.fingerprint)", "refused": "\(result.refused.count)", "first": "\(result.refused[0].code.rawValue)"]
+                )
+            }
+            return try signedResponse(status: 200, contentType: contentType, body: responseBody, request: signed)
+        } catch let error as HubError {
+            configuration.logger.notice(
+                "request refused",
+                metadata: ["path": "\(path)", "code": "\(error.code.rawValue)", "device": "\(device?.fingerprint ?? "-")"]
+            )
+            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed)
+        } catch {
+            configuration.logger.error("request failed", metadata: ["path": "\(path)", "error": "\(type(of: error))"])
+            return errorResponse(status: 500, code: "internal", message: "the hub could not complete the request; see its log", request: signed)
+        }
+    }
+
+    /// Checks the request's signature, its parameters, the signer's standing and the body digest.
+    func authenticate(_ message: SignedMessage, body: [UInt8]) async throws -> PublicKey {
+        guard let inputHeader = message.header("signature-input"), let signatureHeader = message.header("signature") else {
+            throw HubError(.missingSignature, "the request is not signed (RFC 9421 Signature-Input and Signature are required)")
+        }
+        let parsed: (input: SignatureInput, signature: [UInt8])
+        do { parsed = try HTTPSignature.parse(signatureInput: inputHeader, signature: signatureHeader) } catch {
+            throw HubError(.badSignature, "the signature headers do not parse: \(error)")
+        }
+        let input = parsed.input
+        guard input.tag == SyncSigning.tag, Set(input.components).isSuperset(of: SyncSigning.requestComponents),
+            let created = input.created, let expires = input.expires, let nonce = input.nonce, let keyID = input.keyID
+        else {
+            throw HubError(
+                .incompleteSignature,
+                "the signature must cover @method, @target-uri, content-type and content-digest, with created, expires, nonce, keyid and tag=\"\(SyncSigning.tag)\""
+            )
+        }
+        guard let key = try? PublicKey(hex: keyID) else { throw HubError(.unknownKey, "keyid is not a device key") }
+        switch try ledger.standing(of: key) {
+        case .unknown: throw HubError(.unknownKey, "device \(key.fingerprint) is not enrolled in this county")
+        case .revoked: throw HubError(.revokedKey, "device \(key.fingerprint) has been revoked; ask the operator")
+        case .enrolled: break
+        }
+        let now = configuration.clock()
+        guard abs(created - now) <= configuration.createdWindow else {
+            throw HubError(
+                .createdOutOfWindow,
+                "the request was signed at \(created), \(created - now) s from the hub's clock (allowed ±\(configuration.createdWindow) s); check this computer's clock"
+            )
+        }
+        guard expires >= now else { throw HubError(.expired, "the request's signature expired at \(expires)") }
+        do {
+            _ = try HTTPSignature.verify(message, signatureInput: inputHeader, signature: signatureHeader, label: input.label) { _ in key }
+        } catch {
+            throw HubError(.badSignature, "the request's signature does not verify with the key of device \(key.fingerprint)")
+        }
+        guard let digest = message.header("content-digest") else {
+            throw HubError(.digestMismatch, "the request has no Content-Digest")
+        }
+        do { try ContentDigest.verify(digest, body: body) } catch {
+            throw HubError(.digestMismatch, "the request body does not match its Content-Digest")
+        }
+        guard await nonces.insert(nonce, expiry: max(expires, created + configuration.createdWindow), now: now) else {
+            throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
+        }
+        return key
+    }
+
+    func signedResponse(status: Int, contentType: String, body: [UInt8], request: SignedMessage) throws -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = contentType
+        let signature = try SyncSigning.signResponse(
+            status: status, contentType: contentType, body: body, request: request, key: configuration.hubKey, now: configuration.clock()
+        )
+        for header in signature { fields[HTTPField.Name(header.name)!] = header.value }
+        return Response(status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    func errorResponse(status: Int, code: String, message: String, request: SignedMessage) -> Response {
+        struct Envelope: Encodable {
+            struct Inner: Encodable {
+                var code: String
+                var message: String
+            }
+            var error: Inner
+        }
+        let body = (try? JSONEncoder().encode(Envelope(error: .init(code: code, message: message)))).map { [UInt8]($0) } ?? []
+        if let response = try? signedResponse(status: status, contentType: "application/json", body: body, request: request) {
+            return response
+        }
+        return Response(status: .init(code: status), body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

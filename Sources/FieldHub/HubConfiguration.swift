@@ -1,0 +1,30 @@
+import FieldCrypto
+import FieldLedger
+import Logging
+
+/// What a hub serves and how.
+public struct HubConfiguration: Sendable {
+    /// The hub's replica (it holds every scope); its key is the county root, which signs responses.
+    public var ledger: Ledger
+    /// The county root key: signs every response.
+    public var hubKey: SigningKey
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests).
+    public var port = 8080
+    /// How far a request's `created` may be from the hub's clock, in seconds (default ±5 minutes).
+    public var createdWindow: Int64 = 300
+    /// The largest request body accepted (413 above it).
+    public var maxBodyBytes = 16 << 20
+    public var logger = Logger(label: "fieldlog.hub")
+    /// Called with the bound port once the hub listens (the CLI prints it; useful with port 0).
+    public var onListening: @Sendable (Int) -> Void = { _ in }
+    /// The hub's clock in Unix seconds; tests replace it.
+    public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+
+    public init(ledger: Ledger, hubKey: SigningKey) {
+        self.ledger = ledger
+        self.hubKey = hubKey
+    }
+}
+
+import struct Foundation.Date

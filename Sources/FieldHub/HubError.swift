@@ -1,0 +1,41 @@
+/// A refusal by the hub: a distinct code and HTTP status for each reason, and a sentence that names
+/// no secret (no key material, signature or body).
+public struct HubError: Error, Sendable, Equatable {
+    public enum Code: String, Sendable {
+        case missingSignature = "missing_signature"
+        case badSignature = "bad_signature"
+        case incompleteSignature = "incomplete_signature"
+        case digestMismatch = "digest_mismatch"
+        case createdOutOfWindow = "created_out_of_window"
+        case expired
+        case replayedNonce = "replayed_nonce"
+        case unknownKey = "unknown_key"
+        case revokedKey = "revoked_key"
+        case bodyTooLarge = "body_too_large"
+        case badRequest = "bad_request"
+        case notFound = "not_found"
+        case unsupportedVersion = "unsupported_version"
+        case outOfScope = "out_of_scope"
+
+        var status: Int {
+            switch self {
+            case .missingSignature, .badSignature, .incompleteSignature, .createdOutOfWindow, .expired, .replayedNonce, .unknownKey:
+                401
+            case .revokedKey, .outOfScope: 403
+            case .digestMismatch, .badRequest, .unsupportedVersion: 400
+            case .bodyTooLarge: 413
+            case .notFound: 404
+            }
+        }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    var status: Int { code.status }
+}

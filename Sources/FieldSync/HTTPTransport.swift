@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import FieldCrypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The sync transport over HTTP: every request signed with the device key, every response
+/// verified against the county hub's key before it is believed.
+public struct HTTPTransport: SyncTransport {
+    public let baseURL: String
+    public let key: SigningKey
+    public let hubKey: PublicKey
+    public let client: HTTPClient
+    /// Each request's deadline.
+    public var timeout: TimeAmount = .seconds(60)
+    /// The largest response body accepted.
+    public var maxResponseBytes = 64 << 20
+
+    /// - Parameter baseURL: e.g. `http://127.0.0.1:8080` (no trailing slash).
+    public init(baseURL: String, key: SigningKey, hubKey: PublicKey, client: HTTPClient) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.key = key
+        self.hubKey = hubKey
+        self.client = client
+    }
+
+    public func exchange(_ request: SyncRequest) async throws -> SyncResponse {
+        let encoded = try SyncWire.encode(request)
+        let (status, body) = try await send(path: encoded.path, contentType: encoded.contentType, body: encoded.body)
+        guard status == 200 else { throw Self.error(status: status, body: body) }
+        return try SyncWire.decodeResponse(to: request, body: body)
+    }
+
+    /// Sends one signed POST and returns the verified status and body.
+    public func send(path: String, contentType: String, body: [UInt8]) async throws -> (status: Int, body: [UInt8]) {
+        let url = baseURL + path
+        let now = Int64(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        let signatureHeaders = try SyncSigning.signRequest(
+            method: "POST", targetURI: url, contentType: contentType, body: body, key: key, now: now
+        )
+        for header in signatureHeaders { request.headers.add(name: header.name, value: header.value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: timeout)
+        } catch {
+            throw SyncError(.transport, "cannot reach the hub at \(baseURL) (\(error)); check the address and the network")
+        }
+        let buffer = try await response.body.collect(upTo: maxResponseBytes)
+        let responseBody = Array(buffer.readableBytesView)
+        let signed = SignedMessage(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
+        let sentRequest = SignedMessage(
+            method: "POST", targetURI: url, headers: [("Content-Type", contentType)] + signatureHeaders.filter { $0.name == "Content-Digest" }
+        )
+        try SyncSigning.verifyResponse(signed, body: responseBody, request: sentRequest, hubKey: hubKey, now: now)
+        return (Int(response.status.code), responseBody)
+    }
+
+    /// The hub's error body, `{"error": {"code": …, "message": …}}`, as a `SyncError`.
+    static func error(status: Int, body: [UInt8]) -> SyncError {
+        struct Envelope: Decodable {
+            struct Inner: Decodable {
+                var code: String
+                var message: String
+            }
+            var error: Inner
+        }
+        if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(body)) {
+            return SyncError(.refused, "the hub refused the request (\(status) \(envelope.error.code)): \(envelope.error.message)")
+        }
+        return SyncError(.refused, "the hub answered HTTP \(status)")
+    }
+}

@@ -1,0 +1,85 @@
+import FieldCrypto
+import Foundation
+
+/// How fieldlog signs its sync requests and responses (RFC 9421, Ed25519), in one place for both
+/// sides, so that client and hub can never disagree on what is covered.
+public enum SyncSigning {
+    /// The `tag` parameter of every fieldlog sync signature.
+    public static let tag = "fieldlog-sync"
+    /// How long a signature stays valid after it is made, in seconds.
+    public static let lifetime: Int64 = 300
+
+    /// The components a request signature covers.
+    public static let requestComponents = ["@method", "@target-uri", "content-type", "content-digest"].map { SignatureComponent($0) }
+
+    /// The components a response signature covers: its own status, type and digest, and the
+    /// request's method, target and digest (`;req`), so a response cannot be replayed for another request.
+    public static let responseComponents = [
+        SignatureComponent("@status"), SignatureComponent("content-type"), SignatureComponent("content-digest"),
+        SignatureComponent("@method", fromRequest: true), SignatureComponent("@target-uri", fromRequest: true),
+        SignatureComponent("content-digest", fromRequest: true),
+    ]
+
+    /// The parameters for a new signature by `key` at `now` (Unix seconds).
+    public static func parameters(key: PublicKey, now: Int64, label: String) -> SignatureInput {
+        SignatureInput(
+            label: label, components: label == "hub" ? responseComponents : requestComponents,
+            parameters: [
+                ("created", .integer(now)), ("expires", .integer(now + lifetime)),
+                ("nonce", .string(Data(secureRandomBytes(16)).base64EncodedString())), ("keyid", .string(key.hex)),
+                ("alg", .string("ed25519")), ("tag", .string(tag)),
+            ]
+        )
+    }
+
+    /// Signs a request: returns the headers to add (Content-Digest, Signature-Input, Signature).
+    public static func signRequest(
+        method: String, targetURI: String, contentType: String, body: [UInt8], key: SigningKey, now: Int64
+    ) throws -> [(name: String, value: String)] {
+        let digest = ContentDigest.header(for: body)
+        let message = SignedMessage(
+            method: method, targetURI: targetURI, headers: [("Content-Type", contentType), ("Content-Digest", digest)]
+        )
+        let signed = try HTTPSignature.sign(message, input: parameters(key: key.publicKey, now: now, label: "device"), key: key)
+        return [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
+    }
+
+    /// Signs a response to `request`: returns the headers to add.
+    public static func signResponse(
+        status: Int, contentType: String, body: [UInt8], request: SignedMessage, key: SigningKey, now: Int64
+    ) throws -> [(name: String, value: String)] {
+        let digest = ContentDigest.header(for: body)
+        let message = SignedMessage(status: status, headers: [("Content-Type", contentType), ("Content-Digest", digest)])
+        let signed = try HTTPSignature.sign(message, request: request, input: parameters(key: key.publicKey, now: now, label: "hub"), key: key)
+        return [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
+    }
+
+    /// Checks a response's signature (by `hubKey`, covering the request) and its digest.
+    /// - Throws: `SyncError(.transport)` naming what is wrong; an unsigned response is refused.
+    public static func verifyResponse(
+        _ response: SignedMessage, body: [UInt8], request: SignedMessage, hubKey: PublicKey, now: Int64
+    ) throws {
+        guard let input = response.header("signature-input"), let signature = response.header("signature") else {
+            throw SyncError(.transport, "the hub's response is not signed; refusing it (is this the county hub?)")
+        }
+        let verified: SignatureInput
+        do {
+            verified = try HTTPSignature.verify(response, request: request, signatureInput: input, signature: signature, label: "hub") { input in
+                guard input.keyID == hubKey.hex else { throw SyncError(.transport, "the response is signed by another key than the county hub's") }
+                return hubKey
+            }
+        } catch let error as HTTPSignatureError {
+            throw SyncError(.transport, "the hub's response signature is invalid: \(error.message)")
+        }
+        guard Set(verified.components).isSuperset(of: responseComponents), verified.tag == tag else {
+            throw SyncError(.transport, "the hub's response signature does not cover what fieldlog requires")
+        }
+        if let expires = verified.expires, expires < now - 5 {
+            throw SyncError(.transport, "the hub's response signature has expired; check this computer's clock")
+        }
+        guard let digest = response.header("content-digest") else { throw SyncError(.transport, "the hub's response has no Content-Digest") }
+        do { try ContentDigest.verify(digest, body: body) } catch {
+            throw SyncError(.transport, "the hub's response body does not match its digest")
+        }
+    }
+}
