@@ -17,7 +17,8 @@ public func buildHub(_ configuration: HubConfiguration) -> some ApplicationProto
         let path = "/v1/sync/" + step
         router.post(RouterPath(path)) { request, _ in await hub.handle(request, path: path) }
     }
-    router.get("/health") { _, _ in "ok\n" }
+    router.post("/v1/enroll") { request, _ in await hub.handleEnrollment(request) }
+    router.get("/healthz") { _, _ in "ok\n" }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-hub"),
@@ -49,7 +50,8 @@ struct HubHandler: Sendable {
             }
             let key = try await authenticate(signed, body: body)
             device = key
-            let scopes = try ledger.readableScopes(of: key)
+            var scopes = try ledger.readableScopes(of: key)
+            if configuration.isPeer { scopes.formIntersection(try ledger.readableScopes(of: ledger.publicKey)) }
             let syncRequest: SyncRequest
             do { syncRequest = try SyncWire.decodeRequest(path: path, body: body) } catch {
                 throw HubError(.badRequest, error.message)
@@ -66,7 +68,7 @@ struct HubHandler: Sendable {
             }
             let response: SyncResponse
             do {
-                response = try SyncResponder(replica: ledger.replica, readableScopes: scopes).respond(to: syncRequest)
+                response = try SyncResponder(replica: ledger.replica, readableScopes: scopes, keepsRefused: configuration.isPeer).respond(to: syncRequest)
             } catch let error as SyncError {
                 throw HubError(error.code == .unsupportedVersion ? .unsupportedVersion : .badRequest, error.message)
             }
@@ -91,7 +93,8 @@ struct HubHandler: Sendable {
     }
 
     /// Checks the request's signature, its parameters, the signer's standing and the body digest.
-    func authenticate(_ message: SignedMessage, body: [UInt8]) async throws -> PublicKey {
+    /// An enrollment request is signed by a key not enrolled yet (`enrolling`).
+    func authenticate(_ message: SignedMessage, body: [UInt8], enrolling: Bool = false) async throws -> PublicKey {
         guard let inputHeader = message.header("signature-input"), let signatureHeader = message.header("signature") else {
             throw HubError(.missingSignature, "the request is not signed (RFC 9421 Signature-Input and Signature are required)")
         }
@@ -109,10 +112,11 @@ struct HubHandler: Sendable {
             )
         }
         guard let key = try? PublicKey(hex: keyID) else { throw HubError(.unknownKey, "keyid is not a device key") }
-        switch try ledger.standing(of: key) {
-        case .unknown: throw HubError(.unknownKey, "device \(key.fingerprint) is not enrolled in this county")
-        case .revoked: throw HubError(.revokedKey, "device \(key.fingerprint) has been revoked; ask the operator")
-        case .enrolled: break
+        switch (try ledger.standing(of: key), enrolling) {
+        case (.unknown, false): throw HubError(.unknownKey, "device \(key.fingerprint) is not enrolled in this county")
+        case (.revoked, _): throw HubError(.revokedKey, "device \(key.fingerprint) has been revoked; ask the operator")
+        case (.enrolled, true): throw HubError(.alreadyEnrolled, "device \(key.fingerprint) is already enrolled; sync instead")
+        case (.enrolled, false), (.unknown, true): break
         }
         let now = configuration.clock()
         guard abs(created - now) <= configuration.createdWindow else {
@@ -137,6 +141,44 @@ struct HubHandler: Sendable {
             throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
         }
         return key
+    }
+
+    /// `POST /v1/enroll`: a new device, signing with its own key, redeems a one-time code and
+    /// receives the registry (whose author is the county root; the response is signed by it too).
+    func handleEnrollment(_ request: Request) async -> Response {
+        let path = "/v1/enroll"
+        let targetURI = "http://" + (request.head.authority ?? "") + (request.head.path ?? path)
+        let signed = SignedMessage(method: request.method.rawValue, targetURI: targetURI, headers: request.headers.map { ($0.name.rawName, $0.value) })
+        do {
+            let body: [UInt8]
+            do { body = Array(try await request.body.collect(upTo: 64 << 10).readableBytesView) } catch {
+                throw HubError(.bodyTooLarge, "an enrollment request is at most 64 KiB")
+            }
+            let key = try await authenticate(signed, body: body, enrolling: true)
+            struct Enrollment: Decodable {
+                var code: String
+                var label: String?
+            }
+            guard let enrollment = try? JSONDecoder().decode(Enrollment.self, from: Data(body)) else {
+                throw HubError(.badRequest, "the body is not {\"code\": …, \"label\": …}")
+            }
+            let deviceCode: String
+            do {
+                deviceCode = try ledger.redeemEnrollmentCode(enrollment.code, publicKey: key, label: enrollment.label, now: configuration.clock())
+            } catch let error as LedgerError {
+                throw HubError(error.code == .notFound ? .enrollmentCodeInvalid : .enrollmentCodeSpent, error.message)
+            }
+            configuration.logger.notice("device enrolled", metadata: ["device": "\(key.fingerprint)", "code": "\(deviceCode)"])
+            var records: [[UInt8]] = []
+            try ledger.replica.exportRecords(scopes: [Commit.registryScope]) { records.append($0) }
+            return try signedResponse(status: 200, contentType: SyncWire.batchType, body: SyncWire.batch(records, more: false), request: signed)
+        } catch let error as HubError {
+            configuration.logger.notice("enrollment refused", metadata: ["code": "\(error.code.rawValue)"])
+            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed)
+        } catch {
+            configuration.logger.error("enrollment failed", metadata: ["error": "\(type(of: error))"])
+            return errorResponse(status: 500, code: "internal", message: "the hub could not complete the enrollment; see its log", request: signed)
+        }
     }
 
     func signedResponse(status: Int, contentType: String, body: [UInt8], request: SignedMessage) throws -> Response {

@@ -16,6 +16,9 @@ public struct HubConfiguration: Sendable {
     /// The largest request body accepted (413 above it).
     public var maxBodyBytes = 16 << 20
     public var logger = Logger(label: "fieldlog.hub")
+    /// True when a laptop serves other laptops: it offers only scopes it may read itself, and keeps
+    /// refused commits as evidence like any replica.
+    public var isPeer = false
     /// Called with the bound port once the hub listens (the CLI prints it; useful with port 0).
     public var onListening: @Sendable (Int) -> Void = { _ in }
     /// The hub's clock in Unix seconds; tests replace it.

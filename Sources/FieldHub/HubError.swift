@@ -16,12 +16,16 @@ public struct HubError: Error, Sendable, Equatable {
         case notFound = "not_found"
         case unsupportedVersion = "unsupported_version"
         case outOfScope = "out_of_scope"
+        case alreadyEnrolled = "already_enrolled"
+        case enrollmentCodeInvalid = "enrollment_code_invalid"
+        case enrollmentCodeSpent = "enrollment_code_spent"
 
         var status: Int {
             switch self {
             case .missingSignature, .badSignature, .incompleteSignature, .createdOutOfWindow, .expired, .replayedNonce, .unknownKey:
                 401
-            case .revokedKey, .outOfScope: 403
+            case .revokedKey, .outOfScope, .enrollmentCodeInvalid, .enrollmentCodeSpent: 403
+            case .alreadyEnrolled: 409
             case .digestMismatch, .badRequest, .unsupportedVersion: 400
             case .bodyTooLarge: 413
             case .notFound: 404

@@ -28,10 +28,16 @@ struct Integrator {
     var registryHeadCache: UInt64?
     var received = 0
 
-    init(replica: Replica, db: Database) {
+    /// When false (the hub), a commit the policy refuses or a cut-off covers is not kept as
+    /// evidence: it and the later pending commits of its feed are dropped and reported as refused.
+    /// Fork evidence is always kept, since every replica needs it to exclude the same feed.
+    var keepsRefused = true
+
+    init(replica: Replica, db: Database, keepsRefused: Bool = true) {
         self.replica = replica
         self.db = db
         self.now = replica.options.wallClock()
+        self.keepsRefused = keepsRefused
     }
 
     // MARK: Receiving
@@ -261,6 +267,10 @@ struct Integrator {
 
     private mutating func exclude(_ signed: SignedCommit, wasApplied: Bool, because error: StoreError) throws {
         let idData = Data(signed.id.bytes)
+        if !wasApplied && !keepsRefused && error.code != .fork {
+            try discard(signed, because: error)
+            return
+        }
         try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [error.message, error.code.rawValue, idData]
         )
         if wasApplied {
@@ -268,6 +278,32 @@ struct Integrator {
             report.excludedLater += 1
         }
         refuse(signed, error, stored: true)
+    }
+
+    /// Drops a refused commit and every later pending commit of its feed (they cannot follow it).
+    private mutating func discard(_ signed: SignedCommit, because error: StoreError) throws {
+        let commit = signed.commit
+        let author = Data(commit.author.bytes)
+        let later = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? AND status = 1"),
+            arguments: [author, commit.scope, Int64(commit.sequence)]
+        )
+        try db.cachedStatement(sql: "DELETE FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status = 1")
+            .execute(arguments: [author, commit.scope, Int64(commit.sequence)])
+        refuse(signed, error, stored: false)
+        for row in later {
+            let id = try CommitID(bytes: [UInt8](row["id"] as Data))
+            let follower = try SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
+            refuse(follower, StoreError(error.code, "follows refused commit \(commit.sequence) of its feed: \(error.message)"), stored: false)
+        }
+        let head = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ?"), arguments: [author, commit.scope]
+        )
+        if let head {
+            try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE author = ? AND scope = ?").execute(arguments: [head, author, commit.scope])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM _feeds WHERE author = ? AND scope = ?").execute(arguments: [author, commit.scope])
+        }
     }
 
     private mutating func unapply(_ idData: Data, registry: Bool) throws {

@@ -7,7 +7,8 @@ extension Replica {
     ///
     /// Duplicates are skipped, commits whose place in their feed is wrong are refused, forks are
     /// kept as evidence and exclude their feed; everything else is applied, or held until it can be.
-    public func integrate(_ commits: [SignedCommit]) throws -> ImportReport {
+    /// - Parameter keepsRefused: false on the hub: commits the policy refuses are not stored.
+    public func integrate(_ commits: [SignedCommit], keepsRefused: Bool = true) throws -> ImportReport {
         let ordered = commits.sorted { a, b in
             if a.commit.author != b.commit.author { return a.commit.author < b.commit.author }
             if a.commit.scope != b.commit.scope { return Array(a.commit.scope.utf8).lexicographicallyPrecedes(Array(b.commit.scope.utf8)) }
@@ -16,7 +17,7 @@ extension Replica {
         }
         return try database.write { db in
             try Self.asEngine(db) {
-                var integrator = Integrator(replica: self, db: db)
+                var integrator = Integrator(replica: self, db: db, keepsRefused: keepsRefused)
                 for commit in ordered { try integrator.receive(commit) }
                 try integrator.settle()
                 try integrator.finish()
@@ -40,13 +41,15 @@ extension Replica {
 
     /// Decodes and verifies wire records, then integrates them in batches of `options.batchSize`
     /// (one transaction each). Records that do not decode or verify are refused and reported.
-    public func importRecords(_ records: some Sequence<[UInt8]>, progress: ((Int) -> Void)? = nil) throws -> ImportReport {
+    public func importRecords(
+        _ records: some Sequence<[UInt8]>, keepsRefused: Bool = true, progress: ((Int) -> Void)? = nil
+    ) throws -> ImportReport {
         var report = ImportReport()
         var batch: [SignedCommit] = []
         var seen = 0
         func flush() throws {
             guard !batch.isEmpty else { return }
-            report.merge(try integrate(batch))
+            report.merge(try integrate(batch, keepsRefused: keepsRefused))
             batch.removeAll(keepingCapacity: true)
             progress?(seen)
         }

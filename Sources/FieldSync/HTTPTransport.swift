@@ -15,6 +15,9 @@ public struct HTTPTransport: SyncTransport {
     public var timeout: TimeAmount = .seconds(60)
     /// The largest response body accepted.
     public var maxResponseBytes = 64 << 20
+    /// For laptop-to-laptop sync: accept a response signed by any key this predicate accepts (an
+    /// enrolled, unrevoked device of the county) instead of the hub's key.
+    public var acceptPeer: (@Sendable (PublicKey) -> Bool)?
 
     /// - Parameter baseURL: e.g. `http://127.0.0.1:8080` (no trailing slash).
     public init(baseURL: String, key: SigningKey, hubKey: PublicKey, client: HTTPClient) {
@@ -55,7 +58,7 @@ public struct HTTPTransport: SyncTransport {
         let sentRequest = SignedMessage(
             method: "POST", targetURI: url, headers: [("Content-Type", contentType)] + signatureHeaders.filter { $0.name == "Content-Digest" }
         )
-        try SyncSigning.verifyResponse(signed, body: responseBody, request: sentRequest, hubKey: hubKey, now: now)
+        try SyncSigning.verifyResponse(signed, body: responseBody, request: sentRequest, hubKey: hubKey, now: now, acceptPeer: acceptPeer)
         return (Int(response.status.code), responseBody)
     }
 

@@ -7,10 +7,13 @@ import Foundation
 public struct SyncResponder: Sendable {
     public let replica: Replica
     public let readableScopes: Set<String>
+    /// False on the hub: pushed commits the policy refuses are not stored.
+    public var keepsRefused = true
 
-    public init(replica: Replica, readableScopes: Set<String>) {
+    public init(replica: Replica, readableScopes: Set<String>, keepsRefused: Bool = true) {
         self.replica = replica
         self.readableScopes = readableScopes
+        self.keepsRefused = keepsRefused
     }
 
     /// Answers one request.
@@ -37,7 +40,7 @@ public struct SyncResponder: Sendable {
             guard records.count <= SyncProtocol.maxBatchCommits else {
                 throw SyncError(.batchTooLarge, "a push carries at most \(SyncProtocol.maxBatchCommits) commits")
             }
-            return .push(PushResponse(try replica.importRecords(records)))
+            return .push(PushResponse(try replica.importRecords(records, keepsRefused: keepsRefused)))
         case .stateDigests(let scopes):
             var digests: [String: String] = [:]
             for scope in Set(scopes).intersection(readableScopes) { digests[scope] = try replica.digest(scope: scope) }

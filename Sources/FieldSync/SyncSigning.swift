@@ -57,7 +57,8 @@ public enum SyncSigning {
     /// Checks a response's signature (by `hubKey`, covering the request) and its digest.
     /// - Throws: `SyncError(.transport)` naming what is wrong; an unsigned response is refused.
     public static func verifyResponse(
-        _ response: SignedMessage, body: [UInt8], request: SignedMessage, hubKey: PublicKey, now: Int64
+        _ response: SignedMessage, body: [UInt8], request: SignedMessage, hubKey: PublicKey, now: Int64,
+        acceptPeer: (@Sendable (PublicKey) -> Bool)? = nil
     ) throws {
         guard let input = response.header("signature-input"), let signature = response.header("signature") else {
             throw SyncError(.transport, "the hub's response is not signed; refusing it (is this the county hub?)")
@@ -65,6 +66,12 @@ public enum SyncSigning {
         let verified: SignatureInput
         do {
             verified = try HTTPSignature.verify(response, request: request, signatureInput: input, signature: signature, label: "hub") { input in
+                if let acceptPeer {
+                    guard let keyID = input.keyID, let key = try? PublicKey(hex: keyID), acceptPeer(key) else {
+                        throw SyncError(.transport, "the peer's response is signed by a key not enrolled in this county")
+                    }
+                    return key
+                }
                 guard input.keyID == hubKey.hex else { throw SyncError(.transport, "the response is signed by another key than the county hub's") }
                 return hubKey
             }

@@ -18,7 +18,7 @@ struct Fieldlog: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self,
-            History.self, Conflicts.self, BundleCommand.self, SyncCommand.self, HubCommand.self, Status.self,
+            History.self, Conflicts.self, BundleCommand.self, EnrollCommand.self, SyncCommand.self, PeerServe.self, HubCommand.self, Status.self,
         ]
     )
 

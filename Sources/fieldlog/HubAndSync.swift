@@ -11,7 +11,7 @@ import Logging
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hub", abstract: "The county hub: create it, and serve signed HTTP sync.", subcommands: [HubInit.self, Serve.self]
+        commandName: "hub", abstract: "The county hub: create it, and serve signed HTTP sync.", subcommands: [HubInit.self, Serve.self, EnrollCode.self, HubRevoke.self]
     )
 
     struct HubInit: ParsableCommand {
@@ -69,18 +69,139 @@ struct HubCommand: AsyncParsableCommand {
     }
 }
 
-struct SyncCommand: AsyncParsableCommand {
+extension HubCommand {
+    struct EnrollCode: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "enroll-code", abstract: "Create a one-time enrollment code for a device (shown once)."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "cadre, department, coordinator, supervisor or operator.") var role: String
+        @Option(help: "The cadre the device belongs to.") var cadre: String?
+        @Option(help: "The department the device belongs to.") var department: String?
+        @Option(help: "A label for the device.") var label: String?
+        @Option(help: "Hours before the code expires.") var validHours: Int64 = 24
+
+        func run() throws {
+            guard let role = Role(rawValue: role) else {
+                throw CLIError("role \(role) is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard validHours > 0, validHours <= 24 * 30 else { throw CLIError("--valid-hours takes 1 to 720") }
+            let ledger = try global.ledger(write: true)
+            let code = try ledger.createEnrollmentCode(
+                role: role, cadre: cadre, department: department, label: label, validFor: validHours * 3600,
+                now: Int64(Date().timeIntervalSince1970)
+            )
+            if global.json { try global.printJSON(["code": code, "rootFingerprint": ledger.replica.root.fingerprint]); return }
+            print("Enrollment code: \(code)  (one use, valid \(validHours) h)")
+            print("On the device: fieldlog enroll --hub http://HUB:PORT --code \(code)")
+            print("County root fingerprint to compare: \(ledger.replica.root.fingerprint)")
+        }
+    }
+
+    struct HubRevoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke", abstract: "Revoke a device: its requests are refused, and nothing after its feeds' current heads is accepted anywhere."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("key"), help: "The device's public key.") var publicKey: String
+
+        func run() throws {
+            let key = try PublicKey(hex: publicKey)
+            let heads = try global.ledger(write: true).revoke(publicKey: key)
+            if global.json { try global.printJSON(heads); return }
+            print("Revoked \(key.fingerprint); last accepted: \(heads.isEmpty ? "none" : heads.map { "\($0.key) #\($0.value)" }.sorted().joined(separator: ", ")).")
+        }
+    }
+}
+
+struct EnrollCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sync", abstract: "Sync this replica with the county hub over signed HTTP."
+        commandName: "enroll", abstract: "Enroll this device with the county hub using a one-time code, and receive the registry."
     )
     @OptionGroup var global: GlobalOptions
     @Option(help: "The hub's address, e.g. http://10.1.2.3:8080.") var hub: String
+    @Option(help: "The one-time code the operator gave you.") var code: String
+    @Option(help: "A label for this device.") var label: String?
+    @Option(help: "The county root fingerprint the operator told you; enrollment stops if it differs.") var rootFingerprint: String?
+
+    func run() async throws {
+        guard !global.hasReplica else { throw CLIError("this device already belongs to a county (\(global.replicaPath))") }
+        guard FileManager.default.fileExists(atPath: global.keyPath) else { throw CLIError("no device key yet; run `fieldlog init` first") }
+        let key = try global.signingKey()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let result: Result<(root: PublicKey, records: [[UInt8]]), any Error>
+        do { result = .success(try await Enrollment.enroll(hub: hub, code: code, label: label, key: key, client: client)) } catch {
+            result = .failure(error)
+        }
+        try await client.shutdown()
+        let (root, records) = try result.get()
+        if let expected = rootFingerprint, expected.lowercased() != root.fingerprint {
+            throw CLIError("the hub's county root fingerprint is \(root.fingerprint), not \(expected); do not trust this hub, tell the operator")
+        }
+        let ledger = try Ledger.open(path: global.replicaPath, root: root, key: key)
+        let report = try ledger.replica.importRecords(records)
+        if global.json {
+            try global.printJSON(["rootFingerprint": root.fingerprint, "role": try ledger.enrolledRole()?.rawValue ?? "", "applied": String(report.applied)])
+            return
+        }
+        print("Enrolled with the hub at \(hub) as \(try ledger.enrolledRole()?.rawValue ?? "?").")
+        print("County root fingerprint: \(root.fingerprint)  (compare it with the operator's)")
+        print("Next: fieldlog sync --hub \(hub)")
+    }
+}
+
+struct PeerServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Let other enrolled laptops on the LAN sync with this one (same protocol and checks as the hub)."
+    )
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The port to listen on (0: any free port).") var port = 8081
 
     func run() async throws {
         let key = try global.signingKey()
         let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
+        guard case .enrolled = try ledger.standing(of: key.publicKey) else {
+            throw CLIError("this device is not enrolled (or is revoked); it cannot serve other laptops")
+        }
+        var configuration = HubConfiguration(ledger: ledger, hubKey: key)
+        configuration.host = host
+        configuration.port = port
+        configuration.isPeer = true
+        var logger = Logger(label: "fieldlog.peer")
+        logger.logLevel = ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        configuration.logger = logger
+        let host = host
+        configuration.onListening = { port in
+            FileHandle.standardOutput.write(Data("fieldlog peer listening on http://\(host):\(port)\n".utf8))
+        }
+        try await buildHub(configuration).runService()
+    }
+}
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Sync this replica with the county hub (--hub) or another laptop (--peer) over signed HTTP."
+    )
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The hub's address, e.g. http://10.1.2.3:8080.") var hub: String?
+    @Option(help: "Another laptop's address (its `fieldlog serve`).") var peer: String?
+
+    func run() async throws {
+        guard (hub == nil) != (peer == nil) else { throw CLIError("give either --hub URL or --peer URL") }
+        let target = hub ?? peer!
+        let key = try global.signingKey()
+        let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let transport = HTTPTransport(baseURL: hub, key: key, hubKey: ledger.replica.root, client: client)
+        var transport = HTTPTransport(baseURL: target, key: key, hubKey: ledger.replica.root, client: client)
+        if peer != nil {
+            let readOnly = try Ledger.open(path: global.replicaPath, root: nil, publicKey: key.publicKey, signer: nil)
+            transport.acceptPeer = { candidate in
+                if case .enrolled = (try? readOnly.standing(of: candidate)) ?? .unknown { return true }
+                return false
+            }
+        }
+        let hub = target
         let started = Date()
         let showProgress = isatty(STDERR_FILENO) == 1
         let result: Result<SyncSummary, any Error>

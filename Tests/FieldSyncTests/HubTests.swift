@@ -168,3 +168,111 @@ import Testing
         }
     }
 }
+
+@Suite struct HubEnrollmentTests {
+    @Test func oneTimeCodesEnrollScopesFollowLinkagesAndRevocationHolds() async throws {
+        let county = try HubTests.County()
+        let now = Int64(Date().timeIntervalSince1970)
+        let code = try county.hub.createEnrollmentCode(role: .cadre, cadre: "王强", now: now)
+        let expired = try county.hub.createEnrollmentCode(role: .cadre, cadre: "王强", validFor: 1, now: now - 100)
+        let newKey = SigningKey.generate()
+        let otherKey = SigningKey.generate()
+        let app = buildHub(county.configuration())
+        try await app.test(.live) { client in
+            let url = "http://127.0.0.1:\(client.port!)"
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            defer { _ = http.shutdown() }
+            let (root, records) = try await Enrollment.enroll(hub: url, code: code, label: "笔记本", key: newKey, client: http)
+            #expect(root == county.root.publicKey)
+            let device = try Ledger.open(path: nil, root: root, key: newKey)
+            _ = try device.replica.importRecords(records)
+            #expect(try device.enrolledRole() == .cadre)
+            // A code works once; an unknown or expired code is refused with its own code.
+            let reused = await #expect(throws: SyncError.self) { _ = try await Enrollment.enroll(hub: url, code: code, label: nil, key: otherKey, client: http) }
+            #expect(reused?.message.contains("enrollment_code_spent") == true)
+            let unknown = await #expect(throws: SyncError.self) { _ = try await Enrollment.enroll(hub: url, code: "AAAA-BBBB-CCCC", label: nil, key: otherKey, client: http) }
+            #expect(unknown?.message.contains("enrollment_code_invalid") == true)
+            let late = await #expect(throws: SyncError.self) { _ = try await Enrollment.enroll(hub: url, code: expired, label: nil, key: otherKey, client: http) }
+            #expect(late?.message.contains("expired") == true)
+            #expect(try county.hub.standing(of: otherKey.publicKey) == .unknown)
+
+            // The cadre sees only 甲企业; linking 乙企业 back-fills it at the next sync.
+            try county.hub.addVisit(VisitInput(enterprise: "乙企业", topics: "earlier"))
+            let transport = HTTPTransport(baseURL: url, key: newKey, hubKey: root, client: http)
+            let sync = SyncClient(replica: device.replica, peer: url)
+            _ = try await sync.sync(over: transport)
+            #expect(try device.visits().isEmpty)
+            try county.hub.link([.init(cadre: "王强", enterprise: "乙企业", role: .assisting)])
+            _ = try await sync.sync(over: transport)
+            #expect(try device.visits().map(\.topics) == ["earlier"])
+
+            // Revoked: the device's requests are refused, and its later commit relayed by a peer too.
+            try device.addVisit(VisitInput(enterprise: "甲企业", topics: "after revocation"))
+            try county.hub.revoke(publicKey: newKey.publicKey)
+            let refused = await #expect(throws: SyncError.self) { _ = try await sync.sync(over: transport) }
+            #expect(refused?.message.contains("revoked_key") == true)
+            var relayed: [[UInt8]] = []
+            try device.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))]) { relayed.append($0) }
+            let peer = HTTPTransport(baseURL: url, key: county.cadreKey, hubKey: root, client: http)
+            let pushed = try await peer.exchange(.push(relayed))
+            guard case .push(let result) = pushed else { Issue.record("not a push answer"); return }
+            #expect(result.applied == 0)
+            #expect(result.refused.contains { $0.code == .revoked })
+            #expect(try county.hub.visits().map(\.topics) == ["earlier"])
+            #expect(try county.hub.replica.feeds().allSatisfy { $0.author != newKey.publicKey.hex || $0.scope == Commit.registryScope }, "nothing refused is stored")
+            #expect(try county.hub.replica.commitCounts().excluded == 0)
+            try await http.shutdown()
+        }
+    }
+}
+
+@Suite struct PeerSyncTests {
+    /// Laptop B syncs with laptop A directly; A later syncs with the hub, which accepts B's
+    /// commits relayed by A because each still carries B's signature.
+    @Test func peerSyncThenHubSyncRelaysCommits() async throws {
+        let county = try HubTests.County()
+        let keyB = SigningKey.generate()
+        try county.hub.link([.init(cadre: "王强", enterprise: "乙企业", role: .lead)])
+        try county.hub.addCadres([CadreInput(name: "李娜", department: "县工业和信息化局")])
+        try county.hub.link([.init(cadre: "李娜", enterprise: "甲企业", role: .assisting)])
+        try county.hub.enroll(publicKey: keyB.publicKey, role: .cadre, cadre: "李娜")
+        let laptopB = try Ledger.open(path: nil, root: county.root.publicKey, key: keyB)
+        // Both laptops get the registry (from the hub, in process).
+        for laptop in [county.laptop, laptopB] {
+            _ = try await SyncClient(replica: laptop.replica, peer: "hub").sync(
+                over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: laptop.publicKey)))
+            )
+        }
+        try county.hub.addVisit(VisitInput(enterprise: "乙企业", topics: "乙 only"))
+        _ = try await SyncClient(replica: county.laptop.replica, peer: "hub").sync(
+            over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)))
+        )
+        #expect(try county.laptop.visits().map(\.topics) == ["乙 only"])
+        try laptopB.addVisit(VisitInput(enterprise: "甲企业", topics: "B 的走访"))
+        var peerConfiguration = HubConfiguration(ledger: county.laptop, hubKey: county.cadreKey)
+        peerConfiguration.port = 0
+        peerConfiguration.isPeer = true
+        try await buildHub(peerConfiguration).test(.live) { client in
+            let url = "http://127.0.0.1:\(client.port!)"
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            var transport = HTTPTransport(baseURL: url, key: keyB, hubKey: county.root.publicKey, client: http)
+            let registry = laptopB
+            transport.acceptPeer = { key in
+                if case .enrolled = (try? registry.standing(of: key)) ?? .unknown { return true }
+                return false
+            }
+            let summary = try await SyncClient(replica: laptopB.replica, peer: url).sync(over: transport)
+            try await http.shutdown()
+            #expect(summary.sent == 1)
+            #expect(summary.divergentScopes.isEmpty)
+        }
+        #expect(Set(try county.laptop.visits().map(\.topics)) == ["B 的走访", "乙 only"])
+        // A syncs with the hub: B's visit reaches it through A.
+        _ = try await SyncClient(replica: county.laptop.replica, peer: "hub").sync(
+            over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey), keepsRefused: false))
+        )
+        #expect(Set(try county.hub.visits().map(\.topics)) == ["B 的走访", "乙 only"])
+        // B, not linked to 乙企业, gets nothing of it from A.
+        #expect(try laptopB.visits().map(\.topics) == ["B 的走访"])
+    }
+}
