@@ -114,5 +114,74 @@ if bad:
     sys.exit(f"DIVERGED in scopes {bad}")
 print(f"converged: {len(common)} scopes identical on all {len(homes)} replicas")
 PY
+step "Now with the network: the operator's replica serves as the county hub on loopback"
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+# Prints the URL a background `hub serve` / `serve` announces on its first line.
+wait_for_url() {
+    local file=$1
+    for _ in $(seq 1 300); do
+        if grep -q "listening on" "$file" 2>/dev/null; then awk '/listening on/ {print $NF; exit}' "$file"; return 0; fi
+        sleep 0.1
+    done
+    echo "the server did not start; see $file" >&2; return 1
+}
+FIELDLOG_HOME="$OP" FIELDLOG_LOG_LEVEL=warning "$BIN" hub serve --port 0 > "$WORK/hub.out" 2> "$WORK/hub.log" &
+PIDS+=($!)
+HUB=$(wait_for_url "$WORK/hub.out")
+echo "hub at $HUB"
+
+step "A supervisor's laptop enrolls over the network with a one-time code"
+SUP="$WORK/laptop-supervisor"
+fl "$SUP" init --json >/dev/null
+CODE=$(fl "$OP" hub enroll-code --role supervisor --label "督查室" --json | json_field code)
+fl "$SUP" enroll --hub "$HUB" --code "$CODE" --root-fingerprint "$ROOT_FP"
+echo "(the same code a second time is refused:)"
+SUP2="$WORK/laptop-other"; fl "$SUP2" init --json >/dev/null
+fl "$SUP2" enroll --hub "$HUB" --code "$CODE" || true
+
+step "Offline again: both cadres log visits; then 李娜's laptop serves 王强's directly, with no hub"
+fl "$A" visit add --enterprise 高唐县鑫盛食品有限公司 --mode 电话 --topics "冷库用地" --json >/dev/null
+fl "$B" visit add --enterprise 山东高唐纺织有限公司 --topics "回访用工诉求" --json >/dev/null
+FIELDLOG_HOME="$B" FIELDLOG_LOG_LEVEL=warning "$BIN" serve --port 0 > "$WORK/peer.out" 2> "$WORK/peer.log" &
+PIDS+=($!)
+PEER=$(wait_for_url "$WORK/peer.out")
+fl "$A" sync --peer "$PEER"
+
+step "Everyone syncs with the hub (signed HTTP, RFC 9421)"
+fl "$A" sync --hub "$HUB"
+fl "$B" sync --hub "$HUB"
+fl "$A" sync --hub "$HUB"
+fl "$SUP" sync --hub "$HUB"
+echo "(a sync with nothing new:)"
+fl "$SUP" sync --hub "$HUB"
+
+step "The supervisor sees every demand and visit"
+fl "$SUP" demand list
+fl "$SUP" visit list
+
+step "Every replica holds the same data for the scopes it may see"
+python3 - "$BIN" "$OP" "$A" "$B" "$SUP" <<'PY'
+import json, os, subprocess, sys
+binary, *homes = sys.argv[1:]
+digests = {}
+for home in homes:
+    out = subprocess.run([binary, "status", "--json"], env={**os.environ, "FIELDLOG_HOME": home}, capture_output=True, check=True).stdout
+    status = json.loads(out)
+    digests[os.path.basename(home)] = status["digests"]
+bad = []
+for scope in set().union(*[set(d) for d in digests.values()]):
+    values = {name: d[scope] for name, d in digests.items() if scope in d}
+    if len(set(values.values())) != 1:
+        bad.append(scope)
+    print(f"{scope[:44]:44}  held by {len(values)} replicas, {'identical' if len(set(values.values())) == 1 else 'DIFFERENT'}")
+if bad:
+    sys.exit(f"DIVERGED in {bad}")
+print("converged: every scope is identical on every replica that holds it")
+PY
+cleanup
+trap - EXIT
+
 echo
 echo "Demo data is in $WORK (delete it when done)."
