@@ -13,18 +13,27 @@ import NIOCore
 public func buildHub(_ configuration: HubConfiguration) -> some ApplicationProtocol {
     let router = Router()
     let hub = HubHandler(configuration: configuration)
-    for step in ["summary", "heads", "pull", "push", "digests"] {
-        let path = "/v1/sync/" + step
+    for path in HubRoutes.sync {
         router.post(RouterPath(path)) { request, _ in await hub.handle(request, path: path) }
     }
-    router.post("/v1/enroll") { request, _ in await hub.handleEnrollment(request) }
-    router.get("/healthz") { _, _ in "ok\n" }
+    router.post(RouterPath(HubRoutes.enroll)) { request, _ in await hub.handleEnrollment(request) }
+    router.get(RouterPath(HubRoutes.health)) { _, _ in "ok\n" }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-hub"),
         onServerRunning: { channel in configuration.onListening(channel.localAddress?.port ?? configuration.port) },
         logger: configuration.logger
     )
+}
+
+/// Every route the hub serves; docs/openapi.yaml describes exactly these (a test checks).
+public enum HubRoutes {
+    public static let sync = ["summary", "heads", "pull", "push", "digests"].map { "/v1/sync/" + $0 }
+    public static let enroll = "/v1/enroll"
+    public static let health = "/healthz"
+
+    /// "METHOD path" for each route.
+    public static var all: [String] { sync.map { "POST " + $0 } + ["POST " + enroll, "GET " + health] }
 }
 
 /// The hub's request handling, apart from Hummingbird's types where it can be.

@@ -6,7 +6,7 @@ import NIOHTTP1
 
 /// The sync transport over HTTP: every request signed with the device key, every response
 /// verified against the county hub's key before it is believed.
-public struct HTTPTransport: SyncTransport {
+public struct HTTPTransport: SyncTransport, Sendable {
     public let baseURL: String
     public let key: SigningKey
     public let hubKey: PublicKey

@@ -45,7 +45,7 @@ public struct SyncSummary: Codable, Sendable, Equatable {
 ///
 /// Every step is idempotent and resumable: heads are exchanged afresh each time, so an interrupted
 /// sync picks up where it stopped and a repeated one changes nothing.
-public struct SyncClient {
+public struct SyncClient: Sendable {
     public let replica: Replica
     /// Names the peer, to remember which scopes it lets us read (kept in the replica's metadata).
     public let peer: String

@@ -50,7 +50,12 @@ public enum SyncSigning {
     ) throws -> [(name: String, value: String)] {
         let digest = ContentDigest.header(for: body)
         let message = SignedMessage(status: status, headers: [("Content-Type", contentType), ("Content-Digest", digest)])
-        let signed = try HTTPSignature.sign(message, request: request, input: parameters(key: key.publicKey, now: now, label: "hub"), key: key)
+        var input = parameters(key: key.publicKey, now: now, label: "hub")
+        // A refusal of a request that carried no digest can only be bound to its method and target.
+        if request.header("content-digest") == nil {
+            input.components.removeAll { $0 == SignatureComponent("content-digest", fromRequest: true) }
+        }
+        let signed = try HTTPSignature.sign(message, request: request, input: input, key: key)
         return [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
     }
 

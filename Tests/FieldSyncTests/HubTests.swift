@@ -4,6 +4,7 @@ import FieldHub
 import FieldLedger
 import FieldStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -274,5 +275,91 @@ import Testing
         #expect(Set(try county.hub.visits().map(\.topics)) == ["B 的走访", "乙 only"])
         // B, not linked to 乙企业, gets nothing of it from A.
         #expect(try laptopB.visits().map(\.topics) == ["B 的走访"])
+    }
+}
+
+@Suite struct OpenAPITests {
+    /// docs/openapi.yaml lists exactly the hub's routes, and the running hub answers each of them
+    /// (a signed refusal for an unsigned POST, not a 404), and 404 for what it does not list.
+    @Test func openAPIDescribesTheRunningHub() async throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/openapi.yaml")
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var documented: [String] = []
+        var inPaths = false
+        var current: String?
+        for line in lines {
+            if line == "paths:" { inPaths = true; continue }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /") && line.hasSuffix(":") { current = String(line.dropFirst(2).dropLast()) }
+            if let path = current, ["    get:", "    post:", "    put:", "    delete:"].contains(line) {
+                documented.append(line.trimmingCharacters(in: .whitespaces).dropLast().uppercased() + " " + path)
+            }
+        }
+        #expect(documented.sorted() == HubRoutes.all.sorted())
+        let county = try HubTests.County()
+        try await buildHub(county.configuration()).test(.live) { client in
+            for route in HubRoutes.all {
+                let parts = route.split(separator: " ")
+                let response = try await client.execute(uri: String(parts[1]), method: parts[0] == "GET" ? .get : .post)
+                if parts[0] == "GET" {
+                    #expect(response.status == .ok, "\(route)")
+                } else {
+                    #expect(response.status == .unauthorized, "\(route)")
+                    #expect(response.headers[HTTPField.Name("Signature")!] != nil, "\(route): the refusal is signed")
+                }
+            }
+            let missing = try await client.execute(uri: "/v1/sync/nothing", method: .post)
+            #expect(missing.status == .notFound)
+        }
+    }
+}
+
+@Suite struct HubRestartTests {
+    /// Gives up after a number of exchanges, like a connection cut while the hub goes down.
+    struct Limited<Inner: SyncTransport>: SyncTransport {
+        let inner: Inner
+        let limit: Int
+        let counter = Counter()
+
+        final class Counter: @unchecked Sendable {
+            // Safe because one sync drives it, one request at a time.
+            var value = 0
+        }
+
+        func exchange(_ request: SyncRequest) async throws -> SyncResponse {
+            counter.value += 1
+            if counter.value > limit { throw SyncError(.transport, "connection closed") }
+            return try await inner.exchange(request)
+        }
+    }
+
+    @Test func hubRestartedMidSyncResumesWithNothingLostOrDuplicated() async throws {
+        let county = try HubTests.County()
+        for index in 0..<200 { try county.hub.addVisit(VisitInput(enterprise: "甲企业", topics: "第\(index)次")) }
+        var configured = SyncClient(replica: county.laptop.replica, peer: "hub")
+        configured.batchCommits = 20
+        let client = configured
+        try await buildHub(county.configuration()).test(.live) { live in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(live.port!)", key: county.cadreKey, hubKey: county.root.publicKey, client: http)
+            await #expect(throws: SyncError.self) { _ = try await client.sync(over: Limited(inner: transport, limit: 5)) }
+            try await http.shutdown()
+        }
+        let partial = try county.laptop.visits().count
+        #expect(partial > 0 && partial < 200, "\(partial) visits landed before the hub went down")
+        // The hub comes back (a new server on the same replica, on another port).
+        try await buildHub(county.configuration()).test(.live) { live in
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(live.port!)", key: county.cadreKey, hubKey: county.root.publicKey, client: http)
+            let resumed = try await client.sync(over: transport)
+            #expect(resumed.divergentScopes.isEmpty)
+            #expect(try await client.sync(over: transport).upToDate)
+            try await http.shutdown()
+        }
+        #expect(try county.laptop.visits().count == 200)
+        let scope = RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))
+        #expect(try county.laptop.replica.digest(scope: scope) == county.hub.replica.digest(scope: scope))
+        #expect(try county.laptop.replica.commitCounts().applied == county.hub.replica.heads().filter { [scope, Commit.registryScope].contains($0.scope) }.reduce(0) { $0 + Int($1.head) })
     }
 }
