@@ -52,18 +52,9 @@ struct HubCommand: AsyncParsableCommand {
             let key = try global.signingKey()
             let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
             guard ledger.isRoot else { throw CLIError("this data folder is not the hub's: its key is not the county root") }
-            var configuration = HubConfiguration(ledger: ledger, hubKey: key)
-            configuration.host = host
-            configuration.port = port
+            var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
             configuration.createdWindow = window
-            var logger = Logger(label: "fieldlog.hub")
-            logger.logLevel = ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            configuration.logger = logger
-            let host = host
-            configuration.onListening = { port in
-                FileHandle.standardOutput.write(Data("fieldlog hub listening on http://\(host):\(port)\n".utf8))
-            }
-            logger.info("serving", metadata: ["address": "\(host):\(port)", "root": "\(key.publicKey.fingerprint)"])
+            configuration.logger.info("serving", metadata: ["address": "\(host):\(port)", "root": "\(key.publicKey.fingerprint)"])
             try await buildHub(configuration).runService()
         }
     }
@@ -150,6 +141,21 @@ struct EnrollCommand: AsyncParsableCommand {
     }
 }
 
+/// The settings `hub serve` and `serve` share: address, logging, and the "listening on" line
+/// (printed with the bound port, so `--port 0` can be used by scripts and tests).
+func serverConfiguration(ledger: Ledger, key: SigningKey, host: String, port: Int, role: String) -> HubConfiguration {
+    var configuration = HubConfiguration(ledger: ledger, hubKey: key)
+    configuration.host = host
+    configuration.port = port
+    var logger = Logger(label: "fieldlog.\(role)")
+    logger.logLevel = ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    configuration.logger = logger
+    configuration.onListening = { port in
+        FileHandle.standardOutput.write(Data("fieldlog \(role) listening on http://\(host):\(port)\n".utf8))
+    }
+    return configuration
+}
+
 struct PeerServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Let other enrolled laptops on the LAN sync with this one (same protocol and checks as the hub)."
@@ -164,17 +170,8 @@ struct PeerServe: AsyncParsableCommand {
         guard case .enrolled = try ledger.standing(of: key.publicKey) else {
             throw CLIError("this device is not enrolled (or is revoked); it cannot serve other laptops")
         }
-        var configuration = HubConfiguration(ledger: ledger, hubKey: key)
-        configuration.host = host
-        configuration.port = port
+        var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "peer")
         configuration.isPeer = true
-        var logger = Logger(label: "fieldlog.peer")
-        logger.logLevel = ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        configuration.logger = logger
-        let host = host
-        configuration.onListening = { port in
-            FileHandle.standardOutput.write(Data("fieldlog peer listening on http://\(host):\(port)\n".utf8))
-        }
         try await buildHub(configuration).runService()
     }
 }
