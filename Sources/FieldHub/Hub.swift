@@ -16,10 +16,21 @@ public func buildHub(_ configuration: HubConfiguration) -> some ApplicationProto
     for path in HubRoutes.sync {
         router.post(RouterPath(path)) { request, _ in await hub.handle(request, path: path) }
     }
-    router.post(RouterPath(HubRoutes.enroll)) { request, _ in await hub.handleEnrollment(request) }
+    router.post(RouterPath(HubRoutes.enroll)) { request, _ in
+        let started = ContinuousClock.now
+        let (response, outcome) = await hub.handleEnrollment(request)
+        configuration.metrics.recordRequest(route: HubRoutes.enroll, outcome: outcome, duration: ContinuousClock.now - started)
+        return response
+    }
     router.get(RouterPath(HubRoutes.health)) { _, _ in "ok\n" }
+    router.get(RouterPath(HubRoutes.metrics)) { _, _ in
+        var fields = HTTPFields()
+        fields[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: configuration.metrics.render())))
+    }
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-hub"),
         onServerRunning: { channel in configuration.onListening(channel.localAddress?.port ?? configuration.port) },
         logger: configuration.logger
@@ -31,9 +42,10 @@ public enum HubRoutes {
     public static let sync = ["summary", "heads", "pull", "push", "digests"].map { "/v1/sync/" + $0 }
     public static let enroll = "/v1/enroll"
     public static let health = "/healthz"
+    public static let metrics = "/metrics"
 
     /// "METHOD path" for each route.
-    public static var all: [String] { sync.map { "POST " + $0 } + ["POST " + enroll, "GET " + health] }
+    public static var all: [String] { sync.map { "POST " + $0 } + ["POST " + enroll, "GET " + health, "GET " + metrics] }
 }
 
 /// The hub's request handling, apart from Hummingbird's types where it can be.
@@ -44,6 +56,14 @@ struct HubHandler: Sendable {
     var ledger: Ledger { configuration.ledger }
 
     func handle(_ request: Request, path: String) async -> Response {
+        let started = ContinuousClock.now
+        let (response, outcome) = await respond(to: request, path: path)
+        configuration.metrics.recordRequest(route: path, outcome: outcome, duration: ContinuousClock.now - started)
+        return response
+    }
+
+    /// The response and its outcome for the metrics: "ok" or the refusal's error code.
+    func respond(to request: Request, path: String) async -> (Response, String) {
         let targetURI = "http://" + (request.head.authority ?? "") + (request.head.path ?? path)
         let signed = SignedMessage(
             method: request.method.rawValue, targetURI: targetURI,
@@ -52,11 +72,7 @@ struct HubHandler: Sendable {
         var device: PublicKey?
         do {
             let body: [UInt8]
-            do {
-                body = Array(try await request.body.collect(upTo: configuration.maxBodyBytes).readableBytesView)
-            } catch {
-                throw HubError(.bodyTooLarge, "the request body is larger than \(configuration.maxBodyBytes) bytes; send smaller batches")
-            }
+            body = try await collectBody(of: request, upTo: configuration.maxBodyBytes, advice: "send smaller batches")
             let key = try await authenticate(signed, body: body)
             device = key
             var scopes = try ledger.readableScopes(of: key)
@@ -71,6 +87,7 @@ struct HubHandler: Sendable {
                         let commit = try? CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
                     else { throw HubError(.badRequest, "a pushed record is not a commit") }
                     guard scopes.contains(commit.scope) else {
+                        configuration.metrics.recordRefused(records.count, reason: HubError.Code.outOfScope.rawValue)
                         throw HubError(.outOfScope, "this device may not write or relay commits in \(commit.scope); nothing of this batch was taken")
                     }
                 }
@@ -82,22 +99,48 @@ struct HubHandler: Sendable {
                 throw HubError(error.code == .unsupportedVersion ? .unsupportedVersion : .badRequest, error.message)
             }
             let (contentType, responseBody) = try SyncWire.encode(response)
-            if case .push(let result) = response, !result.refused.isEmpty {
-                configuration.logger.notice(
-                    "push refused commits",
-                    metadata: ["device": "\(key.fingerprint)", "refused": "\(result.refused.count)", "first": "\(result.refused[0].code.rawValue)"]
-                )
+            switch response {
+            case .push(let result):
+                configuration.metrics.recordAccepted(result.applied + result.held)
+                for (code, refusals) in Dictionary(grouping: result.refused, by: \.code) {
+                    configuration.metrics.recordRefused(refusals.count, reason: code.rawValue)
+                }
+                if !result.refused.isEmpty {
+                    configuration.logger.notice(
+                        "push refused commits",
+                        metadata: ["device": "\(key.fingerprint)", "refused": "\(result.refused.count)", "first": "\(result.refused[0].code.rawValue)"]
+                    )
+                }
+            case .pull(let records, _):
+                configuration.metrics.recordServed(records.count)
+            case .summary, .heads, .stateDigests:
+                break
             }
-            return try signedResponse(status: 200, contentType: contentType, body: responseBody, request: signed)
+            return (try signedResponse(status: 200, contentType: contentType, body: responseBody, request: signed), "ok")
         } catch let error as HubError {
             configuration.logger.notice(
                 "request refused",
                 metadata: ["path": "\(path)", "code": "\(error.code.rawValue)", "device": "\(device?.fingerprint ?? "-")"]
             )
-            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed)
+            return (errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed), error.code.rawValue)
         } catch {
             configuration.logger.error("request failed", metadata: ["path": "\(path)", "error": "\(type(of: error))"])
-            return errorResponse(status: 500, code: "internal", message: "the hub could not complete the request; see its log", request: signed)
+            return (
+                errorResponse(status: 500, code: "internal", message: "the hub could not complete the request; see its log", request: signed),
+                "internal"
+            )
+        }
+    }
+
+    /// The whole body, or a refusal: too large (413), or cut off before its end (the client went
+    /// away or stalled past the idle timeout).
+    func collectBody(of request: Request, upTo limit: Int, advice: String) async throws -> [UInt8] {
+        do {
+            return Array(try await request.body.collect(upTo: limit).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw HubError(.bodyTooLarge, "the request body is larger than \(limit) bytes; \(advice)")
+        } catch {
+            throw HubError(.incompleteBody, "the request body did not arrive whole; send it again")
         }
     }
 
@@ -154,15 +197,13 @@ struct HubHandler: Sendable {
 
     /// `POST /v1/enroll`: a new device, signing with its own key, redeems a one-time code and
     /// receives the registry (whose author is the county root; the response is signed by it too).
-    func handleEnrollment(_ request: Request) async -> Response {
+    func handleEnrollment(_ request: Request) async -> (Response, String) {
         let path = "/v1/enroll"
         let targetURI = "http://" + (request.head.authority ?? "") + (request.head.path ?? path)
         let signed = SignedMessage(method: request.method.rawValue, targetURI: targetURI, headers: request.headers.map { ($0.name.rawName, $0.value) })
         do {
             let body: [UInt8]
-            do { body = Array(try await request.body.collect(upTo: 64 << 10).readableBytesView) } catch {
-                throw HubError(.bodyTooLarge, "an enrollment request is at most 64 KiB")
-            }
+            body = try await collectBody(of: request, upTo: 64 << 10, advice: "an enrollment request is small")
             let key = try await authenticate(signed, body: body, enrolling: true)
             struct Enrollment: Decodable {
                 var code: String
@@ -180,13 +221,16 @@ struct HubHandler: Sendable {
             configuration.logger.notice("device enrolled", metadata: ["device": "\(key.fingerprint)", "code": "\(deviceCode)"])
             var records: [[UInt8]] = []
             try ledger.replica.exportRecords(scopes: [Commit.registryScope]) { records.append($0) }
-            return try signedResponse(status: 200, contentType: SyncWire.batchType, body: SyncWire.batch(records, more: false), request: signed)
+            return (try signedResponse(status: 200, contentType: SyncWire.batchType, body: SyncWire.batch(records, more: false), request: signed), "ok")
         } catch let error as HubError {
             configuration.logger.notice("enrollment refused", metadata: ["code": "\(error.code.rawValue)"])
-            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed)
+            return (errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed), error.code.rawValue)
         } catch {
             configuration.logger.error("enrollment failed", metadata: ["error": "\(type(of: error))"])
-            return errorResponse(status: 500, code: "internal", message: "the hub could not complete the enrollment; see its log", request: signed)
+            return (
+                errorResponse(status: 500, code: "internal", message: "the hub could not complete the enrollment; see its log", request: signed),
+                "internal"
+            )
         }
     }
 

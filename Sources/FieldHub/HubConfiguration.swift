@@ -16,6 +16,11 @@ public struct HubConfiguration: Sendable {
     /// The largest request body accepted (413 above it).
     public var maxBodyBytes = 16 << 20
     public var logger = Logger(label: "fieldlog.hub")
+    /// A connection silent this long is closed: one that stops sending its request part way
+    /// (a slow or stuck client), or an idle keep-alive connection. `nil` never closes.
+    public var idleTimeout: Duration? = .seconds(30)
+    /// The counters and latency histogram served at `/metrics`.
+    public var metrics = HubMetrics()
     /// True when a laptop serves other laptops: it offers only scopes it may read itself, and keeps
     /// refused commits as evidence like any replica.
     public var isPeer = false

@@ -12,6 +12,7 @@ public struct HubError: Error, Sendable, Equatable {
         case unknownKey = "unknown_key"
         case revokedKey = "revoked_key"
         case bodyTooLarge = "body_too_large"
+        case incompleteBody = "incomplete_body"
         case badRequest = "bad_request"
         case notFound = "not_found"
         case unsupportedVersion = "unsupported_version"
@@ -26,7 +27,7 @@ public struct HubError: Error, Sendable, Equatable {
                 401
             case .revokedKey, .outOfScope, .enrollmentCodeInvalid, .enrollmentCodeSpent: 403
             case .alreadyEnrolled: 409
-            case .digestMismatch, .badRequest, .unsupportedVersion: 400
+            case .digestMismatch, .badRequest, .unsupportedVersion, .incompleteBody: 400
             case .bodyTooLarge: 413
             case .notFound: 404
             }

@@ -47,13 +47,21 @@ struct HubCommand: AsyncParsableCommand {
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
         @Option(help: "The port to listen on.") var port = 8080
         @Option(help: "How far a request's signature time may be from the hub's clock, in seconds.") var window: Int64 = 300
+        @Option(help: "Close a connection silent this many seconds (a stalled request, an idle keep-alive); 0 never.")
+        var idleTimeout = 30
+        @Option(help: "The largest request body accepted, in MiB (413 above it).") var maxBodyMib = 16
 
         func run() async throws {
+            guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
+                throw CLIError("--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024")
+            }
             let key = try global.signingKey()
             let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
             guard ledger.isRoot else { throw CLIError("this data folder is not the hub's: its key is not the county root") }
             var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
             configuration.createdWindow = window
+            configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)
+            configuration.maxBodyBytes = maxBodyMib << 20
             configuration.logger.info("serving", metadata: ["address": "\(host):\(port)", "root": "\(key.publicKey.fingerprint)"])
             try await buildHub(configuration).runService()
         }

@@ -1,10 +1,16 @@
 // fieldlog-bench: the replica's write and import paths beside raw SQLite doing the same rows in
-// the same run. Usage: fieldlog-bench [--writes N] [--commits N] [--json FILE]
+// the same run, and a fresh device pulling the same commits from a hub over loopback HTTP beside
+// importing them from a file. Usage: fieldlog-bench [--writes N] [--commits N] [--json FILE]
+import AsyncHTTPClient
 import FieldCrypto
+import FieldHub
 import FieldLedger
 import FieldStore
+import FieldSync
 import Foundation
 import GRDB
+import Hummingbird
+import Logging
 
 struct Options {
     var writes = 2000
@@ -176,6 +182,52 @@ let rawImportTime = try seconds {
 let verifyTime = try seconds {
     for record in try CommitBundle.open(bundlePath) { _ = try WireRecord.decode(record) }
 }
+// 3. A fresh device pulls the same commits from a hub on loopback (the imported replica, served
+// with the county key), then syncs again with nothing new.
+progress("initial sync: a fresh supervisor device pulls \(options.commits) commits from a hub on 127.0.0.1")
+let hubLedger = try Ledger.open(path: folder + "/target.sqlite", root: root.publicKey, key: root)
+let deviceKey = SigningKey.generate()
+_ = try hubLedger.enroll(publicKey: deviceKey.publicKey, role: .supervisor, label: "bench")
+let device = try Ledger.open(path: folder + "/device.sqlite", root: root.publicKey, key: deviceKey)
+var hubConfiguration = HubConfiguration(ledger: hubLedger, hubKey: root)
+hubConfiguration.port = 0
+hubConfiguration.logger.logLevel = .critical  // the server logs its own shutdown at error level
+let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+hubConfiguration.onListening = { portContinuation.yield($0) }
+let hubApp = buildHub(hubConfiguration)
+var initialSummary: SyncSummary?
+var nothingNewSummary: SyncSummary?
+var syncTime = 0.0
+var nothingNewTime = 0.0
+try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { try await hubApp.run() }
+    var ports = portStream.makeAsyncIterator()
+    guard let port = await ports.next() else { fatalError("the hub did not start") }
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    let url = "http://127.0.0.1:\(port)"
+    let transport = HTTPTransport(baseURL: url, key: deviceKey, hubKey: root.publicKey, client: http)
+    let client = SyncClient(replica: device.replica, peer: url)
+    var start = DispatchTime.now().uptimeNanoseconds
+    initialSummary = try await client.sync(over: transport) { @Sendable step in
+        if step.commits % 20_000 == 0 { FileHandle.standardError.write(Data("  \(step.commits) commits received\n".utf8)) }
+    }
+    syncTime = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    start = DispatchTime.now().uptimeNanoseconds
+    nothingNewSummary = try await client.sync(over: transport)
+    nothingNewTime = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    try await http.shutdown()
+    group.cancelAll()
+}
+guard let initialSync = initialSummary, let nothingNew = nothingNewSummary else { fatalError("the syncs did not finish") }
+precondition(initialSync.received >= options.commits, "the device received \(initialSync.received) commits")
+precondition(nothingNew.upToDate && nothingNew.received == 0 && nothingNew.sent == 0, "a second sync was not empty: \(nothingNew)")
+results["initial_sync_seconds"] = syncTime
+results["initial_sync_commits_per_s"] = Double(initialSync.received) / syncTime
+results["initial_sync_vs_import"] = syncTime / importTime
+results["initial_sync_response_bytes"] = Double(initialSync.responseBytes)
+results["nothing_new_bytes"] = Double(nothingNew.requestBytes + nothingNew.responseBytes)
+results["nothing_new_ms"] = nothingNewTime * 1000
+
 results["import_seconds"] = importTime
 results["import_commits_per_s"] = Double(options.commits) / importTime
 results["raw_upsert_seconds"] = rawImportTime
@@ -185,6 +237,8 @@ results["write_vs_raw"] = writeTime / rawWriteTime
 
 print(String(format: "local write: %.0f commits/s (raw SQLite %.0f tx/s, ratio %.2f of raw)", results["local_write_commits_per_s"]!, results["raw_insert_tx_per_s"]!, rawWriteTime / writeTime))
 print(String(format: "import %d commits x 10 cells: %.1f s (%.0f commits/s); raw SQLite upserts %.1f s + decode and verify %.1f s = %.1f s; ratio %.1fx", options.commits, importTime, results["import_commits_per_s"]!, rawImportTime, verifyTime, rawImportTime + verifyTime, results["import_vs_raw_plus_verify"]!))
+print(String(format: "initial sync over loopback HTTP, %d commits: %.1f s (%.0f commits/s, %.1f MB received); ratio %.2fx the import from a bundle", initialSync.received, syncTime, results["initial_sync_commits_per_s"]!, Double(initialSync.responseBytes) / 1e6, syncTime / importTime))
+print(String(format: "sync with nothing new on that database: %d bytes of bodies, %.1f ms", nothingNew.requestBytes + nothingNew.responseBytes, nothingNewTime * 1000))
 if let json = options.json {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
