@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates Sources/FieldLedger/LedgerSchema+Embedded.swift from schema/*.sql, so the binary
-# carries its schema. A test checks that the embedded copy matches the files.
+# Regenerates Sources/FieldLedger/LedgerSchema+Embedded.swift from schema/*.sql and
+# schema/calendar/*.csv, so the binary carries its schema and the shipped working-day calendars.
+# A test checks that the embedded copy matches the files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=Sources/FieldLedger/LedgerSchema+Embedded.swift
@@ -21,6 +22,15 @@ out=Sources/FieldLedger/LedgerSchema+Embedded.swift
         sed 's/^/                /' "$f"
         echo "                \"\"\"#"
         echo "        ),"
+    done
+    echo "    ]"
+    echo
+    echo "    /// The working-day calendars in schema/calendar/, embedded at build time."
+    echo "    static let shippedCalendars: [String] = ["
+    for f in schema/calendar/*.csv; do
+        echo "        #\"\"\""
+        sed 's/^/        /' "$f"
+        echo "        \"\"\"#,"
     done
     echo "    ]"
     echo "}"

@@ -102,19 +102,26 @@ extension Ledger {
             conditions.append("d.category = ?")
             arguments.append(category)
         }
-        if let state = filter.state {
-            conditions.append("d.state = ?")
-            arguments.append(state)
-        }
         if let text = filter.text {
             conditions.append("(d.title LIKE ? OR d.content LIKE ?)")
             arguments.append("%\(text)%")
             arguments.append("%\(text)%")
         }
         let sql = Self.demandSelect + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY d.number, d.id"
-        return try read { db in
+        let statuses = try allStatuses()
+        // The state is derived from the events (the workflow), never read from a stored column.
+        let demands = try read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.demandSummary)
+        }.map { summary in
+            var summary = summary
+            summary.state = UUID(uuidString: summary.id).flatMap { statuses[$0]?.state.rawValue } ?? DemandState.draft.rawValue
+            return summary
         }
+        guard let state = filter.state else { return demands }
+        guard let wanted = DemandState(rawValue: state.uppercased()) ?? DemandState.allCases.first(where: { $0.chinese == state }) else {
+            throw LedgerError(.invalidField, "state '\(state)' is not one of: \(DemandState.allCases.map { "\($0.rawValue) (\($0.chinese))" }.joined(separator: ", "))")
+        }
+        return demands.filter { $0.state == wanted.rawValue }
     }
 
     /// One demand.
@@ -124,7 +131,9 @@ extension Ledger {
             try Row.fetchOne(db, sql: Self.demandSelect + " WHERE d.id = ?", arguments: [Data(id.bytes16)])
         }
         guard let row else { throw LedgerError(.notFound, "no demand \(text)") }
-        return Self.demandSummary(row)
+        var summary = Self.demandSummary(row)
+        summary.state = try status(of: id.lowercased).state.rawValue
+        return summary
     }
 
     /// A demand's event log, in time order.

@@ -51,10 +51,17 @@ extension Ledger {
                     return []
                 }
                 let hex = UUID(bytes16: [UInt8](department)).lowercased
+                // Assigned to it as lead or co-department, now or before (an assign or reassign event
+                // names it), or by the columns of a demand row written that way.
                 return try Data.fetchAll(
                     db,
-                    sql: "SELECT DISTINCT enterprise_id FROM demands WHERE deleted = 0 AND (lead_department_id = ? OR co_department_ids LIKE ?)",
-                    arguments: [department, "%\(hex)%"]
+                    sql: """
+                        SELECT DISTINCT d.enterprise_id FROM demand_events e JOIN demands d ON d.id = e.demand_id
+                        WHERE e.deleted = 0 AND d.deleted = 0 AND e.action IN ('assign', 'reassign') AND e.data LIKE ?
+                        UNION
+                        SELECT DISTINCT enterprise_id FROM demands WHERE deleted = 0 AND (lead_department_id = ? OR co_department_ids LIKE ?)
+                        """,
+                    arguments: ["%\(hex)%", department, "%\(hex)%"]
                 )
             }
         }

@@ -13,6 +13,10 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         case leadAlreadyLinked
         case notPermitted
         case notJoined
+        /// A workflow action not allowed from the demand's state, or not by this role.
+        case transitionRefused
+        /// The demand has concurrent contradictory actions the coordinator must settle first.
+        case workflowConflict
     }
 
     public let code: Code

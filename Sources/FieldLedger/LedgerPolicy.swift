@@ -18,7 +18,7 @@ public struct LedgerPolicy: ReplicaPolicy {
         guard let enterprise = RegistryIDs.enterprise(of: commit.scope) else {
             return .deny(StoreError(.notAuthorized, "\(commit.scope) is not a scope of this ledger"))
         }
-        let registryTables: Set = ["departments", "cadres", "devices", "enterprises", "linkages"]
+        let registryTables: Set = ["departments", "cadres", "devices", "enterprises", "linkages", "calendars"]
         if let table = commit.changes.first(where: { registryTables.contains($0.table) })?.table {
             return .deny(StoreError(.notAuthorized, "\(table) is registry data; only the county root key writes it"))
         }

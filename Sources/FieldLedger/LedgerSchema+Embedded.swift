@@ -124,5 +124,107 @@ extension LedgerSchema {
                 );
                 """#
         ),
+        ReplicaSchema.Migration(
+            version: 2, name: "workflow",
+            sql: #"""
+                -- fieldlog ledger schema, version 2: the demand workflow and the working-day calendar.
+                --
+                -- A demand's state is derived from its events (docs/workflow.md): each event names the event it
+                -- follows (parent_id), so two actions taken concurrently on different replicas after the same
+                -- event are siblings, and both are kept and shown as a workflow conflict. The action's own data
+                -- (departments, deadlines, the reply, the enterprise's verdict) travels in the event, as JSON.
+                ALTER TABLE demand_events ADD COLUMN parent_id BLOB;   -- the event this one follows; NULL for the first
+                ALTER TABLE demand_events ADD COLUMN data TEXT;        -- JSON object, keys per action (docs/workflow.md)
+                
+                -- Scope "registry": official working-day calendars beyond the years this build ships, one row per
+                -- year, loaded by the operator (`fieldlog calendar load FILE`). The row id is derived from the year,
+                -- so loading a year again replaces it.
+                CREATE TABLE calendars(
+                    id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+                    year INTEGER,
+                    days TEXT,            -- one line per exception: "YYYY-MM-DD holiday" or "YYYY-MM-DD workday"
+                    source TEXT           -- where the operator took it from (the State Council notice)
+                );
+                """#
+        ),
+    ]
+
+    /// The working-day calendars in schema/calendar/, embedded at build time.
+    static let shippedCalendars: [String] = [
+        #"""
+        date,kind,note
+        2025-01-01,holiday,New Year's Day
+        2025-01-26,workday,make-up working day
+        2025-01-28,holiday,Spring Festival
+        2025-01-29,holiday,Spring Festival
+        2025-01-30,holiday,Spring Festival
+        2025-01-31,holiday,Spring Festival
+        2025-02-01,holiday,Spring Festival
+        2025-02-02,holiday,Spring Festival
+        2025-02-03,holiday,Spring Festival
+        2025-02-04,holiday,Spring Festival
+        2025-02-08,workday,make-up working day
+        2025-04-04,holiday,Tomb-sweeping Day
+        2025-04-05,holiday,Tomb-sweeping Day
+        2025-04-06,holiday,Tomb-sweeping Day
+        2025-04-27,workday,make-up working day
+        2025-05-01,holiday,Labour Day
+        2025-05-02,holiday,Labour Day
+        2025-05-03,holiday,Labour Day
+        2025-05-04,holiday,Labour Day
+        2025-05-05,holiday,Labour Day
+        2025-05-31,holiday,Dragon Boat Festival
+        2025-06-01,holiday,Dragon Boat Festival
+        2025-06-02,holiday,Dragon Boat Festival
+        2025-09-28,workday,make-up working day
+        2025-10-01,holiday,National Day
+        2025-10-02,holiday,National Day
+        2025-10-03,holiday,National Day
+        2025-10-04,holiday,National Day
+        2025-10-05,holiday,National Day
+        2025-10-06,holiday,Mid-autumn Festival
+        2025-10-07,holiday,National Day
+        2025-10-08,holiday,National Day
+        2025-10-11,workday,make-up working day
+        2026-01-01,holiday,New Year's Day
+        2026-01-02,holiday,New Year's Day
+        2026-01-03,holiday,New Year's Day
+        2026-01-04,workday,make-up working day
+        2026-02-14,workday,make-up working day
+        2026-02-15,holiday,Spring Festival
+        2026-02-16,holiday,Spring Festival
+        2026-02-17,holiday,Spring Festival
+        2026-02-18,holiday,Spring Festival
+        2026-02-19,holiday,Spring Festival
+        2026-02-20,holiday,Spring Festival
+        2026-02-21,holiday,Spring Festival
+        2026-02-22,holiday,Spring Festival
+        2026-02-23,holiday,Spring Festival
+        2026-02-28,workday,make-up working day
+        2026-04-04,holiday,Tomb-sweeping Day
+        2026-04-05,holiday,Tomb-sweeping Day
+        2026-04-06,holiday,Tomb-sweeping Day
+        2026-05-01,holiday,Labour Day
+        2026-05-02,holiday,Labour Day
+        2026-05-03,holiday,Labour Day
+        2026-05-04,holiday,Labour Day
+        2026-05-05,holiday,Labour Day
+        2026-05-09,workday,make-up working day
+        2026-06-19,holiday,Dragon Boat Festival
+        2026-06-20,holiday,Dragon Boat Festival
+        2026-06-21,holiday,Dragon Boat Festival
+        2026-09-20,workday,make-up working day
+        2026-09-25,holiday,Mid-autumn Festival
+        2026-09-26,holiday,Mid-autumn Festival
+        2026-09-27,holiday,Mid-autumn Festival
+        2026-10-01,holiday,National Day
+        2026-10-02,holiday,National Day
+        2026-10-03,holiday,National Day
+        2026-10-04,holiday,National Day
+        2026-10-05,holiday,National Day
+        2026-10-06,holiday,National Day
+        2026-10-07,holiday,National Day
+        2026-10-10,workday,make-up working day
+        """#,
     ]
 }

@@ -61,6 +61,17 @@ struct GlobalOptions: ParsableArguments {
         return try Ledger.open(path: replicaPath, root: nil, publicKey: publicKey, signer: signer, options: options)
     }
 
+    /// The deadline profile: `profile.json` in the data folder if there is one, else Shandong "2115".
+    func profile() throws -> DeadlineProfile {
+        let path = folder + "/profile.json"
+        guard let data = FileManager.default.contents(atPath: path) else { return .shandong2115 }
+        do {
+            return try DeadlineProfile.load(json: data)
+        } catch {
+            throw CLIError("\(path): \(error.message); fix or remove it")
+        }
+    }
+
     /// Prints a value as pretty JSON with sorted keys.
     func printJSON(_ value: some Encodable) throws {
         let encoder = JSONEncoder()

@@ -51,7 +51,8 @@ struct VisitCommand: ParsableCommand {
 
 struct DemandCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demand", abstract: "Enterprise demands (诉求).", subcommands: [Add.self, Edit.self, List.self, Show.self]
+        commandName: "demand", abstract: "Enterprise demands (诉求) and their workflow.",
+        subcommands: [Add.self, Edit.self, List.self, Show.self] + workflowVerbs
     )
 
     struct Add: ParsableCommand {
@@ -155,6 +156,33 @@ struct DemandCommand: ParsableCommand {
             print("  类型: \(detail.type ?? "-")  类别: \(detail.category ?? "-")  紧急程度: \(detail.urgency ?? "-")  状态: \(detail.state ?? "-")")
             print("  内容: \(detail.content ?? "")")
             if let expected = detail.expected { print("  期望: \(expected)") }
+            let profile = try global.profile()
+            let status = try ledger.status(of: demand, profile: profile)
+            let overlay = status.overlay(on: ledger.localToday(profile: profile), calendar: try ledger.calendar(), profile: profile)
+            if let lead = status.lead {
+                let co = try status.coDepartments.map(ledger.departmentName).joined(separator: "、")
+                print("  牵头单位: \(try ledger.departmentName(lead))\(co.isEmpty ? "" : "  配合单位: \(co)")")
+            }
+            if let deadline = status.deadline {
+                var line = "  办结时限: \(deadline)\(status.deadlineIsProvisional ? " (provisional)" : "")"
+                if let extended = status.extendedTo { line += "  延期至: \(extended)" }
+                if let pending = status.pendingExtension { line += "  延期申请: \(pending)" }
+                if overlay.isOverdue { line += "  超期 \(overlay.overdueWorkdays) 个工作日" }
+                if overlay.card != .none { line += "  \(overlay.card.rawValue)" }
+                if overlay.escalation != .none { line += "  \(overlay.escalation.chinese)" }
+                print(line)
+            }
+            if status.returns > 0 || status.reopenings > 0 { print("  退回 \(status.returns) 次  重办 \(status.reopenings) 次") }
+            if !overlay.dragOnReasons.isEmpty { print("  久拖不决: \(overlay.dragOnReasons.joined(separator: "; "))") }
+            if !overlay.buckPassingReasons.isEmpty { print("  推诿扯皮: \(overlay.buckPassingReasons.joined(separator: "; "))") }
+            for fork in status.conflicts {
+                print("  WORKFLOW CONFLICT (concurrent actions; the coordinator settles with `fieldlog demand settle \(detail.number) --keep EVENT --comment …`):")
+                let events = try ledger.workflowEvents(of: ledger.demand(named: demand))
+                for id in fork {
+                    guard let event = events.first(where: { $0.id == id }) else { continue }
+                    print("    EVENT \(id.lowercased.prefix(8))  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")  \(event.comment ?? "")")
+                }
+            }
             print("  流转日志:")
             for event in events {
                 print("    \(event.at)  \(event.actor)  \(event.action)  \(event.from ?? "-") → \(event.to ?? "-")  \(event.comment ?? "")")

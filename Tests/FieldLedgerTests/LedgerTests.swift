@@ -40,6 +40,13 @@ import Testing
             let normalize = { (s: String) in s.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
             #expect(normalize(text) == normalize(migration.sql), "\(file) differs from the embedded copy: run tools/embed-schema.sh")
         }
+        let calendars = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("calendar").path)
+            .filter { $0.hasSuffix(".csv") }.sorted()
+        #expect(calendars.count == LedgerSchema.shippedCalendars.count, "run tools/embed-schema.sh")
+        for (file, embedded) in zip(calendars, LedgerSchema.shippedCalendars) {
+            let text = try String(contentsOf: folder.appendingPathComponent("calendar/" + file), encoding: .utf8)
+            #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == embedded, "\(file) differs from the embedded copy: run tools/embed-schema.sh")
+        }
     }
 }
 

@@ -1,0 +1,321 @@
+import FieldStore
+import Foundation
+
+/// A demand's state (docs/workflow.md). The Chinese name is what users see.
+public enum DemandState: String, CaseIterable, Sendable, Codable {
+    case draft = "DRAFT"
+    case pendingIntake = "PENDING_INTAKE"
+    case notAccepted = "NOT_ACCEPTED"
+    case pendingSign = "PENDING_SIGN"
+    case inProgress = "IN_PROGRESS"
+    case returnRequested = "RETURN_REQUESTED"
+    case replied = "REPLIED"
+    case pendingFollowUp = "PENDING_FOLLOWUP"
+    case closed = "CLOSED"
+    case longTerm = "LONG_TERM"
+    case archived = "ARCHIVED"
+
+    public var chinese: String {
+        switch self {
+        case .draft: "草稿"
+        case .pendingIntake: "待受理"
+        case .notAccepted: "不予受理"
+        case .pendingSign: "待签收"
+        case .inProgress: "办理中"
+        case .returnRequested: "退回待裁定"
+        case .replied: "已答复"
+        case .pendingFollowUp: "待回访"
+        case .closed: "已办结"
+        case .longTerm: "长期跟踪"
+        case .archived: "已销号"
+        }
+    }
+
+    /// Every state before 已办结 (the unresolved ledger), apart from the refused ones.
+    public var isUnresolved: Bool { ![.closed, .archived, .notAccepted].contains(self) }
+}
+
+/// What someone does to a demand; the raw value is the CLI's verb and the event's `action`.
+public enum DemandAction: String, CaseIterable, Sendable, Codable {
+    case submit, assign, sign
+    case `return`
+    case reassign, extend, reply
+    case acceptReply = "accept-reply"
+    case rejectReply = "reject-reply"
+    case followUp = "follow-up"
+    case reopen
+    case longTerm = "long-term"
+    case archive, reject, settle
+}
+
+/// Who may act, as the workflow sees roles: the coordinator's powers belong to the operator and the
+/// county root key too; a department acts only on demands whose lead it is.
+enum Actor: String, Sendable {
+    case cadre, department, coordinator
+
+    func admits(_ role: Role) -> Bool {
+        switch self {
+        case .cadre: role == .cadre
+        case .department: role == .department
+        case .coordinator: role == .coordinator || role == .operator
+        }
+    }
+}
+
+/// One allowed move: the action from a state to a state, by whom, with what it needs.
+struct Transition: Sendable {
+    var action: DemandAction
+    var from: DemandState
+    var to: DemandState
+    var actors: [Actor]
+    /// The event data keys that must be present (see `WorkflowEvent.Data`).
+    var requires: [String] = []
+    var needsComment = false
+}
+
+/// The whole state machine of docs/workflow.md. Anything not listed is refused.
+enum Workflow {
+    static let transitions: [Transition] = [
+        Transition(action: .submit, from: .draft, to: .pendingIntake, actors: [.cadre, .coordinator]),
+        Transition(action: .reject, from: .pendingIntake, to: .notAccepted, actors: [.coordinator], needsComment: true),
+        Transition(action: .assign, from: .pendingIntake, to: .pendingSign, actors: [.coordinator], requires: ["lead"]),
+        Transition(action: .reply, from: .pendingIntake, to: .pendingFollowUp, actors: [.coordinator], requires: ["reply"]),
+        Transition(action: .sign, from: .pendingSign, to: .inProgress, actors: [.department]),
+        Transition(action: .return, from: .pendingSign, to: .returnRequested, actors: [.department], requires: ["suggest"], needsComment: true),
+        Transition(action: .return, from: .inProgress, to: .returnRequested, actors: [.department], requires: ["suggest"], needsComment: true),
+        Transition(action: .reassign, from: .returnRequested, to: .pendingSign, actors: [.coordinator], requires: ["lead"]),
+        Transition(action: .extend, from: .inProgress, to: .inProgress, actors: [.department, .coordinator], requires: ["until"], needsComment: true),
+        Transition(action: .reply, from: .inProgress, to: .replied, actors: [.department], requires: ["outcome", "reply"]),
+        Transition(action: .rejectReply, from: .replied, to: .inProgress, actors: [.coordinator], needsComment: true),
+        Transition(action: .acceptReply, from: .replied, to: .pendingFollowUp, actors: [.coordinator]),
+        Transition(action: .followUp, from: .pendingFollowUp, to: .closed, actors: [.cadre, .coordinator], requires: ["resolved", "satisfaction"]),
+        Transition(action: .reopen, from: .pendingFollowUp, to: .inProgress, actors: [.cadre, .coordinator], needsComment: true),
+        Transition(action: .longTerm, from: .inProgress, to: .longTerm, actors: [.coordinator], requires: ["milestones"], needsComment: true),
+        Transition(action: .longTerm, from: .replied, to: .longTerm, actors: [.coordinator], requires: ["milestones"], needsComment: true),
+        Transition(action: .reply, from: .longTerm, to: .pendingFollowUp, actors: [.department], requires: ["outcome", "reply"]),
+        Transition(action: .archive, from: .closed, to: .archived, actors: [.coordinator]),
+    ]
+
+    /// The moves open from `state`, as "action (by whom)" for error messages.
+    static func allowed(from state: DemandState) -> [Transition] { transitions.filter { $0.from == state } }
+
+    static func describe(_ moves: [Transition]) -> String {
+        guard !moves.isEmpty else { return "none (a final state)" }
+        return moves.map { "\($0.action.rawValue) (\($0.actors.map(\.rawValue).joined(separator: "/")))" }.joined(separator: ", ")
+    }
+}
+
+/// One entry of a demand's event log (流转日志), as stored in `demand_events`.
+public struct WorkflowEvent: Sendable, Equatable {
+    public var id: UUID
+    public var demand: UUID
+    public var parent: UUID?
+    /// Milliseconds since 1970 (UTC).
+    public var at: Int64
+    public var actorKey: String
+    public var actorName: String
+    public var role: String
+    public var action: String
+    public var from: DemandState?
+    public var to: DemandState?
+    public var comment: String?
+    public var data: [String: String]
+
+    /// True for the workflow's own events (not `create` or `edit`, which are not transitions).
+    var isTransition: Bool { DemandAction(rawValue: action) != nil }
+}
+
+/// One deadline window: the assignment it began with, and what happened within it.
+public struct Assignment: Sendable, Equatable {
+    public var lead: UUID
+    public var co: [UUID]
+    public var assignedAt: Int64
+    public var signDeadline: Day
+    public var contactDeadline: Int64
+    public var signedAt: Int64?
+    public var isReassignment: Bool
+}
+
+/// Everything derived from a demand's events: the state, the deadlines in force, the counts that
+/// the overlays, rates and lists need, and any workflow conflict. Pure: the same events give the
+/// same status on every replica.
+public struct DemandStatus: Sendable, Equatable {
+    public var state: DemandState = .draft
+    /// The event the next action follows (the tip of the chosen line).
+    public var tip: UUID?
+    public var submittedAt: Int64?
+    public var assignments: [Assignment] = []
+    public var lead: UUID? { assignments.last?.lead }
+    public var coDepartments: [UUID] { assignments.last?.co ?? [] }
+    /// The first contact with the enterprise (the `contacted` time of a sign or reply, else the reply).
+    public var firstContactAt: Int64?
+    /// The day the handling clock started (signing, or the sign deadline if not signed by then, or a reopening).
+    public var handlingStart: Day?
+    /// The handling deadline in force (after extensions and reopenings), end of that local day.
+    public var deadline: Day?
+    public var extendedTo: Day?
+    public var deadlineIsProvisional = false
+    /// An extension asked for by the lead and not yet approved.
+    public var pendingExtension: Day?
+    /// The last reply (办理结果 and 答复内容) and when it was given, with the deadline then in force.
+    public var repliedAt: Int64?
+    public var deadlineAtReply: Day?
+    public var outcome: String?
+    public var reply: String?
+    public var closedAt: Int64?
+    public var followUpAt: Int64?
+    public var resolved: Bool?
+    public var satisfaction: String?
+    public var returns = 0
+    public var returningDepartments: [UUID] = []
+    public var reopenings = 0
+    /// Leads kept after a return: they may not return the demand again.
+    public var noReturnLeads: [UUID] = []
+    public var milestones: String?
+    public var lastProgress: String?
+    public var lastActivityAt: Int64?
+    /// Forks of concurrent, contradictory actions not yet settled: each lists the first event of
+    /// every live branch; the first is the branch the state follows.
+    public var conflicts: [[UUID]] = []
+
+    public var hasConflict: Bool { !conflicts.isEmpty }
+
+    /// Every department that has been the lead.
+    public var departmentsInvolved: [UUID] {
+        var seen: [UUID] = []
+        for assignment in assignments where !seen.contains(assignment.lead) { seen.append(assignment.lead) }
+        return seen
+    }
+
+    public var everSigned: Bool { assignments.contains { $0.signedAt != nil } }
+}
+
+extension Workflow {
+    /// Orders siblings deterministically: by time, then by event id.
+    static func precedes(_ a: WorkflowEvent, _ b: WorkflowEvent) -> Bool {
+        a.at != b.at ? a.at < b.at : a.id.bytes16.lexicographicallyPrecedes(b.id.bytes16)
+    }
+
+    /// The line of events the state follows, and the unsettled conflicts.
+    ///
+    /// The events form a tree by `parent`. Where an event has several children, the branches are
+    /// concurrent actions; a `settle` event (by the coordinator) names in `overrule` the first
+    /// events of the branches it sets aside, and an overruled event and everything after it are out
+    /// (kept in the log, never counted). Among the live branches at a fork, the line follows the
+    /// earliest child (time, then id); while more than one live branch remains, the demand shows a
+    /// conflict listing the first event of each.
+    static func line(of events: [WorkflowEvent], overruling extra: Set<UUID> = []) -> (line: [WorkflowEvent], conflicts: [[UUID]]) {
+        let transitions = events.filter(\.isTransition)
+        var children: [UUID?: [WorkflowEvent]] = [:]
+        for event in transitions { children[event.parent, default: []].append(event) }
+        for key in children.keys { children[key]!.sort(by: precedes) }
+        let known = Set(transitions.map(\.id))
+        var overruled = extra
+        for event in transitions where event.action == DemandAction.settle.rawValue {
+            for id in (event.data["overrule"] ?? "").split(separator: ",") { if let id = UUID(uuidString: String(id)) { overruled.insert(id) } }
+        }
+        // An event whose parent is unknown (not yet received) hangs off the root until it arrives.
+        let roots = transitions.filter { $0.parent == nil || !known.contains($0.parent!) }.sorted(by: precedes)
+        func isLive(_ event: WorkflowEvent) -> Bool { !overruled.contains(event.id) }
+        var line: [WorkflowEvent] = []
+        var conflicts: [[UUID]] = []
+        var options = roots.filter(isLive)
+        while let first = options.first {
+            if options.count > 1 { conflicts.append(options.map(\.id)) }
+            line.append(first)
+            options = (children[first.id] ?? []).filter(isLive)
+        }
+        return (line, conflicts)
+    }
+
+    /// The status of a demand from its events, on `calendar` with `profile`.
+    static func derive(_ events: [WorkflowEvent], calendar: WorkCalendar, profile: DeadlineProfile) -> DemandStatus {
+        var status = DemandStatus()
+        let (line, conflicts) = self.line(of: events)
+        status.conflicts = conflicts
+        status.lastActivityAt = events.map(\.at).max()
+        for event in line {
+            status.tip = event.id
+            if let to = event.to { status.state = to }
+            if let comment = event.comment, !comment.isEmpty { status.lastProgress = comment }
+            let data = event.data
+            let day = profile.localDay(event.at)
+            func recordContact() {
+                let contacted = data["contacted"].flatMap(ISOTime.parse) ?? event.at
+                if status.firstContactAt == nil || contacted < status.firstContactAt! { status.firstContactAt = contacted }
+            }
+            func startHandling(on start: Day) {
+                status.handlingStart = start
+                let (deadline, provisional) = calendar.addingWorkdays(profile.resolveWorkdays, to: start)
+                status.deadline = deadline
+                status.deadlineIsProvisional = provisional
+                status.extendedTo = nil
+            }
+            switch DemandAction(rawValue: event.action) {
+            case .submit:
+                status.submittedAt = event.at
+            case .assign, .reassign:
+                guard let lead = data["lead"].flatMap(UUID.init(uuidString:)) else { break }
+                let co = (data["co"] ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+                let (signDeadline, provisional) = calendar.addingWorkdays(profile.signWorkdays, to: day)
+                if event.action == DemandAction.reassign.rawValue, lead == status.lead, !status.noReturnLeads.contains(lead) {
+                    status.noReturnLeads.append(lead)
+                }
+                status.assignments.append(Assignment(
+                    lead: lead, co: co, assignedAt: event.at, signDeadline: signDeadline,
+                    contactDeadline: profile.contactDeadline(assigned: event.at, calendar: calendar), signedAt: nil,
+                    isReassignment: event.action == DemandAction.reassign.rawValue
+                ))
+                // Until it is signed, the handling clock is projected from the sign deadline.
+                startHandling(on: signDeadline)
+                status.deadlineIsProvisional = status.deadlineIsProvisional || provisional
+                status.pendingExtension = nil
+            case .sign:
+                if !status.assignments.isEmpty {
+                    status.assignments[status.assignments.count - 1].signedAt = event.at
+                    // Not signing does not stop the clock: the handling clock starts at signing or
+                    // at the sign deadline, whichever is first.
+                    startHandling(on: min(day, status.assignments[status.assignments.count - 1].signDeadline))
+                }
+                if data["contacted"] != nil { recordContact() }
+            case .return:
+                status.returns += 1
+                if let lead = status.lead, !status.returningDepartments.contains(lead) { status.returningDepartments.append(lead) }
+            case .extend:
+                guard let until = data["until"].flatMap(Day.init) else { break }
+                if event.role == Role.department.rawValue {
+                    status.pendingExtension = until
+                } else {
+                    status.deadline = until
+                    status.extendedTo = until
+                    status.pendingExtension = nil
+                    status.deadlineIsProvisional = !calendar.isLoaded(until.year)
+                }
+            case .reply:
+                recordContact()
+                status.repliedAt = event.at
+                status.deadlineAtReply = status.deadline
+                status.outcome = data["outcome"] ?? status.outcome
+                status.reply = data["reply"]
+                if event.from == .pendingIntake { status.deadline = nil }
+            case .rejectReply, .acceptReply, .archive, .reject, .settle, .none:
+                break
+            case .followUp:
+                status.followUpAt = event.at
+                status.closedAt = event.at
+                status.resolved = data["resolved"].map { $0 == "yes" }
+                status.satisfaction = data["satisfaction"]
+            case .reopen:
+                status.reopenings += 1
+                status.followUpAt = event.at
+                if let satisfaction = data["satisfaction"] { status.satisfaction = satisfaction }
+                status.repliedAt = nil
+                status.deadlineAtReply = nil
+                startHandling(on: day)
+            case .longTerm:
+                status.milestones = data["milestones"]
+            }
+        }
+        return status
+    }
+}

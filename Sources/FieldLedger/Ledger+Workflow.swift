@@ -1,0 +1,312 @@
+import FieldCrypto
+import FieldStore
+import Foundation
+import GRDB
+
+/// What a workflow action carries besides its verb (each action needs some of it; see
+/// docs/workflow.md). Department names and event ids are resolved by the ledger.
+public struct ActionInput: Sendable {
+    public var comment: String?
+    /// assign / reassign: the lead department, and co-departments.
+    public var lead: String?
+    public var co: [String] = []
+    /// return: the department the lead suggests instead.
+    public var suggest: String?
+    /// extend: the new deadline (YYYY-MM-DD), or a number of working days added to the current one.
+    public var until: String?
+    public var days: Int?
+    /// reply: 办理结果 and 答复内容; `contacted`: when the enterprise was first contacted (ISO 8601,
+    /// or "YYYY-MM-DD HH:MM" in county time), on sign or reply.
+    public var outcome: String?
+    public var reply: String?
+    public var contacted: String?
+    /// follow-up / reopen: the enterprise's verdict.
+    public var resolved: Bool?
+    public var satisfaction: String?
+    /// long-term: the milestone plan ("YYYY-MM-DD 内容; …").
+    public var milestones: String?
+    /// settle: the first event of the branch to keep.
+    public var keep: String?
+
+    public init(comment: String? = nil) { self.comment = comment }
+}
+
+extension Vocabulary {
+    public static let satisfactions = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    public static let satisfied: Set = ["非常满意", "满意", "基本满意"]
+}
+
+extension Ledger {
+    // MARK: Calendar and profile
+
+    /// The working-day calendar: the years this build ships, with the years loaded into the
+    /// registry by the operator on top (a loaded year replaces a shipped one).
+    public func calendar() throws -> WorkCalendar {
+        var calendar = WorkCalendar.shipped
+        let rows = try read { db in try Row.fetchAll(db, sql: "SELECT year, days FROM calendars WHERE deleted = 0 ORDER BY year") }
+        for row in rows {
+            guard let year = row["year"] as Int? else { continue }
+            try calendar.load(year: year, lines: row["days"] ?? "")
+        }
+        return calendar
+    }
+
+    /// Loads working-day calendar years from a CSV file (`date,kind[,note]`) into the registry, one
+    /// row per year: it replicates like any registry data. Returns the years loaded.
+    @discardableResult
+    public func loadCalendar(csv text: String, source: String?) throws -> [Int] {
+        try requireRoot("load a working-day calendar")
+        var parsed = WorkCalendar()
+        try parsed.load(csv: text)
+        let years = parsed.loadedYears.sorted()
+        try replica.write(scope: Commit.registryScope, as: try key) { batch in
+            for year in years {
+                let id = RegistryIDs.derived("calendar", Array(String(year).utf8))
+                batch.set("calendars", row: id, "year", .integer(Int64(year)))
+                batch.set("calendars", row: id, "days", .text(parsed.lines(of: year)))
+                batch.set("calendars", row: id, "source", .optionalText(source))
+            }
+        }
+        return years
+    }
+
+    // MARK: Events and status
+
+    /// The workflow events of a demand, as stored.
+    public func workflowEvents(of demand: UUID) throws -> [WorkflowEvent] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id", arguments: [Data(demand.bytes16)]
+            ).compactMap(Self.workflowEvent)
+        }
+    }
+
+    static func workflowEvent(_ row: Row) -> WorkflowEvent? {
+        guard let id = (row["id"] as Data?).map({ UUID(bytes16: [UInt8]($0)) }),
+            let demand = (row["demand_id"] as Data?).map({ UUID(bytes16: [UInt8]($0)) }),
+            let at = (row["at"] as String?).flatMap(ISOTime.parse)
+        else { return nil }
+        let json = (row["data"] as String?).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        return WorkflowEvent(
+            id: id, demand: demand, parent: (row["parent_id"] as Data?).map { UUID(bytes16: [UInt8]($0)) }, at: at,
+            actorKey: row["actor_key"] ?? "", actorName: row["actor_name"] ?? "", role: row["role"] ?? "", action: row["action"] ?? "",
+            from: (row["from_state"] as String?).flatMap(DemandState.init(rawValue:)),
+            to: (row["to_state"] as String?).flatMap(DemandState.init(rawValue:)), comment: row["comment"], data: json ?? [:]
+        )
+    }
+
+    /// A demand's status derived from its events.
+    public func status(of demand: String, profile: DeadlineProfile = .shandong2115) throws -> DemandStatus {
+        Workflow.derive(try workflowEvents(of: try self.demand(named: demand)), calendar: try calendar(), profile: profile)
+    }
+
+    /// The status of every live demand, by id (one pass over the event table).
+    public func allStatuses(profile: DeadlineProfile = .shandong2115) throws -> [UUID: DemandStatus] {
+        let calendar = try calendar()
+        let events = try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM demand_events WHERE deleted = 0 ORDER BY demand_id").compactMap(Self.workflowEvent)
+        }
+        var statuses: [UUID: DemandStatus] = [:]
+        for (demand, list) in Dictionary(grouping: events, by: \.demand) {
+            statuses[demand] = Workflow.derive(list, calendar: calendar, profile: profile)
+        }
+        return statuses
+    }
+
+    /// A department's name (or its id when it is not in the registry this replica holds).
+    public func departmentName(_ id: UUID) throws -> String {
+        try text("departments", id, "name") ?? id.lowercased
+    }
+
+    /// The county-local day of this replica's clock.
+    public func localToday(profile: DeadlineProfile = .shandong2115) -> Day {
+        profile.localDay(Int64(replica.options.wallClock()))
+    }
+
+    // MARK: Acting
+
+    /// Takes a workflow action on a demand: checks it against the state machine, this device's
+    /// role (and, for a department, that it is the lead), and the data the action needs; then
+    /// appends its event, following the current tip. Returns the new status.
+    @discardableResult
+    public func act(_ action: DemandAction, on demand: String, _ input: ActionInput, profile: DeadlineProfile = .shandong2115)
+        throws -> DemandStatus
+    {
+        let id = try self.demand(named: demand)
+        let calendar = try calendar()
+        let events = try workflowEvents(of: id)
+        let status = Workflow.derive(events, calendar: calendar, profile: profile)
+        let number = try text("demands", id, "number") ?? id.lowercased
+        guard let role = try enrolledRole() else { throw LedgerError(.notPermitted, "this device is not enrolled (or is revoked)") }
+        let nowMilliseconds = Int64(replica.options.wallClock())
+        var data: [String: String] = [:]
+        var parent = status.tip
+        var to = status.state
+
+        if action == .settle {
+            guard Actor.coordinator.admits(role) else {
+                throw LedgerError(.transitionRefused, "only the coordinator settles a workflow conflict; a \(role.rawValue) may not")
+            }
+            guard let fork = status.conflicts.first else { throw LedgerError(.notFound, "demand \(number) has no workflow conflict to settle") }
+            guard let keep = input.keep?.lowercased(), let kept = fork.first(where: { $0.lowercased.hasPrefix(keep) || $0.lowercased.replacingOccurrences(of: "-", with: "").hasPrefix(keep) }) else {
+                throw LedgerError(.invalidField, "--keep names the first event of the branch to keep, one of: \(fork.map(\.lowercased).joined(separator: ", "))")
+            }
+            data["keep"] = kept.lowercased
+            data["overrule"] = fork.filter { $0 != kept }.map(\.lowercased).joined(separator: ",")
+            let line = Workflow.line(of: events, overruling: Set(fork.filter { $0 != kept })).line
+            parent = line.last?.id
+            to = line.last?.to ?? status.state
+            guard let comment = input.comment, !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw LedgerError(.missingField, "settle needs --comment (why this branch is kept)")
+            }
+        } else {
+            if status.hasConflict {
+                throw LedgerError(
+                    .workflowConflict,
+                    "demand \(number) has a workflow conflict (concurrent actions: \(status.conflicts[0].map { String($0.lowercased.prefix(8)) }.joined(separator: ", "))); the coordinator settles it first with `fieldlog demand settle \(number) --keep EVENT --comment …`"
+                )
+            }
+            let moves = Workflow.allowed(from: status.state)
+            let candidates = moves.filter { $0.action == action }
+            guard !candidates.isEmpty else {
+                throw LedgerError(
+                    .transitionRefused,
+                    "\(action.rawValue) is not allowed on demand \(number) in state \(status.state.rawValue) (\(status.state.chinese)); allowed: \(Workflow.describe(moves))"
+                )
+            }
+            guard let transition = candidates.first(where: { $0.actors.contains { $0.admits(role) } }) else {
+                throw LedgerError(
+                    .transitionRefused,
+                    "a \(role.rawValue) device may not \(action.rawValue) demand \(number) in state \(status.state.rawValue); that is for: \(candidates.flatMap(\.actors).map(\.rawValue).joined(separator: ", ")). Allowed from this state: \(Workflow.describe(moves))"
+                )
+            }
+            to = transition.to
+            if role == .department {
+                let mine = try read { db in
+                    try Data.fetchOne(db, sql: "SELECT department_id FROM devices WHERE id = ?", arguments: [Data(RegistryIDs.device(publicKey).bytes16)])
+                }.map { UUID(bytes16: [UInt8]($0)) }
+                guard let mine, mine == status.lead else {
+                    throw LedgerError(.transitionRefused, "only the lead department of demand \(number) may \(action.rawValue) it")
+                }
+                if action == .return, status.noReturnLeads.contains(mine) {
+                    throw LedgerError(
+                        .transitionRefused,
+                        "the coordinator kept this department as lead after its return; it may not return demand \(number) again"
+                    )
+                }
+            }
+            let comment = input.comment?.trimmingCharacters(in: .whitespaces) ?? ""
+            if transition.needsComment && comment.isEmpty {
+                throw LedgerError(.missingField, "\(action.rawValue) needs --comment (the reason)")
+            }
+            try fill(&data, for: transition, input: input, status: status, role: role, calendar: calendar, profile: profile, now: nowMilliseconds)
+        }
+
+        let enterprise = try read { db in
+            try Data.fetchOne(db, sql: "SELECT enterprise_id FROM demands WHERE id = ? AND deleted = 0", arguments: [Data(id.bytes16)])
+        }.map { UUID(bytes16: [UInt8]($0)) }
+        guard let enterprise else { throw LedgerError(.notFound, "demand \(number) is deleted") }
+        let actor = try authorName(publicKey)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)
+        try writeRecord(enterprise: enterprise) { batch in
+            batch.insert("demand_events", [
+                "demand_id": .id(id), "parent_id": .id(parent), "at": .text(ISOTime.format(nowMilliseconds)), "actor_key": .text(publicKey.hex),
+                "actor_name": .text(actor), "role": .text(role.rawValue), "action": .text(action.rawValue),
+                "from_state": .text(status.state.rawValue), "to_state": .text(to.rawValue), "comment": .optionalText(input.comment),
+                "data": .text(json),
+            ])
+        }
+        return Workflow.derive(try workflowEvents(of: id), calendar: calendar, profile: profile)
+    }
+
+    /// Checks and gathers the data an action needs.
+    private func fill(
+        _ data: inout [String: String], for transition: Transition, input: ActionInput, status: DemandStatus, role: Role,
+        calendar: WorkCalendar, profile: DeadlineProfile, now: Int64
+    ) throws {
+        let action = transition.action
+        func required(_ value: String?, _ flag: String) throws(LedgerError) -> String {
+            guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw LedgerError(.missingField, "\(action.rawValue) needs \(flag)")
+            }
+            return value.trimmingCharacters(in: .whitespaces)
+        }
+        switch action {
+        case .assign, .reassign:
+            let lead = try department(named: try required(input.lead, "--lead DEPARTMENT"))
+            let co = try input.co.map { try department(named: $0) }.filter { $0 != lead }
+            data["lead"] = lead.lowercased
+            if !co.isEmpty { data["co"] = co.map(\.lowercased).joined(separator: ",") }
+        case .return:
+            let suggest = try department(named: try required(input.suggest, "--suggest DEPARTMENT (the unit it belongs to)"))
+            data["suggest"] = suggest.lowercased
+        case .extend:
+            guard let deadline = status.deadline else { throw LedgerError(.invalidField, "demand has no deadline to extend") }
+            let until: Day
+            if let text = input.until {
+                guard let day = Day(text) else { throw LedgerError(.invalidField, "--until '\(text)' is not a date like 2026-03-15") }
+                until = day
+            } else if let days = input.days, days > 0 {
+                until = calendar.addingWorkdays(days, to: deadline).day
+            } else if role != .department, let pending = status.pendingExtension {
+                until = pending
+            } else {
+                throw LedgerError(.missingField, "extend needs --until DATE or --days N")
+            }
+            guard until > deadline else { throw LedgerError(.invalidField, "the extension \(until) is not after the deadline \(deadline)") }
+            let start = status.handlingStart ?? deadline
+            let cap = calendar.addingWorkdays(profile.maximumWorkdays, to: start).day
+            guard until <= cap else {
+                throw LedgerError(
+                    .invalidField,
+                    "an extension may reach at most \(profile.maximumWorkdays) working days from \(start): \(cap) (asked \(until))"
+                )
+            }
+            if role == .department {
+                let today = profile.localDay(now)
+                guard calendar.workdays(after: today, through: deadline) >= profile.extensionNoticeWorkdays else {
+                    throw LedgerError(
+                        .transitionRefused,
+                        "an extension is asked for at least \(profile.extensionNoticeWorkdays) working day(s) before the deadline \(deadline); it is too late"
+                    )
+                }
+            }
+            data["until"] = until.description
+        case .reply:
+            data["reply"] = try required(input.reply, "--reply (答复内容)")
+            if transition.from != .pendingIntake { data["outcome"] = try required(input.outcome, "--outcome (办理结果)") }
+            if let contacted = input.contacted { data["contacted"] = try contactTime(contacted, profile: profile) }
+        case .sign:
+            if let contacted = input.contacted { data["contacted"] = try contactTime(contacted, profile: profile) }
+        case .followUp:
+            guard let resolved = input.resolved else { throw LedgerError(.missingField, "follow-up needs --resolved yes|no (the enterprise's verdict)") }
+            data["resolved"] = resolved ? "yes" : "no"
+            data["satisfaction"] = try Vocabulary.check(try required(input.satisfaction, "--satisfaction"), in: Vocabulary.satisfactions, field: "satisfaction")
+        case .reopen:
+            if let satisfaction = input.satisfaction {
+                data["satisfaction"] = try Vocabulary.check(satisfaction, in: Vocabulary.satisfactions, field: "satisfaction")
+            }
+        case .longTerm:
+            data["milestones"] = try required(input.milestones, "--milestones \"YYYY-MM-DD 内容; …\"")
+            for part in data["milestones"]!.split(separator: ";") {
+                let date = part.trimmingCharacters(in: .whitespaces).prefix(10)
+                guard Day(date) != nil else { throw LedgerError(.invalidField, "milestone '\(part)' does not start with a date like 2026-06-30") }
+            }
+        case .submit, .rejectReply, .acceptReply, .archive, .reject, .settle:
+            break
+        }
+    }
+
+    /// A contact time as given on the command line: ISO 8601, or "YYYY-MM-DD HH:MM" in county time.
+    private func contactTime(_ text: String, profile: DeadlineProfile) throws(LedgerError) -> String {
+        if let milliseconds = ISOTime.parse(text) { return ISOTime.format(milliseconds) }
+        let parts = text.split(separator: " ")
+        if parts.count == 2, let day = Day(parts[0]) {
+            let clock = parts[1].split(separator: ":")
+            if clock.count == 2, let hour = Int(clock[0]), let minute = Int(clock[1]), (0..<24).contains(hour), (0..<60).contains(minute) {
+                return ISOTime.format(profile.instant(day, minute: hour * 60 + minute))
+            }
+        }
+        throw LedgerError(.invalidField, "--contacted '\(text)' is not a time like '2026-03-15 09:30' (county time) or ISO 8601")
+    }
+}
