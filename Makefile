@@ -1,5 +1,6 @@
 # fieldlog: `make demo` runs the main job end to end, `make test` runs every test.
-# Both install what is missing first (Debian packages libsqlite3-dev and libsodium-dev).
+# Both install what is missing first (Debian packages libsqlite3-dev, libsodium-dev, zlib1g-dev;
+# for the tests also openpyxl from PyPI, an independent reader of the .xlsx exports).
 
 SWIFT ?= swift
 BIN = .build/debug/fieldlog
@@ -20,6 +21,7 @@ demo: build
 TESTFLAGS = -c release -Xswiftc -enable-testing
 
 test: deps
+	@./tools/install-test-deps.sh
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
 

@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -56,6 +57,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FieldExport",
+            dependencies: ["FieldLedger", "FieldStore", "FieldCrypto", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FieldSync",
             dependencies: [
                 "FieldStore", "FieldCrypto",
@@ -79,6 +85,7 @@ let package = Package(
             name: "fieldlog",
             dependencies: [
                 "FieldHub",
+                "FieldExport",
                 "FieldSync",
                 "FieldLedger",
                 "FieldStore",
@@ -108,7 +115,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FieldLedgerTests",
-            dependencies: ["FieldLedger", "FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "FieldLedger", "FieldExport", "FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

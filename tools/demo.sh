@@ -180,8 +180,74 @@ if bad:
     sys.exit(f"DIVERGED in {bad}")
 print("converged: every scope is identical on every replica that holds it")
 PY
+step "The demand workflow: a coordinator and two departments enroll with one-time codes"
+COORD="$WORK/laptop-coordinator"; MARKET="$WORK/laptop-market"; HR="$WORK/laptop-hr"
+for who in COORD MARKET HR; do fl "${!who}" init --json >/dev/null; done
+code() { fl "$OP" hub enroll-code "$@" --json | json_field code; }
+fl "$COORD" enroll --hub "$HUB" --code "$(code --role coordinator --label 县营商办)" --root-fingerprint "$ROOT_FP"
+fl "$MARKET" enroll --hub "$HUB" --code "$(code --role department --department 县市场监管局)" --root-fingerprint "$ROOT_FP"
+fl "$HR" enroll --hub "$HUB" --code "$(code --role department --department 县人力资源社会保障局)" --root-fingerprint "$ROOT_FP"
+sync() { for home in "$@"; do fl "$home" sync --hub "$HUB" >/dev/null; done; }
+
+step "王强 submits both demands; the coordinator assigns them"
+fl "$A" demand submit "$D1"
+fl "$A" demand submit "$D2"
+sync "$A" "$COORD"
+fl "$COORD" demand assign "$D1" --lead 县市场监管局 --co 县人力资源社会保障局
+fl "$COORD" demand assign "$D2" --lead 县住房城乡建设局
+sync "$COORD" "$MARKET" "$HR"
+
+step "县市场监管局 says it is not theirs; the coordinator reassigns it to 县人力资源社会保障局"
+fl "$MARKET" demand return "$D1" --suggest 县人力资源社会保障局 --comment "招聘服务属人社部门职责"
+echo "(县人力资源社会保障局, only a co-department so far, may not sign it:)"
+fl "$HR" demand sign "$D1" || true
+sync "$MARKET" "$COORD"
+fl "$COORD" demand reassign "$D1" --lead 县人力资源社会保障局 --comment "由人社局牵头组织专场招聘"
+sync "$COORD" "$HR"
+
+step "县人力资源社会保障局 signs, contacts the enterprise, and asks for an extension; the coordinator approves"
+fl "$HR" demand sign "$D1" --contacted "$(date -u -d '+8 hours' '+%Y-%m-%d %H:%M')"
+fl "$HR" demand extend "$D1" --days 5 --comment "专场招聘会需在下月举办"
+sync "$HR" "$COORD"
+fl "$COORD" demand extend "$D1" --comment "同意延期"
+sync "$COORD" "$HR"
+
+step "The reply, accepted; 王强 follows up with the enterprise"
+fl "$HR" demand reply "$D1" --outcome "已举办专场招聘会, 到岗32人" --reply "组织纺织专场招聘会两场, 企业招到熟练工32名"
+sync "$HR" "$COORD"
+fl "$COORD" demand accept-reply "$D1"
+sync "$COORD" "$A"
+fl "$A" demand follow-up "$D1" --resolved yes --satisfaction 满意 --comment "企业表示满意"
+sync "$A" "$SUP"
+fl "$SUP" demand show "$D1"
+
+step "$D2 was never signed by 县住房城乡建设局: as of a month from now it is overdue, with a red card"
+LATER=$(date -u -d '+8 hours +30 days' '+%Y-%m-%d')
+fl "$SUP" demand show "$D2" --today "$LATER"
+
+step "The supervisor's monthly rates (月调度) and the work ledger (工作台账)"
+MONTH=$(date -u -d '+8 hours' '+%Y-%m')
+fl "$SUP" export monthly --month "$MONTH" --out "$WORK/月调度-$MONTH.csv"
+python3 - "$WORK/月调度-$MONTH.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8-sig")))
+end = rows.index([]) if [] in rows else len(rows)
+for row in rows[:end]:
+    print("  " + "  ".join(f"{cell:<14}" for cell in row))
+PY
+fl "$SUP" export monthly --month "$MONTH" --out "$WORK/月调度-$MONTH.xlsx"
+fl "$SUP" export ledger --out "$WORK/工作台账.xlsx" --sign
+fl "$SUP" export ledger --out "$WORK/工作台账.csv"
+fl "$SUP" export ledger --overdue --today "$LATER" --out "$WORK/超期-$LATER.csv"
+fl "$OP" export verify "$WORK/工作台账.xlsx"
+echo "(one changed byte, and the signature no longer holds:)"
+cp "$WORK/工作台账.xlsx" "$WORK/tampered.xlsx"; cp "$WORK/工作台账.xlsx.sig" "$WORK/tampered.xlsx.sig"
+printf 'x' | dd of="$WORK/tampered.xlsx" bs=1 seek=200 conv=notrunc 2>/dev/null
+fl "$OP" export verify "$WORK/tampered.xlsx" || true
+
 cleanup
 trap - EXIT
 
 echo
+echo "The work ledger: $WORK/工作台账.xlsx and .csv (open them in Excel or LibreOffice)."
 echo "Demo data is in $WORK (delete it when done)."

@@ -2,7 +2,7 @@
 # Installs the C libraries fieldlog links (Debian packages), only when they are missing.
 set -euo pipefail
 missing=()
-for pkg in libsqlite3-dev libsodium-dev pkg-config; do
+for pkg in libsqlite3-dev libsodium-dev zlib1g-dev pkg-config; do
     if ! dpkg -s "$pkg" >/dev/null 2>&1; then
         missing+=("$pkg")
     fi

@@ -134,6 +134,16 @@ public struct Assignment: Sendable, Equatable {
     public var contactDeadline: Int64
     public var signedAt: Int64?
     public var isReassignment: Bool
+    /// The lead returned it during this assignment.
+    public var returned = false
+}
+
+/// One answer of the enterprise at a follow-up (回访): closing it, or reopening it (重办).
+public struct FollowUp: Sendable, Equatable {
+    public var at: Int64
+    public var reopened: Bool
+    public var resolved: Bool?
+    public var satisfaction: String?
 }
 
 /// Everything derived from a demand's events: the state, the deadlines in force, the counts that
@@ -166,6 +176,8 @@ public struct DemandStatus: Sendable, Equatable {
     public var followUpAt: Int64?
     public var resolved: Bool?
     public var satisfaction: String?
+    /// Every follow-up on the line, in order.
+    public var followUps: [FollowUp] = []
     public var returns = 0
     public var returningDepartments: [UUID] = []
     public var reopenings = 0
@@ -280,6 +292,7 @@ extension Workflow {
                 if data["contacted"] != nil { recordContact() }
             case .return:
                 status.returns += 1
+                if !status.assignments.isEmpty { status.assignments[status.assignments.count - 1].returned = true }
                 if let lead = status.lead, !status.returningDepartments.contains(lead) { status.returningDepartments.append(lead) }
             case .extend:
                 guard let until = data["until"].flatMap(Day.init) else { break }
@@ -305,10 +318,12 @@ extension Workflow {
                 status.closedAt = event.at
                 status.resolved = data["resolved"].map { $0 == "yes" }
                 status.satisfaction = data["satisfaction"]
+                status.followUps.append(FollowUp(at: event.at, reopened: false, resolved: status.resolved, satisfaction: status.satisfaction))
             case .reopen:
                 status.reopenings += 1
                 status.followUpAt = event.at
                 if let satisfaction = data["satisfaction"] { status.satisfaction = satisfaction }
+                status.followUps.append(FollowUp(at: event.at, reopened: true, resolved: false, satisfaction: data["satisfaction"]))
                 status.repliedAt = nil
                 status.deadlineAtReply = nil
                 startHandling(on: day)

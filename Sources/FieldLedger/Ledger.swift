@@ -124,13 +124,13 @@ public final class Ledger: Sendable {
             guard let device = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT d.code, d.role, c.name AS cadre, p.name AS department FROM devices d
+                    SELECT d.code, d.role, d.label, c.name AS cadre, p.name AS department FROM devices d
                     LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
                     WHERE d.id = ?
                     """,
                 arguments: [Data(RegistryIDs.device(key).bytes16)]
             ) else { return "unknown device \(key.fingerprint)" }
-            let name: String = device["cadre"] ?? device["department"] ?? (device["role"] ?? "?")
+            let name: String = device["cadre"] ?? device["department"] ?? device["label"] ?? (device["role"] ?? "?")
             return "\(name) (\(device["code"] ?? "?"))"
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FieldCrypto
+import FieldExport
 import FieldLedger
 import FieldStore
 import FieldSync
@@ -17,7 +18,7 @@ struct Fieldlog: AsyncParsableCommand {
             Start with `fieldlog init`.
             """,
         subcommands: [
-            Init.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self, CalendarCommand.self,
+            Init.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self, CalendarCommand.self, ExportCommand.self,
             History.self, Conflicts.self, BundleCommand.self, EnrollCommand.self, SyncCommand.self, PeerServe.self, HubCommand.self, Status.self,
         ]
     )
@@ -46,6 +47,8 @@ struct Fieldlog: AsyncParsableCommand {
         } catch let error as CLIError {
             fail(error.message)
         } catch let error as SyncError {
+            fail(error.message)
+        } catch let error as ExportError {
             fail(error.message)
         } catch {
             exit(withError: error)

@@ -135,9 +135,10 @@ struct DemandCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a demand and its event log.")
+        static let configuration = CommandConfiguration(abstract: "Show a demand, its deadlines and overlays, and its event log.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The demand number or id.") var demand: String
+        @Option(help: "Judge overdue and cards as of this date, YYYY-MM-DD (default today).") var today: String?
 
         func run() throws {
             let ledger = try global.ledger(write: false)
@@ -153,12 +154,16 @@ struct DemandCommand: ParsableCommand {
             }
             print("\(detail.number)  \(detail.title)")
             print("  企业: \(detail.enterprise) (\(detail.uscc ?? "无代码"))  镇街: \(detail.township ?? "-")")
-            print("  类型: \(detail.type ?? "-")  类别: \(detail.category ?? "-")  紧急程度: \(detail.urgency ?? "-")  状态: \(detail.state ?? "-")")
+            print("  类型: \(detail.type ?? "-")  类别: \(detail.category ?? "-")  紧急程度: \(detail.urgency ?? "-")  状态: \(detail.state.flatMap(DemandState.init(rawValue:)).map { "\($0.chinese) \($0.rawValue)" } ?? "-")")
             print("  内容: \(detail.content ?? "")")
             if let expected = detail.expected { print("  期望: \(expected)") }
             let profile = try global.profile()
             let status = try ledger.status(of: demand, profile: profile)
-            let overlay = status.overlay(on: ledger.localToday(profile: profile), calendar: try ledger.calendar(), profile: profile)
+            let day = try today.map { text throws(CLIError) in
+                guard let day = Day(text) else { throw CLIError("--today '\(text)' is not a date like 2026-03-15") }
+                return day
+            } ?? ledger.localToday(profile: profile)
+            let overlay = status.overlay(on: day, calendar: try ledger.calendar(), profile: profile)
             if let lead = status.lead {
                 let co = try status.coDepartments.map(ledger.departmentName).joined(separator: "、")
                 print("  牵头单位: \(try ledger.departmentName(lead))\(co.isEmpty ? "" : "  配合单位: \(co)")")

@@ -91,6 +91,66 @@ import Testing
         #expect(again?["applied"] as? Int == 0)
     }
 
+    /// A demand's workflow through the CLI on three replicas, then the supervisor's exports: the
+    /// ledger as a signed workbook that verifies, and fails once a byte changes.
+    @Test func workflowAndSignedExports() throws {
+        let county = try County()
+        let department = CLI(home: county.folder + "/dept")
+        let departmentKey = try county.publicKey(department)
+        try county.op.ok(["registry", "enroll", "--key", departmentKey, "--role", "department", "--department", "县人力资源社会保障局"])
+        try county.op.ok(["registry", "export-enrollment", "--out", county.folder + "/enroll2.bundle"])
+        try department.ok(["join", county.folder + "/enroll2.bundle", "--root-fingerprint", county.rootFingerprint])
+
+        let demand = try county.a.ok([
+            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "招工难", "--content", "急需挡车工50名", "--category", "用工", "--json",
+        ])
+        let number = (demand.json as? [String: String])?["number"] ?? ""
+        try county.a.ok(["demand", "submit", number])
+        let refused = try county.a.run(["demand", "assign", number, "--lead", "县人力资源社会保障局"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("may not assign"))
+        try county.exchange(county.a, county.op)
+        let assigned = try county.op.ok(["demand", "assign", number, "--lead", "县人力资源社会保障局", "--co", "县市场监管局"])
+        #expect(assigned.stdout.contains("PENDING_SIGN"))
+        try county.exchange(county.op, department)
+        try department.ok(["demand", "sign", number])
+        try department.ok(["demand", "reply", number, "--outcome", "已对接", "--reply", "组织专场招聘会"])
+        try county.exchange(department, county.op)
+        try county.op.ok(["demand", "accept-reply", number])
+        let missing = try county.op.run(["demand", "follow-up", number, "--satisfaction", "满意"])
+        #expect(missing.status == 1 && missing.stderr.contains("--resolved"))
+        try county.op.ok(["demand", "follow-up", number, "--resolved", "yes", "--satisfaction", "满意"])
+        let shown = try county.op.ok(["demand", "show", number])
+        #expect(shown.stdout.contains("已办结"))
+        #expect(shown.stdout.contains("牵头单位: 县人力资源社会保障局"))
+
+        let workbook = county.folder + "/台账.xlsx"
+        try county.op.ok(["export", "ledger", "--out", workbook, "--sign"])
+        let verified = try county.op.ok(["export", "verify", workbook])
+        #expect(verified.stdout.hasPrefix("VERIFIED"))
+        // Another replica of the county verifies it too.
+        try county.exchange(county.op, county.b)
+        #expect(try county.b.ok(["export", "verify", workbook]).stdout.contains("运维"))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: workbook))
+        bytes[bytes.count / 2] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: workbook))
+        let altered = try county.op.run(["export", "verify", workbook])
+        #expect(altered.status == 1)
+        #expect(altered.stderr.contains("ALTERED"))
+
+        let csv = county.folder + "/unresolved.csv"
+        try county.a.ok(["export", "ledger", "--unresolved", "--out", csv])
+        let csvBytes = try Data(contentsOf: URL(fileURLWithPath: csv))
+        #expect(Array(csvBytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        #expect(String(decoding: csvBytes.dropFirst(3), as: UTF8.self).hasPrefix("序号,诉求编号,登记日期"))
+        let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
+        let report = try county.op.ok(["export", "monthly", "--month", month, "--out", county.folder + "/monthly.json", "--json"])
+        #expect((report.json as? [String: String])?["format"] == "json")
+        let badMonth = try county.op.run(["export", "monthly", "--month", "2026-13", "--out", county.folder + "/m.csv"])
+        #expect(badMonth.status == 1 && badMonth.stderr.contains("--month"))
+        #expect(try county.op.ok(["calendar", "deadline", "2025-09-26", "15"]).stdout.contains("2025-10-23"))
+    }
+
     @Test func refusalsAreOneSentenceAndNonZero() throws {
         let county = try County()
         // Not linked to this enterprise.

@@ -1,0 +1,114 @@
+/// A ratio with its parts, so that a report shows both and an empty denominator is "—", not 0 %.
+public struct Ratio: Sendable, Equatable {
+    public var numerator = 0
+    public var denominator = 0
+
+    public init(_ numerator: Int = 0, _ denominator: Int = 0) {
+        self.numerator = numerator
+        self.denominator = denominator
+    }
+
+    /// The rate in [0, 1], or nil when nothing was counted.
+    public var value: Double? { denominator == 0 ? nil : Double(numerator) / Double(denominator) }
+
+    mutating func count(_ success: Bool) {
+        denominator += 1
+        if success { numerator += 1 }
+    }
+
+    /// "87.5% (7/8)", or "—" with nothing to count.
+    public var display: String {
+        guard let value else { return "—" }
+        return String(format: "%.1f%% (%d/%d)", value * 100, numerator, denominator)
+    }
+}
+
+/// A period of county-local days, both ends included (a month, for the monthly report).
+public struct Period: Sendable, Equatable, CustomStringConvertible {
+    public var from: Day
+    public var to: Day
+
+    public init(from: Day, to: Day) {
+        self.from = from
+        self.to = to
+    }
+
+    /// The calendar month "YYYY-MM".
+    public init?(month text: String) {
+        guard let first = Day(text + "-01") else { return nil }
+        let (year, month, _) = first.components
+        from = first
+        to = Day(year: year, month: month, day: Day.daysIn(year: year, month: month))!
+    }
+
+    public func contains(_ day: Day) -> Bool { from <= day && day <= to }
+
+    /// The month before (for a month period).
+    public var previousMonth: Period {
+        let last = from.adding(days: -1)
+        let (year, month, _) = last.components
+        return Period(from: Day(year: year, month: month, day: 1)!, to: last)
+    }
+
+    public var description: String { "\(from)…\(to)" }
+}
+
+/// The rates of docs/rates.md over a set of demands, for one period. Demands not accepted
+/// (不予受理) are left out before this is computed.
+public struct Rates: Sendable, Equatable {
+    /// 签收及时率: assignments signed by their sign deadline / assignments whose sign deadline is in the period.
+    public var signOnTime = Ratio()
+    /// 响应率: demands contacted by their response deadline / demands whose response deadline is in the period.
+    public var response = Ratio()
+    /// 按时办结率: demands replied by the deadline in force / demands whose deadline is in the period.
+    public var onTime = Ratio()
+    /// 解决率: follow-ups in the period that closed the demand as resolved / closing follow-ups that answered.
+    public var resolution = Ratio()
+    /// 满意率: follow-ups in the period answering 非常满意, 满意 or 基本满意 / follow-ups with a satisfaction answer.
+    public var satisfaction = Ratio()
+    /// 退回率: assignments made in the period that were returned / assignments made in the period.
+    public var returned = Ratio()
+    /// 重办率: follow-ups in the period that reopened the demand / all follow-ups in the period.
+    public var reopened = Ratio()
+    /// Demands whose deadline is in the period and that were not replied by it.
+    public var overdue = 0
+    /// Mean working days from the first assignment to the reply, over demands replied in the period.
+    public var handlingWorkdays: [Int] = []
+
+    public var meanHandlingWorkdays: Double? {
+        handlingWorkdays.isEmpty ? nil : Double(handlingWorkdays.reduce(0, +)) / Double(handlingWorkdays.count)
+    }
+
+    public init() {}
+
+    /// Adds one demand's contributions. `lead` restricts the per-assignment counts to one
+    /// department (for the by-department table); nil counts them all.
+    mutating func add(_ status: DemandStatus, in period: Period, calendar: WorkCalendar, profile: DeadlineProfile, onlyLead lead: UUID? = nil) {
+        for assignment in status.assignments where lead == nil || assignment.lead == lead {
+            if period.contains(assignment.signDeadline) {
+                signOnTime.count(assignment.signedAt.map { profile.localDay($0) <= assignment.signDeadline } ?? false)
+            }
+            if period.contains(profile.localDay(assignment.assignedAt)) { returned.count(assignment.returned) }
+        }
+        let demandCounts = lead == nil || status.lead == lead
+        guard demandCounts else { return }
+        if let first = status.assignments.first, period.contains(profile.localDay(first.contactDeadline)) {
+            response.count(status.firstContactAt.map { $0 <= first.contactDeadline } ?? false)
+        }
+        if let due = status.deadlineAtReply ?? status.deadline, !status.assignments.isEmpty, period.contains(due) {
+            let replied = status.repliedAt.map { profile.localDay($0) <= due } ?? false
+            onTime.count(replied)
+            if !replied { overdue += 1 }
+        }
+        if let repliedAt = status.repliedAt, let first = status.assignments.first, period.contains(profile.localDay(repliedAt)) {
+            handlingWorkdays.append(calendar.workdays(after: profile.localDay(first.assignedAt), through: profile.localDay(repliedAt)))
+        }
+        for followUp in status.followUps where period.contains(profile.localDay(followUp.at)) {
+            reopened.count(followUp.reopened)
+            if !followUp.reopened, let resolved = followUp.resolved { resolution.count(resolved) }
+            if let answer = followUp.satisfaction { satisfaction.count(Vocabulary.satisfied.contains(answer)) }
+        }
+    }
+}
+
+import Foundation

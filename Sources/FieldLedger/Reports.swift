@@ -1,0 +1,216 @@
+import FieldStore
+import Foundation
+import GRDB
+
+/// One cell of a report: typed, so that a spreadsheet gets numbers as numbers and dates as dates.
+public enum ReportCell: Sendable, Equatable {
+    case text(String)
+    case number(Double)
+    case date(Day)
+    /// A county-local time, to the minute.
+    case dateTime(Day, minute: Int)
+    /// A rate in [0, 1]; nil when nothing was counted (shown as "—").
+    case percent(Double?)
+    case empty
+
+    /// The text a CSV or JSON file carries: dates as YYYY-MM-DD, times as "YYYY-MM-DD HH:MM".
+    public var text: String {
+        switch self {
+        case .text(let text): text
+        case .number(let value): value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.2f", value)
+        case .date(let day): day.description
+        case .dateTime(let day, let minute): day.description + String(format: " %02d:%02d", minute / 60, minute % 60)
+        case .percent(let value): value.map { String(format: "%.1f%%", $0 * 100) } ?? "—"
+        case .empty: ""
+        }
+    }
+}
+
+/// A table of a report: one CSV file, or one sheet of a workbook.
+public struct ReportTable: Sendable, Equatable {
+    public var name: String
+    public var headers: [String]
+    /// Column widths in characters (a workbook's column widths).
+    public var widths: [Int]
+    public var rows: [[ReportCell]]
+
+    public init(name: String, headers: [String], widths: [Int]? = nil, rows: [[ReportCell]] = []) {
+        self.name = name
+        self.headers = headers
+        self.widths = widths ?? headers.map { max(8, $0.count * 2 + 2) }
+        self.rows = rows
+    }
+}
+
+/// What the 工作台账 shows: which demands.
+public struct LedgerFilter: Sendable, Equatable {
+    /// Only demands before 已办结 (and not 不予受理).
+    public var unresolvedOnly = false
+    /// Lead or co-department, by name.
+    public var department: String?
+    /// The linked lead cadre (包联领导) or the registering cadre, by name.
+    public var cadre: String?
+    public var township: String?
+    public var category: String?
+    public var overdueOnly = false
+    /// Registered in this period.
+    public var period: Period?
+
+    public init() {}
+}
+
+/// A demand with everything the reports need: its record, its enterprise, and its derived status.
+struct DemandFacts {
+    var id: UUID
+    var number: String
+    var registered: Day?
+    var channel, enterprise, uscc, township, type, category, title, content, remarks: String?
+    var registeringCadre: String?
+    var leadCadre: String?
+    var contactName, contactPhone: String?
+    var status: DemandStatus
+}
+
+extension Ledger {
+    func demandFacts(profile: DeadlineProfile) throws -> [DemandFacts] {
+        let statuses = try allStatuses(profile: profile)
+        return try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.id, d.number, d.registered_at, d.channel, d.type, d.category, d.title, d.content, d.remarks,
+                           e.name AS enterprise, e.uscc, e.township, e.contact_name, e.contact_phone, c.name AS cadre,
+                           (SELECT lc.name FROM linkages l JOIN cadres lc ON lc.id = l.cadre_id
+                            WHERE l.enterprise_id = d.enterprise_id AND l.active = 1 AND l.role = 'lead' AND l.deleted = 0
+                            ORDER BY lc.name LIMIT 1) AS lead_cadre
+                    FROM demands d LEFT JOIN enterprises e ON e.id = d.enterprise_id LEFT JOIN cadres c ON c.id = d.cadre_id
+                    WHERE d.deleted = 0 ORDER BY d.number, d.id
+                    """
+            ).map { row in
+                let id = UUID(bytes16: [UInt8](row["id"] as Data))
+                return DemandFacts(
+                    id: id, number: row["number"] ?? id.lowercased,
+                    registered: (row["registered_at"] as String?).flatMap(ISOTime.parse).map(profile.localDay),
+                    channel: row["channel"], enterprise: row["enterprise"], uscc: row["uscc"], township: row["township"], type: row["type"],
+                    category: row["category"], title: row["title"], content: row["content"], remarks: row["remarks"],
+                    registeringCadre: row["cadre"], leadCadre: row["lead_cadre"], contactName: row["contact_name"],
+                    contactPhone: row["contact_phone"], status: statuses[id] ?? DemandStatus()
+                )
+            }
+        }
+    }
+
+    /// Whether this device's role may see personal data (enterprise contacts) in exports.
+    public func maySeePersonalData() throws -> Bool {
+        guard let role = try enrolledRole() else { return false }
+        return [.coordinator, .supervisor, .operator].contains(role)
+    }
+
+    // MARK: 工作台账
+
+    public static let ledgerHeaders = [
+        "序号", "诉求编号", "登记日期", "来源渠道", "包联领导", "企业名称", "统一社会信用代码", "所属镇街/园区", "诉求类型", "诉求类别", "诉求内容",
+        "牵头单位", "配合单位", "交办日期", "签收时间", "首次联系时间", "办结时限", "延期至", "最新进展", "当前状态", "是否超期", "超期工作日",
+        "黄/红牌", "督办级别", "退回次数", "重办次数", "办理结果", "答复内容", "办结日期", "回访日期", "企业是否认为已解决", "企业满意度", "备注",
+        "企业联系人", "联系电话",
+    ]
+
+    /// The work ledger (工作台账) on `today`: one row per demand this replica holds, filtered.
+    public func workLedger(
+        _ filter: LedgerFilter = LedgerFilter(), today: Day, profile: DeadlineProfile = .shandong2115, showPersonalData: Bool? = nil
+    ) throws -> ReportTable {
+        let calendar = try calendar()
+        let personal = try showPersonalData ?? maySeePersonalData()
+        let department = try filter.department.map { try self.department(named: $0) }
+        var names: [UUID: String] = [:]
+        func name(_ id: UUID) throws -> String {
+            if let known = names[id] { return known }
+            let found = try departmentName(id)
+            names[id] = found
+            return found
+        }
+        func time(_ milliseconds: Int64?) -> ReportCell {
+            guard let milliseconds else { return .empty }
+            return .dateTime(profile.localDay(milliseconds), minute: Int(floorModulo(milliseconds + Int64(profile.utcOffsetMinutes) * 60_000, 86_400_000) / 60_000))
+        }
+        func day(_ milliseconds: Int64?) -> ReportCell { milliseconds.map { .date(profile.localDay($0)) } ?? .empty }
+        func text(_ value: String?) -> ReportCell { value.map { $0.isEmpty ? .empty : .text($0) } ?? .empty }
+
+        var table = ReportTable(
+            name: "工作台账", headers: Self.ledgerHeaders,
+            widths: [6, 20, 12, 12, 10, 28, 22, 14, 10, 10, 40, 18, 18, 12, 17, 17, 12, 12, 30, 10, 8, 10, 8, 10, 8, 8, 24, 40, 12, 12, 10, 10, 20, 10, 14]
+        )
+        for facts in try demandFacts(profile: profile) {
+            let status = facts.status
+            let overlay = status.overlay(on: today, calendar: calendar, profile: profile)
+            if filter.unresolvedOnly && !status.state.isUnresolved { continue }
+            if let department, status.lead != department && !status.coDepartments.contains(department) { continue }
+            if let cadre = filter.cadre, facts.leadCadre != cadre && facts.registeringCadre != cadre { continue }
+            if let township = filter.township, facts.township != township { continue }
+            if let category = filter.category, facts.category != category { continue }
+            if filter.overdueOnly && !overlay.isOverdue { continue }
+            if let period = filter.period, !(facts.registered.map(period.contains) ?? false) { continue }
+            var remarks = facts.remarks ?? ""
+            if status.hasConflict { remarks += (remarks.isEmpty ? "" : "；") + "流转冲突待协调裁定" }
+            if status.deadlineIsProvisional { remarks += (remarks.isEmpty ? "" : "；") + "时限为暂定（该年度工作日历未载入）" }
+            let phone = facts.contactPhone.map { personal ? $0 : Ledger.mask(phone: $0) }
+            table.rows.append([
+                .number(Double(table.rows.count + 1)), .text(facts.number), facts.registered.map { .date($0) } ?? .empty, text(facts.channel),
+                text(facts.leadCadre), text(facts.enterprise), text(facts.uscc), text(facts.township), text(facts.type), text(facts.category),
+                text(facts.content), text(try status.lead.map(name)), text(try status.coDepartments.map(name).joined(separator: "、")),
+                day(status.assignments.first?.assignedAt), time(status.assignments.last?.signedAt), time(status.firstContactAt),
+                status.deadline.map { .date($0) } ?? .empty, status.extendedTo.map { .date($0) } ?? .empty, text(status.lastProgress),
+                .text(status.state.chinese), .text(overlay.isOverdue ? "是" : "否"), .number(Double(overlay.overdueWorkdays)),
+                text(overlay.card.rawValue), text(overlay.escalation.chinese), .number(Double(status.returns)), .number(Double(status.reopenings)),
+                text(status.outcome), text(status.reply), day(status.closedAt), day(status.followUps.last?.at),
+                text(status.resolved.map { $0 ? "是" : "否" }), text(status.satisfaction), text(remarks), text(facts.contactName), text(phone),
+            ])
+        }
+        return table
+    }
+
+    // MARK: Rates
+
+    /// The rates over every demand this replica holds (不予受理 left out), for `period`.
+    public func rates(for period: Period, profile: DeadlineProfile = .shandong2115) throws -> Rates {
+        let calendar = try calendar()
+        var rates = Rates()
+        for facts in try demandFacts(profile: profile) where facts.status.state != .notAccepted {
+            rates.add(facts.status, in: period, calendar: calendar, profile: profile)
+        }
+        return rates
+    }
+
+    /// How the rates are broken down.
+    public enum RateGrouping: String, Sendable, CaseIterable {
+        case department, cadre, category, township
+    }
+
+    /// The rates per department (the lead of each assignment, and the current lead for the
+    /// per-demand rates), per registering cadre, per category or per township.
+    public func rates(for period: Period, by grouping: RateGrouping, profile: DeadlineProfile = .shandong2115) throws -> [String: Rates] {
+        let calendar = try calendar()
+        var groups: [String: Rates] = [:]
+        let facts = try demandFacts(profile: profile).filter { $0.status.state != .notAccepted }
+        switch grouping {
+        case .department:
+            let leads = Set(facts.flatMap { $0.status.assignments.map(\.lead) })
+            for lead in leads {
+                var rates = Rates()
+                for demand in facts { rates.add(demand.status, in: period, calendar: calendar, profile: profile, onlyLead: lead) }
+                groups[try departmentName(lead)] = rates
+            }
+        case .cadre, .category, .township:
+            for demand in facts {
+                let key: String? =
+                    switch grouping {
+                    case .cadre: demand.registeringCadre
+                    case .category: demand.category
+                    default: demand.township
+                    }
+                groups[key ?? "（未填）", default: Rates()].add(demand.status, in: period, calendar: calendar, profile: profile)
+            }
+        }
+        return groups
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import FieldCrypto
+import FieldExport
+import FieldLedger
+import FieldStore
+import Foundation
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Supervisors' exports: the work ledger (工作台账) and the monthly report (月调度), as CSV, XLSX or JSON; signed on request.",
+        subcommands: [LedgerExport.self, MonthlyExport.self, Verify.self]
+    )
+
+    /// Options every export takes.
+    struct Output: ParsableArguments {
+        @Option(help: "The file to write; .csv, .xlsx or .json (the format follows the name unless --format is given).") var out: String
+        @Option(help: "csv, xlsx or json.") var format: String?
+        @Option(help: "Judge overdue, cards and lists as of this date, YYYY-MM-DD (default today).") var today: String?
+        @Flag(help: "Also write OUT.sig, a detached signature with this device's key.") var sign = false
+
+        func resolvedFormat() throws -> ExportFormat {
+            if let format {
+                guard let parsed = ExportFormat(rawValue: format.lowercased()) else { throw CLIError("--format takes csv, xlsx or json") }
+                return parsed
+            }
+            guard let parsed = ExportFormat(path: out) else {
+                throw CLIError("\(out): give the file a .csv, .xlsx or .json name, or pass --format")
+            }
+            return parsed
+        }
+
+        func day(_ ledger: Ledger, profile: DeadlineProfile) throws -> Day {
+            guard let today else { return ledger.localToday(profile: profile) }
+            guard let day = Day(today) else { throw CLIError("--today '\(today)' is not a date like 2026-03-15") }
+            return day
+        }
+
+        /// Writes the tables, and the signature when asked; prints what was written.
+        func write(_ tables: [ReportTable], title: String, global: GlobalOptions) throws {
+            let format = try resolvedFormat()
+            let bytes: [UInt8] =
+                switch format {
+                case .csv: CSVWriter.write(tables)
+                case .xlsx: try XLSXWriter.write(tables, title: title)
+                case .json: try JSONWriter.write(tables, title: title, generatedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000)))
+                }
+            try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
+            let rows = tables.map(\.rows.count).reduce(0, +)
+            var lines = ["Wrote \(out) (\(format.rawValue), \(tables.count) table\(tables.count == 1 ? "" : "s"), \(rows) rows, \(bytes.count) bytes)."]
+            if sign {
+                let ledger = try global.ledger(write: true)
+                let signature = ExportSignature.sign(
+                    file: bytes, name: URL(fileURLWithPath: out).lastPathComponent, key: try global.signingKey(),
+                    signerName: try ledger.authorName(ledger.publicKey), heads: try ledger.replica.heads(),
+                    signedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
+                )
+                try Data(try signature.encoded()).write(to: URL(fileURLWithPath: out + ".sig"), options: .atomic)
+                lines.append("Signed: \(out).sig (BLAKE2b-256 \(signature.blake2b256.prefix(16))…, \(signature.heads.count) feed heads). Check with `fieldlog export verify \(out)`.")
+            }
+            if global.json { try global.printJSON(["file": out, "format": format.rawValue, "rows": String(rows)]) } else { lines.forEach { print($0) } }
+        }
+    }
+
+    struct LedgerExport: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ledger", abstract: "The work ledger (工作台账): one row per demand.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: Output
+        @Flag(help: "Only unresolved demands (every state before 已办结).") var unresolved = false
+        @Option(help: "Only demands this department leads or co-handles.") var department: String?
+        @Option(help: "Only demands of this cadre (包联领导 or the one who registered them).") var cadre: String?
+        @Option(help: "Only this township or park (所属镇街/园区).") var township: String?
+        @Option(help: "Only this category (诉求类别).") var category: String?
+        @Flag(help: "Only overdue demands.") var overdue = false
+        @Option(help: "Only demands registered in this month, YYYY-MM.") var month: String?
+        @Option(help: "Only demands registered from this date (YYYY-MM-DD).") var from: String?
+        @Option(help: "… to this date, included.") var to: String?
+
+        func run() throws {
+            let ledger = try global.ledger(write: false)
+            let profile = try global.profile()
+            var filter = LedgerFilter()
+            filter.unresolvedOnly = unresolved
+            filter.department = department
+            filter.cadre = cadre
+            filter.township = township
+            filter.category = category.map { $0 }
+            filter.overdueOnly = overdue
+            if let month {
+                guard let period = Period(month: month) else { throw CLIError("--month '\(month)' is not like 2026-03") }
+                filter.period = period
+            } else if from != nil || to != nil {
+                guard let start = Day(from ?? "2000-01-01"), let end = Day(to ?? "2100-12-31"), start <= end else {
+                    throw CLIError("--from and --to take dates like 2026-03-15, --from not after --to")
+                }
+                filter.period = Period(from: start, to: end)
+            }
+            let table = try ledger.workLedger(filter, today: try output.day(ledger, profile: profile), profile: profile)
+            try output.write([table], title: "工作台账", global: global)
+        }
+    }
+
+    struct MonthlyExport: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "monthly", abstract: "The monthly report (月调度): totals and rates against last month, by department, cadre, category and township, and the 久拖不决 and 推诿扯皮 lists."
+        )
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: Output
+        @Option(help: "The month, YYYY-MM.") var month: String
+
+        func run() throws {
+            guard let period = Period(month: month) else { throw CLIError("--month '\(month)' is not like 2026-03") }
+            let ledger = try global.ledger(write: false)
+            let profile = try global.profile()
+            let tables = try ledger.monthlyReport(period, today: try output.day(ledger, profile: profile), profile: profile)
+            try output.write(tables, title: "月调度 \(month)", global: global)
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that an exported file is unaltered and signed by a device of this county; exit 1 otherwise."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The exported file.") var file: String
+        @Option(help: "The signature file (default FILE.sig).") var signature: String?
+
+        func run() throws {
+            let signaturePath = signature ?? file + ".sig"
+            guard let fileData = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            guard let signatureData = FileManager.default.contents(atPath: signaturePath) else {
+                throw CLIError("no signature \(signaturePath): the file is not signed (export it with --sign)")
+            }
+            let ledger = try global.ledger(write: false)
+            let parsed = try ExportSignature.decode([UInt8](signatureData))
+            let who = try parsed.verify(file: [UInt8](fileData)) { key in
+                switch try ledger.standing(of: key) {
+                case .unknown: return nil
+                case .revoked: return try ledger.authorName(key) + ", a device revoked since"
+                case .enrolled(let role): return try ledger.authorName(key) + ", " + role.displayName
+                }
+            }
+            if global.json {
+                try global.printJSON(["file": file, "verified": "yes", "signer": who, "signedAt": parsed.signedAt, "key": parsed.signer])
+                return
+            }
+            print("VERIFIED: \(file) is unaltered.")
+            print("  signed by \(who) (key \(try PublicKey(hex: parsed.signer).fingerprint)) at \(parsed.signedAt)")
+            print("  computed from \(parsed.heads.count) feed heads (digest \(parsed.headsDigest.prefix(16))…)")
+        }
+    }
+}
