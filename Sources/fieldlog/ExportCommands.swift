@@ -150,3 +150,57 @@ struct ExportCommand: ParsableCommand {
         }
     }
 }
+
+struct RatesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rates", abstract: "The rates of docs/rates.md for any period, overall or broken down."
+    )
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "A month, YYYY-MM (or give --from and --to).") var month: String?
+    @Option(help: "First day, YYYY-MM-DD.") var from: String?
+    @Option(help: "Last day, included.") var to: String?
+    @Option(help: "department, cadre, category or township.") var by: String?
+
+    func run() throws {
+        let period: Period
+        if let month {
+            guard let parsed = Period(month: month) else { throw CLIError("--month '\(month)' is not like 2026-03") }
+            period = parsed
+        } else {
+            guard let from, let to, let start = Day(from), let end = Day(to), start <= end else {
+                throw CLIError("give --month YYYY-MM, or --from and --to as dates like 2026-03-15 (--from not after --to)")
+            }
+            period = Period(from: start, to: end)
+        }
+        let ledger = try global.ledger(write: false)
+        let profile = try global.profile()
+        var groups: [(String, Rates)]
+        if let by {
+            guard let grouping = Ledger.RateGrouping(rawValue: by) else { throw CLIError("--by takes department, cadre, category or township") }
+            groups = try ledger.rates(for: period, by: grouping, profile: profile).sorted { $0.key < $1.key }
+        } else {
+            groups = [("全县", try ledger.rates(for: period, profile: profile))]
+        }
+        func figures(_ rates: Rates) -> [(String, Ratio)] {
+            [("签收及时率", rates.signOnTime), ("响应率", rates.response), ("按时办结率", rates.onTime), ("解决率", rates.resolution),
+             ("满意率", rates.satisfaction), ("退回率", rates.returned), ("重办率", rates.reopened)]
+        }
+        if global.json {
+            var out: [String: [String: String]] = [:]
+            for (name, rates) in groups {
+                var entry = Dictionary(uniqueKeysWithValues: figures(rates).map { ($0.0, "\($0.1.numerator)/\($0.1.denominator)") })
+                entry["超期"] = String(rates.overdue)
+                entry["平均办理工作日"] = rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? ""
+                out[name] = entry
+            }
+            try global.printJSON(out)
+            return
+        }
+        print("Rates for \(period.from) … \(period.to):")
+        for (name, rates) in groups {
+            print("  \(name)")
+            for (label, ratio) in figures(rates) { print("    \(label)  \(ratio.display)") }
+            print("    超期  \(rates.overdue)    平均办理工作日  \(rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? "—")")
+        }
+    }
+}

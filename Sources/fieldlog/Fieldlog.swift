@@ -18,7 +18,7 @@ struct Fieldlog: AsyncParsableCommand {
             Start with `fieldlog init`.
             """,
         subcommands: [
-            Init.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self, CalendarCommand.self, ExportCommand.self,
+            Init.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self, CalendarCommand.self, ExportCommand.self, RatesCommand.self,
             History.self, Conflicts.self, BundleCommand.self, EnrollCommand.self, SyncCommand.self, PeerServe.self, HubCommand.self, Status.self,
         ]
     )

@@ -129,6 +129,32 @@ struct HandWorkedCounty {
         #expect(tables[6].rows.isEmpty)
     }
 
+    @Test func ratesByCategoryTownshipAndCadre() throws {
+        let data = try HandWorkedCounty()
+        let ledger = data.county.operatorLedger
+        let overall = try ledger.rates(for: october)
+        // Every demand of the data set is 基础设施, in 鱼邱湖街道, registered by 王强: each breakdown
+        // has one group, equal to the whole.
+        #expect(try ledger.rates(for: october, by: .category) == ["基础设施": overall])
+        #expect(try ledger.rates(for: october, by: .township) == ["鱼邱湖街道": overall])
+        #expect(try ledger.rates(for: october, by: .cadre) == ["王强": overall])
+        // A second category splits it.
+        data.county.clock.set("2025-11-20 09:00")
+        try ledger.editDemand(data.b, fields: ["category": "审批"])
+        let split = try ledger.rates(for: october, by: .category)
+        #expect(split["审批"]?.onTime == Ratio(0, 1))
+        #expect(split["基础设施"]?.onTime == Ratio(1, 1))
+    }
+
+    @Test func contactPhonesAreMaskedForRolesThatMayNotSeeThem() throws {
+        let data = try HandWorkedCounty()
+        let phoneColumn = Ledger.ledgerHeaders.firstIndex(of: "联系电话")!
+        let today = Day("2025-11-12")!
+        #expect(try data.county.supervisor.workLedger(today: today).rows[0][phoneColumn] == .text("13800000001"))
+        #expect(try data.county.market.workLedger(today: today).rows[0][phoneColumn] == .text("138****0001"))
+        #expect(try data.county.cadre.workLedger(today: today).rows[0][phoneColumn] == .text("138****0001"))
+    }
+
     @Test func theWorkLedgerFiltersAndColumns() throws {
         let data = try HandWorkedCounty()
         let ledger = data.county.operatorLedger
@@ -225,6 +251,18 @@ struct HandWorkedCounty {
         expected += table.rows.map { $0.map(\.text) }
         #expect(rows == expected)
         #expect(csv.hasPrefix(table.headers.joined(separator: ",")))
+    }
+
+    @Test func jsonKeepsTypes() throws {
+        var table = ReportTable(name: "总体", headers: ["指标", "本月", "日期"])
+        table.rows = [[.text("按时办结率"), .percent(0.5), .date(Day("2025-10-27")!)], [.text("超期"), .number(1), .empty]]
+        let bytes = try JSONWriter.write([table], title: "月调度", generatedAt: "2025-11-12T00:00:00.000Z")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        let rows = try #require(((object["tables"] as? [[String: Any]])?.first?["rows"]) as? [[String: Any]])
+        #expect(rows[0]["本月"] as? Double == 0.5)
+        #expect(rows[0]["日期"] as? String == "2025-10-27")
+        #expect(rows[1]["本月"] as? Int == 1)
+        #expect(rows[1]["日期"] is NSNull)
     }
 
     @Test func xlsxEscapesWhatXMLCannotCarry() throws {

@@ -63,7 +63,8 @@ struct WorkflowCounty {
         )
         try operatorLedger.importRegistry(.cadres, csv: "姓名,职务,单位\n王强,副县长,县工业和信息化局\n", name: "cadres.csv")
         try operatorLedger.importRegistry(
-            .enterprises, csv: "企业名称,统一社会信用代码,所属镇街/园区\n高唐纺织有限公司,91371082775260043P,鱼邱湖街道\n", name: "enterprises.csv"
+            .enterprises, csv: "企业名称,统一社会信用代码,所属镇街/园区,联系人,联系电话\n高唐纺织有限公司,91371082775260043P,鱼邱湖街道,赵敏,13800000001\n",
+            name: "enterprises.csv"
         )
         try operatorLedger.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n", name: "linkages.csv")
         let (registry, shared) = (operatorLedger, replica)

@@ -149,6 +149,8 @@ import Testing
         let badMonth = try county.op.run(["export", "monthly", "--month", "2026-13", "--out", county.folder + "/m.csv"])
         #expect(badMonth.status == 1 && badMonth.stderr.contains("--month"))
         #expect(try county.op.ok(["calendar", "deadline", "2025-09-26", "15"]).stdout.contains("2025-10-23"))
+        let rates = try county.op.ok(["rates", "--from", "2000-01-01", "--to", "2099-12-31", "--by", "department", "--json"]).json as? [String: [String: String]]
+        #expect(rates?["县人力资源社会保障局"]?["签收及时率"] == "1/1")
     }
 
     @Test func refusalsAreOneSentenceAndNonZero() throws {
