@@ -24,6 +24,8 @@ test: deps
 	@./tools/install-test-deps.sh
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
+	@echo "== benchmark smoke run: every scenario on a small county, figures checked for sanity (no timing assertions)"
+	.build/release/fieldlog-bench --smoke
 
 release: deps
 	$(SWIFT) build -c release
@@ -33,5 +35,6 @@ clean:
 
 # Measured speeds beside raw SQLite in the same run (see docs/performance.md).
 bench: deps
+	$(SWIFT) build $(TESTFLAGS) --product fieldlog
 	$(SWIFT) build $(TESTFLAGS) --product fieldlog-bench
-	.build/release/fieldlog-bench --json bench-results.json
+	.build/release/fieldlog-bench --json bench-results.json $(BENCHFLAGS)

@@ -86,7 +86,9 @@ extension Ledger {
             let demand = (row["demand_id"] as Data?).map({ UUID(bytes16: [UInt8]($0)) }),
             let at = (row["at"] as String?).flatMap(ISOTime.parse)
         else { return nil }
-        let json = (row["data"] as String?).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        let json = (row["data"] as String?).flatMap { text in
+            FlatJSON.parse(text) ?? (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+        }
         return WorkflowEvent(
             id: id, demand: demand, parent: (row["parent_id"] as Data?).map { UUID(bytes16: [UInt8]($0)) }, at: at,
             actorKey: row["actor_key"] ?? "", actorName: row["actor_name"] ?? "", role: row["role"] ?? "", action: row["action"] ?? "",
@@ -308,5 +310,63 @@ extension Ledger {
             }
         }
         throw LedgerError(.invalidField, "--contacted '\(text)' is not a time like '2026-03-15 09:30' (county time) or ISO 8601")
+    }
+}
+
+/// A fast reader for the event data: a flat JSON object of string values, as the workflow writes
+/// it. Anything else returns nil (and the caller falls back to JSONSerialization).
+enum FlatJSON {
+    static func parse(_ text: String) -> [String: String]? {
+        var bytes = Array(text.utf8)[...]
+        func skipSpace() { while let byte = bytes.first, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { bytes.removeFirst() } }
+        func string() -> String? {
+            guard bytes.first == UInt8(ascii: "\"") else { return nil }
+            bytes.removeFirst()
+            var out: [UInt8] = []
+            while let byte = bytes.first {
+                bytes.removeFirst()
+                switch byte {
+                case UInt8(ascii: "\""): return String(decoding: out, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard let escaped = bytes.first else { return nil }
+                    bytes.removeFirst()
+                    switch escaped {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escaped)
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0C)
+                    default: return nil  // \u escapes: leave to JSONSerialization
+                    }
+                default: out.append(byte)
+                }
+            }
+            return nil
+        }
+        skipSpace()
+        guard bytes.first == UInt8(ascii: "{") else { return nil }
+        bytes.removeFirst()
+        var object: [String: String] = [:]
+        skipSpace()
+        if bytes.first == UInt8(ascii: "}") { return object }
+        while true {
+            skipSpace()
+            guard let key = string() else { return nil }
+            skipSpace()
+            guard bytes.first == UInt8(ascii: ":") else { return nil }
+            bytes.removeFirst()
+            skipSpace()
+            guard let value = string() else { return nil }
+            object[key] = value
+            skipSpace()
+            guard let next = bytes.first else { return nil }
+            bytes.removeFirst()
+            if next == UInt8(ascii: "}") {
+                skipSpace()
+                return bytes.isEmpty ? object : nil
+            }
+            guard next == UInt8(ascii: ",") else { return nil }
+        }
     }
 }

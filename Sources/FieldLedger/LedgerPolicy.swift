@@ -13,6 +13,14 @@ import Foundation
 public struct LedgerPolicy: ReplicaPolicy {
     public init() {}
 
+    /// The verdict depends on the author, scope and registry sequence (the engine adds those), the
+    /// tables written, and whether a demand event is rewritten.
+    public func verdictKey(for commit: Commit) -> String? {
+        let tables = Set(commit.changes.map(\.table)).sorted().joined(separator: ",")
+        let rewritesEvent = commit.changes.contains { $0.table == "demand_events" && !$0.supersedes.isEmpty }
+        return tables + (rewritesEvent ? "|rewrite" : "")
+    }
+
     public func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict {
         if commit.scope == Commit.registryScope { return .allow }
         guard let enterprise = RegistryIDs.enterprise(of: commit.scope) else {

@@ -75,14 +75,20 @@ extension Ledger {
     func demandFacts(profile: DeadlineProfile) throws -> [DemandFacts] {
         let statuses = try allStatuses(profile: profile)
         return try read { db in
-            try Row.fetchAll(
+            // The active lead cadre of each enterprise (the first by name if the registry held two).
+            var leads: [Data: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT l.enterprise_id, c.name FROM linkages l JOIN cadres c ON c.id = l.cadre_id
+                WHERE l.active = 1 AND l.role = 'lead' AND l.deleted = 0 ORDER BY c.name DESC
+                """)
+            {
+                leads[row["enterprise_id"]] = row["name"]
+            }
+            return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT d.id, d.number, d.registered_at, d.channel, d.type, d.category, d.title, d.content, d.remarks,
-                           e.name AS enterprise, e.uscc, e.township, e.contact_name, e.contact_phone, c.name AS cadre,
-                           (SELECT lc.name FROM linkages l JOIN cadres lc ON lc.id = l.cadre_id
-                            WHERE l.enterprise_id = d.enterprise_id AND l.active = 1 AND l.role = 'lead' AND l.deleted = 0
-                            ORDER BY lc.name LIMIT 1) AS lead_cadre
+                    SELECT d.id, d.enterprise_id, d.number, d.registered_at, d.channel, d.type, d.category, d.title, d.content, d.remarks,
+                           e.name AS enterprise, e.uscc, e.township, e.contact_name, e.contact_phone, c.name AS cadre
                     FROM demands d LEFT JOIN enterprises e ON e.id = d.enterprise_id LEFT JOIN cadres c ON c.id = d.cadre_id
                     WHERE d.deleted = 0 ORDER BY d.number, d.id
                     """
@@ -93,7 +99,7 @@ extension Ledger {
                     registered: (row["registered_at"] as String?).flatMap(ISOTime.parse).map(profile.localDay),
                     channel: row["channel"], enterprise: row["enterprise"], uscc: row["uscc"], township: row["township"], type: row["type"],
                     category: row["category"], title: row["title"], content: row["content"], remarks: row["remarks"],
-                    registeringCadre: row["cadre"], leadCadre: row["lead_cadre"], contactName: row["contact_name"],
+                    registeringCadre: row["cadre"], leadCadre: (row["enterprise_id"] as Data?).flatMap { leads[$0] }, contactName: row["contact_name"],
                     contactPhone: row["contact_phone"], status: statuses[id] ?? DemandStatus()
                 )
             }

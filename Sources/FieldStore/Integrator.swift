@@ -2,6 +2,7 @@ import FieldCrypto
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// A cell of a replicated table.
 struct RowKey: Hashable {
@@ -201,7 +202,7 @@ struct Integrator {
                 ))
                 break
             }
-            let registryHead = try registryHeadCache ?? Replica.registryHead(db, root: replica.root)
+            let registryHead = try registryHeadCache ?? replica.cachedRegistryHead(db)
             registryHeadCache = registryHead
             if scope != Commit.registryScope && commit.registrySequence > registryHead {
                 try hold(id, oldCode: oldCode, StoreError(
@@ -216,8 +217,7 @@ struct Integrator {
                 continue
             }
             let snapshotSeq = scope == Commit.registryScope ? seq - 1 : commit.registrySequence
-            let snapshot = RegistrySnapshot(db: db, root: replica.root, sequence: snapshotSeq)
-            switch try replica.policy.authorize(commit, registry: snapshot) {
+            switch try verdict(commit, snapshotSeq: snapshotSeq) {
             case .allow:
                 try apply(signed)
             case .deny(let error):
@@ -261,6 +261,7 @@ struct Integrator {
         if commit.scope == Commit.registryScope {
             registryChanged = true
             registryHeadCache = nil
+            try Replica.bumpRegistryGeneration(db)
         }
         report.applied += 1
     }
@@ -315,6 +316,7 @@ struct Integrator {
         if registry {
             registryChanged = true
             registryHeadCache = nil
+            try Replica.bumpRegistryGeneration(db)
         }
     }
 
@@ -335,10 +337,35 @@ struct Integrator {
 
     private mutating func revocations() throws -> [PublicKey: Revocation] {
         if let revocationCache { return revocationCache }
+        let generation = try Replica.registryGeneration(db)
+        if let cached = replica.registryCache.withLock({ $0.generation == generation ? $0.revocations : nil }) {
+            revocationCache = cached
+            return cached
+        }
         let list = try replica.policy.revocations(registry: try replica.currentRegistry(db))
         let map = Dictionary(list.map { ($0.author, $0) }, uniquingKeysWith: { $0.combined(with: $1) })
         revocationCache = map
+        replica.registryCache.withLock { cache in
+            cache.reset(to: generation)
+            cache.revocations = map
+        }
         return map
+    }
+
+    /// The policy's verdict, reused for commits the policy says it depends on alike (same author,
+    /// scope, registry sequence and `verdictKey`) within one registry generation.
+    private func verdict(_ commit: Commit, snapshotSeq: UInt64) throws -> PolicyVerdict {
+        let snapshot = RegistrySnapshot(db: db, root: replica.root, sequence: snapshotSeq)
+        guard let key = replica.policy.verdictKey(for: commit) else { return try replica.policy.authorize(commit, registry: snapshot) }
+        let fullKey = "\(commit.author.hex) \(commit.scope) \(snapshotSeq) \(key)"
+        let generation = try Replica.registryGeneration(db)
+        if let cached = replica.registryCache.withLock({ $0.generation == generation ? $0.verdicts[fullKey] : nil }) { return cached }
+        let verdict = try replica.policy.authorize(commit, registry: snapshot)
+        replica.registryCache.withLock { cache in
+            cache.reset(to: generation)
+            cache.verdicts[fullKey] = verdict
+        }
+        return verdict
     }
 
     /// Excludes applied commits that a cut-off now covers, and puts back to pending the commits a

@@ -45,29 +45,37 @@ extension Replica {
         _ records: some Sequence<[UInt8]>, keepsRefused: Bool = true, progress: ((Int) -> Void)? = nil
     ) throws -> ImportReport {
         var report = ImportReport()
-        var batch: [SignedCommit] = []
+        var pending: [[UInt8]] = []
         var seen = 0
         func flush() throws {
-            guard !batch.isEmpty else { return }
-            report.merge(try integrate(batch, keepsRefused: keepsRefused))
-            batch.removeAll(keepingCapacity: true)
+            guard !pending.isEmpty else { return }
+            // Signatures are checked on every core before the write transaction; the results keep
+            // the records' order, so what is refused and what is taken does not depend on timing.
+            let decoded = WireRecord.decodeConcurrently(pending)
+            var batch: [SignedCommit] = []
+            batch.reserveCapacity(decoded.count)
+            for result in decoded {
+                switch result {
+                case .success(let commit): batch.append(commit)
+                case .failure(let error):
+                    report.refused.append(
+                        ImportReport.Refusal(
+                            commit: "", author: "", scope: "", sequence: 0, code: error.code, reason: error.message, isStored: false
+                        )
+                    )
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+            if !batch.isEmpty { report.merge(try integrate(batch, keepsRefused: keepsRefused)) }
             progress?(seen)
         }
         for record in records {
             seen += 1
-            do {
-                batch.append(try WireRecord.decode(record))
-            } catch {
-                report.refused.append(
-                    ImportReport.Refusal(
-                        commit: "", author: "", scope: "", sequence: 0, code: error.code, reason: error.message, isStored: false
-                    )
-                )
-            }
-            if batch.count >= options.batchSize { try flush() }
+            pending.append(record)
+            if pending.count >= options.batchSize { try flush() }
         }
         try flush()
-        if batch.isEmpty && report.applied == 0 && seen == 0 { report.held = try heldCount() }
+        if report.applied == 0 && seen == 0 { report.held = try heldCount() }
         return report
     }
 
@@ -78,6 +86,22 @@ extension Replica {
 
 /// One commit in wire form: 4-byte big-endian body length, body, 64-byte signature.
 public enum WireRecord {
+    /// Decodes and verifies records on every core; the results are in the records' order.
+    public static func decodeConcurrently(_ records: [[UInt8]]) -> [Result<SignedCommit, StoreError>] {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, records.count / 64))
+        guard workers > 1 else { return records.map { record in Result { () throws(StoreError) in try decode(record) } } }
+        let results = ResultSlots(count: records.count)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var index = worker
+            while index < records.count {
+                let record = records[index]
+                results.set(index, Result { () throws(StoreError) in try decode(record) })
+                index += workers
+            }
+        }
+        return results.values
+    }
+
     /// Splits and verifies one record.
     public static func decode(_ record: [UInt8]) throws(StoreError) -> SignedCommit {
         guard record.count >= 4 + 64 else { throw StoreError(.malformedCommit, "a commit record of \(record.count) bytes is too short") }
@@ -87,4 +111,26 @@ public enum WireRecord {
         }
         return try SignedCommit(body: Array(record[4..<4 + length]), signature: Array(record[(4 + length)...]))
     }
+}
+
+/// Result slots written by several threads, each slot by exactly one, through a raw buffer (no
+/// Swift access to shared state while they run); read after they all finish.
+private final class ResultSlots: @unchecked Sendable {
+    private let buffer: UnsafeMutablePointer<Result<SignedCommit, StoreError>?>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        buffer = .allocate(capacity: count)
+        buffer.initialize(repeating: nil, count: count)
+    }
+
+    deinit {
+        buffer.deinitialize(count: count)
+        buffer.deallocate()
+    }
+
+    func set(_ index: Int, _ value: Result<SignedCommit, StoreError>) { buffer[index] = value }
+
+    var values: [Result<SignedCommit, StoreError>] { (0..<count).map { buffer[$0]! } }
 }

@@ -30,78 +30,85 @@ extension Replica {
             ),
             arguments: [table, row, column, scope]
         )
-        return try rows.map { row in
-            let supersedesData: Data? = row["supersedes"]
-            var supersedes: [CommitID] = []
-            if let supersedesData {
-                let bytes = [UInt8](supersedesData)
-                supersedes = stride(from: 0, to: bytes.count, by: 32).map { CommitID(unchecked: Array(bytes[$0..<$0 + 32])) }
-            }
-            return CellVersion(
-                commit: CommitID(unchecked: [UInt8](row["commit_id"] as Data)),
-                timestamp: Timestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)),
-                author: try PublicKey(bytes: [UInt8](row["author"] as Data)),
-                value: Value(databaseValue: row["value"] as DatabaseValue),
-                supersedes: supersedes
-            )
+        return try rows.map(cellVersion)
+    }
+
+    /// A `_versions` row (commit_id, hlc, author, value, supersedes) as a cell version.
+    static func cellVersion(_ row: Row) throws -> CellVersion {
+        let supersedesData: Data? = row["supersedes"]
+        var supersedes: [CommitID] = []
+        if let supersedesData {
+            let bytes = [UInt8](supersedesData)
+            supersedes = stride(from: 0, to: bytes.count, by: 32).map { CommitID(unchecked: Array(bytes[$0..<$0 + 32])) }
         }
+        return CellVersion(
+            commit: CommitID(unchecked: [UInt8](row["commit_id"] as Data)),
+            timestamp: Timestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)),
+            author: try PublicKey(bytes: [UInt8](row["author"] as Data)),
+            value: Value(databaseValue: row["value"] as DatabaseValue),
+            supersedes: supersedes
+        )
     }
 
     /// Recomputes the visible values of some columns of a row from the valid versions.
     ///
     /// A row belongs to the smallest scope (by UTF-8 order) that holds valid versions of it; versions
     /// written in other scopes are kept but not shown (a row id reused across scopes is an anomaly).
-    /// The caller runs as the engine (`asEngine`).
+    /// The caller runs as the engine (`asEngine`). One query reads every valid version of the row.
     func recompute(_ db: Database, table: String, row: Data, columns: Set<String>) throws {
         guard let allColumns = tables[table] else { return }
-        let owning = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT MIN(scope) FROM _versions WHERE tbl = ? AND row = ? AND valid = 1"),
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT col, scope, commit_id, hlc, author, value, supersedes FROM _versions WHERE tbl = ? AND row = ? AND valid = 1"
+            ),
             arguments: [table, row]
         )
+        let owning = rows.map { $0["scope"] as String }.min { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         guard let owning else {
             try db.cachedStatement(sql: "DELETE FROM \"\(table)\" WHERE id = ?").execute(arguments: [row])
             try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ?").execute(arguments: [table, row])
             return
         }
+        var byColumn: [String: [CellVersion]] = [:]
+        for version in rows where version["scope"] as String == owning {
+            byColumn[version["col"], default: []].append(try Self.cellVersion(version))
+        }
         let visibleScope = try String.fetchOne(
             db.cachedStatement(sql: "SELECT scope FROM \"\(table)\" WHERE id = ?"), arguments: [row]
         )
         var toCompute = columns
-        // Conflicts already open on this row: only those can need deleting.
-        let openConflicts = Set(try String.fetchAll(
+        // Conflicts already open on this row: only those can need deleting (none for a new row).
+        let openConflicts = visibleScope == nil ? [] : Set(try String.fetchAll(
             db.cachedStatement(sql: "SELECT col FROM _conflicts WHERE tbl = ? AND row = ?"), arguments: [table, row]
         ))
-        do {
-            if visibleScope == nil {
-                try db.cachedStatement(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)").execute(arguments: [row, owning])
-            } else if visibleScope != owning {
-                try db.cachedStatement(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?").execute(arguments: [owning, row])
-                toCompute = allColumns
-            }
-            let ordered = toCompute.sorted()
-            var values: [DatabaseValue] = []
-            for column in ordered {
-                let versions = try Self.versions(db, table: table, row: row, column: column, scope: owning)
-                if let resolved = Merge.resolve(versions) {
-                    values.append(resolved.value.databaseValue)
-                    if resolved.isConflict {
-                        try db.cachedStatement(sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)").execute(arguments: [table, row, column, owning])
-                    } else if openConflicts.contains(column) {
-                        try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
-                            .execute(arguments: [table, row, column])
-                    }
-                } else {
-                    values.append(column == "deleted" ? 0.databaseValue : .null)
-                    if openConflicts.contains(column) {
-                        try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
-                            .execute(arguments: [table, row, column])
-                    }
+        if visibleScope == nil {
+            try db.cachedStatement(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)").execute(arguments: [row, owning])
+        } else if visibleScope != owning {
+            try db.cachedStatement(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?").execute(arguments: [owning, row])
+            toCompute = allColumns
+        }
+        let ordered = toCompute.sorted()
+        var values: [DatabaseValue] = []
+        for column in ordered {
+            if let resolved = Merge.resolve(byColumn[column] ?? []) {
+                values.append(resolved.value.databaseValue)
+                if resolved.isConflict {
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)").execute(arguments: [table, row, column, owning])
+                } else if openConflicts.contains(column) {
+                    try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
+                        .execute(arguments: [table, row, column])
+                }
+            } else {
+                values.append(column == "deleted" ? 0.databaseValue : .null)
+                if openConflicts.contains(column) {
+                    try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
+                        .execute(arguments: [table, row, column])
                 }
             }
-            guard !ordered.isEmpty else { return }
-            let assignments = ordered.map { "\"\($0)\" = ?" }.joined(separator: ", ")
-            try db.cachedStatement(sql: "UPDATE \"\(table)\" SET \(assignments) WHERE id = ?")
-                .execute(arguments: StatementArguments(values + [row.databaseValue]))
         }
+        guard !ordered.isEmpty else { return }
+        let assignments = ordered.map { "\"\($0)\" = ?" }.joined(separator: ", ")
+        try db.cachedStatement(sql: "UPDATE \"\(table)\" SET \(assignments) WHERE id = ?")
+            .execute(arguments: StatementArguments(values + [row.databaseValue]))
     }
 }

@@ -12,6 +12,8 @@ public struct WriteBatch: Sendable {
 
     var cells: [Cell: Value] = [:]
     var order: [Cell] = []
+    /// Rows this batch created with a new UUIDv7: they have no versions yet, so nothing to look up.
+    var fresh: Set<UUID> = []
     let milliseconds: UInt64
 
     init(milliseconds: UInt64) { self.milliseconds = milliseconds }
@@ -31,6 +33,7 @@ public struct WriteBatch: Sendable {
     @discardableResult
     public mutating func insert(_ table: String, id: UUID? = nil, _ values: [String: Value]) -> UUID {
         let row = id ?? UUID.v7(milliseconds: milliseconds)
+        if id == nil { fresh.insert(row) }
         set(table, row: row, "deleted", .integer(0))
         update(table, row: row, values)
         return row
@@ -67,6 +70,10 @@ extension Replica {
                     let value = batch.cells[cell]!
                     let change = Change(table: cell.table, row: cell.row, column: cell.column, value: value)
                     if let error = validateChanges([change]) { throw error }
+                    if batch.fresh.contains(cell.row) {
+                        changes.append(change)
+                        continue
+                    }
                     let rowData = Data(cell.row.bytes16)
                     if let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?"), arguments: [rowData]
                     ), owner != scope {
@@ -105,7 +112,7 @@ extension Replica {
                 try Self.setClock(db, timestamp)
                 let commit = Commit(
                     author: key.publicKey, scope: scope, sequence: sequence, previous: previous, timestamp: timestamp,
-                    schemaVersion: schema.version, registrySequence: try Self.registryHead(db, root: root), changes: changes
+                    schemaVersion: schema.version, registrySequence: try cachedRegistryHead(db), changes: changes
                 )
                 let signed = try SignedCommit(signing: commit, with: key)
                 var integrator = Integrator(replica: self, db: db)

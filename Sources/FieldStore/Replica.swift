@@ -1,6 +1,7 @@
 import FieldCrypto
 import Foundation
 import GRDB
+import Synchronization
 import Logging
 
 /// Settings of a replica that are not part of its data.
@@ -43,6 +44,11 @@ public final class Replica: Sendable {
     public let options: ReplicaOptions
     /// Replicated tables and their writable columns (including `deleted`).
     let tables: [String: Set<String>]
+    /// Answers derived from the registry (cut-offs, policy verdicts, the registry head), valid
+    /// while the registry generation they were computed at is current. The generation is stored
+    /// in the database and bumped in the same transaction as any change of the registry, so every
+    /// process sharing the file sees a change.
+    let registryCache = Mutex(RegistryCache())
 
     /// Opens (creating if needed) the replica at `path`. A new replica needs `root`; an existing one
     /// must have been created with the same root.
@@ -66,6 +72,9 @@ public final class Replica: Sendable {
         } else {
             writer = try DatabaseQueue(configuration: configuration)
         }
+        // The writer's page cache: 64 MiB instead of SQLite's 2 MiB, so that merging into a large
+        // replica finds the B-tree pages it needs in memory (readers keep the default).
+        try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -65536") }
         let (storedRoot, tables) = try writer.write { db in
             try Self.installEngineTables(db)
             let storedRoot = try Self.meta(db, "root").flatMap { try? PublicKey(hex: $0) }
@@ -184,6 +193,8 @@ public final class Replica: Sendable {
                 )
             }
             tables[name] = Set(columns.dropFirst(2))
+            // A scope's rows in id order: the state digest and the scope's listings read them so.
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS \"_scope_\(name)\" ON \"\(name)\"(scope, id)")
             for (event, when) in [("INSERT", "INSERT"), ("UPDATE", "UPDATE"), ("DELETE", "DELETE")] {
                 try db.execute(
                     sql: """
@@ -235,6 +246,29 @@ public final class Replica: Sendable {
     }
 
     /// The applied head of the root's registry feed: the registry state new local commits cite.
+    /// The registry generation: bumped whenever a registry commit is applied or unapplied.
+    static func registryGeneration(_ db: Database) throws -> Int64 {
+        try meta(db, "registry_generation").flatMap { Int64($0) } ?? 0
+    }
+
+    /// A new random value rather than a count: a transaction that bumps it and then rolls back
+    /// must never leave a value that a later, different registry state could take again.
+    static func bumpRegistryGeneration(_ db: Database) throws {
+        try setMeta(db, "registry_generation", String(Int64.random(in: 1...Int64.max)))
+    }
+
+    /// The registry head, from the cache when the generation is current.
+    func cachedRegistryHead(_ db: Database) throws -> UInt64 {
+        let generation = try Self.registryGeneration(db)
+        if let head = registryCache.withLock({ $0.generation == generation ? $0.head : nil }) { return head }
+        let head = try Self.registryHead(db, root: root)
+        registryCache.withLock { cache in
+            cache.reset(to: generation)
+            cache.head = head
+        }
+        return head
+    }
+
     static func registryHead(_ db: Database, root: PublicKey) throws -> UInt64 {
         UInt64(
             try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ? AND status = 0"), arguments: [Data(root.bytes), Commit.registryScope]
@@ -250,5 +284,19 @@ public final class Replica: Sendable {
     /// Reads the registry as it stands now, for the layers above.
     public func readRegistry<T>(_ body: (RegistrySnapshot) throws -> T) throws -> T {
         try database.read { db in try body(try currentRegistry(db)) }
+    }
+}
+
+/// What `Replica.registryCache` holds for one registry generation.
+struct RegistryCache {
+    var generation: Int64 = -1
+    var head: UInt64?
+    var revocations: [PublicKey: Revocation]?
+    var verdicts: [String: PolicyVerdict] = [:]
+
+    mutating func reset(to generation: Int64) {
+        guard generation != self.generation else { return }
+        self = RegistryCache()
+        self.generation = generation
     }
 }

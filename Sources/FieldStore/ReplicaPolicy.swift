@@ -20,6 +20,14 @@ public protocol ReplicaPolicy: Sendable {
 
     /// The positional cut-offs (revocations, closed feeds) in force in the latest registry this replica holds.
     func revocations(registry: RegistrySnapshot) throws -> [Revocation]
+
+    /// What, besides the author, scope and registry sequence, the verdict on `commit` depends on,
+    /// so that the engine may reuse a verdict for commits that share all of it; nil: never reuse.
+    func verdictKey(for commit: Commit) -> String?
+}
+
+extension ReplicaPolicy {
+    public func verdictKey(for commit: Commit) -> String? { nil }
 }
 
 /// A device cut off at fixed points of its feeds: nothing after `lastAccepted[scope]` is accepted
@@ -56,6 +64,7 @@ public struct Revocation: Sendable, Hashable {
 /// A policy that accepts every well-formed commit; for engine tests of the merge alone.
 public struct AcceptAllPolicy: ReplicaPolicy {
     public init() {}
+    public func verdictKey(for commit: Commit) -> String? { "" }
     public func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict { .allow }
     public func revocations(registry: RegistrySnapshot) throws -> [Revocation] { [] }
 }

@@ -3,7 +3,7 @@ import FieldStore
 import Foundation
 
 /// Carries one request to a peer and brings back its response (HTTP, or in-process).
-public protocol SyncTransport {
+public protocol SyncTransport: Sendable {
     func exchange(_ request: SyncRequest) async throws -> SyncResponse
 }
 
@@ -91,21 +91,44 @@ public struct SyncClient: Sendable {
         }
         let plan = SyncPlanner.plan(client: localHeads, server: remote.heads, scopes: scopeSet)
         // Pull what the peer has and we lack, in bounded batches, until it says there is no more.
+        // The next batch is asked for while this one is taken in (its heads are predicted from the
+        // batch itself); if the replica did not take the whole batch, the prefetched answer is
+        // dropped and the next request is made from what the replica actually holds.
         var pull = plan.pull
-        while !pull.isEmpty {
-            guard case .pull(let records, let more) = try await exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes))) else {
+        var response: SyncResponse? = pull.isEmpty ? nil : try await exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes)))
+        while let current = response {
+            guard case .pull(let records, let more) = current else {
                 throw SyncError(.transport, "the peer answered a pull with something else")
             }
-            let report = try replica.importRecords(records)
+            let predicted = try Self.advance(pull, by: records)
+            let prefetch = more && !records.isEmpty && predicted != pull
+            let nextRequest = SyncRequest.pull(PullRequest(after: predicted, maxCommits: batchCommits, maxBytes: batchBytes))
+            async let prefetched: SyncResponse? = prefetch ? transport.exchange(nextRequest) : nil
+            let report: ImportReport
+            do {
+                report = try replica.importRecords(records)
+            } catch {
+                _ = try? await prefetched
+                throw error
+            }
             summary.received += records.count - report.skipped - report.refused.filter { !$0.isStored }.count
             summary.refusedHere += report.refused.filter { !$0.isStored }
             summary.heldHere = report.held
             progress?(SyncProgress(phase: "pull", commits: summary.received, bytes: summary.responseBytes))
+            let next = try await prefetched
             guard more, !records.isEmpty else { break }
             let now = Dictionary(try replica.heads(scopes: scopeSet).map { ($0.scope + "\u{0}" + $0.author, $0.head) }, uniquingKeysWith: max)
             let advanced = pull.map { FeedHead(author: $0.author, scope: $0.scope, head: now[$0.scope + "\u{0}" + $0.author] ?? 0) }
             guard advanced != pull else {
                 throw SyncError(.noProgress, "the peer's commits could not be taken (\(report.refused.first?.reason ?? "no reason")); sync stopped")
+            }
+            if let next, advanced == predicted {
+                summary.requestBytes += try SyncWire.encode(nextRequest).body.count
+                summary.requests += 1
+                summary.responseBytes += try SyncWire.encode(next).body.count
+                response = next
+            } else {
+                response = try await exchange(.pull(PullRequest(after: advanced, maxCommits: batchCommits, maxBytes: batchBytes)))
             }
             pull = advanced
         }
@@ -140,6 +163,19 @@ public struct SyncClient: Sendable {
         }
         summary.conflicts = try replica.conflicts().count
         return summary
+    }
+}
+
+extension SyncClient {
+    /// The heads `after` would have once `records` (in feed order) are all taken.
+    static func advance(_ after: [FeedHead], by records: [[UInt8]]) throws -> [FeedHead] {
+        var last: [String: UInt64] = [:]
+        for record in records where record.count > 4 + SigningKey.signatureSize {
+            let commit = try CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
+            let key = commit.scope + "\u{0}" + commit.author.hex
+            last[key] = max(last[key] ?? 0, commit.sequence)
+        }
+        return after.map { FeedHead(author: $0.author, scope: $0.scope, head: max($0.head, last[$0.scope + "\u{0}" + $0.author] ?? 0)) }
     }
 }
 

@@ -471,3 +471,24 @@ struct WorkflowCounty {
         #expect(late.escalation == .listed)
     }
 }
+
+@Suite struct FlatJSONTests {
+    /// The fast reader agrees with JSONSerialization on what the workflow writes, and declines the rest.
+    @Test(arguments: [
+        ["lead": "0199793c-0288-7ff7-8ddd-2d526d9209d5", "co": "a,b"], ["reply": "组织\"专场\"招聘会\n两场 / 三场\\"], [:],
+        ["milestones": "2025-12-31 完成设计; 2026-03-31 竣工", "comment": "\t制表"],
+    ])
+    func agreesWithJSONSerialization(object: [String: String]) throws {
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        #expect(FlatJSON.parse(text) == object)
+    }
+
+    @Test func declinesWhatItDoesNotRead() {
+        #expect(FlatJSON.parse(#"{"a": 1}"#) == nil)
+        #expect(FlatJSON.parse(#"{"a": "\u00e9"}"#) == nil)
+        #expect(FlatJSON.parse(#"{"a": "b"} x"#) == nil)
+        #expect(FlatJSON.parse(#"["a"]"#) == nil)
+        #expect(FlatJSON.parse(#"{"a": "b""#) == nil)
+        #expect(FlatJSON.parse(#" { "a" : "b" , "c":"d" } "#) == ["a": "b", "c": "d"])
+    }
+}
