@@ -47,12 +47,19 @@ extension Ledger {
             widths: [22, 8, 10, 10, 8, 8, 8, 8, 12, 10, 12, 10, 8]
         )
         var departmentRows: [(name: String, rates: Rates, cells: [ReportCell])] = []
-        for lead in Set(facts.flatMap { $0.status.assignments.map(\.lead) }) {
-            let figures = rates(month, facts, lead: lead)
+        // Each department's demands: those with an assignment to it (the only ones that count for it).
+        var byLead: [UUID: [DemandFacts]] = [:]
+        for demand in facts {
+            for lead in Set(demand.status.assignments.map(\.lead)) { byLead[lead, default: []].append(demand) }
+        }
+        var openByLead: [UUID: Int] = [:]
+        for demand in open { if let lead = demand.status.lead { openByLead[lead, default: 0] += 1 } }
+        for (lead, members) in byLead {
+            let figures = rates(month, members, lead: lead)
             let name = try departmentName(lead)
             departmentRows.append((name, figures, [
                 .text(name), .number(Double(figures.returned.denominator)), .number(Double(figures.signOnTime.numerator)),
-                .number(Double(figures.onTime.numerator)), .number(Double(open.filter { $0.status.lead == lead }.count)),
+                .number(Double(figures.onTime.numerator)), .number(Double(openByLead[lead] ?? 0)),
                 .number(Double(figures.overdue)), .number(Double(figures.returned.numerator)), .number(Double(figures.reopened.numerator)),
                 .percent(figures.signOnTime.value), .percent(figures.response.value), .percent(figures.onTime.value),
                 .percent(figures.satisfaction.value),
@@ -112,13 +119,13 @@ extension Ledger {
             return table
         }
 
+        let openOverlays = open.map { $0.status.overlay(on: today, calendar: calendar, profile: profile) }
         func list(_ name: String, _ reasons: (Overlay) -> [String]) throws -> ReportTable {
             var table = ReportTable(
                 name: name, headers: ["诉求编号", "企业名称", "牵头单位", "当前状态", "登记日期", "办结时限", "超期工作日", "原因"],
                 widths: [20, 28, 20, 10, 12, 12, 10, 40]
             )
-            for demand in open {
-                let overlay = demand.status.overlay(on: today, calendar: calendar, profile: profile)
+            for (demand, overlay) in zip(open, openOverlays) {
                 let why = reasons(overlay)
                 guard !why.isEmpty else { continue }
                 table.rows.append([
