@@ -137,7 +137,7 @@ extension Ledger {
         }
         func time(_ milliseconds: Int64?) -> ReportCell {
             guard let milliseconds else { return .empty }
-            return .dateTime(profile.localDay(milliseconds), minute: Int(floorModulo(milliseconds + Int64(profile.utcOffsetMinutes) * 60_000, 86_400_000) / 60_000))
+            return .dateTime(profile.localDay(milliseconds), minute: profile.localMinute(milliseconds))
         }
         func day(_ milliseconds: Int64?) -> ReportCell { milliseconds.map { .date(profile.localDay($0)) } ?? .empty }
         func text(_ value: String?) -> ReportCell { value.map { $0.isEmpty ? .empty : .text($0) } ?? .empty }

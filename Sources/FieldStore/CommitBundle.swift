@@ -14,35 +14,60 @@ public enum CommitBundle {
     /// - Returns: the number of commits written.
     @discardableResult
     public static func write(from replica: Replica, scopes: Set<String>? = nil, to path: String) throws -> Int {
-        let temporary = path + ".partial"
-        _ = FileManager.default.createFile(atPath: temporary, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw StoreError(.database, "cannot write \(path); check that the folder exists and is writable")
-        }
+        let writer = try Writer(path: path)
+        try replica.exportRecords(scopes: scopes) { try writer.append($0) }
+        return try writer.finish()
+    }
+
+    /// Writes a bundle record by record, streaming: the magic, each record with its length, the
+    /// end marker and count, then the BLAKE2b-256 of all that. The file appears at `path` only when
+    /// `finish()` succeeds (it is written to `path.partial` until then).
+    public final class Writer {
+        let path: String
+        let temporary: String
+        let handle: FileHandle
         let hasher = BLAKE2b.Hasher()
         var buffer: [UInt8] = magic
         var count: UInt64 = 0
-        func flush(force: Bool) throws {
-            guard force || buffer.count > 1 << 20 else { return }
-            hasher.update(buffer)
-            try handle.write(contentsOf: buffer)
-            buffer.removeAll(keepingCapacity: true)
+
+        public init(path: String) throws {
+            self.path = path
+            temporary = path + ".partial"
+            _ = FileManager.default.createFile(atPath: temporary, contents: nil)
+            guard let handle = FileHandle(forWritingAtPath: temporary) else {
+                throw StoreError(.database, "cannot write \(path); check that the folder exists and is writable")
+            }
+            self.handle = handle
         }
-        try replica.exportRecords(scopes: scopes) { record in
+
+        /// Adds one wire record.
+        public func append(_ record: [UInt8]) throws {
             buffer += CommitCodec.bigEndian(UInt32(record.count))
             buffer += record
             count += 1
             try flush(force: false)
         }
-        buffer += [0, 0, 0, 0]
-        buffer += CommitCodec.bigEndian(count)
-        try flush(force: true)
-        try handle.write(contentsOf: hasher.finalize())
-        try handle.synchronize()
-        try handle.close()
-        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
-        return Int(count)
+
+        private func flush(force: Bool) throws {
+            guard force || buffer.count > 1 << 20 else { return }
+            hasher.update(buffer)
+            try handle.write(contentsOf: buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// Writes the trailer, syncs and renames the file into place; returns the record count.
+        @discardableResult
+        public func finish() throws -> Int {
+            buffer += [0, 0, 0, 0]
+            buffer += CommitCodec.bigEndian(count)
+            try flush(force: true)
+            try handle.write(contentsOf: hasher.finalize())
+            try handle.synchronize()
+            try handle.close()
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            return Int(count)
+        }
     }
 
     /// Opens a bundle and checks its end marker, count and hash before anything is read from it.

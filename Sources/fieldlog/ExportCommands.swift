@@ -86,15 +86,7 @@ struct ExportCommand: ParsableCommand {
             filter.township = township
             filter.category = category.map { $0 }
             filter.overdueOnly = overdue
-            if let month {
-                guard let period = Period(month: month) else { throw CLIError("--month '\(month)' is not like 2026-03") }
-                filter.period = period
-            } else if from != nil || to != nil {
-                guard let start = Day(from ?? "2000-01-01"), let end = Day(to ?? "2100-12-31"), start <= end else {
-                    throw CLIError("--from and --to take dates like 2026-03-15, --from not after --to")
-                }
-                filter.period = Period(from: start, to: end)
-            }
+            filter.period = try period(month: month, from: from, to: to)
             let table = try ledger.workLedger(filter, today: try output.day(ledger, profile: profile), profile: profile)
             try output.write([table], title: "工作台账", global: global)
         }
@@ -109,7 +101,7 @@ struct ExportCommand: ParsableCommand {
         @Option(help: "The month, YYYY-MM.") var month: String
 
         func run() throws {
-            guard let period = Period(month: month) else { throw CLIError("--month '\(month)' is not like 2026-03") }
+            guard let period = try period(month: month, from: nil, to: nil) else { throw CLIError("give --month YYYY-MM") }
             let ledger = try global.ledger(write: false)
             let profile = try global.profile()
             let tables = try ledger.monthlyReport(period, today: try output.day(ledger, profile: profile), profile: profile)
@@ -162,15 +154,8 @@ struct RatesCommand: ParsableCommand {
     @Option(help: "department, cadre, category or township.") var by: String?
 
     func run() throws {
-        let period: Period
-        if let month {
-            guard let parsed = Period(month: month) else { throw CLIError("--month '\(month)' is not like 2026-03") }
-            period = parsed
-        } else {
-            guard let from, let to, let start = Day(from), let end = Day(to), start <= end else {
-                throw CLIError("give --month YYYY-MM, or --from and --to as dates like 2026-03-15 (--from not after --to)")
-            }
-            period = Period(from: start, to: end)
+        guard month != nil || (from != nil && to != nil), let period = try period(month: month, from: from, to: to) else {
+            throw CLIError("give --month YYYY-MM, or --from and --to as dates like 2026-03-15 (--from not after --to)")
         }
         let ledger = try global.ledger(write: false)
         let profile = try global.profile()
@@ -203,4 +188,17 @@ struct RatesCommand: ParsableCommand {
             print("    超期  \(rates.overdue)    平均办理工作日  \(rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? "—")")
         }
     }
+}
+
+/// The period of `--month`, or of `--from`/`--to` (an end left out is open); nil when none is given.
+func period(month: String?, from: String?, to: String?) throws -> Period? {
+    if let month {
+        guard let period = Period(month: month) else { throw CLIError("--month '\(month)' is not like 2026-03") }
+        return period
+    }
+    guard from != nil || to != nil else { return nil }
+    guard let start = Day(from ?? "2000-01-01"), let end = Day(to ?? "2100-12-31"), start <= end else {
+        throw CLIError("--from and --to take dates like 2026-03-15, --from not after --to")
+    }
+    return Period(from: start, to: end)
 }

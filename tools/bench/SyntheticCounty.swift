@@ -116,7 +116,7 @@ struct SyntheticCounty {
 
         progress("county: \(commits) signed commits (visits, demands, workflow events)")
         bundlePath = folder + "/county.bundle"
-        let writer = try BundleWriter(path: bundlePath)
+        let writer = try CommitBundle.Writer(path: bundlePath)
         for record in registry { try writer.append(record) }
         let registrySequence = UInt64(registry.count)
         var feeds: [String: (sequence: UInt64, previous: CommitID)] = [:]
@@ -215,42 +215,6 @@ struct SyntheticCounty {
         self.feeds = feeds
         commitCount = made
         demandCount = demands
-    }
-}
-
-/// Writes a bundle file (FLBUNDL1, length-prefixed records, trailer with count and BLAKE2b-256),
-/// streaming: docs/commit-format.md.
-final class BundleWriter {
-    let handle: FileHandle
-    let hasher = BLAKE2b.Hasher()
-    var buffer = Array("FLBUNDL1".utf8)
-    var count: UInt64 = 0
-
-    init(path: String) throws {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw BenchError("cannot write \(path)") }
-        self.handle = handle
-    }
-
-    func append(_ record: [UInt8]) throws {
-        let length = UInt32(record.count)
-        buffer += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
-        buffer += record
-        count += 1
-        if buffer.count > 1 << 20 { flush() }
-    }
-
-    private func flush() {
-        hasher.update(buffer)
-        handle.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func finish() throws {
-        buffer += [0, 0, 0, 0] + (0..<8).map { UInt8(truncatingIfNeeded: count >> (56 - 8 * UInt64($0))) }
-        flush()
-        handle.write(Data(hasher.finalize()))
-        try handle.close()
     }
 }
 
