@@ -116,6 +116,7 @@ func floorModulo(_ a: Int64, _ b: Int64) -> Int64 { a - floorDivide(a, b) * b }
 /// milliseconds since 1970.
 public enum ISOTime {
     public static func parse(_ text: String) -> Int64? {
+        if let canonical = parseCanonical(text) { return canonical }
         // YYYY-MM-DDTHH:MM[:SS[.sss]](Z|+HH:MM)
         let scalars = Array(text.utf8)
         guard scalars.count >= 16, let day = Day(String(decoding: scalars[0..<10], as: UTF8.self)),
@@ -142,6 +143,33 @@ public enum ISOTime {
             milliseconds = Int((seconds * 1000).rounded())
         }
         return Int64(day.ordinal) * 86_400_000 + Int64((hour * 60 + minute - offset) * 60_000 + milliseconds)
+    }
+
+    /// The form `format` writes, `YYYY-MM-DDTHH:MM:SS.sssZ` (or without the milliseconds), read
+    /// digit by digit: the reports parse every event's time. Anything else returns nil.
+    static func parseCanonical(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { bytes -> Int64? in
+            guard bytes.count == 24 || bytes.count == 20, bytes[bytes.count - 1] == UInt8(ascii: "Z") else { return nil }
+            func number(_ from: Int, _ count: Int) -> Int? {
+                var value = 0
+                for index in from..<(from + count) {
+                    let digit = Int(bytes[index]) - 48
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"),
+                bytes[16] == UInt8(ascii: ":"), bytes.count == 20 || bytes[19] == UInt8(ascii: "."),
+                let year = number(0, 4), let month = number(5, 2), let dayOfMonth = number(8, 2), let hour = number(11, 2),
+                let minute = number(14, 2), let second = number(17, 2), hour < 24, minute < 60, second < 61,
+                let day = Day(year: year, month: month, day: dayOfMonth)
+            else { return nil }
+            let millisecond = bytes.count == 24 ? number(20, 3) : 0
+            guard let millisecond else { return nil }
+            return Int64(day.ordinal) * 86_400_000 + Int64(((hour * 60 + minute) * 60 + second) * 1000 + millisecond)
+        }
     }
 
     public static func format(_ milliseconds: Int64) -> String {

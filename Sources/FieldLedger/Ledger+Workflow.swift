@@ -72,28 +72,33 @@ extension Ledger {
 
     // MARK: Events and status
 
+    /// The columns an event is read from, in the order `workflowEvent` reads them.
+    static let eventColumns = "id, demand_id, parent_id, at, actor_key, actor_name, role, action, from_state, to_state, comment, data"
+
     /// The workflow events of a demand, as stored.
     public func workflowEvents(of demand: UUID) throws -> [WorkflowEvent] {
         try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id", arguments: [Data(demand.bytes16)]
+                db, sql: "SELECT \(Self.eventColumns) FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id",
+                arguments: [Data(demand.bytes16)]
             ).compactMap(Self.workflowEvent)
         }
     }
 
+    /// An event from a row of `eventColumns` (read by position: the reports read tens of thousands).
     static func workflowEvent(_ row: Row) -> WorkflowEvent? {
-        guard let id = (row["id"] as Data?).map({ UUID(bytes16: [UInt8]($0)) }),
-            let demand = (row["demand_id"] as Data?).map({ UUID(bytes16: [UInt8]($0)) }),
-            let at = (row["at"] as String?).flatMap(ISOTime.parse)
-        else { return nil }
-        let json = (row["data"] as String?).flatMap { text in
+        func uuid(_ index: Int) -> UUID? {
+            guard let data = row[index] as Data?, data.count == 16 else { return nil }
+            return data.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+        }
+        guard let id = uuid(0), let demand = uuid(1), let at = (row[3] as String?).flatMap(ISOTime.parse) else { return nil }
+        let json = (row[11] as String?).flatMap { text in
             FlatJSON.parse(text) ?? (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
         }
         return WorkflowEvent(
-            id: id, demand: demand, parent: (row["parent_id"] as Data?).map { UUID(bytes16: [UInt8]($0)) }, at: at,
-            actorKey: row["actor_key"] ?? "", actorName: row["actor_name"] ?? "", role: row["role"] ?? "", action: row["action"] ?? "",
-            from: (row["from_state"] as String?).flatMap(DemandState.init(rawValue:)),
-            to: (row["to_state"] as String?).flatMap(DemandState.init(rawValue:)), comment: row["comment"], data: json ?? [:]
+            id: id, demand: demand, parent: uuid(2), at: at, actorKey: row[4] ?? "", actorName: row[5] ?? "", role: row[6] ?? "",
+            action: row[7] ?? "", from: (row[8] as String?).flatMap(DemandState.init(rawValue:)),
+            to: (row[9] as String?).flatMap(DemandState.init(rawValue:)), comment: row[10], data: json ?? [:]
         )
     }
 
@@ -102,17 +107,27 @@ extension Ledger {
         Workflow.derive(try workflowEvents(of: try self.demand(named: demand)), calendar: try calendar(), profile: profile)
     }
 
-    /// The status of every live demand, by id (one pass over the event table).
+    /// The status of every live demand, by id: from the status cache (see `StatusCache`), which
+    /// derives and stores what it lacks; derived afresh if the cache cannot be written.
     public func allStatuses(profile: DeadlineProfile = .shandong2115) throws -> [UUID: DemandStatus] {
-        let calendar = try calendar()
-        let events = try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM demand_events WHERE deleted = 0 ORDER BY demand_id").compactMap(Self.workflowEvent)
+        do {
+            return try cachedStatuses(profile: profile)
+        } catch {
+            let calendar = try calendar()
+            return try read { db in try Self.deriveStatuses(db, calendar: calendar, profile: profile) }
         }
-        var statuses: [UUID: DemandStatus] = [:]
-        for (demand, list) in Dictionary(grouping: events, by: \.demand) {
-            statuses[demand] = Workflow.derive(list, calendar: calendar, profile: profile)
+    }
+
+    /// Every department's name, by id (for reports that name many).
+    func departmentNames() throws -> [UUID: String] {
+        try read { db in
+            var names: [UUID: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM departments WHERE deleted = 0") {
+                guard let id = row[0] as Data?, id.count == 16, let name = row[1] as String? else { continue }
+                names[UUID(bytes16: [UInt8](id))] = name
+            }
+            return names
         }
-        return statuses
     }
 
     /// A department's name (or its id when it is not in the registry this replica holds).

@@ -28,7 +28,9 @@ public final class Ledger: Sendable {
         let replica = try Replica.open(
             path: path, root: root, schema: LedgerSchema.current, policy: LedgerPolicy(), options: options
         )
-        return Ledger(replica: replica, publicKey: publicKey, signer: signer)
+        let ledger = Ledger(replica: replica, publicKey: publicKey, signer: signer)
+        try ledger.installStatusCache()
+        return ledger
     }
 
     init(replica: Replica, publicKey: PublicKey, signer: SigningKey?) {

@@ -9,6 +9,7 @@ extension Ledger {
         let calendar = try calendar()
         let facts = try demandFacts(profile: profile).filter { $0.status.state != .notAccepted }
         let previous = month.previousMonth
+        let names = try departmentNames()
         func rates(_ period: Period, _ subset: [DemandFacts], lead: UUID? = nil) -> Rates {
             var rates = Rates()
             for demand in subset { rates.add(demand.status, in: period, calendar: calendar, profile: profile, onlyLead: lead) }
@@ -56,7 +57,7 @@ extension Ledger {
         for demand in open { if let lead = demand.status.lead { openByLead[lead, default: 0] += 1 } }
         for (lead, members) in byLead {
             let figures = rates(month, members, lead: lead)
-            let name = try departmentName(lead)
+            let name = names[lead] ?? lead.lowercased
             departmentRows.append((name, figures, [
                 .text(name), .number(Double(figures.returned.denominator)), .number(Double(figures.signOnTime.numerator)),
                 .number(Double(figures.onTime.numerator)), .number(Double(openByLead[lead] ?? 0)),
@@ -77,29 +78,37 @@ extension Ledger {
         var byCadre = ReportTable(
             name: "按干部", headers: ["干部", "包联企业数", "本月走访企业数", "走访覆盖率", "走访次数", "提出诉求", "办结诉求"], widths: [12, 12, 16, 12, 10, 10, 10]
         )
-        let cadreRows = try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT c.name,
-                        (SELECT COUNT(DISTINCT l.enterprise_id) FROM linkages l WHERE l.cadre_id = c.id AND l.active = 1 AND l.deleted = 0) AS linked,
-                        (SELECT COUNT(DISTINCT v.enterprise_id) FROM visits v JOIN linkages l ON l.enterprise_id = v.enterprise_id AND l.cadre_id = c.id
-                            AND l.active = 1 AND l.deleted = 0
-                         WHERE v.cadre_id = c.id AND v.deleted = 0 AND v.visit_date BETWEEN ? AND ?) AS visited,
-                        (SELECT COUNT(*) FROM visits v WHERE v.cadre_id = c.id AND v.deleted = 0 AND v.visit_date BETWEEN ? AND ?) AS visits
-                    FROM cadres c WHERE c.deleted = 0 ORDER BY c.name
-                    """,
-                arguments: [month.from.description, month.to.description, month.from.description, month.to.description]
+        // Linked enterprises, visits and visited linked enterprises per cadre: one grouped pass each.
+        let (cadreNames, linkedBy, visitsBy, visitedBy) = try read { db in
+            func counts(_ sql: String, _ arguments: StatementArguments = []) throws -> [Data: Int] {
+                var counts: [Data: Int] = [:]
+                for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                    if let id = row[0] as Data? { counts[id] = row[1] }
+                }
+                return counts
+            }
+            let window: StatementArguments = [month.from.description, month.to.description]
+            return (
+                try Row.fetchAll(db, sql: "SELECT id, name FROM cadres WHERE deleted = 0 ORDER BY name").map { ($0[0] as Data, ($0[1] as String?) ?? "?") },
+                try counts("SELECT cadre_id, COUNT(DISTINCT enterprise_id) FROM linkages WHERE active = 1 AND deleted = 0 GROUP BY cadre_id"),
+                try counts("SELECT cadre_id, COUNT(*) FROM visits WHERE deleted = 0 AND visit_date BETWEEN ? AND ? GROUP BY cadre_id", window),
+                try counts(
+                    """
+                    SELECT v.cadre_id, COUNT(DISTINCT v.enterprise_id) FROM visits v
+                    JOIN linkages l ON l.enterprise_id = v.enterprise_id AND l.cadre_id = v.cadre_id AND l.active = 1 AND l.deleted = 0
+                    WHERE v.deleted = 0 AND v.visit_date BETWEEN ? AND ? GROUP BY v.cadre_id
+                    """, window
+                )
             )
         }
-        for row in cadreRows {
-            let name: String = row["name"] ?? "?"
-            let linked: Int = row["linked"] ?? 0
-            let visited: Int = row["visited"] ?? 0
-            let mine = facts.filter { $0.registeringCadre == name }
+        let byRegisteringCadre = Dictionary(grouping: facts.filter { $0.registeringCadre != nil }) { $0.registeringCadre! }
+        for (id, name) in cadreNames {
+            let linked = linkedBy[id] ?? 0
+            let visited = visitedBy[id] ?? 0
+            let mine = byRegisteringCadre[name] ?? []
             byCadre.rows.append([
                 .text(name), .number(Double(linked)), .number(Double(visited)), .percent(linked == 0 ? nil : Double(visited) / Double(linked)),
-                .number(Double(row["visits"] ?? 0)), .number(Double(registered(month, mine))), .number(Double(closed(month, mine))),
+                .number(Double(visitsBy[id] ?? 0)), .number(Double(registered(month, mine))), .number(Double(closed(month, mine))),
             ])
         }
 
@@ -120,7 +129,7 @@ extension Ledger {
         }
 
         let openOverlays = open.map { $0.status.overlay(on: today, calendar: calendar, profile: profile) }
-        func list(_ name: String, _ reasons: (Overlay) -> [String]) throws -> ReportTable {
+        func list(_ name: String, _ reasons: (Overlay) -> [String]) -> ReportTable {
             var table = ReportTable(
                 name: name, headers: ["诉求编号", "企业名称", "牵头单位", "当前状态", "登记日期", "办结时限", "超期工作日", "原因"],
                 widths: [20, 28, 20, 10, 12, 12, 10, 40]
@@ -129,7 +138,7 @@ extension Ledger {
                 let why = reasons(overlay)
                 guard !why.isEmpty else { continue }
                 table.rows.append([
-                    .text(demand.number), .text(demand.enterprise ?? ""), try demand.status.lead.map { .text(try departmentName($0)) } ?? .empty,
+                    .text(demand.number), .text(demand.enterprise ?? ""), demand.status.lead.map { .text(names[$0] ?? $0.lowercased) } ?? .empty,
                     .text(demand.status.state.chinese), demand.registered.map { .date($0) } ?? .empty,
                     demand.status.deadline.map { .date($0) } ?? .empty, .number(Double(overlay.overdueWorkdays)), .text(why.joined(separator: "；")),
                 ])
@@ -139,7 +148,7 @@ extension Ledger {
 
         return [
             totals, byDepartment, byCadre, grouped("按类别", "诉求类别", \.category), grouped("按镇街", "所属镇街/园区", \.township),
-            try list("久拖不决", \.dragOnReasons), try list("推诿扯皮", \.buckPassingReasons),
+            list("久拖不决", \.dragOnReasons), list("推诿扯皮", \.buckPassingReasons),
         ]
     }
 }

@@ -60,7 +60,8 @@ public struct LedgerFilter: Sendable, Equatable {
 }
 
 /// A demand with everything the reports need: its record, its enterprise, and its derived status.
-struct DemandFacts {
+/// A class: the reports group and filter the same facts many ways, and share rather than copy them.
+final class DemandFacts {
     var id: UUID
     var number: String
     var registered: Day?
@@ -69,6 +70,30 @@ struct DemandFacts {
     var leadCadre: String?
     var contactName, contactPhone: String?
     var status: DemandStatus
+
+    init(
+        id: UUID, number: String, registered: Day?, channel: String?, enterprise: String?, uscc: String?, township: String?, type: String?,
+        category: String?, title: String?, content: String?, remarks: String?, registeringCadre: String?, leadCadre: String?,
+        contactName: String?, contactPhone: String?, status: DemandStatus
+    ) {
+        self.id = id
+        self.number = number
+        self.registered = registered
+        self.channel = channel
+        self.enterprise = enterprise
+        self.uscc = uscc
+        self.township = township
+        self.type = type
+        self.category = category
+        self.title = title
+        self.content = content
+        self.remarks = remarks
+        self.registeringCadre = registeringCadre
+        self.leadCadre = leadCadre
+        self.contactName = contactName
+        self.contactPhone = contactPhone
+        self.status = status
+    }
 }
 
 extension Ledger {
@@ -84,25 +109,36 @@ extension Ledger {
             {
                 leads[row["enterprise_id"]] = row["name"]
             }
-            return try Row.fetchAll(
+            // The enterprises and cadres once each (a county has tens of thousands of demands and
+            // a few thousand enterprises), then the demands by cursor, read by position.
+            var enterprises: [Data: (name: String?, uscc: String?, township: String?, contact: String?, phone: String?)] = [:]
+            let enterpriseRows = try Row.fetchCursor(db, sql: "SELECT id, name, uscc, township, contact_name, contact_phone FROM enterprises")
+            while let row = try enterpriseRows.next() { enterprises[row[0]] = (row[1], row[2], row[3], row[4], row[5]) }
+            var cadres: [Data: String] = [:]
+            let cadreRows = try Row.fetchCursor(db, sql: "SELECT id, name FROM cadres")
+            while let row = try cadreRows.next() { cadres[row[0]] = row[1] }
+            var facts: [DemandFacts] = []
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT d.id, d.enterprise_id, d.number, d.registered_at, d.channel, d.type, d.category, d.title, d.content, d.remarks,
-                           e.name AS enterprise, e.uscc, e.township, e.contact_name, e.contact_phone, c.name AS cadre
-                    FROM demands d LEFT JOIN enterprises e ON e.id = d.enterprise_id LEFT JOIN cadres c ON c.id = d.cadre_id
-                    WHERE d.deleted = 0 ORDER BY d.number, d.id
+                    SELECT id, enterprise_id, cadre_id, number, registered_at, channel, type, category, title, content, remarks
+                    FROM demands WHERE deleted = 0 ORDER BY number, id
                     """
-            ).map { row in
-                let id = UUID(bytes16: [UInt8](row["id"] as Data))
-                return DemandFacts(
-                    id: id, number: row["number"] ?? id.lowercased,
-                    registered: (row["registered_at"] as String?).flatMap(ISOTime.parse).map(profile.localDay),
-                    channel: row["channel"], enterprise: row["enterprise"], uscc: row["uscc"], township: row["township"], type: row["type"],
-                    category: row["category"], title: row["title"], content: row["content"], remarks: row["remarks"],
-                    registeringCadre: row["cadre"], leadCadre: (row["enterprise_id"] as Data?).flatMap { leads[$0] }, contactName: row["contact_name"],
-                    contactPhone: row["contact_phone"], status: statuses[id] ?? DemandStatus()
-                )
+            )
+            while let row = try rows.next() {
+                guard let idData = row[0] as Data?, idData.count == 16 else { continue }
+                let id = idData.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+                let enterpriseID = row[1] as Data?
+                let enterprise = enterpriseID.flatMap { enterprises[$0] }
+                facts.append(DemandFacts(
+                    id: id, number: row[3] ?? id.lowercased, registered: (row[4] as String?).flatMap(ISOTime.parse).map(profile.localDay),
+                    channel: row[5], enterprise: enterprise?.name, uscc: enterprise?.uscc, township: enterprise?.township, type: row[6],
+                    category: row[7], title: row[8], content: row[9], remarks: row[10], registeringCadre: (row[2] as Data?).flatMap { cadres[$0] },
+                    leadCadre: enterpriseID.flatMap { leads[$0] }, contactName: enterprise?.contact, contactPhone: enterprise?.phone,
+                    status: statuses[id] ?? DemandStatus()
+                ))
             }
+            return facts
         }
     }
 

@@ -262,17 +262,61 @@ public struct FeedHead: Codable, Hashable, Sendable {
 
 extension Replica {
     /// The heads of every feed held in `scopes` (all scopes when nil), sorted by scope then author.
+    /// Read in that order straight from `_feeds` (its scopes are ASCII and its authors raw bytes, so
+    /// SQLite's order is the order of the hex strings); only the wanted feeds are converted.
     public func heads(scopes: Set<String>? = nil) throws -> [FeedHead] {
-        try feeds().filter { scopes?.contains($0.scope) ?? true }
-            .map { FeedHead(author: $0.author, scope: $0.scope, head: $0.head) }
-            .sorted { ($0.scope, $0.author) < ($1.scope, $1.author) }
+        try database.read { db in
+            var heads: [FeedHead] = []
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author"))
+            while let row = try rows.next() {
+                let scope: String = row[0]
+                if let scopes, !scopes.contains(scope) { continue }
+                let author: Data = row[1]
+                heads.append(FeedHead(author: Hex.encode(author), scope: scope, head: UInt64(row[2] as Int64)))
+            }
+            return heads
+        }
+    }
+
+    /// `Replica.headsDigest(heads(scopes:))`, hashed straight from `_feeds` without building the
+    /// heads: the first request of every sync computes it, on both sides.
+    public func headsDigest(scopes: Set<String>?) throws -> String {
+        let hasher = BLAKE2b.Hasher()
+        hasher.update(field: "fieldlog heads v1")
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(70_000)
+        func field(_ bytes: UnsafeRawBufferPointer) {
+            let count = UInt32(bytes.count)
+            buffer.append(contentsOf: [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)])
+            buffer.append(contentsOf: bytes)
+        }
+        try database.read { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author"))
+            while let row = try rows.next() {
+                let scope: String = row[0]
+                if let scopes, !scopes.contains(scope) { continue }
+                var utf8 = scope
+                utf8.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+                var hex = Hex.encode(row[1] as Data)
+                hex.withUTF8 { field(UnsafeRawBufferPointer($0)) }
+                buffer.append(contentsOf: CommitCodec.bigEndian(UInt64(row[2] as Int64)))
+                if buffer.count >= 65_536 {
+                    hasher.update(buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        hasher.update(buffer)
+        return Hex.encode(hasher.finalize())
     }
 
     /// BLAKE2b-256 (hex) over heads, per scope: what a sync compares first.
     public static func headsDigest(_ heads: [FeedHead]) -> String {
         let hasher = BLAKE2b.Hasher()
         hasher.update(field: "fieldlog heads v1")
-        for head in heads.sorted(by: { ($0.scope, $0.author) < ($1.scope, $1.author) }) {
+        func inOrder(_ a: FeedHead, _ b: FeedHead) -> Bool { (a.scope, a.author) < (b.scope, b.author) }
+        let sorted = zip(heads, heads.dropFirst()).allSatisfy { !inOrder($1, $0) } ? heads : heads.sorted(by: inOrder)
+        for head in sorted {
             hasher.update(field: head.scope)
             hasher.update(field: head.author)
             hasher.update(CommitCodec.bigEndian(head.head))

@@ -71,7 +71,7 @@ public struct SyncClient: Sendable {
             return response
         }
         let known = Set((try replica.metaValue(scopesKey)).map { $0.split(separator: "\n").map(String.init) } ?? [])
-        let digest = Replica.headsDigest(try replica.heads(scopes: known))
+        let digest = try replica.headsDigest(scopes: known)
         guard case .summary(let first) = try await exchange(.summary(SummaryRequest(digest: digest))) else {
             throw SyncError(.transport, "the peer answered a summary with something else")
         }

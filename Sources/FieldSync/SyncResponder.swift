@@ -23,8 +23,8 @@ public struct SyncResponder: Sendable {
             guard summary.version == SyncProtocol.version else {
                 throw SyncError(.unsupportedVersion, "sync protocol version \(summary.version) is not supported (this hub speaks \(SyncProtocol.version))")
             }
+            if try replica.headsDigest(scopes: readableScopes) == summary.digest { return .summary(SummaryResponse(upToDate: true, scopeDigests: nil)) }
             let heads = try replica.heads(scopes: readableScopes)
-            if Replica.headsDigest(heads) == summary.digest { return .summary(SummaryResponse(upToDate: true, scopeDigests: nil)) }
             return .summary(SummaryResponse(upToDate: false, scopeDigests: SyncPlanner.scopeDigests(heads, scopes: readableScopes)))
         case .heads(let request):
             let scopes = Set(request.scopes).intersection(readableScopes)

@@ -24,6 +24,30 @@ import Testing
         }
     }
 
+    /// The digit-by-digit reader of the canonical form agrees with the general one, and both with
+    /// `format`, on times from 1970 to 2100 (seeded; the seed is in the failure message).
+    @Test func isoTimesRoundTrip() {
+        let seed: UInt64 = 0x15_0714
+        var state = seed
+        for _ in 0..<5_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let milliseconds = Int64(state >> 22) % 4_102_444_800_000
+            let text = ISOTime.format(milliseconds)
+            #expect(ISOTime.parseCanonical(text) == milliseconds, "seed \(seed): \(text)")
+            #expect(ISOTime.parse(text) == milliseconds, "seed \(seed): \(text)")
+            // The same instant in other spellings takes the general path.
+            let seconds = String(text.dropLast(5)) + "Z"
+            #expect(ISOTime.parse(seconds) == milliseconds / 1000 * 1000, "seed \(seed): \(seconds)")
+            let beijing = ISOTime.format(milliseconds + 8 * 3_600_000).dropLast() + "+08:00"
+            #expect(ISOTime.parseCanonical(String(beijing)) == nil)
+            #expect(ISOTime.parse(String(beijing)) == milliseconds, "seed \(seed): \(beijing)")
+        }
+        for bad in ["2025-02-29T10:00:00.000Z", "2025-09-26T24:00:00.000Z", "2025-09-26T10:60:00Z", "2025-09-26T1a:00:00.000Z", "2025-09-26 10:00:00.000", "２025-09-26T10:00:00Z"] {
+            #expect(ISOTime.parseCanonical(bad) == nil, "\(bad)")
+            #expect(ISOTime.parse(bad) == nil, "\(bad)")
+        }
+    }
+
     /// The three worked examples of DOMAIN.md, the New Year into a loaded year, and a year with no
     /// calendar (provisional).
     @Test(arguments: [

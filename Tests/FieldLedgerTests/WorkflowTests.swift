@@ -94,6 +94,37 @@ struct WorkflowCounty {
     func department(_ name: String) throws -> UUID { try operatorLedger.department(named: name) }
 }
 
+/// A hub and two coordinators' replicas (x and y) that exchange everything by file-like records.
+struct TwoCoordinators {
+    let root = SigningKey.generate()
+    let keyX = SigningKey.generate()
+    let keyY = SigningKey.generate()
+    let hub: Ledger
+    let x: Ledger
+    let y: Ledger
+
+    init() throws {
+        let clock = TestClock("2025-09-24 09:00")
+        var options = ReplicaOptions()
+        options.wallClock = { clock.now }
+        hub = try Ledger.open(path: nil, root: root.publicKey, key: root, options: options)
+        try hub.importRegistry(.departments, csv: "单位名称\n县市场监管局\n县行政审批局\n", name: "d.csv")
+        try hub.importRegistry(.enterprises, csv: "企业名称,统一社会信用代码\n高唐纺织有限公司,91371082775260043P\n", name: "e.csv")
+        _ = try hub.enroll(publicKey: keyX.publicKey, role: .coordinator)
+        _ = try hub.enroll(publicKey: keyY.publicKey, role: .coordinator)
+        x = try Ledger.open(path: nil, root: root.publicKey, key: keyX, options: options)
+        y = try Ledger.open(path: nil, root: root.publicKey, key: keyY, options: options)
+        try Self.exchange(hub, x)
+        try Self.exchange(hub, y)
+    }
+
+    static func exchange(_ from: Ledger, _ to: Ledger) throws {
+        var records: [[UInt8]] = []
+        try from.replica.exportRecords { records.append($0) }
+        _ = try to.replica.importRecords(records)
+    }
+}
+
 @Suite struct WorkflowTests {
     @Test func aDemandsWholeLife() throws {
         let county = try WorkflowCounty(at: "2025-09-24 09:00")
@@ -347,25 +378,9 @@ struct WorkflowCounty {
     /// After they exchange, both replicas show the same state and the same workflow conflict; no
     /// other action is taken until a coordinator settles it, and the settlement converges too.
     @Test func concurrentContradictoryTransitionsAreKeptShownAndSettled() throws {
-        let root = SigningKey.generate()
-        let clock = TestClock("2025-09-24 09:00")
-        var options = ReplicaOptions()
-        options.wallClock = { clock.now }
-        let hub = try Ledger.open(path: nil, root: root.publicKey, key: root, options: options)
-        try hub.importRegistry(.departments, csv: "单位名称\n县市场监管局\n县行政审批局\n", name: "d.csv")
-        try hub.importRegistry(.enterprises, csv: "企业名称,统一社会信用代码\n高唐纺织有限公司,91371082775260043P\n", name: "e.csv")
-        let (keyX, keyY) = (SigningKey.generate(), SigningKey.generate())
-        _ = try hub.enroll(publicKey: keyX.publicKey, role: .coordinator)
-        _ = try hub.enroll(publicKey: keyY.publicKey, role: .coordinator)
-        let x = try Ledger.open(path: nil, root: root.publicKey, key: keyX, options: options)
-        let y = try Ledger.open(path: nil, root: root.publicKey, key: keyY, options: options)
-        func exchange(_ from: Ledger, _ to: Ledger) throws {
-            var records: [[UInt8]] = []
-            try from.replica.exportRecords { records.append($0) }
-            _ = try to.replica.importRecords(records)
-        }
-        try exchange(hub, x)
-        try exchange(hub, y)
+        let pair = try TwoCoordinators()
+        let (hub, x, y, keyX) = (pair.hub, pair.x, pair.y, pair.keyX)
+        let exchange = TwoCoordinators.exchange
         let number = try x.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "扩建项目缺用地指标", category: "用地")).number
         _ = try x.act(.submit, on: number, ActionInput())
         try exchange(x, y)

@@ -78,6 +78,12 @@ import Testing
         #expect(third.requestBytes + third.responseBytes < 2048, "\(third.requestBytes + third.responseBytes) bytes")
         let scope = RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))
         #expect(try county.hub.replica.digest(scope: scope) == county.laptop.replica.digest(scope: scope))
+        // The heads digest hashed straight from the feeds is the one of the heads themselves.
+        let hub = county.hub.replica
+        for scopes in [nil, try county.cadreScopes, [scope], [], ["no such scope"]] as [Set<String>?] {
+            #expect(try hub.headsDigest(scopes: scopes) == Replica.headsDigest(try hub.heads(scopes: scopes)), "\(String(describing: scopes))")
+        }
+        #expect(try hub.headsDigest(scopes: nil) != hub.headsDigest(scopes: [scope]))
     }
 
     /// A transport that fails after a number of requests, like a dropped connection.

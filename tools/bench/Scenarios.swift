@@ -262,7 +262,9 @@ func runLedgerQueries(hubPath: String, _ county: SyntheticCounty, _ options: Opt
         let ratio = FieldlogBench.median(runs) / FieldlogBench.median(rawRuns)
         report.add(ScenarioResult(
             name: name, unit: "s", runs: runs, baselineName: "the rows it reads, raw SQL", baselineRuns: rawRuns, ratio: ratio,
-            target: "< 200 ms", met: FieldlogBench.median(runs) < 0.2, figures: name.contains("unresolved") ? ["rows": Double(rows)] : [:]
+            target: "< 200 ms", met: FieldlogBench.median(runs) < 0.2,
+            // The first call after the merge derives every status and fills the status cache.
+            figures: name.contains("unresolved") ? ["rows": Double(rows), "first call s (fills the status cache)": runs[0]] : ["first call s": runs[0]]
         ))
     }
 }
