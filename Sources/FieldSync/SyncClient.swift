@@ -94,14 +94,18 @@ public struct SyncClient: Sendable {
         // The next batch is asked for while this one is taken in (its heads are predicted from the
         // batch itself); if the replica did not take the whole batch, the prefetched answer is
         // dropped and the next request is made from what the replica actually holds.
+        // A feed leaves the request once the replica holds it up to the head the peer announced,
+        // so each request (and the peer's work on it) shrinks as the sync goes on.
+        let targets = Dictionary(remote.heads.map { ($0.scope + "\u{0}" + $0.author, $0.head) }, uniquingKeysWith: max)
+        func unfinished(_ heads: [FeedHead]) -> [FeedHead] { heads.filter { $0.head < targets[$0.scope + "\u{0}" + $0.author] ?? .max } }
         var pull = plan.pull
         var response: SyncResponse? = pull.isEmpty ? nil : try await exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes)))
         while let current = response {
             guard case .pull(let records, let more) = current else {
                 throw SyncError(.transport, "the peer answered a pull with something else")
             }
-            let predicted = try Self.advance(pull, by: records)
-            let prefetch = more && !records.isEmpty && predicted != pull
+            let predicted = unfinished(try Self.advance(pull, by: records))
+            let prefetch = more && !records.isEmpty && predicted != pull && !predicted.isEmpty
             let nextRequest = SyncRequest.pull(PullRequest(after: predicted, maxCommits: batchCommits, maxBytes: batchBytes))
             async let prefetched: SyncResponse? = prefetch ? transport.exchange(nextRequest) : nil
             let report: ImportReport
@@ -118,10 +122,11 @@ public struct SyncClient: Sendable {
             let next = try await prefetched
             guard more, !records.isEmpty else { break }
             let now = Dictionary(try replica.heads(scopes: scopeSet).map { ($0.scope + "\u{0}" + $0.author, $0.head) }, uniquingKeysWith: max)
-            let advanced = pull.map { FeedHead(author: $0.author, scope: $0.scope, head: now[$0.scope + "\u{0}" + $0.author] ?? 0) }
+            let advanced = unfinished(pull.map { FeedHead(author: $0.author, scope: $0.scope, head: now[$0.scope + "\u{0}" + $0.author] ?? 0) })
             guard advanced != pull else {
                 throw SyncError(.noProgress, "the peer's commits could not be taken (\(report.refused.first?.reason ?? "no reason")); sync stopped")
             }
+            if advanced.isEmpty { break }
             if let next, advanced == predicted {
                 summary.requestBytes += try SyncWire.encode(nextRequest).body.count
                 summary.requests += 1
