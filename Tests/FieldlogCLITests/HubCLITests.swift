@@ -3,6 +3,80 @@ import Testing
 
 /// `fieldlog hub init|serve` and `fieldlog sync` through the built binary, on a loopback port.
 @Suite(.serialized) struct HubCLITests {
+    /// Starts `fieldlog hub serve` on an ephemeral loopback port; returns the process and its URL.
+    static func serve(_ hub: CLI) throws -> (Process, String) {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: CLI.binary)
+        server.arguments = ["hub", "serve", "--port", "0"]
+        var env = ProcessInfo.processInfo.environment
+        env["FIELDLOG_HOME"] = hub.home
+        env["FIELDLOG_PASSPHRASE"] = "correct horse 正确"
+        env["FIELDLOG_LOG_LEVEL"] = "warning"
+        server.environment = env
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let url = text.split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }), url.hasPrefix("http://") else {
+            kill(server.processIdentifier, SIGKILL)
+            throw CLI.Failure(message: "the hub did not say where it listens: \(text)")
+        }
+        return (server, url)
+    }
+
+    /// An independent client (tools/interop/fieldlog_client.py: Python, the `http-message-signatures`
+    /// package, no fieldlog code) enrolls with a one-time code, syncs everything it may read,
+    /// verifies the hub's signature on every response and every commit's signature, and sees a
+    /// body changed after signing refused. With another hub key expected, it refuses the hub.
+    @Test func anIndependentPythonClientSyncsWithTheHub() throws {
+        let folder = CLI.temporaryFolder("interop")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let hub = CLI(home: folder + "/hub")
+        let created = try hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
+        let rootKey = try #require(created?["rootKey"], "hub init printed \(String(describing: created))")
+        for kind in ["departments", "cadres", "enterprises", "linkages"] {
+            try hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
+        }
+        try hub.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
+        func code() throws -> String {
+            let made = try hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json as? [String: Any]
+            return try #require(made?["code"] as? String)
+        }
+        let (good, other) = (try code(), try code())
+        let (server, url) = try Self.serve(hub)
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/interop/fieldlog_client.py").path
+        func client(_ arguments: [String]) throws -> CLI.Result {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script, "--hub", url] + arguments
+            let (out, err) = (Pipe(), Pipe())
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        }
+        let result = try client(["--code", good, "--hub-key", rootKey])
+        #expect(result.status == 0, "\(result.stderr)")
+        let seen = result.json as? [String: Any]
+        #expect((seen?["registryCommits"] as? Int ?? 0) > 0)
+        #expect((seen?["commitsPulled"] as? Int ?? 0) > (seen?["registryCommits"] as? Int ?? 0), "the visit's scope came too")
+        #expect(seen?["tamperedRefusal"] as? String == "digest_mismatch")
+        let refused = try client(["--code", other, "--hub-key", String(repeating: "ab", count: 32)])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("another key"))
+    }
+
     @Test func laptopSyncsWithAServedHubAndTheHubStopsGracefully() throws {
         let folder = CLI.temporaryFolder("hub")
         let hub = CLI(home: folder + "/hub")
@@ -17,26 +91,8 @@ import Testing
         try hub.ok(["registry", "export-enrollment", "--out", folder + "/enroll.bundle"])
         try laptop.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", fingerprint])
 
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CLI.binary)
-        server.arguments = ["hub", "serve", "--port", "0"]
-        var env = ProcessInfo.processInfo.environment
-        env["FIELDLOG_HOME"] = hub.home
-        env["FIELDLOG_PASSPHRASE"] = "correct horse 正确"
-        env["FIELDLOG_LOG_LEVEL"] = "warning"
-        server.environment = env
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, url) = try Self.serve(hub)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        let url = try #require(text.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, "hub printed: \(text)")
         #expect(url.hasPrefix("http://127.0.0.1:"))
 
         try laptop.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])

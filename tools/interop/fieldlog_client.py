@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""An independent fieldlog sync client, written from docs/sync-protocol.md and docs/commit-format.md
+with the `http-message-signatures` package (PyPI) for RFC 9421 and `cryptography` for Ed25519.
+
+It shares no code with fieldlog. Run against a live hub it:
+  1. enrolls a fresh Ed25519 key with a one-time code (POST /v1/enroll, signed by the new key);
+  2. asks for a summary, then the heads of every readable scope, then pulls every commit;
+  3. verifies the hub's signature on every response (label `hub`, covering the request with ;req)
+     and the author's Ed25519 signature on every commit it receives;
+  4. sends one request with a body changed after signing, and expects the hub to refuse it
+     (400 digest_mismatch), in a response that is itself signed.
+
+Usage: fieldlog_client.py --hub http://127.0.0.1:PORT --code ABCD-EFGH-JKMN [--hub-key HEX]
+Prints one JSON line with what it saw; exits 0 only if every check passed.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import json
+import os
+import struct
+import sys
+
+import requests
+from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, algorithms
+from http_message_signatures.resolvers import HTTPSignatureKeyResolver
+
+REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
+RESPONSE_COMPONENTS = (
+    "@status", "content-type", "content-digest", '"@method";req', '"@target-uri";req', '"content-digest";req',
+)
+
+
+class Failure(Exception):
+    pass
+
+
+class Keys(HTTPSignatureKeyResolver):
+    """The device's private key, and the hub's public key once known."""
+
+    def __init__(self, device: Ed25519PrivateKey):
+        self.device = device
+        self.device_hex = device.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+        self.hub: dict[str, Ed25519PublicKey] = {}
+
+    def resolve_private_key(self, key_id):
+        if key_id != self.device_hex:
+            raise Failure(f"no private key {key_id}")
+        return self.device
+
+    def resolve_public_key(self, key_id):
+        return self.hub.get(key_id)
+
+
+class Client:
+    def __init__(self, hub: str, keys: Keys):
+        self.hub = hub.rstrip("/")
+        self.keys = keys
+        self.session = requests.Session()
+        self.signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=keys)
+        self.verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=keys)
+
+    def post(self, path: str, body: bytes, content_type: str = "application/json", tamper: bool = False, verify: bool = True):
+        request = requests.Request("POST", self.hub + path, headers={"Content-Type": content_type}, data=body).prepare()
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.signer.sign(
+            request, key_id=self.keys.device_hex, created=now, expires=now + datetime.timedelta(seconds=300),
+            nonce=base64.b64encode(os.urandom(16)).decode(), label="device", tag="fieldlog-sync",
+            covered_component_ids=REQUEST_COMPONENTS, body=body,
+        )
+        if tamper:
+            request.body = body[:-1] + bytes([body[-1] ^ 1])
+        response = self.session.send(request, timeout=30)
+        if verify:
+            self.verify(response)
+        return response
+
+    def verify(self, response: requests.Response):
+        """The hub's signature over the response and the request it answers, and the body's digest."""
+        try:
+            results = self.verifier.verify(
+                response, expect_tag="fieldlog-sync", expect_label="hub", require_components=RESPONSE_COMPONENTS,
+                body=response.content,
+            )
+        except Exception as error:  # the package raises its own InvalidSignature
+            raise Failure(f"the response to {response.request.path_url} is not signed by the hub: {error}") from error
+        if not results:
+            raise Failure("no hub signature")
+
+
+def hub_key_from(response: requests.Response) -> str:
+    """The keyid of the hub's signature (learned at enrollment, then checked by the signature)."""
+    value = response.headers.get("Signature-Input", "")
+    marker = 'keyid="'
+    start = value.find(marker)
+    if start < 0:
+        raise Failure("the enrollment answer carries no keyid")
+    return value[start + len(marker):value.index('"', start + len(marker))]
+
+
+def read_batch(data: bytes) -> tuple[list[bytes], bool]:
+    """A FLBATCH1 batch: magic, a `more` byte, then 4-byte-length records."""
+    if data[:8] != b"FLBATCH1" or len(data) < 9:
+        raise Failure("not a batch")
+    more = data[8] == 1
+    records, offset = [], 9
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        records.append(data[offset + 4:offset + 4 + length])
+        offset += 4 + length
+    if offset != len(data):
+        raise Failure("a batch record runs past the end")
+    return records, more
+
+
+def check_commit(record: bytes) -> dict:
+    """A wire record: length, body, signature; the author's Ed25519 over 'fieldlog commit v1' 0x00 id."""
+    (length,) = struct.unpack(">I", record[:4])
+    body, signature = record[4:4 + length], record[4 + length:]
+    if len(signature) != 64 or body[:4] != b"FLC\x01":
+        raise Failure("not a commit")
+    author = body[4:36]
+    (scope_length,) = struct.unpack(">H", body[36:38])
+    scope = body[38:38 + scope_length].decode("utf-8")
+    (sequence,) = struct.unpack(">Q", body[38 + scope_length:46 + scope_length])
+    commit_id = hashlib.blake2b(body, digest_size=32).digest()
+    try:
+        Ed25519PublicKey.from_public_bytes(author).verify(signature, b"fieldlog commit v1\x00" + commit_id)
+    except CryptoInvalidSignature as error:
+        raise Failure(f"commit {sequence} of {author.hex()[:12]} in {scope}: bad signature") from error
+    return {"author": author.hex(), "scope": scope, "head": sequence}
+
+
+def run(arguments) -> dict:
+    keys = Keys(Ed25519PrivateKey.generate())
+    client = Client(arguments.hub, keys)
+    seen = {"device": keys.device_hex}
+
+    # 1. Enrollment: the answer is a batch of registry commits, signed by the county root key.
+    body = json.dumps({"code": arguments.code, "label": "python interop client"}, sort_keys=True).encode()
+    # The hub's key is not known yet: learn it from this answer's keyid, then verify with it.
+    response = client.post("/v1/enroll", body, verify=False)
+    if response.status_code != 200:
+        raise Failure(f"enrollment refused: {response.status_code} {response.text}")
+    hub_hex = hub_key_from(response)
+    if arguments.hub_key and arguments.hub_key != hub_hex:
+        raise Failure("the enrollment answer is signed by another key than the one expected")
+    keys.hub[hub_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(hub_hex))
+    client.verify(response)
+    registry, _ = read_batch(response.content)
+    seen["registryCommits"] = len([check_commit(record) for record in registry])
+
+    # 2. Summary, heads, pull.
+    summary = client.post("/v1/sync/summary", json.dumps({"digest": "", "version": 1}, sort_keys=True).encode())
+    if summary.status_code != 200:
+        raise Failure(f"summary refused: {summary.status_code} {summary.text}")
+    scopes = sorted(summary.json().get("scopeDigests", {}))
+    seen["readableScopes"] = len(scopes)
+    heads = client.post("/v1/sync/heads", json.dumps({"heads": [], "scopes": scopes}, sort_keys=True).encode())
+    if heads.status_code != 200:
+        raise Failure(f"heads refused: {heads.status_code} {heads.text}")
+    wanted = [dict(head, head=0) for head in heads.json()["heads"]]
+    expected = {(head["scope"], head["author"]): head["head"] for head in heads.json()["heads"]}
+    received: dict[tuple[str, str], int] = {}
+    more = True
+    while more and wanted:
+        pull = client.post(
+            "/v1/sync/pull", json.dumps({"after": wanted, "maxBytes": 1 << 20, "maxCommits": 500}, sort_keys=True).encode()
+        )
+        if pull.status_code != 200:
+            raise Failure(f"pull refused: {pull.status_code} {pull.text}")
+        records, more = read_batch(pull.content)
+        for record in records:
+            commit = check_commit(record)
+            key = (commit["scope"], commit["author"])
+            if commit["head"] != received.get(key, 0) + 1:
+                raise Failure(f"feed {key} arrived out of order")
+            received[key] = commit["head"]
+        wanted = [dict(head, head=received.get((head["scope"], head["author"]), 0)) for head in wanted
+                  if received.get((head["scope"], head["author"]), 0) < expected[(head["scope"], head["author"])]]
+        if not records:
+            break
+    if received != expected:
+        raise Failure(f"pulled {len(received)} feeds, expected {len(expected)}")
+    seen["commitsPulled"] = sum(received.values())
+
+    # 3. A body changed after signing is refused, and the refusal is signed too.
+    tampered = client.post("/v1/sync/summary", json.dumps({"digest": "", "version": 1}, sort_keys=True).encode(), tamper=True)
+    code = tampered.json().get("error", {}).get("code")
+    if tampered.status_code != 400 or code != "digest_mismatch":
+        raise Failure(f"a tampered body was answered {tampered.status_code} {code}")
+    seen["tamperedRefusal"] = code
+    return seen
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hub", required=True)
+    parser.add_argument("--code", required=True)
+    parser.add_argument("--hub-key", help="the county root key (hex) the hub must sign with")
+    arguments = parser.parse_args()
+    try:
+        print(json.dumps(run(arguments), sort_keys=True))
+    except (Failure, requests.RequestException) as error:
+        print(f"interop client: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
