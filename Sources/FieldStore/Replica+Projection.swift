@@ -15,6 +15,13 @@ extension Replica {
             if change.column == "deleted" && change.value != .integer(0) && change.value != .integer(1) {
                 return StoreError(.invalidValue, "the deleted flag of a row is 0 or 1")
             }
+            // SQLite keeps a NUL inside text, but text is read back up to the first NUL: a value
+            // that cannot be read back exactly is refused rather than stored.
+            if case .text(let text) = change.value, text.utf8.contains(0) {
+                return StoreError(
+                    .invalidValue, "text in \(change.table).\(change.column) contains a NUL character (U+0000), which fieldlog does not store; remove it"
+                )
+            }
         }
         return nil
     }

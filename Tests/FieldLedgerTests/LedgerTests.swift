@@ -263,3 +263,71 @@ struct County {
         #expect(try wang.visits().isEmpty)
     }
 }
+
+/// Text from people (and from peers) is data, never code: SQL, control characters (a NUL is
+/// refused: SQLite would keep it, but it cannot be read back whole), bidirectional
+/// overrides, astral characters and a 1 MB string are stored exactly and travel exactly to another
+/// replica; a body past the 4 MiB commit limit is refused with a clear error and nothing stored.
+@Suite struct HostileTextTests {
+    static let hostile = [
+        "'; DROP TABLE demands; --",
+        "\" OR 1=1 --",
+        "Robert'); DELETE FROM _commits; --",
+        "\u{1B}[31m红\u{1B}[0m\u{7}\u{8}",
+        "first\r\nsecond\rthird\n",
+        "\u{202E}txt.exe\u{202C}",
+        "𠀀𪚥🏭👩‍👩‍👧",
+        "%s%n%x{0}\\u0000",
+    ]
+
+    @Test func hostileTextIsStoredExactlyAndTravelsExactly() throws {
+        let county = try County()
+        let wang = try county.cadreLedger("王强")
+        let big = String(repeating: "高唐纺织企业诉求内容", count: 1_048_576 / 30) + "末"
+        #expect(big.utf8.count > 1_000_000)
+        var expected: [String: String] = [:]
+        for (index, text) in (Self.hostile + [big]).enumerated() {
+            let title = "标题\(index)"
+            _ = try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: title, content: text, expected: text))
+            expected[title] = text
+        }
+        let other = try county.cadreLedger("王强")
+        try county.exchange(from: wang, to: other)
+        for ledger in [wang, other] {
+            let demands = try ledger.demands()
+            #expect(demands.count == expected.count)
+            for demand in demands { #expect(demand.content == expected[demand.title], "\(demand.title)") }
+            let integrity = try ledger.replica.database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+            #expect(integrity == ["ok"])
+        }
+        // A search with SQL wildcards and quotes is a search, not SQL.
+        var filter = DemandFilter()
+        filter.text = "'; DROP"
+        #expect(try wang.demands(matching: filter).count == 1)
+    }
+
+    /// A NUL inside text would be stored but read back cut short, so it is refused, here and from peers.
+    @Test func aNulCharacterIsRefusedWithAClearError() throws {
+        let county = try County()
+        let wang = try county.cadreLedger("王强")
+        let error = #expect(throws: StoreError.self) {
+            try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "零字符", content: "行\u{0}内"))
+        }
+        #expect(error?.code == .invalidValue)
+        #expect(error?.message.contains("NUL") == true)
+        #expect(try wang.demands().isEmpty)
+    }
+
+    @Test func aCommitPastTheSizeLimitIsRefusedAndNothingIsStored() throws {
+        let county = try County()
+        let wang = try county.cadreLedger("王强")
+        let before = try wang.replica.commitCounts()
+        let huge = String(repeating: "x", count: 5 << 20)
+        let error = #expect(throws: (any Error).self) {
+            try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "太长", content: huge))
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("at most 4194304 bytes"), "the error names the limit: \(String(describing: error))")
+        #expect(try wang.demands().isEmpty)
+        #expect(try wang.replica.commitCounts() == before)
+    }
+}

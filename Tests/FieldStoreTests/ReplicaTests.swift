@@ -188,6 +188,25 @@ import Testing
         #expect(try a.replica.commitCounts().applied == 0)
     }
 
+    /// SQLite keeps a NUL inside text but reads text back up to it, so such a value is refused:
+    /// from a local write, and from a peer (the commit is excluded, nothing shows).
+    @Test func textWithANulIsRefusedLocallyAndFromPeers() throws {
+        let a = try TestReplica.make(root: root)
+        let local = #expect(throws: StoreError.self) { _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["title": .text("a\u{0}b")]) } }
+        #expect(local?.code == .invalidValue)
+        #expect(try a.replica.commitCounts().applied == 0)
+        let row = UUID()
+        let forged = try SignedCommit(signing: Commit(
+            author: a.key.publicKey, scope: "s1", sequence: 1, previous: .zero, timestamp: Timestamp(milliseconds: a.clock.now, counter: 0),
+            schemaVersion: TestSchema.schema.version, registrySequence: 0,
+            changes: [Change(table: "notes", row: row, column: "title", value: .text("a\u{0}b"))]
+        ), with: a.key)
+        let b = try TestReplica.make(root: root)
+        let report = try b.replica.importRecords([forged.wire])
+        #expect(report.refused.map(\.code) == [.invalidValue])
+        #expect(try b.title(row) == nil)
+    }
+
     @Test func rowsStayInTheirScope() throws {
         let a = try TestReplica.make(root: root)
         var id = UUID()

@@ -170,6 +170,65 @@ import Testing
     }
 }
 
+/// A cadre device asks every endpoint for an enterprise it is not linked to, by name: nothing of
+/// it comes back, from any of them; an unknown key gets a refusal from each; the unsigned pages
+/// (/metrics, /healthz) carry neither the enterprise nor its scope.
+@Suite struct HubScopeTests {
+    @Test func noEndpointAnswersWithAScopeTheDeviceMayNotRead() async throws {
+        let county = try HubTests.County()
+        try county.hub.addVisit(VisitInput(enterprise: "乙企业", topics: "root only"))
+        _ = try county.hub.addDemand(DemandInput(enterprise: "乙企业", title: "不可见的诉求", content: "只给协调员看"))
+        let mine = RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))
+        let hidden = RegistryIDs.scope(of: try county.hub.enterprise(named: "乙企业"))
+        let hiddenHeads = try county.hub.replica.heads(scopes: [hidden])
+        #expect(!hiddenHeads.isEmpty)
+        let everything = try county.hub.replica.heads().map { FeedHead(author: $0.author, scope: $0.scope, head: 0) }
+        try await HubTests().withHub(county) { url, http in
+            let cadre = HTTPTransport(baseURL: url, key: county.cadreKey, hubKey: county.root.publicKey, client: http)
+            guard case .summary(let summary) = try await cadre.exchange(.summary(SummaryRequest(digest: ""))) else {
+                Issue.record("summary answered with something else")
+                return
+            }
+            #expect(Set(summary.scopeDigests?.keys.map { $0 } ?? []) == [Commit.registryScope, mine])
+            guard case .heads(let heads) = try await cadre.exchange(.heads(HeadsRequest(scopes: [hidden, mine, Commit.registryScope], heads: hiddenHeads))) else {
+                Issue.record("heads answered with something else")
+                return
+            }
+            #expect(!heads.heads.isEmpty)
+            #expect(heads.heads.allSatisfy { $0.scope != hidden })
+            guard case .pull(let records, _) = try await cadre.exchange(.pull(PullRequest(after: everything, maxCommits: 2000, maxBytes: 4 << 20))) else {
+                Issue.record("pull answered with something else")
+                return
+            }
+            let scopes = Set(try records.map { try CommitCodec.decode(Array($0.dropFirst(4).dropLast(SigningKey.signatureSize))).scope })
+            #expect(scopes == [Commit.registryScope], "the registry only: 甲 has no commits yet, 乙 is not the cadre's")
+            guard case .stateDigests(let digests) = try await cadre.exchange(.stateDigests([hidden, mine])) else {
+                Issue.record("digests answered with something else")
+                return
+            }
+            #expect(Set(digests.keys) == [mine])
+
+            // A key the registry does not know is refused by every endpoint, and learns nothing.
+            let stranger = HTTPTransport(baseURL: url, key: SigningKey.generate(), hubKey: county.root.publicKey, client: http)
+            for request in [
+                SyncRequest.summary(SummaryRequest(digest: "")), .heads(HeadsRequest(scopes: [hidden], heads: [])),
+                .pull(PullRequest(after: everything, maxCommits: 10, maxBytes: 1 << 20)), .stateDigests([hidden]), .push([]),
+            ] {
+                let error = await #expect(throws: SyncError.self) { _ = try await stranger.exchange(request) }
+                #expect(error?.message.contains("unknown_key") == true, "\(request)")
+            }
+
+            // The unsigned pages name no enterprise and no scope.
+            for path in ["/metrics", "/healthz"] {
+                let response = try await http.execute(HTTPClientRequest(url: url + path), timeout: .seconds(10))
+                let page = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                #expect(response.status == .ok, "\(path)")
+                #expect(!page.contains(hidden) && !page.contains(mine) && !page.contains("乙企业"), "\(path)")
+            }
+        }
+    }
+}
+
 @Suite struct HubEnrollmentTests {
     @Test func oneTimeCodesEnrollScopesFollowLinkagesAndRevocationHolds() async throws {
         let county = try HubTests.County()
