@@ -14,6 +14,8 @@ let package = Package(
     products: [
         .executable(name: "fieldlog", targets: ["fieldlog"]),
         .library(name: "FieldLedger", targets: ["FieldLedger"]),
+        // The decoders' checks, for the libFuzzer targets in fuzz/ (a package of their own).
+        .library(name: "FieldFuzzing", targets: ["FieldFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -95,6 +97,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "FieldFuzzing",
+            dependencies: ["FieldStore", "FieldCrypto", "FieldSync"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fieldlog-bench",
             dependencies: [
@@ -109,6 +116,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FieldCryptoTests", dependencies: ["FieldCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "FieldFuzzingTests", dependencies: ["FieldFuzzing"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FieldStoreTests",
             dependencies: ["FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift")],

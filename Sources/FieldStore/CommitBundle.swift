@@ -88,6 +88,11 @@ public enum CommitBundle {
         /// The number of commits the bundle holds.
         public let count: Int
 
+        /// Checks a bundle already in memory (`name` is what errors call it).
+        public init(data: Data, name: String = "the bundle") throws {
+            try self.init(data: data, path: name)
+        }
+
         init(data: Data, path: String) throws {
             guard data.count >= magic.count, Array(data.prefix(magic.count)) == magic else {
                 throw StoreError(.notABundle, "\(path) is not a fieldlog bundle (it does not start with FLBUNDL1)")
@@ -111,7 +116,12 @@ public enum CommitBundle {
             let countBytes = [UInt8](data[(data.startIndex + hashStart - 8)..<(data.startIndex + hashStart)])
             let marker = [UInt8](data[(data.startIndex + hashStart - 12)..<(data.startIndex + hashStart - 8)])
             guard marker == [0, 0, 0, 0] else { throw truncated }
-            self.count = Int(countBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            // A count no file of this size could hold is damage (fuzzing found the trap of a
+            // count past Int.max): every record takes at least 4 bytes of length and 1 of body.
+            guard let count = Int(exactly: countBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }), count <= data.count / 5 else {
+                throw truncated
+            }
+            self.count = count
             self.data = data.prefix(hashStart - 12)
         }
 

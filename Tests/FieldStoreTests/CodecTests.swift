@@ -120,3 +120,23 @@ struct SplitMix: RandomNumberGenerator {
         #expect(text.contains(signed.commit.author.hex), "author \(signed.commit.author.hex)")
     }
 }
+
+/// Found by fuzzing (fuzz/corpus/bundle/crash-count-past-int-max): a bundle whose hash checks but
+/// whose count is past Int.max trapped when it was converted; now it is damage, like any other.
+@Suite struct BundleCountTests {
+    func bundle(count: UInt64) -> [UInt8] {
+        var bytes = Array("FLBUNDL1".utf8) + [0, 0, 0, 0]
+        bytes += (0..<8).map { UInt8(truncatingIfNeeded: count >> (56 - 8 * UInt64($0))) }
+        return bytes + BLAKE2b.hash256(bytes)
+    }
+
+    @Test(arguments: [UInt64.max, UInt64(Int64.max) + 1, 1 << 40])
+    func aCountNoFileCouldHoldIsRefused(count: UInt64) {
+        let error = #expect(throws: StoreError.self) { _ = try CommitBundle.Records(data: Data(bundle(count: count))) }
+        #expect(error?.code == .truncatedBundle)
+    }
+
+    @Test func anEmptyBundleStillOpens() throws {
+        #expect(try CommitBundle.Records(data: Data(bundle(count: 0))).count == 0)
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of fuzz/ (address sanitizer and libFuzzer) and runs one of them.
+# Usage: tools/fuzz.sh TARGET [SECONDS]     TARGET: commit, bundle, signature or sync-request
+# New inputs that reach new code are kept in fuzz/corpus/TARGET (check them in); a crash is
+# written to fuzz/artifacts/ and becomes a regression test by copying it into the corpus.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: tools/fuzz.sh commit|bundle|signature|sync-request [seconds]}
+seconds=${2:-600}
+./tools/install-deps.sh
+echo "building fuzz-decoders with -sanitize=fuzzer,address (the first build takes about 10 minutes)"
+(cd fuzz && swift build -c debug --scratch-path ../.build-fuzz -Xswiftc -sanitize=fuzzer,address --product fuzz-decoders)
+mkdir -p fuzz/artifacts
+echo "fuzzing $target for $seconds s; corpus fuzz/corpus/$target"
+FIELDLOG_FUZZ_TARGET=$target exec .build-fuzz/debug/fuzz-decoders -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix=fuzz/artifacts/"$target"- \
+    -max_len=65536 fuzz/corpus/"$target"
