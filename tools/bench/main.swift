@@ -102,6 +102,8 @@ if wanted("write") { try runLocalWrites(county, options, &report) }
 if !(options.only ?? []).isDisjoint(with: ["merge", "sync", "queries", "load"]) || options.only == nil {
     // 2. Merge: the bundle into a fresh replica.
     let hubPath = try runMerge(county, options, &report)
+    // The merged replica's folder goes whatever scenarios run (the load scenario also removes it).
+    defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: hubPath).deletingLastPathComponent().path) }
     // 3 and 4. Initial sync over HTTP, and a sync with nothing new.
     if wanted("sync") { report = try await runInitialSync(county, hubPath: hubPath, options, report) }
     // 6. Ledger queries on the hub's replica (before the load adds to it).
