@@ -42,12 +42,20 @@ extension Ledger {
     /// The working-day calendar: the years this build ships, with the years loaded into the
     /// registry by the operator on top (a loaded year replaces a shipped one).
     public func calendar() throws -> WorkCalendar {
-        var calendar = WorkCalendar.shipped
-        let rows = try read { db in try Row.fetchAll(db, sql: "SELECT year, days FROM calendars WHERE deleted = 0 ORDER BY year") }
-        for row in rows {
-            guard let year = row["year"] as Int? else { continue }
-            try calendar.load(year: year, lines: row["days"] ?? "")
+        try Self.calendar(from: try read(Self.calendarRows))
+    }
+
+    /// The loaded calendar years of the registry, in year order.
+    static func calendarRows(_ db: Database) throws -> [(year: Int, days: String)] {
+        try Row.fetchAll(db, sql: "SELECT year, days FROM calendars WHERE deleted = 0 AND year IS NOT NULL ORDER BY year").map {
+            (year: $0[0] as Int, days: ($0[1] as String?) ?? "")
         }
+    }
+
+    /// The shipped years with the loaded ones on top.
+    static func calendar(from rows: [(year: Int, days: String)]) throws -> WorkCalendar {
+        var calendar = WorkCalendar.shipped
+        for row in rows { try calendar.load(year: row.year, lines: row.days) }
         return calendar
     }
 
@@ -87,10 +95,7 @@ extension Ledger {
 
     /// An event from a row of `eventColumns` (read by position: the reports read tens of thousands).
     static func workflowEvent(_ row: Row) -> WorkflowEvent? {
-        func uuid(_ index: Int) -> UUID? {
-            guard let data = row[index] as Data?, data.count == 16 else { return nil }
-            return data.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
-        }
+        func uuid(_ index: Int) -> UUID? { (row[index] as Data?).flatMap(UUID.init(blob:)) }
         guard let id = uuid(0), let demand = uuid(1), let at = (row[3] as String?).flatMap(ISOTime.parse) else { return nil }
         let json = (row[11] as String?).flatMap { text in
             FlatJSON.parse(text) ?? (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
@@ -123,8 +128,8 @@ extension Ledger {
         try read { db in
             var names: [UUID: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT id, name FROM departments WHERE deleted = 0") {
-                guard let id = row[0] as Data?, id.count == 16, let name = row[1] as String? else { continue }
-                names[UUID(bytes16: [UInt8](id))] = name
+                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), let name = row[1] as String? else { continue }
+                names[id] = name
             }
             return names
         }

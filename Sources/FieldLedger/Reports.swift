@@ -126,8 +126,7 @@ extension Ledger {
                     """
             )
             while let row = try rows.next() {
-                guard let idData = row[0] as Data?, idData.count == 16 else { continue }
-                let id = idData.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)) else { continue }
                 let enterpriseID = row[1] as Data?
                 let enterprise = enterpriseID.flatMap { enterprises[$0] }
                 facts.append(DemandFacts(
@@ -164,13 +163,8 @@ extension Ledger {
         let calendar = try calendar()
         let personal = try showPersonalData ?? maySeePersonalData()
         let department = try filter.department.map { try self.department(named: $0) }
-        var names: [UUID: String] = [:]
-        func name(_ id: UUID) throws -> String {
-            if let known = names[id] { return known }
-            let found = try departmentName(id)
-            names[id] = found
-            return found
-        }
+        let names = try departmentNames()
+        func name(_ id: UUID) -> String { names[id] ?? id.lowercased }
         func time(_ milliseconds: Int64?) -> ReportCell {
             guard let milliseconds else { return .empty }
             return .dateTime(profile.localDay(milliseconds), minute: profile.localMinute(milliseconds))
@@ -199,7 +193,7 @@ extension Ledger {
             table.rows.append([
                 .number(Double(table.rows.count + 1)), .text(facts.number), facts.registered.map { .date($0) } ?? .empty, text(facts.channel),
                 text(facts.leadCadre), text(facts.enterprise), text(facts.uscc), text(facts.township), text(facts.type), text(facts.category),
-                text(facts.content), text(try status.lead.map(name)), text(try status.coDepartments.map(name).joined(separator: "、")),
+                text(facts.content), text(status.lead.map(name)), text(status.coDepartments.map(name).joined(separator: "、")),
                 day(status.assignments.first?.assignedAt), time(status.assignments.last?.signedAt), time(status.firstContactAt),
                 status.deadline.map { .date($0) } ?? .empty, status.extendedTo.map { .date($0) } ?? .empty, text(status.lastProgress),
                 .text(status.state.chinese), .text(overlay.isOverdue ? "是" : "否"), .number(Double(overlay.overdueWorkdays)),

@@ -53,7 +53,10 @@ enum StatusCache {
 extension Ledger {
     /// Creates the cache table and its triggers if this replica has none yet.
     func installStatusCache() throws {
-        try replica.database.write { db in try db.execute(sql: StatusCache.ddl) }
+        let installed = try read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = '_status_cache_event_delete')") ?? false
+        }
+        if !installed { try replica.database.write { db in try db.execute(sql: StatusCache.ddl) } }
     }
 
     /// The status of every live demand, by id: cached statuses, and the rest derived (and cached).
@@ -81,8 +84,7 @@ extension Ledger {
             for id in try Self.readCache(db).undecodable {
                 try db.execute(sql: "DELETE FROM _status_cache WHERE demand_id = ?", arguments: [id])
             }
-            var calendar = WorkCalendar.shipped
-            for row in rows { try calendar.load(year: row.year, lines: row.days) }
+            let calendar = try Self.calendar(from: rows)
             let derived = try Self.deriveStatuses(
                 db, calendar: calendar, profile: profile,
                 where: "AND demand_id NOT IN (SELECT demand_id FROM _status_cache)"
@@ -95,12 +97,6 @@ extension Ledger {
         }
     }
 
-    static func calendarRows(_ db: Database) throws -> [(year: Int, days: String)] {
-        try Row.fetchAll(db, sql: "SELECT year, days FROM calendars WHERE deleted = 0 AND year IS NOT NULL ORDER BY year").map {
-            (year: $0[0] as Int, days: ($0[1] as String?) ?? "")
-        }
-    }
-
     /// Every cached status, and the ids of rows that do not decode (they are derived again).
     static func readCache(_ db: Database) throws -> (statuses: [UUID: DemandStatus], undecodable: [Data]) {
         var statuses: [UUID: DemandStatus] = [:]
@@ -108,11 +104,11 @@ extension Ledger {
         let rows = try Row.fetchCursor(db, sql: "SELECT demand_id, status FROM _status_cache")
         while let row = try rows.next() {
             let id: Data = row[0]
-            guard id.count == 16, let blob = row[1] as Data?, let status = StatusCodec.decode(blob) else {
+            guard let demand = UUID(blob: id), let blob = row[1] as Data?, let status = StatusCodec.decode(blob) else {
                 undecodable.append(id)
                 continue
             }
-            statuses[id.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }] = status
+            statuses[demand] = status
         }
         return (statuses, undecodable)
     }

@@ -20,6 +20,12 @@ extension UUID {
         self.init(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
     }
 
+    /// A UUID from a 16-byte blob as SQLite returns it; nil for any other length.
+    public init?(blob: Data) {
+        guard blob.count == 16 else { return nil }
+        self = blob.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+    }
+
     /// The 16 bytes, in order.
     public var bytes16: [UInt8] {
         withUnsafeBytes(of: uuid) { Array($0) }

@@ -82,10 +82,7 @@ import Testing
         #expect(try y.allStatuses() == (try fresh(y)))
         #expect(try y.allStatuses().values.first?.state == .pendingIntake, "the merged events replaced y's cached view")
 
-        var toMarket = ActionInput()
-        toMarket.lead = "县市场监管局"
-        var toApproval = ActionInput()
-        toApproval.lead = "县行政审批局"
+        let (toMarket, toApproval) = (TwoCoordinators.lead("县市场监管局"), TwoCoordinators.lead("县行政审批局"))
         _ = try x.act(.assign, on: number, toMarket)
         _ = try y.act(.assign, on: number, toApproval)
         _ = try x.allStatuses()

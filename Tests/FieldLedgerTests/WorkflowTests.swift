@@ -118,6 +118,13 @@ struct TwoCoordinators {
         try Self.exchange(hub, y)
     }
 
+    /// An assign action naming `lead`.
+    static func lead(_ name: String) -> ActionInput {
+        var input = ActionInput()
+        input.lead = name
+        return input
+    }
+
     static func exchange(_ from: Ledger, _ to: Ledger) throws {
         var records: [[UInt8]] = []
         try from.replica.exportRecords { records.append($0) }
@@ -385,10 +392,7 @@ struct TwoCoordinators {
         _ = try x.act(.submit, on: number, ActionInput())
         try exchange(x, y)
 
-        var toMarket = ActionInput()
-        toMarket.lead = "县市场监管局"
-        var toApproval = ActionInput()
-        toApproval.lead = "县行政审批局"
+        let (toMarket, toApproval) = (TwoCoordinators.lead("县市场监管局"), TwoCoordinators.lead("县行政审批局"))
         _ = try x.act(.assign, on: number, toMarket)
         _ = try y.act(.assign, on: number, toApproval)
         try exchange(x, y)
