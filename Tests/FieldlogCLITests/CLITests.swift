@@ -170,6 +170,14 @@ import Testing
         let none = try county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"], passphrase: nil)
         #expect(none.status == 1)
         #expect(none.stderr.contains("FIELDLOG_PASSPHRASE"))
+        // A registry file that is not UTF-8: refused with the way out, and nothing stored.
+        let before = try county.op.ok(["registry", "list", "departments", "--json"]).stdout
+        let latin = county.folder + "/departments-gbk.csv"
+        try Data([0xB5, 0xA5, 0xCE, 0xBB, 0x0A, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: latin))
+        let notUTF8 = try county.op.run(["registry", "import", "departments", latin])
+        #expect(notUTF8.status == 1)
+        #expect(notUTF8.stderr.contains("not UTF-8"))
+        #expect(try county.op.ok(["registry", "list", "departments", "--json"]).stdout == before)
         // Not a bundle, and a truncated bundle: nothing applied.
         let junk = county.folder + "/junk.bundle"
         try Data("hello".utf8).write(to: URL(fileURLWithPath: junk))
