@@ -164,11 +164,11 @@ struct HubHandler: Sendable {
             )
         }
         guard let key = try? PublicKey(hex: keyID) else { throw HubError(.unknownKey, "keyid is not a device key") }
-        switch (try ledger.standing(of: key), enrolling) {
+        let standing = try ledger.standing(of: key)
+        switch (standing, enrolling) {
         case (.unknown, false): throw HubError(.unknownKey, "device \(key.fingerprint) is not enrolled in this county")
         case (.revoked, _): throw HubError(.revokedKey, "device \(key.fingerprint) has been revoked; ask the operator")
-        case (.enrolled, true): throw HubError(.alreadyEnrolled, "device \(key.fingerprint) is already enrolled; sync instead")
-        case (.enrolled, false), (.unknown, true): break
+        case (.enrolled, _), (.unknown, true): break
         }
         let now = configuration.clock()
         guard abs(created - now) <= configuration.createdWindow else {
@@ -191,6 +191,11 @@ struct HubHandler: Sendable {
         }
         guard await nonces.insert(nonce, expiry: max(expires, created + configuration.createdWindow), now: now) else {
             throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
+        }
+        // Judged after the nonce, as docs/sync-protocol.md orders it: a replayed enrollment request
+        // is refused as a replay, whatever became of the key since.
+        if enrolling, case .enrolled = standing {
+            throw HubError(.alreadyEnrolled, "device \(key.fingerprint) is already enrolled; sync instead")
         }
         return key
     }

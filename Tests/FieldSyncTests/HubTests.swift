@@ -153,6 +153,16 @@ import Testing
             let junk = Array("{not json".utf8)
             let badRequest = try await send(try signed(county.cadreKey, body: junk), body: junk)
             #expect((badRequest.status, badRequest.code) == (400, "bad_request"))
+            // Enrollment by a key already enrolled; the same request again is a replay, refused as
+            // one before anything else is judged (found by schemathesis: it was already_enrolled twice).
+            let enrollBody = Array(#"{"code":"AAAA-BBBB-CCCC"}"#.utf8)
+            let enrollment = [("Content-Type", type)] + (try SyncSigning.signRequest(
+                method: "POST", targetURI: url + "/v1/enroll", contentType: type, body: enrollBody, key: county.cadreKey, now: now
+            )).map { ($0.name, $0.value) }
+            let enrolled = try await send(enrollment, body: enrollBody, path: "/v1/enroll")
+            #expect((enrolled.status, enrolled.code) == (409, "already_enrolled"))
+            let replayedEnrollment = try await send(enrollment, body: enrollBody, path: "/v1/enroll")
+            #expect((replayedEnrollment.status, replayedEnrollment.code) == (401, "replayed_nonce"))
         }
     }
 
