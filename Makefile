@@ -1,11 +1,11 @@
 # fieldlog: `make demo` runs the main job end to end, `make test` runs every test.
 # Both install what is missing first (Debian packages libsqlite3-dev, libsodium-dev, zlib1g-dev;
-# for the tests also openpyxl from PyPI, an independent reader of the .xlsx exports).
+# for the tests also, from PyPI, the packages tools/install-test-deps.sh names).
 
 SWIFT ?= swift
 BIN = .build/debug/fieldlog
 
-.PHONY: deps build demo test release clean bench
+.PHONY: deps build demo test release clean bench soak
 
 deps:
 	@./tools/install-deps.sh
@@ -24,6 +24,10 @@ test: deps
 	@./tools/install-test-deps.sh
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
+	@echo "== fault soak: a hub and 4 laptops under SIGKILLs and a faulty proxy for 60 s, then every check (tools/soak/soak.py)"
+	python3 tools/soak/soak.py --seconds 60
+	@echo "== the soak's checks catch a lost accepted commit and a secret in a log (--sabotage)"
+	python3 tools/soak/soak.py --seconds 10 --sabotage
 	@echo "== benchmark smoke run: every scenario on a small county, figures checked for sanity (no timing assertions)"
 	.build/release/fieldlog-bench --smoke
 
@@ -38,3 +42,8 @@ bench: deps
 	$(SWIFT) build $(TESTFLAGS) --product fieldlog
 	$(SWIFT) build $(TESTFLAGS) --product fieldlog-bench
 	.build/release/fieldlog-bench --json bench-results.json $(BENCHFLAGS)
+
+# The fault soak for longer: make soak SOAKFLAGS="--seconds 1800 --laptops 5"
+soak: deps
+	$(SWIFT) build $(TESTFLAGS) --product fieldlog
+	python3 tools/soak/soak.py $(SOAKFLAGS)

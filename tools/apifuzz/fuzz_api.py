@@ -31,7 +31,7 @@ import sys
 
 import requests
 import schemathesis
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -88,7 +88,6 @@ def enroll(hub: str, code: str, hub_key: str | None) -> Client:
     hub_hex = hub_key_from(response)
     if hub_key and hub_key != hub_hex:
         raise Failure("the hub signs with another key than the one expected")
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     keys.hub[hub_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(hub_hex))
     client.verify(response)
     return client
