@@ -105,6 +105,31 @@ enum Workflow {
     }
 }
 
+/// Who wrote each event, as the registry says: the workflow admits a step only if the registry
+/// role (and department) of the key that signed it may take it. The root key has the operator's
+/// role, which holds the coordinator's powers. Revoked devices stay in it: their steps from
+/// before the revocation still count (the engine cuts off what came after).
+public struct WorkflowActors: Sendable, Equatable {
+    var root: String
+    var devices: [String: Device]
+
+    struct Device: Sendable, Equatable {
+        var role: Role
+        var department: UUID?
+    }
+
+    func role(of key: String) -> Role? { key == root ? .operator : devices[key]?.role }
+    func department(of key: String) -> UUID? { devices[key]?.department }
+
+    /// A stable text of the directory, for the status cache's key.
+    var canonical: String {
+        ([root] + devices.keys.sorted().map { key in
+            let device = devices[key]!
+            return "\(key) \(device.role.rawValue) \(device.department?.lowercased ?? "-")"
+        }).joined(separator: "\n")
+    }
+}
+
 /// One entry of a demand's event log (流转日志), as stored in `demand_events`.
 public struct WorkflowEvent: Sendable, Equatable {
     public var id: UUID
@@ -191,6 +216,10 @@ public struct DemandStatus: Sendable, Equatable {
     public var conflicts: [[UUID]] = []
 
     public var hasConflict: Bool { !conflicts.isEmpty }
+    /// Events on the line's way that their actor may not take (another role's step, a department
+    /// acting on a demand it does not lead, a state the step does not lead to, an unknown key):
+    /// kept in the log, never counted (`Workflow.admits`).
+    public var disregarded: [UUID] = []
 
     /// Every department that has been the lead.
     public var departmentsInvolved: [UUID] {
@@ -208,7 +237,7 @@ extension Workflow {
         a.at != b.at ? a.at < b.at : a.id.bytes16.lexicographicallyPrecedes(b.id.bytes16)
     }
 
-    /// The line of events the state follows, and the unsettled conflicts.
+    /// Walks the line of events the state follows, and finds the unsettled conflicts.
     ///
     /// The events form a tree by `parent`. Where an event has several children, the branches are
     /// concurrent actions; a `settle` event (by the coordinator) names in `overrule` the first
@@ -216,7 +245,13 @@ extension Workflow {
     /// (kept in the log, never counted). Among the live branches at a fork, the line follows the
     /// earliest child (time, then id); while more than one live branch remains, the demand shows a
     /// conflict listing the first event of each.
-    static func line(of events: [WorkflowEvent], overruling extra: Set<UUID> = []) -> (line: [WorkflowEvent], conflicts: [[UUID]]) {
+    ///
+    /// A live event that `admits` refuses (asked with the line so far applied) is disregarded, with
+    /// everything after it: it is kept in the log, listed by the caller, and never counted.
+    static func walk(
+        _ events: [WorkflowEvent], overruling extra: Set<UUID> = [],
+        admits: (WorkflowEvent) -> Bool, apply: (WorkflowEvent) -> Void
+    ) -> (conflicts: [[UUID]], disregarded: [UUID]) {
         let transitions = events.filter(\.isTransition)
         var children: [UUID?: [WorkflowEvent]] = [:]
         for event in transitions { children[event.parent, default: []].append(event) }
@@ -228,27 +263,47 @@ extension Workflow {
         }
         // An event whose parent is unknown (not yet received) hangs off the root until it arrives.
         let roots = transitions.filter { $0.parent == nil || !known.contains($0.parent!) }.sorted(by: precedes)
-        func isLive(_ event: WorkflowEvent) -> Bool { !overruled.contains(event.id) }
-        var line: [WorkflowEvent] = []
         var conflicts: [[UUID]] = []
-        var options = roots.filter(isLive)
-        while let first = options.first {
-            if options.count > 1 { conflicts.append(options.map(\.id)) }
-            line.append(first)
-            options = (children[first.id] ?? []).filter(isLive)
+        var disregarded: [UUID] = []
+        var options = roots.filter { !overruled.contains($0.id) }
+        while !options.isEmpty {
+            let admitted = options.filter(admits)
+            disregarded += options.filter { !admitted.contains($0) }.map(\.id)
+            guard let first = admitted.first else { break }
+            if admitted.count > 1 { conflicts.append(admitted.map(\.id)) }
+            apply(first)
+            options = (children[first.id] ?? []).filter { !overruled.contains($0.id) }
         }
-        return (line, conflicts)
+        return (conflicts, disregarded)
+    }
+
+    /// Whether `event` is a step its actor may take from `status`: a transition from the current
+    /// state that the actor's registry role is admitted to, ending in the state the transition
+    /// names; for a department, only on a demand it leads (and a return only if the coordinator has
+    /// not kept it as lead after an earlier return). A settle is the coordinator's. The role is
+    /// the registry's, never the one the event states.
+    static func admits(_ event: WorkflowEvent, after status: DemandStatus, actors: WorkflowActors) -> Bool {
+        guard let role = actors.role(of: event.actorKey), let action = DemandAction(rawValue: event.action) else { return false }
+        if action == .settle { return Actor.coordinator.admits(role) }
+        guard let transition = allowed(from: status.state).first(where: { $0.action == action && $0.actors.contains { $0.admits(role) } }),
+            event.to == transition.to
+        else { return false }
+        if role == .department {
+            guard let department = actors.department(of: event.actorKey), department == status.lead else { return false }
+            if action == .return, status.noReturnLeads.contains(department) { return false }
+        }
+        return true
     }
 
     /// The status of a demand from its events, on `calendar` with `profile`.
-    static func derive(_ events: [WorkflowEvent], calendar: WorkCalendar, profile: DeadlineProfile) -> DemandStatus {
+    static func derive(
+        _ events: [WorkflowEvent], calendar: WorkCalendar, profile: DeadlineProfile, actors: WorkflowActors, overruling: Set<UUID> = []
+    ) -> DemandStatus {
         var status = DemandStatus()
-        let (line, conflicts) = self.line(of: events)
-        status.conflicts = conflicts
         status.lastActivityAt = events.map(\.at).max()
-        for event in line {
+        let (conflicts, disregarded) = walk(events, overruling: overruling, admits: { admits($0, after: status, actors: actors) }) { event in
             status.tip = event.id
-            if let to = event.to { status.state = to }
+            if event.action != DemandAction.settle.rawValue, let to = event.to { status.state = to }
             if let comment = event.comment, !comment.isEmpty { status.lastProgress = comment }
             let data = event.data
             let day = profile.localDay(event.at)
@@ -296,7 +351,7 @@ extension Workflow {
                 if let lead = status.lead, !status.returningDepartments.contains(lead) { status.returningDepartments.append(lead) }
             case .extend:
                 guard let until = data["until"].flatMap(Day.init) else { break }
-                if event.role == Role.department.rawValue {
+                if actors.role(of: event.actorKey) == .department {
                     status.pendingExtension = until
                 } else {
                     status.deadline = until
@@ -331,6 +386,8 @@ extension Workflow {
                 status.milestones = data["milestones"]
             }
         }
+        status.conflicts = conflicts
+        status.disregarded = disregarded
         return status
     }
 }

@@ -109,7 +109,22 @@ extension Ledger {
 
     /// A demand's status derived from its events.
     public func status(of demand: String, profile: DeadlineProfile = .shandong2115) throws -> DemandStatus {
-        Workflow.derive(try workflowEvents(of: try self.demand(named: demand)), calendar: try calendar(), profile: profile)
+        Workflow.derive(try workflowEvents(of: try self.demand(named: demand)), calendar: try calendar(), profile: profile, actors: try workflowActors())
+    }
+
+    /// Every device's registry role and department, and the root key (see `WorkflowActors`).
+    public func workflowActors() throws -> WorkflowActors {
+        try read { db in try Self.workflowActors(db, root: replica.root) }
+    }
+
+    static func workflowActors(_ db: Database, root: PublicKey) throws -> WorkflowActors {
+        var devices: [String: WorkflowActors.Device] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT public_key, role, department_id FROM devices WHERE public_key IS NOT NULL")
+        while let row = try rows.next() {
+            guard let key = row[0] as String?, let role = (row[1] as String?).flatMap(Role.init(rawValue:)) else { continue }
+            devices[key] = WorkflowActors.Device(role: role, department: (row[2] as Data?).flatMap(UUID.init(blob:)))
+        }
+        return WorkflowActors(root: root.hex, devices: devices)
     }
 
     /// The status of every live demand, by id: from the status cache (see `StatusCache`), which
@@ -119,7 +134,9 @@ extension Ledger {
             return try cachedStatuses(profile: profile)
         } catch {
             let calendar = try calendar()
-            return try read { db in try Self.deriveStatuses(db, calendar: calendar, profile: profile) }
+            return try read { db in
+                try Self.deriveStatuses(db, calendar: calendar, profile: profile, actors: try Self.workflowActors(db, root: replica.root))
+            }
         }
     }
 
@@ -157,7 +174,8 @@ extension Ledger {
         let id = try self.demand(named: demand)
         let calendar = try calendar()
         let events = try workflowEvents(of: id)
-        let status = Workflow.derive(events, calendar: calendar, profile: profile)
+        let actors = try workflowActors()
+        let status = Workflow.derive(events, calendar: calendar, profile: profile, actors: actors)
         let number = try text("demands", id, "number") ?? id.lowercased
         guard let role = try enrolledRole() else { throw LedgerError(.notPermitted, "this device is not enrolled (or is revoked)") }
         let nowMilliseconds = Int64(replica.options.wallClock())
@@ -175,9 +193,9 @@ extension Ledger {
             }
             data["keep"] = kept.lowercased
             data["overrule"] = fork.filter { $0 != kept }.map(\.lowercased).joined(separator: ",")
-            let line = Workflow.line(of: events, overruling: Set(fork.filter { $0 != kept })).line
-            parent = line.last?.id
-            to = line.last?.to ?? status.state
+            let keptLine = Workflow.derive(events, calendar: calendar, profile: profile, actors: actors, overruling: Set(fork.filter { $0 != kept }))
+            parent = keptLine.tip
+            to = keptLine.state
             guard let comment = input.comment, !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw LedgerError(.missingField, "settle needs --comment (why this branch is kept)")
             }
@@ -238,7 +256,7 @@ extension Ledger {
                 "data": .text(json),
             ])
         }
-        return Workflow.derive(try workflowEvents(of: id), calendar: calendar, profile: profile)
+        return Workflow.derive(try workflowEvents(of: id), calendar: calendar, profile: profile, actors: actors)
     }
 
     /// Checks and gathers the data an action needs.

@@ -10,6 +10,8 @@ import Foundation
 ///   allows; a cadre must hold an active linkage to that enterprise. The root key may write anything.
 /// - Demand events are append-only: a change to `demand_events` never supersedes anything, so an
 ///   attempt to rewrite an event shows up as a conflict beside the original instead of replacing it.
+/// - A demand event names as its actor (`actor_key`) the key that signed it, and no other: the
+///   workflow judges each step by the registry role of that key (`Workflow.derive`).
 public struct LedgerPolicy: ReplicaPolicy {
     public init() {}
 
@@ -18,7 +20,13 @@ public struct LedgerPolicy: ReplicaPolicy {
     public func verdictKey(for commit: Commit) -> String? {
         let tables = Set(commit.changes.map(\.table)).sorted().joined(separator: ",")
         let rewritesEvent = commit.changes.contains { $0.table == "demand_events" && !$0.supersedes.isEmpty }
-        return tables + (rewritesEvent ? "|rewrite" : "")
+        return tables + (rewritesEvent ? "|rewrite" : "") + (Self.misnamedActor(in: commit) != nil ? "|actor" : "")
+    }
+
+    /// The first demand event of the commit whose `actor_key` is not its author's key.
+    static func misnamedActor(in commit: Commit) -> Change? {
+        let author = Value.text(commit.author.hex)
+        return commit.changes.first { $0.table == "demand_events" && $0.column == "actor_key" && $0.value != author }
     }
 
     public func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict {
@@ -32,6 +40,11 @@ public struct LedgerPolicy: ReplicaPolicy {
         }
         if let change = commit.changes.first(where: { $0.table == "demand_events" && !$0.supersedes.isEmpty }) {
             return .deny(StoreError(.notAuthorized, "demand event \(change.row.lowercased) is append-only and cannot be changed"))
+        }
+        if let change = Self.misnamedActor(in: commit) {
+            return .deny(StoreError(
+                .notAuthorized, "demand event \(change.row.lowercased) names another actor than the key that signed it (device \(commit.author.fingerprint))"
+            ))
         }
         guard try registry.rowExists("enterprises", row: enterprise) else {
             return .deny(StoreError(

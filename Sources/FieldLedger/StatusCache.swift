@@ -12,13 +12,14 @@ import GRDB
 /// - a trigger on `demand_events` deletes a demand's row whenever any of its events is inserted,
 ///   changed or deleted, by whatever writes it (a local action, a merge, a sync);
 /// - every row was derived with one calendar and one deadline profile: `_status_cache_key` holds
-///   the BLAKE2b of the codec version, the profile, the shipped calendar and the loaded calendar
-///   rows, and a different key empties the cache;
+///   the BLAKE2b of the codec version, the profile, the shipped calendar, the loaded calendar
+///   rows and the workflow's actors (every device's role and department, which decide which
+///   events count), and a different key empties the cache;
 /// - missing rows are derived and stored in one write transaction, which reads the events it
 ///   derives from in that same transaction, so no concurrent write can leave a stale row.
 enum StatusCache {
     /// Bumped whenever `DemandStatus` or its derivation changes (the key changes with it).
-    static let codecVersion = "fieldlog status cache v1"
+    static let codecVersion = "fieldlog status cache v2"
 
     static let ddl = """
         CREATE TABLE IF NOT EXISTS _status_cache(demand_id BLOB PRIMARY KEY, status BLOB NOT NULL) WITHOUT ROWID;
@@ -35,7 +36,7 @@ enum StatusCache {
         """
 
     /// The key of a calendar and profile (see the type's comment).
-    static func key(calendarRows: [(year: Int, days: String)], profile: DeadlineProfile) throws -> String {
+    static func key(calendarRows: [(year: Int, days: String)], profile: DeadlineProfile, actors: WorkflowActors) throws -> String {
         let hasher = BLAKE2b.Hasher()
         hasher.update(field: codecVersion)
         let encoder = JSONEncoder()
@@ -46,6 +47,7 @@ enum StatusCache {
             hasher.update(field: String(row.year))
             hasher.update(field: row.days)
         }
+        hasher.update(field: actors.canonical)
         return Hex.encode(hasher.finalize())
     }
 }
@@ -63,7 +65,9 @@ extension Ledger {
     func cachedStatuses(profile: DeadlineProfile) throws -> [UUID: DemandStatus] {
         // The fast path: a read of the cache, when it holds every demand that has live events.
         let hit: [UUID: DemandStatus]? = try read { db in
-            let key = try StatusCache.key(calendarRows: try Self.calendarRows(db), profile: profile)
+            let key = try StatusCache.key(
+                calendarRows: try Self.calendarRows(db), profile: profile, actors: try Self.workflowActors(db, root: replica.root)
+            )
             guard try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") == key else { return nil }
             let missing = try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM demand_events e WHERE e.deleted = 0 AND NOT EXISTS (SELECT 1 FROM _status_cache c WHERE c.demand_id = e.demand_id))"
@@ -76,7 +80,8 @@ extension Ledger {
         // Derive what is missing, in one write transaction with the events it reads.
         return try replica.database.write { db in
             let rows = try Self.calendarRows(db)
-            let key = try StatusCache.key(calendarRows: rows, profile: profile)
+            let actors = try Self.workflowActors(db, root: replica.root)
+            let key = try StatusCache.key(calendarRows: rows, profile: profile, actors: actors)
             if try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") != key {
                 try db.execute(sql: "DELETE FROM _status_cache")
                 try db.execute(sql: "INSERT INTO _status_cache_key(id, key) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET key = excluded.key", arguments: [key])
@@ -86,7 +91,7 @@ extension Ledger {
             }
             let calendar = try Self.calendar(from: rows)
             let derived = try Self.deriveStatuses(
-                db, calendar: calendar, profile: profile,
+                db, calendar: calendar, profile: profile, actors: actors,
                 where: "AND demand_id NOT IN (SELECT demand_id FROM _status_cache)"
             )
             let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO _status_cache(demand_id, status) VALUES (?, ?)")
@@ -115,13 +120,15 @@ extension Ledger {
 
     /// Derives the status of every demand with live events matching `filter` (SQL after the
     /// `WHERE deleted = 0` of `demand_events`), in one pass in demand order.
-    static func deriveStatuses(_ db: Database, calendar: WorkCalendar, profile: DeadlineProfile, where filter: String = "") throws -> [UUID: DemandStatus] {
+    static func deriveStatuses(
+        _ db: Database, calendar: WorkCalendar, profile: DeadlineProfile, actors: WorkflowActors, where filter: String = ""
+    ) throws -> [UUID: DemandStatus] {
         var statuses: [UUID: DemandStatus] = [:]
         let rows = try Row.fetchCursor(db, sql: "SELECT \(eventColumns) FROM demand_events WHERE deleted = 0 \(filter) ORDER BY demand_id")
         var events: [WorkflowEvent] = []
         func flush() {
             guard let demand = events.first?.demand else { return }
-            statuses[demand] = Workflow.derive(events, calendar: calendar, profile: profile)
+            statuses[demand] = Workflow.derive(events, calendar: calendar, profile: profile, actors: actors)
             events.removeAll(keepingCapacity: true)
         }
         while let row = try rows.next() {
@@ -183,6 +190,7 @@ enum StatusCodec {
         out.optionalInt(status.lastActivityAt)
         out.int(Int64(status.conflicts.count))
         for fork in status.conflicts { out.uuids(fork) }
+        out.uuids(status.disregarded)
         return out.bytes
     }
 
@@ -318,6 +326,7 @@ enum StatusCodec {
             status.lastProgress = try optional { r throws(Malformed) in try r.string() }
             status.lastActivityAt = try optional { r throws(Malformed) in try r.int() }
             for _ in 0..<(try count()) { status.conflicts.append(try uuids()) }
+            status.disregarded = try uuids()
             guard offset == bytes.count else { throw Malformed() }
             return status
         }

@@ -148,8 +148,11 @@ struct DemandCommand: ParsableCommand {
                 struct Output: Encodable {
                     var demand: DemandSummary
                     var events: [DemandEvent]
+                    /// Events whose signer may not take that step: in the log, not counted.
+                    var disregarded: [String]
                 }
-                try global.printJSON(Output(demand: detail, events: events))
+                let disregarded = try ledger.status(of: demand, profile: try global.profile()).disregarded.map(\.lowercased)
+                try global.printJSON(Output(demand: detail, events: events, disregarded: disregarded))
                 return
             }
             print("\(detail.number)  \(detail.title)")
@@ -186,6 +189,14 @@ struct DemandCommand: ParsableCommand {
                 for id in fork {
                     guard let event = events.first(where: { $0.id == id }) else { continue }
                     print("    EVENT \(id.lowercased.prefix(8))  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")  \(event.comment ?? "")")
+                }
+            }
+            if !status.disregarded.isEmpty {
+                print("  DISREGARDED (steps their signer's registry role may not take; kept in the log, not counted):")
+                let all = try ledger.workflowEvents(of: ledger.demand(named: demand))
+                for id in status.disregarded {
+                    guard let event = all.first(where: { $0.id == id }) else { continue }
+                    print("    EVENT \(id.lowercased.prefix(8))  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")")
                 }
             }
             print("  流转日志:")

@@ -13,7 +13,7 @@ import Testing
     /// The statuses derived afresh from the events, bypassing the cache.
     func fresh(_ ledger: Ledger, profile: DeadlineProfile = .shandong2115) throws -> [UUID: DemandStatus] {
         let calendar = try ledger.calendar()
-        return try ledger.replica.database.read { db in try Ledger.deriveStatuses(db, calendar: calendar, profile: profile) }
+        return try ledger.replica.database.read { db in try Ledger.deriveStatuses(db, calendar: calendar, profile: profile, actors: try Ledger.workflowActors(db, root: ledger.replica.root)) }
     }
 
     func cachedRows(_ ledger: Ledger) throws -> Int {
@@ -140,7 +140,7 @@ import Testing
 
     /// The codec writes every stored property: a new one must be added to it (and the version bumped).
     @Test func theCodecKnowsEveryField() {
-        #expect(Mirror(reflecting: DemandStatus()).children.count == 27)
+        #expect(Mirror(reflecting: DemandStatus()).children.count == 28)
         let assignment = Assignment(
             lead: UUID(), co: [], assignedAt: 0, signDeadline: Day(ordinal: 0), contactDeadline: 0, signedAt: nil, isReassignment: false
         )

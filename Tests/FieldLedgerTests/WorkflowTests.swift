@@ -365,6 +365,72 @@ struct TwoCoordinators {
         #expect(status.deadline?.description == "2025-10-30")
     }
 
+    /// A demand event written straight into the replica, past `act`'s checks, as a modified client
+    /// could: the action, the state it claims to lead to, and the role it claims.
+    func forge(_ ledger: Ledger, _ action: String, on number: String, to: DemandState, role: String, data: [String: String] = [:], county: WorkflowCounty) throws {
+        let id = try ledger.demand(named: number)
+        let status = try ledger.status(of: number)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)
+        try ledger.writeRecord(enterprise: try ledger.enterprise(named: "高唐纺织有限公司")) { batch in
+            batch.insert("demand_events", [
+                "demand_id": .id(id), "parent_id": .id(status.tip!), "at": .text(ISOTime.format(Int64(county.clock.now))),
+                "actor_key": .text(ledger.publicKey.hex), "actor_name": .text("x"), "role": .text(role), "action": .text(action),
+                "from_state": .text(status.state.rawValue), "to_state": .text(to.rawValue), "data": .text(json),
+            ])
+        }
+    }
+
+    /// Each step counts only if the registry role of the key that signed it may take it: another
+    /// role's step, a department acting on a demand it does not lead, a claimed state the step does
+    /// not lead to, or a claimed role, are kept in the log and disregarded on every replica. Before,
+    /// the status followed whatever state an event claimed (found in the issue 6 security review).
+    @Test func stepsOutsideTheActorsRoleAreDisregarded() throws {
+        let county = try WorkflowCounty(at: "2025-09-26 09:00")
+        let number = try demand(in: .inProgress, county)
+        let before = try county.operatorLedger.status(of: number)
+        // A department closes the demand as if the enterprise were satisfied (the cadre's step).
+        try forge(county.market, "follow-up", on: number, to: .closed, role: "cadre", data: ["resolved": "yes", "satisfaction": "满意"], county: county)
+        // Another department, not the lead, replies.
+        try forge(county.approval, "reply", on: number, to: .replied, role: "department", data: ["outcome": "已办结", "reply": "x"], county: county)
+        // The lead asks for an extension, claiming a state that step does not reach.
+        try forge(county.market, "extend", on: number, to: .closed, role: "department", data: ["until": "2025-11-30"], county: county)
+        var status = try county.operatorLedger.status(of: number)
+        #expect(status.state == .inProgress)
+        #expect(status.satisfaction == nil && status.repliedAt == nil && status.closedAt == nil)
+        #expect(status.deadline == before.deadline)
+        #expect(status.disregarded.count == 3)
+        #expect(status.tip == before.tip, "the next honest step follows the last admitted one")
+        // The lead asks for an extension claiming the coordinator's role: it stays a request.
+        try forge(county.market, "extend", on: number, to: .inProgress, role: "coordinator", data: ["until": "2025-11-07"], county: county)
+        status = try county.operatorLedger.status(of: number)
+        #expect(status.pendingExtension?.description == "2025-11-07")
+        #expect(status.deadline == before.deadline, "not approved")
+        // The honest workflow goes on from there, and the cache answers as a fresh derivation.
+        status = try county.market.act(.reply, on: number, county.input { $0.outcome = "已办结"; $0.reply = "已疏通排水" })
+        #expect(status.state == .replied)
+        #expect(try county.operatorLedger.allStatuses()[try county.operatorLedger.demand(named: number)] == status)
+    }
+
+    /// A demand event must name as its actor the key that signed it: one naming the coordinator's
+    /// key, signed by a department, is refused by the policy and stored nowhere.
+    @Test func anEventNamingAnotherActorIsRefused() throws {
+        let county = try WorkflowCounty(at: "2025-09-26 09:00")
+        let number = try demand(in: .pendingSign, county)
+        let id = try county.market.demand(named: number)
+        let tip = try county.market.status(of: number).tip!
+        let refused = #expect(throws: (any Error).self) {
+            try county.market.writeRecord(enterprise: try county.market.enterprise(named: "高唐纺织有限公司")) { batch in
+                batch.insert("demand_events", [
+                    "demand_id": .id(id), "parent_id": .id(tip), "at": .text(ISOTime.format(Int64(county.clock.now))),
+                    "actor_key": .text(county.coordinator.publicKey.hex), "actor_name": .text("县营商办"), "role": .text("coordinator"),
+                    "action": .text("reject"), "from_state": .text("PENDING_SIGN"), "to_state": .text("NOT_ACCEPTED"),
+                ])
+            }
+        }
+        #expect("\(refused!)".contains("names another actor"))
+        #expect(try county.operatorLedger.status(of: number).state == .pendingSign)
+    }
+
     @Test func anUnsignedAssignmentStillRunsTheClock() throws {
         let county = try WorkflowCounty(at: "2025-09-25 09:00")
         let number = try demand(in: .pendingSign, county)

@@ -84,6 +84,9 @@ struct BenchReport: Encodable {
             if let baseline = result.baselineMedian, !(baseline.isFinite && baseline > 0) { problems.append("\(result.name): baseline \(baseline)") }
             for (key, value) in result.figures where !value.isFinite || value < 0 { problems.append("\(result.name): \(key) = \(value)") }
         }
+        if let ledger = scenarios.first(where: { $0.name == "ledger query: unresolved ledger" }), ledger.figures["disregarded workflow events"] != 0 {
+            problems.append("ledger query: \(ledger.figures["disregarded workflow events"] ?? -1) workflow events disregarded in the synthetic county")
+        }
         if let load = scenarios.first(where: { $0.name == "hub under load" }), load.figures["errors"] != 0 {
             problems.append("hub under load: \(load.figures["errors"] ?? -1) errors")
         }
