@@ -513,6 +513,7 @@ class Harness:
             for peer_name, heads in laptop.peer_accepted.items():
                 for scope, head in heads.items():
                     if scope in digests[peer_name]:
+                        self.counts.add("accepted commits checked on peers", head)
                         held = self.before[peer_name].get((laptop.key, scope), 0)
                         if held < head:
                             self.failures.append(f"{peer_name} held {laptop.name}'s feed in {scope} to #{held} after the kills, but a sync that exited 0 sent it to #{head}")
