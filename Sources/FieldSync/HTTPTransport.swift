@@ -52,7 +52,16 @@ public struct HTTPTransport: SyncTransport, Sendable {
         } catch {
             throw SyncError(.transport, "cannot reach the hub at \(baseURL) (\(error)); check the address and the network")
         }
-        let buffer = try await response.body.collect(upTo: maxResponseBytes)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await response.body.collect(upTo: maxResponseBytes)
+        } catch is NIOTooManyBytesError {
+            throw SyncError(.transport, "the answer from \(baseURL) is larger than \(maxResponseBytes) bytes; is this the county hub?")
+        } catch {
+            // A connection cut or a server killed in the middle of the body (found by the fault soak,
+            // where this error reached the user as a bare "stream ended at an unexpected time").
+            throw SyncError(.transport, "the answer from \(baseURL) was cut off (\(error)); sync again: what arrived before is kept")
+        }
         let responseBody = Array(buffer.readableBytesView)
         let signed = SignedMessage(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
         let sentRequest = SignedMessage(

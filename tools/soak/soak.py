@@ -15,7 +15,8 @@ Then it stops the faults and checks:
      digest on every replica holding it, and the hub holds every scope;
   4. every successful write is on the hub, nothing is duplicated (each feed's commits are 1..head
      exactly once, demand numbers are unique) and nothing is held or excluded;
-  5. `PRAGMA integrity_check` is ok on every file, after the kills and at the end;
+  5. `PRAGMA integrity_check` is ok on every file, after the kills and at the end, and every
+     command that failed said so in fieldlog's own words ("fieldlog: …", with what to do);
   6. no secret appears in any log line of the run (servers at trace level, clients, proxies):
      the passphrase, the enrollment codes, the Signature values the proxies saw, the text of
      every demand and visit written (request bodies).
@@ -260,6 +261,14 @@ class Laptop:
         if killed.is_set():
             self.harness.counts.add("kills: client")
             return None, ""
+        if process.returncode != 0:
+            # Every failure is reported as fieldlog's own message, which says what to do next; a
+            # bare error from a library underneath (the argument parser prints it as "Error: …")
+            # means one path was not handled.
+            message = err.decode("utf-8", "replace").strip()
+            self.harness.counts.add("failures reported with advice" if message.startswith("fieldlog: ") else "failures reported bare")
+            if not message.startswith("fieldlog: "):
+                self.harness.problems.append(f"{self.name}: `fieldlog {arguments[0]}` failed with a bare error: {message[:200]}")
         return process.returncode, out.decode("utf-8", "replace")
 
     def write(self, kill: bool):
