@@ -6,8 +6,10 @@ import Testing
     static let demoData = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("tools/demo-data").path
 
-    struct County {
+    /// A county of three replicas in a temporary folder, removed when the test lets go of it.
+    final class County {
         let folder = CLI.temporaryFolder("county")
+        deinit { try? FileManager.default.removeItem(atPath: folder) }
         var op: CLI { CLI(home: folder + "/operator") }
         var a: CLI { CLI(home: folder + "/a") }
         var b: CLI { CLI(home: folder + "/b") }

@@ -23,6 +23,7 @@ import Testing
         let seed = UInt64(ProcessInfo.processInfo.environment["FIELDLOG_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         var rng = SplitMix(state: seed)
         let folder = CLI.temporaryFolder("crash")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         // The source: an operator replica with 1,500 single-visit commits.
         let root = SigningKey.generate()
         let source = try Ledger.open(path: folder + "/source.sqlite", root: root.publicKey, key: root)

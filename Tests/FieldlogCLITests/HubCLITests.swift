@@ -115,6 +115,7 @@ import Testing
 
     @Test func laptopSyncsWithAServedHubAndTheHubStopsGracefully() throws {
         let folder = CLI.temporaryFolder("hub")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let hub = CLI(home: folder + "/hub")
         let laptop = CLI(home: folder + "/laptop")
         let created = try hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
