@@ -74,8 +74,18 @@ import Testing
         return path
     }
 
+    /// Removes the temporary folder that `path` is in (or is).
+    func removeTemporary(_ path: String) {
+        var folder = path
+        while !(folder as NSString).lastPathComponent.hasPrefix("fieldlog-keytest-"), folder.count > 1 {
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
     @Test func roundTripWithPermissions() throws {
         let folder = try temporaryFolder() + "/keys"
+        defer { removeTemporary(folder) }
         let path = folder + "/device.key"
         let key = SigningKey.generate()
         try KeyFile.write(key, passphrase: "正确的口令 correct horse", to: path, parameters: .minimum)
@@ -92,6 +102,7 @@ import Testing
 
     @Test func wrongPassphraseIsAClearError() throws {
         let path = try temporaryFolder() + "/device.key"
+        defer { removeTemporary(path) }
         try KeyFile.write(SigningKey.generate(), passphrase: "right", to: path, parameters: .minimum)
         let error = #expect(throws: CryptoError.self) { try KeyFile.read(from: path, passphrase: "wrong") }
         #expect(error?.code == .wrongPassphrase)
@@ -100,6 +111,7 @@ import Testing
 
     @Test func looseKeyFileIsRefused() throws {
         let path = try temporaryFolder() + "/device.key"
+        defer { removeTemporary(path) }
         try KeyFile.write(SigningKey.generate(), passphrase: "p", to: path, parameters: .minimum)
         chmod(path, 0o644)
         let error = #expect(throws: CryptoError.self) { try KeyFile.read(from: path, passphrase: "p") }
@@ -109,6 +121,7 @@ import Testing
 
     @Test func existingKeyIsNeverOverwritten() throws {
         let path = try temporaryFolder() + "/device.key"
+        defer { removeTemporary(path) }
         try KeyFile.write(SigningKey.generate(), passphrase: "p", to: path, parameters: .minimum)
         let error = #expect(throws: CryptoError.self) {
             try KeyFile.write(SigningKey.generate(), passphrase: "p", to: path, parameters: .minimum)
@@ -118,6 +131,7 @@ import Testing
 
     @Test func damagedFileIsRefused() throws {
         let path = try temporaryFolder() + "/device.key"
+        defer { removeTemporary(path) }
         let key = SigningKey.generate()
         try KeyFile.write(key, passphrase: "p", to: path, parameters: .minimum)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))

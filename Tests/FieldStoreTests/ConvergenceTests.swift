@@ -108,7 +108,7 @@ import Testing
                 try CommitBundle.write(from: from.replica, to: path)
                 let report = try to.replica.importRecords(try CommitBundle.open(path))
                 precondition(report.refused.allSatisfy { $0.code == .fork }, "seed \(seed): bundle import refused \(report.refused.prefix(2))")
-                try? FileManager.default.removeItem(atPath: path)
+                try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
                 return
             }
             var commits = try self.commits(of: from)

@@ -169,6 +169,7 @@ import Testing
         var id = UUID()
         try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("t"), "tag": .text("新")]) }
         let path = temporaryPath("old.sqlite")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let old = try TestReplica.make(root: root, schema: TestSchema.schema.upTo(1), path: path)
         let report = try old.replica.integrate(try a.signedCommits())
         #expect(report.held == 1)
