@@ -267,8 +267,10 @@ extension Workflow {
         var disregarded: [UUID] = []
         var options = roots.filter { !overruled.contains($0.id) }
         while !options.isEmpty {
-            let admitted = options.filter(admits)
-            disregarded += options.filter { !admitted.contains($0) }.map(\.id)
+            var admitted: [WorkflowEvent] = []
+            for option in options {
+                if admits(option) { admitted.append(option) } else { disregarded.append(option.id) }
+            }
             guard let first = admitted.first else { break }
             if admitted.count > 1 { conflicts.append(admitted.map(\.id)) }
             apply(first)

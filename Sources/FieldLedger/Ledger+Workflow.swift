@@ -222,10 +222,7 @@ extension Ledger {
             }
             to = transition.to
             if role == .department {
-                let mine = try read { db in
-                    try Data.fetchOne(db, sql: "SELECT department_id FROM devices WHERE id = ?", arguments: [Data(RegistryIDs.device(publicKey).bytes16)])
-                }.map { UUID(bytes16: [UInt8]($0)) }
-                guard let mine, mine == status.lead else {
+                guard let mine = actors.department(of: publicKey.hex), mine == status.lead else {
                     throw LedgerError(.transitionRefused, "only the lead department of demand \(number) may \(action.rawValue) it")
                 }
                 if action == .return, status.noReturnLeads.contains(mine) {

@@ -183,19 +183,18 @@ struct DemandCommand: ParsableCommand {
             if status.returns > 0 || status.reopenings > 0 { print("  退回 \(status.returns) 次  重办 \(status.reopenings) 次") }
             if !overlay.dragOnReasons.isEmpty { print("  久拖不决: \(overlay.dragOnReasons.joined(separator: "; "))") }
             if !overlay.buckPassingReasons.isEmpty { print("  推诿扯皮: \(overlay.buckPassingReasons.joined(separator: "; "))") }
+            let workflowEvents = status.conflicts.isEmpty && status.disregarded.isEmpty ? [] : try ledger.workflowEvents(of: ledger.demand(named: demand))
             for fork in status.conflicts {
                 print("  WORKFLOW CONFLICT (concurrent actions; the coordinator settles with `fieldlog demand settle \(detail.number) --keep EVENT --comment …`):")
-                let events = try ledger.workflowEvents(of: ledger.demand(named: demand))
                 for id in fork {
-                    guard let event = events.first(where: { $0.id == id }) else { continue }
+                    guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
                     print("    EVENT \(id.lowercased.prefix(8))  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")  \(event.comment ?? "")")
                 }
             }
             if !status.disregarded.isEmpty {
                 print("  DISREGARDED (steps their signer's registry role may not take; kept in the log, not counted):")
-                let all = try ledger.workflowEvents(of: ledger.demand(named: demand))
                 for id in status.disregarded {
-                    guard let event = all.first(where: { $0.id == id }) else { continue }
+                    guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
                     print("    EVENT \(id.lowercased.prefix(8))  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")")
                 }
             }

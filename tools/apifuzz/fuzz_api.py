@@ -20,10 +20,7 @@ check failed. The signing code is the independent interop client's (tools/intero
 """
 
 import argparse
-import base64
 import collections
-import datetime
-import json
 import os
 import random
 import struct
@@ -31,7 +28,7 @@ import sys
 
 import requests
 import schemathesis
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -44,7 +41,7 @@ from schemathesis.checks import not_a_server_error
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from fieldlog_client import REQUEST_COMPONENTS, RESPONSE_COMPONENTS, Client, Failure, Keys, hub_key_from, read_batch  # noqa: E402
+from fieldlog_client import REQUEST_COMPONENTS, RESPONSE_COMPONENTS, Client, Failure, Keys, enroll, pull_everything  # noqa: E402
 
 SPEC = os.path.join(HERE, "..", "..", "docs", "openapi.yaml")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -68,43 +65,8 @@ class Sign(requests.auth.AuthBase):
         for name in SIGNATURE_HEADERS:
             request.headers.pop(name, None)
         covered = [c for c in REQUEST_COMPONENTS if not (c == "content-type" and "Content-Type" not in request.headers)]
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.client.signer.sign(
-            request, key_id=self.client.keys.device_hex, created=now, expires=now + datetime.timedelta(seconds=300),
-            nonce=base64.b64encode(os.urandom(16)).decode(), label="device", tag="fieldlog-sync",
-            covered_component_ids=covered, body=body,
-        )
+        self.client.sign(request, body, covered)
         return request
-
-
-def enroll(hub: str, code: str, hub_key: str | None) -> Client:
-    """A fresh device key, enrolled with the one-time code; the hub's key learned and checked."""
-    keys = Keys(Ed25519PrivateKey.generate())
-    client = Client(hub, keys)
-    body = json.dumps({"code": code, "label": "schemathesis"}, sort_keys=True).encode()
-    response = client.post("/v1/enroll", body, verify=False)
-    if response.status_code != 200:
-        raise Failure(f"enrollment refused: {response.status_code} {response.text}")
-    hub_hex = hub_key_from(response)
-    if hub_key and hub_key != hub_hex:
-        raise Failure("the hub signs with another key than the one expected")
-    keys.hub[hub_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(hub_hex))
-    client.verify(response)
-    return client
-
-
-def known_commits(device: Client) -> list[bytes]:
-    """The wire records of every commit the fuzzing device may read, for push bodies built from them."""
-    def post(path: str, value) -> requests.Response:
-        response = device.post(path, json.dumps(value, sort_keys=True).encode())
-        if response.status_code != 200:
-            raise Failure(f"{path} refused during setup: {response.status_code} {response.text}")
-        return response
-    scopes = sorted(post("/v1/sync/summary", {"digest": "", "version": 1}).json().get("scopeDigests", {}))
-    heads = post("/v1/sync/heads", {"heads": [], "scopes": scopes}).json()["heads"]
-    pulled = post("/v1/sync/pull", {"after": [dict(h, head=0) for h in heads], "maxBytes": 1 << 20, "maxCommits": 500})
-    records, _ = read_batch(pulled.content)
-    return records
 
 
 def batches(commits: list[bytes]):
@@ -174,14 +136,15 @@ def main() -> None:
     print(f"schemathesis {schemathesis.__version__} against {arguments.hub}, seed {chosen} (rerun with --seed {chosen})", flush=True)
 
     try:
-        device = enroll(arguments.hub, arguments.code, arguments.hub_key)
+        device = Client(arguments.hub, Keys(Ed25519PrivateKey.generate()))
+        enroll(device, arguments.code, "schemathesis", arguments.hub_key)
     except (Failure, requests.RequestException) as error:
         sys.exit(f"api fuzz: {error}")
     stranger = Client(arguments.hub, Keys(Ed25519PrivateKey.generate()))
     stranger.keys.hub = device.keys.hub
     run = Run(arguments.hub, device, stranger)
     try:
-        pushes = batches(known_commits(device))
+        pushes = batches(pull_everything(device)[1])
     except (Failure, requests.RequestException) as error:
         sys.exit(f"api fuzz: {error}")
     schema = schemathesis.openapi.from_path(SPEC)

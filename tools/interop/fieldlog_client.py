@@ -67,18 +67,22 @@ class Client:
 
     def post(self, path: str, body: bytes, content_type: str = "application/json", tamper: bool = False, verify: bool = True):
         request = requests.Request("POST", self.hub + path, headers={"Content-Type": content_type}, data=body).prepare()
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.signer.sign(
-            request, key_id=self.keys.device_hex, created=now, expires=now + datetime.timedelta(seconds=300),
-            nonce=base64.b64encode(os.urandom(16)).decode(), label="device", tag="fieldlog-sync",
-            covered_component_ids=REQUEST_COMPONENTS, body=body,
-        )
+        self.sign(request, body)
         if tamper:
             request.body = body[:-1] + bytes([body[-1] ^ 1])
         response = self.session.send(request, timeout=30)
         if verify:
             self.verify(response)
         return response
+
+    def sign(self, request: requests.PreparedRequest, body: bytes, components=REQUEST_COMPONENTS):
+        """Signs `request` as the device (label `device`, tag `fieldlog-sync`, a fresh nonce, 300 s)."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.signer.sign(
+            request, key_id=self.keys.device_hex, created=now, expires=now + datetime.timedelta(seconds=300),
+            nonce=base64.b64encode(os.urandom(16)).decode(), label="device", tag="fieldlog-sync",
+            covered_component_ids=components, body=body,
+        )
 
     def verify(self, response: requests.Response, components=RESPONSE_COMPONENTS):
         """The hub's signature over the response and the request it answers, and the body's digest."""
@@ -136,44 +140,40 @@ def check_commit(record: bytes) -> dict:
     return {"author": author.hex(), "scope": scope, "head": sequence}
 
 
-def run(arguments) -> dict:
-    keys = Keys(Ed25519PrivateKey.generate())
-    client = Client(arguments.hub, keys)
-    seen = {"device": keys.device_hex}
-
-    # 1. Enrollment: the answer is a batch of registry commits, signed by the county root key.
-    body = json.dumps({"code": arguments.code, "label": "python interop client"}, sort_keys=True).encode()
-    # The hub's key is not known yet: learn it from this answer's keyid, then verify with it.
+def enroll(client: Client, code: str, label: str, hub_key: str | None) -> list[bytes]:
+    """Redeems a one-time code for the client's key; learns the hub's key from the answer's keyid
+    (checked against `hub_key` if given), verifies the answer with it, and returns its records."""
+    body = json.dumps({"code": code, "label": label}, sort_keys=True).encode()
     response = client.post("/v1/enroll", body, verify=False)
     if response.status_code != 200:
         raise Failure(f"enrollment refused: {response.status_code} {response.text}")
     hub_hex = hub_key_from(response)
-    if arguments.hub_key and arguments.hub_key != hub_hex:
+    if hub_key and hub_key != hub_hex:
         raise Failure("the enrollment answer is signed by another key than the one expected")
-    keys.hub[hub_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(hub_hex))
+    client.keys.hub[hub_hex] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(hub_hex))
     client.verify(response)
     registry, _ = read_batch(response.content)
-    seen["registryCommits"] = len([check_commit(record) for record in registry])
+    return registry
 
-    # 2. Summary, heads, pull.
-    summary = client.post("/v1/sync/summary", json.dumps({"digest": "", "version": 1}, sort_keys=True).encode())
-    if summary.status_code != 200:
-        raise Failure(f"summary refused: {summary.status_code} {summary.text}")
-    scopes = sorted(summary.json().get("scopeDigests", {}))
-    seen["readableScopes"] = len(scopes)
-    heads = client.post("/v1/sync/heads", json.dumps({"heads": [], "scopes": scopes}, sort_keys=True).encode())
-    if heads.status_code != 200:
-        raise Failure(f"heads refused: {heads.status_code} {heads.text}")
-    wanted = [dict(head, head=0) for head in heads.json()["heads"]]
-    expected = {(head["scope"], head["author"]): head["head"] for head in heads.json()["heads"]}
+
+def pull_everything(client: Client) -> tuple[list[str], list[bytes]]:
+    """Summary, heads, then pulls until every feed of every readable scope is complete; checks
+    each commit's signature and that each feed arrives in order. Returns the scopes and the records."""
+    def post(path: str, value) -> requests.Response:
+        response = client.post(path, json.dumps(value, sort_keys=True).encode())
+        if response.status_code != 200:
+            raise Failure(f"{path} refused: {response.status_code} {response.text}")
+        return response
+
+    scopes = sorted(post("/v1/sync/summary", {"digest": "", "version": 1}).json().get("scopeDigests", {}))
+    heads = post("/v1/sync/heads", {"heads": [], "scopes": scopes}).json()["heads"]
+    wanted = [dict(head, head=0) for head in heads]
+    expected = {(head["scope"], head["author"]): head["head"] for head in heads}
     received: dict[tuple[str, str], int] = {}
+    everything: list[bytes] = []
     more = True
     while more and wanted:
-        pull = client.post(
-            "/v1/sync/pull", json.dumps({"after": wanted, "maxBytes": 1 << 20, "maxCommits": 500}, sort_keys=True).encode()
-        )
-        if pull.status_code != 200:
-            raise Failure(f"pull refused: {pull.status_code} {pull.text}")
+        pull = post("/v1/sync/pull", {"after": wanted, "maxBytes": 1 << 20, "maxCommits": 500})
         records, more = read_batch(pull.content)
         for record in records:
             commit = check_commit(record)
@@ -181,13 +181,29 @@ def run(arguments) -> dict:
             if commit["head"] != received.get(key, 0) + 1:
                 raise Failure(f"feed {key} arrived out of order")
             received[key] = commit["head"]
+        everything += records
         wanted = [dict(head, head=received.get((head["scope"], head["author"]), 0)) for head in wanted
                   if received.get((head["scope"], head["author"]), 0) < expected[(head["scope"], head["author"])]]
         if not records:
             break
     if received != expected:
         raise Failure(f"pulled {len(received)} feeds, expected {len(expected)}")
-    seen["commitsPulled"] = sum(received.values())
+    return scopes, everything
+
+
+def run(arguments) -> dict:
+    keys = Keys(Ed25519PrivateKey.generate())
+    client = Client(arguments.hub, keys)
+    seen = {"device": keys.device_hex}
+
+    # 1. Enrollment: the answer is a batch of registry commits, signed by the county root key.
+    registry = enroll(client, arguments.code, "python interop client", arguments.hub_key)
+    seen["registryCommits"] = len([check_commit(record) for record in registry])
+
+    # 2. Summary, heads, pull.
+    scopes, records = pull_everything(client)
+    seen["readableScopes"] = len(scopes)
+    seen["commitsPulled"] = len(records)
 
     # 3. A body changed after signing is refused, and the refusal is signed too.
     tampered = client.post("/v1/sync/summary", json.dumps({"digest": "", "version": 1}, sort_keys=True).encode(), tamper=True)
