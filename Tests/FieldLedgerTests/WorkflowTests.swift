@@ -418,6 +418,8 @@ struct TwoCoordinators {
         let number = try demand(in: .pendingSign, county)
         let id = try county.market.demand(named: number)
         let tip = try county.market.status(of: number).tip!
+        let eventsBefore = try county.operatorLedger.workflowEvents(of: id).count
+        let commitsBefore = try county.replica.commitCounts()
         let refused = #expect(throws: (any Error).self) {
             try county.market.writeRecord(enterprise: try county.market.enterprise(named: "高唐纺织有限公司")) { batch in
                 batch.insert("demand_events", [
@@ -429,6 +431,8 @@ struct TwoCoordinators {
         }
         #expect("\(refused!)".contains("names another actor"))
         #expect(try county.operatorLedger.status(of: number).state == .pendingSign)
+        #expect(try county.operatorLedger.workflowEvents(of: id).count == eventsBefore, "nothing stored")
+        #expect(try county.replica.commitCounts() == commitsBefore)
     }
 
     @Test func anUnsignedAssignmentStillRunsTheClock() throws {
