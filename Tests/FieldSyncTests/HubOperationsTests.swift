@@ -69,9 +69,23 @@ import Glibc
 
     /// Connects to 127.0.0.1:`port`, sends `bytes` and then nothing more; returns how the hub ended
     /// the exchange: "closed" when it closed the connection, or what it sent before the bound.
-    func sendAndStall(port: Int, _ bytes: [UInt8], bound seconds: Int) throws -> String {
+    ///
+    /// The blocking socket calls run on a thread of their own. On the cooperative pool (two threads
+    /// on a two-core machine) they would hold one thread for up to `seconds`; with another test
+    /// blocked in a child process on the other, the hub under test has no thread left to answer on.
+    func sendAndStall(port: Int, _ bytes: [UInt8], bound seconds: Int) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try Self.blockingSendAndStall(port: port, bytes, bound: seconds) }) }.start()
+        }
+    }
+
+    struct SocketFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func blockingSendAndStall(port: Int, _ bytes: [UInt8], bound seconds: Int) throws -> String {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(socket >= 0)
+        guard socket >= 0 else { throw SocketFailure(description: "socket() failed: errno \(errno)") }
         defer { close(socket) }
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -82,7 +96,7 @@ import Glibc
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        #expect(connected == 0)
+        guard connected == 0 else { throw SocketFailure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)") }
         _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -103,12 +117,12 @@ import Glibc
             let port = live.port!
             // Headers never finished.
             let partialHead = Array("POST /v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le".utf8)
-            #expect(try sendAndStall(port: port, partialHead, bound: 20) == "closed")
+            #expect(try await sendAndStall(port: port, partialHead, bound: 20) == "closed")
             // Headers sent, body promised and stopped part way.
             let partialBody = Array("POST /v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nFLBATCH1".utf8)
-            #expect(try sendAndStall(port: port, partialBody, bound: 20) == "closed")
+            #expect(try await sendAndStall(port: port, partialBody, bound: 20) == "closed")
             // The hub still serves (on a new connection: the test client's own one idled out too).
-            let health = try sendAndStall(port: port, Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8), bound: 20)
+            let health = try await sendAndStall(port: port, Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8), bound: 20)
             #expect(health.hasPrefix("answered then closed: HTTP/1.1 200"))
         }
         #expect(try county.hub.replica.commitCounts().applied == storedBefore)

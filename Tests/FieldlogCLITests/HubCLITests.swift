@@ -31,7 +31,16 @@ import Testing
     }
 
     /// Runs a Python script of the repository (path relative to its root) and collects its output.
-    static func python(_ script: String, _ arguments: [String]) throws -> CLI.Result {
+    /// The wait happens on a thread of its own: these scripts run for many seconds, and on the
+    /// cooperative pool (two threads on a two-core machine) the wait would starve the in-process
+    /// hubs that other suites are testing at the same moment.
+    static func python(_ script: String, _ arguments: [String]) async throws -> CLI.Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try blockingPython(script, arguments) }) }.start()
+        }
+    }
+
+    static func blockingPython(_ script: String, _ arguments: [String]) throws -> CLI.Result {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -55,7 +64,7 @@ import Testing
     /// package, no fieldlog code) enrolls with a one-time code, syncs everything it may read,
     /// verifies the hub's signature on every response and every commit's signature, and sees a
     /// body changed after signing refused. With another hub key expected, it refuses the hub.
-    @Test func anIndependentPythonClientSyncsWithTheHub() throws {
+    @Test func anIndependentPythonClientSyncsWithTheHub() async throws {
         let folder = CLI.temporaryFolder("interop")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hub = CLI(home: folder + "/hub")
@@ -72,16 +81,16 @@ import Testing
         let (good, other) = (try code(), try code())
         let (server, url) = try Self.serve(hub)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        func client(_ arguments: [String]) throws -> CLI.Result {
-            try Self.python("tools/interop/fieldlog_client.py", ["--hub", url] + arguments)
+        func client(_ arguments: [String]) async throws -> CLI.Result {
+            try await Self.python("tools/interop/fieldlog_client.py", ["--hub", url] + arguments)
         }
-        let result = try client(["--code", good, "--hub-key", rootKey])
+        let result = try await client(["--code", good, "--hub-key", rootKey])
         #expect(result.status == 0, "\(result.stderr)")
         let seen = result.json as? [String: Any]
         #expect((seen?["registryCommits"] as? Int ?? 0) > 0)
         #expect((seen?["commitsPulled"] as? Int ?? 0) > (seen?["registryCommits"] as? Int ?? 0), "the visit's scope came too")
         #expect(seen?["tamperedRefusal"] as? String == "digest_mismatch")
-        let refused = try client(["--code", other, "--hub-key", String(repeating: "ab", count: 32)])
+        let refused = try await client(["--code", other, "--hub-key", String(repeating: "ab", count: 32)])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("another key"))
     }
@@ -91,7 +100,7 @@ import Testing
     /// enrolled device, by a stranger, with made-up signature headers, and replayed. No 5xx, every
     /// response as described and signed by the hub, a replay refused as such. The seed is printed
     /// and appears in the failure message; FIELDLOG_APIFUZZ_EXAMPLES raises the bound.
-    @Test func schemathesisFindsNoFaultInTheHubAPI() throws {
+    @Test func schemathesisFindsNoFaultInTheHubAPI() async throws {
         let folder = CLI.temporaryFolder("apifuzz")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hub = CLI(home: folder + "/hub")
@@ -107,7 +116,7 @@ import Testing
         let (server, url) = try Self.serve(hub)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let examples = ProcessInfo.processInfo.environment["FIELDLOG_APIFUZZ_EXAMPLES"] ?? "25"
-        let result = try Self.python("tools/apifuzz/fuzz_api.py", ["--hub", url, "--code", code, "--hub-key", rootKey, "--examples", examples])
+        let result = try await Self.python("tools/apifuzz/fuzz_api.py", ["--hub", url, "--code", code, "--hub-key", rootKey, "--examples", examples])
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("ok: "), "\(result.stdout)")
         #expect(server.isRunning, "the hub survived the fuzzing")
