@@ -31,8 +31,22 @@ struct CLI {
         return path
     }
 
+    /// Runs `body` on a thread of its own and waits for it without holding a thread of the
+    /// cooperative pool. That pool has as many threads as cores (two here); a test blocked in a
+    /// child process on it starves the in-process hubs other suites are testing meanwhile (CI once
+    /// failed that way: a raw /healthz check got no answer within 20 s).
+    static func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Swift.Result { try body() }) }.start()
+        }
+    }
+
     @discardableResult
-    func run(_ arguments: [String], passphrase: String? = "correct horse 正确") throws -> Result {
+    func run(_ arguments: [String], passphrase: String? = "correct horse 正确") async throws -> Result {
+        try await Self.offThePool { try self.blockingRun(arguments, passphrase: passphrase) }
+    }
+
+    func blockingRun(_ arguments: [String], passphrase: String?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -60,8 +74,8 @@ struct CLI {
 
     /// Runs and requires success.
     @discardableResult
-    func ok(_ arguments: [String]) throws -> Result {
-        let result = try run(arguments)
+    func ok(_ arguments: [String]) async throws -> Result {
+        let result = try await run(arguments)
         if result.status != 0 {
             throw Failure(message: "fieldlog \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }

@@ -15,222 +15,222 @@ import Testing
         var b: CLI { CLI(home: folder + "/b") }
         var rootFingerprint = ""
 
-        init() throws {
-            try op.ok(["init"])
-            let created = try op.ok(["county", "create", "--name", "高唐县", "--json"])
+        init() async throws {
+            try await op.ok(["init"])
+            let created = try await op.ok(["county", "create", "--name", "高唐县", "--json"])
             rootFingerprint = (created.json as? [String: String])?["rootFingerprint"] ?? ""
             for kind in ["departments", "cadres", "enterprises", "linkages"] {
-                try op.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
+                try await op.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
             }
-            let keyA = try publicKey(a)
-            let keyB = try publicKey(b)
-            try op.ok(["registry", "enroll", "--key", keyA, "--role", "cadre", "--cadre", "王强"])
-            try op.ok(["registry", "enroll", "--key", keyB, "--role", "cadre", "--cadre", "李娜"])
-            try op.ok(["registry", "export-enrollment", "--out", folder + "/enroll.bundle"])
-            try a.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", rootFingerprint])
-            try b.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", rootFingerprint])
+            let keyA = try await publicKey(a)
+            let keyB = try await publicKey(b)
+            try await op.ok(["registry", "enroll", "--key", keyA, "--role", "cadre", "--cadre", "王强"])
+            try await op.ok(["registry", "enroll", "--key", keyB, "--role", "cadre", "--cadre", "李娜"])
+            try await op.ok(["registry", "export-enrollment", "--out", folder + "/enroll.bundle"])
+            try await a.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", rootFingerprint])
+            try await b.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", rootFingerprint])
         }
 
-        func publicKey(_ cli: CLI) throws -> String {
-            let result = try cli.ok(["init", "--json"])
+        func publicKey(_ cli: CLI) async throws -> String {
+            let result = try await cli.ok(["init", "--json"])
             return (result.json as? [String: String])?["publicKey"] ?? ""
         }
 
-        func exchange(_ from: CLI, _ to: CLI) throws {
+        func exchange(_ from: CLI, _ to: CLI) async throws {
             let file = folder + "/x-\(UUID().uuidString).bundle"
-            try from.ok(["bundle", "export", "--out", file])
-            try to.ok(["bundle", "import", file])
+            try await from.ok(["bundle", "export", "--out", file])
+            try await to.ok(["bundle", "import", file])
         }
 
-        func digests(_ cli: CLI) throws -> [String: String] {
-            let status = try cli.ok(["status", "--json"]).json as? [String: Any]
+        func digests(_ cli: CLI) async throws -> [String: String] {
+            let status = try await cli.ok(["status", "--json"]).json as? [String: Any]
             return status?["digests"] as? [String: String] ?? [:]
         }
     }
 
-    @Test func demoFlowConvergesWithAConflictAndHistory() throws {
-        let county = try County()
-        let visit = try county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--service-day", "--topics", "用工", "--json"])
+    @Test func demoFlowConvergesWithAConflictAndHistory() async throws {
+        let county = try await County()
+        let visit = try await county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--service-day", "--topics", "用工", "--json"])
         let visitID = (visit.json as? [String: String])?["id"] ?? ""
-        let demand = try county.a.ok([
+        let demand = try await county.a.ok([
             "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", visitID, "--title", "招工难", "--content", "急需挡车工50名",
             "--category", "用工", "--json",
         ])
         let number = (demand.json as? [String: String])?["number"] ?? ""
         #expect(number.hasSuffix("-D001-0001"))
-        try county.exchange(county.a, county.b)
-        try county.a.ok(["demand", "edit", number, "--title", "招工难（50名）"])
-        try county.b.ok(["demand", "edit", number, "--title", "用工缺口"])
-        try county.exchange(county.a, county.b)
-        try county.exchange(county.b, county.a)
-        try county.exchange(county.a, county.op)
-        let list = try county.op.ok(["demand", "list", "--json"]).json as? [[String: Any]]
+        try await county.exchange(county.a, county.b)
+        try await county.a.ok(["demand", "edit", number, "--title", "招工难（50名）"])
+        try await county.b.ok(["demand", "edit", number, "--title", "用工缺口"])
+        try await county.exchange(county.a, county.b)
+        try await county.exchange(county.b, county.a)
+        try await county.exchange(county.a, county.op)
+        let list = try await county.op.ok(["demand", "list", "--json"]).json as? [[String: Any]]
         #expect(list?.count == 1)
-        let conflicts = try county.op.ok(["conflicts", "--json"]).json as? [[String: Any]]
+        let conflicts = try await county.op.ok(["conflicts", "--json"]).json as? [[String: Any]]
         #expect(conflicts?.count == 1)
         let heads = (conflicts?.first?["heads"] as? [[String: Any]])?.compactMap { $0["value"] as? String }
         #expect(Set(heads ?? []) == ["招工难（50名）", "用工缺口"])
-        let history = try county.op.ok(["history", number, "--json"]).json as? [[String: Any]]
+        let history = try await county.op.ok(["history", number, "--json"]).json as? [[String: Any]]
         #expect(history?.contains { ($0["author"] as? String)?.contains("李娜") == true && ($0["field"] as? String) == "title" } == true)
-        let human = try county.op.ok(["history", number])
+        let human = try await county.op.ok(["history", number])
         #expect(human.stdout.contains("王强 (D001)"))
         // Same commits, same digests.
-        #expect(try county.digests(county.a) == county.digests(county.op))
+        #expect(try await county.digests(county.a) == county.digests(county.op))
         // Resolve and converge.
         let row = conflicts?.first?["row"] as? String ?? ""
-        try county.b.ok(["conflicts", "resolve", "--row", row, "--column", "title", "--value", "用工缺口（已核实）"])
-        try county.exchange(county.b, county.a)
-        try county.exchange(county.b, county.op)
-        #expect((try county.op.ok(["conflicts", "--json"]).json as? [Any])?.isEmpty == true)
-        #expect(try county.digests(county.a) == county.digests(county.op))
-        let shown = try county.op.ok(["demand", "show", number, "--json"]).json as? [String: Any]
+        try await county.b.ok(["conflicts", "resolve", "--row", row, "--column", "title", "--value", "用工缺口（已核实）"])
+        try await county.exchange(county.b, county.a)
+        try await county.exchange(county.b, county.op)
+        #expect((try await county.op.ok(["conflicts", "--json"]).json as? [Any])?.isEmpty == true)
+        #expect(try await county.digests(county.a) == county.digests(county.op))
+        let shown = try await county.op.ok(["demand", "show", number, "--json"]).json as? [String: Any]
         #expect((shown?["demand"] as? [String: Any])?["title"] as? String == "用工缺口（已核实）")
         #expect((shown?["events"] as? [Any])?.count == 3)
         // Importing a bundle twice changes nothing.
         let file = county.folder + "/again.bundle"
-        try county.b.ok(["bundle", "export", "--out", file])
-        let again = try county.op.ok(["bundle", "import", file, "--json"]).json as? [String: Any]
+        try await county.b.ok(["bundle", "export", "--out", file])
+        let again = try await county.op.ok(["bundle", "import", file, "--json"]).json as? [String: Any]
         #expect(again?["applied"] as? Int == 0)
     }
 
     /// A demand's workflow through the CLI on three replicas, then the supervisor's exports: the
     /// ledger as a signed workbook that verifies, and fails once a byte changes.
-    @Test func workflowAndSignedExports() throws {
-        let county = try County()
+    @Test func workflowAndSignedExports() async throws {
+        let county = try await County()
         let department = CLI(home: county.folder + "/dept")
-        let departmentKey = try county.publicKey(department)
-        try county.op.ok(["registry", "enroll", "--key", departmentKey, "--role", "department", "--department", "县人力资源社会保障局"])
-        try county.op.ok(["registry", "export-enrollment", "--out", county.folder + "/enroll2.bundle"])
-        try department.ok(["join", county.folder + "/enroll2.bundle", "--root-fingerprint", county.rootFingerprint])
+        let departmentKey = try await county.publicKey(department)
+        try await county.op.ok(["registry", "enroll", "--key", departmentKey, "--role", "department", "--department", "县人力资源社会保障局"])
+        try await county.op.ok(["registry", "export-enrollment", "--out", county.folder + "/enroll2.bundle"])
+        try await department.ok(["join", county.folder + "/enroll2.bundle", "--root-fingerprint", county.rootFingerprint])
 
-        let demand = try county.a.ok([
+        let demand = try await county.a.ok([
             "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "招工难", "--content", "急需挡车工50名", "--category", "用工", "--json",
         ])
         let number = (demand.json as? [String: String])?["number"] ?? ""
-        try county.a.ok(["demand", "submit", number])
-        let refused = try county.a.run(["demand", "assign", number, "--lead", "县人力资源社会保障局"])
+        try await county.a.ok(["demand", "submit", number])
+        let refused = try await county.a.run(["demand", "assign", number, "--lead", "县人力资源社会保障局"])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("may not assign"))
-        try county.exchange(county.a, county.op)
-        let assigned = try county.op.ok(["demand", "assign", number, "--lead", "县人力资源社会保障局", "--co", "县市场监管局"])
+        try await county.exchange(county.a, county.op)
+        let assigned = try await county.op.ok(["demand", "assign", number, "--lead", "县人力资源社会保障局", "--co", "县市场监管局"])
         #expect(assigned.stdout.contains("PENDING_SIGN"))
-        try county.exchange(county.op, department)
-        try department.ok(["demand", "sign", number])
-        try department.ok(["demand", "reply", number, "--outcome", "已对接", "--reply", "组织专场招聘会"])
-        try county.exchange(department, county.op)
-        try county.op.ok(["demand", "accept-reply", number])
-        let missing = try county.op.run(["demand", "follow-up", number, "--satisfaction", "满意"])
+        try await county.exchange(county.op, department)
+        try await department.ok(["demand", "sign", number])
+        try await department.ok(["demand", "reply", number, "--outcome", "已对接", "--reply", "组织专场招聘会"])
+        try await county.exchange(department, county.op)
+        try await county.op.ok(["demand", "accept-reply", number])
+        let missing = try await county.op.run(["demand", "follow-up", number, "--satisfaction", "满意"])
         #expect(missing.status == 1 && missing.stderr.contains("--resolved"))
-        try county.op.ok(["demand", "follow-up", number, "--resolved", "yes", "--satisfaction", "满意"])
-        let shown = try county.op.ok(["demand", "show", number])
+        try await county.op.ok(["demand", "follow-up", number, "--resolved", "yes", "--satisfaction", "满意"])
+        let shown = try await county.op.ok(["demand", "show", number])
         #expect(shown.stdout.contains("已办结"))
         #expect(shown.stdout.contains("牵头单位: 县人力资源社会保障局"))
 
         let workbook = county.folder + "/台账.xlsx"
-        try county.op.ok(["export", "ledger", "--out", workbook, "--sign"])
-        let verified = try county.op.ok(["export", "verify", workbook])
+        try await county.op.ok(["export", "ledger", "--out", workbook, "--sign"])
+        let verified = try await county.op.ok(["export", "verify", workbook])
         #expect(verified.stdout.hasPrefix("VERIFIED"))
         // Another replica of the county verifies it too.
-        try county.exchange(county.op, county.b)
-        #expect(try county.b.ok(["export", "verify", workbook]).stdout.contains("运维"))
+        try await county.exchange(county.op, county.b)
+        #expect(try await county.b.ok(["export", "verify", workbook]).stdout.contains("运维"))
         var bytes = try Data(contentsOf: URL(fileURLWithPath: workbook))
         bytes[bytes.count / 2] ^= 0x20
         try bytes.write(to: URL(fileURLWithPath: workbook))
-        let altered = try county.op.run(["export", "verify", workbook])
+        let altered = try await county.op.run(["export", "verify", workbook])
         #expect(altered.status == 1)
         #expect(altered.stderr.contains("ALTERED"))
 
         let csv = county.folder + "/unresolved.csv"
-        try county.a.ok(["export", "ledger", "--unresolved", "--out", csv])
+        try await county.a.ok(["export", "ledger", "--unresolved", "--out", csv])
         let csvBytes = try Data(contentsOf: URL(fileURLWithPath: csv))
         #expect(Array(csvBytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
         #expect(String(decoding: csvBytes.dropFirst(3), as: UTF8.self).hasPrefix("序号,诉求编号,登记日期"))
         let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
-        let report = try county.op.ok(["export", "monthly", "--month", month, "--out", county.folder + "/monthly.json", "--json"])
+        let report = try await county.op.ok(["export", "monthly", "--month", month, "--out", county.folder + "/monthly.json", "--json"])
         #expect((report.json as? [String: String])?["format"] == "json")
-        let badMonth = try county.op.run(["export", "monthly", "--month", "2026-13", "--out", county.folder + "/m.csv"])
+        let badMonth = try await county.op.run(["export", "monthly", "--month", "2026-13", "--out", county.folder + "/m.csv"])
         #expect(badMonth.status == 1 && badMonth.stderr.contains("--month"))
-        #expect(try county.op.ok(["calendar", "deadline", "2025-09-26", "15"]).stdout.contains("2025-10-23"))
-        let rates = try county.op.ok(["rates", "--from", "2000-01-01", "--to", "2099-12-31", "--by", "department", "--json"]).json as? [String: [String: String]]
+        #expect(try await county.op.ok(["calendar", "deadline", "2025-09-26", "15"]).stdout.contains("2025-10-23"))
+        let rates = try await county.op.ok(["rates", "--from", "2000-01-01", "--to", "2099-12-31", "--by", "department", "--json"]).json as? [String: [String: String]]
         #expect(rates?["县人力资源社会保障局"]?["签收及时率"] == "1/1")
     }
 
-    @Test func refusalsAreOneSentenceAndNonZero() throws {
-        let county = try County()
+    @Test func refusalsAreOneSentenceAndNonZero() async throws {
+        let county = try await County()
         // Not linked to this enterprise.
-        let notLinked = try county.a.run(["visit", "add", "--enterprise", "山东泉林新材料有限公司"])
+        let notLinked = try await county.a.run(["visit", "add", "--enterprise", "山东泉林新材料有限公司"])
         #expect(notLinked.status == 1)
         #expect(notLinked.stderr.contains("not linked"))
         // A cadre cannot change the registry.
-        let registry = try county.a.run(["registry", "import", "departments", CLITests.demoData + "/departments.csv"])
+        let registry = try await county.a.run(["registry", "import", "departments", CLITests.demoData + "/departments.csv"])
         #expect(registry.status == 1)
         #expect(registry.stderr.contains("only the county operator"))
         // Wrong passphrase, and none at all.
-        let wrong = try county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"], passphrase: "wrong")
+        let wrong = try await county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"], passphrase: "wrong")
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("passphrase does not open"))
-        let none = try county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"], passphrase: nil)
+        let none = try await county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"], passphrase: nil)
         #expect(none.status == 1)
         #expect(none.stderr.contains("FIELDLOG_PASSPHRASE"))
         // A registry file that is not UTF-8: refused with the way out, and nothing stored.
-        let before = try county.op.ok(["registry", "list", "departments", "--json"]).stdout
+        let before = try await county.op.ok(["registry", "list", "departments", "--json"]).stdout
         let latin = county.folder + "/departments-gbk.csv"
         try Data([0xB5, 0xA5, 0xCE, 0xBB, 0x0A, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: latin))
-        let notUTF8 = try county.op.run(["registry", "import", "departments", latin])
+        let notUTF8 = try await county.op.run(["registry", "import", "departments", latin])
         #expect(notUTF8.status == 1)
         #expect(notUTF8.stderr.contains("not UTF-8"))
-        #expect(try county.op.ok(["registry", "list", "departments", "--json"]).stdout == before)
+        #expect(try await county.op.ok(["registry", "list", "departments", "--json"]).stdout == before)
         // Not a bundle, and a truncated bundle: nothing applied.
         let junk = county.folder + "/junk.bundle"
         try Data("hello".utf8).write(to: URL(fileURLWithPath: junk))
-        let notBundle = try county.op.run(["bundle", "import", junk])
+        let notBundle = try await county.op.run(["bundle", "import", junk])
         #expect(notBundle.status == 1)
         #expect(notBundle.stderr.contains("not a fieldlog bundle"))
-        try county.a.ok(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "t", "--content", "c"])
+        try await county.a.ok(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "t", "--content", "c"])
         let full = county.folder + "/full.bundle"
-        try county.a.ok(["bundle", "export", "--out", full])
+        try await county.a.ok(["bundle", "export", "--out", full])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
         let cut = county.folder + "/cut.bundle"
         try bytes.prefix(bytes.count - 40).write(to: URL(fileURLWithPath: cut))
-        let truncated = try county.op.run(["bundle", "import", cut])
+        let truncated = try await county.op.run(["bundle", "import", cut])
         #expect(truncated.status == 1)
         #expect(truncated.stderr.contains("truncated"))
-        #expect((try county.op.ok(["demand", "list", "--json"]).json as? [Any])?.isEmpty == true)
+        #expect((try await county.op.ok(["demand", "list", "--json"]).json as? [Any])?.isEmpty == true)
         // Bad CSVs: invalid USCC with its line, and a missing column; nothing stored.
         let badCSV = county.folder + "/bad.csv"
         try "企业名称,统一社会信用代码\n好,91110000600037341L\n坏,91350100M000100Y4Z\n".write(toFile: badCSV, atomically: true, encoding: .utf8)
-        let invalid = try county.op.run(["registry", "import", "enterprises", badCSV])
+        let invalid = try await county.op.run(["registry", "import", "enterprises", badCSV])
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("line 3"))
         try "名字,统一社会信用代码\n好,91110000600037341L\n".write(toFile: badCSV, atomically: true, encoding: .utf8)
-        let missing = try county.op.run(["registry", "import", "enterprises", badCSV])
+        let missing = try await county.op.run(["registry", "import", "enterprises", badCSV])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("no column 企业名称"))
-        let enterprises = try county.op.ok(["registry", "list", "enterprises", "--json"]).json as? [Any]
+        let enterprises = try await county.op.ok(["registry", "list", "enterprises", "--json"]).json as? [Any]
         #expect(enterprises?.count == 7)
         // Unknown subcommand or option: a usage error, non-zero.
-        #expect(try county.op.run(["demand", "frobnicate"]).status != 0)
+        #expect(try await county.op.run(["demand", "frobnicate"]).status != 0)
         // A join with the wrong root fingerprint stops.
         let stranger = CLI(home: county.folder + "/stranger")
-        try stranger.ok(["init"])
-        let join = try stranger.run(["join", county.folder + "/enroll.bundle", "--root-fingerprint", "0000-0000-0000-0000-0000"])
+        try await stranger.ok(["init"])
+        let join = try await stranger.run(["join", county.folder + "/enroll.bundle", "--root-fingerprint", "0000-0000-0000-0000-0000"])
         #expect(join.status == 1)
         #expect(join.stderr.contains("do not use this bundle"))
     }
 
-    @Test func phonesAreMaskedForCadres() throws {
-        let county = try County()
-        let listed = try county.a.ok(["registry", "list", "enterprises", "--json"]).json as? [[String: String]]
+    @Test func phonesAreMaskedForCadres() async throws {
+        let county = try await County()
+        let listed = try await county.a.ok(["registry", "list", "enterprises", "--json"]).json as? [[String: String]]
         #expect(listed?.first { $0["name"] == "山东高唐纺织有限公司" }?["contact_phone"] == "138****0001")
-        #expect(try county.a.run(["registry", "list", "enterprises", "--show-personal-data"]).status == 1)
-        let operatorView = try county.op.ok(["registry", "list", "enterprises", "--show-personal-data", "--json"]).json as? [[String: String]]
+        #expect(try await county.a.run(["registry", "list", "enterprises", "--show-personal-data"]).status == 1)
+        let operatorView = try await county.op.ok(["registry", "list", "enterprises", "--show-personal-data", "--json"]).json as? [[String: String]]
         #expect(operatorView?.first { $0["name"] == "山东高唐纺织有限公司" }?["contact_phone"] == "13805390001")
     }
 
-    @Test func keyFilesWithLoosePermissionsAreRefused() throws {
-        let county = try County()
+    @Test func keyFilesWithLoosePermissionsAreRefused() async throws {
+        let county = try await County()
         chmod(county.a.home + "/keys/device.key", 0o644)
-        let result = try county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"])
+        let result = try await county.a.run(["visit", "add", "--enterprise", "山东高唐纺织有限公司"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("chmod 600"))
     }

@@ -19,7 +19,7 @@ import Testing
         }
     }
 
-    @Test func killedImportsLeaveNoPartialCommit() throws {
+    @Test func killedImportsLeaveNoPartialCommit() async throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["FIELDLOG_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         var rng = SplitMix(state: seed)
         let folder = CLI.temporaryFolder("crash")
@@ -44,40 +44,48 @@ import Testing
         var kills = 0
         for round in 0..<12 {
             let killAfter = 1 + Int(rng.next() % 20)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["bundle", "import", bundle, "--progress"]
-            var env = ProcessInfo.processInfo.environment
-            env["FIELDLOG_HOME"] = home
-            env["FIELDLOG_BATCH_SIZE"] = "20"
-            process.environment = env
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            var lines = 0
-            var buffer = Data()
-            let reader = errors.fileHandleForReading
-            while lines < killAfter {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-                lines = buffer.split(separator: UInt8(ascii: "\n")).count
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            process.waitUntilExit()
+            if try await CLI.offThePool({ try Self.importAndKill(bundle, home: home, afterProgressLines: killAfter) }) { kills += 1 }
             try checkDatabase(home + "/replica.sqlite", seed: seed, round: round)
         }
         #expect(kills >= 10, "seed \(seed): only \(kills) imports were killed before finishing")
         // A later import completes and converges with the source.
-        let result = try CLI(home: home).run(["bundle", "import", bundle, "--json"], passphrase: nil)
+        let result = try await CLI(home: home).run(["bundle", "import", bundle, "--json"], passphrase: nil)
         #expect(result.status == 0, "seed \(seed): \(result.stderr)")
         let target = try Ledger.open(path: home + "/replica.sqlite", root: nil, publicKey: deviceKey.publicKey, signer: nil)
         #expect(try target.replica.commitCounts().applied == total, "seed \(seed)")
         #expect(try target.replica.digest(scope: scope) == expectedDigest, "seed \(seed)")
+    }
+
+    /// Starts `fieldlog bundle import` with a batch of 20 and SIGKILLs it after it has reported
+    /// `lines` batches; returns whether it was still running then. Blocking: run it off the pool.
+    static func importAndKill(_ bundle: String, home: String, afterProgressLines lines: Int) throws -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["bundle", "import", bundle, "--progress"]
+        var env = ProcessInfo.processInfo.environment
+        env["FIELDLOG_HOME"] = home
+        env["FIELDLOG_BATCH_SIZE"] = "20"
+        process.environment = env
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        var seen = 0
+        var buffer = Data()
+        let reader = errors.fileHandleForReading
+        while seen < lines {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            seen = buffer.split(separator: UInt8(ascii: "\n")).count
+        }
+        var killed = false
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            killed = true
+        }
+        process.waitUntilExit()
+        return killed
     }
 
     func checkDatabase(_ path: String, seed: UInt64, round: Int) throws {

@@ -31,13 +31,9 @@ import Testing
     }
 
     /// Runs a Python script of the repository (path relative to its root) and collects its output.
-    /// The wait happens on a thread of its own: these scripts run for many seconds, and on the
-    /// cooperative pool (two threads on a two-core machine) the wait would starve the in-process
-    /// hubs that other suites are testing at the same moment.
+    /// The wait happens off the cooperative pool (`CLI.offThePool`).
     static func python(_ script: String, _ arguments: [String]) async throws -> CLI.Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try blockingPython(script, arguments) }) }.start()
-        }
+        try await CLI.offThePool { try blockingPython(script, arguments) }
     }
 
     static func blockingPython(_ script: String, _ arguments: [String]) throws -> CLI.Result {
@@ -68,17 +64,17 @@ import Testing
         let folder = CLI.temporaryFolder("interop")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hub = CLI(home: folder + "/hub")
-        let created = try hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
+        let created = try await hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
         let rootKey = try #require(created?["rootKey"], "hub init printed \(String(describing: created))")
         for kind in ["departments", "cadres", "enterprises", "linkages"] {
-            try hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
+            try await hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
         }
-        try hub.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
-        func code() throws -> String {
-            let made = try hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json as? [String: Any]
+        try await hub.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
+        func code() async throws -> String {
+            let made = try await hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json as? [String: Any]
             return try #require(made?["code"] as? String)
         }
-        let (good, other) = (try code(), try code())
+        let (good, other) = (try await code(), try await code())
         let (server, url) = try Self.serve(hub)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         func client(_ arguments: [String]) async throws -> CLI.Result {
@@ -104,14 +100,14 @@ import Testing
         let folder = CLI.temporaryFolder("apifuzz")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hub = CLI(home: folder + "/hub")
-        let created = try hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
+        let created = try await hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
         let rootKey = try #require(created?["rootKey"])
         for kind in ["departments", "cadres", "enterprises", "linkages"] {
-            try hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
+            try await hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
         }
-        try hub.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
-        try hub.ok(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "招工", "--content", "熟练挡车工50名"])
-        let made = try hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json as? [String: Any]
+        try await hub.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
+        try await hub.ok(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "招工", "--content", "熟练挡车工50名"])
+        let made = try await hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json as? [String: Any]
         let code = try #require(made?["code"] as? String)
         let (server, url) = try Self.serve(hub)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
@@ -122,35 +118,35 @@ import Testing
         #expect(server.isRunning, "the hub survived the fuzzing")
     }
 
-    @Test func laptopSyncsWithAServedHubAndTheHubStopsGracefully() throws {
+    @Test func laptopSyncsWithAServedHubAndTheHubStopsGracefully() async throws {
         let folder = CLI.temporaryFolder("hub")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let hub = CLI(home: folder + "/hub")
         let laptop = CLI(home: folder + "/laptop")
-        let created = try hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
+        let created = try await hub.ok(["hub", "init", "--name", "高唐县", "--json"]).json as? [String: String]
         let fingerprint = created?["rootFingerprint"] ?? ""
         for kind in ["departments", "cadres", "enterprises", "linkages"] {
-            try hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
+            try await hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
         }
-        let key = (try laptop.ok(["init", "--json"]).json as? [String: String])?["publicKey"] ?? ""
-        try hub.ok(["registry", "enroll", "--key", key, "--role", "cadre", "--cadre", "王强"])
-        try hub.ok(["registry", "export-enrollment", "--out", folder + "/enroll.bundle"])
-        try laptop.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", fingerprint])
+        let key = (try await laptop.ok(["init", "--json"]).json as? [String: String])?["publicKey"] ?? ""
+        try await hub.ok(["registry", "enroll", "--key", key, "--role", "cadre", "--cadre", "王强"])
+        try await hub.ok(["registry", "export-enrollment", "--out", folder + "/enroll.bundle"])
+        try await laptop.ok(["join", folder + "/enroll.bundle", "--root-fingerprint", fingerprint])
 
         let (server, url) = try Self.serve(hub)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         #expect(url.hasPrefix("http://127.0.0.1:"))
 
-        try laptop.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
-        let first = try laptop.ok(["sync", "--hub", url, "--json"]).json as? [String: Any]
+        try await laptop.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
+        let first = try await laptop.ok(["sync", "--hub", url, "--json"]).json as? [String: Any]
         #expect(first?["sent"] as? Int == 1)
         #expect((first?["divergentScopes"] as? [Any])?.isEmpty == true)
-        let again = try laptop.ok(["sync", "--hub", url]).stdout
+        let again = try await laptop.ok(["sync", "--hub", url]).stdout
         #expect(again.contains("up to date"))
-        let visits = try hub.ok(["visit", "list", "--json"]).json as? [Any]
+        let visits = try await hub.ok(["visit", "list", "--json"]).json as? [Any]
         #expect(visits?.count == 1)
         // A wrong address is one clear sentence and a non-zero exit.
-        let unreachable = try laptop.run(["sync", "--hub", "http://127.0.0.1:1"])
+        let unreachable = try await laptop.run(["sync", "--hub", "http://127.0.0.1:1"])
         #expect(unreachable.status == 1)
         #expect(unreachable.stderr.contains("cannot reach the hub"))
         kill(server.processIdentifier, SIGTERM)
