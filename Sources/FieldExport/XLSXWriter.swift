@@ -2,8 +2,8 @@ import FieldLedger
 import Foundation
 import ZIPFoundation
 
-/// A real Office Open XML workbook (.xlsx): one sheet per table, the header row bold on grey and
-/// frozen, column widths set, numbers as numbers, dates and times as spreadsheet dates with a
+/// A real Office Open XML workbook (.xlsx): one sheet per table, the header row bold on grey,
+/// frozen and carrying a filter (the drop-downs a supervisor sorts and filters by), column widths set, numbers as numbers, dates and times as spreadsheet dates with a
 /// date format, rates as percentages. Strings are written inline (no shared-string table), which
 /// Excel, LibreOffice and openpyxl all read. Characters XML 1.0 cannot carry (control characters
 /// other than tab and line breaks) are replaced by U+FFFD; the CSV export keeps them exactly.
@@ -19,7 +19,7 @@ public enum XLSXWriter {
             ("[Content_Types].xml", contentTypes(sheets: tables.count)),
             ("_rels/.rels", rootRelationships),
             ("docProps/core.xml", core(title: title)),
-            ("xl/workbook.xml", workbook(names: uniqueSheetNames(tables.map(\.name)))),
+            ("xl/workbook.xml", workbook(names: uniqueSheetNames(tables.map(\.name)), filters: tables.map(filterRange))),
             ("xl/_rels/workbook.xml.rels", workbookRelationships(sheets: tables.count)),
             ("xl/styles.xml", styles),
         ]
@@ -68,13 +68,35 @@ public enum XLSXWriter {
             + "<dc:title>\(escape(title))</dc:title><dc:creator>fieldlog</dc:creator></cp:coreProperties>"
     }
 
-    static func workbook(names: [String]) -> String {
+    /// The range a sheet's filter covers: the header row and every data row (nil without headers).
+    static func filterRange(_ table: ReportTable) -> String? {
+        guard !table.headers.isEmpty else { return nil }
+        return "A1:\(column(table.headers.count - 1))\(table.rows.count + 1)"
+    }
+
+    /// The sheets, and for each filtered one the hidden `_xlnm._FilterDatabase` name Excel keeps
+    /// beside an `autoFilter` (ECMA-376 Part 1, 18.2.6 and 18.3.1.2).
+    static func workbook(names: [String], filters: [String?]) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
         xml += #"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#
         for (index, name) in names.enumerated() {
             xml += #"<sheet name="\#(escape(name))" sheetId="\#(index + 1)" r:id="rId\#(index + 1)"/>"#
         }
-        return xml + "</sheets></workbook>"
+        xml += "</sheets>"
+        let named = zip(names, filters).enumerated().compactMap { index, pair in pair.1.map { (index, pair.0, $0) } }
+        if !named.isEmpty {
+            xml += "<definedNames>"
+            for (index, name, range) in named {
+                let absolute = range.split(separator: ":").map { reference in
+                    let letters = reference.prefix { $0.isLetter }
+                    return "$\(letters)$\(reference.dropFirst(letters.count))"
+                }.joined(separator: ":")
+                let quoted = "'" + name.replacingOccurrences(of: "'", with: "''") + "'"
+                xml += #"<definedName name="_xlnm._FilterDatabase" localSheetId="\#(index)" hidden="1">\#(escape(quoted))!\#(absolute)</definedName>"#
+            }
+            xml += "</definedNames>"
+        }
+        return xml + "</workbook>"
     }
 
     static func workbookRelationships(sheets: Int) -> String {
@@ -115,7 +137,9 @@ public enum XLSXWriter {
             }
             xml += "</row>"
         }
-        return xml + "</sheetData></worksheet>"
+        xml += "</sheetData>"
+        if let range = filterRange(table) { xml += #"<autoFilter ref="\#(range)"/>"# }
+        return xml + "</worksheet>"
     }
 
     static func cell(_ value: ReportCell, column index: Int, row: Int, style: Style) -> String {

@@ -1,5 +1,5 @@
 import FieldCrypto
-import FieldExport
+@testable import FieldExport
 import FieldStore
 import Foundation
 import Testing
@@ -221,6 +221,7 @@ struct HandWorkedCounty {
             print(json.dumps({
                 "sheets": book.sheetnames,
                 "frozen": sheet.freeze_panes,
+                "filter": sheet.auto_filter.ref,
                 "bold": sheet["A1"].font.b,
                 "width": sheet.column_dimensions["F"].width,
                 "dateFormat": sheet["C2"].number_format,
@@ -242,6 +243,8 @@ struct HandWorkedCounty {
         let result = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
         #expect(result["sheets"] as? [String] == ["工作台账", "第二页"])
         #expect(result["frozen"] as? String == "A2")
+        let lastColumn = XLSXWriter.column(table.headers.count - 1)
+        #expect(result["filter"] as? String == "A1:\(lastColumn)\(table.rows.count + 1)", "every data row under the header's filter")
         #expect(result["bold"] as? Bool == true)
         #expect(result["width"] as? Double == 28)
         #expect(result["dateFormat"] as? String == "yyyy-mm-dd")
