@@ -52,8 +52,8 @@ fl "$B" visit add --enterprise 高唐县金源机械制造有限公司 --mode �
 fl "$B" demand add --enterprise 高唐县金源机械制造有限公司 --title "技改贷款贴息" \
     --content "设备更新贷款300万元, 咨询技改贴息政策及申报时限" --type 政策咨询 --category 政策兑现
 
-step "USB stick: 王强's laptop → 李娜's laptop"
-fl "$A" bundle export --out "$WORK/wang.bundle"
+step "USB stick: 王强's laptop → 李娜's laptop (a bundle carries only what its recipient may read)"
+fl "$A" bundle export --out "$WORK/wang.bundle" --for 李娜
 fl "$B" bundle import "$WORK/wang.bundle"
 
 step "Both edit the same demand while offline (a concurrent edit)"
@@ -61,14 +61,23 @@ fl "$A" demand edit "$D1" --title "熟练挡车工招聘难（50名）" --commen
 fl "$B" demand edit "$D1" --title "纺织企业用工缺口" --urgency 特急 --comment "协包领导核实后调整"
 
 step "They exchange bundles both ways, and bring them to the operator"
-fl "$A" bundle export --out "$WORK/wang.bundle"
-fl "$B" bundle export --out "$WORK/li.bundle"
+fl "$A" bundle export --out "$WORK/wang.bundle" --for 李娜
+fl "$B" bundle export --out "$WORK/li.bundle" --for 王强
 fl "$A" bundle import "$WORK/li.bundle"
 fl "$B" bundle import "$WORK/wang.bundle"
-fl "$OP" bundle import "$WORK/wang.bundle"
-fl "$OP" bundle import "$WORK/li.bundle"
+fl "$A" demand list --json | python3 -c "
+import json, sys
+demands = json.load(sys.stdin)
+if any('金源' in json.dumps(d, ensure_ascii=False) for d in demands):
+    sys.exit('王强 holds a demand of 金源机械, an enterprise he is not linked to')
+print(f'王强 holds {len(demands)} demands: 李娜\'s demand at 金源机械 stayed with her, he is not linked to it')"
+echo "(bundles for the operator, named by the county root fingerprint:)"
+fl "$A" bundle export --out "$WORK/wang-op.bundle" --for "$ROOT_FP"
+fl "$B" bundle export --out "$WORK/li-op.bundle" --for "$ROOT_FP"
+fl "$OP" bundle import "$WORK/wang-op.bundle"
+fl "$OP" bundle import "$WORK/li-op.bundle"
 echo "(importing the same bundle again changes nothing:)"
-fl "$OP" bundle import "$WORK/li.bundle"
+fl "$OP" bundle import "$WORK/li-op.bundle"
 
 step "The merged ledger, as the operator sees it"
 fl "$OP" demand list
@@ -88,9 +97,10 @@ import json,sys
 heads=json.load(sys.stdin)[0]['heads']
 print(1+[h['value'] for h in heads].index('纺织企业用工缺口'))")
 fl "$A" conflicts resolve --row "$ROW" --column title --pick "$PICK"
-fl "$A" bundle export --out "$WORK/wang.bundle"
+fl "$A" bundle export --out "$WORK/wang.bundle" --for 李娜
+fl "$A" bundle export --out "$WORK/wang-op.bundle" --for "$ROOT_FP"
 fl "$B" bundle import "$WORK/wang.bundle"
-fl "$OP" bundle import "$WORK/wang.bundle"
+fl "$OP" bundle import "$WORK/wang-op.bundle"
 fl "$OP" conflicts
 
 step "Every replica shows the same digest for the enterprise's scope"

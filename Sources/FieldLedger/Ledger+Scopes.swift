@@ -71,3 +71,62 @@ extension Ledger {
         return scopes
     }
 }
+
+extension Ledger {
+    /// The enrolled device a person names: its device code (`D002`), its fingerprint (dashes
+    /// optional), its public key, or the name of the cadre or department holding it (all of whose
+    /// devices read the same scopes). The county root key names the operator.
+    ///
+    /// - Throws: `LedgerError.notFound` when the registry this replica holds knows no such device,
+    ///   `.notPermitted` when it is revoked, `.ambiguous` when a holder's devices have different
+    ///   roles.
+    public func enrolledDevice(named text: String) throws -> PublicKey {
+        let wanted = text.trimmingCharacters(in: .whitespaces)
+        let compact = wanted.lowercased().replacingOccurrences(of: "-", with: "")
+        let root = replica.root
+        if [root.hex, root.fingerprint.replacingOccurrences(of: "-", with: "")].contains(compact) { return root }
+        struct Device {
+            var key: PublicKey
+            var code: String
+            var role: String
+            var holder: String
+            var revoked: Bool
+        }
+        let devices: [Device] = try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.public_key, COALESCE(d.code, '') AS code, COALESCE(d.role, '') AS role,
+                           COALESCE(c.name, p.name, '') AS holder, COALESCE(d.revoked, 0) AS revoked
+                    FROM devices d LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
+                    WHERE d.deleted = 0 ORDER BY d.code
+                    """
+            ).compactMap { row in
+                guard let key = try? PublicKey(hex: row["public_key"] ?? "") else { return nil }
+                return Device(key: key, code: row["code"], role: row["role"], holder: row["holder"], revoked: row["revoked"] as Int == 1)
+            }
+        }
+        let lookup = "look it up with `fieldlog registry list devices`; if it was enrolled lately, import the operator's latest bundle or sync with the hub first"
+        if let device = devices.first(where: {
+            $0.code.lowercased() == wanted.lowercased() || $0.key.hex == compact
+                || $0.key.fingerprint.replacingOccurrences(of: "-", with: "") == compact
+        }) {
+            guard !device.revoked else {
+                throw LedgerError(.notPermitted, "device \(device.code) (\(device.key.fingerprint)) is revoked: nothing may be carried to it")
+            }
+            return device.key
+        }
+        let held = devices.filter { $0.holder == wanted && !$0.revoked }
+        guard let first = held.first else {
+            if devices.contains(where: { $0.holder == wanted }) {
+                throw LedgerError(.notPermitted, "every device of \(wanted) is revoked: nothing may be carried to them")
+            }
+            throw LedgerError(.notFound, "no enrolled device is \(wanted) (a device code, fingerprint, public key, or the cadre or department holding it); \(lookup)")
+        }
+        guard held.allSatisfy({ $0.role == first.role }) else {
+            let codes = held.map { "\($0.code) (\($0.role))" }.joined(separator: ", ")
+            throw LedgerError(.ambiguous, "\(wanted) holds devices with different roles, \(codes); name the device by its code")
+        }
+        return first.key
+    }
+}

@@ -10,14 +10,64 @@ struct BundleCommand: ParsableCommand {
     )
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write every commit this replica holds to a bundle file.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write commits to a bundle file: only what one device may read (--for), or everything (--all).",
+            discussion: """
+                A bundle carries records to another replica, so by default it must name who it is for: \
+                --for writes the registry and the enterprises both that device and this one may read, as \
+                a laptop serving that device would (a cadre's linked enterprises, a department's assigned \
+                ones, everything for coordinators, supervisors and the operator). --all writes every \
+                commit this replica holds, for a backup or for your own other replica.
+                """
+        )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The bundle file to write.") var out: String
+        @Option(
+            name: .customLong("for"),
+            help: "The device the bundle is for: its device code (D002), fingerprint, public key, or the cadre or department holding it."
+        )
+        var recipient: String?
+        @Flag(help: "Write every commit this replica holds (a backup, or your own other replica).") var all = false
+
+        func validate() throws {
+            if recipient == nil && !all {
+                throw ValidationError("say who the bundle is for: --for DEVICE writes only what that device may read (`fieldlog registry list devices` lists them); --all writes everything this replica holds")
+            }
+            if recipient != nil && all { throw ValidationError("give --for or --all, not both") }
+        }
+
+        struct Output: Encodable {
+            var commits: Int
+            var file: String
+            /// The recipient's fingerprint, and how many enterprise scopes the bundle may carry (those
+            /// both devices may read); absent with --all.
+            var recipient: String?
+            var enterprises: Int?
+        }
 
         func run() throws {
             let ledger = try global.ledger(write: false)
-            let count = try CommitBundle.write(from: ledger.replica, to: out)
-            if global.json { try global.printJSON(["commits": count]) } else { print("Wrote \(count) commits to \(out).") }
+            var output = Output(commits: 0, file: out)
+            var scopes: Set<String>?
+            if let recipient {
+                let key = try ledger.enrolledDevice(named: recipient)
+                // As a laptop serving a peer does: what both may read, so that nothing this replica
+                // holds beyond its own scopes (from an --all bundle) is passed on.
+                let readable = try ledger.readableScopes(of: key).intersection(ledger.readableScopes(of: ledger.publicKey))
+                scopes = readable
+                output.recipient = key.fingerprint
+                output.enterprises = readable.filter { $0 != Commit.registryScope }.count
+            }
+            output.commits = try CommitBundle.write(from: ledger.replica, scopes: scopes, to: out)
+            if global.json { try global.printJSON(output); return }
+            if let recipient, let fingerprint = output.recipient, let enterprises = output.enterprises {
+                let named = recipient.lowercased().replacingOccurrences(of: "-", with: "") == fingerprint.replacingOccurrences(of: "-", with: "")
+                    ? fingerprint : "\(recipient) (\(fingerprint))"
+                let scopes = enterprises == 1 ? "1 enterprise" : "\(enterprises) enterprises"
+                print("Wrote \(output.commits) commits to \(out) for \(named): the registry and \(scopes) both devices may read.")
+            } else {
+                print("Wrote \(output.commits) commits to \(out): everything this replica holds.")
+            }
         }
     }
 

@@ -36,9 +36,11 @@ import Testing
             return (result.json as? [String: String])?["publicKey"] ?? ""
         }
 
+        /// Carries what `to` may read from `from` to `to`, by a bundle file made for `to`'s key.
         func exchange(_ from: CLI, _ to: CLI) async throws {
             let file = folder + "/x-\(UUID().uuidString).bundle"
-            try await from.ok(["bundle", "export", "--out", file])
+            let recipient = try await to.ok(["status", "--json"]).json as? [String: Any]
+            try await from.ok(["bundle", "export", "--out", file, "--for", recipient?["publicKey"] as? String ?? "?"])
             try await to.ok(["bundle", "import", file])
         }
 
@@ -88,7 +90,7 @@ import Testing
         #expect((shown?["events"] as? [Any])?.count == 3)
         // Importing a bundle twice changes nothing.
         let file = county.folder + "/again.bundle"
-        try await county.b.ok(["bundle", "export", "--out", file])
+        try await county.b.ok(["bundle", "export", "--out", file, "--all"])
         let again = try await county.op.ok(["bundle", "import", file, "--json"]).json as? [String: Any]
         #expect(again?["applied"] as? Int == 0)
     }
@@ -188,7 +190,7 @@ import Testing
         #expect(notBundle.stderr.contains("not a fieldlog bundle"))
         try await county.a.ok(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "t", "--content", "c"])
         let full = county.folder + "/full.bundle"
-        try await county.a.ok(["bundle", "export", "--out", full])
+        try await county.a.ok(["bundle", "export", "--out", full, "--all"])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
         let cut = county.folder + "/cut.bundle"
         try bytes.prefix(bytes.count - 40).write(to: URL(fileURLWithPath: cut))
@@ -216,6 +218,62 @@ import Testing
         let join = try await stranger.run(["join", county.folder + "/enroll.bundle", "--root-fingerprint", "0000-0000-0000-0000-0000"])
         #expect(join.status == 1)
         #expect(join.stderr.contains("do not use this bundle"))
+    }
+
+    /// A bundle names who it is for and carries only what that device may read (the hub's rule);
+    /// `--all` is the explicit way to carry everything. Recipients are named by device code,
+    /// fingerprint, key or holder; unknown and revoked ones are refused with nothing written.
+    @Test func bundlesCarryOnlyWhatTheRecipientMayRead() async throws {
+        let county = try await County()
+        try await county.op.ok(["visit", "add", "--enterprise", "高唐县金源机械制造有限公司", "--topics", "李娜's only"])
+        try await county.op.ok(["visit", "add", "--enterprise", "山东泉林新材料有限公司", "--topics", "neither's"])
+        try await county.op.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "both"])
+        func topics(_ cli: CLI) async throws -> Set<String> {
+            let visits = try await cli.ok(["visit", "list", "--json"]).json as? [[String: Any]] ?? []
+            return Set(visits.compactMap { $0["topics"] as? String })
+        }
+        func carry(_ arguments: [String], to cli: CLI) async throws -> [String: Any] {
+            let file = county.folder + "/\(UUID().uuidString).bundle"
+            let written = try await county.op.ok(["bundle", "export", "--out", file, "--json"] + arguments).json as? [String: Any]
+            try await cli.ok(["bundle", "import", file])
+            return written ?? [:]
+        }
+        // By device code: 王强's laptop (D001) is linked to 纺织 and 鑫盛.
+        let forA = try await carry(["--for", "d001"], to: county.a)
+        #expect(forA["enterprises"] as? Int == 2)
+        #expect(try await topics(county.a) == ["both"])
+        // By holder name, then by fingerprint: 李娜 is linked to 纺织 and 金源.
+        let forB = try await carry(["--for", "李娜"], to: county.b)
+        #expect(try await topics(county.b) == ["both", "李娜's only"])
+        let status = try await county.b.ok(["status", "--json"]).json as? [String: Any]
+        let fingerprint = status?["fingerprint"] as? String ?? ""
+        #expect(forB["recipient"] as? String == fingerprint)
+        let byFingerprint = try await carry(["--for", fingerprint.replacingOccurrences(of: "-", with: "")], to: county.b)
+        #expect(byFingerprint["commits"] as? Int == forB["commits"] as? Int)
+        // --all carries everything; the receiving replica then holds it (the sender's choice).
+        let everything = try await carry(["--all"], to: county.a)
+        #expect((everything["commits"] as? Int ?? 0) > (forA["commits"] as? Int ?? 0))
+        #expect(everything["recipient"] == nil)
+        #expect(try await topics(county.a) == ["both", "李娜's only", "neither's"])
+
+        // Refusals: one sentence each, and no file written.
+        let out = county.folder + "/refused.bundle"
+        let unnamed = try await county.op.run(["bundle", "export", "--out", out])
+        #expect(unnamed.status == 64)
+        #expect(unnamed.stderr.contains("--for DEVICE"), "\(unnamed.stderr)")
+        let both = try await county.op.run(["bundle", "export", "--out", out, "--all", "--for", "D001"])
+        #expect(both.status == 64)
+        let unknown = try await county.op.run(["bundle", "export", "--out", out, "--for", "D099"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no enrolled device is D099"), "\(unknown.stderr)")
+        let keyB = status?["publicKey"] as? String ?? ""
+        try await county.op.ok(["registry", "revoke", "--key", keyB])
+        for name in ["D002", keyB, "李娜"] {
+            let revoked = try await county.op.run(["bundle", "export", "--out", out, "--for", name])
+            #expect(revoked.status == 1)
+            #expect(revoked.stderr.contains("revoked"), "\(name): \(revoked.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out))
     }
 
     @Test func phonesAreMaskedForCadres() async throws {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The fault soak: a county hub and several cadre laptops, all real `fieldlog` processes on
-127.0.0.1, doing random writes, hub syncs and laptop-to-laptop syncs while this harness
-  - kills clients (writes and syncs) and servers (the hub, the laptops' `fieldlog serve`) with
+127.0.0.1, doing random writes, hub syncs, laptop-to-laptop syncs and bundle files carried from
+one laptop to another (`bundle export --for` the recipient, then `bundle import`) while this harness
+  - kills clients (writes, syncs, bundle exports and imports) and servers (the hub, the laptops' `fieldlog serve`) with
     SIGKILL at random moments, and restarts the servers;
   - puts a proxy of its own in front of every server, which, per connection, passes the bytes,
     delays the answer, cuts the request mid-body, cuts the response mid-body (reset), or truncates
@@ -17,7 +18,9 @@ Then it stops the faults and checks:
      exactly once, demand numbers are unique) and nothing is held or excluded;
   5. `PRAGMA integrity_check` is ok on every file, after the kills and at the end, and every
      command that failed said so in fieldlog's own words ("fieldlog: …", with what to do);
-  6. no secret appears in any log line of the run (servers at trace level, clients, proxies):
+  6. no laptop holds a commit of an enterprise its cadre is not linked to, whichever way it came
+     (hub sync, peer sync, or a bundle file exported `--for` it);
+  7. no secret appears in any log line of the run (servers at trace level, clients, proxies):
      the passphrase, the enrollment codes, the Signature values the proxies saw, the text of
      every demand and visit written (request bodies).
 It prints the counts (kills, faults, syncs, writes, commits, seconds) and a verdict, and exits 0
@@ -326,12 +329,48 @@ class Laptop:
         for scope, head in before.items():
             accepted[scope] = max(accepted.get(scope, 0), head)
 
+    def carry(self, kill: bool):
+        """A bundle made for another laptop (any, even one sharing no enterprise), carried to it as
+        on a USB stick. Either command may be killed. A killed export leaves no file at its path (it
+        writes `.partial` and renames); a `.partial` left behind is imported too: cut short, it must be
+        refused in fieldlog's own words (`run` reports any other failure)."""
+        other = self.rng.choice([laptop for laptop in self.harness.laptops if laptop is not self])
+        path = os.path.join(self.harness.work, "bundles", f"{self.name}-for-{other.name}-{self.rng.getrandbits(32):08x}.bundle")
+        before = self.own_heads()
+        status, out = self.run("bundle", "export", "--out", path, "--for", other.key, "--json", kill=kill)
+        if status is None:
+            if os.path.exists(path + ".partial"):
+                # Refused as truncated (or as no bundle at all, when the kill came before the
+                # magic), in fieldlog's words; taken only if the kill came after its last byte.
+                status, _ = other.run("bundle", "import", path + ".partial", "--json")
+                self.harness.counts.add("bundles: cut by a kill, refused" if status == 1 else "bundles: cut by a kill, complete")
+            if not os.path.exists(path):
+                return
+        elif status != 0:
+            self.harness.problems.append(f"{self.name}: a bundle export failed with no fault to blame: {out[:300]}")
+            return
+        status, out = other.run("bundle", "import", path, "--json", kill=kill)
+        if status is None:
+            return
+        if status != 0:
+            self.harness.problems.append(f"{other.name}: a bundle import failed with no fault to blame: {out[:300]}")
+            return
+        report = json.loads(out)
+        if report.get("refused"):
+            self.harness.problems.append(f"{other.name}: a bundle from {self.name} had refused commits: {out[:500]}")
+        self.harness.counts.add("bundles: carried")
+        accepted = self.peer_accepted[other.name]
+        for scope, head in before.items():
+            accepted[scope] = max(accepted.get(scope, 0), head)
+
     def work(self, deadline: float, stop: threading.Event):
         while time.monotonic() < deadline and not stop.is_set():
             kill = self.rng.random() < self.harness.kill_rate
-            action = self.rng.choices(("write", "hub", "peer"), (6, 3, 2 if self.peers else 0))[0]
+            action = self.rng.choices(("write", "hub", "peer", "bundle"), (6, 3, 2 if self.peers else 0, 1))[0]
             if action == "write":
                 self.write(kill)
+            elif action == "bundle":
+                self.carry(kill)
             else:
                 self.sync(action, kill)
 
@@ -363,6 +402,7 @@ class Harness:
         self.work = tempfile.mkdtemp(prefix="fieldlog-soak-")
         self.logs = os.path.join(self.work, "logs")
         os.makedirs(self.logs)
+        os.makedirs(os.path.join(self.work, "bundles"))
         self.counts = Counts()
         self.problems: list[str] = []
         self.failures: list[str] = []
@@ -545,6 +585,18 @@ class Harness:
                 for status, count in db.execute("SELECT status, COUNT(*) FROM _commits WHERE status != 0 GROUP BY status"):
                     self.failures.append(f"{name}: {count} commits with status {status} (held or excluded)")
 
+    def check_scopes_held(self):
+        """Every laptop holds commits only of the registry and its cadre's linked enterprises."""
+        with closing_db(self.hub_home) as db:
+            scope_of = {name: "ent:" + uuid_from_blob(blob) for blob, name in db.execute("SELECT id, name FROM enterprises")}
+        for laptop in self.laptops:
+            allowed = {"registry"} | {scope_of[name] for name in laptop.enterprises}
+            with closing_db(laptop.home) as db:
+                held = {scope for (scope,) in db.execute("SELECT DISTINCT scope FROM _commits")}
+            for scope in sorted(held - allowed):
+                self.failures.append(f"{laptop.name} holds commits of {scope}, an enterprise {laptop.cadre} is not linked to")
+            self.counts.add("scopes held checked", len(held))
+
     def integrity(self, name: str, home: str):
         with closing_db(home) as db:
             result = db.execute("PRAGMA integrity_check").fetchall()
@@ -573,6 +625,11 @@ class Harness:
 
 def uuid_blob(text: str) -> bytes:
     return bytes.fromhex(text.replace("-", ""))
+
+
+def uuid_from_blob(blob: bytes) -> str:
+    hex_ = blob.hex()
+    return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
 
 
 def main():
@@ -605,6 +662,7 @@ def main():
         print("  syncing with no faults, then checking convergence", flush=True)
         harness.converge()
         harness.check_at_end()
+        harness.check_scopes_held()
         harness.scan_logs()
     finally:
         for server in harness.servers() if harness.hub else []:
