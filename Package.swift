@@ -77,6 +77,7 @@ let package = Package(
             dependencies: [
                 "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import FieldCrypto
-import FieldHub
+@testable import FieldHub
 import FieldLedger
 import FieldStore
 import Foundation
@@ -65,6 +65,30 @@ import Glibc
                 #expect(!text.contains(secret))
             }
         }
+    }
+
+    /// The name of the thread this runs on.
+    static func threadName() -> String { Thread.current.name ?? "" }
+
+    /// Database work runs on the hub's own threads (a read lane and a write lane), never on Swift's
+    /// cooperative pool: blocked in SQLite there, a burst of syncs left /healthz unanswered for
+    /// seconds (`make bench`, hub under load, "healthz max latency").
+    @Test func databaseWorkRunsOnTheHubsOwnThreads() async throws {
+        let county = try HubTests.County()
+        let handler = HubHandler(configuration: county.configuration())
+        let pool = Self.threadName()
+        let read = try await handler.database(.read) { Self.threadName() }
+        let write = try await handler.database(.write) { Self.threadName() }
+        #expect(!pool.hasPrefix("TP-#"), "the test itself runs on the cooperative pool: \(pool)")
+        #expect(read.hasPrefix("TP-#") && write.hasPrefix("TP-#"), "read: \(read), write: \(write)")
+        // The lanes are different pools: a queue of pushes never holds up a pull.
+        let readers = try await withThrowingTaskGroup(of: ObjectIdentifier.self) { group in
+            group.addTask { try await handler.database(.read) { ObjectIdentifier(Thread.current) } }
+            group.addTask { try await handler.database(.write) { ObjectIdentifier(Thread.current) } }
+            return try await group.reduce(into: Set<ObjectIdentifier>()) { $0.insert($1) }
+        }
+        #expect(readers.count == 2)
+        #expect(HubHandler.readThreads !== HubHandler.writeThreads)
     }
 
     /// Connects to 127.0.0.1:`port`, sends `bytes` and then nothing more; returns how the hub ended

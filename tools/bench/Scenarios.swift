@@ -5,10 +5,14 @@ import FieldLedger
 import FieldStore
 import FieldSync
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// Raw SQLite with the ledger's tables (no engine, no triggers) and the replica's settings (WAL,
 /// synchronous NORMAL): the baseline of the write and merge scenarios.
@@ -341,6 +345,12 @@ func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, 
     let keys = Array(county.cadreKeys.prefix(options.devices))
     let (pushesCopy, headsCopy) = (pushes, heads)
     let start = DispatchTime.now().uptimeNanoseconds
+    // An operator's health check (a load balancer's probe) asks /healthz every 100 ms meanwhile,
+    // from a thread of its own with a plain socket, so that nothing of this process's own load
+    // delays it. /healthz does no database work: its latency shows whether the burst leaves the
+    // hub's threads free to answer.
+    let probe = HealthProbe(port: Int(url.split(separator: ":").last ?? "") ?? 0)
+    probe.start()
     let outcomes = await withTaskGroup(of: [Double?].self) { group in
         for device in 0..<keys.count {
             group.addTask {
@@ -364,6 +374,7 @@ func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, 
         return all
     }
     let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let probes = probe.stop().sorted()
     try await http.shutdown()
     let hubPeak = peakMemoryMB(pid: process.processIdentifier)
     process.terminate()
@@ -378,7 +389,61 @@ func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, 
         figures: [
             "commits pushed per second": Double(10 * keys.count) / wall, "p50 latency s": percentile(0.5), "p99 latency s": p99,
             "errors": Double(errors), "hub peak RSS MB": hubPeak, "wall s": wall,
+            "healthz probes": Double(probes.count), "healthz max latency s": probes.last ?? .nan,
+            "healthz median latency s": probes.isEmpty ? .nan : probes[probes.count / 2],
         ]
     ))
     return report
+}
+
+/// Asks GET /healthz on 127.0.0.1:`port` every 100 ms on a thread of its own, over a new
+/// connection each time, and keeps each answer's latency (failed probes are left out).
+final class HealthProbe: Sendable {
+    let port: Int
+    let state = Mutex<(running: Bool, latencies: [Double])>((true, []))
+    let finished = DispatchSemaphore(value: 0)
+
+    init(port: Int) { self.port = port }
+
+    func start() {
+        Thread { [self] in
+            while state.withLock({ $0.running }) {
+                let begin = DispatchTime.now().uptimeNanoseconds
+                if askOnce() { state.withLock { $0.latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9) } }
+                usleep(100_000)
+            }
+            finished.signal()
+        }.start()
+    }
+
+    /// Stops the probing and returns the latencies.
+    func stop() -> [Double] {
+        state.withLock { $0.running = false }
+        finished.wait()
+        return state.withLock { $0.latencies }
+    }
+
+    func askOnce() -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        return received.starts(with: Array("HTTP/1.1 200".utf8))
+    }
 }
