@@ -74,14 +74,16 @@ extension Ledger {
 
 extension Ledger {
     /// The enrolled device a person names: its device code (`D002`), its fingerprint (dashes
-    /// optional), its public key, or the name of the cadre or department holding it (all of whose
-    /// devices read the same scopes). The county root key names the operator.
+    /// optional), its public key, or its holder as `registry list devices` shows it: the cadre or
+    /// department holding it (all of whose devices read the same scopes), else its label. The
+    /// county root key names the operator.
     ///
     /// - Throws: `LedgerError.notFound` when the registry this replica holds knows no such device,
     ///   `.notPermitted` when it is revoked, `.ambiguous` when a holder's devices have different
     ///   roles.
     public func enrolledDevice(named text: String) throws -> PublicKey {
         let wanted = text.trimmingCharacters(in: .whitespaces)
+        guard !wanted.isEmpty else { throw LedgerError(.missingField, "name the device: its code (D002), fingerprint, public key, or its holder") }
         let compact = wanted.lowercased().replacingOccurrences(of: "-", with: "")
         let root = replica.root
         if [root.hex, root.fingerprint.replacingOccurrences(of: "-", with: "")].contains(compact) { return root }
@@ -97,7 +99,7 @@ extension Ledger {
                 db,
                 sql: """
                     SELECT d.public_key, COALESCE(d.code, '') AS code, COALESCE(d.role, '') AS role,
-                           COALESCE(c.name, p.name, '') AS holder, COALESCE(d.revoked, 0) AS revoked
+                           COALESCE(c.name, p.name, d.label, '') AS holder, COALESCE(d.revoked, 0) AS revoked
                     FROM devices d LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
                     WHERE d.deleted = 0 ORDER BY d.code
                     """
@@ -121,7 +123,7 @@ extension Ledger {
             if devices.contains(where: { $0.holder == wanted }) {
                 throw LedgerError(.notPermitted, "every device of \(wanted) is revoked: nothing may be carried to them")
             }
-            throw LedgerError(.notFound, "no enrolled device is \(wanted) (a device code, fingerprint, public key, or the cadre or department holding it); \(lookup)")
+            throw LedgerError(.notFound, "no enrolled device is \(wanted) (a device code, fingerprint, public key, or its holder); \(lookup)")
         }
         guard held.allSatisfy({ $0.role == first.role }) else {
             let codes = held.map { "\($0.code) (\($0.role))" }.joined(separator: ", ")

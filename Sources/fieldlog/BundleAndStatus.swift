@@ -24,7 +24,7 @@ struct BundleCommand: ParsableCommand {
         @Option(help: "The bundle file to write.") var out: String
         @Option(
             name: .customLong("for"),
-            help: "The device the bundle is for: its device code (D002), fingerprint, public key, or the cadre or department holding it."
+            help: "The device the bundle is for: its device code (D002), fingerprint, public key, or its holder (cadre, department or label), as `fieldlog registry list devices` shows them."
         )
         var recipient: String?
         @Flag(help: "Write every commit this replica holds (a backup, or your own other replica).") var all = false

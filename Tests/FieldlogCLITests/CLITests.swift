@@ -1,3 +1,4 @@
+import FieldCrypto
 import Foundation
 import Testing
 
@@ -256,8 +257,16 @@ import Testing
         #expect(everything["recipient"] == nil)
         #expect(try await topics(county.a) == ["both", "李娜's only", "neither's"])
 
+        // By label, for a device held by no cadre or department.
+        let supervisor = try await county.publicKey(CLI(home: county.folder + "/supervisor"))
+        try await county.op.ok(["registry", "enroll", "--key", supervisor, "--role", "supervisor", "--label", "督查室"])
+        let forSupervisor = try await county.op.ok(["bundle", "export", "--out", county.folder + "/s.bundle", "--for", "督查室", "--json"]).json as? [String: Any]
+        #expect(forSupervisor?["recipient"] as? String == (try PublicKey(hex: supervisor)).fingerprint)
+
         // Refusals: one sentence each, and no file written.
         let out = county.folder + "/refused.bundle"
+        let empty = try await county.op.run(["bundle", "export", "--out", out, "--for", " "])
+        #expect(empty.status == 1 && empty.stderr.contains("name the device"), "\(empty.stderr)")
         let unnamed = try await county.op.run(["bundle", "export", "--out", out])
         #expect(unnamed.status == 64)
         #expect(unnamed.stderr.contains("--for DEVICE"), "\(unnamed.stderr)")
