@@ -3,8 +3,9 @@ import Foundation
 import ZIPFoundation
 
 /// A real Office Open XML workbook (.xlsx): one sheet per table, the header row bold on grey,
-/// frozen and carrying a filter (the drop-downs a supervisor sorts and filters by), column widths set, numbers as numbers, dates and times as spreadsheet dates with a
-/// date format, rates as percentages. Strings are written inline (no shared-string table), which
+/// frozen and carrying a filter (the drop-downs a supervisor sorts and filters by), column widths
+/// set, numbers as numbers, dates and times as spreadsheet dates with a date format, rates as
+/// percentages. Strings are written inline (no shared-string table), which
 /// Excel, LibreOffice and openpyxl all read. Characters XML 1.0 cannot carry (control characters
 /// other than tab and line breaks) are replaced by U+FFFD; the CSV export keeps them exactly.
 public enum XLSXWriter {
@@ -19,7 +20,7 @@ public enum XLSXWriter {
             ("[Content_Types].xml", contentTypes(sheets: tables.count)),
             ("_rels/.rels", rootRelationships),
             ("docProps/core.xml", core(title: title)),
-            ("xl/workbook.xml", workbook(names: uniqueSheetNames(tables.map(\.name)), filters: tables.map(filterRange))),
+            ("xl/workbook.xml", workbook(names: uniqueSheetNames(tables.map(\.name)), filters: tables.map { filterRange($0, absolute: true) })),
             ("xl/_rels/workbook.xml.rels", workbookRelationships(sheets: tables.count)),
             ("xl/styles.xml", styles),
         ]
@@ -68,14 +69,16 @@ public enum XLSXWriter {
             + "<dc:title>\(escape(title))</dc:title><dc:creator>fieldlog</dc:creator></cp:coreProperties>"
     }
 
-    /// The range a sheet's filter covers: the header row and every data row (nil without headers).
-    static func filterRange(_ table: ReportTable) -> String? {
+    /// The range a sheet's filter covers: the header row and every data row (nil without headers),
+    /// as `A1:F9`, or `$A$1:$F$9` for a defined name.
+    static func filterRange(_ table: ReportTable, absolute: Bool = false) -> String? {
         guard !table.headers.isEmpty else { return nil }
-        return "A1:\(column(table.headers.count - 1))\(table.rows.count + 1)"
+        let mark = absolute ? "$" : ""
+        return "\(mark)A\(mark)1:\(mark)\(column(table.headers.count - 1))\(mark)\(table.rows.count + 1)"
     }
 
     /// The sheets, and for each filtered one the hidden `_xlnm._FilterDatabase` name Excel keeps
-    /// beside an `autoFilter` (ECMA-376 Part 1, 18.2.6 and 18.3.1.2).
+    /// beside an `autoFilter` (ECMA-376 Part 1, 18.2.6 and 18.3.1.2); `filters` are absolute ranges.
     static func workbook(names: [String], filters: [String?]) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
         xml += #"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#
@@ -87,12 +90,8 @@ public enum XLSXWriter {
         if !named.isEmpty {
             xml += "<definedNames>"
             for (index, name, range) in named {
-                let absolute = range.split(separator: ":").map { reference in
-                    let letters = reference.prefix { $0.isLetter }
-                    return "$\(letters)$\(reference.dropFirst(letters.count))"
-                }.joined(separator: ":")
                 let quoted = "'" + name.replacingOccurrences(of: "'", with: "''") + "'"
-                xml += #"<definedName name="_xlnm._FilterDatabase" localSheetId="\#(index)" hidden="1">\#(escape(quoted))!\#(absolute)</definedName>"#
+                xml += #"<definedName name="_xlnm._FilterDatabase" localSheetId="\#(index)" hidden="1">\#(escape(quoted))!\#(range)</definedName>"#
             }
             xml += "</definedNames>"
         }

@@ -99,8 +99,10 @@ struct HubHandler: Sendable {
             let key = try await authenticate(signed, body: body)
             device = key
             let (ledger, isPeer) = (ledger, configuration.isPeer)
-            var scopes = try await database { try ledger.readableScopes(of: key) }
-            if isPeer { scopes.formIntersection(try await database { try ledger.readableScopes(of: ledger.publicKey) }) }
+            let scopes = try await database {
+                let scopes = try ledger.readableScopes(of: key)
+                return isPeer ? scopes.intersection(try ledger.readableScopes(of: ledger.publicKey)) : scopes
+            }
             let syncRequest: SyncRequest
             do { syncRequest = try SyncWire.decodeRequest(path: path, body: body) } catch {
                 throw HubError(.badRequest, error.message)
@@ -118,10 +120,9 @@ struct HubHandler: Sendable {
             }
             let response: SyncResponse
             do {
-                let readable = scopes
                 let lane: Lane = if case .push = syncRequest { .write } else { .read }
                 response = try await database(lane) {
-                    try SyncResponder(replica: ledger.replica, readableScopes: readable, keepsRefused: isPeer).respond(to: syncRequest)
+                    try SyncResponder(replica: ledger.replica, readableScopes: scopes, keepsRefused: isPeer).respond(to: syncRequest)
                 }
             } catch let error as SyncError {
                 throw HubError(error.code == .unsupportedVersion ? .unsupportedVersion : .badRequest, error.message)
