@@ -25,6 +25,8 @@ public final class Ledger: Sendable {
     public static func open(
         path: String?, root: PublicKey?, publicKey: PublicKey, signer: SigningKey?, options: ReplicaOptions = ReplicaOptions()
     ) throws -> Ledger {
+        var options = options
+        options.localAuthor = publicKey
         let replica = try Replica.open(
             path: path, root: root, schema: LedgerSchema.current, policy: LedgerPolicy(), options: options
         )

@@ -81,6 +81,15 @@ public struct LedgerPolicy: ReplicaPolicy {
         return .allow
     }
 
+    /// The device row of the key had its public key written in the registry held, in any version
+    /// (enrolled then, whatever was written since: revoked, deleted, even the key cleared; found by
+    /// the `integration` fuzz target, where judging the latest version turned a known author
+    /// unknown again). The root key is always known.
+    public func isKnownAuthor(_ author: PublicKey, registry: RegistrySnapshot) throws -> Bool {
+        if author == registry.root { return true }
+        return try registry.wasEverSet("devices", row: RegistryIDs.device(author), column: "public_key")
+    }
+
     public func revocations(registry: RegistrySnapshot) throws -> [Revocation] {
         var closures: [Revocation] = []
         for row in try registry.rows("linkages", where: "active", equals: .integer(0)) {

@@ -10,9 +10,13 @@ public enum CommitCodec {
     public static let maxScopeBytes = 200
     public static let maxNameBytes = 64
     public static let maxSupersedes = 255
+    /// The largest sequence number, registry sequence and timestamp a commit may carry: SQLite
+    /// stores integers as signed 64-bit values, so every 64-bit field of a commit is at most 2^63 − 1.
+    public static let maxField = UInt64(Int64.max)
 
     /// Encodes a commit; changes and each change's superseded ids are sorted into canonical order.
     public static func encode(_ commit: Commit) throws(StoreError) -> [UInt8] {
+        try checkBounds(sequence: commit.sequence, registrySequence: commit.registrySequence, timestamp: commit.timestamp.rawValue)
         var out: [UInt8] = magic + [Commit.formatVersion]
         out.reserveCapacity(128 + commit.changes.count * 96)
         out += commit.author.bytes
@@ -75,6 +79,7 @@ public enum CommitCodec {
         let schemaVersion = try reader.uint32()
         let registrySequence = try reader.uint64()
         guard sequence >= 1 else { throw StoreError(.malformedCommit, "sequence numbers start at 1") }
+        try checkBounds(sequence: sequence, registrySequence: registrySequence, timestamp: timestamp.rawValue)
         guard (sequence == 1) == (previous == .zero) else {
             throw StoreError(.malformedCommit, "only the first commit of a feed names no predecessor")
         }
@@ -110,6 +115,15 @@ public enum CommitCodec {
             author: author, scope: scope, sequence: sequence, previous: previous, timestamp: timestamp,
             schemaVersion: schemaVersion, registrySequence: registrySequence, changes: changes
         )
+    }
+
+    /// Refuses a 64-bit field above `maxField` (it could not be stored, and a conversion to a
+    /// signed integer would trap: a pushed commit numbered 2^63 once stopped the hub).
+    private static func checkBounds(sequence: UInt64, registrySequence: UInt64, timestamp: UInt64) throws(StoreError) {
+        for (value, name) in [(sequence, "sequence number"), (registrySequence, "registry sequence"), (timestamp, "timestamp")]
+        where value > maxField {
+            throw StoreError(.malformedCommit, "a commit's \(name) is at most 2^63 - 1, not \(value)")
+        }
     }
 
     static func bigEndian(_ value: UInt64) -> [UInt8] {

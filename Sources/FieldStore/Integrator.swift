@@ -27,6 +27,8 @@ struct Integrator {
     var registryChanged = false
     var revocationCache: [PublicKey: Revocation]?
     var registryHeadCache: UInt64?
+    /// Authors the registry held here is known to have enrolled (an answer that cannot turn back).
+    var knownAuthors: Set<PublicKey> = []
     var received = 0
 
     /// When false (the hub), a commit the policy refuses or a cut-off covers is not kept as
@@ -55,6 +57,12 @@ struct Integrator {
         }
         if commit.scope == Commit.registryScope && commit.author != replica.root {
             refuse(signed, StoreError(.notAuthorized, "only the county root key writes the registry; \(commit.author.fingerprint) is not it"), stored: false)
+            return false
+        }
+        // Before anything is stored, fork evidence included: two commits numbered alike by a key
+        // nobody enrolled are evidence of nothing (the fuzzer found them parked as a "fork").
+        if let refusal = try strangerRefusal(commit) {
+            refuse(signed, refusal, stored: false)
             return false
         }
         if commit.schemaVersion <= replica.schema.version {
@@ -148,7 +156,9 @@ struct Integrator {
     mutating func settle() throws {
         while true {
             var progress = false
+            // The registry first: the standing of every other commit's author is read from it.
             let feeds = try Row.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT author, scope FROM _commits WHERE status = 1"))
+                .sorted { ($0["scope"] as String == Commit.registryScope) && ($1["scope"] as String != Commit.registryScope) }
             for feed in feeds {
                 let author = try PublicKey(bytes: [UInt8](feed["author"] as Data))
                 if try settleFeed(author: author, scope: feed["scope"]) { progress = true }
@@ -179,6 +189,11 @@ struct Integrator {
             let signed = try decoded[id] ?? SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
             let commit = signed.commit
             let oldCode: String? = row["reason_code"]
+            if let refusal = try doorRefusal(commit) {
+                try discard(signed, because: refusal)
+                progress = true
+                break
+            }
             if let cutoff = try revocations()[author]?.cutoff(in: scope), seq > cutoff {
                 try exclude(signed, wasApplied: false, because: StoreError(
                     .revoked,
@@ -202,8 +217,7 @@ struct Integrator {
                 ))
                 break
             }
-            let registryHead = try registryHeadCache ?? replica.cachedRegistryHead(db)
-            registryHeadCache = registryHead
+            let registryHead = try registryHead()
             if scope != Commit.registryScope && commit.registrySequence > registryHead {
                 try hold(id, oldCode: oldCode, StoreError(
                     .notEnrolled,
@@ -226,6 +240,69 @@ struct Integrator {
             progress = true
         }
         return progress
+    }
+
+    /// Why a pending commit must be refused and not stored rather than judged or held: its author
+    /// was never enrolled in the registry held here, or it is further ahead (of the clock, the
+    /// schema, or the registry) than anything this replica holds commits for. Each answer can only
+    /// turn from a refusal to a pass as the registry, the clock or the build move forward, and a
+    /// refused commit leaves nothing behind, so the state still depends only on the commits held
+    /// (see docs/merge.md).
+    private mutating func doorRefusal(_ commit: Commit) throws -> StoreError? {
+        let (author, scope, seq) = (commit.author, commit.scope, commit.sequence)
+        guard scope != Commit.registryScope, author != replica.root else { return nil }
+        if let refusal = try strangerRefusal(commit) { return refusal }
+        let options = replica.options
+        if commit.timestamp.milliseconds > now, commit.timestamp.milliseconds - now > options.maxHeldAhead {
+            return StoreError(
+                .futureTimestamp,
+                "commit \(seq) of \(author.fingerprint) in \(scope) is stamped \(commit.timestamp.iso8601), more than \(options.maxHeldAhead / 86_400_000) days ahead of this computer's clock; it is refused (check the clock of the device that wrote it)"
+            )
+        }
+        if commit.schemaVersion > replica.schema.version, commit.schemaVersion - replica.schema.version > options.maxSchemaAhead {
+            return StoreError(
+                .newerSchema,
+                "commit \(seq) of \(author.fingerprint) in \(scope) claims schema \(commit.schemaVersion), more than \(options.maxSchemaAhead) versions past this build's \(replica.schema.version); it is refused"
+            )
+        }
+        let head = try registryHead()
+        if commit.registrySequence > head {
+            if options.localAuthor == replica.root {
+                return StoreError(
+                    .notAuthorized,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) cites registry commit \(commit.registrySequence), but the county registry has \(head): it cannot have been written under it"
+                )
+            }
+            if commit.registrySequence - head > options.maxRegistryAhead {
+                return StoreError(
+                    .notEnrolled,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) cites registry commit \(commit.registrySequence), more than \(options.maxRegistryAhead) past this replica's \(head); it is refused until the registry has caught up"
+                )
+            }
+        }
+        return nil
+    }
+
+    /// Why a commit is refused for its author alone: not a registry commit, not by the root, and by
+    /// a device the registry held here never enrolled (`ReplicaPolicy.isKnownAuthor`).
+    private mutating func strangerRefusal(_ commit: Commit) throws -> StoreError? {
+        let author = commit.author
+        guard commit.scope != Commit.registryScope, author != replica.root, !knownAuthors.contains(author) else { return nil }
+        let registry = RegistrySnapshot(db: db, root: replica.root, sequence: try registryHead())
+        guard try replica.policy.isKnownAuthor(author, registry: registry) else {
+            return StoreError(
+                .notEnrolled,
+                "device \(author.fingerprint) is not enrolled in the registry held here (up to registry commit \(registry.sequence)), nor ever was: its commit \(commit.sequence) in \(commit.scope) is refused, and taken once the registry that enrolls it has arrived"
+            )
+        }
+        knownAuthors.insert(author)
+        return nil
+    }
+
+    private mutating func registryHead() throws -> UInt64 {
+        let head = try registryHeadCache ?? replica.cachedRegistryHead(db)
+        registryHeadCache = head
+        return head
     }
 
     private func hold(_ id: CommitID, oldCode: String?, _ error: StoreError) throws {

@@ -15,10 +15,17 @@ extension Replica {
             if a.commit.sequence != b.commit.sequence { return a.commit.sequence < b.commit.sequence }
             return a.id < b.id
         }
+        // The registry first, settled before anything else is received: every other commit's
+        // author is judged by the registry held (`ReplicaPolicy.isKnownAuthor`), and a batch may
+        // carry the registry commit that enrolls it.
+        let registry = ordered.filter { $0.commit.scope == Commit.registryScope }
+        let others = ordered.filter { $0.commit.scope != Commit.registryScope }
         return try database.write { db in
             try Self.asEngine(db) {
                 var integrator = Integrator(replica: self, db: db, keepsRefused: keepsRefused)
-                for commit in ordered { try integrator.receive(commit) }
+                for commit in registry { try integrator.receive(commit) }
+                if !registry.isEmpty && !others.isEmpty { try integrator.settle() }
+                for commit in others { try integrator.receive(commit) }
                 try integrator.settle()
                 try integrator.finish()
                 return integrator.report

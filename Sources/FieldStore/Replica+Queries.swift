@@ -204,23 +204,30 @@ extension Replica {
         }
     }
 
-    /// Every stored commit in wire form, in feed order (author, scope, sequence), for bundles and peers.
+    /// Every stored commit in wire form, in feed order (the registry first, then by author, scope and
+    /// sequence), for bundles and peers.
     /// Excluded commits travel too, as evidence: every receiver judges each commit itself.
     /// - Parameter scopes: only these scopes (all when nil).
     public func exportRecords(scopes: Set<String>? = nil, _ body: ([UInt8]) throws -> Void) throws {
         try database.read { db in
-            var sql = "SELECT body, signature FROM _commits"
+            var filter = ""
             if let scopes {
-                sql += " WHERE scope IN (" + scopes.sorted().map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ",") + ")"
+                filter = " AND scope IN (" + scopes.sorted().map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ",") + ")"
             }
-            let rows = try Row.fetchCursor(db, sql: sql + " ORDER BY author, scope, seq, id")
-            while let row = try rows.next() {
-                let bodyData: Data = row["body"]
-                let signature: Data = row["signature"]
-                var record = CommitCodec.bigEndian(UInt32(bodyData.count))
-                record += [UInt8](bodyData)
-                record += [UInt8](signature)
-                try body(record)
+            // The registry first: a replica taking the records judges every other author's standing
+            // by the registry it holds, so the registry must be there before their commits.
+            for part in ["scope = 'registry'", "scope <> 'registry'"] {
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT body, signature FROM _commits WHERE \(part)\(filter) ORDER BY author, scope, seq, id"
+                )
+                while let row = try rows.next() {
+                    let bodyData: Data = row["body"]
+                    let signature: Data = row["signature"]
+                    var record = CommitCodec.bigEndian(UInt32(bodyData.count))
+                    record += [UInt8](bodyData)
+                    record += [UInt8](signature)
+                    try body(record)
+                }
             }
         }
     }
@@ -341,7 +348,7 @@ extension Replica {
                 guard let author = Hex.decode(feed.author) else { continue }
                 let rows = try Row.fetchCursor(
                     db.cachedStatement(sql: "SELECT body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? ORDER BY seq, id"),
-                    arguments: [Data(author), feed.scope, Int64(feed.head)]
+                    arguments: [Data(author), feed.scope, Int64(clamping: feed.head)]
                 )
                 while let row = try rows.next() {
                     if out.count >= maxCommits || (bytes >= maxBytes && !out.isEmpty) { return (out, true) }

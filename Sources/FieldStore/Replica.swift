@@ -8,6 +8,19 @@ import Logging
 public struct ReplicaOptions: Sendable {
     /// How far ahead of the local clock a commit's timestamp may be before it is held (default 10 minutes).
     public var maxFutureDrift: UInt64 = 10 * 60 * 1000
+    /// How far ahead of the local clock a commit may be stamped and still be held for later
+    /// (default 30 days); a commit stamped further ahead is refused and not stored.
+    public var maxHeldAhead: UInt64 = 30 * 24 * 3600 * 1000
+    /// How many schema versions ahead of this build a commit may be and still be held for an
+    /// upgrade (default 8); one further ahead is refused and not stored.
+    public var maxSchemaAhead: UInt32 = 8
+    /// How many registry commits ahead of this replica's a commit may cite and still be held for
+    /// the registry to arrive (default 10,000); one citing further ahead is refused and not stored.
+    /// A replica whose own key is the root (`localAuthor == root`: the hub) holds every registry
+    /// commit there is, so it refuses any commit citing one it does not have.
+    public var maxRegistryAhead: UInt64 = 10_000
+    /// The key this replica writes with, when it is known (the ledger sets it).
+    public var localAuthor: PublicKey?
     /// Commits per SQLite transaction when importing.
     public var batchSize = 2000
     /// The wall clock, in Unix milliseconds; tests replace it.

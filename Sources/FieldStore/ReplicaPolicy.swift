@@ -21,6 +21,14 @@ public protocol ReplicaPolicy: Sendable {
     /// The positional cut-offs (revocations, closed feeds) in force in the latest registry this replica holds.
     func revocations(registry: RegistrySnapshot) throws -> [Revocation]
 
+    /// Whether the registry held here ever enrolled `author` (whatever became of it since). A commit
+    /// by an author it never enrolled is refused before anything is stored or held: anyone can make
+    /// a key, so such a commit is evidence of nothing, and holding it would let one device park
+    /// junk on every replica. The answer may only turn from false to true as registry commits
+    /// arrive, never back, so a refused commit is taken when it is offered again after its author's
+    /// enrollment.
+    func isKnownAuthor(_ author: PublicKey, registry: RegistrySnapshot) throws -> Bool
+
     /// What, besides the author, scope and registry sequence, the verdict on `commit` depends on,
     /// so that the engine may reuse a verdict for commits that share all of it; nil: never reuse.
     func verdictKey(for commit: Commit) -> String?
@@ -28,6 +36,7 @@ public protocol ReplicaPolicy: Sendable {
 
 extension ReplicaPolicy {
     public func verdictKey(for commit: Commit) -> String? { nil }
+    public func isKnownAuthor(_ author: PublicKey, registry: RegistrySnapshot) throws -> Bool { true }
 }
 
 /// A device cut off at fixed points of its feeds: nothing after `lastAccepted[scope]` is accepted
@@ -95,6 +104,16 @@ public struct RegistrySnapshot {
                 """), arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
         )
         return value.map { Value(databaseValue: $0) } ?? .null
+    }
+
+    /// Whether any version of a registry cell up to this snapshot holds a value (not NULL), whatever
+    /// later versions hold: an answer that can only turn from false to true as the registry grows.
+    public func wasEverSet(_ table: String, row: UUID, column: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT EXISTS(SELECT 1 FROM _versions
+                WHERE tbl = ? AND row = ? AND col = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1 AND value IS NOT NULL)
+                """), arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        ) ?? false
     }
 
     /// The rows of a registry table whose `column` holds `value` in this snapshot.
