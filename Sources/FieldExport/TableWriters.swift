@@ -12,7 +12,8 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 }
 
 /// CSV as Excel opens it with Chinese text: UTF-8 with a byte-order mark, CRLF line ends, fields
-/// quoted when they hold a comma, quote or line break (RFC 4180). Several tables (a monthly report)
+/// quoted when they hold a comma, quote or line break (RFC 4180), text that begins like a formula
+/// neutralised (`cellText`). Several tables (a monthly report)
 /// follow one another, each under a line with its name, separated by an empty line.
 public enum CSVWriter {
     public static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
@@ -25,9 +26,22 @@ public enum CSVWriter {
                 lines.append(field(table.name))
             }
             lines.append(table.headers.map(field).joined(separator: ","))
-            for row in table.rows { lines.append(row.map { field($0.text) }.joined(separator: ",")) }
+            for row in table.rows { lines.append(row.map { field(cellText($0)) }.joined(separator: ",")) }
         }
         return byteOrderMark + Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
+    /// The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+    static let formulaTriggers: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// A cell's text, neutralised when it is text that begins like a formula: a cadre's 诉求内容,
+    /// a department's comment or a registry name could otherwise open as a live formula (a
+    /// HYPERLINK sending another cell away, a DDE command). A single quote in front makes Excel and
+    /// LibreOffice show it as text, as OWASP recommends. Numbers, dates and rates are ours, never
+    /// neutralised; the workbook needs none of this (its strings are inline, never formulas).
+    static func cellText(_ cell: ReportCell) -> String {
+        guard case .text(let text) = cell, let first = text.first, formulaTriggers.contains(first) else { return cell.text }
+        return "'" + text
     }
 
     static func field(_ text: String) -> String {

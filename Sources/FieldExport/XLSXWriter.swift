@@ -147,7 +147,7 @@ public enum XLSXWriter {
         case .empty, .percent(nil):
             return style == .plain ? "" : #"<c r="\#(reference)" s="\#(style.rawValue)"/>"#
         case .text(let text):
-            return #"<c r="\#(reference)" t="inlineStr" s="\#(style.rawValue)"><is><t xml:space="preserve">\#(escape(text))</t></is></c>"#
+            return #"<c r="\#(reference)" t="inlineStr" s="\#(style.rawValue)"><is><t xml:space="preserve">\#(escape(fitted(text)))</t></is></c>"#
         case .number(let number):
             return #"<c r="\#(reference)"><v>\#(number.rounded() == number ? String(Int64(number)) : String(number))</v></c>"#
         case .date(let day):
@@ -158,6 +158,28 @@ public enum XLSXWriter {
         case .percent(let fraction?):
             return #"<c r="\#(reference)" s="\#(Style.percent.rawValue)"><v>\#(fraction)</v></c>"#
         }
+    }
+
+    /// The most characters (UTF-16 code units) Excel holds in a cell; a workbook with a longer
+    /// cell opens only after Excel "repairs" it.
+    static let maxCellLength = 32_767
+    /// What ends a text cut to fit: says so, and where the whole text is.
+    static let truncationNote = "…〔超过 Excel 单元格 32767 字符上限，已截断；全文见同一导出的 CSV 或 JSON 文件〕"
+
+    /// A text cut, if it must be, to `maxCellLength` with `truncationNote` at its end (never inside
+    /// a character).
+    static func fitted(_ text: String) -> String {
+        guard text.utf16.count > maxCellLength else { return text }
+        let budget = maxCellLength - truncationNote.utf16.count
+        var kept = ""
+        var length = 0
+        for character in text {
+            let size = character.utf16.count
+            guard length + size <= budget else { break }
+            kept.append(character)
+            length += size
+        }
+        return kept + truncationNote
     }
 
     /// The spreadsheet serial number of 1970-01-01 (days since 1899-12-30).
@@ -200,7 +222,9 @@ public enum XLSXWriter {
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            // A carriage return as a reference: a raw one is read back as a line feed (XML 1.0 §2.11).
+            case "\r": out += "&#13;"
+            case "\t", "\n": out.unicodeScalars.append(scalar)
             default:
                 let value = scalar.value
                 let allowed = value >= 0x20 && !(0xFFFE...0xFFFF).contains(value)
