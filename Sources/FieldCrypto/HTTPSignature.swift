@@ -51,18 +51,39 @@ public struct SignedMessage: Sendable {
 }
 
 /// A covered component: a derived component (`@method`, …) or a header name, optionally taken
-/// from the request (`;req`, in a response's signature).
+/// from the request (`;req`, in a response's signature) and optionally one member of a dictionary
+/// field (`;key="device"`, RFC 9421 §2.1.2), such as the request's own signature.
 public struct SignatureComponent: Hashable, Sendable {
     public var name: String
     public var fromRequest: Bool
+    /// The dictionary member covered, or nil for the whole field.
+    public var key: String?
+    /// True when the identifier as received named `key` before `req`: it is rebuilt in that order,
+    /// since the signature base repeats the identifier exactly as `Signature-Input` gives it.
+    var keyFirst = false
 
-    public init(_ name: String, fromRequest: Bool = false) {
+    public init(_ name: String, fromRequest: Bool = false, key: String? = nil) {
         self.name = name.lowercased()
         self.fromRequest = fromRequest
+        self.key = key
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { (a.name, a.fromRequest, a.key) == (b.name, b.fromRequest, b.key) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(fromRequest)
+        hasher.combine(key)
+    }
+
+    var parameters: StructuredField.Parameters {
+        let request: StructuredField.Parameters = fromRequest ? [("req", .boolean(true))] : []
+        let member: StructuredField.Parameters = key.map { [("key", .string($0))] } ?? []
+        return keyFirst ? member + request : request + member
     }
 
     var identifier: String {
-        StructuredField.serialize(.string(name)) + (fromRequest ? ";req" : "")
+        StructuredField.serialize(.string(name)) + StructuredField.serialize(parameters)
     }
 }
 
@@ -97,10 +118,7 @@ public struct SignatureInput: Sendable {
 
     /// The `@signature-params` value: the inner list of components with the parameters.
     public var serialized: String {
-        StructuredField.serializeInnerList(
-            components.map { (StructuredField.Item.string($0.name), $0.fromRequest ? [("req", .boolean(true))] : []) },
-            parameters
-        )
+        StructuredField.serializeInnerList(components.map { (StructuredField.Item.string($0.name), $0.parameters) }, parameters)
     }
 }
 
@@ -124,13 +142,29 @@ public enum HTTPSignature {
             } else {
                 source = message
             }
-            lines.append(component.identifier + ": " + (try value(of: component.name, in: source)))
+            lines.append(component.identifier + ": " + (try value(of: component, in: source)))
         }
         lines.append("\"@signature-params\": " + input.serialized)
         return lines.joined(separator: "\n")
     }
 
     static func value(of name: String, in message: SignedMessage) throws(HTTPSignatureError) -> String {
+        try value(of: SignatureComponent(name), in: message)
+    }
+
+    /// The value a component takes in a message (RFC 9421 §2.1, §2.2).
+    package static func value(of component: SignatureComponent, in message: SignedMessage) throws(HTTPSignatureError) -> String {
+        let name = component.name
+        if let key = component.key {
+            guard !name.hasPrefix("@") else { throw HTTPSignatureError(.unknownComponent, "key applies to a field, not to \(name)") }
+            guard let field = message.header(name) else {
+                throw HTTPSignatureError(.missingComponent, "the message has no \(name) header to cover")
+            }
+            guard let members = try? StructuredField.parseDictionary(field), let member = members.last(where: { $0.key == key })?.value else {
+                throw HTTPSignatureError(.missingComponent, "the \(name) header has no member \(key) to cover")
+            }
+            return StructuredField.serialize(member)
+        }
         if name.hasPrefix("@") {
             switch name {
             case "@method":
@@ -205,11 +239,22 @@ public enum HTTPSignature {
             guard case .string(let name) = item, name == name.lowercased() else {
                 throw HTTPSignatureError(.malformedHeader, "a covered component is a lowercase string")
             }
-            let fromRequest = itemParameters.contains { $0.key == "req" && $0.value == .boolean(true) }
-            guard itemParameters.allSatisfy({ $0.key == "req" }) else {
-                throw HTTPSignatureError(.unknownComponent, "component parameters other than req are not supported")
+            guard itemParameters.allSatisfy({ $0.key == "req" || $0.key == "key" }),
+                Set(itemParameters.map(\.key)).count == itemParameters.count
+            else {
+                throw HTTPSignatureError(.unknownComponent, "component parameters other than req and key are not supported")
             }
-            components.append(SignatureComponent(name, fromRequest: fromRequest))
+            var component = SignatureComponent(name)
+            for (index, parameter) in itemParameters.enumerated() {
+                switch (parameter.key, parameter.value) {
+                case ("req", .boolean(true)): component.fromRequest = true
+                case ("key", .string(let key)):
+                    component.key = key
+                    component.keyFirst = index == 0 && itemParameters.count == 2
+                default: throw HTTPSignatureError(.malformedHeader, "component parameter \(parameter.key) has a value of the wrong type")
+                }
+            }
+            components.append(component)
         }
         guard case .item(.bytes(let bytes), _)? = signatures.first(where: { $0.key == chosen })?.value else {
             throw HTTPSignatureError(.missingSignature, "no Signature value labelled \(chosen)")

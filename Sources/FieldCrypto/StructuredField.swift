@@ -48,6 +48,14 @@ public enum StructuredField {
         }.joined()
     }
 
+    /// Serializes a dictionary member's value: an item or an inner list, with its parameters.
+    public static func serialize(_ member: Member) -> String {
+        switch member {
+        case .item(let item, let parameters): serialize(item) + serialize(parameters)
+        case .innerList(let items, let parameters): serializeInnerList(items, parameters)
+        }
+    }
+
     /// Serializes an inner list with its parameters.
     public static func serializeInnerList(_ items: [(Item, Parameters)], _ parameters: Parameters) -> String {
         "(" + items.map { serialize($0.0) + serialize($0.1) }.joined(separator: " ") + ")" + serialize(parameters)

@@ -14,14 +14,10 @@ import NIOPosix
 public func buildHub(_ configuration: HubConfiguration) -> some ApplicationProtocol {
     let router = Router()
     let hub = HubHandler(configuration: configuration)
-    for path in HubRoutes.sync {
-        router.post(RouterPath(path)) { request, _ in await hub.handle(request, path: path) }
-    }
-    router.post(RouterPath(HubRoutes.enroll)) { request, _ in
-        let started = ContinuousClock.now
-        let (response, outcome) = await hub.handleEnrollment(request)
-        configuration.metrics.recordRequest(route: HubRoutes.enroll, outcome: outcome, duration: ContinuousClock.now - started)
-        return response
+    // First, so that it wraps every route and the router's own "not found" as well.
+    router.add(middleware: HubDoor(hub: hub))
+    for path in HubRoutes.sync + [HubRoutes.enroll] {
+        router.post(RouterPath(path)) { request, _ in await hub.handle(request) }
     }
     router.get(RouterPath(HubRoutes.health)) { _, _ in "ok\n" }
     router.get(RouterPath(HubRoutes.metrics)) { _, _ in
@@ -33,7 +29,11 @@ public func buildHub(_ configuration: HubConfiguration) -> some ApplicationProto
         router: router,
         server: .http1(configuration: .init(idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-hub"),
-        onServerRunning: { channel in configuration.onListening(channel.localAddress?.port ?? configuration.port) },
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            hub.authorities.listening(on: port)
+            configuration.onListening(port)
+        },
         logger: configuration.logger
     )
 }
@@ -47,12 +47,74 @@ public enum HubRoutes {
 
     /// "METHOD path" for each route.
     public static var all: [String] { sync.map { "POST " + $0 } + ["POST " + enroll, "GET " + health, "GET " + metrics] }
+
+    /// The route a path names in logs and metrics: a signed route's own path, else `other`, so that
+    /// made-up paths never reach a log line or a metric label.
+    static func route(of path: String) -> String { sync.contains(path) || path == enroll ? path : "other" }
+}
+
+/// Sends whatever the router does not serve (another path, another method) to the hub, which
+/// answers `not_found`, signed like every other answer.
+struct HubDoor<Context: RequestContext>: RouterMiddleware {
+    let hub: HubHandler
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            return await hub.handle(request)
+        }
+    }
+}
+
+/// A request as the hub judges it, apart from Hummingbird's types (the fuzzer builds these).
+package struct HubRequest: Sendable {
+    package var method: String
+    /// The request target: the path and any query, as received.
+    package var target: String
+    /// Every `Host` the request carried: RFC 9112 allows exactly one.
+    package var hosts: [String]
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
+
+    package init(method: String, target: String, hosts: [String], headers: [(name: String, value: String)], body: [UInt8]) {
+        self.method = method
+        self.target = target
+        self.hosts = hosts
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The path without its query.
+    package var path: String { String(target.prefix { $0 != "?" }) }
+
+    /// The request as a signature covers it: `@target-uri` is `http://` + its Host + its target.
+    var signed: SignedMessage {
+        SignedMessage(method: method, targetURI: "http://" + (hosts.first ?? "") + target, headers: headers)
+    }
+}
+
+/// The hub's answer, apart from Hummingbird's types.
+package struct HubAnswer: Sendable {
+    package var status: Int
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
+    /// "ok", or the refusal's error code (for the metrics).
+    package var outcome: String
 }
 
 /// The hub's request handling, apart from Hummingbird's types where it can be.
-struct HubHandler: Sendable {
+package struct HubHandler: Sendable {
     let configuration: HubConfiguration
-    let nonces = NonceCache()
+    let nonces: NonceCache
+    let authorities: HubAuthorities
+
+    package init(configuration: HubConfiguration) {
+        self.configuration = configuration
+        nonces = NonceCache(capacity: configuration.maxNonces)
+        authorities = HubAuthorities(configured: configuration.publicURLs, host: configuration.host)
+        authorities.listening(on: configuration.port)
+    }
 
     var ledger: Ledger { configuration.ledger }
 
@@ -78,87 +140,119 @@ struct HubHandler: Sendable {
         try await (lane == .read ? Self.readThreads : Self.writeThreads).runIfActive(work)
     }
 
-    func handle(_ request: Request, path: String) async -> Response {
+    /// Answers a request as Hummingbird received it: collects its body within the route's limit,
+    /// judges it (`answer(_:)`) and counts it in the metrics under its route (or `other`, so that
+    /// made-up paths cannot grow the metrics page).
+    func handle(_ request: Request) async -> Response {
         let started = ContinuousClock.now
-        let (response, outcome) = await respond(to: request, path: path)
-        configuration.metrics.recordRequest(route: path, outcome: outcome, duration: ContinuousClock.now - started)
-        return response
+        let path = request.uri.path
+        let route = HubRoutes.route(of: path)
+        var hubRequest = HubRequest(
+            method: request.method.rawValue, target: request.head.path ?? path,
+            // The first Host line becomes the authority; any further one stays among the fields.
+            hosts: (request.head.authority.map { [$0] } ?? []) + request.headers.filter { $0.name.canonicalName == "host" }.map(\.value),
+            headers: request.headers.map { ($0.name.rawName, $0.value) }, body: []
+        )
+        let answer: HubAnswer
+        do {
+            let limit = HubRoutes.sync.contains(path) ? configuration.maxBodyBytes : 64 << 10
+            hubRequest.body = try await collectBody(of: request, upTo: limit, advice: "send smaller batches")
+            answer = await self.answer(hubRequest)
+        } catch let error as HubError {
+            answer = refusal(error, to: hubRequest.signed)
+        } catch {
+            answer = refusal(HubError(.incompleteBody, "the request body did not arrive whole; send it again"), to: hubRequest.signed)
+        }
+        configuration.metrics.recordRequest(route: route, outcome: answer.outcome, duration: ContinuousClock.now - started)
+        var fields = HTTPFields()
+        for header in answer.headers { fields[HTTPField.Name(header.name)!] = header.value }
+        return Response(status: .init(code: answer.status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
-    /// The response and its outcome for the metrics: "ok" or the refusal's error code.
-    func respond(to request: Request, path: String) async -> (Response, String) {
-        let targetURI = "http://" + (request.head.authority ?? "") + (request.head.path ?? path)
-        let signed = SignedMessage(
-            method: request.method.rawValue, targetURI: targetURI,
-            headers: request.headers.map { ($0.name.rawName, $0.value) }
-        )
+    /// Judges a whole request and answers it, every answer signed: the door checks (one `Host`, a
+    /// route, this server's authority, the body's size) and then the route's own.
+    package func answer(_ request: HubRequest) async -> HubAnswer {
+        let signed = request.signed
         var device: PublicKey?
         do {
-            let body: [UInt8]
-            body = try await collectBody(of: request, upTo: configuration.maxBodyBytes, advice: "send smaller batches")
-            let key = try await authenticate(signed, body: body)
-            device = key
-            let (ledger, isPeer) = (ledger, configuration.isPeer)
-            let scopes = try await database {
-                let scopes = try ledger.readableScopes(of: key)
-                return isPeer ? scopes.intersection(try ledger.readableScopes(of: ledger.publicKey)) : scopes
+            guard request.hosts.count == 1, let authority = request.hosts.first, !authority.isEmpty else {
+                throw HubError(
+                    .badRequest,
+                    request.hosts.count > 1 ? "the request has \(request.hosts.count) Host headers; HTTP/1.1 allows exactly one" : "the request has no Host header"
+                )
             }
-            let syncRequest: SyncRequest
-            do { syncRequest = try SyncWire.decodeRequest(path: path, body: body) } catch {
-                throw HubError(.badRequest, error.message)
+            let path = request.path
+            guard request.method == "POST", HubRoutes.sync.contains(path) || path == HubRoutes.enroll else {
+                throw HubError(.notFound, "there is no such endpoint; the hub serves \(HubRoutes.all.joined(separator: ", "))")
             }
-            if case .push(let records) = syncRequest {
-                for record in records {
-                    guard record.count > 68,
-                        let commit = try? CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
-                    else { throw HubError(.badRequest, "a pushed record is not a commit") }
-                    guard scopes.contains(commit.scope) else {
-                        configuration.metrics.recordRefused(records.count, reason: HubError.Code.outOfScope.rawValue)
-                        throw HubError(.outOfScope, "this device may not write or relay commits in \(commit.scope); nothing of this batch was taken")
-                    }
-                }
+            let limit = path == HubRoutes.enroll ? 64 << 10 : configuration.maxBodyBytes
+            guard request.body.count <= limit else {
+                throw HubError(.bodyTooLarge, "the request body is larger than \(limit) bytes; send smaller batches")
             }
-            let response: SyncResponse
-            do {
-                let lane: Lane = if case .push = syncRequest { .write } else { .read }
-                response = try await database(lane) {
-                    try SyncResponder(replica: ledger.replica, readableScopes: scopes, keepsRefused: isPeer).respond(to: syncRequest)
-                }
-            } catch let error as SyncError {
-                throw HubError(error.code == .unsupportedVersion ? .unsupportedVersion : .badRequest, error.message)
-            }
-            let (contentType, responseBody) = try SyncWire.encode(response)
-            switch response {
-            case .push(let result):
-                configuration.metrics.recordAccepted(result.applied + result.held)
-                for (code, refusals) in Dictionary(grouping: result.refused, by: \.code) {
-                    configuration.metrics.recordRefused(refusals.count, reason: code.rawValue)
-                }
-                if !result.refused.isEmpty {
-                    configuration.logger.notice(
-                        "push refused commits",
-                        metadata: ["device": "\(key.fingerprint)", "refused": "\(result.refused.count)", "first": "\(result.refused[0].code.rawValue)"]
-                    )
-                }
-            case .pull(let records, _):
-                configuration.metrics.recordServed(records.count)
-            case .summary, .heads, .stateDigests:
-                break
-            }
-            return (try signedResponse(status: 200, contentType: contentType, body: responseBody, request: signed), "ok")
+            if path == HubRoutes.enroll { return try await enroll(request, signed: signed) }
+            let verified = try await verify(request)
+            device = verified.key
+            try await remember(verified)
+            return try await sync(request, path: path, signed: signed, device: verified.key)
         } catch let error as HubError {
             configuration.logger.notice(
                 "request refused",
-                metadata: ["path": "\(path)", "code": "\(error.code.rawValue)", "device": "\(device?.fingerprint ?? "-")"]
+                metadata: ["path": "\(HubRoutes.route(of: request.path))", "code": "\(error.code.rawValue)", "device": "\(device?.fingerprint ?? "-")"]
             )
-            return (errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed), error.code.rawValue)
+            return refusal(error, to: signed)
         } catch {
-            configuration.logger.error("request failed", metadata: ["path": "\(path)", "error": "\(type(of: error))"])
-            return (
-                errorResponse(status: 500, code: "internal", message: "the hub could not complete the request; see its log", request: signed),
-                "internal"
-            )
+            configuration.logger.error("request failed", metadata: ["path": "\(HubRoutes.route(of: request.path))", "error": "\(type(of: error))"])
+            return internalFailure(to: signed)
         }
+    }
+
+    /// A sync request from an authenticated device: its scopes, the message, the responder.
+    func sync(_ request: HubRequest, path: String, signed: SignedMessage, device key: PublicKey) async throws -> HubAnswer {
+        let (ledger, isPeer) = (ledger, configuration.isPeer)
+        let scopes = try await database {
+            let scopes = try ledger.readableScopes(of: key)
+            return isPeer ? scopes.intersection(try ledger.readableScopes(of: ledger.publicKey)) : scopes
+        }
+        let syncRequest: SyncRequest
+        do { syncRequest = try SyncWire.decodeRequest(path: path, body: request.body) } catch {
+            throw HubError(.badRequest, error.message)
+        }
+        let response: SyncResponse
+        do {
+            let lane: Lane = if case .push = syncRequest { .write } else { .read }
+            response = try await database(lane) {
+                try SyncResponder(replica: ledger.replica, readableScopes: scopes, keepsRefused: isPeer).respond(to: syncRequest)
+            }
+        } catch let error as SyncError {
+            switch error.code {
+            case .unsupportedVersion: throw HubError(.unsupportedVersion, error.message)
+            case .outOfScope:
+                if case .push(let records) = syncRequest {
+                    configuration.metrics.recordRefused(records.count, reason: HubError.Code.outOfScope.rawValue)
+                }
+                throw HubError(.outOfScope, error.message)
+            default: throw HubError(.badRequest, error.message)
+            }
+        }
+        let (contentType, responseBody) = try SyncWire.encode(response)
+        switch response {
+        case .push(let result):
+            configuration.metrics.recordAccepted(result.applied + result.held)
+            for (code, refusals) in Dictionary(grouping: result.refused, by: \.code) {
+                configuration.metrics.recordRefused(refusals.count, reason: code.rawValue)
+            }
+            if !result.refused.isEmpty {
+                configuration.logger.notice(
+                    "push refused commits",
+                    metadata: ["device": "\(key.fingerprint)", "refused": "\(result.refused.count)", "first": "\(result.refused[0].code.rawValue)"]
+                )
+            }
+        case .pull(let records, _):
+            configuration.metrics.recordServed(records.count)
+        case .summary, .heads, .stateDigests:
+            break
+        }
+        return try signedAnswer(status: 200, contentType: contentType, body: responseBody, request: signed)
     }
 
     /// The whole body, or a refusal: too large (413), or cut off before its end (the client went
@@ -173,24 +267,54 @@ struct HubHandler: Sendable {
         }
     }
 
-    /// Checks the request's signature, its parameters, the signer's standing and the body digest.
-    /// An enrollment request is signed by a key not enrolled yet (`enrolling`).
-    func authenticate(_ message: SignedMessage, body: [UInt8], enrolling: Bool = false) async throws -> PublicKey {
+    /// What `verify` established of a request's signature, for `remember`.
+    struct Verified {
+        var key: PublicKey
+        var standing: DeviceStanding
+        var nonce: Nonce
+        var expiry: Int64
+    }
+
+    /// Checks the request's signature, its parameters, the signer's standing and the body digest;
+    /// remembers nothing (see `remember`). An enrollment request is signed by a key not enrolled
+    /// yet (`enrolling`).
+    func verify(_ request: HubRequest, enrolling: Bool = false) async throws -> Verified {
+        let (message, body) = (request.signed, request.body)
         guard let inputHeader = message.header("signature-input"), let signatureHeader = message.header("signature") else {
             throw HubError(.missingSignature, "the request is not signed (RFC 9421 Signature-Input and Signature are required)")
         }
+        let label = SyncSigning.requestLabel
         let parsed: (input: SignatureInput, signature: [UInt8])
-        do { parsed = try HTTPSignature.parse(signatureInput: inputHeader, signature: signatureHeader) } catch {
+        do { parsed = try HTTPSignature.parse(signatureInput: inputHeader, signature: signatureHeader, label: label) } catch {
+            if error.code == .missingSignature {
+                throw HubError(.missingSignature, "the request carries no signature labelled \(label) (\(error.message))")
+            }
             throw HubError(.badSignature, "the signature headers do not parse: \(error)")
         }
         let input = parsed.input
         guard input.tag == SyncSigning.tag, Set(input.components).isSuperset(of: SyncSigning.requestComponents),
-            let created = input.created, let expires = input.expires, let nonce = input.nonce, let keyID = input.keyID
+            let created = input.created, let expires = input.expires, let nonceText = input.nonce, let keyID = input.keyID,
+            let algorithm = input.algorithm
         else {
             throw HubError(
                 .incompleteSignature,
-                "the signature must cover @method, @target-uri, content-type and content-digest, with created, expires, nonce, keyid and tag=\"\(SyncSigning.tag)\""
+                "the signature must cover @method, @target-uri, content-type and content-digest, with created, expires, nonce, keyid, alg and tag=\"\(SyncSigning.tag)\""
             )
+        }
+        // The signature covers @target-uri, whose authority is the Host: a request signed for
+        // another server is refused, so it cannot be replayed here from there.
+        guard authorities.accepts(request.hosts.first ?? "") else {
+            throw HubError(
+                .misdirectedRequest,
+                "the request is addressed to another server than this one (it answers to \(authorities.all.joined(separator: ", "))); send it to the server it was signed for"
+            )
+        }
+        guard algorithm == "ed25519" else { throw HubError(.badSignatureParameters, "alg must be ed25519") }
+        guard let nonce = Nonce(base64: nonceText) else {
+            throw HubError(.badSignatureParameters, "the nonce must be 16 random bytes in base64 (24 characters)")
+        }
+        guard expires > created, expires - created <= SyncSigning.lifetime else {
+            throw HubError(.badSignatureParameters, "expires must be after created and at most \(SyncSigning.lifetime) s after it")
         }
         guard let key = try? PublicKey(hex: keyID) else { throw HubError(.unknownKey, "keyid is not a device key") }
         let ledger = ledger
@@ -209,7 +333,7 @@ struct HubHandler: Sendable {
         }
         guard expires >= now else { throw HubError(.expired, "the request's signature expired at \(expires)") }
         do {
-            _ = try HTTPSignature.verify(message, signatureInput: inputHeader, signature: signatureHeader, label: input.label) { _ in key }
+            _ = try HTTPSignature.verify(message, signatureInput: inputHeader, signature: signatureHeader, label: label) { _ in key }
         } catch {
             throw HubError(.badSignature, "the request's signature does not verify with the key of device \(key.fingerprint)")
         }
@@ -219,71 +343,90 @@ struct HubHandler: Sendable {
         do { try ContentDigest.verify(digest, body: body) } catch {
             throw HubError(.digestMismatch, "the request body does not match its Content-Digest")
         }
-        guard await nonces.insert(nonce, expiry: max(expires, created + configuration.createdWindow), now: now) else {
-            throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
+        return Verified(key: key, standing: standing, nonce: nonce, expiry: max(expires, created + configuration.createdWindow))
+    }
+
+    /// Remembers a verified request's nonce: a replay is refused, and so is any request while the
+    /// cache is full of nonces that have not expired yet.
+    func remember(_ verified: Verified) async throws {
+        let outcome = await nonces.insert(verified.nonce, expiry: verified.expiry, now: configuration.clock())
+        configuration.metrics.recordNonces(await nonces.count)
+        switch outcome {
+        case .remembered: return
+        case .replayed: throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
+        case .full:
+            throw HubError(.busy, "the hub is receiving more signed requests than it remembers for replay protection; try again in a minute")
         }
-        // Judged after the nonce, as docs/sync-protocol.md orders it: a replayed enrollment request
-        // is refused as a replay, whatever became of the key since.
-        if enrolling, case .enrolled = standing {
-            throw HubError(.alreadyEnrolled, "device \(key.fingerprint) is already enrolled; sync instead")
-        }
-        return key
     }
 
     /// `POST /v1/enroll`: a new device, signing with its own key, redeems a one-time code and
     /// receives the registry (whose author is the county root; the response is signed by it too).
-    func handleEnrollment(_ request: Request) async -> (Response, String) {
-        let path = "/v1/enroll"
-        let targetURI = "http://" + (request.head.authority ?? "") + (request.head.path ?? path)
-        let signed = SignedMessage(method: request.method.rawValue, targetURI: targetURI, headers: request.headers.map { ($0.name.rawName, $0.value) })
-        do {
-            let body: [UInt8]
-            body = try await collectBody(of: request, upTo: 64 << 10, advice: "an enrollment request is small")
-            let key = try await authenticate(signed, body: body, enrolling: true)
-            struct Enrollment: Decodable {
-                var code: String
-                var label: String?
-            }
-            guard let enrollment = try? JSONDecoder().decode(Enrollment.self, from: Data(body)) else {
-                throw HubError(.badRequest, "the body is not {\"code\": …, \"label\": …}")
-            }
-            let deviceCode: String
-            let (ledger, now) = (ledger, configuration.clock())
-            do {
-                deviceCode = try await database(.write) { try ledger.redeemEnrollmentCode(enrollment.code, publicKey: key, label: enrollment.label, now: now) }
-            } catch let error as LedgerError {
-                throw HubError(error.code == .notFound ? .enrollmentCodeInvalid : .enrollmentCodeSpent, error.message)
-            }
-            configuration.logger.notice("device enrolled", metadata: ["device": "\(key.fingerprint)", "code": "\(deviceCode)"])
-            let records = try await database {
-                var records: [[UInt8]] = []
-                try ledger.replica.exportRecords(scopes: [Commit.registryScope]) { records.append($0) }
-                return records
-            }
-            return (try signedResponse(status: 200, contentType: SyncWire.batchType, body: SyncWire.batch(records, more: false), request: signed), "ok")
-        } catch let error as HubError {
-            configuration.logger.notice("enrollment refused", metadata: ["code": "\(error.code.rawValue)"])
-            return (errorResponse(status: error.status, code: error.code.rawValue, message: error.message, request: signed), error.code.rawValue)
-        } catch {
-            configuration.logger.error("enrollment failed", metadata: ["error": "\(type(of: error))"])
-            return (
-                errorResponse(status: 500, code: "internal", message: "the hub could not complete the enrollment; see its log", request: signed),
-                "internal"
-            )
+    ///
+    /// Anyone can make a key and sign with it, so nothing of a request signed by a key the hub does
+    /// not know is remembered unless it carries a code the hub would redeem: a stranger cannot
+    /// fill the nonce cache. A replay is still refused as one, first: its nonce is looked up
+    /// before the code is.
+    func enroll(_ request: HubRequest, signed: SignedMessage) async throws -> HubAnswer {
+        let verified = try await verify(request, enrolling: true)
+        let key = verified.key
+        if case .enrolled = verified.standing {
+            try await remember(verified)
+            throw HubError(.alreadyEnrolled, "device \(key.fingerprint) is already enrolled; sync instead")
         }
+        guard await !nonces.contains(verified.nonce, now: configuration.clock()) else {
+            throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
+        }
+        struct Enrollment: Decodable {
+            var code: String
+            var label: String?
+        }
+        guard let enrollment = try? JSONDecoder().decode(Enrollment.self, from: Data(request.body)),
+            enrollment.code.utf8.count <= 64, (enrollment.label?.utf8.count ?? 0) <= 200
+        else {
+            throw HubError(.badRequest, "the body is not {\"code\": …, \"label\": …} (a code of at most 64 bytes, a label of at most 200)")
+        }
+        let (ledger, now) = (ledger, configuration.clock())
+        func refusal(_ error: LedgerError) -> HubError {
+            HubError(error.code == .notFound ? .enrollmentCodeInvalid : .enrollmentCodeSpent, error.message)
+        }
+        do { try await database { try ledger.checkEnrollmentCode(enrollment.code, now: now) } } catch let error as LedgerError {
+            throw refusal(error)
+        }
+        try await remember(verified)
+        let deviceCode: String
+        do {
+            deviceCode = try await database(.write) { try ledger.redeemEnrollmentCode(enrollment.code, publicKey: key, label: enrollment.label, now: now) }
+        } catch let error as LedgerError {
+            throw refusal(error)
+        }
+        configuration.logger.notice("device enrolled", metadata: ["device": "\(key.fingerprint)", "code": "\(deviceCode)"])
+        let records = try await database {
+            var records: [[UInt8]] = []
+            try ledger.replica.exportRecords(scopes: [Commit.registryScope]) { records.append($0) }
+            return records
+        }
+        return try signedAnswer(status: 200, contentType: SyncWire.batchType, body: SyncWire.batch(records, more: false), request: signed)
     }
 
-    func signedResponse(status: Int, contentType: String, body: [UInt8], request: SignedMessage) throws -> Response {
-        var fields = HTTPFields()
-        fields[.contentType] = contentType
+    /// An answer signed by the hub's key, bound to the request it answers.
+    func signedAnswer(status: Int, contentType: String, body: [UInt8], request: SignedMessage, outcome: String = "ok") throws -> HubAnswer {
         let signature = try SyncSigning.signResponse(
             status: status, contentType: contentType, body: body, request: request, key: configuration.hubKey, now: configuration.clock()
         )
-        for header in signature { fields[HTTPField.Name(header.name)!] = header.value }
-        return Response(status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return HubAnswer(status: status, headers: [("Content-Type", contentType)] + signature, body: body, outcome: outcome)
     }
 
-    func errorResponse(status: Int, code: String, message: String, request: SignedMessage) -> Response {
+    /// A refusal: `{"error": {"code": …, "message": …}}` with the code's status, signed.
+    func refusal(_ error: HubError, to request: SignedMessage) -> HubAnswer {
+        errorAnswer(status: error.status, code: error.code.rawValue, message: error.message, request: request)
+    }
+
+    /// The answer to a request the hub could not complete for a reason of its own (never bad input).
+    func internalFailure(to request: SignedMessage) -> HubAnswer {
+        errorAnswer(status: 500, code: "internal", message: "the hub could not complete the request; see its log", request: request)
+    }
+
+    func errorAnswer(status: Int, code: String, message: String, request: SignedMessage) -> HubAnswer {
         struct Envelope: Encodable {
             struct Inner: Encodable {
                 var code: String
@@ -292,9 +435,9 @@ struct HubHandler: Sendable {
             var error: Inner
         }
         let body = (try? JSONEncoder().encode(Envelope(error: .init(code: code, message: message)))).map { [UInt8]($0) } ?? []
-        if let response = try? signedResponse(status: status, contentType: "application/json", body: body, request: request) {
-            return response
+        if let answer = try? signedAnswer(status: status, contentType: "application/json", body: body, request: request, outcome: code) {
+            return answer
         }
-        return Response(status: .init(code: status), body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return HubAnswer(status: status, headers: [("Content-Type", "application/json")], body: body, outcome: code)
     }
 }

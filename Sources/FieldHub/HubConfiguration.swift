@@ -19,6 +19,13 @@ public struct HubConfiguration: Sendable {
     /// A connection silent this long is closed: one that stops sending its request part way
     /// (a slow or stuck client), or an idle keep-alive connection. `nil` never closes.
     public var idleTimeout: Duration? = .seconds(30)
+    /// The URLs clients reach this server by besides the address it listens on (behind a reverse
+    /// proxy, or by a name): a signed request whose `Host` names neither is refused (421; see
+    /// `HubAuthorities`).
+    public var publicURLs: [String] = []
+    /// The most request nonces remembered at once for replay protection; past it, new requests
+    /// are refused (503 busy) until some expire.
+    public var maxNonces = 1 << 18
     /// The counters and latency histogram served at `/metrics`.
     public var metrics = HubMetrics()
     /// True when a laptop serves other laptops: it offers only scopes it may read itself, and keeps

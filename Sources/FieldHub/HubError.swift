@@ -20,16 +20,22 @@ public struct HubError: Error, Sendable, Equatable {
         case alreadyEnrolled = "already_enrolled"
         case enrollmentCodeInvalid = "enrollment_code_invalid"
         case enrollmentCodeSpent = "enrollment_code_spent"
+        case badSignatureParameters = "bad_signature_parameters"
+        case misdirectedRequest = "misdirected_request"
+        case busy
 
         var status: Int {
             switch self {
-            case .missingSignature, .badSignature, .incompleteSignature, .createdOutOfWindow, .expired, .replayedNonce, .unknownKey:
+            case .missingSignature, .badSignature, .incompleteSignature, .badSignatureParameters, .createdOutOfWindow, .expired,
+                .replayedNonce, .unknownKey:
                 401
             case .revokedKey, .outOfScope, .enrollmentCodeInvalid, .enrollmentCodeSpent: 403
             case .alreadyEnrolled: 409
             case .digestMismatch, .badRequest, .unsupportedVersion, .incompleteBody: 400
             case .bodyTooLarge: 413
             case .notFound: 404
+            case .misdirectedRequest: 421
+            case .busy: 503
             }
         }
     }

@@ -18,6 +18,7 @@ public struct HubMetrics: Sendable {
         // Series that exist from the start, so a scrape before the first sync shows zeros.
         _ = syncsCounter
         _ = registry.makeCounter(descriptor: Self.acceptedDescriptor)
+        _ = registry.makeGauge(descriptor: Self.noncesDescriptor)
     }
 
     private static var requestsDescriptor: MetricNameDescriptor {
@@ -34,6 +35,9 @@ public struct HubMetrics: Sendable {
     }
     private static var servedDescriptor: MetricNameDescriptor {
         descriptor("commits_served", unit: "total", help: "Commits sent to devices in pull responses.")
+    }
+    private static var noncesDescriptor: MetricNameDescriptor {
+        descriptor("nonces", unit: "remembered", help: "Request nonces remembered for replay protection now (bounded; see HubConfiguration.maxNonces).")
     }
     private static var durationDescriptor: MetricNameDescriptor {
         descriptor("request_duration", unit: "seconds", help: "Time from the request's arrival to its response, by route.")
@@ -67,6 +71,11 @@ public struct HubMetrics: Sendable {
     func recordServed(_ count: Int) {
         guard count > 0 else { return }
         registry.makeCounter(descriptor: Self.servedDescriptor).increment(by: Int64(count))
+    }
+
+    /// How many request nonces the hub remembers now.
+    func recordNonces(_ count: Int) {
+        registry.makeGauge(descriptor: Self.noncesDescriptor).set(Int64(count))
     }
 
     /// The exposition text, `text/plain; version=0.0.4`.

@@ -56,6 +56,32 @@ extension Ledger {
         return code
     }
 
+    /// Whether a code would be redeemed now, read without writing anything: the hub asks before it
+    /// remembers anything of a request signed by a key it does not know.
+    /// - Throws: `LedgerError` with `.notFound` (no such code), `.notPermitted` (used or expired).
+    public func checkEnrollmentCode(_ code: String, now: Int64) throws {
+        let row = try replica.database.read { db -> Row? in
+            guard try db.tableExists("_hub_enrollment_codes") else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT used_at, expires_at FROM _hub_enrollment_codes WHERE hash = ?", arguments: [Self.codeHash(code)])
+        }
+        try Self.judgeCode(row, now: now)
+    }
+
+    /// Refuses a code row that is missing, used or expired.
+    @discardableResult
+    static func judgeCode(_ row: Row?, now: Int64) throws(LedgerError) -> Row {
+        guard let row else {
+            throw LedgerError(.notFound, "this enrollment code is not known to the hub; check it, or ask the operator for a new one")
+        }
+        if row["used_at"] as Int64? != nil {
+            throw LedgerError(.notPermitted, "this enrollment code was already used; ask the operator for a new one")
+        }
+        guard (row["expires_at"] as Int64) >= now else {
+            throw LedgerError(.notPermitted, "this enrollment code has expired; ask the operator for a new one")
+        }
+        return row
+    }
+
     /// Redeems a code for `publicKey`: burns the code, then enrolls the device. Returns the device code.
     /// - Throws: `LedgerError` with `.notFound` (no such code), `.notPermitted` (used or expired).
     public func redeemEnrollmentCode(_ code: String, publicKey: PublicKey, label: String?, now: Int64) throws -> String {
@@ -63,15 +89,7 @@ extension Ledger {
         let hash = Self.codeHash(code)
         let row = try replica.database.write { db -> Row in
             try installCodeTable(db)
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM _hub_enrollment_codes WHERE hash = ?", arguments: [hash]) else {
-                throw LedgerError(.notFound, "this enrollment code is not known to the hub; check it, or ask the operator for a new one")
-            }
-            if row["used_at"] as Int64? != nil {
-                throw LedgerError(.notPermitted, "this enrollment code was already used; ask the operator for a new one")
-            }
-            guard (row["expires_at"] as Int64) >= now else {
-                throw LedgerError(.notPermitted, "this enrollment code has expired; ask the operator for a new one")
-            }
+            let row = try Self.judgeCode(try Row.fetchOne(db, sql: "SELECT * FROM _hub_enrollment_codes WHERE hash = ?", arguments: [hash]), now: now)
             // Burn it first: a crash after this point costs a code, never a second enrollment.
             try db.execute(
                 sql: "UPDATE _hub_enrollment_codes SET used_at = ?, used_by = ? WHERE hash = ? AND used_at IS NULL",

@@ -38,7 +38,7 @@ public enum Enrollment {
         else {
             throw SyncError(.transport, "the hub's answer is not signed; refusing it (is this the county hub?)")
         }
-        let sent = SignedMessage(method: "POST", targetURI: url, headers: [("Content-Type", SyncWire.jsonType)] + headers.filter { $0.name == "Content-Digest" })
+        let sent = SyncSigning.sentRequest(targetURI: url, contentType: SyncWire.jsonType, signatureHeaders: headers)
         try SyncSigning.verifyResponse(signed, body: responseBody, request: sent, hubKey: root, now: now)
         guard status == 200 else { throw HTTPTransport.error(status: status, body: responseBody) }
         let records = try SyncWire.unbatch(responseBody).records

@@ -64,9 +64,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
         }
         let responseBody = Array(buffer.readableBytesView)
         let signed = SignedMessage(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
-        let sentRequest = SignedMessage(
-            method: "POST", targetURI: url, headers: [("Content-Type", contentType)] + signatureHeaders.filter { $0.name == "Content-Digest" }
-        )
+        let sentRequest = SyncSigning.sentRequest(targetURI: url, contentType: contentType, signatureHeaders: signatureHeaders)
         try SyncSigning.verifyResponse(signed, body: responseBody, request: sentRequest, hubKey: hubKey, now: now, acceptPeer: acceptPeer)
         return (Int(response.status.code), responseBody)
     }

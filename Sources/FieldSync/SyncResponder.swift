@@ -40,11 +40,33 @@ public struct SyncResponder: Sendable {
             guard records.count <= SyncProtocol.maxBatchCommits else {
                 throw SyncError(.batchTooLarge, "a push carries at most \(SyncProtocol.maxBatchCommits) commits")
             }
-            return .push(PushResponse(try replica.importRecords(records, keepsRefused: keepsRefused)))
+            return .push(PushResponse(try replica.integrate(try Self.admit(records, readableScopes: readableScopes), keepsRefused: keepsRefused)))
         case .stateDigests(let scopes):
             var digests: [String: String] = [:]
             for scope in Set(scopes).intersection(readableScopes) { digests[scope] = try replica.digest(scope: scope) }
             return .stateDigests(digests)
         }
+    }
+
+    /// The door of a push, one rule for every record: a batch that holds anything but well-formed
+    /// commits signed by their authors, or a commit in a scope the pushing device may not read, is
+    /// refused whole (`badRequest`, `outOfScope`) and nothing of it is taken. Commits that pass are
+    /// then judged one by one by the replica, and each refusal is reported in the answer.
+    static func admit(_ records: [[UInt8]], readableScopes: Set<String>) throws(SyncError) -> [SignedCommit] {
+        var commits: [SignedCommit] = []
+        commits.reserveCapacity(records.count)
+        for (index, result) in WireRecord.decodeConcurrently(records).enumerated() {
+            switch result {
+            case .success(let commit): commits.append(commit)
+            case .failure(let error):
+                throw SyncError(.badRequest, "record \(index + 1) of the push is not a signed commit (\(error.message)); nothing of this batch was taken")
+            }
+        }
+        if let foreign = commits.first(where: { !readableScopes.contains($0.commit.scope) }) {
+            throw SyncError(
+                .outOfScope, "this device may not write or relay commits in \(foreign.commit.scope); nothing of this batch was taken"
+            )
+        }
+        return commits
     }
 }

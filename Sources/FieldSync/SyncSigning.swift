@@ -12,12 +12,19 @@ public enum SyncSigning {
     /// The components a request signature covers.
     public static let requestComponents = ["@method", "@target-uri", "content-type", "content-digest"].map { SignatureComponent($0) }
 
+    /// The label of a request's signature; the hub verifies that one and no other.
+    public static let requestLabel = "device"
+
+    /// The request's own signature, as a response covers it: `"signature";req;key="device"`.
+    public static let requestSignature = SignatureComponent("signature", fromRequest: true, key: requestLabel)
+
     /// The components a response signature covers: its own status, type and digest, and the
-    /// request's method, target and digest (`;req`), so a response cannot be replayed for another request.
+    /// request's method, target, digest and signature (`;req`), so a response cannot be replayed
+    /// for another request, not even for a later one with the same body.
     public static let responseComponents = [
         SignatureComponent("@status"), SignatureComponent("content-type"), SignatureComponent("content-digest"),
         SignatureComponent("@method", fromRequest: true), SignatureComponent("@target-uri", fromRequest: true),
-        SignatureComponent("content-digest", fromRequest: true),
+        SignatureComponent("content-digest", fromRequest: true), requestSignature,
     ]
 
     /// The parameters for a new signature by `key` at `now` (Unix seconds).
@@ -40,8 +47,32 @@ public enum SyncSigning {
         let message = SignedMessage(
             method: method, targetURI: targetURI, headers: [("Content-Type", contentType), ("Content-Digest", digest)]
         )
-        let signed = try HTTPSignature.sign(message, input: parameters(key: key.publicKey, now: now, label: "device"), key: key)
+        let signed = try HTTPSignature.sign(message, input: parameters(key: key.publicKey, now: now, label: requestLabel), key: key)
         return [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
+    }
+
+    /// The request as its response's signature covers it: the method, the target and the headers
+    /// `signRequest` returned (its digest and signature), with the content type.
+    public static func sentRequest(
+        method: String = "POST", targetURI: String, contentType: String, signatureHeaders: [(name: String, value: String)]
+    ) -> SignedMessage {
+        SignedMessage(
+            method: method, targetURI: targetURI,
+            headers: [("Content-Type", contentType)] + signatureHeaders.filter { $0.name == "Content-Digest" || $0.name == "Signature" }
+        )
+    }
+
+    /// What a response to `request` covers: every response component, except that a refusal of a
+    /// request that carried no digest, or no signature labelled `device`, can only be bound to what
+    /// it did carry. The client always sends both, so it always requires all of them.
+    static func coveredComponents(answering request: SignedMessage) -> [SignatureComponent] {
+        responseComponents.filter { component in
+            switch component {
+            case SignatureComponent("content-digest", fromRequest: true): request.header("content-digest") != nil
+            case requestSignature: (try? HTTPSignature.value(of: requestSignature, in: request)) != nil
+            default: true
+            }
+        }
     }
 
     /// Signs a response to `request`: returns the headers to add.
@@ -51,10 +82,7 @@ public enum SyncSigning {
         let digest = ContentDigest.header(for: body)
         let message = SignedMessage(status: status, headers: [("Content-Type", contentType), ("Content-Digest", digest)])
         var input = parameters(key: key.publicKey, now: now, label: "hub")
-        // A refusal of a request that carried no digest can only be bound to its method and target.
-        if request.header("content-digest") == nil {
-            input.components.removeAll { $0 == SignatureComponent("content-digest", fromRequest: true) }
-        }
+        input.components = coveredComponents(answering: request)
         let signed = try HTTPSignature.sign(message, request: request, input: input, key: key)
         return [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
     }
@@ -83,7 +111,8 @@ public enum SyncSigning {
         } catch let error as HTTPSignatureError {
             throw SyncError(.transport, "the hub's response signature is invalid: \(error.message)")
         }
-        guard Set(verified.components).isSuperset(of: responseComponents), verified.tag == tag else {
+        guard Set(verified.components).isSuperset(of: coveredComponents(answering: request)), verified.tag == tag, verified.algorithm == "ed25519"
+        else {
             throw SyncError(.transport, "the hub's response signature does not cover what fieldlog requires")
         }
         if let expires = verified.expires, expires < now - 5 {

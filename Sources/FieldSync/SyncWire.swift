@@ -36,11 +36,34 @@ public enum SyncWire {
     public static func decodeRequest(path: String, body: [UInt8]) throws(SyncError) -> SyncRequest {
         switch path {
         case "/v1/sync/summary": return .summary(try decodeJSON(SummaryRequest.self, body))
-        case "/v1/sync/heads": return .heads(try decodeJSON(HeadsRequest.self, body))
-        case "/v1/sync/pull": return .pull(try decodeJSON(PullRequest.self, body))
+        case "/v1/sync/heads":
+            let heads = try decodeJSON(HeadsRequest.self, body)
+            try check(heads.heads)
+            return .heads(heads)
+        case "/v1/sync/pull":
+            let pull = try decodeJSON(PullRequest.self, body)
+            try check(pull.after)
+            guard (1...SyncProtocol.maxBatchCommits).contains(pull.maxCommits) else {
+                throw SyncError(.badRequest, "maxCommits is 1 to \(SyncProtocol.maxBatchCommits), not \(pull.maxCommits)")
+            }
+            guard pull.maxBytes >= 1 else { throw SyncError(.badRequest, "maxBytes is at least 1, not \(pull.maxBytes)") }
+            return .pull(pull)
         case "/v1/sync/push": return .push(try unbatch(body).records)
         case "/v1/sync/digests": return .stateDigests(try decodeJSON([String].self, body))
         default: throw SyncError(.notFound, "no sync endpoint \(path)")
+        }
+    }
+
+    /// Refuses a feed head no replica can hold: a sequence number above 2^63 - 1 (SQLite's largest
+    /// integer; a pull naming head 2^64 - 1 once stopped the hub) or an author that is not 64 hex digits.
+    static func check(_ heads: [FeedHead]) throws(SyncError) {
+        for head in heads {
+            guard head.head <= CommitCodec.maxField else {
+                throw SyncError(.badRequest, "a feed head is at most 2^63 - 1, not \(head.head)")
+            }
+            guard head.author.utf8.count == 64, head.author.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+                throw SyncError(.badRequest, "a feed head's author is 64 lowercase hex digits")
+            }
         }
     }
 
@@ -59,7 +82,10 @@ public enum SyncWire {
     public static func decodeResponse(to request: SyncRequest, body: [UInt8]) throws(SyncError) -> SyncResponse {
         switch request {
         case .summary: return .summary(try decodeJSON(SummaryResponse.self, body))
-        case .heads: return .heads(try decodeJSON(HeadsResponse.self, body))
+        case .heads:
+            let heads = try decodeJSON(HeadsResponse.self, body)
+            try check(heads.heads)
+            return .heads(heads)
         case .pull:
             let (records, more) = try unbatch(body)
             return .pull(records: records, more: more)
@@ -120,6 +146,7 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
         case noProgress
         case transport
         case refused
+        case outOfScope
     }
 
     public let code: Code

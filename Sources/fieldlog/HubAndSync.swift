@@ -50,15 +50,18 @@ struct HubCommand: AsyncParsableCommand {
         @Option(help: "Close a connection silent this many seconds (a stalled request, an idle keep-alive); 0 never.")
         var idleTimeout = 30
         @Option(help: "The largest request body accepted, in MiB (413 above it).") var maxBodyMib = 16
+        @OptionGroup var address: PublicURLOptions
 
         func run() async throws {
             guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
                 throw CLIError("--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024")
             }
+            let urls = try address.validated()
             let key = try global.signingKey()
             let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
             guard ledger.isRoot else { throw CLIError("this data folder is not the hub's: its key is not the county root") }
             var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
+            configuration.publicURLs = urls
             configuration.createdWindow = window
             configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)
             configuration.maxBodyBytes = maxBodyMib << 20
@@ -149,6 +152,27 @@ struct EnrollCommand: AsyncParsableCommand {
     }
 }
 
+/// `--url`, which `hub serve` and `serve` share: the addresses clients use to reach the server.
+struct PublicURLOptions: ParsableArguments {
+    @Option(
+        name: .customLong("url"),
+        help: ArgumentHelp(
+            "A URL clients reach this server by, e.g. http://hub.gaotang.example:8080 (repeat for several).",
+            discussion: "A signed request names the server it is for; one naming another is refused (421). The listening address and port are always accepted; add the URL of a reverse proxy in front, or a name clients use."
+        )
+    )
+    var urls: [String] = []
+
+    func validated() throws -> [String] {
+        for url in urls {
+            guard let parts = URLComponents(string: url), ["http", "https"].contains(parts.scheme?.lowercased() ?? ""), parts.host?.isEmpty == false else {
+                throw CLIError("--url \(url) is not a URL like http://hub.example:8080; give the scheme, host and port clients use")
+            }
+        }
+        return urls
+    }
+}
+
 /// The settings `hub serve` and `serve` share: address, logging, and the "listening on" line
 /// (printed with the bound port, so `--port 0` can be used by scripts and tests).
 func serverConfiguration(ledger: Ledger, key: SigningKey, host: String, port: Int, role: String) -> HubConfiguration {
@@ -171,8 +195,10 @@ struct PeerServe: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port).") var port = 8081
+    @OptionGroup var address: PublicURLOptions
 
     func run() async throws {
+        let urls = try address.validated()
         let key = try global.signingKey()
         let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
         guard case .enrolled = try ledger.standing(of: key.publicKey) else {
@@ -180,6 +206,7 @@ struct PeerServe: AsyncParsableCommand {
         }
         var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "peer")
         configuration.isPeer = true
+        configuration.publicURLs = urls
         try await buildHub(configuration).runService()
     }
 }

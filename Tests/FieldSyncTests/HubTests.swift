@@ -96,7 +96,7 @@ import Testing
         let response = try await http.execute(request, timeout: .seconds(30))
         let responseBody = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
         let signed = SignedMessage(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
-        let sent = SignedMessage(method: "POST", targetURI: url + path, headers: headers.filter { ["Content-Type", "Content-Digest"].contains($0.0) }.map { ($0.0, $0.1) })
+        let sent = SignedMessage(method: "POST", targetURI: url + path, headers: headers.filter { ["Content-Type", "Content-Digest", "Signature"].contains($0.0) }.map { ($0.0, $0.1) })
         try SyncSigning.verifyResponse(signed, body: responseBody, request: sent, hubKey: hubKey, now: Int64(Date().timeIntervalSince1970))
         let json = try? JSONSerialization.jsonObject(with: Data(responseBody)) as? [String: Any]
         return RawResponse(status: Int(response.status.code), code: (json?["error"] as? [String: Any])?["code"] as? String)

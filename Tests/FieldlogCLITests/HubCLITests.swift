@@ -80,12 +80,20 @@ import Testing
         func client(_ arguments: [String]) async throws -> CLI.Result {
             try await Self.python("tools/interop/fieldlog_client.py", ["--hub", url] + arguments)
         }
-        let result = try await client(["--code", good, "--hub-key", rootKey])
+        let export = folder + "/工作台账.csv"
+        try await hub.ok(["export", "ledger", "--out", export, "--sign"])
+        let result = try await client(["--code", good, "--hub-key", rootKey, "--export", export])
         #expect(result.status == 0, "\(result.stderr)")
         let seen = result.json as? [String: Any]
         #expect((seen?["registryCommits"] as? Int ?? 0) > 0)
         #expect((seen?["commitsPulled"] as? Int ?? 0) > (seen?["registryCommits"] as? Int ?? 0), "the visit's scope came too")
         #expect(seen?["tamperedRefusal"] as? String == "digest_mismatch")
+        // Written from the docs alone, it agrees with the code on the heads digest (the summary
+        // says up to date), on the answer's binding to its request, and on the export signature.
+        #expect(seen?["upToDateByDigest"] as? Bool == true)
+        #expect(seen?["answerBoundToItsRequest"] as? Bool == true)
+        #expect(seen?["exportVerified"] as? Bool == true)
+        #expect(seen?["changedExportRefused"] as? Bool == true)
         let refused = try await client(["--code", other, "--hub-key", String(repeating: "ab", count: 32)])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("another key"))

@@ -7,10 +7,16 @@ It shares no code with fieldlog. Run against a live hub it:
   2. asks for a summary, then the heads of every readable scope, then pulls every commit;
   3. verifies the hub's signature on every response (label `hub`, covering the request with ;req)
      and the author's Ed25519 signature on every commit it receives;
-  4. sends one request with a body changed after signing, and expects the hub to refuse it
-     (400 digest_mismatch), in a response that is itself signed.
+  4. computes the heads digest of what it now holds, as docs/sync-protocol.md defines it, and
+     expects the next summary to say it is up to date;
+  5. checks that an answer is bound to its request's signature: the answer to one summary does
+     not verify as the answer to a second request with the same body;
+  6. sends one request with a body changed after signing, and expects the hub to refuse it
+     (400 digest_mismatch), in a response that is itself signed;
+  7. with --export FILE, verifies FILE against FILE.sig as docs/exports.md describes the signed
+     message, and checks that a copy with one byte changed fails.
 
-Usage: fieldlog_client.py --hub http://127.0.0.1:PORT --code ABCD-EFGH-JKMN [--hub-key HEX]
+Usage: fieldlog_client.py --hub http://127.0.0.1:PORT --code ABCD-EFGH-JKMN [--hub-key HEX] [--export FILE]
 Prints one JSON line with what it saw; exits 0 only if every check passed.
 """
 
@@ -33,6 +39,7 @@ from http_message_signatures.resolvers import HTTPSignatureKeyResolver
 REQUEST_COMPONENTS = ("@method", "@target-uri", "content-type", "content-digest")
 RESPONSE_COMPONENTS = (
     "@status", "content-type", "content-digest", '"@method";req', '"@target-uri";req', '"content-digest";req',
+    '"signature";req;key="device"',
 )
 
 
@@ -95,6 +102,48 @@ class Client:
             raise Failure(f"the response to {response.request.path_url} is not signed by the hub: {error}") from error
         if not results:
             raise Failure("no hub signature")
+
+
+def heads_digest(heads: list[dict]) -> str:
+    """docs/sync-protocol.md: BLAKE2b-256 over the length-prefixed text `fieldlog heads v1`, then per
+    head sorted by (scope, author): the length-prefixed scope, the length-prefixed author hex, and
+    the head as 8 bytes big-endian. A length prefix is 4 bytes big-endian."""
+    def field(data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + data
+
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update(field(b"fieldlog heads v1"))
+    for head in sorted(heads, key=lambda h: (h["scope"], h["author"])):
+        digest.update(field(head["scope"].encode()) + field(head["author"].encode()) + struct.pack(">Q", head["head"]))
+    return digest.hexdigest()
+
+
+def verify_export(path: str) -> None:
+    """docs/exports.md: FILE.sig holds the BLAKE2b-256 and size of FILE, the feed heads and their
+    digest, and an Ed25519 signature over six lines, each ending in LF."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    with open(path + ".sig", encoding="utf-8") as handle:
+        sig = json.load(handle)
+    if sig["format"] != "fieldlog-export-signature-v1":
+        raise Failure("not a fieldlog export signature")
+    if len(data) != sig["size"] or hashlib.blake2b(data, digest_size=32).hexdigest() != sig["blake2b256"]:
+        raise Failure("ALTERED: the file does not match its signature")
+    lines = sorted(f'{h["author"]} {h["scope"]} {h["head"]}\n' for h in sig["heads"])
+    if hashlib.blake2b("".join(lines).encode(), digest_size=32).hexdigest() != sig["headsDigest"]:
+        raise Failure("ALTERED: the heads do not match their digest")
+    message = (
+        "fieldlog export v1\n"
+        f'file-blake2b256: {sig["blake2b256"]}\n'
+        f'size: {sig["size"]}\n'
+        f'signed-at: {sig["signedAt"]}\n'
+        f'signer: {sig["signer"]}\n'
+        f'heads-blake2b256: {sig["headsDigest"]}\n'
+    )
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(sig["signer"])).verify(bytes.fromhex(sig["signature"]), message.encode())
+    except CryptoInvalidSignature as error:
+        raise Failure("FORGED: the export signature does not verify") from error
 
 
 def hub_key_from(response: requests.Response) -> str:
@@ -188,7 +237,8 @@ def pull_everything(client: Client) -> tuple[list[str], list[bytes]]:
             break
     if received != expected:
         raise Failure(f"pulled {len(received)} feeds, expected {len(expected)}")
-    return scopes, everything
+    held = [{"scope": scope, "author": author, "head": head} for (scope, author), head in received.items()]
+    return scopes, everything, held
 
 
 def run(arguments) -> dict:
@@ -201,16 +251,53 @@ def run(arguments) -> dict:
     seen["registryCommits"] = len([check_commit(record) for record in registry])
 
     # 2. Summary, heads, pull.
-    scopes, records = pull_everything(client)
+    scopes, records, held = pull_everything(client)
     seen["readableScopes"] = len(scopes)
     seen["commitsPulled"] = len(records)
 
-    # 3. A body changed after signing is refused, and the refusal is signed too.
+    # 3. The heads digest of what is held now, computed from the documentation alone: up to date.
+    body = json.dumps({"digest": heads_digest(held), "version": 1}, sort_keys=True).encode()
+    first = client.post("/v1/sync/summary", body)
+    if first.status_code != 200 or first.json() != {"upToDate": True}:
+        raise Failure(f"the documented heads digest is not the hub's: {first.status_code} {first.text}")
+    seen["upToDateByDigest"] = True
+
+    # 4. The same body again: its answer verifies, and the first answer does not verify as its
+    # answer (it covers the first request's signature).
+    second = client.post("/v1/sync/summary", body)
+    first.request = second.request
+    try:
+        client.verify(first)
+    except Failure:
+        seen["answerBoundToItsRequest"] = True
+    else:
+        raise Failure("the answer to one request verifies as the answer to another with the same body")
+
+    # 5. A body changed after signing is refused, and the refusal is signed too.
     tampered = client.post("/v1/sync/summary", json.dumps({"digest": "", "version": 1}, sort_keys=True).encode(), tamper=True)
     code = tampered.json().get("error", {}).get("code")
     if tampered.status_code != 400 or code != "digest_mismatch":
         raise Failure(f"a tampered body was answered {tampered.status_code} {code}")
     seen["tamperedRefusal"] = code
+
+    # 6. A signed export, verified from docs/exports.md; one byte changed and it fails.
+    if arguments.export:
+        verify_export(arguments.export)
+        seen["exportVerified"] = True
+        changed = arguments.export + ".changed"
+        with open(arguments.export, "rb") as source, open(changed, "wb") as target:
+            data = bytearray(source.read())
+            data[len(data) // 2] ^= 1
+            target.write(data)
+        with open(arguments.export + ".sig", "rb") as source, open(changed + ".sig", "wb") as target:
+            target.write(source.read())
+        try:
+            verify_export(changed)
+        except Failure:
+            seen["changedExportRefused"] = True
+        finally:
+            os.remove(changed)
+            os.remove(changed + ".sig")
     return seen
 
 
@@ -219,6 +306,7 @@ def main():
     parser.add_argument("--hub", required=True)
     parser.add_argument("--code", required=True)
     parser.add_argument("--hub-key", help="the county root key (hex) the hub must sign with")
+    parser.add_argument("--export", help="a file exported with --sign, to verify against FILE.sig")
     arguments = parser.parse_args()
     try:
         print(json.dumps(run(arguments), sort_keys=True))

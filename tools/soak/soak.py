@@ -172,8 +172,9 @@ class Server:
 
     def start(self):
         with self.lock:
+            # Clients reach it through the proxy too: the server must answer to the proxy's address.
             process = subprocess.Popen(
-                [self.harness.binary, *self.arguments, "--port", "0"], env=self.harness.env(self.home, log="trace"),
+                [self.harness.binary, *self.arguments, "--port", "0", "--url", self.url], env=self.harness.env(self.home, log="trace"),
                 stdout=subprocess.PIPE, stderr=self.log,
             )
             line = process.stdout.readline().decode("utf-8", "replace")
