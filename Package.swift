@@ -100,7 +100,10 @@ let package = Package(
         ),
         .target(
             name: "FieldFuzzing",
-            dependencies: ["FieldStore", "FieldCrypto", "FieldSync"],
+            dependencies: [
+                "FieldStore", "FieldCrypto", "FieldSync", "FieldLedger", "FieldHub",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -117,7 +120,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FieldCryptoTests", dependencies: ["FieldCrypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "FieldFuzzingTests", dependencies: ["FieldFuzzing"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FieldFuzzingTests", dependencies: ["FieldFuzzing", "FieldHub", "FieldLedger", "FieldStore"], swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FieldStoreTests",
             dependencies: ["FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift")],

@@ -1,4 +1,6 @@
 import FieldCrypto
+import FieldHub
+import FieldLedger
 import FieldStore
 import FieldSync
 import Foundation
@@ -7,17 +9,74 @@ import Foundation
 /// each decoder either refuses the bytes with its own error or returns a value that survives its
 /// encoder unchanged. A crash, a hang or a violated `precondition` is a finding.
 public enum FuzzChecks {
-    /// The names of the targets, as in `fuzz/corpus/<name>/`.
-    public static let targets = ["commit", "bundle", "signature", "sync-request"]
+    /// The names of the targets, as in `fuzz/corpus/<name>/`: the decoders', then two that reach
+    /// past them (structure-aware: the input is read as the fields of a well-framed commit or request).
+    public static let targets = ["commit", "bundle", "signature", "sync-request", "integration", "hub"]
 
-    /// Runs the check of `target` on `input`.
+    /// Runs the check of `target` on `input` (libFuzzer's callback: it blocks for the hub's answer).
     public static func run(_ target: String, _ input: [UInt8]) {
+        if target == "hub" {
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                await hub(input)
+                done.signal()
+            }
+            done.wait()
+            return
+        }
         switch target {
         case "commit": commit(input)
         case "bundle": bundle(input)
         case "signature": signature(input)
         case "sync-request": syncRequest(input)
+        case "integration": integration(input)
         default: preconditionFailure("no fuzz target named \(target)")
+        }
+    }
+
+    /// Runs the check of `target` on `input` from async code (the corpus replay in the tests).
+    public static func check(_ target: String, _ input: [UInt8]) async {
+        if target == "hub" { await hub(input) } else { run(target, input) }
+    }
+
+    /// Hostile commits (`HostileCommit`: any author, scope, sequence, timestamp, schema, registry
+    /// sequence and changes, extreme values most of all) taken into the hub's replica or a cadre's,
+    /// as a bundle import or a sync would: no trap, and nothing stored of an author never enrolled.
+    public static func integration(_ input: [UInt8]) {
+        let county = FuzzCounty.current()
+        let (records, onHub) = integrationInput(input, county: county)
+        let ledger = onHub ? county.hub : county.laptop
+        _ = try? ledger.replica.importRecords(records, keepsRefused: !onHub)
+        if let stranger = county.strangerStored(in: ledger) { preconditionFailure("a commit by an author never enrolled is stored: \(stranger)") }
+    }
+
+    /// The records an `integration` input makes, and the replica it is for (the hub, or a laptop).
+    static func integrationInput(_ input: [UInt8], county: FuzzCounty) -> (records: [[UInt8]], onHub: Bool) {
+        var reader = FuzzInput(input)
+        var records: [[UInt8]] = []
+        var previous: [UInt8]?
+        for _ in 0..<(1 + reader.pick(4)) {
+            let made = HostileCommit.make(&reader, county: county, previous: previous)
+            records.append(made.record)
+            previous = made.id
+        }
+        return (records, reader.flag())
+    }
+
+    /// A hostile request (`HostileRequest`: any method, path, Host lines, framed body with extreme
+    /// values, and a real signature with parameters of the input's choosing) answered by the hub's
+    /// handler or a laptop's `fieldlog serve`: never a 500, every answer signed, nothing stored of
+    /// an author never enrolled.
+    public static func hub(_ input: [UInt8]) async {
+        var reader = FuzzInput(input)
+        let county = FuzzCounty.current()
+        let onPeer = reader.flag()
+        let request = HostileRequest.make(&reader, county: county, port: onPeer ? FuzzCounty.peerPort : FuzzCounty.hubPort)
+        let answer = await (onPeer ? county.peerHandler : county.hubHandler).answer(request)
+        precondition(answer.status < 500 || answer.status == 503, "the server answered \(answer.status) (\(answer.outcome)) to bad input")
+        precondition(answer.headers.contains { $0.name == "Signature" }, "an answer is not signed")
+        if let stranger = county.strangerStored(in: onPeer ? county.laptop : county.hub) {
+            preconditionFailure("a commit by an author never enrolled is stored: \(stranger)")
         }
     }
 
