@@ -21,10 +21,25 @@ public struct DemandSummary: Sendable, Codable, Equatable {
     public var channel: String?
     public var expected: String?
     public var remarks: String?
+    /// True while the demand has concurrent, contradictory workflow actions to settle.
+    public var hasWorkflowConflict = false
+}
+
+/// A demand whose workflow forked: concurrent, contradictory actions the coordinator settles.
+public struct WorkflowConflict: Sendable, Codable, Equatable {
+    public var number: String
+    public var demand: String
+    /// The first event of each competing branch.
+    public var branches: [DemandEvent]
 }
 
 /// One entry of a demand's event log.
 public struct DemandEvent: Sendable, Codable, Equatable {
+    /// The event's id, in full.
+    public var id: String
+    /// A short handle, unique within the demand (`Ledger.eventHandles`): what `demand show` prints
+    /// and `demand settle --keep` takes.
+    public var handle: String
     public var at: String
     public var actor: String
     public var role: String?
@@ -114,7 +129,9 @@ extension Ledger {
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.demandSummary)
         }.map { summary in
             var summary = summary
-            summary.state = UUID(uuidString: summary.id).flatMap { statuses[$0]?.state.rawValue } ?? DemandState.draft.rawValue
+            let status = UUID(uuidString: summary.id).flatMap { statuses[$0] }
+            summary.state = status?.state.rawValue ?? DemandState.draft.rawValue
+            summary.hasWorkflowConflict = status?.hasConflict ?? false
             return summary
         }
         guard let state = filter.state else { return demands }
@@ -122,6 +139,20 @@ extension Ledger {
             throw LedgerError(.invalidField, "state '\(state)' is not one of: \(DemandState.allCases.map { "\($0.rawValue) (\($0.chinese))" }.joined(separator: ", "))")
         }
         return demands.filter { $0.state == wanted.rawValue }
+    }
+
+    /// Every demand with a workflow conflict to settle, by number, with the events that begin its
+    /// competing branches (and their handles).
+    public func workflowConflicts(profile: DeadlineProfile = .shandong2115) throws -> [WorkflowConflict] {
+        var out: [WorkflowConflict] = []
+        for (id, status) in try allStatuses(profile: profile) where status.hasConflict {
+            let events = try self.events(ofDemand: id.lowercased)
+            let forked = Set(status.conflicts.flatMap { $0 }.map(\.lowercased))
+            out.append(WorkflowConflict(
+                number: try text("demands", id, "number") ?? id.lowercased, demand: id.lowercased, branches: events.filter { forked.contains($0.id) }
+            ))
+        }
+        return out.sorted { $0.number < $1.number }
     }
 
     /// One demand.
@@ -139,16 +170,56 @@ extension Ledger {
     /// A demand's event log, in time order.
     public func events(ofDemand text: String) throws -> [DemandEvent] {
         let id = try demand(named: text)
-        return try read { db in
+        let rows = try read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id", arguments: [Data(id.bytes16)]
-            ).map { row in
-                DemandEvent(
-                    at: row["at"] ?? "", actor: row["actor_name"] ?? "?", role: row["role"], action: row["action"] ?? "?",
-                    from: row["from_state"], to: row["to_state"], comment: row["comment"]
-                )
-            }
+            )
         }
+        let ids = rows.map { UUID(blob: $0["id"] as Data) ?? UUID() }
+        let handles = Self.eventHandles(ids)
+        return zip(rows, ids).map { row, id in
+            DemandEvent(
+                id: id.lowercased, handle: handles[id] ?? id.lowercased, at: row["at"] ?? "", actor: row["actor_name"] ?? "?",
+                role: row["role"], action: row["action"] ?? "?", from: row["from_state"], to: row["to_state"], comment: row["comment"]
+            )
+        }
+    }
+
+    /// The fewest hex digits a handle has.
+    static let minimumHandleLength = 6
+
+    /// A handle for each event of one demand: the last hex digits of its id, which in a UUIDv7 are
+    /// random (the first ones are its time, alike for events a minute apart: labels cut from them
+    /// collided, and `settle` kept the wrong branch). As many digits as make every event of the
+    /// demand distinct, and at least `minimumHandleLength`.
+    static func eventHandles(_ ids: [UUID]) -> [UUID: String] {
+        let hex = ids.map { $0.lowercased.replacingOccurrences(of: "-", with: "") }
+        var length = minimumHandleLength
+        while length < 32, Set(hex.map { $0.suffix(length) }).count < Set(hex).count { length += 1 }
+        return Dictionary(zip(ids, hex.map { String($0.suffix(length)) }), uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The one event of `ids` that `text` names: its full id (dashes optional), or its handle or
+    /// any longer ending of its id (at least `minimumHandleLength` hex digits). A text that names
+    /// none, or more than one, is refused with the ids to choose from.
+    static func event(named text: String, among ids: [UUID], what: String) throws(LedgerError) -> UUID {
+        let wanted = text.lowercased().replacingOccurrences(of: "-", with: "").trimmingCharacters(in: .whitespaces)
+        let hex = ids.map { ($0, $0.lowercased.replacingOccurrences(of: "-", with: "")) }
+        let handles = eventHandles(ids)
+        let list = ids.map { "\(handles[$0] ?? "") (\($0.lowercased))" }.joined(separator: ", ")
+        guard wanted.count >= minimumHandleLength, wanted.allSatisfy(\.isHexDigit) else {
+            throw LedgerError(.invalidField, "name the \(what) by its handle as `demand show` prints it (at least \(minimumHandleLength) hex digits) or its full id: \(list)")
+        }
+        let matches = hex.filter { $0.1 == wanted || $0.1.hasSuffix(wanted) }.map(\.0)
+        guard matches.count == 1, let match = matches.first else {
+            throw LedgerError(
+                matches.isEmpty ? .notFound : .ambiguous,
+                matches.isEmpty
+                    ? "no \(what) is \(text); choose one of: \(list)"
+                    : "\(text) names \(matches.count) events; give more of the id: \(matches.map(\.lowercased).joined(separator: ", "))"
+            )
+        }
+        return match
     }
 
     /// Live visits, by date.

@@ -82,14 +82,48 @@ public enum Vocabulary {
         return trimmed
     }
 
+    /// A demand field's value from its text, by the rules `demand add` and `demand edit` apply.
+    static func demandValue(_ field: String, _ text: String) throws(LedgerError) -> Value {
+        guard editableDemandFields.contains(field) else {
+            throw LedgerError(.invalidField, "\(field) cannot be edited; editable: \(editableDemandFields.joined(separator: ", "))")
+        }
+        switch field {
+        case "type": return .text(try check(text, in: demandTypes, field: "type"))
+        case "category": return .text(try check(text, in: categories, field: "category"))
+        case "channel": return .text(try check(text, in: channels, field: "channel"))
+        case "urgency": return .text(try check(text, in: urgencies, field: "urgency"))
+        case "title", "content":
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw LedgerError(.missingField, "\(field) cannot be empty") }
+            return .text(text)
+        default: return .optionalText(text)
+        }
+    }
+
+    /// A new value for a cell of `table` from its text, by the rules that write that field; a field
+    /// no rule covers is refused (keep one of the conflicting values instead).
+    static func value(of table: String, _ column: String, _ text: String) throws(LedgerError) -> Value {
+        switch (table, column) {
+        case ("demands", _): return try demandValue(column, text)
+        case ("visits", "mode"): return .text(try check(text, in: visitModes, field: "mode"))
+        case ("visits", "visit_date"), ("visits", "next_visit_date"): return .text(try checkDate(text, field: column))
+        case ("visits", "topics"), ("visits", "participants"), ("visits", "notes"), ("visits", "solved_on_spot"): return .optionalText(text)
+        default:
+            throw LedgerError(.invalidField, "a new value for \(table).\(column) cannot be checked here; keep one of the conflicting values with --pick")
+        }
+    }
+
+    /// A calendar date as `YYYY-MM-DD`: a day that exists (2026-02-30 does not), in 2000 to 2100.
     static func checkDate(_ value: String, field: String) throws(LedgerError) -> String {
-        let parts = value.split(separator: "-")
+        let parts = value.trimmingCharacters(in: .whitespaces).split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-            (2000...2100).contains(year), (1...12).contains(month), (1...31).contains(day)
+            (2000...2100).contains(year)
         else {
             throw LedgerError(.invalidField, "\(field) '\(value)' is not a date like 2026-03-15")
         }
-        return String(format: "%04d-%02d-%02d", year, month, day)
+        guard let date = Day(year: year, month: month, day: day) else {
+            throw LedgerError(.invalidField, "\(field) '\(value)' is not a day of the calendar (\(year)-\(String(format: "%02d", month)) has no day \(day))")
+        }
+        return date.description
     }
 }
 
@@ -109,6 +143,11 @@ extension Ledger {
     }
 
     func writeRecord(enterprise: UUID, _ build: (inout WriteBatch) throws -> Void) throws {
+        try writeRecord(enterprise: enterprise) { batch, _ in try build(&batch) }
+    }
+
+    /// `writeRecord`, with `build` inside the write transaction, reading through `db`.
+    func writeRecord(enterprise: UUID, _ build: (inout WriteBatch, Database) throws -> Void) throws {
         do {
             try replica.write(scope: RegistryIDs.scope(of: enterprise), as: try key, build)
         } catch let error as StoreError where [.notEnrolled, .notAuthorized, .revoked].contains(error.code) {
@@ -122,7 +161,16 @@ extension Ledger {
         let enterprise = try enterprise(named: input.enterprise)
         let mode = try Vocabulary.check(input.mode, in: Vocabulary.visitModes, field: "mode")
         let date = try Vocabulary.checkDate(input.date ?? today(), field: "visit date")
+        // A visit is logged once it happened; a planned one is the last visit's next visit date.
+        guard date <= today() else {
+            throw LedgerError(
+                .invalidField, "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as --next-visit"
+            )
+        }
         let next = try input.nextVisit.map { value throws(LedgerError) in try Vocabulary.checkDate(value, field: "next visit date") }
+        if let next, next < date {
+            throw LedgerError(.invalidField, "the next visit date \(next) is before the visit itself (\(date))")
+        }
         var id = UUID()
         let cadre = try deviceCadre()
         try writeRecord(enterprise: enterprise) { batch in
@@ -155,16 +203,15 @@ extension Ledger {
         let urgency = try Vocabulary.check(input.urgency, in: Vocabulary.urgencies, field: "urgency")
         let year = String(today().prefix(4))
         let prefix = "GT-\(year)-\(try deviceCode())-"
-        let last = try read { db in
-            try String.fetchOne(db, sql: "SELECT MAX(number) FROM demands WHERE number LIKE ?", arguments: [prefix + "%"])
-        }
-        let next = (last.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0) + 1
-        let number = prefix + String(format: "%04d", next)
         let cadre = try deviceCadre()
         var id = UUID()
+        var number = ""
         let actor = try authorName(publicKey)
         let role = try enrolledRole()?.rawValue ?? "unknown"
-        try writeRecord(enterprise: enterprise) { batch in
+        try writeRecord(enterprise: enterprise) { batch, db in
+            // Read inside the write transaction: two `demand add` at once (six processes on one
+            // laptop handed out -0003 twice and -0004 three times) now take their numbers in turn.
+            number = prefix + String(format: "%04d", try Self.lastDemandNumber(db, prefix: prefix) + 1)
             id = batch.insert("demands", [
                 "number": .text(number), "channel": .text(channel), "enterprise_id": .id(enterprise), "visit_id": .id(input.visit),
                 "cadre_id": .id(cadre), "type": .text(type), "category": .text(category), "title": .text(title),
@@ -180,6 +227,15 @@ extension Ledger {
         return (id, number)
     }
 
+    /// The highest counter of the demands numbered `prefix` + counter (0 if none), compared as
+    /// numbers, so that 10000 follows 9999.
+    static func lastDemandNumber(_ db: Database, prefix: String) throws -> Int {
+        try Int.fetchOne(
+            db, sql: "SELECT MAX(CAST(substr(number, ?) AS INTEGER)) FROM demands WHERE substr(number, 1, ?) = ?",
+            arguments: [prefix.count + 1, prefix.count, prefix]
+        ) ?? 0
+    }
+
     /// The demand with this number, id or id prefix.
     public func demand(named text: String) throws -> UUID {
         try find("demands", text, by: ["number"], what: "demand")
@@ -190,25 +246,16 @@ extension Ledger {
         let id = try self.demand(named: demand)
         guard !fields.isEmpty else { throw LedgerError(.missingField, "nothing to edit: give at least one field") }
         var values: [String: Value] = [:]
-        for (field, value) in fields {
-            guard Vocabulary.editableDemandFields.contains(field) else {
-                throw LedgerError(.invalidField, "\(field) cannot be edited; editable: \(Vocabulary.editableDemandFields.joined(separator: ", "))")
-            }
-            switch field {
-            case "type": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.demandTypes, field: "type"))
-            case "category": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.categories, field: "category"))
-            case "channel": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.channels, field: "channel"))
-            case "urgency": values[field] = .text(try Vocabulary.check(value, in: Vocabulary.urgencies, field: "urgency"))
-            case "title", "content":
-                guard !value.trimmingCharacters(in: .whitespaces).isEmpty else { throw LedgerError(.missingField, "\(field) cannot be empty") }
-                values[field] = .text(value)
-            default: values[field] = .optionalText(value)
-            }
-        }
+        for (field, value) in fields { values[field] = try Vocabulary.demandValue(field, value) }
+        try writeDemandCells(id, values, comment: comment ?? "修改 " + fields.keys.sorted().joined(separator: ", "))
+    }
+
+    /// Writes cells of a demand and an `edit` event naming them in its 流转日志, in one commit.
+    func writeDemandCells(_ id: UUID, _ values: [String: Value], comment: String) throws {
         let info = try read { db in
             try Row.fetchOne(db, sql: "SELECT enterprise_id, state FROM demands WHERE id = ? AND deleted = 0", arguments: [Data(id.bytes16)])
         }
-        guard let info else { throw LedgerError(.notFound, "demand \(demand) is deleted") }
+        guard let info else { throw LedgerError(.notFound, "demand \(id.lowercased) is deleted") }
         let enterprise = UUID(bytes16: [UInt8](info["enterprise_id"] as Data))
         let state: String? = info["state"]
         let actor = try authorName(publicKey)
@@ -218,19 +265,32 @@ extension Ledger {
             batch.insert("demand_events", [
                 "demand_id": .id(id), "at": .text(now()), "actor_key": .text(publicKey.hex), "actor_name": .text(actor),
                 "role": .text(role), "action": .text("edit"), "from_state": .optionalText(state), "to_state": .optionalText(state),
-                "comment": .text(comment ?? "修改 " + fields.keys.sorted().joined(separator: ", ")),
+                "comment": .text(comment),
             ])
         }
     }
 
-    /// Resolves a conflicted cell by writing the chosen value (which supersedes every head).
-    public func resolveConflict(table: String, row: UUID, column: String, value: Value) throws {
+    /// Resolves a conflicted cell by writing the chosen value (which supersedes every head): one of
+    /// the heads as it stands (`value`), or a new text checked by the same rules as an edit (`text`;
+    /// `conflicts resolve --value` once stored 十万火急 as an urgency and an empty title). A demand's
+    /// resolution is an `edit` event in its 流转日志, like any edit.
+    public func resolveConflict(table: String, row: UUID, column: String, value: Value? = nil, text: String? = nil) throws {
         let scope = try read { db in
             try String.fetchOne(db, sql: "SELECT scope FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?", arguments: [table, Data(row.bytes16), column])
         }
         guard let scope else { throw LedgerError(.notFound, "no open conflict on \(table).\(column) of \(row.lowercased)") }
+        let chosen: Value
+        switch (value, text) {
+        case (let value?, nil): chosen = value
+        case (nil, let text?): chosen = try Vocabulary.value(of: table, column, text)
+        default: preconditionFailure("a conflict is resolved with a head's value or a new text, one of them")
+        }
+        if table == "demands" {
+            try writeDemandCells(row, [column: chosen], comment: "解决冲突 \(column)")
+            return
+        }
         do {
-            try replica.write(scope: scope, as: try key) { $0.set(table, row: row, column, value) }
+            try replica.write(scope: scope, as: try key) { $0.set(table, row: row, column, chosen) }
         } catch let error as StoreError where error.code == .notEnrolled || error.code == .notAuthorized {
             throw LedgerError(.notPermitted, error.message)
         }

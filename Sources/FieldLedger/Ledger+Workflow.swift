@@ -188,8 +188,16 @@ extension Ledger {
                 throw LedgerError(.transitionRefused, "only the coordinator settles a workflow conflict; a \(role.rawValue) may not")
             }
             guard let fork = status.conflicts.first else { throw LedgerError(.notFound, "demand \(number) has no workflow conflict to settle") }
-            guard let keep = input.keep?.lowercased(), let kept = fork.first(where: { $0.lowercased.hasPrefix(keep) || $0.lowercased.replacingOccurrences(of: "-", with: "").hasPrefix(keep) }) else {
-                throw LedgerError(.invalidField, "--keep names the first event of the branch to keep, one of: \(fork.map(\.lowercased).joined(separator: ", "))")
+            let handles = Self.eventHandles(events.map(\.id))
+            let branches = fork.map { "\(handles[$0] ?? $0.lowercased) (\($0.lowercased))" }.joined(separator: ", ")
+            guard let keep = input.keep else {
+                throw LedgerError(.missingField, "settle needs --keep EVENT, the first event of the branch to keep: one of \(branches)")
+            }
+            // Named among every event of the demand, so a handle that also fits another event is
+            // refused as ambiguous rather than taken for the first match.
+            let kept = try Self.event(named: keep, among: events.map(\.id), what: "event of demand \(number)")
+            guard fork.contains(kept) else {
+                throw LedgerError(.invalidField, "event \(keep) of demand \(number) does not begin one of the conflicting branches; choose one of \(branches)")
             }
             data["keep"] = kept.lowercased
             data["overrule"] = fork.filter { $0 != kept }.map(\.lowercased).joined(separator: ",")
@@ -203,7 +211,7 @@ extension Ledger {
             if status.hasConflict {
                 throw LedgerError(
                     .workflowConflict,
-                    "demand \(number) has a workflow conflict (concurrent actions: \(status.conflicts[0].map { String($0.lowercased.prefix(8)) }.joined(separator: ", "))); the coordinator settles it first with `fieldlog demand settle \(number) --keep EVENT --comment …`"
+                    "demand \(number) has a workflow conflict (concurrent actions: \(status.conflicts[0].map { Self.eventHandles(events.map(\.id))[$0] ?? $0.lowercased }.joined(separator: ", "))); the coordinator settles it first with `fieldlog demand settle \(number) --keep EVENT --comment …`"
                 )
             }
             let moves = Workflow.allowed(from: status.state)

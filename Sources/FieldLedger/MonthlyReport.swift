@@ -12,7 +12,7 @@ extension Ledger {
         let names = try departmentNames()
         func rates(_ period: Period, _ subset: [DemandFacts], lead: UUID? = nil) -> Rates {
             var rates = Rates()
-            for demand in subset { rates.add(demand.status, in: period, calendar: calendar, profile: profile, onlyLead: lead) }
+            for demand in subset { rates.add(demand.status, in: period, today: today, calendar: calendar, profile: profile, onlyLead: lead) }
             return rates
         }
         func registered(_ period: Period, _ subset: [DemandFacts]) -> Int { subset.filter { $0.registered.map(period.contains) ?? false }.count }

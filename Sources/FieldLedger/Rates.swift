@@ -16,6 +16,20 @@ public struct Ratio: Sendable, Equatable {
         if success { numerator += 1 }
     }
 
+    /// Counts an item with a deadline, judged on `today`: done in time is a success, a deadline
+    /// passed (before `today`) undone a failure; otherwise it is not yet due and not counted.
+    /// - Returns: true when the item is counted as a failure.
+    @discardableResult
+    mutating func count(done: Bool, due: Day, today: Day) -> Bool {
+        if done {
+            count(true)
+        } else if due < today {
+            count(false)
+            return true
+        }
+        return false
+    }
+
     /// "87.5% (7/8)", or "—" with nothing to count.
     public var display: String {
         guard let value else { return "—" }
@@ -70,8 +84,11 @@ public struct Rates: Sendable, Equatable {
     public var returned = Ratio()
     /// 重办率: follow-ups in the period that reopened the demand / all follow-ups in the period.
     public var reopened = Ratio()
-    /// Demands whose deadline is in the period and that were not replied by it.
+    /// Demands whose deadline is in the period, has passed, and that were not replied by it.
     public var overdue = 0
+    /// Demands whose deadline is in the period but not reached on the day the rates are judged,
+    /// and not replied yet: in no rate, neither in time nor late.
+    public var notYetDue = 0
     /// Mean working days from the first assignment to the reply, over demands replied in the period.
     public var handlingWorkdays: [Int] = []
 
@@ -81,24 +98,33 @@ public struct Rates: Sendable, Equatable {
 
     public init() {}
 
-    /// Adds one demand's contributions. `lead` restricts the per-assignment counts to one
-    /// department (for the by-department table); nil counts them all.
-    mutating func add(_ status: DemandStatus, in period: Period, calendar: WorkCalendar, profile: DeadlineProfile, onlyLead lead: UUID? = nil) {
+    /// Adds one demand's contributions, judged on `today`: a deadline in the period that has not
+    /// passed yet counts only once it is met (on 12-01 a demand due 12-22 is not late, and the
+    /// 月调度 read during December must not say so). `lead` restricts the per-assignment counts to
+    /// one department (for the by-department table); nil counts them all.
+    mutating func add(
+        _ status: DemandStatus, in period: Period, today: Day, calendar: WorkCalendar, profile: DeadlineProfile, onlyLead lead: UUID? = nil
+    ) {
         for assignment in status.assignments where lead == nil || assignment.lead == lead {
             if period.contains(assignment.signDeadline) {
-                signOnTime.count(assignment.signedAt.map { profile.localDay($0) <= assignment.signDeadline } ?? false)
+                let signed = assignment.signedAt.map { profile.localDay($0) <= assignment.signDeadline } ?? false
+                signOnTime.count(done: signed, due: assignment.signDeadline, today: today)
             }
             if period.contains(profile.localDay(assignment.assignedAt)) { returned.count(assignment.returned) }
         }
         let demandCounts = lead == nil || status.lead == lead
         guard demandCounts else { return }
         if let first = status.assignments.first, period.contains(profile.localDay(first.contactDeadline)) {
-            response.count(status.firstContactAt.map { $0 <= first.contactDeadline } ?? false)
+            let contacted = status.firstContactAt.map { $0 <= first.contactDeadline } ?? false
+            response.count(done: contacted, due: profile.localDay(first.contactDeadline), today: today)
         }
         if let due = status.deadlineAtReply ?? status.deadline, !status.assignments.isEmpty, period.contains(due) {
             let replied = status.repliedAt.map { profile.localDay($0) <= due } ?? false
-            onTime.count(replied)
-            if !replied { overdue += 1 }
+            if onTime.count(done: replied, due: due, today: today) {
+                overdue += 1
+            } else if !replied {
+                notYetDue += 1
+            }
         }
         if let repliedAt = status.repliedAt, let first = status.assignments.first, period.contains(profile.localDay(repliedAt)) {
             handlingWorkdays.append(calendar.workdays(after: profile.localDay(first.assignedAt), through: profile.localDay(repliedAt)))

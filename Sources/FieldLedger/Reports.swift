@@ -207,12 +207,14 @@ extension Ledger {
 
     // MARK: Rates
 
-    /// The rates over every demand this replica holds (不予受理 left out), for `period`.
-    public func rates(for period: Period, profile: DeadlineProfile = .shandong2115) throws -> Rates {
+    /// The rates over every demand this replica holds (不予受理 left out), for `period`, judged on
+    /// `today` (the county's today by default; deadlines not reached yet are not counted).
+    public func rates(for period: Period, today: Day? = nil, profile: DeadlineProfile = .shandong2115) throws -> Rates {
         let calendar = try calendar()
+        let today = today ?? localToday(profile: profile)
         var rates = Rates()
         for facts in try demandFacts(profile: profile) where facts.status.state != .notAccepted {
-            rates.add(facts.status, in: period, calendar: calendar, profile: profile)
+            rates.add(facts.status, in: period, today: today, calendar: calendar, profile: profile)
         }
         return rates
     }
@@ -224,8 +226,11 @@ extension Ledger {
 
     /// The rates per department (the lead of each assignment, and the current lead for the
     /// per-demand rates), per registering cadre, per category or per township.
-    public func rates(for period: Period, by grouping: RateGrouping, profile: DeadlineProfile = .shandong2115) throws -> [String: Rates] {
+    public func rates(
+        for period: Period, by grouping: RateGrouping, today: Day? = nil, profile: DeadlineProfile = .shandong2115
+    ) throws -> [String: Rates] {
         let calendar = try calendar()
+        let today = today ?? localToday(profile: profile)
         var groups: [String: Rates] = [:]
         let facts = try demandFacts(profile: profile).filter { $0.status.state != .notAccepted }
         switch grouping {
@@ -233,7 +238,7 @@ extension Ledger {
             let leads = Set(facts.flatMap { $0.status.assignments.map(\.lead) })
             for lead in leads {
                 var rates = Rates()
-                for demand in facts { rates.add(demand.status, in: period, calendar: calendar, profile: profile, onlyLead: lead) }
+                for demand in facts { rates.add(demand.status, in: period, today: today, calendar: calendar, profile: profile, onlyLead: lead) }
                 groups[try departmentName(lead)] = rates
             }
         case .cadre, .category, .township:
@@ -244,7 +249,7 @@ extension Ledger {
                     case .category: demand.category
                     default: demand.township
                     }
-                groups[key ?? "（未填）", default: Rates()].add(demand.status, in: period, calendar: calendar, profile: profile)
+                groups[key ?? "（未填）", default: Rates()].add(demand.status, in: period, today: today, calendar: calendar, profile: profile)
             }
         }
         return groups

@@ -63,72 +63,91 @@ extension Replica {
         var batch = WriteBatch(milliseconds: options.wallClock())
         try build(&batch)
         guard !batch.isEmpty else { return nil }
-        return try database.write { db in
-            try Self.asEngine(db) { () throws -> CommitID? in
-                var changes: [Change] = []
-                for cell in batch.order {
-                    let value = batch.cells[cell]!
-                    let change = Change(table: cell.table, row: cell.row, column: cell.column, value: value)
-                    if let error = validateChanges([change]) { throw error }
-                    if batch.fresh.contains(cell.row) {
-                        changes.append(change)
-                        continue
-                    }
-                    let rowData = Data(cell.row.bytes16)
-                    if let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?"), arguments: [rowData]
-                    ), owner != scope {
-                        throw StoreError(
-                            .notAuthorized, "row \(cell.row.lowercased) of \(cell.table) belongs to scope \(owner), not \(scope)"
-                        )
-                    }
-                    let versions = try Self.versions(db, table: cell.table, row: rowData, column: cell.column, scope: scope)
-                    let resolved = Merge.resolve(versions)
-                    if let resolved, !resolved.isConflict, resolved.value == value { continue }
-                    changes.append(
-                        Change(
-                            table: cell.table, row: cell.row, column: cell.column, value: value,
-                            supersedes: resolved?.heads.map(\.commit) ?? []
-                        )
-                    )
+        return try database.write { db in try commit(batch, scope: scope, as: key, db) }
+    }
+
+    /// `write(scope:as:_:)`, with `build` run inside the write transaction and given the database
+    /// (it must read through `db` only), so that what it reads (the last demand number, say) cannot
+    /// change before the commit is made: GRDB opens the transaction IMMEDIATE, so another process
+    /// writing the same file waits for it.
+    @discardableResult
+    public func write(
+        scope: String, as key: SigningKey, _ build: (inout WriteBatch, Database) throws -> Void
+    ) throws -> CommitID? {
+        try database.write { db in
+            var batch = WriteBatch(milliseconds: options.wallClock())
+            try build(&batch, db)
+            guard !batch.isEmpty else { return nil }
+            return try commit(batch, scope: scope, as: key, db)
+        }
+    }
+
+    /// Turns a batch into one signed commit and takes it in, inside the caller's transaction.
+    private func commit(_ batch: WriteBatch, scope: String, as key: SigningKey, _ db: Database) throws -> CommitID? {
+        try Self.asEngine(db) { () throws -> CommitID? in
+            var changes: [Change] = []
+            for cell in batch.order {
+                let value = batch.cells[cell]!
+                let change = Change(table: cell.table, row: cell.row, column: cell.column, value: value)
+                if let error = validateChanges([change]) { throw error }
+                if batch.fresh.contains(cell.row) {
+                    changes.append(change)
+                    continue
                 }
-                guard !changes.isEmpty else { return nil }
-                let authorData = Data(key.publicKey.bytes)
-                let feed = try Row.fetchOne(db.cachedStatement(sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?"), arguments: [authorData, scope]
-                )
-                if let forkSeq = feed?["fork_seq"] as Int64? {
+                let rowData = Data(cell.row.bytes16)
+                if let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?"), arguments: [rowData]
+                ), owner != scope {
                     throw StoreError(
-                        .fork,
-                        "this device's feed in \(scope) forked at seq \(forkSeq) (its key was used on another device); ask the operator"
+                        .notAuthorized, "row \(cell.row.lowercased) of \(cell.table) belongs to scope \(owner), not \(scope)"
                     )
                 }
-                let sequence = UInt64(feed?["head_seq"] as Int64? ?? 0) + 1
-                var previous = CommitID.zero
-                if sequence > 1 {
-                    let previousData = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?"), arguments: [authorData, scope, Int64(sequence - 1)]
+                let versions = try Self.versions(db, table: cell.table, row: rowData, column: cell.column, scope: scope)
+                let resolved = Merge.resolve(versions)
+                if let resolved, !resolved.isConflict, resolved.value == value { continue }
+                changes.append(
+                    Change(
+                        table: cell.table, row: cell.row, column: cell.column, value: value,
+                        supersedes: resolved?.heads.map(\.commit) ?? []
                     )
-                    previous = try CommitID(bytes: [UInt8](previousData ?? Data()))
-                }
-                let timestamp = HybridClock.tick(last: try Self.clock(db), wallMilliseconds: options.wallClock())
-                try Self.setClock(db, timestamp)
-                let commit = Commit(
-                    author: key.publicKey, scope: scope, sequence: sequence, previous: previous, timestamp: timestamp,
-                    schemaVersion: schema.version, registrySequence: try cachedRegistryHead(db), changes: changes
                 )
-                let signed = try SignedCommit(signing: commit, with: key)
-                var integrator = Integrator(replica: self, db: db)
-                try integrator.receive(signed)
-                try integrator.settle()
-                if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
-                    throw StoreError(refusal.code, refusal.reason)
-                }
-                let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
-                guard status == CommitStatus.applied.rawValue else {
-                    let reason = try String.fetchOne(db.cachedStatement(sql: "SELECT reason FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
-                    throw StoreError(.notAuthorized, reason ?? "the write could not be applied")
-                }
-                try integrator.finish()
-                return signed.id
             }
+            guard !changes.isEmpty else { return nil }
+            let authorData = Data(key.publicKey.bytes)
+            let feed = try Row.fetchOne(db.cachedStatement(sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?"), arguments: [authorData, scope]
+            )
+            if let forkSeq = feed?["fork_seq"] as Int64? {
+                throw StoreError(
+                    .fork,
+                    "this device's feed in \(scope) forked at seq \(forkSeq) (its key was used on another device); ask the operator"
+                )
+            }
+            let sequence = UInt64(feed?["head_seq"] as Int64? ?? 0) + 1
+            var previous = CommitID.zero
+            if sequence > 1 {
+                let previousData = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?"), arguments: [authorData, scope, Int64(sequence - 1)]
+                )
+                previous = try CommitID(bytes: [UInt8](previousData ?? Data()))
+            }
+            let timestamp = HybridClock.tick(last: try Self.clock(db), wallMilliseconds: options.wallClock())
+            try Self.setClock(db, timestamp)
+            let commit = Commit(
+                author: key.publicKey, scope: scope, sequence: sequence, previous: previous, timestamp: timestamp,
+                schemaVersion: schema.version, registrySequence: try cachedRegistryHead(db), changes: changes
+            )
+            let signed = try SignedCommit(signing: commit, with: key)
+            var integrator = Integrator(replica: self, db: db)
+            try integrator.receive(signed)
+            try integrator.settle()
+            if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
+                throw StoreError(refusal.code, refusal.reason)
+            }
+            let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
+            guard status == CommitStatus.applied.rawValue else {
+                let reason = try String.fetchOne(db.cachedStatement(sql: "SELECT reason FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
+                throw StoreError(.notAuthorized, reason ?? "the write could not be applied")
+            }
+            try integrator.finish()
+            return signed.id
         }
     }
 }

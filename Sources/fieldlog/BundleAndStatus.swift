@@ -118,6 +118,8 @@ struct Status: ParsableCommand {
         var records: [String: Int]
         var commits: [String: Int]
         var conflicts: Int
+        /// Demands (by number) with a workflow conflict for the coordinator to settle.
+        var workflowConflicts: [String]
         var quarantinedFeeds: [FeedState]
         var held: [Held]
         var digests: [String: String]
@@ -143,6 +145,7 @@ struct Status: ParsableCommand {
             rootFingerprint: ledger.replica.root.fingerprint, records: try ledger.counts(),
             commits: ["applied": counts.applied, "held": counts.pending, "excluded": counts.excluded],
             conflicts: try ledger.replica.conflicts().count,
+            workflowConflicts: try ledger.workflowConflicts(profile: try global.profile()).map(\.number),
             quarantinedFeeds: try ledger.replica.feeds().filter { $0.forkedAt != nil },
             held: unapplied.map {
                 Held(commit: $0.id.hex, scope: $0.scope, sequence: $0.sequence, status: $0.status == .pending ? "held" : "excluded", reason: $0.reason ?? "")
@@ -156,6 +159,9 @@ struct Status: ParsableCommand {
         print("  records: " + output.records.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         print("  commits: applied \(counts.applied), held \(counts.pending), excluded \(counts.excluded)")
         print("  open conflicts: \(output.conflicts)")
+        if !output.workflowConflicts.isEmpty {
+            print("  workflow conflicts (流转冲突) to settle: \(output.workflowConflicts.joined(separator: ", "))")
+        }
         for feed in output.quarantinedFeeds {
             print("  QUARANTINED: feed of \(String(feed.author.prefix(16))) in \(feed.scope) forked at #\(feed.forkedAt ?? 0)")
         }

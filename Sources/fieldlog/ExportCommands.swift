@@ -152,6 +152,8 @@ struct RatesCommand: ParsableCommand {
     @Option(help: "First day, YYYY-MM-DD.") var from: String?
     @Option(help: "Last day, included.") var to: String?
     @Option(help: "department, cadre, category or township.") var by: String?
+    @Option(help: "Judge deadlines as of this date, YYYY-MM-DD (default today): one not reached yet is counted only once met.")
+    var today: String?
 
     func run() throws {
         guard month != nil || (from != nil && to != nil), let period = try period(month: month, from: from, to: to) else {
@@ -159,12 +161,16 @@ struct RatesCommand: ParsableCommand {
         }
         let ledger = try global.ledger(write: false)
         let profile = try global.profile()
+        let day = try today.map { text throws(CLIError) in
+            guard let day = Day(text) else { throw CLIError("--today '\(text)' is not a date like 2026-03-15") }
+            return day
+        } ?? ledger.localToday(profile: profile)
         var groups: [(String, Rates)]
         if let by {
             guard let grouping = Ledger.RateGrouping(rawValue: by) else { throw CLIError("--by takes department, cadre, category or township") }
-            groups = try ledger.rates(for: period, by: grouping, profile: profile).sorted { $0.key < $1.key }
+            groups = try ledger.rates(for: period, by: grouping, today: day, profile: profile).sorted { $0.key < $1.key }
         } else {
-            groups = [("全县", try ledger.rates(for: period, profile: profile))]
+            groups = [("全县", try ledger.rates(for: period, today: day, profile: profile))]
         }
         func figures(_ rates: Rates) -> [(String, Ratio)] {
             [("签收及时率", rates.signOnTime), ("响应率", rates.response), ("按时办结率", rates.onTime), ("解决率", rates.resolution),
@@ -175,17 +181,18 @@ struct RatesCommand: ParsableCommand {
             for (name, rates) in groups {
                 var entry = Dictionary(uniqueKeysWithValues: figures(rates).map { ($0.0, "\($0.1.numerator)/\($0.1.denominator)") })
                 entry["超期"] = String(rates.overdue)
+                entry["未到期"] = String(rates.notYetDue)
                 entry["平均办理工作日"] = rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? ""
                 out[name] = entry
             }
             try global.printJSON(out)
             return
         }
-        print("Rates for \(period.from) … \(period.to):")
+        print("Rates for \(period.from) … \(period.to), as of \(day):")
         for (name, rates) in groups {
             print("  \(name)")
             for (label, ratio) in figures(rates) { print("    \(label)  \(ratio.display)") }
-            print("    超期  \(rates.overdue)    平均办理工作日  \(rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? "—")")
+            print("    超期  \(rates.overdue)    未到期  \(rates.notYetDue)    平均办理工作日  \(rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? "—")")
         }
     }
 }

@@ -253,10 +253,28 @@ struct SyncCommand: AsyncParsableCommand {
         try await client.shutdown()
         if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         let summary = try result.get()
-        if global.json { try global.printJSON(summary); return }
+        let workflow = try ledger.workflowConflicts(profile: try global.profile()).map(\.number)
+        if global.json { try global.printJSON(SyncOutput(summary: summary, workflowConflicts: workflow)); return }
         print("Sync with \(hub): \(summary.line)")
+        if !workflow.isEmpty {
+            print("  workflow conflicts (流转冲突) to settle: \(workflow.joined(separator: ", ")); see `fieldlog demand show NUMBER`")
+        }
         if !summary.divergentScopes.isEmpty {
             throw CLIError("this replica and the hub hold the same commits but show different data in \(summary.divergentScopes.joined(separator: ", ")); report this to the operator")
         }
+    }
+}
+
+/// `sync --json`: the sync's summary, and the demands left with a workflow conflict to settle.
+struct SyncOutput: Encodable {
+    let summary: SyncSummary
+    let workflowConflicts: [String]
+
+    enum Key: String, CodingKey { case workflowConflicts }
+
+    func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(workflowConflicts, forKey: .workflowConflicts)
     }
 }

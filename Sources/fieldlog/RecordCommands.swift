@@ -128,7 +128,8 @@ struct DemandCommand: ParsableCommand {
             )
             if global.json { try global.printJSON(demands); return }
             for demand in demands {
-                print("\(demand.number)  \(demand.state ?? "-")  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)")
+                let conflict = demand.hasWorkflowConflict ? "  [流转冲突: 待协调人裁定 settle]" : ""
+                print("\(demand.number)  \(demand.state ?? "-")  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)\(conflict)")
             }
             print("(\(demands.count) demands)")
         }
@@ -150,9 +151,14 @@ struct DemandCommand: ParsableCommand {
                     var events: [DemandEvent]
                     /// Events whose signer may not take that step: in the log, not counted.
                     var disregarded: [String]
+                    /// Per workflow conflict, the ids of the events that begin its branches.
+                    var workflowConflicts: [[String]]
                 }
-                let disregarded = try ledger.status(of: demand, profile: try global.profile()).disregarded.map(\.lowercased)
-                try global.printJSON(Output(demand: detail, events: events, disregarded: disregarded))
+                let status = try ledger.status(of: demand, profile: try global.profile())
+                try global.printJSON(Output(
+                    demand: detail, events: events, disregarded: status.disregarded.map(\.lowercased),
+                    workflowConflicts: status.conflicts.map { $0.map(\.lowercased) }
+                ))
                 return
             }
             print("\(detail.number)  \(detail.title)")
@@ -184,23 +190,24 @@ struct DemandCommand: ParsableCommand {
             if !overlay.dragOnReasons.isEmpty { print("  久拖不决: \(overlay.dragOnReasons.joined(separator: "; "))") }
             if !overlay.buckPassingReasons.isEmpty { print("  推诿扯皮: \(overlay.buckPassingReasons.joined(separator: "; "))") }
             let workflowEvents = status.conflicts.isEmpty && status.disregarded.isEmpty ? [] : try ledger.workflowEvents(of: ledger.demand(named: demand))
+            let handles = Dictionary(events.map { ($0.id, $0.handle) }, uniquingKeysWith: { first, _ in first })
             for fork in status.conflicts {
                 print("  WORKFLOW CONFLICT (concurrent actions; the coordinator settles with `fieldlog demand settle \(detail.number) --keep EVENT --comment …`):")
                 for id in fork {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    EVENT \(id.lowercased.prefix(8))  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")  \(event.comment ?? "")")
+                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")  \(event.comment ?? "")")
                 }
             }
             if !status.disregarded.isEmpty {
                 print("  DISREGARDED (steps their signer's registry role may not take; kept in the log, not counted):")
                 for id in status.disregarded {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    EVENT \(id.lowercased.prefix(8))  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")")
+                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")")
                 }
             }
             print("  流转日志:")
             for event in events {
-                print("    \(event.at)  \(event.actor)  \(event.action)  \(event.from ?? "-") → \(event.to ?? "-")  \(event.comment ?? "")")
+                print("    \(event.handle)  \(event.at)  \(event.actor)  \(event.action)  \(event.from ?? "-") → \(event.to ?? "-")  \(event.comment ?? "")")
             }
         }
     }
@@ -228,12 +235,17 @@ struct Conflicts: ParsableCommand {
         subcommands: [List.self, Resolve.self], defaultSubcommand: List.self
     )
 
+    /// A conflict: of a cell (`kind` "cell"), or of a demand's workflow (`kind` "workflow": table
+    /// `demand_events`, row the demand's id, column `workflow`, one head per competing branch, its
+    /// `commit` the id of the event that begins it).
     struct Item: Encodable {
+        var kind: String
         var table: String
         var row: String
         var column: String
         var scope: String
         var heads: [Head]
+        var demand: String?
     }
 
     struct Head: Encodable {
@@ -252,20 +264,34 @@ struct Conflicts: ParsableCommand {
             var items: [Item] = []
             for conflict in try ledger.replica.conflicts() {
                 items.append(Item(
-                    table: conflict.table, row: conflict.row.lowercased, column: conflict.column, scope: conflict.scope,
+                    kind: "cell", table: conflict.table, row: conflict.row.lowercased, column: conflict.column, scope: conflict.scope,
                     heads: try conflict.heads.map {
                         Head(value: Ledger.display($0.value), author: try ledger.authorName($0.author), time: $0.timestamp.iso8601, commit: $0.commit.hex)
                     }
                 ))
             }
+            let workflow = try ledger.workflowConflicts(profile: try global.profile())
+            for conflict in workflow {
+                items.append(Item(
+                    kind: "workflow", table: "demand_events", row: conflict.demand, column: "workflow", scope: "",
+                    heads: conflict.branches.map { Head(value: "\($0.action) → \($0.to ?? "-")", author: $0.actor, time: $0.at, commit: $0.id) },
+                    demand: conflict.number
+                ))
+            }
             if global.json { try global.printJSON(items); return }
-            for item in items {
+            for item in items where item.kind == "cell" {
                 print("\(item.table).\(item.column) of \(item.row):")
                 for (index, head) in item.heads.enumerated() {
                     print("  [\(index + 1)] \(head.value)   — \(head.author), \(head.time)\(index == 0 ? "  (shown)" : "")")
                 }
             }
-            print("(\(items.count) open conflicts)\(items.isEmpty ? "" : "; resolve with `fieldlog conflicts resolve --row ID --column NAME --pick N`")")
+            let cells = items.count - workflow.count
+            print("(\(cells) open conflicts)\(cells == 0 ? "" : "; resolve with `fieldlog conflicts resolve --row ID --column NAME --pick N`")")
+            for conflict in workflow {
+                print("流转冲突 \(conflict.number) (concurrent actions; the coordinator settles with `fieldlog demand settle \(conflict.number) --keep EVENT --comment …`):")
+                for event in conflict.branches { print("  EVENT \(event.handle)  \(event.at)  \(event.actor)  \(event.action) → \(event.to ?? "-")  \(event.comment ?? "")") }
+            }
+            if !workflow.isEmpty { print("(\(workflow.count) workflow conflicts)") }
         }
     }
 
@@ -283,16 +309,17 @@ struct Conflicts: ParsableCommand {
             guard let conflict = try ledger.replica.conflicts().first(where: { $0.row == rowID && $0.column == column }) else {
                 throw CLIError("no open conflict on \(column) of \(row); list them with `fieldlog conflicts`")
             }
-            let chosen: Value
             switch (pick, value) {
             case (let index?, nil):
                 guard (1...conflict.heads.count).contains(index) else { throw CLIError("--pick takes 1 to \(conflict.heads.count)") }
-                chosen = conflict.heads[index - 1].value
-            case (nil, let text?): chosen = .typed(text)
+                let chosen = conflict.heads[index - 1].value
+                try ledger.resolveConflict(table: conflict.table, row: rowID, column: column, value: chosen)
+                print("Resolved \(conflict.table).\(column) of \(row): \(Ledger.display(chosen)).")
+            case (nil, let text?):
+                try ledger.resolveConflict(table: conflict.table, row: rowID, column: column, text: text)
+                print("Resolved \(conflict.table).\(column) of \(row): \(text).")
             default: throw CLIError("give either --pick N or --value TEXT")
             }
-            try ledger.resolveConflict(table: conflict.table, row: rowID, column: column, value: chosen)
-            print("Resolved \(conflict.table).\(column) of \(row): \(Ledger.display(chosen)).")
         }
     }
 }

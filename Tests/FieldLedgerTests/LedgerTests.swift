@@ -76,6 +76,15 @@ struct County {
         return ledger
     }
 
+    /// A new coordinator replica (县营商办), holding the operator's commits.
+    func coordinatorLedger() throws -> Ledger {
+        let key = SigningKey.generate()
+        try operatorLedger.enroll(publicKey: key.publicKey, role: .coordinator, label: "县营商办")
+        let ledger = try Ledger.open(path: nil, root: root.publicKey, key: key)
+        try exchange(from: operatorLedger, to: ledger)
+        return ledger
+    }
+
     func exchange(from: Ledger, to: Ledger) throws {
         var records: [[UInt8]] = []
         try from.replica.exportRecords { records.append($0) }

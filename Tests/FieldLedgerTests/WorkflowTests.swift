@@ -480,7 +480,7 @@ struct TwoCoordinators {
         // Y's coordinator keeps X's assignment (whichever branch it is) and says why.
         let assignX = try x.workflowEvents(of: x.demand(named: number)).first { $0.action == "assign" && $0.actorKey == keyX.publicKey.hex }!
         var settle = ActionInput(comment: "以市场监管局为牵头单位")
-        settle.keep = String(assignX.id.lowercased.prefix(8))
+        settle.keep = assignX.id.lowercased
         let settled = try y.act(.settle, on: number, settle)
         #expect(!settled.hasConflict)
         #expect(settled.lead == (try hub.department(named: "县市场监管局")))
@@ -489,6 +489,86 @@ struct TwoCoordinators {
         // Work goes on from the settled line: the state machine, not the conflict, answers now.
         let next = #expect(throws: LedgerError.self) { try x.act(.reject, on: number, ActionInput(comment: "x")) }
         #expect(next?.code == .transitionRefused)
+    }
+}
+
+/// A settle keeps the branch the coordinator names, and no other: it names one event by its full id
+/// or by a handle unique within the demand, and anything that fits two events, or none, is refused.
+@Suite struct SettleHandleTests {
+    /// Two coordinators assign one demand to two departments, and exchange.
+    static func conflicted() throws -> (pair: TwoCoordinators, number: String) {
+        let pair = try TwoCoordinators()
+        let number = try pair.x.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "缺用地指标", category: "用地")).number
+        _ = try pair.x.act(.submit, on: number, ActionInput())
+        try TwoCoordinators.exchange(pair.x, pair.y)
+        _ = try pair.x.act(.assign, on: number, TwoCoordinators.lead("县市场监管局"))
+        _ = try pair.y.act(.assign, on: number, TwoCoordinators.lead("县行政审批局"))
+        try TwoCoordinators.exchange(pair.x, pair.y)
+        try TwoCoordinators.exchange(pair.y, pair.x)
+        return (pair, number)
+    }
+
+    /// The review's case: both actions taken within a minute share the first 8 hex digits of their
+    /// ids (UUIDv7 time bits), and `--keep` with them took the first match silently, keeping the
+    /// assignment the coordinator meant to overrule. Now that label is refused, nothing is settled,
+    /// and the handle `demand show` prints keeps exactly the branch it names.
+    @Test func aLabelSharedByTwoEventsIsRefusedAndAHandleKeepsItsBranch() throws {
+        let (pair, number) = try Self.conflicted()
+        let events = try pair.y.events(ofDemand: number)
+        #expect(Set(events.map(\.handle)).count == events.count, "handles are unique within the demand")
+        #expect(events.allSatisfy { $0.handle.count >= 6 && $0.id.replacingOccurrences(of: "-", with: "").hasSuffix($0.handle) })
+        let assigns = events.filter { $0.action == "assign" }
+        #expect(assigns.count == 2)
+        #expect(assigns[0].id.prefix(8) == assigns[1].id.prefix(8), "the old label fits both")
+        var oldLabel = ActionInput(comment: "以此为准")
+        oldLabel.keep = String(assigns[0].id.prefix(8))
+        #expect(throws: LedgerError.self) { try pair.y.act(.settle, on: number, oldLabel) }
+        #expect(try pair.y.status(of: number).hasConflict, "nothing was settled")
+        let market = try pair.hub.department(named: "县市场监管局")
+        let marketAssign = try #require(try pair.y.workflowEvents(of: pair.y.demand(named: number)).first {
+            $0.action == "assign" && $0.actorKey == pair.keyX.publicKey.hex
+        })
+        let handle = try #require(events.first { $0.id == marketAssign.id.lowercased }?.handle)
+        var settle = ActionInput(comment: "以市场监管局为牵头单位")
+        settle.keep = handle
+        let settled = try pair.y.act(.settle, on: number, settle)
+        #expect(!settled.hasConflict)
+        #expect(settled.lead == market)
+        // The handle names the kept event in the settle's record.
+        let record = try #require(try pair.y.workflowEvents(of: pair.y.demand(named: number)).last { $0.action == "settle" })
+        #expect(record.data["keep"] == marketAssign.id.lowercased)
+    }
+
+    /// Handles grow until they tell the events of a demand apart; an ending shared by two is refused
+    /// as ambiguous, naming the full ids; a full id, with or without dashes, always works.
+    @Test func handlesAreUniqueAndAnAmbiguousEndingIsRefused() throws {
+        let a = try #require(UUID(uuidString: "01890a5d-ac96-774b-bcce-b30209abcdef"))
+        let b = try #require(UUID(uuidString: "01890a5d-ac96-774b-bcce-b30219abcdef"))
+        let handles = Ledger.eventHandles([a, b])
+        #expect(handles[a] == "09abcdef" && handles[b] == "19abcdef")
+        let ambiguous = #expect(throws: LedgerError.self) { try Ledger.event(named: "9abcdef", among: [a, b], what: "event") }
+        #expect(ambiguous?.code == .ambiguous)
+        #expect(ambiguous?.message.contains(a.lowercased) == true)
+        #expect(try Ledger.event(named: "09ABCDEF", among: [a, b], what: "event") == a)
+        #expect(try Ledger.event(named: b.uuidString, among: [a, b], what: "event") == b)
+        #expect(try Ledger.event(named: b.lowercased.replacingOccurrences(of: "-", with: ""), among: [a, b], what: "event") == b)
+        #expect(throws: LedgerError.self) { try Ledger.event(named: "abc", among: [a, b], what: "event") }
+        #expect(throws: LedgerError.self) { try Ledger.event(named: "01890a5d", among: [a, b], what: "event") }
+    }
+
+    /// A workflow conflict is listed wherever cell conflicts are: with the demand list's entry, in
+    /// the list of conflicts (which `conflicts`, `status` and `sync` print), with the handles.
+    @Test func workflowConflictsAreListedWhereverConflictsAre() throws {
+        let (pair, number) = try Self.conflicted()
+        let listed = try pair.y.workflowConflicts()
+        #expect(listed.map(\.number) == [number])
+        #expect(listed.first?.branches.map(\.action) == ["assign", "assign"])
+        #expect(try pair.y.demands().first { $0.number == number }?.hasWorkflowConflict == true)
+        var settle = ActionInput(comment: "以市场监管局为牵头单位")
+        settle.keep = try #require(listed.first?.branches.first?.handle)
+        _ = try pair.y.act(.settle, on: number, settle)
+        #expect(try pair.y.workflowConflicts().isEmpty)
+        #expect(try pair.y.demands().first { $0.number == number }?.hasWorkflowConflict == false)
     }
 }
 

@@ -88,7 +88,10 @@ import Testing
         #expect(try await county.digests(county.a) == county.digests(county.op))
         let shown = try await county.op.ok(["demand", "show", number, "--json"]).json as? [String: Any]
         #expect((shown?["demand"] as? [String: Any])?["title"] as? String == "用工缺口（已核实）")
-        #expect((shown?["events"] as? [Any])?.count == 3)
+        // Created, two edits, and the resolution (issue 13: a resolution is an entry of the 流转日志).
+        let shownEvents = shown?["events"] as? [[String: Any]]
+        #expect(shownEvents?.count == 4)
+        #expect(shownEvents?.last?["comment"] as? String == "解决冲突 title")
         // Importing a bundle twice changes nothing.
         let file = county.folder + "/again.bundle"
         try await county.b.ok(["bundle", "export", "--out", file, "--all"])
