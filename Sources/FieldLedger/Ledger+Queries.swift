@@ -302,20 +302,20 @@ extension Ledger {
         let sql: String
         switch kind {
         case "departments":
-            sql = "SELECT name, kind, head, liaison, phone FROM departments WHERE deleted = 0 ORDER BY name"
+            sql = "SELECT id, name, kind, head, liaison, phone, retired_on FROM departments WHERE deleted = 0 ORDER BY name"
         case "cadres":
             sql = """
-                SELECT c.name, c.title, p.name AS department, c.rank, c.mobile FROM cadres c
+                SELECT c.id, c.name, c.title, p.name AS department, c.rank, c.mobile, c.retired_on FROM cadres c
                 LEFT JOIN departments p ON p.id = c.department_id WHERE c.deleted = 0 ORDER BY c.name
                 """
         case "enterprises":
             sql = """
-                SELECT name, uscc, uscc_missing_reason, township, industry, size, is_key, contact_name, contact_phone
+                SELECT id, name, short_name, uscc, uscc_missing_reason, township, industry, size, is_key, contact_name, contact_phone, retired_on
                 FROM enterprises WHERE deleted = 0 ORDER BY name
                 """
         case "linkages":
             sql = """
-                SELECT c.name AS cadre, e.name AS enterprise, l.role, l.start_date, l.end_date, l.active FROM linkages l
+                SELECT l.id, c.name AS cadre, e.name AS enterprise, l.role, l.start_date, l.end_date, l.active FROM linkages l
                 LEFT JOIN cadres c ON c.id = l.cadre_id LEFT JOIN enterprises e ON e.id = l.enterprise_id
                 WHERE l.deleted = 0 ORDER BY e.name, l.active DESC, c.name
                 """
@@ -335,12 +335,41 @@ extension Ledger {
                 for column in row.columnNames {
                     let value = Value(databaseValue: row[column] as DatabaseValue)
                     guard value != .null else { continue }
-                    var text = Ledger.display(value)
+                    var text = column == "id" ? (UUID(blob: row[column] as Data) ?? UUID()).lowercased : Ledger.display(value)
                     if ["contact_phone", "mobile", "phone"].contains(column) && !showPersonalData { text = Ledger.mask(phone: text) }
                     out[column] = text
                 }
                 return out
             }
+        }
+    }
+
+    /// The columns of a registry listing in the order a person reads them, with their Chinese
+    /// names (`registry list`; `--json` keeps the English keys).
+    public static func registryColumns(_ kind: String) -> [(key: String, label: String)] {
+        switch kind {
+        case "departments": [("name", "单位名称"), ("kind", "类型"), ("head", "负责人"), ("liaison", "联络员"), ("phone", "电话"), ("retired_on", "退出日期")]
+        case "cadres": [("name", "姓名"), ("title", "职务"), ("department", "单位"), ("rank", "职级"), ("mobile", "手机"), ("retired_on", "退出日期")]
+        case "enterprises":
+            [
+                ("name", "企业名称"), ("short_name", "简称"), ("uscc", "统一社会信用代码"), ("uscc_missing_reason", "未登记原因"),
+                ("township", "所属镇街/园区"), ("industry", "行业"), ("size", "规模"), ("is_key", "重点企业"), ("contact_name", "联系人"),
+                ("contact_phone", "联系电话"), ("retired_on", "退出日期"),
+            ]
+        case "linkages": [("cadre", "包联领导"), ("enterprise", "企业名称"), ("role", "包联角色"), ("start_date", "开始日期"), ("end_date", "结束日期"), ("active", "状态")]
+        default: [("code", "设备编号"), ("role", "角色"), ("holder", "使用人"), ("enrolled_at", "登记时间"), ("revoked", "状态"), ("public_key", "公钥")]
+        }
+    }
+
+    /// A listed value as a person reads it: 主包/协包, 有效/已结束, 是/否, roles in Chinese.
+    public static func registryDisplay(_ kind: String, _ key: String, _ value: String) -> String {
+        switch (kind, key) {
+        case ("linkages", "role"): LinkageRole(rawValue: value)?.displayName ?? value
+        case ("linkages", "active"): value == "1" ? "有效" : "已结束"
+        case ("enterprises", "is_key"): value == "1" ? "是" : "否"
+        case ("devices", "revoked"): value == "1" ? "已吊销" : "有效"
+        case ("devices", "role"): Role(rawValue: value)?.displayName ?? value
+        default: value
         }
     }
 

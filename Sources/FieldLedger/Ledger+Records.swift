@@ -159,6 +159,8 @@ extension Ledger {
     @discardableResult
     public func addVisit(_ input: VisitInput) throws -> UUID {
         let enterprise = try enterprise(named: input.enterprise)
+        try requireInService(.enterprise, enterprise, for: "new visit")
+        try requireLinked(enterprise)
         let mode = try Vocabulary.check(input.mode, in: Vocabulary.visitModes, field: "mode")
         let date = try Vocabulary.checkDate(input.date ?? today(), field: "visit date")
         // A visit is logged once it happened; a planned one is the last visit's next visit date.
@@ -192,6 +194,8 @@ extension Ledger {
     @discardableResult
     public func addDemand(_ input: DemandInput) throws -> (id: UUID, number: String) {
         let enterprise = try enterprise(named: input.enterprise)
+        try requireInService(.enterprise, enterprise, for: "new demand")
+        try requireLinked(enterprise)
         let title = input.title.trimmingCharacters(in: .whitespaces)
         guard !title.isEmpty else { throw LedgerError(.missingField, "a demand needs a title") }
         guard !input.content.trimmingCharacters(in: .whitespaces).isEmpty else {

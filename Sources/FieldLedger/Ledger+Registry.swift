@@ -48,11 +48,14 @@ public struct EnterpriseInput: Sendable {
     public var isKey: Bool
     public var contactName: String?
     public var contactPhone: String?
+    /// 简称: what people call it; it is looked up like the name.
+    public var shortName: String?
 
     public init(
         name: String, uscc: String?, usccMissingReason: String? = nil, township: String? = nil, industry: String? = nil,
-        size: String? = nil, isKey: Bool = false, contactName: String? = nil, contactPhone: String? = nil
+        size: String? = nil, isKey: Bool = false, contactName: String? = nil, contactPhone: String? = nil, shortName: String? = nil
     ) {
+        self.shortName = shortName
         self.name = name
         self.uscc = uscc
         self.usccMissingReason = usccMissingReason
@@ -93,13 +96,15 @@ extension Ledger {
 
     /// Adds departments (names unique among live departments); one registry commit.
     @discardableResult
-    public func addDepartments(_ inputs: [DepartmentInput]) throws -> [UUID] {
+    public func addDepartments(_ inputs: [DepartmentInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add departments")
         var names = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM departments WHERE deleted = 0") })
         for input in inputs {
             let name = input.name.trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw LedgerError(.missingField, "a department needs a name") }
-            guard names.insert(name).inserted else { throw LedgerError(.duplicateName, "department \(name) already exists") }
+            guard names.insert(name).inserted || allowDuplicateNames else {
+                throw LedgerError(.duplicateName, "department \(name) already exists; correct it with `fieldlog registry update department`, or insist with --allow-duplicate-names")
+            }
         }
         var ids: [UUID] = []
         for chunk in inputs.chunked(Self.rowsPerRegistryCommit) {
@@ -117,14 +122,22 @@ extension Ledger {
 
     /// Adds cadres; each names an existing department.
     @discardableResult
-    public func addCadres(_ inputs: [CadreInput]) throws -> [UUID] {
+    public func addCadres(_ inputs: [CadreInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add cadres")
+        var names = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM cadres WHERE deleted = 0") })
         var rows: [(CadreInput, UUID)] = []
         for input in inputs {
-            guard !input.name.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw LedgerError(.missingField, "a cadre needs a name")
+            let name = input.name.trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { throw LedgerError(.missingField, "a cadre needs a name") }
+            guard names.insert(name).inserted || allowDuplicateNames else {
+                throw LedgerError(
+                    .duplicateName,
+                    "a cadre is already named \(name); correct that one with `fieldlog registry update cadre`, or insist with --allow-duplicate-names (then name each by mobile or id)"
+                )
             }
-            rows.append((input, try department(named: input.department)))
+            let department = try department(named: input.department)
+            try requireInService(.department, department, for: "new cadre")
+            rows.append((input, department))
         }
         var ids: [UUID] = []
         for chunk in rows.chunked(Self.rowsPerRegistryCommit) {
@@ -142,13 +155,22 @@ extension Ledger {
 
     /// Adds enterprises: each USCC is validated (GB 32100) and unique, or missing with a reason.
     @discardableResult
-    public func addEnterprises(_ inputs: [EnterpriseInput]) throws -> [UUID] {
+    public func addEnterprises(_ inputs: [EnterpriseInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add enterprises")
         var codes = Set(try read { db in try String.fetchAll(db, sql: "SELECT uscc FROM enterprises WHERE deleted = 0 AND uscc IS NOT NULL") })
+        var names = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM enterprises WHERE deleted = 0") })
         var normalized: [(EnterpriseInput, String?)] = []
         for input in inputs {
             let name = input.name.trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw LedgerError(.missingField, "an enterprise needs a name") }
+            // A second enterprise of one name once went in silently, and then `--enterprise` with that
+            // name failed for everyone.
+            guard names.insert(name).inserted || allowDuplicateNames else {
+                throw LedgerError(
+                    .duplicateName,
+                    "an enterprise is already named \(name); correct that one with `fieldlog registry update enterprise`, or insist with --allow-duplicate-names (then name each by 统一社会信用代码)"
+                )
+            }
             let raw = input.uscc?.trimmingCharacters(in: .whitespaces) ?? ""
             if raw.isEmpty {
                 guard let reason = input.usccMissingReason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -176,6 +198,7 @@ extension Ledger {
                         "township": .optionalText(input.township), "industry": .optionalText(input.industry),
                         "size": .optionalText(input.size), "is_key": .integer(input.isKey ? 1 : 0),
                         "contact_name": .optionalText(input.contactName), "contact_phone": .optionalText(input.contactPhone),
+                        "short_name": .optionalText(input.shortName),
                     ]))
                 }
             }
@@ -213,6 +236,8 @@ extension Ledger {
         for input in inputs {
             let cadre = try cadre(named: input.cadre)
             let enterprise = try enterprise(named: input.enterprise)
+            try requireInService(.cadre, cadre, for: "new linkage")
+            try requireInService(.enterprise, enterprise, for: "new linkage")
             var replaced: UUID?
             if input.role == .lead, let current = leads[enterprise], current != cadre {
                 guard replaceLead else {
@@ -301,6 +326,8 @@ extension Ledger {
             if let cadre { cadreID = try self.cadre(named: cadre) }
             if let department { departmentID = try self.department(named: department) }
         }
+        if let cadreID { try requireInService(.cadre, cadreID, for: "new device") }
+        if let departmentID { try requireInService(.department, departmentID, for: "new device") }
         let row = RegistryIDs.device(publicKey)
         let existing = try text("devices", row, "code")
         let code = try existing ?? read { db in

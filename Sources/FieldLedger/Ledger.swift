@@ -78,15 +78,48 @@ public final class Ledger: Sendable {
         try replica.database.read(body)
     }
 
+    /// How a registry table is looked up and named to a person.
+    struct Lookup {
+        var table: String
+        var what: String
+        /// Columns matched exactly (a USCC after normalizing: spaces out, letters upper case).
+        var columns: [String]
+        /// Columns a unique partial match may use (a name, a 简称).
+        var partial: [String]
+        /// A row as a person reads it in a suggestion or a choice, from `SELECT id, <describe>`.
+        var describe: String
+    }
+
+    static let departmentLookup = Lookup(table: "departments", what: "department", columns: ["name"], partial: ["name"], describe: "name")
+    static let cadreLookup = Lookup(
+        table: "cadres", what: "cadre", columns: ["name", "mobile"], partial: ["name"],
+        describe: "name || COALESCE('（' || (SELECT p.name FROM departments p WHERE p.id = department_id) || '）', '')"
+    )
+    static let enterpriseLookup = Lookup(
+        table: "enterprises", what: "enterprise", columns: ["name", "short_name", "uscc"], partial: ["name", "short_name"],
+        describe: "name || COALESCE('（' || uscc || '）', '')"
+    )
+
     /// Finds one live row of `table` by id (full or unique prefix) or by `column` value.
     func find(_ table: String, _ text: String, by columns: [String], what: String) throws -> UUID {
+        try find(Lookup(table: table, what: what, columns: columns, partial: [], describe: columns.first ?? "id"), text)
+    }
+
+    /// Finds one live row: by id (full, or a prefix of at least 6 hex digits), by an exact value of
+    /// one of the lookup's columns (a USCC in any case and spacing), else by a unique partial match
+    /// of a name or 简称 ("高唐纺织" for 山东高唐纺织有限公司). A miss suggests the nearest names; a
+    /// text that fits several rows lists them, to be named by USCC or id.
+    func find(_ lookup: Lookup, _ text: String) throws -> UUID {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw LedgerError(.missingField, "name the \(lookup.what)") }
         if let id = UUID(uuidString: trimmed) { return id }
-        let matches = try read { db -> [Data] in
-            let byColumn = columns.map { "\"\($0)\" = ?" }.joined(separator: " OR ")
+        let table = lookup.table
+        let (matches, candidates) = try read { db -> ([Data], [(id: Data, label: String, names: [String])]) in
+            let normalized = USCC.normalize(trimmed)
+            let byColumn = lookup.columns.map { "\"\($0)\" = ?" }.joined(separator: " OR ")
+            let values = lookup.columns.map { $0 == "uscc" ? normalized : trimmed }
             var rows = try Data.fetchAll(
-                db, sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND (\(byColumn))",
-                arguments: StatementArguments(Array(repeating: trimmed, count: columns.count))
+                db, sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND (\(byColumn))", arguments: StatementArguments(values)
             )
             if rows.isEmpty, trimmed.count >= 6, trimmed.allSatisfy(\.isHexDigit) {
                 let hex = trimmed.lowercased()
@@ -94,23 +127,48 @@ public final class Ledger: Sendable {
                     Hex.encode($0).hasPrefix(hex) || UUID(bytes16: [UInt8]($0)).lowercased.replacingOccurrences(of: "-", with: "").hasPrefix(hex)
                 }
             }
-            return rows
+            let names = lookup.partial.map { "COALESCE(\"\($0)\", '')" }.joined(separator: ", ")
+            let all = try Row.fetchAll(
+                db, sql: "SELECT id, \(lookup.describe) AS label\(names.isEmpty ? "" : ", " + names) FROM \"\(table)\" WHERE deleted = 0"
+            ).map { row in
+                (id: row["id"] as Data, label: row["label"] as String? ?? "", names: (0..<lookup.partial.count).map { row[2 + $0] as String })
+            }
+            if rows.isEmpty, trimmed.count >= 2 {
+                rows = all.filter { candidate in candidate.names.contains { !$0.isEmpty && $0.contains(trimmed) } }.map(\.id)
+            }
+            return (rows, all)
         }
-        guard !matches.isEmpty else { throw LedgerError(.notFound, "no \(what) named \(trimmed)") }
+        let label = { (id: Data) in candidates.first { $0.id == id }?.label ?? UUID(bytes16: [UInt8](id)).lowercased }
+        guard !matches.isEmpty else {
+            let near = Self.nearest(trimmed, in: candidates.map { ($0.label, $0.names) }, count: 3)
+            let hint = near.isEmpty ? "" : "; did you mean \(near.joined(separator: ", "))?"
+            throw LedgerError(.notFound, "no \(lookup.what) is named \(trimmed)\(hint) (`fieldlog registry list \(table)` lists them all)")
+        }
         guard matches.count == 1 else {
-            throw LedgerError(.ambiguous, "\(matches.count) \(what)s match \(trimmed); use the id instead")
+            let choices = matches.prefix(8).map { "\(label($0)) [id \(UUID(bytes16: [UInt8]($0)).lowercased.prefix(8))]" }.joined(separator: ", ")
+            let byCode = lookup.table == "enterprises" ? ", its 统一社会信用代码" : ""
+            throw LedgerError(.ambiguous, "\(matches.count) \(lookup.what)s fit \(trimmed): \(choices); name one by its full name\(byCode) or its id")
         }
         return UUID(bytes16: [UInt8](matches[0]))
     }
 
-    /// The department with this name or id.
-    public func department(named name: String) throws -> UUID { try find("departments", name, by: ["name"], what: "department") }
-    /// The cadre with this name or id.
-    public func cadre(named name: String) throws -> UUID { try find("cadres", name, by: ["name", "mobile"], what: "cadre") }
-    /// The enterprise with this name, USCC or id.
-    public func enterprise(named name: String) throws -> UUID {
-        try find("enterprises", name, by: ["name", "uscc"], what: "enterprise")
+    /// The labels of the candidates whose names are nearest `text`: those sharing the most
+    /// characters with it, in proportion, for at least half of it; best first.
+    static func nearest(_ text: String, in candidates: [(label: String, names: [String])], count: Int) -> [String] {
+        let wanted = Set(text)
+        let scored = candidates.compactMap { candidate -> (String, Double)? in
+            let best = candidate.names.map { Double(Set($0).intersection(wanted).count) / Double(max(wanted.count, 1)) }.max() ?? 0
+            return best >= 0.5 ? (candidate.label, best) : nil
+        }
+        return scored.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(count).map(\.0)
     }
+
+    /// The department with this name or id.
+    public func department(named name: String) throws -> UUID { try find(Self.departmentLookup, name) }
+    /// The cadre with this name, mobile or id.
+    public func cadre(named name: String) throws -> UUID { try find(Self.cadreLookup, name) }
+    /// The enterprise with this name, 简称, USCC (any case) or id.
+    public func enterprise(named name: String) throws -> UUID { try find(Self.enterpriseLookup, name) }
 
     /// A text cell of a live row.
     func text(_ table: String, _ id: UUID, _ column: String) throws -> String? {

@@ -8,8 +8,11 @@ public enum USCC {
     /// Letters are never substituted (O is not turned into 0, nor I into 1): a code with a letter
     /// outside the alphabet is reported as such.
     /// - Throws: `LedgerError.invalidUSCC` with the reason.
+    /// A code as it is stored: spaces removed, letters in upper case (nothing else changed).
+    public static func normalize(_ raw: String) -> String { String(raw.filter { !$0.isWhitespace }).uppercased() }
+
     public static func validate(_ raw: String) throws(LedgerError) -> String {
-        let code = String(raw.filter { !$0.isWhitespace }).uppercased()
+        let code = normalize(raw)
         guard code.count == 18 else {
             throw LedgerError(.invalidUSCC, "统一社会信用代码 \(code) has \(code.count) characters, not 18")
         }

@@ -118,10 +118,21 @@ struct County {
         #expect(invalid?.code == .invalidUSCC)
         #expect(invalid?.message.contains("line 3") == true)
         #expect(try county.operatorLedger.counts()["enterprises"] == 2, "nothing of a bad file is stored")
+        // One code twice in a file is refused, naming both lines.
         let duplicate = #expect(throws: LedgerError.self) {
-            try county.operatorLedger.importRegistry(.enterprises, csv: "企业名称,统一社会信用代码\n重复,91371082775260043P\n", name: "e.csv")
+            try county.operatorLedger.importRegistry(
+                .enterprises, csv: "企业名称,统一社会信用代码\n重复,91110000600037341L\n又一个,91110000600037341L\n", name: "e.csv"
+            )
         }
         #expect(duplicate?.code == .duplicateUSCC)
+        #expect(duplicate?.message.contains("line 3") == true && duplicate?.message.contains("line 2") == true)
+        // A code the registry has names that enterprise: the line updates it (issue 13, a master
+        // file imports again as an update keyed by USCC), and a dry run shows the rename first.
+        let plan = try county.operatorLedger.importRegistry(
+            .enterprises, csv: "企业名称,统一社会信用代码\n重复,91371082775260043P\n", name: "e.csv", dryRun: true
+        )
+        #expect(plan.first?.action == .update)
+        #expect(plan.first?.changes.first?.new == "重复")
     }
 
     @Test func oneActiveLeadPerEnterprise() throws {
