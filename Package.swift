@@ -95,6 +95,7 @@ let package = Package(
                 "FieldCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -149,7 +150,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FieldlogCLITests",
-            dependencies: ["FieldCrypto", "FieldStore", "FieldLedger", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "fieldlog", "FieldCrypto", "FieldStore", "FieldLedger", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -26,6 +26,13 @@ for kind in departments cadres enterprises linkages; do
     fl "$OP" registry import "$kind" "$DATA/$kind.csv"
 done
 
+step "The registry is corrected, never deleted: the master file again, a dry run first, then a 简称"
+sed 's/13805390001/13905390001/' "$DATA/enterprises.csv" > "$WORK/enterprises-2.csv"
+fl "$OP" registry import enterprises "$WORK/enterprises-2.csv" --dry-run
+fl "$OP" registry import enterprises "$WORK/enterprises-2.csv"
+fl "$OP" registry update enterprise 山东高唐纺织有限公司 --set 简称=高唐纺织
+fl "$OP" registry list enterprises | head -2
+
 step "Two cadres create their laptop keys; the operator enrolls them"
 KEY_A=$(fl "$A" init --json | json_field publicKey)
 KEY_B=$(fl "$B" init --json | json_field publicKey)
@@ -199,12 +206,23 @@ fl "$MARKET" enroll --hub "$HUB" --code "$(code --role department --department �
 fl "$HR" enroll --hub "$HUB" --code "$(code --role department --department 县人力资源社会保障局)" --root-fingerprint "$ROOT_FP"
 sync() { for home in "$@"; do fl "$home" sync --hub "$HUB" >/dev/null; done; }
 
-step "王强 submits both demands; the coordinator assigns them"
+step "王强 submits both demands; the coordinator assigns them, and so does the operator, at the same time"
 fl "$A" demand submit "$D1"
 fl "$A" demand submit "$D2"
 sync "$A" "$COORD"
 fl "$COORD" demand assign "$D1" --lead 县市场监管局 --co 县人力资源社会保障局
-fl "$COORD" demand assign "$D2" --lead 县住房城乡建设局
+fl "$OP" demand assign "$D2" --lead 县住房城乡建设局
+fl "$COORD" demand assign "$D2" --lead 县自然资源和规划局
+sync "$COORD"
+fl "$COORD" demand show "$D2"
+
+step "The coordinator settles the workflow conflict, naming the branch to keep by its handle"
+KEEP=$(fl "$COORD" demand show "$D2" --json | python3 -c "
+import json, sys
+shown = json.load(sys.stdin)
+branches = set(shown['workflowConflicts'][0])
+print(next(e['handle'] for e in shown['events'] if e['id'] in branches and 'root' in e['actor']))")
+fl "$COORD" demand settle "$D2" --keep "$KEEP" --comment "变压器增容由住建局牵头"
 sync "$COORD" "$MARKET" "$HR"
 
 step "县市场监管局 says it is not theirs; the coordinator reassigns it to 县人力资源社会保障局"

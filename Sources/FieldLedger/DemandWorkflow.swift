@@ -46,6 +46,36 @@ public enum DemandAction: String, CaseIterable, Sendable, Codable {
     case reopen
     case longTerm = "long-term"
     case archive, reject, settle
+
+    /// The action as the 流转日志 names it.
+    public var chinese: String {
+        switch self {
+        case .submit: "提交"
+        case .assign: "交办"
+        case .sign: "签收"
+        case .return: "申请退回"
+        case .reassign: "改派"
+        case .extend: "延期"
+        case .reply: "答复"
+        case .acceptReply: "审核通过"
+        case .rejectReply: "退回重办"
+        case .followUp: "回访"
+        case .reopen: "重办"
+        case .longTerm: "长期跟踪"
+        case .archive: "销号"
+        case .reject: "不予受理"
+        case .settle: "裁定冲突"
+        }
+    }
+
+    /// The Chinese name of an event's action as stored (`create`, `edit` and the workflow verbs).
+    public static func chinese(_ action: String) -> String {
+        switch action {
+        case "create": "登记"
+        case "edit": "修改"
+        default: DemandAction(rawValue: action)?.chinese ?? action
+        }
+    }
 }
 
 /// Who may act, as the workflow sees roles: the coordinator's powers belong to the operator and the

@@ -27,7 +27,7 @@ public enum Enrollment {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do { response = try await client.execute(request, timeout: .seconds(60)) } catch {
-            throw SyncError(.transport, "cannot reach the hub at \(base) (\(error)); check the address and the network")
+            throw HTTPTransport.unreachable(base, error)
         }
         let responseBody = Array(try await response.body.collect(upTo: 256 << 20).readableBytesView)
         let status = Int(response.status.code)

@@ -27,6 +27,52 @@ public struct HTTPTransport: SyncTransport, Sendable {
         self.client = client
     }
 
+    /// The HTTP client fieldlog syncs and enrolls with: a refused connection fails at once
+    /// (AsyncHTTPClient retried until its 10 s connect timeout, on every sync in the field), an
+    /// address that does not answer within 3 s fails, and so does a hub silent for 20 s in the
+    /// middle of an answer.
+    public static func makeClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(3), read: .seconds(20))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// One sentence for a failed exchange with `baseURL` (`server`: "the hub", "the laptop"), with
+    /// what to do and no library internals (a TLS failure once printed a build machine's path).
+    public static func unreachable(_ baseURL: String, _ error: any Error, server: String = "the hub") -> SyncError {
+        let text = String(describing: error)
+        let kind = String(reflecting: type(of: error))
+        let reach = "cannot reach \(server) at \(baseURL)"
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout: return SyncError(.transport, "\(reach): no answer within 3 s; check the address and the network")
+            case .readTimeout, .deadlineExceeded:
+                return SyncError(
+                    .transport, "\(server) at \(baseURL) sent nothing for 20 s; check that it is the county hub and not overloaded, then sync again: what arrived before is kept"
+                )
+            case .remoteConnectionClosed:
+                return SyncError(.transport, "\(server) at \(baseURL) closed the connection; sync again: what arrived before is kept")
+            default: break
+            }
+        }
+        if kind.contains("SSL") || kind.contains("TLS") || text.contains("SSL") || text.contains("TLS") {
+            return SyncError(
+                .transport, "\(reach): the secure connection (https) failed; the county hub speaks http:// unless a proxy in front of it serves https"
+            )
+        }
+        if text.contains("Connection refused") || text.contains("errno: 111") {
+            return SyncError(.transport, "\(reach): nothing answers there (connection refused); check the address and port, and that it serves")
+        }
+        if text.contains("No route") || text.contains("unreachable") || text.contains("errno: 113") || text.contains("errno: 101") {
+            return SyncError(.transport, "\(reach): no route from this computer; check the network")
+        }
+        if text.contains("DNS error") || text.contains("UnknownHost") {
+            return SyncError(.transport, "\(reach): this computer does not know that name; check the address")
+        }
+        return SyncError(.transport, "\(reach); check the address and the network")
+    }
+
     public func exchange(_ request: SyncRequest) async throws -> SyncResponse {
         let encoded = try SyncWire.encode(request)
         let (status, body) = try await send(path: encoded.path, contentType: encoded.contentType, body: encoded.body)
@@ -50,7 +96,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
         do {
             response = try await client.execute(request, timeout: timeout)
         } catch {
-            throw SyncError(.transport, "cannot reach the hub at \(baseURL) (\(error)); check the address and the network")
+            throw Self.unreachable(baseURL, error, server: acceptPeer == nil ? "the hub" : "the laptop")
         }
         let buffer: ByteBuffer
         do {
@@ -60,7 +106,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
         } catch {
             // A connection cut or a server killed in the middle of the body (found by the fault soak,
             // where this error reached the user as a bare "stream ended at an unexpected time").
-            throw SyncError(.transport, "the answer from \(baseURL) was cut off (\(error)); sync again: what arrived before is kept")
+            throw SyncError(.transport, "the answer from \(baseURL) was cut off; sync again: what arrived before is kept")
         }
         let responseBody = Array(buffer.readableBytesView)
         let signed = SignedMessage(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })

@@ -120,3 +120,20 @@ extension Value {
         return .text(text)
     }
 }
+
+/// Writes a file whole (a temporary file renamed into place), or says in one sentence why it
+/// cannot: a missing export folder once printed a Foundation error dump.
+func writeFile(_ bytes: [UInt8], to path: String) throws {
+    let folder = (path as NSString).deletingLastPathComponent
+    var isFolder: ObjCBool = false
+    let target = folder.isEmpty ? "." : folder
+    guard FileManager.default.fileExists(atPath: target, isDirectory: &isFolder), isFolder.boolValue else {
+        throw CLIError("the folder \(target) does not exist; create it, or write to another --out")
+    }
+    guard FileManager.default.isWritableFile(atPath: target) else {
+        throw CLIError("the folder \(target) cannot be written by this user; choose another --out")
+    }
+    do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        throw CLIError("\(path) could not be written (is the disk full, or is the file open in another program?); try again or choose another --out")
+    }
+}

@@ -45,7 +45,7 @@ struct ExportCommand: ParsableCommand {
                 case .xlsx: try XLSXWriter.write(tables, title: title)
                 case .json: try JSONWriter.write(tables, title: title, generatedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000)))
                 }
-            try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
+            try writeFile(bytes, to: out)
             let rows = tables.map(\.rows.count).reduce(0, +)
             var lines = ["Wrote \(out) (\(format.rawValue), \(tables.count) table\(tables.count == 1 ? "" : "s"), \(rows) rows, \(bytes.count) bytes)."]
             if sign {
@@ -55,7 +55,7 @@ struct ExportCommand: ParsableCommand {
                     signerName: try ledger.authorName(ledger.publicKey), heads: try ledger.replica.heads(),
                     signedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
                 )
-                try Data(try signature.encoded()).write(to: URL(fileURLWithPath: out + ".sig"), options: .atomic)
+                try writeFile(try signature.encoded(), to: out + ".sig")
                 lines.append("Signed: \(out).sig (BLAKE2b-256 \(signature.blake2b256.prefix(16))…, \(signature.heads.count) feed heads). Check with `fieldlog export verify \(out)`.")
             }
             if global.json { try global.printJSON(["file": out, "format": format.rawValue, "rows": String(rows)]) } else { lines.forEach { print($0) } }

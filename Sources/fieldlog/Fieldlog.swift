@@ -18,7 +18,7 @@ struct Fieldlog: AsyncParsableCommand {
             Start with `fieldlog init`.
             """,
         subcommands: [
-            Init.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self, CalendarCommand.self, ExportCommand.self, RatesCommand.self,
+            Init.self, KeyCommand.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self, CalendarCommand.self, ExportCommand.self, RatesCommand.self,
             History.self, Conflicts.self, BundleCommand.self, EnrollCommand.self, SyncCommand.self, PeerServe.self, HubCommand.self, Status.self,
         ]
     )
@@ -32,7 +32,7 @@ struct Fieldlog: AsyncParsableCommand {
             return handler
         }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Self.normalizedArguments(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -50,9 +50,37 @@ struct Fieldlog: AsyncParsableCommand {
             fail(error.message)
         } catch let error as ExportError {
             fail(error.message)
+        } catch let error as CocoaError {
+            // A file the command reads or writes: the path and the reason, not Foundation's dump.
+            let path = (error.userInfo[NSFilePathErrorKey] as? String) ?? error.errorUserInfo[NSFilePathErrorKey] as? String
+            fail("\(path ?? "a file") could not be read or written (\(error.code == .fileNoSuchFile || error.code == .fileReadNoSuchFile ? "no such file or folder" : "refused")); check the path and that this user may use it")
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// The arguments with the options every command takes (`--data DIR`, `--json`) moved from
+    /// before the command's name to after it, so that `fieldlog --data DIR hub init` works as
+    /// `fieldlog hub init --data DIR` does (docs/operations.md once showed the first form, which
+    /// failed).
+    static func normalizedArguments(_ arguments: [String]) -> [String] {
+        var moved: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--json" || argument.hasPrefix("--data=") {
+                moved.append(argument)
+                index += 1
+            } else if argument == "--data", index + 1 < arguments.count {
+                moved += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                break
+            }
+        }
+        let rest = Array(arguments[index...])
+        guard !moved.isEmpty, let first = rest.first, !first.hasPrefix("-") else { return arguments }
+        return rest + moved
     }
 
     static func fail(_ message: String) -> Never {

@@ -8,6 +8,7 @@ import FieldSync
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,8 +66,7 @@ struct HubCommand: AsyncParsableCommand {
             configuration.createdWindow = window
             configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)
             configuration.maxBodyBytes = maxBodyMib << 20
-            configuration.logger.info("serving", metadata: ["address": "\(host):\(port)", "root": "\(key.publicKey.fingerprint)"])
-            try await buildHub(configuration).runService()
+            try await serve(configuration, host: host, port: port)
         }
     }
 }
@@ -130,7 +130,7 @@ struct EnrollCommand: AsyncParsableCommand {
         guard !global.hasReplica else { throw CLIError("this device already belongs to a county (\(global.replicaPath))") }
         guard FileManager.default.fileExists(atPath: global.keyPath) else { throw CLIError("no device key yet; run `fieldlog init` first") }
         let key = try global.signingKey()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTPTransport.makeClient()
         let result: Result<(root: PublicKey, records: [[UInt8]]), any Error>
         do { result = .success(try await Enrollment.enroll(hub: hub, code: code, label: label, key: key, client: client)) } catch {
             result = .failure(error)
@@ -142,13 +142,28 @@ struct EnrollCommand: AsyncParsableCommand {
         }
         let ledger = try Ledger.open(path: global.replicaPath, root: root, key: key)
         let report = try ledger.replica.importRecords(records)
+        try ledger.replica.setMetaValue(SyncCommand.hubKey, hub)
         if global.json {
             try global.printJSON(["rootFingerprint": root.fingerprint, "role": try ledger.enrolledRole()?.rawValue ?? "", "applied": String(report.applied)])
             return
         }
         print("Enrolled with the hub at \(hub) as \(try ledger.enrolledRole()?.rawValue ?? "?").")
         print("County root fingerprint: \(root.fingerprint)  (compare it with the operator's)")
-        print("Next: fieldlog sync --hub \(hub)")
+        print("Next: fieldlog sync (the hub's address is remembered)")
+    }
+}
+
+/// Runs a server until SIGTERM or SIGINT. A port that cannot be had is one sentence (it printed
+/// `bind(...) (errno: 98)` after a line saying it served).
+func serve(_ configuration: HubConfiguration, host: String, port: Int) async throws {
+    do {
+        try await buildHub(configuration).runService()
+    } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
+        switch error.errnoCode {
+        case EADDRINUSE: throw CLIError("port \(port) on \(host) is in use (another hub or program listens there); stop it, or choose another --port")
+        case EACCES: throw CLIError("this user may not listen on port \(port); choose a port above 1024 with --port")
+        default: throw CLIError("\(host) is not an address of this computer; choose one of its addresses with --host, or 0.0.0.0 for all")
+        }
     }
 }
 
@@ -182,8 +197,10 @@ func serverConfiguration(ledger: Ledger, key: SigningKey, host: String, port: In
     var logger = Logger(label: "fieldlog.\(role)")
     logger.logLevel = ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     configuration.logger = logger
+    let serving = logger
     configuration.onListening = { port in
         FileHandle.standardOutput.write(Data("fieldlog \(role) listening on http://\(host):\(port)\n".utf8))
+        serving.info("serving", metadata: ["address": "\(host):\(port)", "key": "\(key.publicKey.fingerprint)"])
     }
     return configuration
 }
@@ -207,7 +224,7 @@ struct PeerServe: AsyncParsableCommand {
         var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "peer")
         configuration.isPeer = true
         configuration.publicURLs = urls
-        try await buildHub(configuration).runService()
+        try await serve(configuration, host: host, port: port)
     }
 }
 
@@ -216,15 +233,26 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync", abstract: "Sync this replica with the county hub (--hub) or another laptop (--peer) over signed HTTP."
     )
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The hub's address, e.g. http://10.1.2.3:8080.") var hub: String?
+    @Option(help: "The hub's address, e.g. http://10.1.2.3:8080 (default: the last hub this replica synced or enrolled with).")
+    var hub: String?
     @Option(help: "Another laptop's address (its `fieldlog serve`).") var peer: String?
 
+    /// Where the hub address is remembered, in the replica's metadata.
+    static let hubKey = "hub.url"
+
     func run() async throws {
-        guard (hub == nil) != (peer == nil) else { throw CLIError("give either --hub URL or --peer URL") }
-        let target = hub ?? peer!
+        guard hub == nil || peer == nil else { throw CLIError("give either --hub URL or --peer URL, not both") }
         let key = try global.signingKey()
         let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        guard let target = try hub ?? peer ?? ledger.replica.metaValue(Self.hubKey) else {
+            throw CLIError("give the hub's address once with --hub http://HUB:8080 (it is remembered), or --peer URL for a laptop")
+        }
+        // Ctrl-C: say what was kept; every batch taken is its own transaction.
+        let interrupt = interruptNotice(
+            "\nSync interrupted: every batch taken in before is kept (each is one transaction); `fieldlog sync` again resumes where this one stopped.\n"
+        )
+        defer { interrupt.cancel() }
+        let client = HTTPTransport.makeClient()
         var transport = HTTPTransport(baseURL: target, key: key, hubKey: ledger.replica.root, client: client)
         if peer != nil {
             let readOnly = try Ledger.open(path: global.replicaPath, root: nil, publicKey: key.publicKey, signer: nil)
@@ -253,6 +281,7 @@ struct SyncCommand: AsyncParsableCommand {
         try await client.shutdown()
         if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         let summary = try result.get()
+        if peer == nil { try ledger.replica.setMetaValue(Self.hubKey, target) }
         let workflow = try ledger.workflowConflicts(profile: try global.profile()).map(\.number)
         if global.json { try global.printJSON(SyncOutput(summary: summary, workflowConflicts: workflow)); return }
         print("Sync with \(hub): \(summary.line)")
@@ -277,4 +306,16 @@ struct SyncOutput: Encodable {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(workflowConflicts, forKey: .workflowConflicts)
     }
+}
+
+/// Prints `message` and exits 130 on SIGINT while the returned source lives (cancel it after).
+func interruptNotice(_ message: String) -> any DispatchSourceSignal {
+    signal(SIGINT, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+    source.setEventHandler {
+        FileHandle.standardError.write(Data(message.utf8))
+        exit(130)
+    }
+    source.resume()
+    return source
 }

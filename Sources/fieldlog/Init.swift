@@ -30,6 +30,26 @@ struct Init: ParsableCommand {
     }
 }
 
+struct KeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key", abstract: "Show this device's public key and fingerprint (no passphrase needed), e.g. to have it enrolled."
+    )
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: global.keyPath) else {
+            throw CLIError("no device key in \(global.folder) yet; create one with `fieldlog init`")
+        }
+        let key = try global.publicKey()
+        if global.json {
+            try global.printJSON(["publicKey": key.hex, "fingerprint": key.fingerprint, "keyFile": global.keyPath])
+            return
+        }
+        print("public key:  \(key.hex)")
+        print("fingerprint: \(key.fingerprint)")
+    }
+}
+
 struct CountyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "county", abstract: "The county's operator replica.", subcommands: [Create.self]

@@ -129,7 +129,8 @@ struct DemandCommand: ParsableCommand {
             if global.json { try global.printJSON(demands); return }
             for demand in demands {
                 let conflict = demand.hasWorkflowConflict ? "  [流转冲突: 待协调人裁定 settle]" : ""
-                print("\(demand.number)  \(demand.state ?? "-")  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)\(conflict)")
+                let state = demand.state.flatMap(DemandState.init(rawValue:))?.chinese ?? demand.state ?? "-"
+                print("\(demand.number)  \(state)  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)\(conflict)")
             }
             print("(\(demands.count) demands)")
         }
@@ -195,19 +196,21 @@ struct DemandCommand: ParsableCommand {
                 print("  WORKFLOW CONFLICT (concurrent actions; the coordinator settles with `fieldlog demand settle \(detail.number) --keep EVENT --comment …`):")
                 for id in fork {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")  \(event.comment ?? "")")
+                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")  \(event.comment ?? "")")
                 }
             }
             if !status.disregarded.isEmpty {
                 print("  DISREGARDED (steps their signer's registry role may not take; kept in the log, not counted):")
                 for id in status.disregarded {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(event.action) → \(event.to?.rawValue ?? "-")")
+                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")")
                 }
             }
             print("  流转日志:")
+            func state(_ raw: String?) -> String { raw.map { DemandState(rawValue: $0)?.chinese ?? $0 } ?? "-" }
             for event in events {
-                print("    \(event.handle)  \(event.at)  \(event.actor)  \(event.action)  \(event.from ?? "-") → \(event.to ?? "-")  \(event.comment ?? "")")
+                let at = ISOTime.parse(event.at).map { ISOTime.local($0, profile: profile) } ?? event.at
+                print("    \(event.handle)  \(at)  \(event.actor)  \(DemandAction.chinese(event.action))  \(state(event.from)) → \(state(event.to))  \(event.comment ?? "")")
             }
         }
     }
@@ -222,9 +225,11 @@ struct History: ParsableCommand {
         let (table, lines) = try global.ledger(write: false).history(of: record)
         if global.json { try global.printJSON(lines); return }
         print("History of \(table) \(record):")
+        let profile = try global.profile()
         for line in lines {
             let status = line.status == "applied" ? "" : "  [\(line.status)]"
-            print("  \(line.time)  \(line.author)  #\(line.sequence) \(String(line.commit.prefix(12)))  \(line.field) = \(line.value)\(status)")
+            let time = ISOTime.parse(line.time).map { ISOTime.local($0, profile: profile) } ?? line.time
+            print("  \(time)  \(line.author)  #\(line.sequence) \(String(line.commit.prefix(12)))  \(line.field) = \(line.value)\(status)")
         }
     }
 }
@@ -279,17 +284,22 @@ struct Conflicts: ParsableCommand {
                 ))
             }
             if global.json { try global.printJSON(items); return }
+            let profile = try global.profile()
+            func local(_ time: String) -> String { ISOTime.parse(time).map { ISOTime.local($0, profile: profile) } ?? time }
             for item in items where item.kind == "cell" {
                 print("\(item.table).\(item.column) of \(item.row):")
                 for (index, head) in item.heads.enumerated() {
-                    print("  [\(index + 1)] \(head.value)   — \(head.author), \(head.time)\(index == 0 ? "  (shown)" : "")")
+                    print("  [\(index + 1)] \(head.value)   — \(head.author), \(local(head.time))\(index == 0 ? "  (shown)" : "")")
                 }
             }
             let cells = items.count - workflow.count
             print("(\(cells) open conflicts)\(cells == 0 ? "" : "; resolve with `fieldlog conflicts resolve --row ID --column NAME --pick N`")")
             for conflict in workflow {
                 print("流转冲突 \(conflict.number) (concurrent actions; the coordinator settles with `fieldlog demand settle \(conflict.number) --keep EVENT --comment …`):")
-                for event in conflict.branches { print("  EVENT \(event.handle)  \(event.at)  \(event.actor)  \(event.action) → \(event.to ?? "-")  \(event.comment ?? "")") }
+                for event in conflict.branches {
+                    let to = event.to.map { DemandState(rawValue: $0)?.chinese ?? $0 } ?? "-"
+                    print("  EVENT \(event.handle)  \(local(event.at))  \(event.actor)  \(DemandAction.chinese(event.action)) → \(to)  \(event.comment ?? "")")
+                }
             }
             if !workflow.isEmpty { print("(\(workflow.count) workflow conflicts)") }
         }

@@ -151,12 +151,23 @@ import Testing
         #expect((first?["divergentScopes"] as? [Any])?.isEmpty == true)
         let again = try await laptop.ok(["sync", "--hub", url]).stdout
         #expect(again.contains("up to date"))
+        // The hub's address is remembered: `fieldlog sync` alone syncs with it.
+        #expect(try await laptop.ok(["sync"]).stdout.contains("up to date"))
+        // A second hub on the same port says so in one sentence.
+        let taken = try await hub.run(["hub", "serve", "--port", String(url.split(separator: ":").last ?? "")])
+        #expect(taken.status == 1)
+        #expect(taken.stderr.contains("is in use") && !taken.stderr.contains("errno"), "\(taken.stderr)")
         let visits = try await hub.ok(["visit", "list", "--json"]).json as? [Any]
         #expect(visits?.count == 1)
         // A wrong address is one clear sentence and a non-zero exit.
         let unreachable = try await laptop.run(["sync", "--hub", "http://127.0.0.1:1"])
         #expect(unreachable.status == 1)
         #expect(unreachable.stderr.contains("cannot reach the hub"))
+        // Refused at once, in one sentence with no library internals (it took 10 s, printing errno).
+        #expect(unreachable.stderr.contains("connection refused") && !unreachable.stderr.contains("errno"), "\(unreachable.stderr)")
+        let secure = try await laptop.run(["sync", "--hub", url.replacingOccurrences(of: "http://", with: "https://")])
+        #expect(secure.status == 1)
+        #expect(secure.stderr.contains("https") && !secure.stderr.contains("/home/") && !secure.stderr.contains("NIOSSL"), "\(secure.stderr)")
         kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()
         #expect(server.terminationReason == .exit)
