@@ -60,7 +60,7 @@ extension WorkflowVerb {
             try global.printJSON(["demand": demand, "action": Self.action.rawValue, "state": status.state.rawValue])
             return
         }
-        var line = "\(demand): \(Self.action.chinese) → \(status.state.chinese)"
+        var line = "\(demand): \(Self.action.chinese) → \(status.state.chinese) (\(status.state.rawValue))"
         if let deadline = status.deadline, status.state.isUnresolved {
             line += "  办结时限 \(deadline)\(status.deadlineIsProvisional ? " (provisional: no calendar for that year)" : "")"
         }
