@@ -53,13 +53,7 @@ public enum FuzzChecks {
     /// The records an `integration` input makes, and the replica it is for (the hub, or a laptop).
     static func integrationInput(_ input: [UInt8], county: FuzzCounty) -> (records: [[UInt8]], onHub: Bool) {
         var reader = FuzzInput(input)
-        var records: [[UInt8]] = []
-        var previous: [UInt8]?
-        for _ in 0..<(1 + reader.pick(4)) {
-            let made = HostileCommit.make(&reader, county: county, previous: previous)
-            records.append(made.record)
-            previous = made.id
-        }
+        let records = HostileCommit.records(&reader, county: county, most: 4)
         return (records, reader.flag())
     }
 

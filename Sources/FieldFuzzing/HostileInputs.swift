@@ -55,6 +55,18 @@ enum HostileCommit {
         return (bigEndian32(UInt32(truncatingIfNeeded: body.count)) + body + signature, id)
     }
 
+    /// 1 to `most` hostile commits, each naming the one before it as its predecessor.
+    static func records(_ input: inout FuzzInput, county: FuzzCounty, most: Int) -> [[UInt8]] {
+        var records: [[UInt8]] = []
+        var previous: [UInt8]?
+        for _ in 0..<(1 + input.pick(most)) {
+            let made = make(&input, county: county, previous: previous)
+            records.append(made.record)
+            previous = made.id
+        }
+        return records
+    }
+
     static func change(_ input: inout FuzzInput, key: SigningKey) -> [UInt8] {
         var out: [UInt8] = []
         let table = Array(input.text(tables).utf8)
@@ -125,13 +137,7 @@ enum HostileRequest {
         case "/v1/sync/pull":
             return (SyncWire.jsonType, Array(#"{"after":\#(heads()),"maxBytes":\#(signed(input.number())),"maxCommits":\#(signed(input.number()))}"#.utf8))
         case "/v1/sync/push":
-            var records: [[UInt8]] = []
-            var previous: [UInt8]?
-            for _ in 0..<(1 + input.pick(3)) {
-                let made = HostileCommit.make(&input, county: county, previous: previous)
-                records.append(made.record)
-                previous = made.id
-            }
+            let records = HostileCommit.records(&input, county: county, most: 3)
             return (SyncWire.batchType, SyncWire.batch(records, more: input.flag()))
         case "/v1/sync/digests": return (SyncWire.jsonType, Array(#"["registry",\#(json(county.linked)),\#(json(input.text([])))]"#.utf8))
         case "/v1/enroll":

@@ -127,6 +127,8 @@ public final class Ledger: Sendable {
                     Hex.encode($0).hasPrefix(hex) || UUID(bytes16: [UInt8]($0)).lowercased.replacingOccurrences(of: "-", with: "").hasPrefix(hex)
                 }
             }
+            // Every row is read only when the exact lookups found none, or several (to list them).
+            guard rows.count != 1 else { return (rows, []) }
             let names = lookup.partial.map { "COALESCE(\"\($0)\", '')" }.joined(separator: ", ")
             let all = try Row.fetchAll(
                 db, sql: "SELECT id, \(lookup.describe) AS label\(names.isEmpty ? "" : ", " + names) FROM \"\(table)\" WHERE deleted = 0"
