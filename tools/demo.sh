@@ -46,7 +46,8 @@ fl "$B" join "$WORK/enrollment.bundle" --root-fingerprint "$ROOT_FP"
 
 step "Offline, on the Enterprise Service Day: 王强 visits 山东高唐纺织有限公司 and logs two demands"
 VISIT=$(fl "$A" visit add --enterprise 山东高唐纺织有限公司 --service-day --participants "王强, 县人社局 赵雪" \
-    --topics "用工, 电力增容" --notes "订单饱满, 二季度产能利用率约九成" --json | json_field id)
+    --topics "用工, 电力增容" --notes "订单饱满, 二季度产能利用率约九成" --json | json_field handle)
+echo "logged visit $VISIT (its handle: the demands below name the visit by it)"
 D1=$(fl "$A" demand add --enterprise 山东高唐纺织有限公司 --visit "$VISIT" --title "熟练挡车工招聘难" \
     --content "新上两条生产线, 急需熟练挡车工50名, 希望协助组织专场招聘会" --category 用工 --urgency 紧急 \
     --expected "一个月内到岗30人以上" --json | json_field number)
@@ -98,12 +99,11 @@ fl "$OP" history "$D1"
 fl "$OP" demand show "$D1"
 
 step "王强 settles the conflict by keeping 李娜's title; everyone converges"
-ROW=$(fl "$A" conflicts --json | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['row'])")
 PICK=$(fl "$A" conflicts --json | python3 -c "
 import json,sys
 heads=json.load(sys.stdin)[0]['heads']
 print(1+[h['value'] for h in heads].index('纺织企业用工缺口'))")
-fl "$A" conflicts resolve --row "$ROW" --column title --pick "$PICK"
+fl "$A" conflicts resolve --row "$D1" --column title --pick "$PICK"
 fl "$A" bundle export --out "$WORK/wang.bundle" --for 李娜
 fl "$A" bundle export --out "$WORK/wang-op.bundle" --for "$ROOT_FP"
 fl "$B" bundle import "$WORK/wang.bundle"

@@ -52,6 +52,9 @@ public struct DemandEvent: Sendable, Codable, Equatable {
 /// A visit as listed.
 public struct VisitSummary: Sendable, Codable, Equatable {
     public var id: String
+    /// A short handle, unique on this replica (`Ledger.visitHandles`): what `visit list` prints and
+    /// `demand add --visit` takes.
+    public var handle: String
     public var date: String
     public var enterprise: String
     public var cadre: String?
@@ -124,9 +127,12 @@ extension Ledger {
         }
         let sql = Self.demandSelect + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY d.number, d.id"
         let statuses = try allStatuses()
+        let shown = try shownDemands()
         // The state is derived from the events (the workflow), never read from a stored column.
         let demands = try read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.demandSummary)
+        }.filter { summary in
+            shown.map { shown in UUID(uuidString: summary.id).map(shown.contains) ?? false } ?? true
         }.map { summary in
             var summary = summary
             let status = UUID(uuidString: summary.id).flatMap { statuses[$0] }
@@ -145,7 +151,8 @@ extension Ledger {
     /// competing branches (and their handles).
     public func workflowConflicts(profile: DeadlineProfile = .shandong2115) throws -> [WorkflowConflict] {
         var out: [WorkflowConflict] = []
-        for (id, status) in try allStatuses(profile: profile) where status.hasConflict {
+        let shown = try shownDemands(profile: profile)
+        for (id, status) in try allStatuses(profile: profile) where status.hasConflict && shown.map({ $0.contains(id) }) ?? true {
             let events = try self.events(ofDemand: id.lowercased)
             let forked = Set(status.conflicts.flatMap { $0 }.map(\.lowercased))
             out.append(WorkflowConflict(
@@ -157,7 +164,7 @@ extension Ledger {
 
     /// One demand.
     public func demandDetail(_ text: String) throws -> DemandSummary {
-        let id = try demand(named: text)
+        let id = try shownDemand(named: text)
         let row = try read { db in
             try Row.fetchOne(db, sql: Self.demandSelect + " WHERE d.id = ?", arguments: [Data(id.bytes16)])
         }
@@ -169,7 +176,7 @@ extension Ledger {
 
     /// A demand's event log, in time order.
     public func events(ofDemand text: String) throws -> [DemandEvent] {
-        let id = try demand(named: text)
+        let id = try shownDemand(named: text)
         let rows = try read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id", arguments: [Data(id.bytes16)]
@@ -185,43 +192,6 @@ extension Ledger {
         }
     }
 
-    /// The fewest hex digits a handle has.
-    static let minimumHandleLength = 6
-
-    /// A handle for each event of one demand: the last hex digits of its id, which in a UUIDv7 are
-    /// random (the first ones are its time, alike for events a minute apart: labels cut from them
-    /// collided, and `settle` kept the wrong branch). As many digits as make every event of the
-    /// demand distinct, and at least `minimumHandleLength`.
-    static func eventHandles(_ ids: [UUID]) -> [UUID: String] {
-        let hex = ids.map { $0.lowercased.replacingOccurrences(of: "-", with: "") }
-        var length = minimumHandleLength
-        while length < 32, Set(hex.map { $0.suffix(length) }).count < Set(hex).count { length += 1 }
-        return Dictionary(zip(ids, hex.map { String($0.suffix(length)) }), uniquingKeysWith: { first, _ in first })
-    }
-
-    /// The one event of `ids` that `text` names: its full id (dashes optional), or its handle or
-    /// any longer ending of its id (at least `minimumHandleLength` hex digits). A text that names
-    /// none, or more than one, is refused with the ids to choose from.
-    static func event(named text: String, among ids: [UUID], what: String) throws(LedgerError) -> UUID {
-        let wanted = text.lowercased().replacingOccurrences(of: "-", with: "").trimmingCharacters(in: .whitespaces)
-        let hex = ids.map { ($0, $0.lowercased.replacingOccurrences(of: "-", with: "")) }
-        let handles = eventHandles(ids)
-        let list = ids.map { "\(handles[$0] ?? "") (\($0.lowercased))" }.joined(separator: ", ")
-        guard wanted.count >= minimumHandleLength, wanted.allSatisfy(\.isHexDigit) else {
-            throw LedgerError(.invalidField, "name the \(what) by its handle as `demand show` prints it (at least \(minimumHandleLength) hex digits) or its full id: \(list)")
-        }
-        let matches = hex.filter { $0.1 == wanted || $0.1.hasSuffix(wanted) }.map(\.0)
-        guard matches.count == 1, let match = matches.first else {
-            throw LedgerError(
-                matches.isEmpty ? .notFound : .ambiguous,
-                matches.isEmpty
-                    ? "no \(what) is \(text); choose one of: \(list)"
-                    : "\(text) names \(matches.count) events; give more of the id: \(matches.map(\.lowercased).joined(separator: ", "))"
-            )
-        }
-        return match
-    }
-
     /// Live visits, by date.
     public func visits(enterprise: String? = nil) throws -> [VisitSummary] {
         var sql = """
@@ -235,23 +205,33 @@ extension Ledger {
             arguments.append(Data(try self.enterprise(named: enterprise).bytes16))
         }
         sql += " ORDER BY v.visit_date, v.id"
+        let handles = try visitHandles()
+        let shownVisits = try shownDemands().map(visitsOf)
         return try read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                VisitSummary(
-                    id: UUID(bytes16: [UInt8](row["id"] as Data)).lowercased, date: row["visit_date"] ?? "", enterprise: row["enterprise"] ?? "?",
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
+                let id = UUID(bytes16: [UInt8](row["id"] as Data))
+                if let shownVisits, !shownVisits.contains(id) { return nil }
+                return VisitSummary(
+                    id: id.lowercased, handle: handles[id] ?? id.lowercased, date: row["visit_date"] ?? "", enterprise: row["enterprise"] ?? "?",
                     cadre: row["cadre"], mode: row["mode"], isServiceDay: (row["service_day"] as Int?) == 1, topics: row["topics"]
                 )
             }
         }
     }
 
-    /// Every signed change of a record (demand number, or any row id), oldest first, with author names.
+    /// Every signed change of a record (a demand number, a visit's handle, or any row id), oldest
+    /// first, with author names.
     public func history(of text: String) throws -> (table: String, lines: [HistoryLine]) {
         let id: UUID
-        if let direct = UUID(uuidString: text) {
+        let compact = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "")
+        if let direct = UUID(uuidString: text.trimmingCharacters(in: .whitespaces)) {
             id = direct
+        } else if compact.count >= Self.recordHandleLength, compact.count < 32, compact.allSatisfy(\.isHexDigit),
+            let visit = try? visit(named: compact)
+        {
+            id = visit
         } else {
-            id = try demand(named: text)
+            id = try shownDemand(named: text)
         }
         guard let table = try replica.table(containing: id) else { throw LedgerError(.notFound, "no record with id \(text)") }
         var names: [PublicKey: String] = [:]

@@ -166,7 +166,7 @@ extension Ledger {
         // A visit is logged once it happened; a planned one is the last visit's next visit date.
         guard date <= today() else {
             throw LedgerError(
-                .invalidField, "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as --next-visit"
+                .invalidField, "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as --next-visit on the last visit"
             )
         }
         let next = try input.nextVisit.map { value throws(LedgerError) in try Vocabulary.checkDate(value, field: "next visit date") }
@@ -205,6 +205,17 @@ extension Ledger {
         let category = try Vocabulary.check(input.category, in: Vocabulary.categories, field: "category")
         let channel = try Vocabulary.check(input.channel, in: Vocabulary.channels, field: "channel")
         let urgency = try Vocabulary.check(input.urgency, in: Vocabulary.urgencies, field: "urgency")
+        if let visit = input.visit {
+            let visitEnterprise = try read { db in
+                try Data.fetchOne(db, sql: "SELECT enterprise_id FROM visits WHERE id = ? AND deleted = 0", arguments: [Data(visit.bytes16)])
+            }
+            guard let visitEnterprise else {
+                throw LedgerError(.notFound, "no visit \(visit.lowercased) is held here; list them with `fieldlog visit list`")
+            }
+            guard visitEnterprise == Data(enterprise.bytes16) else {
+                throw LedgerError(.invalidField, "that visit was to another enterprise; name a visit to this one (`fieldlog visit list --enterprise …`)")
+            }
+        }
         let year = String(today().prefix(4))
         let prefix = "GT-\(year)-\(try deviceCode())-"
         let cadre = try deviceCadre()
@@ -243,6 +254,15 @@ extension Ledger {
     /// The demand with this number, id or id prefix.
     public func demand(named text: String) throws -> UUID {
         try find("demands", text, by: ["number"], what: "demand")
+    }
+
+    /// The demand that `text` names, for reading it: on a department's device, only one assigned
+    /// to the department (`requireShown`). A step on a demand is judged by the workflow instead,
+    /// which refuses a department's step on a demand it does not lead, naming the allowed ones.
+    public func shownDemand(named text: String) throws -> UUID {
+        let id = try demand(named: text)
+        try requireShown(id, named: text)
+        return id
     }
 
     /// Edits fields of a demand (see `Vocabulary.editableDemandFields`) and appends an `edit` event.

@@ -129,7 +129,7 @@ extension Ledger {
         }
 
         let openOverlays = open.map { $0.status.overlay(on: today, calendar: calendar, profile: profile) }
-        func list(_ name: String, _ reasons: (Overlay) -> [String]) -> ReportTable {
+        func list(_ name: String, _ reasons: (Overlay) -> [Overlay.ListReason]) -> ReportTable {
             var table = ReportTable(
                 name: name, headers: ["诉求编号", "企业名称", "牵头单位", "当前状态", "登记日期", "办结时限", "超期工作日", "原因"],
                 widths: [20, 28, 20, 10, 12, 12, 10, 40]
@@ -140,7 +140,7 @@ extension Ledger {
                 table.rows.append([
                     .text(demand.number), .text(demand.enterprise ?? ""), demand.status.lead.map { .text(names[$0] ?? $0.lowercased) } ?? .empty,
                     .text(demand.status.state.chinese), demand.registered.map { .date($0) } ?? .empty,
-                    demand.status.deadline.map { .date($0) } ?? .empty, .number(Double(overlay.overdueWorkdays)), .text(why.joined(separator: "；")),
+                    demand.status.deadline.map { .date($0) } ?? .empty, .number(Double(overlay.overdueWorkdays)), .text(why.map(\.chinese).joined(separator: "；")),
                 ])
             }
             return table
@@ -148,7 +148,7 @@ extension Ledger {
 
         return [
             totals, byDepartment, byCadre, grouped("按类别", "诉求类别", \.category), grouped("按镇街", "所属镇街/园区", \.township),
-            list("久拖不决", \.dragOnReasons), list("推诿扯皮", \.buckPassingReasons),
+            list("久拖不决", \.dragOn), list("推诿扯皮", \.buckPassing),
         ]
     }
 }

@@ -25,9 +25,47 @@ public struct Overlay: Sendable, Equatable {
     public var card = Card.none
     public var escalation = Escalation.none
     /// Why it is on the 久拖不决 list (empty: it is not).
-    public var dragOnReasons: [String] = []
+    public var dragOn: [ListReason] = []
     /// Why it is on the 推诿扯皮 list (empty: it is not).
-    public var buckPassingReasons: [String] = []
+    public var buckPassing: [ListReason] = []
+
+    /// The 久拖不决 reasons in English (`--json`, scripts).
+    public var dragOnReasons: [String] { dragOn.map(\.english) }
+    /// The 推诿扯皮 reasons in English (`--json`, scripts).
+    public var buckPassingReasons: [String] { buckPassing.map(\.english) }
+
+    /// Why a demand is on the 久拖不决 or 推诿扯皮 list: in the county's words for people (`chinese`,
+    /// what `demand show` and the 月调度 print), in English for scripts.
+    public enum ListReason: Sendable, Equatable {
+        case openLongerThan(workdays: Int)
+        case overdue(workdays: Int)
+        case reopened(times: Int)
+        case pastLastMilestone(Day)
+        case returned(times: Int)
+        case departmentsNoneSigned(count: Int)
+
+        public var english: String {
+            switch self {
+            case .openLongerThan(let days): "open more than \(days) working days"
+            case .overdue(let days): "overdue \(days) working days"
+            case .reopened(let times): "reopened \(times) times"
+            case .pastLastMilestone(let day): "long-term plan past its last milestone \(day)"
+            case .returned(let times): "returned \(times) times"
+            case .departmentsNoneSigned(let count): "\(count) departments involved, none signed"
+            }
+        }
+
+        public var chinese: String {
+            switch self {
+            case .openLongerThan(let days): "办理超过 \(days) 个工作日未办结"
+            case .overdue(let days): "超期 \(days) 个工作日"
+            case .reopened(let times): "重办 \(times) 次"
+            case .pastLastMilestone(let day): "长期跟踪已过最后节点 \(day)"
+            case .returned(let times): "退回 \(times) 次"
+            case .departmentsNoneSigned(let count): "涉及 \(count) 个单位，均未签收"
+            }
+        }
+    }
 }
 
 extension DemandStatus {
@@ -68,18 +106,18 @@ extension DemandStatus {
         overlay.escalation = level
 
         if let submittedAt, calendar.workdays(after: profile.localDay(submittedAt), through: today) > profile.dragOnOpenWorkdays {
-            overlay.dragOnReasons.append("open more than \(profile.dragOnOpenWorkdays) working days")
+            overlay.dragOn.append(.openLongerThan(workdays: profile.dragOnOpenWorkdays))
         }
         if overlay.card == .red && overlay.overdueWorkdays > profile.dragOnOverdueWorkdays {
-            overlay.dragOnReasons.append("overdue \(overlay.overdueWorkdays) working days")
+            overlay.dragOn.append(.overdue(workdays: overlay.overdueWorkdays))
         }
-        if reopenings >= profile.dragOnReopenings { overlay.dragOnReasons.append("reopened \(reopenings) times") }
+        if reopenings >= profile.dragOnReopenings { overlay.dragOn.append(.reopened(times: reopenings)) }
         if state == .longTerm, let last = milestoneDays.last, today > last {
-            overlay.dragOnReasons.append("long-term plan past its last milestone \(last)")
+            overlay.dragOn.append(.pastLastMilestone(last))
         }
-        if returns >= profile.buckPassingReturns { overlay.buckPassingReasons.append("returned \(returns) times") }
+        if returns >= profile.buckPassingReturns { overlay.buckPassing.append(.returned(times: returns)) }
         if departmentsInvolved.count >= profile.buckPassingDepartments && !everSigned {
-            overlay.buckPassingReasons.append("\(departmentsInvolved.count) departments involved, none signed")
+            overlay.buckPassing.append(.departmentsNoneSigned(count: departmentsInvolved.count))
         }
         return overlay
     }

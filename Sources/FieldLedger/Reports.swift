@@ -99,6 +99,7 @@ final class DemandFacts {
 extension Ledger {
     func demandFacts(profile: DeadlineProfile) throws -> [DemandFacts] {
         let statuses = try allStatuses(profile: profile)
+        let shown = try shownDemands(profile: profile)
         return try read { db in
             // The active lead cadre of each enterprise (the first by name if the registry held two).
             var leads: [Data: String] = [:]
@@ -126,7 +127,7 @@ extension Ledger {
                     """
             )
             while let row = try rows.next() {
-                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)) else { continue }
+                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), shown.map({ $0.contains(id) }) ?? true else { continue }
                 let enterpriseID = row[1] as Data?
                 let enterprise = enterpriseID.flatMap { enterprises[$0] }
                 facts.append(DemandFacts(

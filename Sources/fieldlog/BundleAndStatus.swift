@@ -63,10 +63,9 @@ struct BundleCommand: ParsableCommand {
             if let recipient, let fingerprint = output.recipient, let enterprises = output.enterprises {
                 let named = recipient.lowercased().replacingOccurrences(of: "-", with: "") == fingerprint.replacingOccurrences(of: "-", with: "")
                     ? fingerprint : "\(recipient) (\(fingerprint))"
-                let scopes = enterprises == 1 ? "1 enterprise" : "\(enterprises) enterprises"
-                print("Wrote \(output.commits) commits to \(out) for \(named): the registry and \(scopes) both devices may read.")
+                print("已写出 \(output.commits) 条提交到 \(out)，给 \(named)：登记册和双方都可读的 \(enterprises) 家企业。")
             } else {
-                print("Wrote \(output.commits) commits to \(out): everything this replica holds.")
+                print("已写出 \(output.commits) 条提交到 \(out)：本副本持有的全部。")
             }
         }
     }
@@ -94,12 +93,12 @@ struct BundleCommand: ParsableCommand {
             }
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             if global.json { try global.printJSON(report); return }
-            print("Bundle \(file): \(records.count) commits; \(report.summary).")
+            print("导入 \(file)：共 \(records.count) 条提交；\(report.chineseSummary)。")
             for refusal in report.refused.prefix(20) {
-                print("  refused: \(refusal.reason)")
+                print("  拒收：\(refusal.reason)")
             }
-            if report.refused.count > 20 { print("  ... and \(report.refused.count - 20) more (use --json for all)") }
-            if report.held > 0 { print("  \(report.held) commits are held; `fieldlog status` says why.") }
+            if report.refused.count > 20 { print("  ……另有 \(report.refused.count - 20) 条（--json 列出全部）") }
+            if report.held > 0 { print("  \(report.held) 条暂存，`fieldlog status` 说明原因。") }
         }
     }
 }
@@ -153,19 +152,21 @@ struct Status: ParsableCommand {
             digests: digests
         )
         if global.json { try global.printJSON(output); return }
-        print("fieldlog replica in \(output.folder)")
-        print("  device:  \(output.fingerprint)  role: \(output.role ?? "not enrolled")")
-        print("  county:  \(output.county ?? "-")  root \(output.rootFingerprint)")
-        print("  records: " + output.records.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        print("  commits: applied \(counts.applied), held \(counts.pending), excluded \(counts.excluded)")
-        print("  open conflicts: \(output.conflicts)")
+        print("fieldlog 副本：\(output.folder)")
+        print("  本机设备：\(output.fingerprint)  角色：\(try ledger.enrolledRole()?.plain ?? "尚未登记 (not enrolled)")")
+        print("  县：\(output.county ?? "-")  根密钥指纹：\(output.rootFingerprint)")
+        print("  记录：" + output.records.sorted { $0.key < $1.key }.map { "\(RecordNames.tables[$0.key] ?? $0.key) \($0.value)" }.joined(separator: "，"))
+        print("  提交：已应用 \(counts.applied)，暂存 \(counts.pending)，已排除 \(counts.excluded)")
+        print("  未决字段冲突：\(output.conflicts) 处\(output.conflicts == 0 ? "" : "（`fieldlog conflicts` 列出）")")
         if !output.workflowConflicts.isEmpty {
-            print("  workflow conflicts (流转冲突) to settle: \(output.workflowConflicts.joined(separator: ", "))")
+            print("  流转冲突待协调人裁定：\(output.workflowConflicts.joined(separator: "、"))")
         }
         for feed in output.quarantinedFeeds {
-            print("  QUARANTINED: feed of \(String(feed.author.prefix(16))) in \(feed.scope) forked at #\(feed.forkedAt ?? 0)")
+            print("  已隔离：设备 \(String(feed.author.prefix(16)))… 在\(ledger.scopeLabel(feed.scope))的提交自第 \(feed.forkedAt ?? 0) 条起分叉（同一序号两份不同提交）")
         }
-        for held in output.held.prefix(10) { print("  \(held.status): #\(held.sequence) in \(held.scope): \(held.reason)") }
+        for held in output.held.prefix(10) {
+            print("  \(held.status == "held" ? "暂存" : "已排除")：第 \(held.sequence) 条，\(ledger.scopeLabel(held.scope))：\(held.reason)")
+        }
     }
 }
 

@@ -47,7 +47,7 @@ struct ExportCommand: ParsableCommand {
                 }
             try writeFile(bytes, to: out)
             let rows = tables.map(\.rows.count).reduce(0, +)
-            var lines = ["Wrote \(out) (\(format.rawValue), \(tables.count) table\(tables.count == 1 ? "" : "s"), \(rows) rows, \(bytes.count) bytes)."]
+            var lines = ["已写出 \(out)（\(format.rawValue)，\(tables.count) 张表，\(rows) 行，\(bytes.count) 字节）。"]
             if sign {
                 let ledger = try global.ledger(write: true)
                 let signature = ExportSignature.sign(
@@ -56,7 +56,7 @@ struct ExportCommand: ParsableCommand {
                     signedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
                 )
                 try writeFile(try signature.encoded(), to: out + ".sig")
-                lines.append("Signed: \(out).sig (BLAKE2b-256 \(signature.blake2b256.prefix(16))…, \(signature.heads.count) feed heads). Check with `fieldlog export verify \(out)`.")
+                lines.append("已签名：\(out).sig（BLAKE2b-256 \(signature.blake2b256.prefix(16))…，\(signature.heads.count) 个提交流进度）；核验：`fieldlog export verify \(out)`。")
             }
             if global.json { try global.printJSON(["file": out, "format": format.rawValue, "rows": String(rows)]) } else { lines.forEach { print($0) } }
         }
@@ -136,9 +136,11 @@ struct ExportCommand: ParsableCommand {
                 try global.printJSON(["file": file, "verified": "yes", "signer": who, "signedAt": parsed.signedAt, "key": parsed.signer])
                 return
             }
-            print("VERIFIED: \(file) is unaltered.")
-            print("  signed by \(who) (key \(try PublicKey(hex: parsed.signer).fingerprint)) at \(parsed.signedAt)")
-            print("  computed from \(parsed.heads.count) feed heads (digest \(parsed.headsDigest.prefix(16))…)")
+            let profile = try global.profile()
+            let signedAt = ISOTime.parse(parsed.signedAt).map { ISOTime.local($0, profile: profile) } ?? parsed.signedAt
+            print("VERIFIED 已核验：\(file) 未被改动。")
+            print("  签名人 \(who)（密钥指纹 \(try PublicKey(hex: parsed.signer).fingerprint)），签于 \(signedAt)")
+            print("  依据 \(parsed.heads.count) 个提交流进度计算（摘要 \(parsed.headsDigest.prefix(16))…）")
         }
     }
 }
@@ -188,7 +190,7 @@ struct RatesCommand: ParsableCommand {
             try global.printJSON(out)
             return
         }
-        print("Rates for \(period.from) … \(period.to), as of \(day):")
+        print("\(period.from) 至 \(period.to) 的指标（截至 \(day)）：")
         for (name, rates) in groups {
             print("  \(name)")
             for (label, ratio) in figures(rates) { print("    \(label)  \(ratio.display)") }

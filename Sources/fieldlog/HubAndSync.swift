@@ -147,9 +147,9 @@ struct EnrollCommand: AsyncParsableCommand {
             try global.printJSON(["rootFingerprint": root.fingerprint, "role": try ledger.enrolledRole()?.rawValue ?? "", "applied": String(report.applied)])
             return
         }
-        print("Enrolled with the hub at \(hub) as \(try ledger.enrolledRole()?.rawValue ?? "?").")
-        print("County root fingerprint: \(root.fingerprint)  (compare it with the operator's)")
-        print("Next: fieldlog sync (the hub's address is remembered)")
+        print("已在 \(hub) 的县枢纽登记，角色：\(try ledger.enrolledRole()?.plain ?? "?")。")
+        print("本县根密钥指纹：\(root.fingerprint)（请与运维人员核对）")
+        print("下一步：fieldlog sync（已记住县枢纽地址）")
     }
 }
 
@@ -284,9 +284,9 @@ struct SyncCommand: AsyncParsableCommand {
         if peer == nil { try ledger.replica.setMetaValue(Self.hubKey, target) }
         let workflow = try ledger.workflowConflicts(profile: try global.profile()).map(\.number)
         if global.json { try global.printJSON(SyncOutput(summary: summary, workflowConflicts: workflow)); return }
-        print("Sync with \(hub): \(summary.line)")
+        print("与 \(hub) 同步：\(summary.chineseLine)")
         if !workflow.isEmpty {
-            print("  workflow conflicts (流转冲突) to settle: \(workflow.joined(separator: ", ")); see `fieldlog demand show NUMBER`")
+            print("  流转冲突待协调人裁定：\(workflow.joined(separator: "、"))；详见 `fieldlog demand show 编号`")
         }
         if !summary.divergentScopes.isEmpty {
             throw CLIError("this replica and the hub hold the same commits but show different data in \(summary.divergentScopes.joined(separator: ", ")); report this to the operator")

@@ -22,11 +22,11 @@ struct Init: ParsableCommand {
             try global.printJSON(["publicKey": key.publicKey.hex, "fingerprint": key.publicKey.fingerprint, "keyFile": global.keyPath])
             return
         }
-        print("Created the device key \(global.keyPath)")
-        print("  public key:  \(key.publicKey.hex)")
-        print("  fingerprint: \(key.publicKey.fingerprint)")
-        print("Give the public key to the county operator to be enrolled, then run `fieldlog join FILE` with the enrollment bundle.")
-        print("(On the operator's machine, run `fieldlog county create --name 县名` instead.)")
+        print("已生成本机设备密钥：\(global.keyPath)")
+        print("  公钥：    \(key.publicKey.hex)")
+        print("  指纹：    \(key.publicKey.fingerprint)")
+        print("下一步：把公钥交给县级运维登记，再用登记包运行 `fieldlog join FILE`（或用登记码 `fieldlog enroll --hub URL --code CODE`）。")
+        print("（运维人员的机器上改为运行 `fieldlog county create --name 县名`。）")
     }
 }
 
@@ -45,8 +45,8 @@ struct KeyCommand: ParsableCommand {
             try global.printJSON(["publicKey": key.hex, "fingerprint": key.fingerprint, "keyFile": global.keyPath])
             return
         }
-        print("public key:  \(key.hex)")
-        print("fingerprint: \(key.fingerprint)")
+        print("公钥 (public key)：  \(key.hex)")
+        print("指纹 (fingerprint)： \(key.fingerprint)")
     }
 }
 
@@ -112,8 +112,8 @@ struct Join: ParsableCommand {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw CLIError("the bundle's county root fingerprint is \(root.fingerprint); compare it with the operator's and pass --root-fingerprint \(root.fingerprint)")
             }
-            print("County root fingerprint: \(root.fingerprint)")
-            print("Is this the fingerprint the operator gave you? [y/N] ", terminator: "")
+            print("本县根密钥指纹：\(root.fingerprint)")
+            print("与运维人员告知的指纹一致吗？[y/N] ", terminator: "")
             guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { throw CLIError("not joined") }
         }
         let ledger = try Ledger.open(path: global.replicaPath, root: root, publicKey: publicKey, signer: nil)
@@ -123,11 +123,11 @@ struct Join: ParsableCommand {
             try global.printJSON(JoinResult(rootFingerprint: root.fingerprint, role: role?.rawValue, report: report))
             return
         }
-        print("Joined the county (root \(root.fingerprint)); \(report.summary).")
+        print("已加入本县（根密钥指纹 \(root.fingerprint)）；\(report.chineseSummary)。")
         if let role {
-            print("This device is enrolled as \(role.rawValue) (\(role.displayName)).")
+            print("本设备已登记，角色：\(role.plain)。")
         } else {
-            print("This device is not enrolled yet: the operator must enroll its key \(publicKey.hex) and send a new bundle (`fieldlog bundle import`).")
+            print("本设备尚未登记：请运维人员登记公钥 \(publicKey.hex)，再导入其发来的新包（`fieldlog bundle import`）。")
         }
     }
 

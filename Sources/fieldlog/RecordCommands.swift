@@ -21,7 +21,7 @@ struct VisitCommand: ParsableCommand {
         @Option(help: "Notes on the enterprise's operations.") var notes: String?
         @Flag(help: "The enterprise raised no demand.") var noDemands = false
         @Option(help: "Items solved on the spot.") var solved: String?
-        @Option(help: "Next visit date, YYYY-MM-DD.") var next: String?
+        @Option(name: [.customLong("next-visit"), .customLong("next")], help: "Next visit date, YYYY-MM-DD.") var next: String?
 
         func run() throws {
             let ledger = try global.ledger(write: true)
@@ -29,7 +29,12 @@ struct VisitCommand: ParsableCommand {
                 enterprise: enterprise, date: date, participants: participants, mode: mode, isServiceDay: serviceDay,
                 topics: topics, notes: notes, noDemands: noDemands, solvedOnSpot: solved, nextVisit: next
             ))
-            if global.json { try global.printJSON(["id": id.lowercased]) } else { print("Logged visit \(id.lowercased).") }
+            let handle = try ledger.visitHandles()[id] ?? id.lowercased
+            if global.json {
+                try global.printJSON(["id": id.lowercased, "handle": handle])
+            } else {
+                print("已登记走访 \(handle)（登记诉求时用 --visit \(handle)）。")
+            }
         }
     }
 
@@ -42,9 +47,9 @@ struct VisitCommand: ParsableCommand {
             let visits = try global.ledger(write: false).visits(enterprise: enterprise)
             if global.json { try global.printJSON(visits); return }
             for visit in visits {
-                print("\(visit.date)  \(visit.enterprise)  \(visit.cadre ?? "-")  \(visit.mode ?? "")\(visit.isServiceDay ? " 企业服务日" : "")  \(visit.topics ?? "")")
+                print("\(visit.handle)  \(visit.date)  \(visit.enterprise)  \(visit.cadre ?? "-")  \(visit.mode ?? "")\(visit.isServiceDay ? " 企业服务日" : "")  \(visit.topics ?? "")")
             }
-            print("(\(visits.count) visits)")
+            print("（共 \(visits.count) 次走访）")
         }
     }
 }
@@ -67,20 +72,16 @@ struct DemandCommand: ParsableCommand {
         @Option(help: "服务日走访, 日常走访, 12345转办, 企业自主提交, 会议 or 上级交办.") var channel = "服务日走访"
         @Option(help: "The outcome the enterprise expects.") var expected: String?
         @Option(help: "一般, 紧急 or 特急.") var urgency = "一般"
-        @Option(help: "The visit it was raised in (id).") var visit: String?
+        @Option(help: "The visit it was raised in (its handle as `visit list` prints it, or its id).") var visit: String?
 
         func run() throws {
-            var visitID: UUID?
-            if let visit {
-                guard let id = UUID(uuidString: visit) else { throw CLIError("--visit takes a visit id (shown by `fieldlog visit add`)") }
-                visitID = id
-            }
             let ledger = try global.ledger(write: true)
+            let visitID = try visit.map(ledger.visit(named:))
             let (id, number) = try ledger.addDemand(DemandInput(
                 enterprise: enterprise, title: title, content: content, type: type, category: category, channel: channel,
                 expected: expected, urgency: urgency, visit: visitID
             ))
-            if global.json { try global.printJSON(["id": id.lowercased, "number": number]) } else { print("Registered demand \(number).") }
+            if global.json { try global.printJSON(["id": id.lowercased, "number": number]) } else { print("已登记诉求 \(number)（草稿；提交后进入待受理）。") }
         }
     }
 
@@ -110,7 +111,7 @@ struct DemandCommand: ParsableCommand {
             guard !fields.isEmpty else { throw CLIError("nothing to change: pass at least one of --title, --content, --category, ...") }
             let ledger = try global.ledger(write: true)
             try ledger.editDemand(demand, fields: fields, comment: comment)
-            print("Updated \(demand): \(fields.keys.sorted().joined(separator: ", ")).")
+            print("已修改 \(demand)：\(fields.keys.sorted().map { RecordNames.column($0, of: "demands") }.joined(separator: "、"))，已记入流转日志。")
         }
     }
 
@@ -132,7 +133,7 @@ struct DemandCommand: ParsableCommand {
                 let state = demand.state.flatMap(DemandState.init(rawValue:))?.chinese ?? demand.state ?? "-"
                 print("\(demand.number)  \(state)  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)\(conflict)")
             }
-            print("(\(demands.count) demands)")
+            print("（共 \(demands.count) 条诉求）")
         }
     }
 
@@ -179,7 +180,7 @@ struct DemandCommand: ParsableCommand {
                 print("  牵头单位: \(try ledger.departmentName(lead))\(co.isEmpty ? "" : "  配合单位: \(co)")")
             }
             if let deadline = status.deadline {
-                var line = "  办结时限: \(deadline)\(status.deadlineIsProvisional ? " (provisional)" : "")"
+                var line = "  办结时限: \(deadline)\(status.deadlineIsProvisional ? "（暂定：该年工作日历未载入）" : "")"
                 if let extended = status.extendedTo { line += "  延期至: \(extended)" }
                 if let pending = status.pendingExtension { line += "  延期申请: \(pending)" }
                 if overlay.isOverdue { line += "  超期 \(overlay.overdueWorkdays) 个工作日" }
@@ -188,22 +189,22 @@ struct DemandCommand: ParsableCommand {
                 print(line)
             }
             if status.returns > 0 || status.reopenings > 0 { print("  退回 \(status.returns) 次  重办 \(status.reopenings) 次") }
-            if !overlay.dragOnReasons.isEmpty { print("  久拖不决: \(overlay.dragOnReasons.joined(separator: "; "))") }
-            if !overlay.buckPassingReasons.isEmpty { print("  推诿扯皮: \(overlay.buckPassingReasons.joined(separator: "; "))") }
+            if !overlay.dragOn.isEmpty { print("  久拖不决: \(overlay.dragOn.map(\.chinese).joined(separator: "；"))") }
+            if !overlay.buckPassing.isEmpty { print("  推诿扯皮: \(overlay.buckPassing.map(\.chinese).joined(separator: "；"))") }
             let workflowEvents = status.conflicts.isEmpty && status.disregarded.isEmpty ? [] : try ledger.workflowEvents(of: ledger.demand(named: demand))
             let handles = Dictionary(events.map { ($0.id, $0.handle) }, uniquingKeysWith: { first, _ in first })
             for fork in status.conflicts {
-                print("  WORKFLOW CONFLICT (concurrent actions; the coordinator settles with `fieldlog demand settle \(detail.number) --keep EVENT --comment …`):")
+                print("  流转冲突（同时办理的两步；由协调人裁定：fieldlog demand settle \(detail.number) --keep EVENT --comment …）：")
                 for id in fork {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")  \(event.comment ?? "")")
+                    print("    事件 \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")  \(event.comment ?? "")")
                 }
             }
             if !status.disregarded.isEmpty {
-                print("  DISREGARDED (steps their signer's registry role may not take; kept in the log, not counted):")
+                print("  不予计入（签名设备的登记角色不能办理的步骤；留在日志中，不计入状态）：")
                 for id in status.disregarded {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    EVENT \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")")
+                    print("    事件 \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")")
                 }
             }
             print("  流转日志:")
@@ -222,14 +223,15 @@ struct History: ParsableCommand {
     @Argument(help: "A demand number, or any record's id.") var record: String
 
     func run() throws {
-        let (table, lines) = try global.ledger(write: false).history(of: record)
+        let ledger = try global.ledger(write: false)
+        let (table, lines) = try ledger.history(of: record)
         if global.json { try global.printJSON(lines); return }
-        print("History of \(table) \(record):")
+        print("\(RecordNames.tables[table] ?? table) \(record) 的签名修改记录：")
         let profile = try global.profile()
         for line in lines {
             let status = line.status == "applied" ? "" : "  [\(line.status)]"
             let time = ISOTime.parse(line.time).map { ISOTime.local($0, profile: profile) } ?? line.time
-            print("  \(time)  \(line.author)  #\(line.sequence) \(String(line.commit.prefix(12)))  \(line.field) = \(line.value)\(status)")
+            print("  \(time)  \(line.author)  #\(line.sequence) \(String(line.commit.prefix(12)))  \(RecordNames.column(line.field, of: table)) = \(ledger.displayValue(line.value, column: line.field, profile: profile))\(status)")
         }
     }
 }
@@ -247,6 +249,8 @@ struct Conflicts: ParsableCommand {
         var kind: String
         var table: String
         var row: String
+        /// What `conflicts resolve --row` takes for the row: a demand's number, else its handle.
+        var record: String
         var column: String
         var scope: String
         var heads: [Head]
@@ -267,9 +271,11 @@ struct Conflicts: ParsableCommand {
         func run() throws {
             let ledger = try global.ledger(write: false)
             var items: [Item] = []
-            for conflict in try ledger.replica.conflicts() {
+            let shown = try ledger.shownDemands(profile: try global.profile())
+            for conflict in try ledger.replica.conflicts() where try ledger.isShown(table: conflict.table, row: conflict.row, among: shown) {
                 items.append(Item(
-                    kind: "cell", table: conflict.table, row: conflict.row.lowercased, column: conflict.column, scope: conflict.scope,
+                    kind: "cell", table: conflict.table, row: conflict.row.lowercased,
+                    record: try ledger.recordName(table: conflict.table, row: conflict.row), column: conflict.column, scope: conflict.scope,
                     heads: try conflict.heads.map {
                         Head(value: Ledger.display($0.value), author: try ledger.authorName($0.author), time: $0.timestamp.iso8601, commit: $0.commit.hex)
                     }
@@ -278,7 +284,7 @@ struct Conflicts: ParsableCommand {
             let workflow = try ledger.workflowConflicts(profile: try global.profile())
             for conflict in workflow {
                 items.append(Item(
-                    kind: "workflow", table: "demand_events", row: conflict.demand, column: "workflow", scope: "",
+                    kind: "workflow", table: "demand_events", row: conflict.demand, record: conflict.number, column: "workflow", scope: "",
                     heads: conflict.branches.map { Head(value: "\($0.action) → \($0.to ?? "-")", author: $0.actor, time: $0.at, commit: $0.id) },
                     demand: conflict.number
                 ))
@@ -287,47 +293,63 @@ struct Conflicts: ParsableCommand {
             let profile = try global.profile()
             func local(_ time: String) -> String { ISOTime.parse(time).map { ISOTime.local($0, profile: profile) } ?? time }
             for item in items where item.kind == "cell" {
-                print("\(item.table).\(item.column) of \(item.row):")
+                let row = UUID(uuidString: item.row) ?? UUID()
+                print("字段冲突 \(try ledger.recordLabel(table: item.table, row: row)) · \(RecordNames.column(item.column, of: item.table))：")
                 for (index, head) in item.heads.enumerated() {
-                    print("  [\(index + 1)] \(head.value)   — \(head.author), \(local(head.time))\(index == 0 ? "  (shown)" : "")")
+                    print("  [\(index + 1)] \(head.value)   — \(head.author), \(local(head.time))\(index == 0 ? "  （当前显示）" : "")")
                 }
+                print("  裁定：fieldlog conflicts resolve --row \(item.record) --column \(item.column) --pick N（或 --value 新值）")
             }
             let cells = items.count - workflow.count
-            print("(\(cells) open conflicts)\(cells == 0 ? "" : "; resolve with `fieldlog conflicts resolve --row ID --column NAME --pick N`")")
+            print("（未决字段冲突 \(cells) 处）")
             for conflict in workflow {
-                print("流转冲突 \(conflict.number) (concurrent actions; the coordinator settles with `fieldlog demand settle \(conflict.number) --keep EVENT --comment …`):")
+                print("流转冲突 \(conflict.number)（同时办理的两步；由协调人裁定：fieldlog demand settle \(conflict.number) --keep EVENT --comment …）：")
                 for event in conflict.branches {
                     let to = event.to.map { DemandState(rawValue: $0)?.chinese ?? $0 } ?? "-"
-                    print("  EVENT \(event.handle)  \(local(event.at))  \(event.actor)  \(DemandAction.chinese(event.action)) → \(to)  \(event.comment ?? "")")
+                    print("  事件 \(event.handle)  \(local(event.at))  \(event.actor)  \(DemandAction.chinese(event.action)) → \(to)  \(event.comment ?? "")")
                 }
             }
-            if !workflow.isEmpty { print("(\(workflow.count) workflow conflicts)") }
+            if !workflow.isEmpty { print("（未决流转冲突 \(workflow.count) 处）") }
         }
     }
 
     struct Resolve: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Settle a conflict by keeping one value (or a new one).")
         @OptionGroup var global: GlobalOptions
-        @Option(help: "The row id.") var row: String
-        @Option(help: "The column.") var column: String
+        @Option(help: "The record: a demand's number, the handle `conflicts` prints, or the row id.") var row: String
+        @Option(help: "The column, as `conflicts` prints it (title, urgency, ...).") var column: String
         @Option(help: "Keep the N-th listed value.") var pick: Int?
         @Option(help: "Write this value instead.") var value: String?
 
         func run() throws {
-            guard let rowID = UUID(uuidString: row) else { throw CLIError("--row takes the row id shown by `fieldlog conflicts`") }
             let ledger = try global.ledger(write: true)
-            guard let conflict = try ledger.replica.conflicts().first(where: { $0.row == rowID && $0.column == column }) else {
+            let wanted = row.trimmingCharacters(in: .whitespaces).lowercased()
+            let compact = wanted.replacingOccurrences(of: "-", with: "")
+            var candidates: [Conflict] = []
+            for conflict in try ledger.replica.conflicts() where conflict.column == column {
+                let id = conflict.row.lowercased
+                let name = try ledger.recordName(table: conflict.table, row: conflict.row).lowercased()
+                let byEnding = compact.count >= Ledger.recordHandleLength && compact.allSatisfy(\.isHexDigit)
+                    && id.replacingOccurrences(of: "-", with: "").hasSuffix(compact)
+                if id == wanted || name == wanted || byEnding { candidates.append(conflict) }
+            }
+            guard let conflict = candidates.first else {
                 throw CLIError("no open conflict on \(column) of \(row); list them with `fieldlog conflicts`")
             }
+            guard candidates.count == 1 else {
+                throw CLIError("\(row) names \(candidates.count) conflicts on \(column); give the row id that `fieldlog conflicts --json` shows")
+            }
+            let rowID = conflict.row
+            let label = try ledger.recordLabel(table: conflict.table, row: rowID) + " · " + RecordNames.column(column, of: conflict.table)
             switch (pick, value) {
             case (let index?, nil):
                 guard (1...conflict.heads.count).contains(index) else { throw CLIError("--pick takes 1 to \(conflict.heads.count)") }
                 let chosen = conflict.heads[index - 1].value
                 try ledger.resolveConflict(table: conflict.table, row: rowID, column: column, value: chosen)
-                print("Resolved \(conflict.table).\(column) of \(row): \(Ledger.display(chosen)).")
+                print("已裁定 \(label)：\(Ledger.display(chosen))。")
             case (nil, let text?):
                 try ledger.resolveConflict(table: conflict.table, row: rowID, column: column, text: text)
-                print("Resolved \(conflict.table).\(column) of \(row): \(text).")
+                print("已裁定 \(label)：\(text)。")
             default: throw CLIError("give either --pick N or --value TEXT")
             }
         }

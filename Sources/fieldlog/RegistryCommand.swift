@@ -147,7 +147,7 @@ struct RegistryCommand: ParsableCommand {
             if global.json {
                 try global.printJSON(["code": code, "fingerprint": key.fingerprint])
             } else {
-                print("Enrolled device \(code) (\(key.fingerprint)) as \(role.rawValue).")
+                print("Enrolled device \(code) (\(key.fingerprint)) as \(role.plain).")
                 print("Export the registry for it: `fieldlog registry export-enrollment --out FILE`.")
             }
         }
@@ -222,9 +222,15 @@ struct RegistryCommand: ParsableCommand {
             let rows = try ledger.registryListing(kind, showPersonalData: reveal)
             if global.json { try global.printJSON(rows); return }
             let columns = Ledger.registryColumns(kind)
+            let profile = try global.profile()
+            // A time a person reads is the county's local time (the profile's), as in the 流转日志.
+            func display(_ key: String, _ value: String) -> String {
+                if key.hasSuffix("_at"), let milliseconds = ISOTime.parse(value) { return ISOTime.local(milliseconds, profile: profile) }
+                return Ledger.registryDisplay(kind, key, value)
+            }
             for row in rows {
                 var cells = columns.compactMap { column in
-                    row[column.key].map { "\(column.label): \(Ledger.registryDisplay(kind, column.key, $0))" }
+                    row[column.key].map { "\(column.label): \(display(column.key, $0))" }
                 }
                 if ids, let id = row["id"] { cells.append("id: \(id)") }
                 print(cells.joined(separator: "  "))

@@ -305,3 +305,52 @@ import Testing
         #expect(result.stderr.contains("chmod 600"))
     }
 }
+
+/// Issue 13: a cadre names visits and conflicts by numbers and short handles, and reads plain
+/// output in the county's words; a department's device lists only what was assigned to it.
+@Suite(.serialized) struct PlainOutputCLITests {
+    @Test func visitsAndConflictsAreNamedByNumbersAndHandles() async throws {
+        let county = try await CLITests.County()
+        let visit = try await county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工", "--json"]).json as? [String: String]
+        let handle = try #require(visit?["handle"])
+        #expect(handle.count == 8 && visit?["id"]?.replacingOccurrences(of: "-", with: "").hasSuffix(handle) == true)
+        let listed = try await county.a.ok(["visit", "list"]).stdout
+        #expect(listed.contains(handle) && !listed.contains(visit?["id"] ?? "?"))
+        let number = try #require(try await county.a.ok([
+            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", handle, "--title", "招工难", "--content", "缺挡车工", "--json",
+        ]).json as? [String: String])["number"] ?? ""
+        try await county.exchange(county.a, county.b)
+        try await county.a.ok(["demand", "edit", number, "--title", "招工难（50名）"])
+        try await county.b.ok(["demand", "edit", number, "--title", "用工缺口"])
+        try await county.exchange(county.b, county.a)
+        let conflicts = try await county.a.ok(["conflicts", "--json"]).json as? [[String: Any]]
+        #expect(conflicts?.first?["record"] as? String == number)
+        let plain = try await county.a.ok(["conflicts"]).stdout
+        #expect(plain.contains("诉求 \(number) · 标题 (title)"))
+        #expect(plain.contains("--row \(number) --column title"))
+        #expect(!plain.contains(conflicts?.first?["row"] as? String ?? "?"), "no UUID where a number exists")
+        let resolved = try await county.a.ok(["conflicts", "resolve", "--row", number, "--column", "title", "--pick", "1"]).stdout
+        #expect(resolved.contains("已裁定 诉求 \(number) · 标题 (title)"))
+        #expect((try await county.a.ok(["conflicts", "--json"]).json as? [Any])?.isEmpty == true)
+        let history = try await county.a.ok(["history", handle]).stdout
+        #expect(history.hasPrefix("走访记录 \(handle) 的签名修改记录"))
+        // A handle that names no visit is refused in one sentence, with where to look.
+        let missing = try await county.a.run(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", "0000abcd", "--title", "x", "--content", "y"])
+        #expect(missing.status == 1 && missing.stderr.contains("fieldlog visit list"))
+    }
+
+    @Test func statusSyncAndListingsSpeakTheCountysWords() async throws {
+        let county = try await CLITests.County()
+        let status = try await county.a.ok(["status"]).stdout
+        #expect(status.contains("角色：包联干部 (cadre)"))
+        #expect(status.contains("未决字段冲突：0 处"))
+        #expect(!status.contains("open conflicts"))
+        let devices = try await county.op.ok(["registry", "list", "devices"]).stdout
+        // Enrolled at a local time (2026-12-01 18:00), not an ISO UTC stamp (…T10:00:00.000Z).
+        #expect(devices.range(of: #"\d{4}-\d\d-\d\dT\d\d:"#, options: .regularExpression) == nil)
+        #expect(devices.range(of: #"登记时间: \d{4}-\d\d-\d\d \d\d:\d\d"#, options: .regularExpression) != nil)
+        #expect(devices.contains("包联干部"))
+        let imported = try await county.b.ok(["bundle", "import", county.folder + "/enroll.bundle"]).stdout
+        #expect(imported.contains("新应用 0 条"))
+    }
+}

@@ -1,0 +1,82 @@
+import FieldCrypto
+import FieldStore
+import Foundation
+import GRDB
+
+/// What a department's device shows.
+///
+/// Commits travel by enterprise scope (docs/sync-protocol.md), so a department's device holds every
+/// record of an enterprise where one demand was assigned to it: the cadre's drafts, the visits,
+/// other departments' demands. It shows only the demands assigned to its own department, as lead
+/// or co-department, now or earlier (a department a demand was taken from still sees what it did),
+/// and the visits they were raised in: a department learns of a demand when the coordinator
+/// assigns it, not because it sits in the same enterprise. This is what the device lists, names
+/// and exports; the commits themselves are on its disk, like any replica's (docs/threat-model.md).
+/// Every other role shows all it holds.
+extension Ledger {
+    /// This device's department, when it is enrolled as a department's device.
+    func ownDepartment() throws -> UUID? {
+        guard !isRoot else { return nil }
+        return try read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT role, department_id FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
+                arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
+            ), row["role"] as String? == Role.department.rawValue
+            else { return nil }
+            return (row["department_id"] as Data?).flatMap(UUID.init(blob:))
+        }
+    }
+
+    /// Whether a demand with this status was ever assigned to `department`, as lead or co-department.
+    static func isAssigned(_ status: DemandStatus, to department: UUID) -> Bool {
+        status.assignments.contains { $0.lead == department || $0.co.contains(department) }
+    }
+
+    /// The demands this device shows, from every demand's status; nil when it shows all it holds.
+    public func shownDemands(profile: DeadlineProfile = .shandong2115) throws -> Set<UUID>? {
+        guard let department = try ownDepartment() else { return nil }
+        return Set(try allStatuses(profile: profile).filter { Self.isAssigned($0.value, to: department) }.keys)
+    }
+
+    /// Refuses a demand this device does not show (see above), naming the department.
+    func requireShown(_ demand: UUID, named text: String) throws {
+        guard let department = try ownDepartment() else { return }
+        let status = Workflow.derive(try workflowEvents(of: demand), calendar: try calendar(), profile: .shandong2115, actors: try workflowActors())
+        guard Self.isAssigned(status, to: department) else {
+            throw LedgerError(
+                .notFound,
+                "demand \(text) is not assigned to \(try departmentName(department)): a department sees the demands the coordinator assigns to it"
+            )
+        }
+    }
+
+    /// Whether this device shows the row of `table` (a demand, a visit or an event of a demand).
+    public func isShown(table: String, row: UUID, among shown: Set<UUID>?) throws -> Bool {
+        guard let shown else { return true }
+        switch table {
+        case "demands": return shown.contains(row)
+        case "demand_events":
+            let demand = try read { db in
+                try Data.fetchOne(db, sql: "SELECT demand_id FROM demand_events WHERE id = ?", arguments: [Data(row.bytes16)])
+            }
+            return demand.flatMap(UUID.init(blob:)).map(shown.contains) ?? false
+        case "visits": return try visitsOf(shown).contains(row)
+        default: return true
+        }
+    }
+
+    /// The visits the `shown` demands were raised in.
+    func visitsOf(_ shown: Set<UUID>) throws -> Set<UUID> {
+        try read { db in
+            var visits: Set<UUID> = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, visit_id FROM demands WHERE visit_id IS NOT NULL AND deleted = 0")
+            while let row = try rows.next() {
+                guard let demand = (row[0] as Data?).flatMap(UUID.init(blob:)), shown.contains(demand),
+                    let visit = (row[1] as Data?).flatMap(UUID.init(blob:))
+                else { continue }
+                visits.insert(visit)
+            }
+            return visits
+        }
+    }
+}
