@@ -5,7 +5,7 @@
 SWIFT ?= swift
 BIN = .build/debug/fieldlog
 
-.PHONY: deps build demo test release clean bench soak
+.PHONY: deps build demo test lint format release clean bench soak
 
 deps:
 	@./tools/install-deps.sh
@@ -20,7 +20,7 @@ demo: build
 # commits, about three times faster than in a debug build. -enable-testing keeps @testable imports.
 TESTFLAGS = -c release -Xswiftc -enable-testing
 
-test: deps
+test: deps lint
 	@./tools/install-test-deps.sh
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
@@ -30,6 +30,16 @@ test: deps
 	python3 tools/soak/soak.py --seconds 10 --sabotage
 	@echo "== benchmark smoke run: every scenario on a small county, figures checked for sanity (no timing assertions)"
 	.build/release/fieldlog-bench --smoke
+
+# The formatter ships with the toolchain; .swift-format holds the style (4 spaces, 120 columns).
+FORMATTED = Sources Tests tools fuzz/Sources Package.swift fuzz/Package.swift
+
+lint:
+	@echo "== swift format lint --strict (run \`make format\` to fix)"
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMATTED)
 
 release: deps
 	$(SWIFT) build -c release

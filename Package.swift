@@ -60,7 +60,9 @@ let package = Package(
         ),
         .target(
             name: "FieldExport",
-            dependencies: ["FieldLedger", "FieldStore", "FieldCrypto", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: [
+                "FieldLedger", "FieldStore", "FieldCrypto", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -122,7 +124,9 @@ let package = Package(
         ),
         .testTarget(name: "FieldCryptoTests", dependencies: ["FieldCrypto"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "FieldFuzzingTests", dependencies: ["FieldFuzzing", "FieldHub", "FieldLedger", "FieldStore"], swiftSettings: swiftSettings
+            name: "FieldFuzzingTests",
+            dependencies: ["FieldFuzzing", "FieldHub", "FieldLedger", "FieldStore"],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "FieldStoreTests",
@@ -132,7 +136,8 @@ let package = Package(
         .testTarget(
             name: "FieldLedgerTests",
             dependencies: [
-                "FieldLedger", "FieldExport", "FieldStore", "FieldCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "FieldLedger", "FieldExport", "FieldStore", "FieldCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings

@@ -12,9 +12,12 @@ public enum BLAKE2b {
         data.withUnsafeBufferPointer { input in
             out.withUnsafeMutableBufferPointer { output in
                 _ = crypto_generichash(
-                    output.baseAddress!, digestSize,
-                    input.baseAddress, UInt64(input.count),
-                    nil, 0
+                    output.baseAddress!,
+                    digestSize,
+                    input.baseAddress,
+                    UInt64(input.count),
+                    nil,
+                    0
                 )
             }
         }
@@ -55,7 +58,9 @@ public enum BLAKE2b {
 
         /// Adds an integer as 4 big-endian bytes.
         public func update(bigEndian value: UInt32) {
-            update([UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)])
+            update([
+                UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff),
+            ])
         }
 
         /// Returns the 32-byte digest; call it once.

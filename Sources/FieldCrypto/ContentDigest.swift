@@ -30,7 +30,10 @@ public enum ContentDigest {
     public static func verify(_ header: String, body: [UInt8]) throws(HTTPSignatureError) {
         let members: [(key: String, value: StructuredField.Member)]
         do { members = try StructuredField.parseDictionary(header) } catch {
-            throw HTTPSignatureError(.malformedHeader, "Content-Digest is not a structured dictionary (\(error.message))")
+            throw HTTPSignatureError(
+                .malformedHeader,
+                "Content-Digest is not a structured dictionary (\(error.message))"
+            )
         }
         var checked = 0
         for (algorithm, member) in members {

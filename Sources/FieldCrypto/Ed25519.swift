@@ -50,7 +50,8 @@ public struct PublicKey: Hashable, Sendable, Comparable, CustomStringConvertible
         return signature.withUnsafeBufferPointer { sig in
             message.withUnsafeBufferPointer { msg in
                 bytes.withUnsafeBufferPointer { pk in
-                    crypto_sign_verify_detached(sig.baseAddress!, msg.baseAddress, UInt64(msg.count), pk.baseAddress!) == 0
+                    crypto_sign_verify_detached(sig.baseAddress!, msg.baseAddress, UInt64(msg.count), pk.baseAddress!)
+                        == 0
                 }
             }
         }

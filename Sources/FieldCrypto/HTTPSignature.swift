@@ -34,7 +34,12 @@ public struct SignedMessage: Sendable {
     /// Header fields in order; names compare case-insensitively.
     public var headers: [(name: String, value: String)]
 
-    public init(method: String? = nil, targetURI: String? = nil, status: Int? = nil, headers: [(name: String, value: String)] = []) {
+    public init(
+        method: String? = nil,
+        targetURI: String? = nil,
+        status: Int? = nil,
+        headers: [(name: String, value: String)] = []
+    ) {
         self.method = method
         self.targetURI = targetURI
         self.status = status
@@ -68,7 +73,9 @@ public struct SignatureComponent: Hashable, Sendable {
         self.key = key
     }
 
-    public static func == (a: Self, b: Self) -> Bool { (a.name, a.fromRequest, a.key) == (b.name, b.fromRequest, b.key) }
+    public static func == (a: Self, b: Self) -> Bool {
+        (a.name, a.fromRequest, a.key) == (b.name, b.fromRequest, b.key)
+    }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(name)
@@ -93,7 +100,11 @@ public struct SignatureInput: Sendable {
     public var components: [SignatureComponent]
     public var parameters: [(key: String, value: StructuredField.Item)]
 
-    public init(label: String, components: [SignatureComponent], parameters: [(key: String, value: StructuredField.Item)]) {
+    public init(
+        label: String,
+        components: [SignatureComponent],
+        parameters: [(key: String, value: StructuredField.Item)]
+    ) {
         self.label = label
         self.components = components
         self.parameters = parameters
@@ -118,7 +129,10 @@ public struct SignatureInput: Sendable {
 
     /// The `@signature-params` value: the inner list of components with the parameters.
     public var serialized: String {
-        StructuredField.serializeInnerList(components.map { (StructuredField.Item.string($0.name), $0.parameters) }, parameters)
+        StructuredField.serializeInnerList(
+            components.map { (StructuredField.Item.string($0.name), $0.parameters) },
+            parameters
+        )
     }
 }
 
@@ -127,7 +141,9 @@ public enum HTTPSignature {
     /// The signature base (RFC 9421 §2.5): one line per component, then `@signature-params`, joined
     /// by LF with no final LF.
     public static func signatureBase(
-        _ input: SignatureInput, message: SignedMessage, request: SignedMessage? = nil
+        _ input: SignatureInput,
+        message: SignedMessage,
+        request: SignedMessage? = nil
     ) throws(HTTPSignatureError) -> String {
         var lines: [String] = []
         var seen = Set<SignatureComponent>()
@@ -137,7 +153,9 @@ public enum HTTPSignature {
             }
             let source: SignedMessage
             if component.fromRequest {
-                guard let request else { throw HTTPSignatureError(.missingComponent, "\(component.name);req needs the request") }
+                guard let request else {
+                    throw HTTPSignatureError(.missingComponent, "\(component.name);req needs the request")
+                }
                 source = request
             } else {
                 source = message
@@ -153,14 +171,21 @@ public enum HTTPSignature {
     }
 
     /// The value a component takes in a message (RFC 9421 §2.1, §2.2).
-    package static func value(of component: SignatureComponent, in message: SignedMessage) throws(HTTPSignatureError) -> String {
+    package static func value(
+        of component: SignatureComponent,
+        in message: SignedMessage
+    ) throws(HTTPSignatureError) -> String {
         let name = component.name
         if let key = component.key {
-            guard !name.hasPrefix("@") else { throw HTTPSignatureError(.unknownComponent, "key applies to a field, not to \(name)") }
+            guard !name.hasPrefix("@") else {
+                throw HTTPSignatureError(.unknownComponent, "key applies to a field, not to \(name)")
+            }
             guard let field = message.header(name) else {
                 throw HTTPSignatureError(.missingComponent, "the message has no \(name) header to cover")
             }
-            guard let members = try? StructuredField.parseDictionary(field), let member = members.last(where: { $0.key == key })?.value else {
+            guard let members = try? StructuredField.parseDictionary(field),
+                let member = members.last(where: { $0.key == key })?.value
+            else {
                 throw HTTPSignatureError(.missingComponent, "the \(name) header has no member \(key) to cover")
             }
             return StructuredField.serialize(member)
@@ -168,13 +193,19 @@ public enum HTTPSignature {
         if name.hasPrefix("@") {
             switch name {
             case "@method":
-                guard let method = message.method else { throw HTTPSignatureError(.missingComponent, "@method needs a request") }
+                guard let method = message.method else {
+                    throw HTTPSignatureError(.missingComponent, "@method needs a request")
+                }
                 return method
             case "@status":
-                guard let status = message.status else { throw HTTPSignatureError(.missingComponent, "@status needs a response") }
+                guard let status = message.status else {
+                    throw HTTPSignatureError(.missingComponent, "@status needs a response")
+                }
                 return String(status)
             case "@target-uri":
-                guard let uri = message.targetURI else { throw HTTPSignatureError(.missingComponent, "@target-uri needs a request") }
+                guard let uri = message.targetURI else {
+                    throw HTTPSignatureError(.missingComponent, "@target-uri needs a request")
+                }
                 return uri
             case "@authority", "@scheme", "@path", "@query", "@request-target":
                 guard let uri = message.targetURI, let parts = URLComponents(string: uri), let scheme = parts.scheme,
@@ -186,7 +217,9 @@ public enum HTTPSignature {
                 let query = parts.percentEncodedQuery.map { "?" + $0 } ?? "?"
                 switch name {
                 case "@authority":
-                    let defaultPort = (scheme.lowercased() == "http" && parts.port == 80) || (scheme.lowercased() == "https" && parts.port == 443)
+                    let defaultPort =
+                        (scheme.lowercased() == "http" && parts.port == 80)
+                        || (scheme.lowercased() == "https" && parts.port == 443)
                     return host.lowercased() + (parts.port.map { defaultPort ? "" : ":\($0)" } ?? "")
                 case "@scheme": return scheme.lowercased()
                 case "@path": return path
@@ -205,7 +238,10 @@ public enum HTTPSignature {
 
     /// Signs a message. Returns the `Signature-Input` and `Signature` header values.
     public static func sign(
-        _ message: SignedMessage, request: SignedMessage? = nil, input: SignatureInput, key: SigningKey
+        _ message: SignedMessage,
+        request: SignedMessage? = nil,
+        input: SignatureInput,
+        key: SigningKey
     ) throws(HTTPSignatureError) -> (signatureInput: String, signature: String) {
         let base = try signatureBase(input, message: message, request: request)
         let signature = key.sign(Array(base.utf8))
@@ -215,7 +251,9 @@ public enum HTTPSignature {
     /// Parses `Signature-Input` and `Signature` and returns the signature with `label` (or the
     /// first one when `label` is nil).
     public static func parse(
-        signatureInput: String, signature: String, label: String? = nil
+        signatureInput: String,
+        signature: String,
+        label: String? = nil
     ) throws(HTTPSignatureError) -> (input: SignatureInput, signature: [UInt8]) {
         let inputs: [(key: String, value: StructuredField.Member)]
         let signatures: [(key: String, value: StructuredField.Member)]
@@ -223,7 +261,10 @@ public enum HTTPSignature {
             inputs = try StructuredField.parseDictionary(signatureInput)
             signatures = try StructuredField.parseDictionary(signature)
         } catch {
-            throw HTTPSignatureError(.malformedHeader, "Signature-Input or Signature is not a structured dictionary (\(error.message))")
+            throw HTTPSignatureError(
+                .malformedHeader,
+                "Signature-Input or Signature is not a structured dictionary (\(error.message))"
+            )
         }
         guard let chosen = label ?? inputs.first?.key else {
             throw HTTPSignatureError(.missingSignature, "Signature-Input is empty")
@@ -242,7 +283,10 @@ public enum HTTPSignature {
             guard itemParameters.allSatisfy({ $0.key == "req" || $0.key == "key" }),
                 Set(itemParameters.map(\.key)).count == itemParameters.count
             else {
-                throw HTTPSignatureError(.unknownComponent, "component parameters other than req and key are not supported")
+                throw HTTPSignatureError(
+                    .unknownComponent,
+                    "component parameters other than req and key are not supported"
+                )
             }
             var component = SignatureComponent(name)
             for (index, parameter) in itemParameters.enumerated() {
@@ -251,7 +295,11 @@ public enum HTTPSignature {
                 case ("key", .string(let key)):
                     component.key = key
                     component.keyFirst = index == 0 && itemParameters.count == 2
-                default: throw HTTPSignatureError(.malformedHeader, "component parameter \(parameter.key) has a value of the wrong type")
+                default:
+                    throw HTTPSignatureError(
+                        .malformedHeader,
+                        "component parameter \(parameter.key) has a value of the wrong type"
+                    )
                 }
             }
             components.append(component)
@@ -265,12 +313,19 @@ public enum HTTPSignature {
     /// Verifies a signature with the key `keyFor` returns for its input (which may throw to refuse
     /// an unknown key). Returns the verified input, for the caller's policy (created, expires, nonce, tag).
     public static func verify(
-        _ message: SignedMessage, request: SignedMessage? = nil, signatureInput: String, signature: String, label: String? = nil,
+        _ message: SignedMessage,
+        request: SignedMessage? = nil,
+        signatureInput: String,
+        signature: String,
+        label: String? = nil,
         keyFor: (SignatureInput) throws -> PublicKey
     ) throws -> SignatureInput {
         let (input, bytes) = try parse(signatureInput: signatureInput, signature: signature, label: label)
         if let algorithm = input.algorithm, algorithm != "ed25519" {
-            throw HTTPSignatureError(.unsupportedAlgorithm, "signature algorithm \(algorithm) is not supported (only ed25519)")
+            throw HTTPSignatureError(
+                .unsupportedAlgorithm,
+                "signature algorithm \(algorithm) is not supported (only ed25519)"
+            )
         }
         let key = try keyFor(input)
         let base = try signatureBase(input, message: message, request: request)

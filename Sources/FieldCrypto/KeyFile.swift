@@ -122,7 +122,8 @@ public enum KeyFile {
         guard key.publicKey == header.publicKey else {
             throw CryptoError(
                 code: .keyFileCorrupt,
-                message: "the key file \(path) is damaged: its public key does not match its secret; restore it from a backup"
+                message:
+                    "the key file \(path) is damaged: its public key does not match its secret; restore it from a backup"
             )
         }
         return key
@@ -161,17 +162,24 @@ public enum KeyFile {
         }
     }
 
-    private static func deriveKey(passphrase: String, salt: [UInt8], parameters: Parameters) throws(CryptoError)
+    private static func deriveKey(
+        passphrase: String,
+        salt: [UInt8],
+        parameters: Parameters
+    ) throws(CryptoError)
         -> [UInt8]
     {
         var key = [UInt8](repeating: 0, count: Int(crypto_secretbox_KEYBYTES))
         let length = UInt64(passphrase.utf8.count)
         let status = passphrase.withCString { chars in
             crypto_pwhash(
-                &key, UInt64(key.count),
-                chars, length,
+                &key,
+                UInt64(key.count),
+                chars,
+                length,
                 salt,
-                parameters.opsLimit, Int(parameters.memLimit),
+                parameters.opsLimit,
+                Int(parameters.memLimit),
                 crypto_pwhash_ALG_ARGON2ID13
             )
         }
@@ -209,7 +217,10 @@ enum FileAccess {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             if errno == EEXIST {
-                throw CryptoError(code: .keyFileExists, message: "\(path) already exists; fieldlog never overwrites a key")
+                throw CryptoError(
+                    code: .keyFileExists,
+                    message: "\(path) already exists; fieldlog never overwrites a key"
+                )
             }
             throw CryptoError(code: .ioFailure, message: "cannot create \(path) (errno \(errno))")
         }
@@ -233,11 +244,14 @@ enum FileAccess {
             let mode = String(info.st_mode & 0o777, radix: 8)
             throw CryptoError(
                 code: .keyFilePermissions,
-                message: "the key file \(path) can be read by other users (mode \(mode)); run `chmod 600 \(path)` and try again"
+                message:
+                    "the key file \(path) can be read by other users (mode \(mode)); run `chmod 600 \(path)` and try again"
             )
         }
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CryptoError(code: .keyFileUnreadable, message: "cannot open \(path) (errno \(errno))") }
+        guard fd >= 0 else {
+            throw CryptoError(code: .keyFileUnreadable, message: "cannot open \(path) (errno \(errno))")
+        }
         defer { close(fd) }
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

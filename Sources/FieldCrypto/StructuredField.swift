@@ -139,7 +139,9 @@ public enum StructuredField {
                     }
                     let item = try bareItem()
                     items.append((item, try parameters()))
-                    guard peek == 0x20 || peek == UInt8(ascii: ")") else { throw fail("expected ' ' or ')' in an inner list") }
+                    guard peek == 0x20 || peek == UInt8(ascii: ")") else {
+                        throw fail("expected ' ' or ')' in an inner list")
+                    }
                 }
             }
             let item = try bareItem()
@@ -228,7 +230,8 @@ public enum StructuredField {
             let extra = Set("!#$%&'*+-.^_`|~:/".utf8)
             var out = ""
             while let char = peek,
-                (char >= 0x30 && char <= 0x39) || (char >= 0x41 && char <= 0x5A) || (char >= 0x61 && char <= 0x7A) || extra.contains(char)
+                (char >= 0x30 && char <= 0x39) || (char >= 0x41 && char <= 0x5A) || (char >= 0x61 && char <= 0x7A)
+                    || extra.contains(char)
             {
                 out.unicodeScalars.append(Unicode.Scalar(char))
                 advance()
@@ -240,7 +243,8 @@ public enum StructuredField {
             advance()
             let start = index
             while let char = peek, char != UInt8(ascii: ":") {
-                let isBase64 = (char >= 0x41 && char <= 0x5A) || (char >= 0x61 && char <= 0x7A) || (char >= 0x30 && char <= 0x39)
+                let isBase64 =
+                    (char >= 0x41 && char <= 0x5A) || (char >= 0x61 && char <= 0x7A) || (char >= 0x30 && char <= 0x39)
                     || char == UInt8(ascii: "+") || char == UInt8(ascii: "/") || char == UInt8(ascii: "=")
                 guard isBase64 else { throw fail("a byte sequence holds base64 only") }
                 advance()

@@ -42,15 +42,37 @@ public struct ExportSignature: Codable, Sendable, Equatable {
     }
 
     /// Signs `file` (its bytes and name) with `key`.
-    public static func sign(file bytes: [UInt8], name: String, key: SigningKey, signerName: String, heads: [FeedHead], signedAt: String)
+    public static func sign(
+        file bytes: [UInt8],
+        name: String,
+        key: SigningKey,
+        signerName: String,
+        heads: [FeedHead],
+        signedAt: String
+    )
         -> ExportSignature
     {
         let hash = Hex.encode(BLAKE2b.hash256(bytes))
         let headsDigest = digest(of: heads)
-        let signature = key.sign(message(hash: hash, size: bytes.count, signedAt: signedAt, signer: key.publicKey.hex, headsDigest: headsDigest))
+        let signature = key.sign(
+            message(
+                hash: hash,
+                size: bytes.count,
+                signedAt: signedAt,
+                signer: key.publicKey.hex,
+                headsDigest: headsDigest
+            )
+        )
         return ExportSignature(
-            file: name, size: bytes.count, blake2b256: hash, signedAt: signedAt, signer: key.publicKey.hex, signerName: signerName,
-            headsDigest: headsDigest, heads: heads, signature: Hex.encode(signature)
+            file: name,
+            size: bytes.count,
+            blake2b256: hash,
+            signedAt: signedAt,
+            signer: key.publicKey.hex,
+            signerName: signerName,
+            headsDigest: headsDigest,
+            heads: heads,
+            signature: Hex.encode(signature)
         )
     }
 
@@ -61,7 +83,9 @@ public struct ExportSignature: Codable, Sendable, Equatable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> ExportSignature {
-        guard let signature = try? JSONDecoder().decode(ExportSignature.self, from: Data(bytes)), signature.format == formatName else {
+        guard let signature = try? JSONDecoder().decode(ExportSignature.self, from: Data(bytes)),
+            signature.format == formatName
+        else {
             throw ExportError("the signature file is not a \(formatName) file")
         }
         return signature
@@ -71,18 +95,31 @@ public struct ExportSignature: Codable, Sendable, Equatable {
     /// unknown). Throws, naming what is wrong, unless the file is unaltered and signed by a known key.
     public func verify(file bytes: [UInt8], knownSigner: (PublicKey) throws -> String?) throws -> String {
         guard bytes.count == size, Hex.encode(BLAKE2b.hash256(bytes)) == blake2b256 else {
-            throw ExportError("ALTERED: the file does not match its signature (its BLAKE2b-256 hash or size differs); do not trust it")
+            throw ExportError(
+                "ALTERED: the file does not match its signature (its BLAKE2b-256 hash or size differs); do not trust it"
+            )
         }
         guard Self.digest(of: heads) == headsDigest else {
             throw ExportError("ALTERED: the signature file's list of feed heads does not match its digest")
         }
         guard let key = try? PublicKey(hex: signer), let raw = Hex.decode(signature),
-            key.isValidSignature(raw, for: Self.message(hash: blake2b256, size: size, signedAt: signedAt, signer: signer, headsDigest: headsDigest))
+            key.isValidSignature(
+                raw,
+                for: Self.message(
+                    hash: blake2b256,
+                    size: size,
+                    signedAt: signedAt,
+                    signer: signer,
+                    headsDigest: headsDigest
+                )
+            )
         else {
             throw ExportError("FORGED: the signature does not verify with the key it names; do not trust this file")
         }
         guard let who = try knownSigner(key) else {
-            throw ExportError("UNKNOWN SIGNER: the file is signed by key \(key.fingerprint), which this county's registry does not know")
+            throw ExportError(
+                "UNKNOWN SIGNER: the file is signed by key \(key.fingerprint), which this county's registry does not know"
+            )
         }
         return who
     }

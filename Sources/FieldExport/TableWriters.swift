@@ -40,7 +40,9 @@ public enum CSVWriter {
     /// LibreOffice show it as text, as OWASP recommends. Numbers, dates and rates are ours, never
     /// neutralised; the workbook needs none of this (its strings are inline, never formulas).
     static func cellText(_ cell: ReportCell) -> String {
-        guard case .text(let text) = cell, let first = text.first, formulaTriggers.contains(first) else { return cell.text }
+        guard case .text(let text) = cell, let first = text.first, formulaTriggers.contains(first) else {
+            return cell.text
+        }
         return "'" + text
     }
 
@@ -71,6 +73,11 @@ public enum JSONWriter {
             sections.append(["name": table.name, "columns": table.headers, "rows": rows])
         }
         let document: [String: Any] = ["report": title, "generatedAt": generatedAt, "tables": sections]
-        return Array(try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) + [0x0A]
+        return Array(
+            try JSONSerialization.data(
+                withJSONObject: document,
+                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            )
+        ) + [0x0A]
     }
 }

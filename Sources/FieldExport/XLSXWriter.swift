@@ -11,7 +11,12 @@ import ZIPFoundation
 public enum XLSXWriter {
     /// Style indexes of `styles.xml`.
     enum Style: Int {
-        case plain = 0, header, date, dateTime, percent, wrapped
+        case plain = 0
+        case header
+        case date
+        case dateTime
+        case percent
+        case wrapped
     }
 
     public static func write(_ tables: [ReportTable], title: String) throws -> [UInt8] {
@@ -20,7 +25,13 @@ public enum XLSXWriter {
             ("[Content_Types].xml", contentTypes(sheets: tables.count)),
             ("_rels/.rels", rootRelationships),
             ("docProps/core.xml", core(title: title)),
-            ("xl/workbook.xml", workbook(names: uniqueSheetNames(tables.map(\.name)), filters: tables.map { filterRange($0, absolute: true) })),
+            (
+                "xl/workbook.xml",
+                workbook(
+                    names: uniqueSheetNames(tables.map(\.name)),
+                    filters: tables.map { filterRange($0, absolute: true) }
+                )
+            ),
             ("xl/_rels/workbook.xml.rels", workbookRelationships(sheets: tables.count)),
             ("xl/styles.xml", styles),
         ]
@@ -33,7 +44,11 @@ public enum XLSXWriter {
         for (path, text) in files {
             let data = Data(text.utf8)
             try archive.addEntry(
-                with: path, type: .file, uncompressedSize: Int64(data.count), modificationDate: date, compressionMethod: .deflate
+                with: path,
+                type: .file,
+                uncompressedSize: Int64(data.count),
+                modificationDate: date,
+                compressionMethod: .deflate
             ) { position, size in
                 data.subdata(in: Int(position)..<Int(position) + size)
             }
@@ -49,11 +64,15 @@ public enum XLSXWriter {
         xml += #"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">"#
         xml += #"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#
         xml += #"<Default Extension="xml" ContentType="application/xml"/>"#
-        xml += #"<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#
-        xml += #"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#
-        xml += #"<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>"#
+        xml +=
+            #"<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#
+        xml +=
+            #"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#
+        xml +=
+            #"<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>"#
         for index in 1...sheets {
-            xml += #"<Override PartName="/xl/worksheets/sheet\#(index).xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
+            xml +=
+                #"<Override PartName="/xl/worksheets/sheet\#(index).xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
         }
         return xml + "</Types>"
     }
@@ -81,7 +100,8 @@ public enum XLSXWriter {
     /// beside an `autoFilter` (ECMA-376 Part 1, 18.2.6 and 18.3.1.2); `filters` are absolute ranges.
     static func workbook(names: [String], filters: [String?]) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
-        xml += #"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#
+        xml +=
+            #"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#
         for (index, name) in names.enumerated() {
             xml += #"<sheet name="\#(escape(name))" sheetId="\#(index + 1)" r:id="rId\#(index + 1)"/>"#
         }
@@ -91,7 +111,8 @@ public enum XLSXWriter {
             xml += "<definedNames>"
             for (index, name, range) in named {
                 let quoted = "'" + name.replacingOccurrences(of: "'", with: "''") + "'"
-                xml += #"<definedName name="_xlnm._FilterDatabase" localSheetId="\#(index)" hidden="1">\#(escape(quoted))!\#(range)</definedName>"#
+                xml +=
+                    #"<definedName name="_xlnm._FilterDatabase" localSheetId="\#(index)" hidden="1">\#(escape(quoted))!\#(range)</definedName>"#
             }
             xml += "</definedNames>"
         }
@@ -102,9 +123,11 @@ public enum XLSXWriter {
         var xml = #"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"# + "\n"
         xml += #"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#
         for index in 1...sheets {
-            xml += #"<Relationship Id="rId\#(index)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet\#(index).xml"/>"#
+            xml +=
+                #"<Relationship Id="rId\#(index)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet\#(index).xml"/>"#
         }
-        xml += #"<Relationship Id="rId\#(sheets + 1)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#
+        xml +=
+            #"<Relationship Id="rId\#(sheets + 1)" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#
         return xml + "</Relationships>"
     }
 
@@ -120,13 +143,17 @@ public enum XLSXWriter {
         xml += #"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#
         let lastColumn = column(max(table.headers.count, 1) - 1)
         xml += #"<dimension ref="A1:\#(lastColumn)\#(table.rows.count + 1)"/>"#
-        xml += #"<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>"#
+        xml +=
+            #"<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>"#
         xml += #"<sheetFormatPr defaultRowHeight="15"/><cols>"#
         for (index, width) in table.widths.prefix(table.headers.count).enumerated() {
             xml += #"<col min="\#(index + 1)" max="\#(index + 1)" width="\#(width)" customWidth="1"/>"#
         }
         xml += "</cols><sheetData>"
-        xml += #"<row r="1">"# + table.headers.enumerated().map { cell(.text($0.element), column: $0.offset, row: 1, style: .header) }.joined() + "</row>"
+        xml +=
+            #"<row r="1">"#
+            + table.headers.enumerated().map { cell(.text($0.element), column: $0.offset, row: 1, style: .header) }
+            .joined() + "</row>"
         for (offset, row) in table.rows.enumerated() {
             let number = offset + 2
             xml += #"<row r="\#(number)">"#
@@ -147,9 +174,11 @@ public enum XLSXWriter {
         case .empty, .percent(nil):
             return style == .plain ? "" : #"<c r="\#(reference)" s="\#(style.rawValue)"/>"#
         case .text(let text):
-            return #"<c r="\#(reference)" t="inlineStr" s="\#(style.rawValue)"><is><t xml:space="preserve">\#(escape(fitted(text)))</t></is></c>"#
+            return
+                #"<c r="\#(reference)" t="inlineStr" s="\#(style.rawValue)"><is><t xml:space="preserve">\#(escape(fitted(text)))</t></is></c>"#
         case .number(let number):
-            return #"<c r="\#(reference)"><v>\#(number.rounded() == number ? String(Int64(number)) : String(number))</v></c>"#
+            return
+                #"<c r="\#(reference)"><v>\#(number.rounded() == number ? String(Int64(number)) : String(number))</v></c>"#
         case .date(let day):
             return #"<c r="\#(reference)" s="\#(Style.date.rawValue)"><v>\#(day.ordinal + serialOf1970)</v></c>"#
         case .dateTime(let day, let minute):

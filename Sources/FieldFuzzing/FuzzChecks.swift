@@ -47,7 +47,9 @@ public enum FuzzChecks {
         let (records, onHub) = integrationInput(input, county: county)
         let ledger = onHub ? county.hub : county.laptop
         _ = try? ledger.replica.importRecords(records, keepsRefused: !onHub)
-        if let stranger = county.strangerStored(in: ledger) { preconditionFailure("a commit by an author never enrolled is stored: \(stranger)") }
+        if let stranger = county.strangerStored(in: ledger) {
+            preconditionFailure("a commit by an author never enrolled is stored: \(stranger)")
+        }
     }
 
     /// The records an `integration` input makes, and the replica it is for (the hub, or a laptop).
@@ -65,9 +67,16 @@ public enum FuzzChecks {
         var reader = FuzzInput(input)
         let county = FuzzCounty.current()
         let onPeer = reader.flag()
-        let request = HostileRequest.make(&reader, county: county, port: onPeer ? FuzzCounty.peerPort : FuzzCounty.hubPort)
+        let request = HostileRequest.make(
+            &reader,
+            county: county,
+            port: onPeer ? FuzzCounty.peerPort : FuzzCounty.hubPort
+        )
         let answer = await (onPeer ? county.peerHandler : county.hubHandler).answer(request)
-        precondition(answer.status < 500 || answer.status == 503, "the server answered \(answer.status) (\(answer.outcome)) to bad input")
+        precondition(
+            answer.status < 500 || answer.status == 503,
+            "the server answered \(answer.status) (\(answer.outcome)) to bad input"
+        )
         precondition(answer.headers.contains { $0.name == "Signature" }, "an answer is not signed")
         if let stranger = county.strangerStored(in: onPeer ? county.laptop : county.hub) {
             preconditionFailure("a commit by an author never enrolled is stored: \(stranger)")
@@ -116,10 +125,16 @@ public enum FuzzChecks {
         let signatureValue = parts.count > 1 ? String(parts[1]) : ""
         _ = try? StructuredField.parseDictionary(signatureInput)
         _ = try? StructuredField.parseDictionary(signatureValue)
-        guard let parsed = try? HTTPSignature.parse(signatureInput: signatureInput, signature: signatureValue) else { return }
+        guard let parsed = try? HTTPSignature.parse(signatureInput: signatureInput, signature: signatureValue) else {
+            return
+        }
         let message = SignedMessage(
-            method: "POST", targetURI: "http://127.0.0.1:8080/v1/sync/summary",
-            headers: [("Content-Type", "application/json"), ("Content-Digest", "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:")]
+            method: "POST",
+            targetURI: "http://127.0.0.1:8080/v1/sync/summary",
+            headers: [
+                ("Content-Type", "application/json"),
+                ("Content-Digest", "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"),
+            ]
         )
         _ = try? HTTPSignature.signatureBase(parsed.input, message: message, request: message)
     }

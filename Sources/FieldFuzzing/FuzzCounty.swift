@@ -42,7 +42,9 @@ final class FuzzCounty: Sendable {
         _ = try hub.importRegistry(.departments, csv: "单位名称,类型\n县市场监管局,县直部门\n", name: "departments.csv")
         _ = try hub.importRegistry(.cadres, csv: "姓名,职务,单位\n王强,副县长,县市场监管局\n", name: "cadres.csv")
         _ = try hub.importRegistry(
-            .enterprises, csv: "企业名称,统一社会信用代码\n甲企业,91371082775260043P\n乙企业,91110108551385082Q\n", name: "enterprises.csv"
+            .enterprises,
+            csv: "企业名称,统一社会信用代码\n甲企业,91371082775260043P\n乙企业,91110108551385082Q\n",
+            name: "enterprises.csv"
         )
         _ = try hub.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,甲企业,主包\n", name: "linkages.csv")
         _ = try hub.enroll(publicKey: Self.cadre.publicKey, role: .cadre, cadre: "王强")
@@ -57,11 +59,21 @@ final class FuzzCounty: Sendable {
         schemaVersion = hub.replica.schema.version
         var logger = Logger(label: "fieldlog.fuzz")
         logger.logLevel = .critical
-        hubHandler = HubHandler(configuration: Self.configuration(hub, Self.root, port: Self.hubPort, peer: false, logger: logger))
-        peerHandler = HubHandler(configuration: Self.configuration(laptop, Self.cadre, port: Self.peerPort, peer: true, logger: logger))
+        hubHandler = HubHandler(
+            configuration: Self.configuration(hub, Self.root, port: Self.hubPort, peer: false, logger: logger)
+        )
+        peerHandler = HubHandler(
+            configuration: Self.configuration(laptop, Self.cadre, port: Self.peerPort, peer: true, logger: logger)
+        )
     }
 
-    static func configuration(_ ledger: Ledger, _ key: SigningKey, port: Int, peer: Bool, logger: Logger) -> HubConfiguration {
+    static func configuration(
+        _ ledger: Ledger,
+        _ key: SigningKey,
+        port: Int,
+        peer: Bool,
+        logger: Logger
+    ) -> HubConfiguration {
         var configuration = HubConfiguration(ledger: ledger, hubKey: key)
         configuration.port = port
         configuration.isPeer = peer
@@ -98,7 +110,11 @@ final class FuzzCounty: Sendable {
     /// on two machines, not a stranger's commit stored, and the rule is not checked then.
     func strangerStored(in ledger: Ledger) -> String? {
         guard let feeds = try? ledger.replica.feeds() else { return "(the feeds cannot be read)" }
-        if feeds.contains(where: { $0.scope == "registry" && $0.author == Self.root.publicKey.hex && $0.forkedAt != nil }) { return nil }
+        if feeds.contains(where: {
+            $0.scope == "registry" && $0.author == Self.root.publicKey.hex && $0.forkedAt != nil
+        }) {
+            return nil
+        }
         for feed in feeds where feed.scope != "registry" {
             guard let author = try? PublicKey(hex: feed.author) else { return feed.author }
             let known = try? ledger.replica.readRegistry { try LedgerPolicy().isKnownAuthor(author, registry: $0) }

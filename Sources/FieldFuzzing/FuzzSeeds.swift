@@ -36,7 +36,12 @@ public enum FuzzSeeds {
     /// A request's parts as decisions (see `HostileRequest.make`): POST, no query, then the hosts,
     /// the body (written by `body`), and a proper signature with the parameters given.
     static func hub(
-        _ nonce: UInt8, onPeer: Bool = false, path: Int, hosts: Int = 0, expires: (choice: Int, value: UInt64?) = (0, nil), algorithm: Int = 2,
+        _ nonce: UInt8,
+        onPeer: Bool = false,
+        path: Int,
+        hosts: Int = 0,
+        expires: (choice: Int, value: UInt64?) = (0, nil),
+        algorithm: Int = 2,
         body: (FuzzScript) -> Void
     ) -> [UInt8] {
         let script = FuzzScript()
@@ -45,7 +50,8 @@ public enum FuzzSeeds {
         script.pick(2)  // signed properly
         script.pick(0).pick(0).pick(0).pick(expires.choice)  // the cadre, label device, created now
         if let value = expires.value { script.number(value) }
-        script.pick(0).raw([nonce] + Array(1...15)).pick(algorithm).pick(0).pick(1)  // a nonce of its own, alg, tag, a right digest
+        // A nonce of its own, alg, tag, a right digest.
+        script.pick(0).raw([nonce] + Array(1...15)).pick(algorithm).pick(0).pick(1)
         return script.bytes
     }
 
@@ -72,22 +78,64 @@ public enum FuzzSeeds {
     public static var review: [(target: String, name: String, bytes: [UInt8], expected: String)] {
         let now = UInt64(FuzzCounty.now / 1000)
         return [
-            ("integration", "review-sequence-2e63", integration(CommitChoice(sequence: 1 << 63, previousRandom: true), onHub: true), "malformedCommit"),
-            ("integration", "review-registry-2e64-1", integration(CommitChoice(registry: .max), onHub: false), "malformedCommit"),
-            ("integration", "review-stranger-registry-1000000-hub", integration(CommitChoice(registry: 1_000_000), onHub: true), "notEnrolled"),
-            ("integration", "review-stranger-registry-1000000-laptop", integration(CommitChoice(registry: 1_000_000), onHub: false), "notEnrolled"),
-            ("integration", "review-stranger-year-2100", integration(CommitChoice(timestamp: 2), onHub: false), "notEnrolled"),
-            ("integration", "review-stranger-schema-999", integration(CommitChoice(schema: 3), onHub: true), "notEnrolled"),
-            ("integration", "found-stranger-fork-hub", integration(CommitChoice(), CommitChoice(text: 2), onHub: true), "notEnrolled"),
-            ("integration", "found-stranger-fork-laptop", integration(CommitChoice(), CommitChoice(text: 2), onHub: false), "notEnrolled"),
-            ("integration", "review-cadre-registry-ahead", integration(CommitChoice(key: 0, registry: 1_000_000), onHub: true), "notAuthorized"),
+            (
+                "integration", "review-sequence-2e63",
+                integration(CommitChoice(sequence: 1 << 63, previousRandom: true), onHub: true), "malformedCommit"
+            ),
+            (
+                "integration", "review-registry-2e64-1", integration(CommitChoice(registry: .max), onHub: false),
+                "malformedCommit"
+            ),
+            (
+                "integration", "review-stranger-registry-1000000-hub",
+                integration(CommitChoice(registry: 1_000_000), onHub: true), "notEnrolled"
+            ),
+            (
+                "integration", "review-stranger-registry-1000000-laptop",
+                integration(CommitChoice(registry: 1_000_000), onHub: false), "notEnrolled"
+            ),
+            (
+                "integration", "review-stranger-year-2100", integration(CommitChoice(timestamp: 2), onHub: false),
+                "notEnrolled"
+            ),
+            (
+                "integration", "review-stranger-schema-999", integration(CommitChoice(schema: 3), onHub: true),
+                "notEnrolled"
+            ),
+            (
+                "integration", "found-stranger-fork-hub",
+                integration(CommitChoice(), CommitChoice(text: 2), onHub: true), "notEnrolled"
+            ),
+            (
+                "integration", "found-stranger-fork-laptop",
+                integration(CommitChoice(), CommitChoice(text: 2), onHub: false), "notEnrolled"
+            ),
+            (
+                "integration", "review-cadre-registry-ahead",
+                integration(CommitChoice(key: 0, registry: 1_000_000), onHub: true), "notAuthorized"
+            ),
             ("hub", "review-pull-head-2e64-1", hub(1, path: 2, body: pull(head: .max)), "bad_request"),
-            ("hub", "review-pull-head-2e64-1-peer", hub(2, onPeer: true, path: 2, body: pull(head: .max)), "bad_request"),
+            (
+                "hub", "review-pull-head-2e64-1-peer", hub(2, onPeer: true, path: 2, body: pull(head: .max)),
+                "bad_request"
+            ),
             ("hub", "review-pull-max-commits-0", hub(3, path: 2, body: pull(head: 0, maxCommits: 0)), "bad_request"),
-            ("hub", "review-push-sequence-2e63", hub(4, path: 3, body: push(CommitChoice(sequence: 1 << 63, previousRandom: true))), "bad_request"),
-            ("hub", "review-push-registry-2e64-1", hub(5, path: 3, body: push(CommitChoice(registry: .max))), "bad_request"),
-            ("hub", "review-push-stranger-registry-1000000", hub(6, path: 3, body: push(CommitChoice(registry: 1_000_000))), "ok"),
-            ("hub", "review-expires-in-ten-years", hub(7, path: 0, expires: (5, now + 315_360_000), body: summary), "bad_signature_parameters"),
+            (
+                "hub", "review-push-sequence-2e63",
+                hub(4, path: 3, body: push(CommitChoice(sequence: 1 << 63, previousRandom: true))), "bad_request"
+            ),
+            (
+                "hub", "review-push-registry-2e64-1", hub(5, path: 3, body: push(CommitChoice(registry: .max))),
+                "bad_request"
+            ),
+            (
+                "hub", "review-push-stranger-registry-1000000",
+                hub(6, path: 3, body: push(CommitChoice(registry: 1_000_000))), "ok"
+            ),
+            (
+                "hub", "review-expires-in-ten-years", hub(7, path: 0, expires: (5, now + 315_360_000), body: summary),
+                "bad_signature_parameters"
+            ),
             ("hub", "review-no-alg", hub(8, path: 0, algorithm: 0, body: summary), "incomplete_signature"),
             ("hub", "review-two-hosts", hub(9, path: 0, hosts: 4, body: summary), "bad_request"),
             ("hub", "review-another-servers-host", hub(10, path: 0, hosts: 7, body: summary), "misdirected_request"),

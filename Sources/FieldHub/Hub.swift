@@ -23,12 +23,19 @@ public func buildHub(_ configuration: HubConfiguration) -> some ApplicationProto
     router.get(RouterPath(HubRoutes.metrics)) { _, _ in
         var fields = HTTPFields()
         fields[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: configuration.metrics.render())))
+        return Response(
+            status: .ok,
+            headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: configuration.metrics.render()))
+        )
     }
     return Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: configuration.idleTimeout.map { TimeAmount($0) })),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "fieldlog-hub"),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: "fieldlog-hub"
+        ),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             hub.authorities.listening(on: port)
@@ -46,7 +53,9 @@ public enum HubRoutes {
     public static let metrics = "/metrics"
 
     /// "METHOD path" for each route.
-    public static var all: [String] { sync.map { "POST " + $0 } + ["POST " + enroll, "GET " + health, "GET " + metrics] }
+    public static var all: [String] {
+        sync.map { "POST " + $0 } + ["POST " + enroll, "GET " + health, "GET " + metrics]
+    }
 
     /// The route a path names in logs and metrics: a signed route's own path, else `other`, so that
     /// made-up paths never reach a log line or a metric label.
@@ -58,7 +67,11 @@ public enum HubRoutes {
 struct HubDoor<Context: RequestContext>: RouterMiddleware {
     let hub: HubHandler
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
@@ -77,7 +90,13 @@ package struct HubRequest: Sendable {
     package var headers: [(name: String, value: String)]
     package var body: [UInt8]
 
-    package init(method: String, target: String, hosts: [String], headers: [(name: String, value: String)], body: [UInt8]) {
+    package init(
+        method: String,
+        target: String,
+        hosts: [String],
+        headers: [(name: String, value: String)],
+        body: [UInt8]
+    ) {
         self.method = method
         self.target = target
         self.hosts = hosts
@@ -127,7 +146,9 @@ package struct HubHandler: Sendable {
     /// behind the writes.
     enum Lane { case read, write }
 
-    static let readThreads = started(NIOThreadPool(numberOfThreads: max(6, 2 * ProcessInfo.processInfo.activeProcessorCount)))
+    static let readThreads = started(
+        NIOThreadPool(numberOfThreads: max(6, 2 * ProcessInfo.processInfo.activeProcessorCount))
+    )
     static let writeThreads = started(NIOThreadPool(numberOfThreads: 2))
 
     static func started(_ pool: NIOThreadPool) -> NIOThreadPool {
@@ -148,10 +169,13 @@ package struct HubHandler: Sendable {
         let path = request.uri.path
         let route = HubRoutes.route(of: path)
         var hubRequest = HubRequest(
-            method: request.method.rawValue, target: request.head.path ?? path,
+            method: request.method.rawValue,
+            target: request.head.path ?? path,
             // The first Host line becomes the authority; any further one stays among the fields.
-            hosts: (request.head.authority.map { [$0] } ?? []) + request.headers.filter { $0.name.canonicalName == "host" }.map(\.value),
-            headers: request.headers.map { ($0.name.rawName, $0.value) }, body: []
+            hosts: (request.head.authority.map { [$0] } ?? [])
+                + request.headers.filter { $0.name.canonicalName == "host" }.map(\.value),
+            headers: request.headers.map { ($0.name.rawName, $0.value) },
+            body: []
         )
         let answer: HubAnswer
         do {
@@ -161,12 +185,23 @@ package struct HubHandler: Sendable {
         } catch let error as HubError {
             answer = refusal(error, to: hubRequest.signed)
         } catch {
-            answer = refusal(HubError(.incompleteBody, "the request body did not arrive whole; send it again"), to: hubRequest.signed)
+            answer = refusal(
+                HubError(.incompleteBody, "the request body did not arrive whole; send it again"),
+                to: hubRequest.signed
+            )
         }
-        configuration.metrics.recordRequest(route: route, outcome: answer.outcome, duration: ContinuousClock.now - started)
+        configuration.metrics.recordRequest(
+            route: route,
+            outcome: answer.outcome,
+            duration: ContinuousClock.now - started
+        )
         var fields = HTTPFields()
         for header in answer.headers { fields[HTTPField.Name(header.name)!] = header.value }
-        return Response(status: .init(code: answer.status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+        return Response(
+            status: .init(code: answer.status),
+            headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body))
+        )
     }
 
     /// Judges a whole request and answers it, every answer signed: the door checks (one `Host`, a
@@ -178,12 +213,17 @@ package struct HubHandler: Sendable {
             guard request.hosts.count == 1, let authority = request.hosts.first, !authority.isEmpty else {
                 throw HubError(
                     .badRequest,
-                    request.hosts.count > 1 ? "the request has \(request.hosts.count) Host headers; HTTP/1.1 allows exactly one" : "the request has no Host header"
+                    request.hosts.count > 1
+                        ? "the request has \(request.hosts.count) Host headers; HTTP/1.1 allows exactly one"
+                        : "the request has no Host header"
                 )
             }
             let path = request.path
             guard request.method == "POST", HubRoutes.sync.contains(path) || path == HubRoutes.enroll else {
-                throw HubError(.notFound, "there is no such endpoint; the hub serves \(HubRoutes.all.joined(separator: ", "))")
+                throw HubError(
+                    .notFound,
+                    "there is no such endpoint; the hub serves \(HubRoutes.all.joined(separator: ", "))"
+                )
             }
             let limit = path == HubRoutes.enroll ? 64 << 10 : configuration.maxBodyBytes
             guard request.body.count <= limit else {
@@ -197,17 +237,28 @@ package struct HubHandler: Sendable {
         } catch let error as HubError {
             configuration.logger.notice(
                 "request refused",
-                metadata: ["path": "\(HubRoutes.route(of: request.path))", "code": "\(error.code.rawValue)", "device": "\(device?.fingerprint ?? "-")"]
+                metadata: [
+                    "path": "\(HubRoutes.route(of: request.path))", "code": "\(error.code.rawValue)",
+                    "device": "\(device?.fingerprint ?? "-")",
+                ]
             )
             return refusal(error, to: signed)
         } catch {
-            configuration.logger.error("request failed", metadata: ["path": "\(HubRoutes.route(of: request.path))", "error": "\(type(of: error))"])
+            configuration.logger.error(
+                "request failed",
+                metadata: ["path": "\(HubRoutes.route(of: request.path))", "error": "\(type(of: error))"]
+            )
             return internalFailure(to: signed)
         }
     }
 
     /// A sync request from an authenticated device: its scopes, the message, the responder.
-    func sync(_ request: HubRequest, path: String, signed: SignedMessage, device key: PublicKey) async throws -> HubAnswer {
+    func sync(
+        _ request: HubRequest,
+        path: String,
+        signed: SignedMessage,
+        device key: PublicKey
+    ) async throws -> HubAnswer {
         let (ledger, isPeer) = (ledger, configuration.isPeer)
         let scopes = try await database {
             let scopes = try ledger.readableScopes(of: key)
@@ -221,7 +272,9 @@ package struct HubHandler: Sendable {
         do {
             let lane: Lane = if case .push = syncRequest { .write } else { .read }
             response = try await database(lane) {
-                try SyncResponder(replica: ledger.replica, readableScopes: scopes, keepsRefused: isPeer).respond(to: syncRequest)
+                try SyncResponder(replica: ledger.replica, readableScopes: scopes, keepsRefused: isPeer).respond(
+                    to: syncRequest
+                )
             }
         } catch let error as SyncError {
             switch error.code {
@@ -244,7 +297,10 @@ package struct HubHandler: Sendable {
             if !result.refused.isEmpty {
                 configuration.logger.notice(
                     "push refused commits",
-                    metadata: ["device": "\(key.fingerprint)", "refused": "\(result.refused.count)", "first": "\(result.refused[0].code.rawValue)"]
+                    metadata: [
+                        "device": "\(key.fingerprint)", "refused": "\(result.refused.count)",
+                        "first": "\(result.refused[0].code.rawValue)",
+                    ]
                 )
             }
         case .pull(let records, _):
@@ -280,20 +336,30 @@ package struct HubHandler: Sendable {
     /// yet (`enrolling`).
     func verify(_ request: HubRequest, enrolling: Bool = false) async throws -> Verified {
         let (message, body) = (request.signed, request.body)
-        guard let inputHeader = message.header("signature-input"), let signatureHeader = message.header("signature") else {
-            throw HubError(.missingSignature, "the request is not signed (RFC 9421 Signature-Input and Signature are required)")
+        guard let inputHeader = message.header("signature-input"), let signatureHeader = message.header("signature")
+        else {
+            throw HubError(
+                .missingSignature,
+                "the request is not signed (RFC 9421 Signature-Input and Signature are required)"
+            )
         }
         let label = SyncSigning.requestLabel
         let parsed: (input: SignatureInput, signature: [UInt8])
-        do { parsed = try HTTPSignature.parse(signatureInput: inputHeader, signature: signatureHeader, label: label) } catch {
+        do {
+            parsed = try HTTPSignature.parse(signatureInput: inputHeader, signature: signatureHeader, label: label)
+        } catch {
             if error.code == .missingSignature {
-                throw HubError(.missingSignature, "the request carries no signature labelled \(label) (\(error.message))")
+                throw HubError(
+                    .missingSignature,
+                    "the request carries no signature labelled \(label) (\(error.message))"
+                )
             }
             throw HubError(.badSignature, "the signature headers do not parse: \(error)")
         }
         let input = parsed.input
         guard input.tag == SyncSigning.tag, Set(input.components).isSuperset(of: SyncSigning.requestComponents),
-            let created = input.created, let expires = input.expires, let nonceText = input.nonce, let keyID = input.keyID,
+            let created = input.created, let expires = input.expires, let nonceText = input.nonce,
+            let keyID = input.keyID,
             let algorithm = input.algorithm
         else {
             throw HubError(
@@ -314,7 +380,10 @@ package struct HubHandler: Sendable {
             throw HubError(.badSignatureParameters, "the nonce must be 16 random bytes in base64 (24 characters)")
         }
         guard expires > created, expires - created <= SyncSigning.lifetime else {
-            throw HubError(.badSignatureParameters, "expires must be after created and at most \(SyncSigning.lifetime) s after it")
+            throw HubError(
+                .badSignatureParameters,
+                "expires must be after created and at most \(SyncSigning.lifetime) s after it"
+            )
         }
         guard let key = try? PublicKey(hex: keyID) else { throw HubError(.unknownKey, "keyid is not a device key") }
         let ledger = ledger
@@ -333,9 +402,13 @@ package struct HubHandler: Sendable {
         }
         guard expires >= now else { throw HubError(.expired, "the request's signature expired at \(expires)") }
         do {
-            _ = try HTTPSignature.verify(message, signatureInput: inputHeader, signature: signatureHeader, label: label) { _ in key }
+            _ = try HTTPSignature.verify(message, signatureInput: inputHeader, signature: signatureHeader, label: label)
+            { _ in key }
         } catch {
-            throw HubError(.badSignature, "the request's signature does not verify with the key of device \(key.fingerprint)")
+            throw HubError(
+                .badSignature,
+                "the request's signature does not verify with the key of device \(key.fingerprint)"
+            )
         }
         guard let digest = message.header("content-digest") else {
             throw HubError(.digestMismatch, "the request has no Content-Digest")
@@ -343,7 +416,12 @@ package struct HubHandler: Sendable {
         do { try ContentDigest.verify(digest, body: body) } catch {
             throw HubError(.digestMismatch, "the request body does not match its Content-Digest")
         }
-        return Verified(key: key, standing: standing, nonce: nonce, expiry: max(expires, created + configuration.createdWindow))
+        return Verified(
+            key: key,
+            standing: standing,
+            nonce: nonce,
+            expiry: max(expires, created + configuration.createdWindow)
+        )
     }
 
     /// Remembers a verified request's nonce: a replay is refused, and so is any request while the
@@ -353,9 +431,16 @@ package struct HubHandler: Sendable {
         configuration.metrics.recordNonces(await nonces.count)
         switch outcome {
         case .remembered: return
-        case .replayed: throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
+        case .replayed:
+            throw HubError(
+                .replayedNonce,
+                "this request was already received (its nonce was seen); a replay is refused"
+            )
         case .full:
-            throw HubError(.busy, "the hub is receiving more signed requests than it remembers for replay protection; try again in a minute")
+            throw HubError(
+                .busy,
+                "the hub is receiving more signed requests than it remembers for replay protection; try again in a minute"
+            )
         }
     }
 
@@ -374,7 +459,10 @@ package struct HubHandler: Sendable {
             throw HubError(.alreadyEnrolled, "device \(key.fingerprint) is already enrolled; sync instead")
         }
         guard await !nonces.contains(verified.nonce, now: configuration.clock()) else {
-            throw HubError(.replayedNonce, "this request was already received (its nonce was seen); a replay is refused")
+            throw HubError(
+                .replayedNonce,
+                "this request was already received (its nonce was seen); a replay is refused"
+            )
         }
         struct Enrollment: Decodable {
             var code: String
@@ -383,37 +471,68 @@ package struct HubHandler: Sendable {
         guard let enrollment = try? JSONDecoder().decode(Enrollment.self, from: Data(request.body)),
             enrollment.code.utf8.count <= 64, (enrollment.label?.utf8.count ?? 0) <= 200
         else {
-            throw HubError(.badRequest, "the body is not {\"code\": …, \"label\": …} (a code of at most 64 bytes, a label of at most 200)")
+            throw HubError(
+                .badRequest,
+                "the body is not {\"code\": …, \"label\": …} (a code of at most 64 bytes, a label of at most 200)"
+            )
         }
         let (ledger, now) = (ledger, configuration.clock())
         func refusal(_ error: LedgerError) -> HubError {
             HubError(error.code == .notFound ? .enrollmentCodeInvalid : .enrollmentCodeSpent, error.message)
         }
-        do { try await database { try ledger.checkEnrollmentCode(enrollment.code, now: now) } } catch let error as LedgerError {
+        do { try await database { try ledger.checkEnrollmentCode(enrollment.code, now: now) } } catch let error
+            as LedgerError
+        {
             throw refusal(error)
         }
         try await remember(verified)
         let deviceCode: String
         do {
-            deviceCode = try await database(.write) { try ledger.redeemEnrollmentCode(enrollment.code, publicKey: key, label: enrollment.label, now: now) }
+            deviceCode = try await database(.write) {
+                try ledger.redeemEnrollmentCode(enrollment.code, publicKey: key, label: enrollment.label, now: now)
+            }
         } catch let error as LedgerError {
             throw refusal(error)
         }
-        configuration.logger.notice("device enrolled", metadata: ["device": "\(key.fingerprint)", "code": "\(deviceCode)"])
+        configuration.logger.notice(
+            "device enrolled",
+            metadata: ["device": "\(key.fingerprint)", "code": "\(deviceCode)"]
+        )
         let records = try await database {
             var records: [[UInt8]] = []
             try ledger.replica.exportRecords(scopes: [Commit.registryScope]) { records.append($0) }
             return records
         }
-        return try signedAnswer(status: 200, contentType: SyncWire.batchType, body: SyncWire.batch(records, more: false), request: signed)
+        return try signedAnswer(
+            status: 200,
+            contentType: SyncWire.batchType,
+            body: SyncWire.batch(records, more: false),
+            request: signed
+        )
     }
 
     /// An answer signed by the hub's key, bound to the request it answers.
-    func signedAnswer(status: Int, contentType: String, body: [UInt8], request: SignedMessage, outcome: String = "ok") throws -> HubAnswer {
+    func signedAnswer(
+        status: Int,
+        contentType: String,
+        body: [UInt8],
+        request: SignedMessage,
+        outcome: String = "ok"
+    ) throws -> HubAnswer {
         let signature = try SyncSigning.signResponse(
-            status: status, contentType: contentType, body: body, request: request, key: configuration.hubKey, now: configuration.clock()
+            status: status,
+            contentType: contentType,
+            body: body,
+            request: request,
+            key: configuration.hubKey,
+            now: configuration.clock()
         )
-        return HubAnswer(status: status, headers: [("Content-Type", contentType)] + signature, body: body, outcome: outcome)
+        return HubAnswer(
+            status: status,
+            headers: [("Content-Type", contentType)] + signature,
+            body: body,
+            outcome: outcome
+        )
     }
 
     /// A refusal: `{"error": {"code": …, "message": …}}` with the code's status, signed.
@@ -423,7 +542,12 @@ package struct HubHandler: Sendable {
 
     /// The answer to a request the hub could not complete for a reason of its own (never bad input).
     func internalFailure(to request: SignedMessage) -> HubAnswer {
-        errorAnswer(status: 500, code: "internal", message: "the hub could not complete the request; see its log", request: request)
+        errorAnswer(
+            status: 500,
+            code: "internal",
+            message: "the hub could not complete the request; see its log",
+            request: request
+        )
     }
 
     func errorAnswer(status: Int, code: String, message: String, request: SignedMessage) -> HubAnswer {
@@ -434,8 +558,15 @@ package struct HubHandler: Sendable {
             }
             var error: Inner
         }
-        let body = (try? JSONEncoder().encode(Envelope(error: .init(code: code, message: message)))).map { [UInt8]($0) } ?? []
-        if let answer = try? signedAnswer(status: status, contentType: "application/json", body: body, request: request, outcome: code) {
+        let body =
+            (try? JSONEncoder().encode(Envelope(error: .init(code: code, message: message)))).map { [UInt8]($0) } ?? []
+        if let answer = try? signedAnswer(
+            status: status,
+            contentType: "application/json",
+            body: body,
+            request: request,
+            outcome: code
+        ) {
             return answer
         }
         return HubAnswer(status: status, headers: [("Content-Type", "application/json")], body: body, outcome: code)

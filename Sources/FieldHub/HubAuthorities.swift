@@ -34,7 +34,9 @@ final class HubAuthorities: Sendable {
         } else {
             hosts = [host]
         }
-        let names = Set(configured.compactMap(Self.authority(ofURL:)) + hosts.compactMap { Self.normalize(host: $0, port: port) })
+        let names = Set(
+            configured.compactMap(Self.authority(ofURL:)) + hosts.compactMap { Self.normalize(host: $0, port: port) }
+        )
         accepted.withLock { $0 = names }
     }
 
@@ -51,7 +53,9 @@ final class HubAuthorities: Sendable {
 
     /// `host[:port]` of an `http://` or `https://` URL, normalized; nil if it has no host.
     static func authority(ofURL text: String) -> String? {
-        guard let parts = URLComponents(string: text), let scheme = parts.scheme?.lowercased(), let host = parts.host, !host.isEmpty else {
+        guard let parts = URLComponents(string: text), let scheme = parts.scheme?.lowercased(), let host = parts.host,
+            !host.isEmpty
+        else {
             return nil
         }
         let port = parts.port ?? (scheme == "https" ? 443 : 80)
@@ -87,7 +91,9 @@ final class HubAuthorities: Sendable {
             guard family == AF_INET || family == AF_INET6 else { continue }
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
-            guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else {
+                continue
+            }
             let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             // A link-local IPv6 address carries its zone (`fe80::1%eth0`), which no Host names.
             addresses.append(String(text.split(separator: "%").first ?? ""))

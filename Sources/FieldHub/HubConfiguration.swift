@@ -2,6 +2,8 @@ import FieldCrypto
 import FieldLedger
 import Logging
 
+import struct Foundation.Date
+
 /// What a hub serves and how.
 public struct HubConfiguration: Sendable {
     /// The hub's replica (it holds every scope); its key is the county root, which signs responses.
@@ -41,5 +43,3 @@ public struct HubConfiguration: Sendable {
         self.hubKey = hubKey
     }
 }
-
-import struct Foundation.Date

@@ -26,7 +26,8 @@ public struct HubError: Error, Sendable, Equatable {
 
         var status: Int {
             switch self {
-            case .missingSignature, .badSignature, .incompleteSignature, .badSignatureParameters, .createdOutOfWindow, .expired,
+            case .missingSignature, .badSignature, .incompleteSignature, .badSignatureParameters, .createdOutOfWindow,
+                .expired,
                 .replayedNonce, .unknownKey:
                 401
             case .revokedKey, .outOfScope, .enrollmentCodeInvalid, .enrollmentCodeSpent: 403

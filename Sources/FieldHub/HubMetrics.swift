@@ -22,25 +22,45 @@ public struct HubMetrics: Sendable {
     }
 
     private static var requestsDescriptor: MetricNameDescriptor {
-        descriptor("requests", unit: "total", help: "Requests answered, by route and outcome (ok, or the refusal's error code).")
+        descriptor(
+            "requests",
+            unit: "total",
+            help: "Requests answered, by route and outcome (ok, or the refusal's error code)."
+        )
     }
     private static var syncsDescriptor: MetricNameDescriptor {
         descriptor("syncs", unit: "total", help: "Sync sessions begun: summary requests answered with 200.")
     }
     private static var acceptedDescriptor: MetricNameDescriptor {
-        descriptor("commits_accepted", unit: "total", help: "Pushed commits taken: applied now, or held to apply later (a newer schema, a future stamp).")
+        descriptor(
+            "commits_accepted",
+            unit: "total",
+            help: "Pushed commits taken: applied now, or held to apply later (a newer schema, a future stamp)."
+        )
     }
     private static var refusedDescriptor: MetricNameDescriptor {
-        descriptor("commits_refused", unit: "total", help: "Pushed commits refused, by reason (the error code a client receives).")
+        descriptor(
+            "commits_refused",
+            unit: "total",
+            help: "Pushed commits refused, by reason (the error code a client receives)."
+        )
     }
     private static var servedDescriptor: MetricNameDescriptor {
         descriptor("commits_served", unit: "total", help: "Commits sent to devices in pull responses.")
     }
     private static var noncesDescriptor: MetricNameDescriptor {
-        descriptor("nonces", unit: "remembered", help: "Request nonces remembered for replay protection now (bounded; see HubConfiguration.maxNonces).")
+        descriptor(
+            "nonces",
+            unit: "remembered",
+            help: "Request nonces remembered for replay protection now (bounded; see HubConfiguration.maxNonces)."
+        )
     }
     private static var durationDescriptor: MetricNameDescriptor {
-        descriptor("request_duration", unit: "seconds", help: "Time from the request's arrival to its response, by route.")
+        descriptor(
+            "request_duration",
+            unit: "seconds",
+            help: "Time from the request's arrival to its response, by route."
+        )
     }
 
     /// (A computed value: the package's descriptor type is not Sendable, so it cannot be a static constant.)
@@ -52,9 +72,14 @@ public struct HubMetrics: Sendable {
 
     /// One answered request: its route, its outcome ("ok" or an error code) and how long it took.
     func recordRequest(route: String, outcome: String, duration: Duration) {
-        registry.makeCounter(descriptor: Self.requestsDescriptor, labels: [("route", route), ("outcome", outcome)]).increment()
-        registry.makeDurationHistogram(descriptor: Self.durationDescriptor, labels: [("route", route)], buckets: Self.latencyBuckets)
-            .record(duration)
+        registry.makeCounter(descriptor: Self.requestsDescriptor, labels: [("route", route), ("outcome", outcome)])
+            .increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.durationDescriptor,
+            labels: [("route", route)],
+            buckets: Self.latencyBuckets
+        )
+        .record(duration)
         if route == "/v1/sync/summary" && outcome == "ok" { syncsCounter.increment() }
     }
 
@@ -65,7 +90,9 @@ public struct HubMetrics: Sendable {
 
     func recordRefused(_ count: Int, reason: String) {
         guard count > 0 else { return }
-        registry.makeCounter(descriptor: Self.refusedDescriptor, labels: [("reason", reason)]).increment(by: Int64(count))
+        registry.makeCounter(descriptor: Self.refusedDescriptor, labels: [("reason", reason)]).increment(
+            by: Int64(count)
+        )
     }
 
     func recordServed(_ count: Int) {

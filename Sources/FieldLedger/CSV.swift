@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small RFC 4180 reader: quoted fields, doubled quotes, CRLF or LF, and a UTF-8 BOM.
 public enum CSV {
     /// Parses text into rows of fields.
@@ -43,7 +45,9 @@ public enum CSV {
             }
             index += 1
         }
-        if inQuotes { throw LedgerError(.csvMalformed, "\(name): a quoted field opened before line \(line) is never closed") }
+        if inQuotes {
+            throw LedgerError(.csvMalformed, "\(name): a quoted field opened before line \(line) is never closed")
+        }
         if !field.isEmpty || !row.isEmpty {
             row.append(field)
             rows.append(row)
@@ -59,7 +63,9 @@ public enum CSV {
 
         public init(text: String, name: String) throws(LedgerError) {
             let all = try CSV.parse(text, name: name)
-            guard let header = all.first else { throw LedgerError(.csvMalformed, "\(name) is empty; it needs a header row") }
+            guard let header = all.first else {
+                throw LedgerError(.csvMalformed, "\(name) is empty; it needs a header row")
+            }
             self.name = name
             self.header = header.map { $0.trimmingCharacters(in: .whitespaces) }
             self.rows = Array(all.dropFirst())
@@ -67,7 +73,9 @@ public enum CSV {
 
         /// The index of the first header matching one of `aliases`.
         public func column(_ aliases: [String], required: Bool) throws(LedgerError) -> Int? {
-            if let index = header.firstIndex(where: { name in aliases.contains { $0.caseInsensitiveCompare(name) == .orderedSame } }) {
+            if let index = header.firstIndex(where: { name in
+                aliases.contains { $0.caseInsensitiveCompare(name) == .orderedSame }
+            }) {
                 return index
             }
             if required {
@@ -80,5 +88,3 @@ public enum CSV {
         }
     }
 }
-
-import Foundation

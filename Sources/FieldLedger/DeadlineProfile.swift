@@ -51,16 +51,28 @@ public struct DeadlineProfile: Codable, Sendable, Equatable {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw LedgerError(.invalidField, "the deadline profile is not a JSON object")
         }
-        let defaults = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(DeadlineProfile()))) as? [String: Any] ?? [:]
+        let defaults =
+            (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(DeadlineProfile()))) as? [String: Any] ?? [:]
         if let unknown = object.keys.first(where: { defaults[$0] == nil }) {
-            throw LedgerError(.invalidField, "the deadline profile has an unknown key '\(unknown)'; known: \(defaults.keys.sorted().joined(separator: ", "))")
+            throw LedgerError(
+                .invalidField,
+                "the deadline profile has an unknown key '\(unknown)'; known: \(defaults.keys.sorted().joined(separator: ", "))"
+            )
         }
         let merged = defaults.merging(object) { _, new in new }
         do {
-            let profile = try JSONDecoder().decode(DeadlineProfile.self, from: JSONSerialization.data(withJSONObject: merged))
+            let profile = try JSONDecoder().decode(
+                DeadlineProfile.self,
+                from: JSONSerialization.data(withJSONObject: merged)
+            )
             guard profile.officeOpensAt < profile.officeClosesAt, profile.resolveWorkdays <= profile.maximumWorkdays,
                 [profile.contactHours, profile.signWorkdays, profile.resolveWorkdays].allSatisfy({ $0 > 0 })
-            else { throw LedgerError(.invalidField, "the deadline profile is inconsistent (office hours, or resolve days above the maximum)") }
+            else {
+                throw LedgerError(
+                    .invalidField,
+                    "the deadline profile is inconsistent (office hours, or resolve days above the maximum)"
+                )
+            }
             return profile
         } catch let error as LedgerError {
             throw error
@@ -135,7 +147,8 @@ public enum ISOTime {
             return nil
         }
         let parts = rest.split(separator: ":")
-        guard (2...3).contains(parts.count), let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute)
+        guard (2...3).contains(parts.count), let hour = Int(parts[0]), let minute = Int(parts[1]),
+            (0..<24).contains(hour), (0..<60).contains(minute)
         else { return nil }
         var milliseconds = 0
         if parts.count == 3 {
@@ -150,7 +163,9 @@ public enum ISOTime {
     static func parseCanonical(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { bytes -> Int64? in
-            guard bytes.count == 24 || bytes.count == 20, bytes[bytes.count - 1] == UInt8(ascii: "Z") else { return nil }
+            guard bytes.count == 24 || bytes.count == 20, bytes[bytes.count - 1] == UInt8(ascii: "Z") else {
+                return nil
+            }
             func number(_ from: Int, _ count: Int) -> Int? {
                 var value = 0
                 for index in from..<(from + count) {
@@ -160,9 +175,11 @@ public enum ISOTime {
                 }
                 return value
             }
-            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"),
+            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+                bytes[13] == UInt8(ascii: ":"),
                 bytes[16] == UInt8(ascii: ":"), bytes.count == 20 || bytes[19] == UInt8(ascii: "."),
-                let year = number(0, 4), let month = number(5, 2), let dayOfMonth = number(8, 2), let hour = number(11, 2),
+                let year = number(0, 4), let month = number(5, 2), let dayOfMonth = number(8, 2),
+                let hour = number(11, 2),
                 let minute = number(14, 2), let second = number(17, 2), hour < 24, minute < 60, second < 61,
                 let day = Day(year: year, month: month, day: dayOfMonth)
             else { return nil }
@@ -175,7 +192,14 @@ public enum ISOTime {
     public static func format(_ milliseconds: Int64) -> String {
         let day = Day(ordinal: Int(floorDivide(milliseconds, 86_400_000)))
         let ms = floorModulo(milliseconds, 86_400_000)
-        return day.description + String(format: "T%02d:%02d:%02d.%03dZ", Int(ms / 3_600_000), Int(ms / 60_000 % 60), Int(ms / 1000 % 60), Int(ms % 1000))
+        return day.description
+            + String(
+                format: "T%02d:%02d:%02d.%03dZ",
+                Int(ms / 3_600_000),
+                Int(ms / 60_000 % 60),
+                Int(ms / 1000 % 60),
+                Int(ms % 1000)
+            )
     }
 
     /// "YYYY-MM-DD HH:MM" in the county's local time, for people and spreadsheets.

@@ -109,20 +109,91 @@ enum Workflow {
         Transition(action: .submit, from: .draft, to: .pendingIntake, actors: [.cadre, .coordinator]),
         Transition(action: .reject, from: .pendingIntake, to: .notAccepted, actors: [.coordinator], needsComment: true),
         Transition(action: .assign, from: .pendingIntake, to: .pendingSign, actors: [.coordinator], requires: ["lead"]),
-        Transition(action: .reply, from: .pendingIntake, to: .pendingFollowUp, actors: [.coordinator], requires: ["reply"]),
+        Transition(
+            action: .reply,
+            from: .pendingIntake,
+            to: .pendingFollowUp,
+            actors: [.coordinator],
+            requires: ["reply"]
+        ),
         Transition(action: .sign, from: .pendingSign, to: .inProgress, actors: [.department]),
-        Transition(action: .return, from: .pendingSign, to: .returnRequested, actors: [.department], requires: ["suggest"], needsComment: true),
-        Transition(action: .return, from: .inProgress, to: .returnRequested, actors: [.department], requires: ["suggest"], needsComment: true),
-        Transition(action: .reassign, from: .returnRequested, to: .pendingSign, actors: [.coordinator], requires: ["lead"]),
-        Transition(action: .extend, from: .inProgress, to: .inProgress, actors: [.department, .coordinator], requires: ["until"], needsComment: true),
-        Transition(action: .reply, from: .inProgress, to: .replied, actors: [.department], requires: ["outcome", "reply"]),
+        Transition(
+            action: .return,
+            from: .pendingSign,
+            to: .returnRequested,
+            actors: [.department],
+            requires: ["suggest"],
+            needsComment: true
+        ),
+        Transition(
+            action: .return,
+            from: .inProgress,
+            to: .returnRequested,
+            actors: [.department],
+            requires: ["suggest"],
+            needsComment: true
+        ),
+        Transition(
+            action: .reassign,
+            from: .returnRequested,
+            to: .pendingSign,
+            actors: [.coordinator],
+            requires: ["lead"]
+        ),
+        Transition(
+            action: .extend,
+            from: .inProgress,
+            to: .inProgress,
+            actors: [.department, .coordinator],
+            requires: ["until"],
+            needsComment: true
+        ),
+        Transition(
+            action: .reply,
+            from: .inProgress,
+            to: .replied,
+            actors: [.department],
+            requires: ["outcome", "reply"]
+        ),
         Transition(action: .rejectReply, from: .replied, to: .inProgress, actors: [.coordinator], needsComment: true),
         Transition(action: .acceptReply, from: .replied, to: .pendingFollowUp, actors: [.coordinator]),
-        Transition(action: .followUp, from: .pendingFollowUp, to: .closed, actors: [.cadre, .coordinator], requires: ["resolved", "satisfaction"]),
-        Transition(action: .reopen, from: .pendingFollowUp, to: .inProgress, actors: [.cadre, .coordinator], needsComment: true),
-        Transition(action: .longTerm, from: .inProgress, to: .longTerm, actors: [.coordinator], requires: ["milestones"], needsComment: true),
-        Transition(action: .longTerm, from: .replied, to: .longTerm, actors: [.coordinator], requires: ["milestones"], needsComment: true),
-        Transition(action: .reply, from: .longTerm, to: .pendingFollowUp, actors: [.department], requires: ["outcome", "reply"]),
+        Transition(
+            action: .followUp,
+            from: .pendingFollowUp,
+            to: .closed,
+            actors: [.cadre, .coordinator],
+            requires: ["resolved", "satisfaction"]
+        ),
+        Transition(
+            action: .reopen,
+            from: .pendingFollowUp,
+            to: .inProgress,
+            actors: [.cadre, .coordinator],
+            needsComment: true
+        ),
+        Transition(
+            action: .longTerm,
+            from: .inProgress,
+            to: .longTerm,
+            actors: [.coordinator],
+            requires: ["milestones"],
+            needsComment: true
+        ),
+        Transition(
+            action: .longTerm,
+            from: .replied,
+            to: .longTerm,
+            actors: [.coordinator],
+            requires: ["milestones"],
+            needsComment: true
+        ),
+        Transition(
+            action: .reply,
+            from: .longTerm,
+            to: .pendingFollowUp,
+            actors: [.department],
+            requires: ["outcome", "reply"]
+        ),
         Transition(action: .archive, from: .closed, to: .archived, actors: [.coordinator]),
     ]
 
@@ -131,7 +202,9 @@ enum Workflow {
 
     static func describe(_ moves: [Transition]) -> String {
         guard !moves.isEmpty else { return "none (a final state)" }
-        return moves.map { "\($0.action.rawValue) (\($0.actors.map(\.rawValue).joined(separator: "/")))" }.joined(separator: ", ")
+        return moves.map { "\($0.action.rawValue) (\($0.actors.map(\.rawValue).joined(separator: "/")))" }.joined(
+            separator: ", "
+        )
     }
 }
 
@@ -153,10 +226,11 @@ public struct WorkflowActors: Sendable, Equatable {
 
     /// A stable text of the directory, for the status cache's key.
     var canonical: String {
-        ([root] + devices.keys.sorted().map { key in
-            let device = devices[key]!
-            return "\(key) \(device.role.rawValue) \(device.department?.lowercased ?? "-")"
-        }).joined(separator: "\n")
+        ([root]
+            + devices.keys.sorted().map { key in
+                let device = devices[key]!
+                return "\(key) \(device.role.rawValue) \(device.department?.lowercased ?? "-")"
+            }).joined(separator: "\n")
     }
 }
 
@@ -279,8 +353,10 @@ extension Workflow {
     /// A live event that `admits` refuses (asked with the line so far applied) is disregarded, with
     /// everything after it: it is kept in the log, listed by the caller, and never counted.
     static func walk(
-        _ events: [WorkflowEvent], overruling extra: Set<UUID> = [],
-        admits: (WorkflowEvent) -> Bool, apply: (WorkflowEvent) -> Void
+        _ events: [WorkflowEvent],
+        overruling extra: Set<UUID> = [],
+        admits: (WorkflowEvent) -> Bool,
+        apply: (WorkflowEvent) -> Void
     ) -> (conflicts: [[UUID]], disregarded: [UUID]) {
         let transitions = events.filter(\.isTransition)
         var children: [UUID?: [WorkflowEvent]] = [:]
@@ -289,7 +365,9 @@ extension Workflow {
         let known = Set(transitions.map(\.id))
         var overruled = extra
         for event in transitions where event.action == DemandAction.settle.rawValue {
-            for id in (event.data["overrule"] ?? "").split(separator: ",") { if let id = UUID(uuidString: String(id)) { overruled.insert(id) } }
+            for id in (event.data["overrule"] ?? "").split(separator: ",") {
+                if let id = UUID(uuidString: String(id)) { overruled.insert(id) }
+            }
         }
         // An event whose parent is unknown (not yet received) hangs off the root until it arrives.
         let roots = transitions.filter { $0.parent == nil || !known.contains($0.parent!) }.sorted(by: precedes)
@@ -315,13 +393,20 @@ extension Workflow {
     /// not kept it as lead after an earlier return). A settle is the coordinator's. The role is
     /// the registry's, never the one the event states.
     static func admits(_ event: WorkflowEvent, after status: DemandStatus, actors: WorkflowActors) -> Bool {
-        guard let role = actors.role(of: event.actorKey), let action = DemandAction(rawValue: event.action) else { return false }
+        guard let role = actors.role(of: event.actorKey), let action = DemandAction(rawValue: event.action) else {
+            return false
+        }
         if action == .settle { return Actor.coordinator.admits(role) }
-        guard let transition = allowed(from: status.state).first(where: { $0.action == action && $0.actors.contains { $0.admits(role) } }),
+        guard
+            let transition = allowed(from: status.state).first(where: {
+                $0.action == action && $0.actors.contains { $0.admits(role) }
+            }),
             event.to == transition.to
         else { return false }
         if role == .department {
-            guard let department = actors.department(of: event.actorKey), department == status.lead else { return false }
+            guard let department = actors.department(of: event.actorKey), department == status.lead else {
+                return false
+            }
             if action == .return, status.noReturnLeads.contains(department) { return false }
         }
         return true
@@ -329,95 +414,125 @@ extension Workflow {
 
     /// The status of a demand from its events, on `calendar` with `profile`.
     static func derive(
-        _ events: [WorkflowEvent], calendar: WorkCalendar, profile: DeadlineProfile, actors: WorkflowActors, overruling: Set<UUID> = []
+        _ events: [WorkflowEvent],
+        calendar: WorkCalendar,
+        profile: DeadlineProfile,
+        actors: WorkflowActors,
+        overruling: Set<UUID> = []
     ) -> DemandStatus {
         var status = DemandStatus()
         status.lastActivityAt = events.map(\.at).max()
-        let (conflicts, disregarded) = walk(events, overruling: overruling, admits: { admits($0, after: status, actors: actors) }) { event in
-            status.tip = event.id
-            if event.action != DemandAction.settle.rawValue, let to = event.to { status.state = to }
-            if let comment = event.comment, !comment.isEmpty { status.lastProgress = comment }
-            let data = event.data
-            let day = profile.localDay(event.at)
-            func recordContact() {
-                let contacted = data["contacted"].flatMap(ISOTime.parse) ?? event.at
-                if status.firstContactAt == nil || contacted < status.firstContactAt! { status.firstContactAt = contacted }
-            }
-            func startHandling(on start: Day) {
-                status.handlingStart = start
-                let (deadline, provisional) = calendar.addingWorkdays(profile.resolveWorkdays, to: start)
-                status.deadline = deadline
-                status.deadlineIsProvisional = provisional
-                status.extendedTo = nil
-            }
-            switch DemandAction(rawValue: event.action) {
-            case .submit:
-                status.submittedAt = event.at
-            case .assign, .reassign:
-                guard let lead = data["lead"].flatMap(UUID.init(uuidString:)) else { break }
-                let co = (data["co"] ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) }
-                let (signDeadline, provisional) = calendar.addingWorkdays(profile.signWorkdays, to: day)
-                if event.action == DemandAction.reassign.rawValue, lead == status.lead, !status.noReturnLeads.contains(lead) {
-                    status.noReturnLeads.append(lead)
+        let (conflicts, disregarded) = walk(
+            events,
+            overruling: overruling,
+            admits: { admits($0, after: status, actors: actors) },
+            apply: { event in
+                status.tip = event.id
+                if event.action != DemandAction.settle.rawValue, let to = event.to { status.state = to }
+                if let comment = event.comment, !comment.isEmpty { status.lastProgress = comment }
+                let data = event.data
+                let day = profile.localDay(event.at)
+                func recordContact() {
+                    let contacted = data["contacted"].flatMap(ISOTime.parse) ?? event.at
+                    if status.firstContactAt == nil || contacted < status.firstContactAt! {
+                        status.firstContactAt = contacted
+                    }
                 }
-                status.assignments.append(Assignment(
-                    lead: lead, co: co, assignedAt: event.at, signDeadline: signDeadline,
-                    contactDeadline: profile.contactDeadline(assigned: event.at, calendar: calendar), signedAt: nil,
-                    isReassignment: event.action == DemandAction.reassign.rawValue
-                ))
-                // Until it is signed, the handling clock is projected from the sign deadline.
-                startHandling(on: signDeadline)
-                status.deadlineIsProvisional = status.deadlineIsProvisional || provisional
-                status.pendingExtension = nil
-            case .sign:
-                if !status.assignments.isEmpty {
-                    status.assignments[status.assignments.count - 1].signedAt = event.at
-                    // Not signing does not stop the clock: the handling clock starts at signing or
-                    // at the sign deadline, whichever is first.
-                    startHandling(on: min(day, status.assignments[status.assignments.count - 1].signDeadline))
+                func startHandling(on start: Day) {
+                    status.handlingStart = start
+                    let (deadline, provisional) = calendar.addingWorkdays(profile.resolveWorkdays, to: start)
+                    status.deadline = deadline
+                    status.deadlineIsProvisional = provisional
+                    status.extendedTo = nil
                 }
-                if data["contacted"] != nil { recordContact() }
-            case .return:
-                status.returns += 1
-                if !status.assignments.isEmpty { status.assignments[status.assignments.count - 1].returned = true }
-                if let lead = status.lead, !status.returningDepartments.contains(lead) { status.returningDepartments.append(lead) }
-            case .extend:
-                guard let until = data["until"].flatMap(Day.init) else { break }
-                if actors.role(of: event.actorKey) == .department {
-                    status.pendingExtension = until
-                } else {
-                    status.deadline = until
-                    status.extendedTo = until
+                switch DemandAction(rawValue: event.action) {
+                case .submit:
+                    status.submittedAt = event.at
+                case .assign, .reassign:
+                    guard let lead = data["lead"].flatMap(UUID.init(uuidString:)) else { break }
+                    let co = (data["co"] ?? "").split(separator: ",").compactMap { UUID(uuidString: String($0)) }
+                    let (signDeadline, provisional) = calendar.addingWorkdays(profile.signWorkdays, to: day)
+                    if event.action == DemandAction.reassign.rawValue, lead == status.lead,
+                        !status.noReturnLeads.contains(lead)
+                    {
+                        status.noReturnLeads.append(lead)
+                    }
+                    status.assignments.append(
+                        Assignment(
+                            lead: lead,
+                            co: co,
+                            assignedAt: event.at,
+                            signDeadline: signDeadline,
+                            contactDeadline: profile.contactDeadline(assigned: event.at, calendar: calendar),
+                            signedAt: nil,
+                            isReassignment: event.action == DemandAction.reassign.rawValue
+                        )
+                    )
+                    // Until it is signed, the handling clock is projected from the sign deadline.
+                    startHandling(on: signDeadline)
+                    status.deadlineIsProvisional = status.deadlineIsProvisional || provisional
                     status.pendingExtension = nil
-                    status.deadlineIsProvisional = !calendar.isLoaded(until.year)
+                case .sign:
+                    if !status.assignments.isEmpty {
+                        status.assignments[status.assignments.count - 1].signedAt = event.at
+                        // Not signing does not stop the clock: the handling clock starts at signing or
+                        // at the sign deadline, whichever is first.
+                        startHandling(on: min(day, status.assignments[status.assignments.count - 1].signDeadline))
+                    }
+                    if data["contacted"] != nil { recordContact() }
+                case .return:
+                    status.returns += 1
+                    if !status.assignments.isEmpty { status.assignments[status.assignments.count - 1].returned = true }
+                    if let lead = status.lead, !status.returningDepartments.contains(lead) {
+                        status.returningDepartments.append(lead)
+                    }
+                case .extend:
+                    guard let until = data["until"].flatMap(Day.init) else { break }
+                    if actors.role(of: event.actorKey) == .department {
+                        status.pendingExtension = until
+                    } else {
+                        status.deadline = until
+                        status.extendedTo = until
+                        status.pendingExtension = nil
+                        status.deadlineIsProvisional = !calendar.isLoaded(until.year)
+                    }
+                case .reply:
+                    recordContact()
+                    status.repliedAt = event.at
+                    status.deadlineAtReply = status.deadline
+                    status.outcome = data["outcome"] ?? status.outcome
+                    status.reply = data["reply"]
+                    if event.from == .pendingIntake { status.deadline = nil }
+                case .rejectReply, .acceptReply, .archive, .reject, .settle, .none:
+                    break
+                case .followUp:
+                    status.followUpAt = event.at
+                    status.closedAt = event.at
+                    status.resolved = data["resolved"].map { $0 == "yes" }
+                    status.satisfaction = data["satisfaction"]
+                    status.followUps.append(
+                        FollowUp(
+                            at: event.at,
+                            reopened: false,
+                            resolved: status.resolved,
+                            satisfaction: status.satisfaction
+                        )
+                    )
+                case .reopen:
+                    status.reopenings += 1
+                    status.followUpAt = event.at
+                    if let satisfaction = data["satisfaction"] { status.satisfaction = satisfaction }
+                    status.followUps.append(
+                        FollowUp(at: event.at, reopened: true, resolved: false, satisfaction: data["satisfaction"])
+                    )
+                    status.repliedAt = nil
+                    status.deadlineAtReply = nil
+                    startHandling(on: day)
+                case .longTerm:
+                    status.milestones = data["milestones"]
                 }
-            case .reply:
-                recordContact()
-                status.repliedAt = event.at
-                status.deadlineAtReply = status.deadline
-                status.outcome = data["outcome"] ?? status.outcome
-                status.reply = data["reply"]
-                if event.from == .pendingIntake { status.deadline = nil }
-            case .rejectReply, .acceptReply, .archive, .reject, .settle, .none:
-                break
-            case .followUp:
-                status.followUpAt = event.at
-                status.closedAt = event.at
-                status.resolved = data["resolved"].map { $0 == "yes" }
-                status.satisfaction = data["satisfaction"]
-                status.followUps.append(FollowUp(at: event.at, reopened: false, resolved: status.resolved, satisfaction: status.satisfaction))
-            case .reopen:
-                status.reopenings += 1
-                status.followUpAt = event.at
-                if let satisfaction = data["satisfaction"] { status.satisfaction = satisfaction }
-                status.followUps.append(FollowUp(at: event.at, reopened: true, resolved: false, satisfaction: data["satisfaction"]))
-                status.repliedAt = nil
-                status.deadlineAtReply = nil
-                startHandling(on: day)
-            case .longTerm:
-                status.milestones = data["milestones"]
             }
-        }
+        )
         status.conflicts = conflicts
         status.disregarded = disregarded
         return status

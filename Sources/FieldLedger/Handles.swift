@@ -48,14 +48,21 @@ extension Ledger {
     /// any longer ending of its id (at least `minimum` hex digits). A text that names none, or
     /// more than one, is refused with the records to choose from (the first twenty).
     static func record(
-        named text: String, among ids: [UUID], minimum: Int, what: String, shownBy command: String
+        named text: String,
+        among ids: [UUID],
+        minimum: Int,
+        what: String,
+        shownBy command: String
     ) throws(LedgerError) -> UUID {
         let wanted = text.lowercased().replacingOccurrences(of: "-", with: "").trimmingCharacters(in: .whitespaces)
         let handles = handles(ids, minimum: minimum)
-        let list = ids.prefix(20).map { "\(handles[$0] ?? "") (\($0.lowercased))" }.joined(separator: ", ") + (ids.count > 20 ? ", …" : "")
+        let list =
+            ids.prefix(20).map { "\(handles[$0] ?? "") (\($0.lowercased))" }.joined(separator: ", ")
+            + (ids.count > 20 ? ", …" : "")
         guard wanted.count >= minimum, wanted.allSatisfy(\.isHexDigit) else {
             throw LedgerError(
-                .invalidField, "name the \(what) by its handle as \(command) prints it (at least \(minimum) hex digits) or its full id: \(list)"
+                .invalidField,
+                "name the \(what) by its handle as \(command) prints it (at least \(minimum) hex digits) or its full id: \(list)"
             )
         }
         let matches = ids.filter { $0.compactHex.hasSuffix(wanted) }
@@ -77,17 +84,28 @@ extension Ledger {
     }
 
     /// The handle of every visit this replica holds.
-    public func visitHandles() throws -> [UUID: String] { Self.handles(try visitIDs(), minimum: Self.recordHandleLength) }
+    public func visitHandles() throws -> [UUID: String] {
+        Self.handles(try visitIDs(), minimum: Self.recordHandleLength)
+    }
 
     /// The live visit that `text` names: its handle as `visit list` prints it, or its id.
     public func visit(named text: String) throws -> UUID {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let id = try UUID(uuidString: trimmed)
+        let id =
+            try UUID(uuidString: trimmed)
             ?? Self.record(
-                named: trimmed, among: try visitIDs(), minimum: Self.recordHandleLength, what: "visit", shownBy: "`fieldlog visit list`"
+                named: trimmed,
+                among: try visitIDs(),
+                minimum: Self.recordHandleLength,
+                what: "visit",
+                shownBy: "`fieldlog visit list`"
             )
         let live = try read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM visits WHERE id = ? AND deleted = 0", arguments: [Data(id.bytes16)]) ?? false
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT 1 FROM visits WHERE id = ? AND deleted = 0",
+                arguments: [Data(id.bytes16)]
+            ) ?? false
         }
         guard live else {
             throw LedgerError(.notFound, "no visit \(text) is held here; list them with `fieldlog visit list`")

@@ -28,7 +28,12 @@ extension Ledger {
 
     /// Creates a one-time code for a device of `role`, valid for `validFor` seconds. Returns it (shown once).
     public func createEnrollmentCode(
-        role: Role, cadre: String? = nil, department: String? = nil, label: String? = nil, validFor: Int64 = 24 * 3600, now: Int64
+        role: Role,
+        cadre: String? = nil,
+        department: String? = nil,
+        label: String? = nil,
+        validFor: Int64 = 24 * 3600,
+        now: Int64
     ) throws -> String {
         try requireRoot("create enrollment codes")
         var cadreID: UUID?
@@ -36,7 +41,9 @@ extension Ledger {
         if let cadre { cadreID = try self.cadre(named: cadre) }
         if let department { departmentID = try self.department(named: department) }
         if role == .cadre && cadreID == nil { throw LedgerError(.missingField, "a cadre's code needs --cadre NAME") }
-        if role == .department && departmentID == nil { throw LedgerError(.missingField, "a department's code needs --department NAME") }
+        if role == .department && departmentID == nil {
+            throw LedgerError(.missingField, "a department's code needs --department NAME")
+        }
         let random = secureRandomBytes(12)
         let letters = random.map { Self.codeAlphabet[Int($0) % Self.codeAlphabet.count] }
         let code = stride(from: 0, to: 12, by: 4).map { String(letters[$0..<$0 + 4]) }.joined(separator: "-")
@@ -48,7 +55,8 @@ extension Ledger {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    Self.codeHash(code), role.rawValue, cadreID.map { Data($0.bytes16) }, departmentID.map { Data($0.bytes16) }, label, now,
+                    Self.codeHash(code), role.rawValue, cadreID.map { Data($0.bytes16) },
+                    departmentID.map { Data($0.bytes16) }, label, now,
                     now + validFor,
                 ]
             )
@@ -62,7 +70,11 @@ extension Ledger {
     public func checkEnrollmentCode(_ code: String, now: Int64) throws {
         let row = try replica.database.read { db -> Row? in
             guard try db.tableExists("_hub_enrollment_codes") else { return nil }
-            return try Row.fetchOne(db, sql: "SELECT used_at, expires_at FROM _hub_enrollment_codes WHERE hash = ?", arguments: [Self.codeHash(code)])
+            return try Row.fetchOne(
+                db,
+                sql: "SELECT used_at, expires_at FROM _hub_enrollment_codes WHERE hash = ?",
+                arguments: [Self.codeHash(code)]
+            )
         }
         try Self.judgeCode(row, now: now)
     }
@@ -71,7 +83,10 @@ extension Ledger {
     @discardableResult
     static func judgeCode(_ row: Row?, now: Int64) throws(LedgerError) -> Row {
         guard let row else {
-            throw LedgerError(.notFound, "this enrollment code is not known to the hub; check it, or ask the operator for a new one")
+            throw LedgerError(
+                .notFound,
+                "this enrollment code is not known to the hub; check it, or ask the operator for a new one"
+            )
         }
         if row["used_at"] as Int64? != nil {
             throw LedgerError(.notPermitted, "this enrollment code was already used; ask the operator for a new one")
@@ -84,23 +99,37 @@ extension Ledger {
 
     /// Redeems a code for `publicKey`: burns the code, then enrolls the device. Returns the device code.
     /// - Throws: `LedgerError` with `.notFound` (no such code), `.notPermitted` (used or expired).
-    public func redeemEnrollmentCode(_ code: String, publicKey: PublicKey, label: String?, now: Int64) throws -> String {
+    public func redeemEnrollmentCode(_ code: String, publicKey: PublicKey, label: String?, now: Int64) throws -> String
+    {
         try requireRoot("enroll devices")
         let hash = Self.codeHash(code)
         let row = try replica.database.write { db -> Row in
             try installCodeTable(db)
-            let row = try Self.judgeCode(try Row.fetchOne(db, sql: "SELECT * FROM _hub_enrollment_codes WHERE hash = ?", arguments: [hash]), now: now)
+            let row = try Self.judgeCode(
+                try Row.fetchOne(db, sql: "SELECT * FROM _hub_enrollment_codes WHERE hash = ?", arguments: [hash]),
+                now: now
+            )
             // Burn it first: a crash after this point costs a code, never a second enrollment.
             try db.execute(
                 sql: "UPDATE _hub_enrollment_codes SET used_at = ?, used_by = ? WHERE hash = ? AND used_at IS NULL",
                 arguments: [now, publicKey.hex, hash]
             )
-            guard db.changesCount == 1 else { throw LedgerError(.notPermitted, "this enrollment code was already used") }
+            guard db.changesCount == 1 else {
+                throw LedgerError(.notPermitted, "this enrollment code was already used")
+            }
             return row
         }
-        guard let role = Role(rawValue: row["role"]) else { throw LedgerError(.invalidField, "the code names an unknown role") }
+        guard let role = Role(rawValue: row["role"]) else {
+            throw LedgerError(.invalidField, "the code names an unknown role")
+        }
         let cadre = (row["cadre_id"] as Data?).map { UUID(bytes16: [UInt8]($0)).uuidString }
         let department = (row["department_id"] as Data?).map { UUID(bytes16: [UInt8]($0)).uuidString }
-        return try enroll(publicKey: publicKey, role: role, cadre: cadre, department: department, label: label ?? row["label"])
+        return try enroll(
+            publicKey: publicKey,
+            role: role,
+            cadre: cadre,
+            department: department,
+            label: label ?? row["label"]
+        )
     }
 }

@@ -39,7 +39,11 @@ extension Ledger {
     /// nothing is written. A new row that takes a name another already has is refused unless
     /// `allowDuplicateNames`. With `dryRun`, nothing is written and the plan is returned all the same.
     public func importRegistry(
-        _ kind: RegistryFile, csv text: String, name: String, dryRun: Bool, allowDuplicateNames: Bool = false
+        _ kind: RegistryFile,
+        csv text: String,
+        name: String,
+        dryRun: Bool,
+        allowDuplicateNames: Bool = false
     ) throws -> [ImportLine] {
         try requireRoot("import the registry")
         let table = try CSV.Table(text: text, name: name)
@@ -55,7 +59,9 @@ extension Ledger {
             return value
         }
         func lineError(_ line: Int, _ error: any Error) -> LedgerError {
-            if let error = error as? LedgerError { return LedgerError(error.code, "\(name) line \(line): \(error.message)") }
+            if let error = error as? LedgerError {
+                return LedgerError(error.code, "\(name) line \(line): \(error.message)")
+            }
             return LedgerError(.invalidField, "\(name) line \(line): \(error)")
         }
         switch kind {
@@ -72,7 +78,14 @@ extension Ledger {
                 _ = try required(row, columns[0].1, line: line, what: "单位名称")
                 return (line, fields(columns, row, cell))
             }
-            return try applyMasterFile(.department, rows, name: name, dryRun: dryRun, allowDuplicateNames: allowDuplicateNames, lineError: lineError)
+            return try applyMasterFile(
+                .department,
+                rows,
+                name: name,
+                dryRun: dryRun,
+                allowDuplicateNames: allowDuplicateNames,
+                lineError: lineError
+            )
         case .cadres:
             let columns = [
                 ("name", try table.column(["姓名", "name"], required: true)),
@@ -88,7 +101,14 @@ extension Ledger {
                 do { _ = try self.department(named: department) } catch { throw lineError(line, error) }
                 return (line, fields(columns, row, cell))
             }
-            return try applyMasterFile(.cadre, rows, name: name, dryRun: dryRun, allowDuplicateNames: allowDuplicateNames, lineError: lineError)
+            return try applyMasterFile(
+                .cadre,
+                rows,
+                name: name,
+                dryRun: dryRun,
+                allowDuplicateNames: allowDuplicateNames,
+                lineError: lineError
+            )
         case .enterprises:
             let columns = [
                 ("name", try table.column(["企业名称", "name"], required: true)),
@@ -111,7 +131,10 @@ extension Ledger {
                     do {
                         let normalized = try USCC.validate(code)
                         if let first = seen[normalized] {
-                            throw LedgerError(.duplicateUSCC, "统一社会信用代码 \(normalized) appears again (first on line \(first))")
+                            throw LedgerError(
+                                .duplicateUSCC,
+                                "统一社会信用代码 \(normalized) appears again (first on line \(first))"
+                            )
                         }
                         seen[normalized] = line
                         values["uscc"] = normalized
@@ -121,7 +144,14 @@ extension Ledger {
                 }
                 return (line, values)
             }
-            return try applyMasterFile(.enterprise, rows, name: name, dryRun: dryRun, allowDuplicateNames: allowDuplicateNames, lineError: lineError)
+            return try applyMasterFile(
+                .enterprise,
+                rows,
+                name: name,
+                dryRun: dryRun,
+                allowDuplicateNames: allowDuplicateNames,
+                lineError: lineError
+            )
         case .linkages:
             let cadre = try table.column(["包联领导", "干部", "姓名", "cadre"], required: true)
             let enterprise = try table.column(["企业名称", "统一社会信用代码", "enterprise"], required: true)
@@ -130,9 +160,14 @@ extension Ledger {
             var inputs: [LinkInput] = []
             var plan: [ImportLine] = []
             let active = try read { db in
-                Set(try Row.fetchAll(db, sql: "SELECT cadre_id, enterprise_id, role FROM linkages WHERE deleted = 0 AND active = 1").map {
-                    "\(Hex.encode($0["cadre_id"] as Data)) \(Hex.encode($0["enterprise_id"] as Data)) \($0["role"] as String? ?? "")"
-                })
+                Set(
+                    try Row.fetchAll(
+                        db,
+                        sql: "SELECT cadre_id, enterprise_id, role FROM linkages WHERE deleted = 0 AND active = 1"
+                    ).map {
+                        "\(Hex.encode($0["cadre_id"] as Data)) \(Hex.encode($0["enterprise_id"] as Data)) \($0["role"] as String? ?? "")"
+                    }
+                )
             }
             for (index, row) in table.rows.enumerated() {
                 let line = index + 2
@@ -142,12 +177,17 @@ extension Ledger {
                 }
                 let input = LinkInput(
                     cadre: try required(row, cadre, line: line, what: "包联领导"),
-                    enterprise: try required(row, enterprise, line: line, what: "企业名称"), role: linkRole,
-                    start: try cell(row, start).map { value throws(LedgerError) in try Vocabulary.checkDate(value, field: "开始日期") }
+                    enterprise: try required(row, enterprise, line: line, what: "企业名称"),
+                    role: linkRole,
+                    start: try cell(row, start).map { value throws(LedgerError) in
+                        try Vocabulary.checkDate(value, field: "开始日期")
+                    }
                 )
                 let pair: String
                 do {
-                    let (cadreID, enterpriseID) = (try self.cadre(named: input.cadre), try self.enterprise(named: input.enterprise))
+                    let (cadreID, enterpriseID) = (
+                        try self.cadre(named: input.cadre), try self.enterprise(named: input.enterprise)
+                    )
                     pair = "\(Hex.encode(cadreID.bytes16)) \(Hex.encode(enterpriseID.bytes16)) \(linkRole.rawValue)"
                 } catch { throw lineError(line, error) }
                 let label = "\(input.cadre) → \(input.enterprise) (\(linkRole.displayName))"
@@ -164,7 +204,11 @@ extension Ledger {
     }
 
     /// The fields a line gives, by column (a column the file lacks is left out, so it is not touched).
-    private func fields(_ columns: [(String, Int?)], _ row: [String], _ cell: ([String], Int?) -> String?) -> [String: String?] {
+    private func fields(
+        _ columns: [(String, Int?)],
+        _ row: [String],
+        _ cell: ([String], Int?) -> String?
+    ) -> [String: String?] {
         var fields: [String: String?] = [:]
         for (column, index) in columns where index != nil { fields[column] = .some(cell(row, index)) }
         return fields
@@ -173,7 +217,11 @@ extension Ledger {
     /// Plans and applies the lines of a master file: each line matched to its row, if it has one,
     /// then added or updated; every line checked before anything is written.
     private func applyMasterFile(
-        _ kind: RegistryKind, _ rows: [(line: Int, fields: [String: String?])], name: String, dryRun: Bool, allowDuplicateNames: Bool,
+        _ kind: RegistryKind,
+        _ rows: [(line: Int, fields: [String: String?])],
+        name: String,
+        dryRun: Bool,
+        allowDuplicateNames: Bool,
         lineError: (Int, any Error) -> LedgerError
     ) throws -> [ImportLine] {
         var plan: [ImportLine] = []
@@ -184,12 +232,27 @@ extension Ledger {
             let label = (fields["name"] ?? nil) ?? "?"
             do {
                 if let id = try existingRow(kind, fields) {
-                    let (changes, values) = try plannedChanges(kind, id: id, fields, allowDuplicateName: allowDuplicateNames)
-                    plan.append(ImportLine(line: line, action: changes.isEmpty ? .unchanged : .update, name: label, changes: changes))
+                    let (changes, values) = try plannedChanges(
+                        kind,
+                        id: id,
+                        fields,
+                        allowDuplicateName: allowDuplicateNames
+                    )
+                    plan.append(
+                        ImportLine(
+                            line: line,
+                            action: changes.isEmpty ? .unchanged : .update,
+                            name: label,
+                            changes: changes
+                        )
+                    )
                     if !values.isEmpty { updates.append((id, values)) }
                 } else {
                     if !allowDuplicateNames, let first = newNames[label] {
-                        throw LedgerError(.duplicateName, "\(label) is added twice (first on line \(first)); add it once, or insist with --allow-duplicate-names")
+                        throw LedgerError(
+                            .duplicateName,
+                            "\(label) is added twice (first on line \(first)); add it once, or insist with --allow-duplicate-names"
+                        )
                     }
                     newNames[label] = line
                     _ = try plannedChanges(kind, id: nil, fields, allowDuplicateName: allowDuplicateNames)
@@ -205,22 +268,49 @@ extension Ledger {
         func field(_ fields: [String: String?], _ column: String) -> String? { fields[column] ?? nil }
         switch kind {
         case .department:
-            try addDepartments(added.map { DepartmentInput(
-                name: field($0.fields, "name") ?? "", kind: field($0.fields, "kind"), head: field($0.fields, "head"),
-                liaison: field($0.fields, "liaison"), phone: field($0.fields, "phone")
-            ) }, allowDuplicateNames: allowDuplicateNames)
+            try addDepartments(
+                added.map {
+                    DepartmentInput(
+                        name: field($0.fields, "name") ?? "",
+                        kind: field($0.fields, "kind"),
+                        head: field($0.fields, "head"),
+                        liaison: field($0.fields, "liaison"),
+                        phone: field($0.fields, "phone")
+                    )
+                },
+                allowDuplicateNames: allowDuplicateNames
+            )
         case .cadre:
-            try addCadres(added.map { CadreInput(
-                name: field($0.fields, "name") ?? "", title: field($0.fields, "title"), department: field($0.fields, "department_id") ?? "",
-                rank: field($0.fields, "rank"), mobile: field($0.fields, "mobile")
-            ) }, allowDuplicateNames: allowDuplicateNames)
+            try addCadres(
+                added.map {
+                    CadreInput(
+                        name: field($0.fields, "name") ?? "",
+                        title: field($0.fields, "title"),
+                        department: field($0.fields, "department_id") ?? "",
+                        rank: field($0.fields, "rank"),
+                        mobile: field($0.fields, "mobile")
+                    )
+                },
+                allowDuplicateNames: allowDuplicateNames
+            )
         case .enterprise:
-            try addEnterprises(added.map { EnterpriseInput(
-                name: field($0.fields, "name") ?? "", uscc: field($0.fields, "uscc"), usccMissingReason: field($0.fields, "uscc_missing_reason"),
-                township: field($0.fields, "township"), industry: field($0.fields, "industry"), size: field($0.fields, "size"),
-                isKey: ["是", "1", "yes", "true", "Y"].contains(field($0.fields, "is_key") ?? ""), contactName: field($0.fields, "contact_name"),
-                contactPhone: field($0.fields, "contact_phone"), shortName: field($0.fields, "short_name")
-            ) }, allowDuplicateNames: allowDuplicateNames)
+            try addEnterprises(
+                added.map {
+                    EnterpriseInput(
+                        name: field($0.fields, "name") ?? "",
+                        uscc: field($0.fields, "uscc"),
+                        usccMissingReason: field($0.fields, "uscc_missing_reason"),
+                        township: field($0.fields, "township"),
+                        industry: field($0.fields, "industry"),
+                        size: field($0.fields, "size"),
+                        isKey: ["是", "1", "yes", "true", "Y"].contains(field($0.fields, "is_key") ?? ""),
+                        contactName: field($0.fields, "contact_name"),
+                        contactPhone: field($0.fields, "contact_phone"),
+                        shortName: field($0.fields, "short_name")
+                    )
+                },
+                allowDuplicateNames: allowDuplicateNames
+            )
         }
         return plan
     }
@@ -229,13 +319,22 @@ extension Ledger {
     /// or a cadre by its name; nil for a new one. Two live rows with that name: ambiguous.
     private func existingRow(_ kind: RegistryKind, _ fields: [String: String?]) throws -> UUID? {
         let (column, value): (String, String?) =
-            if kind == .enterprise, let code = fields["uscc"] ?? nil { ("uscc", code) } else { ("name", fields["name"] ?? nil) }
+            if kind == .enterprise, let code = fields["uscc"] ?? nil { ("uscc", code) } else {
+                ("name", fields["name"] ?? nil)
+            }
         guard let value else { return nil }
         let ids = try read { db in
-            try Data.fetchAll(db, sql: "SELECT id FROM \"\(kind.table)\" WHERE deleted = 0 AND \"\(column)\" = ?", arguments: [value])
+            try Data.fetchAll(
+                db,
+                sql: "SELECT id FROM \"\(kind.table)\" WHERE deleted = 0 AND \"\(column)\" = ?",
+                arguments: [value]
+            )
         }
         guard ids.count <= 1 else {
-            throw LedgerError(.ambiguous, "\(ids.count) \(kind.chinese) rows are named \(value); correct them one by one with `fieldlog registry update`")
+            throw LedgerError(
+                .ambiguous,
+                "\(ids.count) \(kind.chinese) rows are named \(value); correct them one by one with `fieldlog registry update`"
+            )
         }
         return ids.first.map { UUID(bytes16: [UInt8]($0)) }
     }

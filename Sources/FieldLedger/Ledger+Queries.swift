@@ -101,10 +101,22 @@ extension Ledger {
 
     static func demandSummary(_ row: Row) -> DemandSummary {
         DemandSummary(
-            id: UUID(bytes16: [UInt8](row["id"] as Data)).lowercased, number: row["number"] ?? "", enterprise: row["enterprise"] ?? "?",
-            uscc: row["uscc"], township: row["township"], cadre: row["cadre"], type: row["type"], category: row["category"],
-            title: row["title"] ?? "", content: row["content"], state: row["state"], urgency: row["urgency"],
-            registeredAt: row["registered_at"], channel: row["channel"], expected: row["expected"], remarks: row["remarks"]
+            id: UUID(bytes16: [UInt8](row["id"] as Data)).lowercased,
+            number: row["number"] ?? "",
+            enterprise: row["enterprise"] ?? "?",
+            uscc: row["uscc"],
+            township: row["township"],
+            cadre: row["cadre"],
+            type: row["type"],
+            category: row["category"],
+            title: row["title"] ?? "",
+            content: row["content"],
+            state: row["state"],
+            urgency: row["urgency"],
+            registeredAt: row["registered_at"],
+            channel: row["channel"],
+            expected: row["expected"],
+            remarks: row["remarks"]
         )
     }
 
@@ -141,8 +153,14 @@ extension Ledger {
             return summary
         }
         guard let state = filter.state else { return demands }
-        guard let wanted = DemandState(rawValue: state.uppercased()) ?? DemandState.allCases.first(where: { $0.chinese == state }) else {
-            throw LedgerError(.invalidField, "state '\(state)' is not one of: \(DemandState.allCases.map { "\($0.rawValue) (\($0.chinese))" }.joined(separator: ", "))")
+        guard
+            let wanted = DemandState(rawValue: state.uppercased())
+                ?? DemandState.allCases.first(where: { $0.chinese == state })
+        else {
+            throw LedgerError(
+                .invalidField,
+                "state '\(state)' is not one of: \(DemandState.allCases.map { "\($0.rawValue) (\($0.chinese))" }.joined(separator: ", "))"
+            )
         }
         return demands.filter { $0.state == wanted.rawValue }
     }
@@ -152,12 +170,17 @@ extension Ledger {
     public func workflowConflicts(profile: DeadlineProfile = .shandong2115) throws -> [WorkflowConflict] {
         var out: [WorkflowConflict] = []
         let shown = try shownDemands(profile: profile)
-        for (id, status) in try allStatuses(profile: profile) where status.hasConflict && shown.map({ $0.contains(id) }) ?? true {
+        for (id, status) in try allStatuses(profile: profile)
+        where status.hasConflict && shown.map({ $0.contains(id) }) ?? true {
             let events = try self.events(ofDemand: id.lowercased)
             let forked = Set(status.conflicts.flatMap { $0 }.map(\.lowercased))
-            out.append(WorkflowConflict(
-                number: try text("demands", id, "number") ?? id.lowercased, demand: id.lowercased, branches: events.filter { forked.contains($0.id) }
-            ))
+            out.append(
+                WorkflowConflict(
+                    number: try text("demands", id, "number") ?? id.lowercased,
+                    demand: id.lowercased,
+                    branches: events.filter { forked.contains($0.id) }
+                )
+            )
         }
         return out.sorted { $0.number < $1.number }
     }
@@ -179,15 +202,24 @@ extension Ledger {
         let id = try shownDemand(named: text)
         let rows = try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id", arguments: [Data(id.bytes16)]
+                db,
+                sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id",
+                arguments: [Data(id.bytes16)]
             )
         }
         let ids = rows.map { UUID(blob: $0["id"] as Data) ?? UUID() }
         let handles = Self.eventHandles(ids)
         return zip(rows, ids).map { row, id in
             DemandEvent(
-                id: id.lowercased, handle: handles[id] ?? id.lowercased, at: row["at"] ?? "", actor: row["actor_name"] ?? "?",
-                role: row["role"], action: row["action"] ?? "?", from: row["from_state"], to: row["to_state"], comment: row["comment"]
+                id: id.lowercased,
+                handle: handles[id] ?? id.lowercased,
+                at: row["at"] ?? "",
+                actor: row["actor_name"] ?? "?",
+                role: row["role"],
+                action: row["action"] ?? "?",
+                from: row["from_state"],
+                to: row["to_state"],
+                comment: row["comment"]
             )
         }
     }
@@ -212,8 +244,14 @@ extension Ledger {
                 let id = UUID(bytes16: [UInt8](row["id"] as Data))
                 if let shownVisits, !shownVisits.contains(id) { return nil }
                 return VisitSummary(
-                    id: id.lowercased, handle: handles[id] ?? id.lowercased, date: row["visit_date"] ?? "", enterprise: row["enterprise"] ?? "?",
-                    cadre: row["cadre"], mode: row["mode"], isServiceDay: (row["service_day"] as Int?) == 1, topics: row["topics"]
+                    id: id.lowercased,
+                    handle: handles[id] ?? id.lowercased,
+                    date: row["visit_date"] ?? "",
+                    enterprise: row["enterprise"] ?? "?",
+                    cadre: row["cadre"],
+                    mode: row["mode"],
+                    isServiceDay: (row["service_day"] as Int?) == 1,
+                    topics: row["topics"]
                 )
             }
         }
@@ -233,7 +271,9 @@ extension Ledger {
         } else {
             id = try shownDemand(named: text)
         }
-        guard let table = try replica.table(containing: id) else { throw LedgerError(.notFound, "no record with id \(text)") }
+        guard let table = try replica.table(containing: id) else {
+            throw LedgerError(.notFound, "no record with id \(text)")
+        }
         var names: [PublicKey: String] = [:]
         let entries = try replica.history(table: table, row: id)
         var lines: [HistoryLine] = []
@@ -247,8 +287,14 @@ extension Ledger {
             }
             lines.append(
                 HistoryLine(
-                    time: entry.timestamp.iso8601, author: names[entry.author]!, authorKey: entry.author.hex, commit: entry.commit.hex,
-                    sequence: entry.sequence, field: entry.column, value: Self.display(entry.value), status: status
+                    time: entry.timestamp.iso8601,
+                    author: names[entry.author]!,
+                    authorKey: entry.author.hex,
+                    commit: entry.commit.hex,
+                    sequence: entry.sequence,
+                    field: entry.column,
+                    value: Self.display(entry.value),
+                    status: status
                 )
             )
         }
@@ -267,7 +313,9 @@ extension Ledger {
     public func counts() throws -> [String: Int] {
         try read { db in
             var out: [String: Int] = [:]
-            for table in ["departments", "cadres", "devices", "enterprises", "linkages", "visits", "demands", "demand_events"] {
+            for table in [
+                "departments", "cadres", "devices", "enterprises", "linkages", "visits", "demands", "demand_events",
+            ] {
                 out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\(table)\" WHERE deleted = 0") ?? 0
             }
             return out
@@ -282,7 +330,8 @@ extension Ledger {
         let sql: String
         switch kind {
         case "departments":
-            sql = "SELECT id, name, kind, head, liaison, phone, retired_on FROM departments WHERE deleted = 0 ORDER BY name"
+            sql =
+                "SELECT id, name, kind, head, liaison, phone, retired_on FROM departments WHERE deleted = 0 ORDER BY name"
         case "cadres":
             sql = """
                 SELECT c.id, c.name, c.title, p.name AS department, c.rank, c.mobile, c.retired_on FROM cadres c
@@ -307,7 +356,10 @@ extension Ledger {
                 WHERE d.deleted = 0 ORDER BY d.code
                 """
         default:
-            throw LedgerError(.invalidField, "\(kind) is not one of departments, cadres, enterprises, linkages, devices")
+            throw LedgerError(
+                .invalidField,
+                "\(kind) is not one of departments, cadres, enterprises, linkages, devices"
+            )
         }
         return try read { db in
             try Row.fetchAll(db, sql: sql).map { row in
@@ -315,8 +367,11 @@ extension Ledger {
                 for column in row.columnNames {
                     let value = Value(databaseValue: row[column] as DatabaseValue)
                     guard value != .null else { continue }
-                    var text = column == "id" ? (UUID(blob: row[column] as Data) ?? UUID()).lowercased : Ledger.display(value)
-                    if ["contact_phone", "mobile", "phone"].contains(column) && !showPersonalData { text = Ledger.mask(phone: text) }
+                    var text =
+                        column == "id" ? (UUID(blob: row[column] as Data) ?? UUID()).lowercased : Ledger.display(value)
+                    if ["contact_phone", "mobile", "phone"].contains(column) && !showPersonalData {
+                        text = Ledger.mask(phone: text)
+                    }
                     out[column] = text
                 }
                 return out
@@ -328,16 +383,33 @@ extension Ledger {
     /// names (`registry list`; `--json` keeps the English keys).
     public static func registryColumns(_ kind: String) -> [(key: String, label: String)] {
         switch kind {
-        case "departments": [("name", "单位名称"), ("kind", "类型"), ("head", "负责人"), ("liaison", "联络员"), ("phone", "电话"), ("retired_on", "退出日期")]
-        case "cadres": [("name", "姓名"), ("title", "职务"), ("department", "单位"), ("rank", "职级"), ("mobile", "手机"), ("retired_on", "退出日期")]
+        case "departments":
+            [
+                ("name", "单位名称"), ("kind", "类型"), ("head", "负责人"), ("liaison", "联络员"), ("phone", "电话"),
+                ("retired_on", "退出日期"),
+            ]
+        case "cadres":
+            [
+                ("name", "姓名"), ("title", "职务"), ("department", "单位"), ("rank", "职级"), ("mobile", "手机"),
+                ("retired_on", "退出日期"),
+            ]
         case "enterprises":
             [
                 ("name", "企业名称"), ("short_name", "简称"), ("uscc", "统一社会信用代码"), ("uscc_missing_reason", "未登记原因"),
-                ("township", "所属镇街/园区"), ("industry", "行业"), ("size", "规模"), ("is_key", "重点企业"), ("contact_name", "联系人"),
+                ("township", "所属镇街/园区"), ("industry", "行业"), ("size", "规模"), ("is_key", "重点企业"),
+                ("contact_name", "联系人"),
                 ("contact_phone", "联系电话"), ("retired_on", "退出日期"),
             ]
-        case "linkages": [("cadre", "包联领导"), ("enterprise", "企业名称"), ("role", "包联角色"), ("start_date", "开始日期"), ("end_date", "结束日期"), ("active", "状态")]
-        default: [("code", "设备编号"), ("role", "角色"), ("holder", "使用人"), ("enrolled_at", "登记时间"), ("revoked", "状态"), ("public_key", "公钥")]
+        case "linkages":
+            [
+                ("cadre", "包联领导"), ("enterprise", "企业名称"), ("role", "包联角色"), ("start_date", "开始日期"),
+                ("end_date", "结束日期"), ("active", "状态"),
+            ]
+        default:
+            [
+                ("code", "设备编号"), ("role", "角色"), ("holder", "使用人"), ("enrolled_at", "登记时间"), ("revoked", "状态"),
+                ("public_key", "公钥"),
+            ]
         }
     }
 

@@ -17,8 +17,16 @@ public struct VisitInput: Sendable {
     public var nextVisit: String?
 
     public init(
-        enterprise: String, date: String? = nil, participants: String? = nil, mode: String = "实地", isServiceDay: Bool = false,
-        topics: String? = nil, notes: String? = nil, noDemands: Bool = false, solvedOnSpot: String? = nil, nextVisit: String? = nil
+        enterprise: String,
+        date: String? = nil,
+        participants: String? = nil,
+        mode: String = "实地",
+        isServiceDay: Bool = false,
+        topics: String? = nil,
+        notes: String? = nil,
+        noDemands: Bool = false,
+        solvedOnSpot: String? = nil,
+        nextVisit: String? = nil
     ) {
         self.enterprise = enterprise
         self.date = date
@@ -46,8 +54,15 @@ public struct DemandInput: Sendable {
     public var visit: UUID?
 
     public init(
-        enterprise: String, title: String, content: String, type: String = "服务求助", category: String = "其他",
-        channel: String = "服务日走访", expected: String? = nil, urgency: String = "一般", visit: UUID? = nil
+        enterprise: String,
+        title: String,
+        content: String,
+        type: String = "服务求助",
+        category: String = "其他",
+        channel: String = "服务日走访",
+        expected: String? = nil,
+        urgency: String = "一般",
+        visit: UUID? = nil
     ) {
         self.enterprise = enterprise
         self.title = title
@@ -72,7 +87,9 @@ public enum Vocabulary {
     public static let channels = ["服务日走访", "日常走访", "12345转办", "企业自主提交", "会议", "上级交办"]
     public static let urgencies = ["一般", "紧急", "特急"]
     /// Demand fields a user may edit with `demand edit`.
-    public static let editableDemandFields = ["title", "content", "type", "category", "subcategory", "expected", "urgency", "channel", "remarks"]
+    public static let editableDemandFields = [
+        "title", "content", "type", "category", "subcategory", "expected", "urgency", "channel", "remarks",
+    ]
 
     static func check(_ value: String, in list: [String], field: String) throws(LedgerError) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
@@ -85,7 +102,10 @@ public enum Vocabulary {
     /// A demand field's value from its text, by the rules `demand add` and `demand edit` apply.
     static func demandValue(_ field: String, _ text: String) throws(LedgerError) -> Value {
         guard editableDemandFields.contains(field) else {
-            throw LedgerError(.invalidField, "\(field) cannot be edited; editable: \(editableDemandFields.joined(separator: ", "))")
+            throw LedgerError(
+                .invalidField,
+                "\(field) cannot be edited; editable: \(editableDemandFields.joined(separator: ", "))"
+            )
         }
         switch field {
         case "type": return .text(try check(text, in: demandTypes, field: "type"))
@@ -93,7 +113,9 @@ public enum Vocabulary {
         case "channel": return .text(try check(text, in: channels, field: "channel"))
         case "urgency": return .text(try check(text, in: urgencies, field: "urgency"))
         case "title", "content":
-            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw LedgerError(.missingField, "\(field) cannot be empty") }
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw LedgerError(.missingField, "\(field) cannot be empty")
+            }
             return .text(text)
         default: return .optionalText(text)
         }
@@ -106,22 +128,30 @@ public enum Vocabulary {
         case ("demands", _): return try demandValue(column, text)
         case ("visits", "mode"): return .text(try check(text, in: visitModes, field: "mode"))
         case ("visits", "visit_date"), ("visits", "next_visit_date"): return .text(try checkDate(text, field: column))
-        case ("visits", "topics"), ("visits", "participants"), ("visits", "notes"), ("visits", "solved_on_spot"): return .optionalText(text)
+        case ("visits", "topics"), ("visits", "participants"), ("visits", "notes"), ("visits", "solved_on_spot"):
+            return .optionalText(text)
         default:
-            throw LedgerError(.invalidField, "a new value for \(table).\(column) cannot be checked here; keep one of the conflicting values with --pick")
+            throw LedgerError(
+                .invalidField,
+                "a new value for \(table).\(column) cannot be checked here; keep one of the conflicting values with --pick"
+            )
         }
     }
 
     /// A calendar date as `YYYY-MM-DD`: a day that exists (2026-02-30 does not), in 2000 to 2100.
     static func checkDate(_ value: String, field: String) throws(LedgerError) -> String {
         let parts = value.trimmingCharacters(in: .whitespaces).split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+        guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]),
+            let day = Int(parts[2]),
             (2000...2100).contains(year)
         else {
             throw LedgerError(.invalidField, "\(field) '\(value)' is not a date like 2026-03-15")
         }
         guard let date = Day(year: year, month: month, day: day) else {
-            throw LedgerError(.invalidField, "\(field) '\(value)' is not a day of the calendar (\(year)-\(String(format: "%02d", month)) has no day \(day))")
+            throw LedgerError(
+                .invalidField,
+                "\(field) '\(value)' is not a day of the calendar (\(year)-\(String(format: "%02d", month)) has no day \(day))"
+            )
         }
         return date.description
     }
@@ -132,7 +162,9 @@ extension Ledger {
     func deviceCadre() throws -> UUID? {
         try read { db in
             try Data.fetchOne(
-                db, sql: "SELECT cadre_id FROM devices WHERE id = ? AND deleted = 0", arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
+                db,
+                sql: "SELECT cadre_id FROM devices WHERE id = ? AND deleted = 0",
+                arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
             ).map { UUID(bytes16: [UInt8]($0)) }
         }
     }
@@ -166,22 +198,30 @@ extension Ledger {
         // A visit is logged once it happened; a planned one is the last visit's next visit date.
         guard date <= today() else {
             throw LedgerError(
-                .invalidField, "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as --next-visit on the last visit"
+                .invalidField,
+                "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as --next-visit on the last visit"
             )
         }
-        let next = try input.nextVisit.map { value throws(LedgerError) in try Vocabulary.checkDate(value, field: "next visit date") }
+        let next = try input.nextVisit.map { value throws(LedgerError) in
+            try Vocabulary.checkDate(value, field: "next visit date")
+        }
         if let next, next < date {
             throw LedgerError(.invalidField, "the next visit date \(next) is before the visit itself (\(date))")
         }
         var id = UUID()
         let cadre = try deviceCadre()
         try writeRecord(enterprise: enterprise) { batch in
-            id = batch.insert("visits", [
-                "enterprise_id": .id(enterprise), "cadre_id": .id(cadre), "visit_date": .text(date),
-                "participants": .optionalText(input.participants), "mode": .text(mode), "service_day": .integer(input.isServiceDay ? 1 : 0),
-                "topics": .optionalText(input.topics), "notes": .optionalText(input.notes), "no_demands": .integer(input.noDemands ? 1 : 0),
-                "solved_on_spot": .optionalText(input.solvedOnSpot), "next_visit_date": .optionalText(next),
-            ])
+            id = batch.insert(
+                "visits",
+                [
+                    "enterprise_id": .id(enterprise), "cadre_id": .id(cadre), "visit_date": .text(date),
+                    "participants": .optionalText(input.participants), "mode": .text(mode),
+                    "service_day": .integer(input.isServiceDay ? 1 : 0),
+                    "topics": .optionalText(input.topics), "notes": .optionalText(input.notes),
+                    "no_demands": .integer(input.noDemands ? 1 : 0),
+                    "solved_on_spot": .optionalText(input.solvedOnSpot), "next_visit_date": .optionalText(next),
+                ]
+            )
         }
         return id
     }
@@ -207,13 +247,23 @@ extension Ledger {
         let urgency = try Vocabulary.check(input.urgency, in: Vocabulary.urgencies, field: "urgency")
         if let visit = input.visit {
             let visitEnterprise = try read { db in
-                try Data.fetchOne(db, sql: "SELECT enterprise_id FROM visits WHERE id = ? AND deleted = 0", arguments: [Data(visit.bytes16)])
+                try Data.fetchOne(
+                    db,
+                    sql: "SELECT enterprise_id FROM visits WHERE id = ? AND deleted = 0",
+                    arguments: [Data(visit.bytes16)]
+                )
             }
             guard let visitEnterprise else {
-                throw LedgerError(.notFound, "no visit \(visit.lowercased) is held here; list them with `fieldlog visit list`")
+                throw LedgerError(
+                    .notFound,
+                    "no visit \(visit.lowercased) is held here; list them with `fieldlog visit list`"
+                )
             }
             guard visitEnterprise == Data(enterprise.bytes16) else {
-                throw LedgerError(.invalidField, "that visit was to another enterprise; name a visit to this one (`fieldlog visit list --enterprise …`)")
+                throw LedgerError(
+                    .invalidField,
+                    "that visit was to another enterprise; name a visit to this one (`fieldlog visit list --enterprise …`)"
+                )
             }
         }
         let year = String(today().prefix(4))
@@ -227,17 +277,26 @@ extension Ledger {
             // Read inside the write transaction: two `demand add` at once (six processes on one
             // laptop handed out -0003 twice and -0004 three times) now take their numbers in turn.
             number = prefix + String(format: "%04d", try Self.lastDemandNumber(db, prefix: prefix) + 1)
-            id = batch.insert("demands", [
-                "number": .text(number), "channel": .text(channel), "enterprise_id": .id(enterprise), "visit_id": .id(input.visit),
-                "cadre_id": .id(cadre), "type": .text(type), "category": .text(category), "title": .text(title),
-                "content": .text(input.content), "expected": .optionalText(input.expected), "urgency": .text(urgency),
-                "state": .text("DRAFT"), "registered_at": .text(now()),
-            ])
-            batch.insert("demand_events", [
-                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(publicKey.hex), "actor_name": .text(actor),
-                "role": .text(role), "action": .text("create"), "from_state": .null, "to_state": .text("DRAFT"),
-                "comment": .text("登记诉求 \(number)"),
-            ])
+            id = batch.insert(
+                "demands",
+                [
+                    "number": .text(number), "channel": .text(channel), "enterprise_id": .id(enterprise),
+                    "visit_id": .id(input.visit),
+                    "cadre_id": .id(cadre), "type": .text(type), "category": .text(category), "title": .text(title),
+                    "content": .text(input.content), "expected": .optionalText(input.expected),
+                    "urgency": .text(urgency),
+                    "state": .text("DRAFT"), "registered_at": .text(now()),
+                ]
+            )
+            batch.insert(
+                "demand_events",
+                [
+                    "demand_id": .id(id), "at": .text(now()), "actor_key": .text(publicKey.hex),
+                    "actor_name": .text(actor),
+                    "role": .text(role), "action": .text("create"), "from_state": .null, "to_state": .text("DRAFT"),
+                    "comment": .text("登记诉求 \(number)"),
+                ]
+            )
         }
         return (id, number)
     }
@@ -246,7 +305,8 @@ extension Ledger {
     /// numbers, so that 10000 follows 9999.
     static func lastDemandNumber(_ db: Database, prefix: String) throws -> Int {
         try Int.fetchOne(
-            db, sql: "SELECT MAX(CAST(substr(number, ?) AS INTEGER)) FROM demands WHERE substr(number, 1, ?) = ?",
+            db,
+            sql: "SELECT MAX(CAST(substr(number, ?) AS INTEGER)) FROM demands WHERE substr(number, 1, ?) = ?",
             arguments: [prefix.count + 1, prefix.count, prefix]
         ) ?? 0
     }
@@ -277,7 +337,11 @@ extension Ledger {
     /// Writes cells of a demand and an `edit` event naming them in its 流转日志, in one commit.
     func writeDemandCells(_ id: UUID, _ values: [String: Value], comment: String) throws {
         let info = try read { db in
-            try Row.fetchOne(db, sql: "SELECT enterprise_id, state FROM demands WHERE id = ? AND deleted = 0", arguments: [Data(id.bytes16)])
+            try Row.fetchOne(
+                db,
+                sql: "SELECT enterprise_id, state FROM demands WHERE id = ? AND deleted = 0",
+                arguments: [Data(id.bytes16)]
+            )
         }
         guard let info else { throw LedgerError(.notFound, "demand \(id.lowercased) is deleted") }
         let enterprise = UUID(bytes16: [UInt8](info["enterprise_id"] as Data))
@@ -286,11 +350,16 @@ extension Ledger {
         let role = try enrolledRole()?.rawValue ?? "unknown"
         try writeRecord(enterprise: enterprise) { batch in
             batch.update("demands", row: id, values)
-            batch.insert("demand_events", [
-                "demand_id": .id(id), "at": .text(now()), "actor_key": .text(publicKey.hex), "actor_name": .text(actor),
-                "role": .text(role), "action": .text("edit"), "from_state": .optionalText(state), "to_state": .optionalText(state),
-                "comment": .text(comment),
-            ])
+            batch.insert(
+                "demand_events",
+                [
+                    "demand_id": .id(id), "at": .text(now()), "actor_key": .text(publicKey.hex),
+                    "actor_name": .text(actor),
+                    "role": .text(role), "action": .text("edit"), "from_state": .optionalText(state),
+                    "to_state": .optionalText(state),
+                    "comment": .text(comment),
+                ]
+            )
         }
     }
 
@@ -298,11 +367,23 @@ extension Ledger {
     /// the heads as it stands (`value`), or a new text checked by the same rules as an edit (`text`;
     /// `conflicts resolve --value` once stored 十万火急 as an urgency and an empty title). A demand's
     /// resolution is an `edit` event in its 流转日志, like any edit.
-    public func resolveConflict(table: String, row: UUID, column: String, value: Value? = nil, text: String? = nil) throws {
+    public func resolveConflict(
+        table: String,
+        row: UUID,
+        column: String,
+        value: Value? = nil,
+        text: String? = nil
+    ) throws {
         let scope = try read { db in
-            try String.fetchOne(db, sql: "SELECT scope FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?", arguments: [table, Data(row.bytes16), column])
+            try String.fetchOne(
+                db,
+                sql: "SELECT scope FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?",
+                arguments: [table, Data(row.bytes16), column]
+            )
         }
-        guard let scope else { throw LedgerError(.notFound, "no open conflict on \(table).\(column) of \(row.lowercased)") }
+        guard let scope else {
+            throw LedgerError(.notFound, "no open conflict on \(table).\(column) of \(row.lowercased)")
+        }
         let chosen: Value
         switch (value, text) {
         case (let value?, nil): chosen = value

@@ -52,8 +52,16 @@ public struct EnterpriseInput: Sendable {
     public var shortName: String?
 
     public init(
-        name: String, uscc: String?, usccMissingReason: String? = nil, township: String? = nil, industry: String? = nil,
-        size: String? = nil, isKey: Bool = false, contactName: String? = nil, contactPhone: String? = nil, shortName: String? = nil
+        name: String,
+        uscc: String?,
+        usccMissingReason: String? = nil,
+        township: String? = nil,
+        industry: String? = nil,
+        size: String? = nil,
+        isKey: Bool = false,
+        contactName: String? = nil,
+        contactPhone: String? = nil,
+        shortName: String? = nil
     ) {
         self.shortName = shortName
         self.name = name
@@ -98,22 +106,34 @@ extension Ledger {
     @discardableResult
     public func addDepartments(_ inputs: [DepartmentInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add departments")
-        var names = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM departments WHERE deleted = 0") })
+        var names = Set(
+            try read { db in try String.fetchAll(db, sql: "SELECT name FROM departments WHERE deleted = 0") }
+        )
         for input in inputs {
             let name = input.name.trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty else { throw LedgerError(.missingField, "a department needs a name") }
             guard names.insert(name).inserted || allowDuplicateNames else {
-                throw LedgerError(.duplicateName, "department \(name) already exists; correct it with `fieldlog registry update department`, or insist with --allow-duplicate-names")
+                throw LedgerError(
+                    .duplicateName,
+                    "department \(name) already exists; correct it with `fieldlog registry update department`, or insist with --allow-duplicate-names"
+                )
             }
         }
         var ids: [UUID] = []
         for chunk in inputs.chunked(Self.rowsPerRegistryCommit) {
             try writeRegistry { batch in
                 for input in chunk {
-                    ids.append(batch.insert("departments", [
-                        "name": .text(input.name.trimmingCharacters(in: .whitespaces)), "kind": .optionalText(input.kind),
-                        "head": .optionalText(input.head), "liaison": .optionalText(input.liaison), "phone": .optionalText(input.phone),
-                    ]))
+                    ids.append(
+                        batch.insert(
+                            "departments",
+                            [
+                                "name": .text(input.name.trimmingCharacters(in: .whitespaces)),
+                                "kind": .optionalText(input.kind),
+                                "head": .optionalText(input.head), "liaison": .optionalText(input.liaison),
+                                "phone": .optionalText(input.phone),
+                            ]
+                        )
+                    )
                 }
             }
         }
@@ -143,10 +163,17 @@ extension Ledger {
         for chunk in rows.chunked(Self.rowsPerRegistryCommit) {
             try writeRegistry { batch in
                 for (input, department) in chunk {
-                    ids.append(batch.insert("cadres", [
-                        "name": .text(input.name.trimmingCharacters(in: .whitespaces)), "title": .optionalText(input.title),
-                        "department_id": .id(department), "rank": .optionalText(input.rank), "mobile": .optionalText(input.mobile),
-                    ]))
+                    ids.append(
+                        batch.insert(
+                            "cadres",
+                            [
+                                "name": .text(input.name.trimmingCharacters(in: .whitespaces)),
+                                "title": .optionalText(input.title),
+                                "department_id": .id(department), "rank": .optionalText(input.rank),
+                                "mobile": .optionalText(input.mobile),
+                            ]
+                        )
+                    )
                 }
             }
         }
@@ -157,8 +184,14 @@ extension Ledger {
     @discardableResult
     public func addEnterprises(_ inputs: [EnterpriseInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add enterprises")
-        var codes = Set(try read { db in try String.fetchAll(db, sql: "SELECT uscc FROM enterprises WHERE deleted = 0 AND uscc IS NOT NULL") })
-        var names = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM enterprises WHERE deleted = 0") })
+        var codes = Set(
+            try read { db in
+                try String.fetchAll(db, sql: "SELECT uscc FROM enterprises WHERE deleted = 0 AND uscc IS NOT NULL")
+            }
+        )
+        var names = Set(
+            try read { db in try String.fetchAll(db, sql: "SELECT name FROM enterprises WHERE deleted = 0") }
+        )
         var normalized: [(EnterpriseInput, String?)] = []
         for input in inputs {
             let name = input.name.trimmingCharacters(in: .whitespaces)
@@ -184,7 +217,10 @@ extension Ledger {
             }
             let code = try USCC.validate(raw)
             guard codes.insert(code).inserted else {
-                throw LedgerError(.duplicateUSCC, "统一社会信用代码 \(code) (\(name)) is already registered to another enterprise")
+                throw LedgerError(
+                    .duplicateUSCC,
+                    "统一社会信用代码 \(code) (\(name)) is already registered to another enterprise"
+                )
             }
             normalized.append((input, code))
         }
@@ -192,14 +228,21 @@ extension Ledger {
         for chunk in normalized.chunked(Self.rowsPerRegistryCommit) {
             try writeRegistry { batch in
                 for (input, code) in chunk {
-                    ids.append(batch.insert("enterprises", [
-                        "name": .text(input.name.trimmingCharacters(in: .whitespaces)), "uscc": .optionalText(code),
-                        "uscc_missing_reason": .optionalText(code == nil ? input.usccMissingReason : nil),
-                        "township": .optionalText(input.township), "industry": .optionalText(input.industry),
-                        "size": .optionalText(input.size), "is_key": .integer(input.isKey ? 1 : 0),
-                        "contact_name": .optionalText(input.contactName), "contact_phone": .optionalText(input.contactPhone),
-                        "short_name": .optionalText(input.shortName),
-                    ]))
+                    ids.append(
+                        batch.insert(
+                            "enterprises",
+                            [
+                                "name": .text(input.name.trimmingCharacters(in: .whitespaces)),
+                                "uscc": .optionalText(code),
+                                "uscc_missing_reason": .optionalText(code == nil ? input.usccMissingReason : nil),
+                                "township": .optionalText(input.township), "industry": .optionalText(input.industry),
+                                "size": .optionalText(input.size), "is_key": .integer(input.isKey ? 1 : 0),
+                                "contact_name": .optionalText(input.contactName),
+                                "contact_phone": .optionalText(input.contactPhone),
+                                "short_name": .optionalText(input.shortName),
+                            ]
+                        )
+                    )
                 }
             }
         }
@@ -228,8 +271,13 @@ extension Ledger {
         var rows: [(cadre: UUID, enterprise: UUID, role: LinkageRole, start: String, replaced: UUID?)] = []
         var leads: [UUID: UUID] = try read { db in
             var map: [UUID: UUID] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT cadre_id, enterprise_id FROM linkages WHERE deleted = 0 AND active = 1 AND role = 'lead'") {
-                map[UUID(bytes16: [UInt8](row["enterprise_id"] as Data))] = UUID(bytes16: [UInt8](row["cadre_id"] as Data))
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT cadre_id, enterprise_id FROM linkages WHERE deleted = 0 AND active = 1 AND role = 'lead'"
+            ) {
+                map[UUID(bytes16: [UInt8](row["enterprise_id"] as Data))] = UUID(
+                    bytes16: [UInt8](row["cadre_id"] as Data)
+                )
             }
             return map
         }
@@ -256,16 +304,25 @@ extension Ledger {
             try writeRegistry { batch in
                 for row in chunk {
                     if let old = row.replaced {
-                        batch.update("linkages", row: RegistryIDs.linkage(cadre: old, enterprise: row.enterprise), [
-                            "active": .integer(0), "end_date": .text(row.start),
-                            "closed_feeds": .text(try closedFeeds(cadre: old, enterprise: row.enterprise)),
-                        ])
+                        batch.update(
+                            "linkages",
+                            row: RegistryIDs.linkage(cadre: old, enterprise: row.enterprise),
+                            [
+                                "active": .integer(0), "end_date": .text(row.start),
+                                "closed_feeds": .text(try closedFeeds(cadre: old, enterprise: row.enterprise)),
+                            ]
+                        )
                     }
-                    batch.update("linkages", row: RegistryIDs.linkage(cadre: row.cadre, enterprise: row.enterprise), [
-                        "deleted": .integer(0), "cadre_id": .id(row.cadre), "enterprise_id": .id(row.enterprise),
-                        "role": .text(row.role.rawValue), "start_date": .text(row.start), "end_date": .null, "active": .integer(1),
-                        "closed_feeds": .null,
-                    ])
+                    batch.update(
+                        "linkages",
+                        row: RegistryIDs.linkage(cadre: row.cadre, enterprise: row.enterprise),
+                        [
+                            "deleted": .integer(0), "cadre_id": .id(row.cadre), "enterprise_id": .id(row.enterprise),
+                            "role": .text(row.role.rawValue), "start_date": .text(row.start), "end_date": .null,
+                            "active": .integer(1),
+                            "closed_feeds": .null,
+                        ]
+                    )
                 }
             }
         }
@@ -275,10 +332,17 @@ extension Ledger {
     /// a JSON object from device key to last accepted sequence (0 where none is held).
     func closedFeeds(cadre: UUID, enterprise: UUID) throws -> String {
         let keys = try read { db in
-            try String.fetchAll(db, sql: "SELECT public_key FROM devices WHERE cadre_id = ? AND deleted = 0", arguments: [Data(cadre.bytes16)])
+            try String.fetchAll(
+                db,
+                sql: "SELECT public_key FROM devices WHERE cadre_id = ? AND deleted = 0",
+                arguments: [Data(cadre.bytes16)]
+            )
         }
         let scope = RegistryIDs.scope(of: enterprise)
-        let heads = Dictionary(try replica.feeds().filter { $0.scope == scope }.map { ($0.author, $0.head) }, uniquingKeysWith: max)
+        let heads = Dictionary(
+            try replica.feeds().filter { $0.scope == scope }.map { ($0.author, $0.head) },
+            uniquingKeysWith: max
+        )
         var closed: [String: UInt64] = [:]
         for key in keys { closed[key] = heads[key] ?? 0 }
         let encoder = JSONEncoder()
@@ -295,24 +359,40 @@ extension Ledger {
         let cadreID = try self.cadre(named: cadre)
         let enterpriseID = try self.enterprise(named: enterprise)
         let row = RegistryIDs.linkage(cadre: cadreID, enterprise: enterpriseID)
-        guard try read({ db in
-            try Bool.fetchOne(db, sql: "SELECT active = 1 FROM linkages WHERE id = ? AND deleted = 0", arguments: [Data(row.bytes16)])
-        }) == true else {
+        guard
+            try read({ db in
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT active = 1 FROM linkages WHERE id = ? AND deleted = 0",
+                    arguments: [Data(row.bytes16)]
+                )
+            }) == true
+        else {
             throw LedgerError(.notFound, "\(cadre) is not linked to \(enterprise)")
         }
         let closed = try closedFeeds(cadre: cadreID, enterprise: enterpriseID)
         try writeRegistry {
-            $0.update("linkages", row: row, ["active": .integer(0), "end_date": .text(end ?? today()), "closed_feeds": .text(closed)])
+            $0.update(
+                "linkages",
+                row: row,
+                ["active": .integer(0), "end_date": .text(end ?? today()), "closed_feeds": .text(closed)]
+            )
         }
     }
 
     /// Enrolls a device: its public key, role, and the cadre or department it acts for. Returns the device code.
     @discardableResult
     public func enroll(
-        publicKey: PublicKey, role: Role, cadre: String? = nil, department: String? = nil, label: String? = nil
+        publicKey: PublicKey,
+        role: Role,
+        cadre: String? = nil,
+        department: String? = nil,
+        label: String? = nil
     ) throws -> String {
         try requireRoot("enroll devices")
-        guard publicKey != replica.root else { throw LedgerError(.invalidField, "the root key is not enrolled as a device") }
+        guard publicKey != replica.root else {
+            throw LedgerError(.invalidField, "the root key is not enrolled as a device")
+        }
         var cadreID: UUID?
         var departmentID: UUID?
         switch role {
@@ -320,7 +400,9 @@ extension Ledger {
             guard let cadre else { throw LedgerError(.missingField, "a cadre device needs --cadre NAME") }
             cadreID = try self.cadre(named: cadre)
         case .department:
-            guard let department else { throw LedgerError(.missingField, "a department device needs --department NAME") }
+            guard let department else {
+                throw LedgerError(.missingField, "a department device needs --department NAME")
+            }
             departmentID = try self.department(named: department)
         default:
             if let cadre { cadreID = try self.cadre(named: cadre) }
@@ -330,16 +412,23 @@ extension Ledger {
         if let departmentID { try requireInService(.department, departmentID, for: "new device") }
         let row = RegistryIDs.device(publicKey)
         let existing = try text("devices", row, "code")
-        let code = try existing ?? read { db in
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM devices") ?? 0
-            return String(format: "D%03d", count + 1)
-        }
+        let code =
+            try existing
+            ?? read { db in
+                let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM devices") ?? 0
+                return String(format: "D%03d", count + 1)
+            }
         try writeRegistry { batch in
-            batch.update("devices", row: row, [
-                "deleted": .integer(0), "public_key": .text(publicKey.hex), "code": .text(code), "role": .text(role.rawValue),
-                "cadre_id": .id(cadreID), "department_id": .id(departmentID), "label": .optionalText(label),
-                "enrolled_at": .text(now()), "revoked": .integer(0), "revoked_feeds": .null,
-            ])
+            batch.update(
+                "devices",
+                row: row,
+                [
+                    "deleted": .integer(0), "public_key": .text(publicKey.hex), "code": .text(code),
+                    "role": .text(role.rawValue),
+                    "cadre_id": .id(cadreID), "department_id": .id(departmentID), "label": .optionalText(label),
+                    "enrolled_at": .text(now()), "revoked": .integer(0), "revoked_feeds": .null,
+                ]
+            )
         }
         return code
     }

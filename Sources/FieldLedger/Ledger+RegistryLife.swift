@@ -75,7 +75,10 @@ extension Ledger {
     /// - Returns: what changed (nothing when every value is already so).
     @discardableResult
     public func updateRegistry(
-        _ kind: RegistryKind, _ name: String, set fields: [String: String?], allowDuplicateName: Bool = false
+        _ kind: RegistryKind,
+        _ name: String,
+        set fields: [String: String?],
+        allowDuplicateName: Bool = false
     ) throws -> [FieldChange] {
         try requireRoot("correct the registry")
         let id = try find(kind.lookup, name)
@@ -111,12 +114,14 @@ extension Ledger {
     /// naming both (the policy would refuse it too, naming a key fingerprint and a UUID).
     func requireLinked(_ enterprise: UUID) throws {
         guard try enrolledRole() == .cadre, let cadre = try deviceCadre() else { return }
-        let active = try read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT active = 1 FROM linkages WHERE id = ? AND deleted = 0",
-                arguments: [Data(RegistryIDs.linkage(cadre: cadre, enterprise: enterprise).bytes16)]
-            )
-        } ?? false
+        let active =
+            try read { db in
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT active = 1 FROM linkages WHERE id = ? AND deleted = 0",
+                    arguments: [Data(RegistryIDs.linkage(cadre: cadre, enterprise: enterprise).bytes16)]
+                )
+            } ?? false
         guard !active else { return }
         let cadreName = try text("cadres", cadre, "name") ?? cadre.lowercased
         let enterpriseName = try text("enterprises", enterprise, "name") ?? enterprise.lowercased
@@ -128,7 +133,10 @@ extension Ledger {
 
     /// The cells `fields` would change on row `id`, checked, and the values to write.
     func plannedChanges(
-        _ kind: RegistryKind, id: UUID?, _ fields: [String: String?], allowDuplicateName: Bool
+        _ kind: RegistryKind,
+        id: UUID?,
+        _ fields: [String: String?],
+        allowDuplicateName: Bool
     ) throws -> (changes: [FieldChange], values: [String: Value]) {
         let current = try id.map { try currentFields(kind, $0) } ?? [:]
         var changes: [FieldChange] = []
@@ -141,7 +149,9 @@ extension Ledger {
             let text = raw?.trimmingCharacters(in: .whitespaces).nilIfEmpty
             let (value, shown) = try checkedValue(kind, column, text, id: id, allowDuplicateName: allowDuplicateName)
             guard current[column] ?? nil != shown else { continue }
-            changes.append(FieldChange(field: column, label: kind.label(column), old: current[column] ?? nil, new: shown))
+            changes.append(
+                FieldChange(field: column, label: kind.label(column), old: current[column] ?? nil, new: shown)
+            )
             values[column] = value
         }
         return (changes, values)
@@ -149,7 +159,11 @@ extension Ledger {
 
     /// A field's value checked by the rules of the first import, and how a person reads it.
     private func checkedValue(
-        _ kind: RegistryKind, _ column: String, _ text: String?, id: UUID?, allowDuplicateName: Bool
+        _ kind: RegistryKind,
+        _ column: String,
+        _ text: String?,
+        id: UUID?,
+        allowDuplicateName: Bool
     ) throws -> (Value, String?) {
         switch column {
         case "name":
@@ -189,7 +203,11 @@ extension Ledger {
     /// The live row of `table` (other than `except`) whose `column` is `value`, if any.
     private func liveRow(_ table: String, _ column: String, _ value: String, except: UUID?) throws -> UUID? {
         try read { db in
-            try Data.fetchAll(db, sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND \"\(column)\" = ?", arguments: [value])
+            try Data.fetchAll(
+                db,
+                sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND \"\(column)\" = ?",
+                arguments: [value]
+            )
         }.map { UUID(bytes16: [UInt8]($0)) }.first { $0 != except }
     }
 
@@ -203,7 +221,9 @@ extension Ledger {
         for (column, _) in kind.fields {
             switch column {
             case "department_id":
-                fields[column] = try (row[column] as Data?).flatMap(UUID.init(blob:)).map { try text("departments", $0, "name") ?? $0.lowercased }
+                fields[column] = try (row[column] as Data?).flatMap(UUID.init(blob:)).map {
+                    try text("departments", $0, "name") ?? $0.lowercased
+                }
             case "is_key": fields[column] = (row[column] as Int? ?? 0) == 1 ? "是" : "否"
             default: fields[column] = (row[column] as DatabaseValue).storage.value.map { "\($0)" }
             }

@@ -15,10 +15,13 @@ extension Ledger {
     public func standing(of key: PublicKey) throws -> DeviceStanding {
         if key == replica.root { return .enrolled(.operator) }
         return try read { db in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT role, COALESCE(revoked, 0) AS revoked FROM devices WHERE id = ? AND deleted = 0",
-                arguments: [Data(RegistryIDs.device(key).bytes16)]
-            ) else { return .unknown }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT role, COALESCE(revoked, 0) AS revoked FROM devices WHERE id = ? AND deleted = 0",
+                    arguments: [Data(RegistryIDs.device(key).bytes16)]
+                )
+            else { return .unknown }
             if row["revoked"] as Int == 1 { return .revoked }
             guard let role = Role(rawValue: row["role"] ?? "") else { return .unknown }
             return .enrolled(role)
@@ -47,7 +50,13 @@ extension Ledger {
                     arguments: [device]
                 )
             case .department:
-                guard let department = try Data.fetchOne(db, sql: "SELECT department_id FROM devices WHERE id = ?", arguments: [device]) else {
+                guard
+                    let department = try Data.fetchOne(
+                        db,
+                        sql: "SELECT department_id FROM devices WHERE id = ?",
+                        arguments: [device]
+                    )
+                else {
                     return []
                 }
                 let hex = UUID(bytes16: [UInt8](department)).lowercased
@@ -83,7 +92,9 @@ extension Ledger {
     ///   roles.
     public func enrolledDevice(named text: String) throws -> PublicKey {
         let wanted = text.trimmingCharacters(in: .whitespaces)
-        guard !wanted.isEmpty else { throw LedgerError(.missingField, "name the device: its code (D002), fingerprint, public key, or its holder") }
+        guard !wanted.isEmpty else {
+            throw LedgerError(.missingField, "name the device: its code (D002), fingerprint, public key, or its holder")
+        }
         let compact = wanted.lowercased().replacingOccurrences(of: "-", with: "")
         let root = replica.root
         if [root.hex, root.fingerprint.replacingOccurrences(of: "-", with: "")].contains(compact) { return root }
@@ -105,16 +116,26 @@ extension Ledger {
                     """
             ).compactMap { row in
                 guard let key = try? PublicKey(hex: row["public_key"] ?? "") else { return nil }
-                return Device(key: key, code: row["code"], role: row["role"], holder: row["holder"], revoked: row["revoked"] as Int == 1)
+                return Device(
+                    key: key,
+                    code: row["code"],
+                    role: row["role"],
+                    holder: row["holder"],
+                    revoked: row["revoked"] as Int == 1
+                )
             }
         }
-        let lookup = "look it up with `fieldlog registry list devices`; if it was enrolled lately, import the operator's latest bundle or sync with the hub first"
+        let lookup =
+            "look it up with `fieldlog registry list devices`; if it was enrolled lately, import the operator's latest bundle or sync with the hub first"
         if let device = devices.first(where: {
             $0.code.lowercased() == wanted.lowercased() || $0.key.hex == compact
                 || $0.key.fingerprint.replacingOccurrences(of: "-", with: "") == compact
         }) {
             guard !device.revoked else {
-                throw LedgerError(.notPermitted, "device \(device.code) (\(device.key.fingerprint)) is revoked: nothing may be carried to it")
+                throw LedgerError(
+                    .notPermitted,
+                    "device \(device.code) (\(device.key.fingerprint)) is revoked: nothing may be carried to it"
+                )
             }
             return device.key
         }
@@ -123,11 +144,17 @@ extension Ledger {
             if devices.contains(where: { $0.holder == wanted }) {
                 throw LedgerError(.notPermitted, "every device of \(wanted) is revoked: nothing may be carried to them")
             }
-            throw LedgerError(.notFound, "no enrolled device is \(wanted) (a device code, fingerprint, public key, or its holder); \(lookup)")
+            throw LedgerError(
+                .notFound,
+                "no enrolled device is \(wanted) (a device code, fingerprint, public key, or its holder); \(lookup)"
+            )
         }
         guard held.allSatisfy({ $0.role == first.role }) else {
             let codes = held.map { "\($0.code) (\($0.role))" }.joined(separator: ", ")
-            throw LedgerError(.ambiguous, "\(wanted) holds devices with different roles, \(codes); name the device by its code")
+            throw LedgerError(
+                .ambiguous,
+                "\(wanted) holds devices with different roles, \(codes); name the device by its code"
+            )
         }
         return first.key
     }

@@ -18,10 +18,13 @@ extension Ledger {
     func ownDepartment() throws -> UUID? {
         guard !isRoot else { return nil }
         return try read { db in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT role, department_id FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
-                arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
-            ), row["role"] as String? == Role.department.rawValue
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql:
+                        "SELECT role, department_id FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
+                    arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
+                ), row["role"] as String? == Role.department.rawValue
             else { return nil }
             return (row["department_id"] as Data?).flatMap(UUID.init(blob:))
         }
@@ -41,7 +44,12 @@ extension Ledger {
     /// Refuses a demand this device does not show (see above), naming the department.
     func requireShown(_ demand: UUID, named text: String) throws {
         guard let department = try ownDepartment() else { return }
-        let status = Workflow.derive(try workflowEvents(of: demand), calendar: try calendar(), profile: .shandong2115, actors: try workflowActors())
+        let status = Workflow.derive(
+            try workflowEvents(of: demand),
+            calendar: try calendar(),
+            profile: .shandong2115,
+            actors: try workflowActors()
+        )
         guard Self.isAssigned(status, to: department) else {
             throw LedgerError(
                 .notFound,
@@ -57,7 +65,11 @@ extension Ledger {
         case "demands": return shown.contains(row)
         case "demand_events":
             let demand = try read { db in
-                try Data.fetchOne(db, sql: "SELECT demand_id FROM demand_events WHERE id = ?", arguments: [Data(row.bytes16)])
+                try Data.fetchOne(
+                    db,
+                    sql: "SELECT demand_id FROM demand_events WHERE id = ?",
+                    arguments: [Data(row.bytes16)]
+                )
             }
             return demand.flatMap(UUID.init(blob:)).map(shown.contains) ?? false
         case "visits": return try visitsOf(shown).contains(row)
@@ -69,7 +81,10 @@ extension Ledger {
     func visitsOf(_ shown: Set<UUID>) throws -> Set<UUID> {
         try read { db in
             var visits: Set<UUID> = []
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, visit_id FROM demands WHERE visit_id IS NOT NULL AND deleted = 0")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT id, visit_id FROM demands WHERE visit_id IS NOT NULL AND deleted = 0"
+            )
             while let row = try rows.next() {
                 guard let demand = (row[0] as Data?).flatMap(UUID.init(blob:)), shown.contains(demand),
                     let visit = (row[1] as Data?).flatMap(UUID.init(blob:))

@@ -47,7 +47,10 @@ extension Ledger {
 
     /// The loaded calendar years of the registry, in year order.
     static func calendarRows(_ db: Database) throws -> [(year: Int, days: String)] {
-        try Row.fetchAll(db, sql: "SELECT year, days FROM calendars WHERE deleted = 0 AND year IS NOT NULL ORDER BY year").map {
+        try Row.fetchAll(
+            db,
+            sql: "SELECT year, days FROM calendars WHERE deleted = 0 AND year IS NOT NULL ORDER BY year"
+        ).map {
             (year: $0[0] as Int, days: ($0[1] as String?) ?? "")
         }
     }
@@ -81,13 +84,16 @@ extension Ledger {
     // MARK: Events and status
 
     /// The columns an event is read from, in the order `workflowEvent` reads them.
-    static let eventColumns = "id, demand_id, parent_id, at, actor_key, actor_name, role, action, from_state, to_state, comment, data"
+    static let eventColumns =
+        "id, demand_id, parent_id, at, actor_key, actor_name, role, action, from_state, to_state, comment, data"
 
     /// The workflow events of a demand, as stored.
     public func workflowEvents(of demand: UUID) throws -> [WorkflowEvent] {
         try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT \(Self.eventColumns) FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id",
+                db,
+                sql:
+                    "SELECT \(Self.eventColumns) FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id",
                 arguments: [Data(demand.bytes16)]
             ).compactMap(Self.workflowEvent)
         }
@@ -96,20 +102,36 @@ extension Ledger {
     /// An event from a row of `eventColumns` (read by position: the reports read tens of thousands).
     static func workflowEvent(_ row: Row) -> WorkflowEvent? {
         func uuid(_ index: Int) -> UUID? { (row[index] as Data?).flatMap(UUID.init(blob:)) }
-        guard let id = uuid(0), let demand = uuid(1), let at = (row[3] as String?).flatMap(ISOTime.parse) else { return nil }
+        guard let id = uuid(0), let demand = uuid(1), let at = (row[3] as String?).flatMap(ISOTime.parse) else {
+            return nil
+        }
         let json = (row[11] as String?).flatMap { text in
             FlatJSON.parse(text) ?? (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
         }
         return WorkflowEvent(
-            id: id, demand: demand, parent: uuid(2), at: at, actorKey: row[4] ?? "", actorName: row[5] ?? "", role: row[6] ?? "",
-            action: row[7] ?? "", from: (row[8] as String?).flatMap(DemandState.init(rawValue:)),
-            to: (row[9] as String?).flatMap(DemandState.init(rawValue:)), comment: row[10], data: json ?? [:]
+            id: id,
+            demand: demand,
+            parent: uuid(2),
+            at: at,
+            actorKey: row[4] ?? "",
+            actorName: row[5] ?? "",
+            role: row[6] ?? "",
+            action: row[7] ?? "",
+            from: (row[8] as String?).flatMap(DemandState.init(rawValue:)),
+            to: (row[9] as String?).flatMap(DemandState.init(rawValue:)),
+            comment: row[10],
+            data: json ?? [:]
         )
     }
 
     /// A demand's status derived from its events.
     public func status(of demand: String, profile: DeadlineProfile = .shandong2115) throws -> DemandStatus {
-        Workflow.derive(try workflowEvents(of: try self.demand(named: demand)), calendar: try calendar(), profile: profile, actors: try workflowActors())
+        Workflow.derive(
+            try workflowEvents(of: try self.demand(named: demand)),
+            calendar: try calendar(),
+            profile: profile,
+            actors: try workflowActors()
+        )
     }
 
     /// Every device's registry role and department, and the root key (see `WorkflowActors`).
@@ -119,9 +141,14 @@ extension Ledger {
 
     static func workflowActors(_ db: Database, root: PublicKey) throws -> WorkflowActors {
         var devices: [String: WorkflowActors.Device] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT public_key, role, department_id FROM devices WHERE public_key IS NOT NULL")
+        let rows = try Row.fetchCursor(
+            db,
+            sql: "SELECT public_key, role, department_id FROM devices WHERE public_key IS NOT NULL"
+        )
         while let row = try rows.next() {
-            guard let key = row[0] as String?, let role = (row[1] as String?).flatMap(Role.init(rawValue:)) else { continue }
+            guard let key = row[0] as String?, let role = (row[1] as String?).flatMap(Role.init(rawValue:)) else {
+                continue
+            }
             devices[key] = WorkflowActors.Device(role: role, department: (row[2] as Data?).flatMap(UUID.init(blob:)))
         }
         return WorkflowActors(root: root.hex, devices: devices)
@@ -135,7 +162,12 @@ extension Ledger {
         } catch {
             let calendar = try calendar()
             return try read { db in
-                try Self.deriveStatuses(db, calendar: calendar, profile: profile, actors: try Self.workflowActors(db, root: replica.root))
+                try Self.deriveStatuses(
+                    db,
+                    calendar: calendar,
+                    profile: profile,
+                    actors: try Self.workflowActors(db, root: replica.root)
+                )
             }
         }
     }
@@ -145,7 +177,9 @@ extension Ledger {
         try read { db in
             var names: [UUID: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT id, name FROM departments WHERE deleted = 0") {
-                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), let name = row[1] as String? else { continue }
+                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), let name = row[1] as String? else {
+                    continue
+                }
                 names[id] = name
             }
             return names
@@ -168,7 +202,12 @@ extension Ledger {
     /// role (and, for a department, that it is the lead), and the data the action needs; then
     /// appends its event, following the current tip. Returns the new status.
     @discardableResult
-    public func act(_ action: DemandAction, on demand: String, _ input: ActionInput, profile: DeadlineProfile = .shandong2115)
+    public func act(
+        _ action: DemandAction,
+        on demand: String,
+        _ input: ActionInput,
+        profile: DeadlineProfile = .shandong2115
+    )
         throws -> DemandStatus
     {
         let id = try self.demand(named: demand)
@@ -177,7 +216,9 @@ extension Ledger {
         let actors = try workflowActors()
         let status = Workflow.derive(events, calendar: calendar, profile: profile, actors: actors)
         let number = try text("demands", id, "number") ?? id.lowercased
-        guard let role = try enrolledRole() else { throw LedgerError(.notPermitted, "this device is not enrolled (or is revoked)") }
+        guard let role = try enrolledRole() else {
+            throw LedgerError(.notPermitted, "this device is not enrolled (or is revoked)")
+        }
         let nowMilliseconds = Int64(replica.options.wallClock())
         var data: [String: String] = [:]
         var parent = status.tip
@@ -185,23 +226,40 @@ extension Ledger {
 
         if action == .settle {
             guard Actor.coordinator.admits(role) else {
-                throw LedgerError(.transitionRefused, "only the coordinator settles a workflow conflict; a \(role.rawValue) may not")
+                throw LedgerError(
+                    .transitionRefused,
+                    "only the coordinator settles a workflow conflict; a \(role.rawValue) may not"
+                )
             }
-            guard let fork = status.conflicts.first else { throw LedgerError(.notFound, "demand \(number) has no workflow conflict to settle") }
+            guard let fork = status.conflicts.first else {
+                throw LedgerError(.notFound, "demand \(number) has no workflow conflict to settle")
+            }
             let handles = Self.eventHandles(events.map(\.id))
             let branches = fork.map { "\(handles[$0] ?? $0.lowercased) (\($0.lowercased))" }.joined(separator: ", ")
             guard let keep = input.keep else {
-                throw LedgerError(.missingField, "settle needs --keep EVENT, the first event of the branch to keep: one of \(branches)")
+                throw LedgerError(
+                    .missingField,
+                    "settle needs --keep EVENT, the first event of the branch to keep: one of \(branches)"
+                )
             }
             // Named among every event of the demand, so a handle that also fits another event is
             // refused as ambiguous rather than taken for the first match.
             let kept = try Self.event(named: keep, among: events.map(\.id), what: "event of demand \(number)")
             guard fork.contains(kept) else {
-                throw LedgerError(.invalidField, "event \(keep) of demand \(number) does not begin one of the conflicting branches; choose one of \(branches)")
+                throw LedgerError(
+                    .invalidField,
+                    "event \(keep) of demand \(number) does not begin one of the conflicting branches; choose one of \(branches)"
+                )
             }
             data["keep"] = kept.lowercased
             data["overrule"] = fork.filter { $0 != kept }.map(\.lowercased).joined(separator: ",")
-            let keptLine = Workflow.derive(events, calendar: calendar, profile: profile, actors: actors, overruling: Set(fork.filter { $0 != kept }))
+            let keptLine = Workflow.derive(
+                events,
+                calendar: calendar,
+                profile: profile,
+                actors: actors,
+                overruling: Set(fork.filter { $0 != kept })
+            )
             parent = keptLine.tip
             to = keptLine.state
             guard let comment = input.comment, !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -231,7 +289,10 @@ extension Ledger {
             to = transition.to
             if role == .department {
                 guard let mine = actors.department(of: publicKey.hex), mine == status.lead else {
-                    throw LedgerError(.transitionRefused, "only the lead department of demand \(number) may \(action.rawValue) it")
+                    throw LedgerError(
+                        .transitionRefused,
+                        "only the lead department of demand \(number) may \(action.rawValue) it"
+                    )
                 }
                 if action == .return, status.noReturnLeads.contains(mine) {
                     throw LedgerError(
@@ -244,30 +305,57 @@ extension Ledger {
             if transition.needsComment && comment.isEmpty {
                 throw LedgerError(.missingField, "\(action.rawValue) needs --comment (the reason)")
             }
-            try fill(&data, for: transition, input: input, status: status, role: role, calendar: calendar, profile: profile, now: nowMilliseconds)
+            try fill(
+                &data,
+                for: transition,
+                input: input,
+                status: status,
+                role: role,
+                calendar: calendar,
+                profile: profile,
+                now: nowMilliseconds
+            )
         }
 
         let enterprise = try read { db in
-            try Data.fetchOne(db, sql: "SELECT enterprise_id FROM demands WHERE id = ? AND deleted = 0", arguments: [Data(id.bytes16)])
+            try Data.fetchOne(
+                db,
+                sql: "SELECT enterprise_id FROM demands WHERE id = ? AND deleted = 0",
+                arguments: [Data(id.bytes16)]
+            )
         }.map { UUID(bytes16: [UInt8]($0)) }
         guard let enterprise else { throw LedgerError(.notFound, "demand \(number) is deleted") }
         let actor = try authorName(publicKey)
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)
+        let json = String(
+            decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]),
+            as: UTF8.self
+        )
         try writeRecord(enterprise: enterprise) { batch in
-            batch.insert("demand_events", [
-                "demand_id": .id(id), "parent_id": .id(parent), "at": .text(ISOTime.format(nowMilliseconds)), "actor_key": .text(publicKey.hex),
-                "actor_name": .text(actor), "role": .text(role.rawValue), "action": .text(action.rawValue),
-                "from_state": .text(status.state.rawValue), "to_state": .text(to.rawValue), "comment": .optionalText(input.comment),
-                "data": .text(json),
-            ])
+            batch.insert(
+                "demand_events",
+                [
+                    "demand_id": .id(id), "parent_id": .id(parent), "at": .text(ISOTime.format(nowMilliseconds)),
+                    "actor_key": .text(publicKey.hex),
+                    "actor_name": .text(actor), "role": .text(role.rawValue), "action": .text(action.rawValue),
+                    "from_state": .text(status.state.rawValue), "to_state": .text(to.rawValue),
+                    "comment": .optionalText(input.comment),
+                    "data": .text(json),
+                ]
+            )
         }
         return Workflow.derive(try workflowEvents(of: id), calendar: calendar, profile: profile, actors: actors)
     }
 
     /// Checks and gathers the data an action needs.
     private func fill(
-        _ data: inout [String: String], for transition: Transition, input: ActionInput, status: DemandStatus, role: Role,
-        calendar: WorkCalendar, profile: DeadlineProfile, now: Int64
+        _ data: inout [String: String],
+        for transition: Transition,
+        input: ActionInput,
+        status: DemandStatus,
+        role: Role,
+        calendar: WorkCalendar,
+        profile: DeadlineProfile,
+        now: Int64
     ) throws {
         let action = transition.action
         func required(_ value: String?, _ flag: String) throws(LedgerError) -> String {
@@ -283,13 +371,19 @@ extension Ledger {
             data["lead"] = lead.lowercased
             if !co.isEmpty { data["co"] = co.map(\.lowercased).joined(separator: ",") }
         case .return:
-            let suggest = try department(named: try required(input.suggest, "--suggest DEPARTMENT (the unit it belongs to)"))
+            let suggest = try department(
+                named: try required(input.suggest, "--suggest DEPARTMENT (the unit it belongs to)")
+            )
             data["suggest"] = suggest.lowercased
         case .extend:
-            guard let deadline = status.deadline else { throw LedgerError(.invalidField, "demand has no deadline to extend") }
+            guard let deadline = status.deadline else {
+                throw LedgerError(.invalidField, "demand has no deadline to extend")
+            }
             let until: Day
             if let text = input.until {
-                guard let day = Day(text) else { throw LedgerError(.invalidField, "--until '\(text)' is not a date like 2026-03-15") }
+                guard let day = Day(text) else {
+                    throw LedgerError(.invalidField, "--until '\(text)' is not a date like 2026-03-15")
+                }
                 until = day
             } else if let days = input.days, days > 0 {
                 until = calendar.addingWorkdays(days, to: deadline).day
@@ -298,7 +392,9 @@ extension Ledger {
             } else {
                 throw LedgerError(.missingField, "extend needs --until DATE or --days N")
             }
-            guard until > deadline else { throw LedgerError(.invalidField, "the extension \(until) is not after the deadline \(deadline)") }
+            guard until > deadline else {
+                throw LedgerError(.invalidField, "the extension \(until) is not after the deadline \(deadline)")
+            }
             let start = status.handlingStart ?? deadline
             let cap = calendar.addingWorkdays(profile.maximumWorkdays, to: start).day
             guard until <= cap else {
@@ -324,18 +420,30 @@ extension Ledger {
         case .sign:
             if let contacted = input.contacted { data["contacted"] = try contactTime(contacted, profile: profile) }
         case .followUp:
-            guard let resolved = input.resolved else { throw LedgerError(.missingField, "follow-up needs --resolved yes|no (the enterprise's verdict)") }
+            guard let resolved = input.resolved else {
+                throw LedgerError(.missingField, "follow-up needs --resolved yes|no (the enterprise's verdict)")
+            }
             data["resolved"] = resolved ? "yes" : "no"
-            data["satisfaction"] = try Vocabulary.check(try required(input.satisfaction, "--satisfaction"), in: Vocabulary.satisfactions, field: "satisfaction")
+            data["satisfaction"] = try Vocabulary.check(
+                try required(input.satisfaction, "--satisfaction"),
+                in: Vocabulary.satisfactions,
+                field: "satisfaction"
+            )
         case .reopen:
             if let satisfaction = input.satisfaction {
-                data["satisfaction"] = try Vocabulary.check(satisfaction, in: Vocabulary.satisfactions, field: "satisfaction")
+                data["satisfaction"] = try Vocabulary.check(
+                    satisfaction,
+                    in: Vocabulary.satisfactions,
+                    field: "satisfaction"
+                )
             }
         case .longTerm:
             data["milestones"] = try required(input.milestones, "--milestones \"YYYY-MM-DD 内容; …\"")
             for part in data["milestones"]!.split(separator: ";") {
                 let date = part.trimmingCharacters(in: .whitespaces).prefix(10)
-                guard Day(date) != nil else { throw LedgerError(.invalidField, "milestone '\(part)' does not start with a date like 2026-06-30") }
+                guard Day(date) != nil else {
+                    throw LedgerError(.invalidField, "milestone '\(part)' does not start with a date like 2026-06-30")
+                }
             }
         case .submit, .rejectReply, .acceptReply, .archive, .reject, .settle:
             break
@@ -348,11 +456,16 @@ extension Ledger {
         let parts = text.split(separator: " ")
         if parts.count == 2, let day = Day(parts[0]) {
             let clock = parts[1].split(separator: ":")
-            if clock.count == 2, let hour = Int(clock[0]), let minute = Int(clock[1]), (0..<24).contains(hour), (0..<60).contains(minute) {
+            if clock.count == 2, let hour = Int(clock[0]), let minute = Int(clock[1]), (0..<24).contains(hour),
+                (0..<60).contains(minute)
+            {
                 return ISOTime.format(profile.instant(day, minute: hour * 60 + minute))
             }
         }
-        throw LedgerError(.invalidField, "--contacted '\(text)' is not a time like '2026-03-15 09:30' (county time) or ISO 8601")
+        throw LedgerError(
+            .invalidField,
+            "--contacted '\(text)' is not a time like '2026-03-15 09:30' (county time) or ISO 8601"
+        )
     }
 }
 
@@ -361,7 +474,11 @@ extension Ledger {
 enum FlatJSON {
     static func parse(_ text: String) -> [String: String]? {
         var bytes = Array(text.utf8)[...]
-        func skipSpace() { while let byte = bytes.first, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { bytes.removeFirst() } }
+        func skipSpace() {
+            while let byte = bytes.first, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+                bytes.removeFirst()
+            }
+        }
         func string() -> String? {
             guard bytes.first == UInt8(ascii: "\"") else { return nil }
             bytes.removeFirst()

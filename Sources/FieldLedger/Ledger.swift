@@ -16,19 +16,30 @@ public final class Ledger: Sendable {
     /// Opens the ledger replica at `path` (nil: in memory), creating it with `root` if new.
     /// Without a signing key the ledger can be read but not written.
     public static func open(
-        path: String?, root: PublicKey?, key: SigningKey, options: ReplicaOptions = ReplicaOptions()
+        path: String?,
+        root: PublicKey?,
+        key: SigningKey,
+        options: ReplicaOptions = ReplicaOptions()
     ) throws -> Ledger {
         try open(path: path, root: root, publicKey: key.publicKey, signer: key, options: options)
     }
 
     /// Opens the ledger for this device, with or without its signing key.
     public static func open(
-        path: String?, root: PublicKey?, publicKey: PublicKey, signer: SigningKey?, options: ReplicaOptions = ReplicaOptions()
+        path: String?,
+        root: PublicKey?,
+        publicKey: PublicKey,
+        signer: SigningKey?,
+        options: ReplicaOptions = ReplicaOptions()
     ) throws -> Ledger {
         var options = options
         options.localAuthor = publicKey
         let replica = try Replica.open(
-            path: path, root: root, schema: LedgerSchema.current, policy: LedgerPolicy(), options: options
+            path: path,
+            root: root,
+            schema: LedgerSchema.current,
+            policy: LedgerPolicy(),
+            options: options
         )
         let ledger = Ledger(replica: replica, publicKey: publicKey, signer: signer)
         try ledger.installStatusCache()
@@ -44,7 +55,9 @@ public final class Ledger: Sendable {
     /// The signing key, for writes.
     var key: SigningKey {
         get throws(LedgerError) {
-            guard let signer else { throw LedgerError(.notPermitted, "this command needs the device key (it was opened read-only)") }
+            guard let signer else {
+                throw LedgerError(.notPermitted, "this command needs the device key (it was opened read-only)")
+            }
             return signer
         }
     }
@@ -90,13 +103,25 @@ public final class Ledger: Sendable {
         var describe: String
     }
 
-    static let departmentLookup = Lookup(table: "departments", what: "department", columns: ["name"], partial: ["name"], describe: "name")
+    static let departmentLookup = Lookup(
+        table: "departments",
+        what: "department",
+        columns: ["name"],
+        partial: ["name"],
+        describe: "name"
+    )
     static let cadreLookup = Lookup(
-        table: "cadres", what: "cadre", columns: ["name", "mobile"], partial: ["name"],
+        table: "cadres",
+        what: "cadre",
+        columns: ["name", "mobile"],
+        partial: ["name"],
         describe: "name || COALESCE('（' || (SELECT p.name FROM departments p WHERE p.id = department_id) || '）', '')"
     )
     static let enterpriseLookup = Lookup(
-        table: "enterprises", what: "enterprise", columns: ["name", "short_name", "uscc"], partial: ["name", "short_name"],
+        table: "enterprises",
+        what: "enterprise",
+        columns: ["name", "short_name", "uscc"],
+        partial: ["name", "short_name"],
         describe: "name || COALESCE('（' || uscc || '）', '')"
     )
 
@@ -119,24 +144,34 @@ public final class Ledger: Sendable {
             let byColumn = lookup.columns.map { "\"\($0)\" = ?" }.joined(separator: " OR ")
             let values = lookup.columns.map { $0 == "uscc" ? normalized : trimmed }
             var rows = try Data.fetchAll(
-                db, sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND (\(byColumn))", arguments: StatementArguments(values)
+                db,
+                sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND (\(byColumn))",
+                arguments: StatementArguments(values)
             )
             if rows.isEmpty, trimmed.count >= 6, trimmed.allSatisfy(\.isHexDigit) {
                 let hex = trimmed.lowercased()
                 rows = try Data.fetchAll(db, sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0").filter {
-                    Hex.encode($0).hasPrefix(hex) || UUID(bytes16: [UInt8]($0)).lowercased.replacingOccurrences(of: "-", with: "").hasPrefix(hex)
+                    Hex.encode($0).hasPrefix(hex)
+                        || UUID(bytes16: [UInt8]($0)).lowercased.replacingOccurrences(of: "-", with: "").hasPrefix(hex)
                 }
             }
             // Every row is read only when the exact lookups found none, or several (to list them).
             guard rows.count != 1 else { return (rows, []) }
             let names = lookup.partial.map { "COALESCE(\"\($0)\", '')" }.joined(separator: ", ")
             let all = try Row.fetchAll(
-                db, sql: "SELECT id, \(lookup.describe) AS label\(names.isEmpty ? "" : ", " + names) FROM \"\(table)\" WHERE deleted = 0"
+                db,
+                sql:
+                    "SELECT id, \(lookup.describe) AS label\(names.isEmpty ? "" : ", " + names) FROM \"\(table)\" WHERE deleted = 0"
             ).map { row in
-                (id: row["id"] as Data, label: row["label"] as String? ?? "", names: (0..<lookup.partial.count).map { row[2 + $0] as String })
+                (
+                    id: row["id"] as Data, label: row["label"] as String? ?? "",
+                    names: (0..<lookup.partial.count).map { row[2 + $0] as String }
+                )
             }
             if rows.isEmpty, trimmed.count >= 2 {
-                rows = all.filter { candidate in candidate.names.contains { !$0.isEmpty && $0.contains(trimmed) } }.map(\.id)
+                rows = all.filter { candidate in candidate.names.contains { !$0.isEmpty && $0.contains(trimmed) } }.map(
+                    \.id
+                )
             }
             return (rows, all)
         }
@@ -144,12 +179,20 @@ public final class Ledger: Sendable {
         guard !matches.isEmpty else {
             let near = Self.nearest(trimmed, in: candidates.map { ($0.label, $0.names) }, count: 3)
             let hint = near.isEmpty ? "" : "; did you mean \(near.joined(separator: ", "))?"
-            throw LedgerError(.notFound, "no \(lookup.what) is named \(trimmed)\(hint) (`fieldlog registry list \(table)` lists them all)")
+            throw LedgerError(
+                .notFound,
+                "no \(lookup.what) is named \(trimmed)\(hint) (`fieldlog registry list \(table)` lists them all)"
+            )
         }
         guard matches.count == 1 else {
-            let choices = matches.prefix(8).map { "\(label($0)) [id \(UUID(bytes16: [UInt8]($0)).lowercased.prefix(8))]" }.joined(separator: ", ")
+            let choices = matches.prefix(8).map {
+                "\(label($0)) [id \(UUID(bytes16: [UInt8]($0)).lowercased.prefix(8))]"
+            }.joined(separator: ", ")
             let byCode = lookup.table == "enterprises" ? ", its 统一社会信用代码" : ""
-            throw LedgerError(.ambiguous, "\(matches.count) \(lookup.what)s fit \(trimmed): \(choices); name one by its full name\(byCode) or its id")
+            throw LedgerError(
+                .ambiguous,
+                "\(matches.count) \(lookup.what)s fit \(trimmed): \(choices); name one by its full name\(byCode) or its id"
+            )
         }
         return UUID(bytes16: [UInt8](matches[0]))
     }
@@ -159,7 +202,9 @@ public final class Ledger: Sendable {
     static func nearest(_ text: String, in candidates: [(label: String, names: [String])], count: Int) -> [String] {
         let wanted = Set(text)
         let scored = candidates.compactMap { candidate -> (String, Double)? in
-            let best = candidate.names.map { Double(Set($0).intersection(wanted).count) / Double(max(wanted.count, 1)) }.max() ?? 0
+            let best =
+                candidate.names.map { Double(Set($0).intersection(wanted).count) / Double(max(wanted.count, 1)) }.max()
+                ?? 0
             return best >= 0.5 ? (candidate.label, best) : nil
         }
         return scored.sorted { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.prefix(count).map(\.0)
@@ -176,7 +221,9 @@ public final class Ledger: Sendable {
     func text(_ table: String, _ id: UUID, _ column: String) throws -> String? {
         try read { db in
             try String.fetchOne(
-                db, sql: "SELECT \"\(column)\" FROM \"\(table)\" WHERE id = ? AND deleted = 0", arguments: [Data(id.bytes16)]
+                db,
+                sql: "SELECT \"\(column)\" FROM \"\(table)\" WHERE id = ? AND deleted = 0",
+                arguments: [Data(id.bytes16)]
             )
         }
     }
@@ -185,15 +232,17 @@ public final class Ledger: Sendable {
     public func authorName(_ key: PublicKey) throws -> String {
         if key == replica.root { return "县级运维 (root)" }
         return try read { db in
-            guard let device = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT d.code, d.role, d.label, c.name AS cadre, p.name AS department FROM devices d
-                    LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
-                    WHERE d.id = ?
-                    """,
-                arguments: [Data(RegistryIDs.device(key).bytes16)]
-            ) else { return "unknown device \(key.fingerprint)" }
+            guard
+                let device = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT d.code, d.role, d.label, c.name AS cadre, p.name AS department FROM devices d
+                        LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
+                        WHERE d.id = ?
+                        """,
+                    arguments: [Data(RegistryIDs.device(key).bytes16)]
+                )
+            else { return "unknown device \(key.fingerprint)" }
             let name: String = device["cadre"] ?? device["department"] ?? device["label"] ?? (device["role"] ?? "?")
             return "\(name) (\(device["code"] ?? "?"))"
         }
@@ -204,7 +253,8 @@ public final class Ledger: Sendable {
         if isRoot { return .operator }
         return try read { db in
             try String.fetchOne(
-                db, sql: "SELECT role FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
+                db,
+                sql: "SELECT role FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
                 arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
             ).flatMap(Role.init(rawValue:))
         }

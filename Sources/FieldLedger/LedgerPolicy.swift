@@ -39,43 +39,62 @@ public struct LedgerPolicy: ReplicaPolicy {
             return .deny(StoreError(.notAuthorized, "\(table) is registry data; only the county root key writes it"))
         }
         if let change = commit.changes.first(where: { $0.table == "demand_events" && !$0.supersedes.isEmpty }) {
-            return .deny(StoreError(.notAuthorized, "demand event \(change.row.lowercased) is append-only and cannot be changed"))
+            return .deny(
+                StoreError(.notAuthorized, "demand event \(change.row.lowercased) is append-only and cannot be changed")
+            )
         }
         if let change = Self.misnamedActor(in: commit) {
-            return .deny(StoreError(
-                .notAuthorized, "demand event \(change.row.lowercased) names another actor than the key that signed it (device \(commit.author.fingerprint))"
-            ))
+            return .deny(
+                StoreError(
+                    .notAuthorized,
+                    "demand event \(change.row.lowercased) names another actor than the key that signed it (device \(commit.author.fingerprint))"
+                )
+            )
         }
         guard try registry.rowExists("enterprises", row: enterprise) else {
-            return .deny(StoreError(
-                .notAuthorized, "enterprise \(enterprise.lowercased) is not in the registry (as of registry commit \(registry.sequence))"
-            ))
+            return .deny(
+                StoreError(
+                    .notAuthorized,
+                    "enterprise \(enterprise.lowercased) is not in the registry (as of registry commit \(registry.sequence))"
+                )
+            )
         }
         if commit.author == registry.root { return .allow }
         let device = RegistryIDs.device(commit.author)
         guard try registry.rowExists("devices", row: device),
             let role = Role(rawValue: try registry.value("devices", row: device, column: "role").text ?? "")
         else {
-            return .deny(StoreError(
-                .notEnrolled,
-                "device \(commit.author.fingerprint) is not enrolled in the registry (as of registry commit \(registry.sequence))"
-            ))
+            return .deny(
+                StoreError(
+                    .notEnrolled,
+                    "device \(commit.author.fingerprint) is not enrolled in the registry (as of registry commit \(registry.sequence))"
+                )
+            )
         }
         if let table = commit.changes.first(where: { !role.writableTables.contains($0.table) })?.table {
             return .deny(StoreError(.notAuthorized, "a \(role.rawValue) device may not write \(table)"))
         }
         if role == .cadre {
-            guard case .blob(let cadre) = try registry.value("devices", row: device, column: "cadre_id"), cadre.count == 16 else {
-                return .deny(StoreError(.notEnrolled, "device \(commit.author.fingerprint) is enrolled as a cadre but names no cadre"))
+            guard case .blob(let cadre) = try registry.value("devices", row: device, column: "cadre_id"),
+                cadre.count == 16
+            else {
+                return .deny(
+                    StoreError(
+                        .notEnrolled,
+                        "device \(commit.author.fingerprint) is enrolled as a cadre but names no cadre"
+                    )
+                )
             }
             let linkage = RegistryIDs.linkage(cadre: UUID(bytes16: cadre), enterprise: enterprise)
             guard try registry.rowExists("linkages", row: linkage),
                 try registry.value("linkages", row: linkage, column: "active") == .integer(1)
             else {
-                return .deny(StoreError(
-                    .notAuthorized,
-                    "the cadre of device \(commit.author.fingerprint) is not linked to enterprise \(enterprise.lowercased) (as of registry commit \(registry.sequence))"
-                ))
+                return .deny(
+                    StoreError(
+                        .notAuthorized,
+                        "the cadre of device \(commit.author.fingerprint) is not linked to enterprise \(enterprise.lowercased) (as of registry commit \(registry.sequence))"
+                    )
+                )
             }
         }
         return .allow
@@ -94,7 +113,8 @@ public struct LedgerPolicy: ReplicaPolicy {
         var closures: [Revocation] = []
         for row in try registry.rows("linkages", where: "active", equals: .integer(0)) {
             guard let text = try registry.value("linkages", row: row, column: "closed_feeds").text,
-                case .blob(let enterprise) = try registry.value("linkages", row: row, column: "enterprise_id"), enterprise.count == 16,
+                case .blob(let enterprise) = try registry.value("linkages", row: row, column: "enterprise_id"),
+                enterprise.count == 16,
                 let feeds = try? JSONDecoder().decode([String: UInt64].self, from: Data(text.utf8))
             else { continue }
             let scope = RegistryIDs.scope(of: UUID(bytes16: enterprise))
@@ -103,13 +123,14 @@ public struct LedgerPolicy: ReplicaPolicy {
                 closures.append(Revocation(author: key, lastAccepted: [scope: last], coversAllScopes: false))
             }
         }
-        return closures + (try registry.rows("devices", where: "revoked", equals: .integer(1)).compactMap { row in
-            guard let hex = try registry.value("devices", row: row, column: "public_key").text,
-                let key = try? PublicKey(hex: hex)
-            else { return nil }
-            let feeds = try registry.value("devices", row: row, column: "revoked_feeds").text ?? "{}"
-            let parsed = (try? JSONDecoder().decode([String: UInt64].self, from: Data(feeds.utf8))) ?? [:]
-            return Revocation(author: key, lastAccepted: parsed)
-        })
+        return closures
+            + (try registry.rows("devices", where: "revoked", equals: .integer(1)).compactMap { row in
+                guard let hex = try registry.value("devices", row: row, column: "public_key").text,
+                    let key = try? PublicKey(hex: hex)
+                else { return nil }
+                let feeds = try registry.value("devices", row: row, column: "revoked_feeds").text ?? "{}"
+                let parsed = (try? JSONDecoder().decode([String: UInt64].self, from: Data(feeds.utf8))) ?? [:]
+                return Revocation(author: key, lastAccepted: parsed)
+            })
     }
 }

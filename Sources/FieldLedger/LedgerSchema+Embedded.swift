@@ -5,14 +5,15 @@ extension LedgerSchema {
     /// The migrations in schema/, embedded at build time.
     static let embedded: [ReplicaSchema.Migration] = [
         ReplicaSchema.Migration(
-            version: 1, name: "ledger",
+            version: 1,
+            name: "ledger",
             sql: #"""
                 -- fieldlog ledger schema, version 1.
                 -- Every replicated table begins with id, scope, deleted (the engine's columns); the rest are cells.
                 -- Ids are 16-byte UUIDs. Dates are ISO 8601 text (YYYY-MM-DD), times ISO 8601 UTC text.
                 -- Scope "registry" (written only by the county root key): departments, cadres, devices,
                 -- enterprises, linkages. Scope "ent:<enterprise uuid>": visits, demands, demand_events.
-                
+
                 CREATE TABLE departments(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     name TEXT,            -- 单位名称, unique among live departments
@@ -21,7 +22,7 @@ extension LedgerSchema {
                     liaison TEXT,         -- 联络员
                     phone TEXT
                 );
-                
+
                 CREATE TABLE cadres(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     name TEXT,
@@ -30,7 +31,7 @@ extension LedgerSchema {
                     rank TEXT,            -- 职级
                     mobile TEXT
                 );
-                
+
                 CREATE TABLE devices(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     public_key TEXT,      -- Ed25519 public key, 64 hex digits; the row id is derived from it
@@ -43,7 +44,7 @@ extension LedgerSchema {
                     revoked INTEGER,      -- 1 once revoked
                     revoked_feeds TEXT    -- JSON object: scope -> last accepted sequence number
                 );
-                
+
                 CREATE TABLE enterprises(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     name TEXT,
@@ -56,7 +57,7 @@ extension LedgerSchema {
                     contact_name TEXT,
                     contact_phone TEXT    -- personal data
                 );
-                
+
                 CREATE TABLE linkages(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     cadre_id BLOB,
@@ -68,7 +69,7 @@ extension LedgerSchema {
                     closed_feeds TEXT     -- when ended: JSON object, device key -> last sequence accepted in the
                                           -- enterprise's scope (the cadre's devices' feeds are closed there)
                 );
-                
+
                 CREATE TABLE visits(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     enterprise_id BLOB,
@@ -84,7 +85,7 @@ extension LedgerSchema {
                     next_visit_date TEXT,
                     attachments TEXT      -- photo hashes, one per line
                 );
-                
+
                 CREATE TABLE demands(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     number TEXT,          -- GT-<year>-<device code>-<nnnn>, see docs/ledger.md
@@ -109,7 +110,7 @@ extension LedgerSchema {
                     satisfaction TEXT,
                     remarks TEXT
                 );
-                
+
                 CREATE TABLE demand_events(
                     id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
                     demand_id BLOB,
@@ -125,7 +126,8 @@ extension LedgerSchema {
                 """#
         ),
         ReplicaSchema.Migration(
-            version: 2, name: "workflow",
+            version: 2,
+            name: "workflow",
             sql: #"""
                 -- fieldlog ledger schema, version 2: the demand workflow and the working-day calendar.
                 --
@@ -135,7 +137,7 @@ extension LedgerSchema {
                 -- (departments, deadlines, the reply, the enterprise's verdict) travels in the event, as JSON.
                 ALTER TABLE demand_events ADD COLUMN parent_id BLOB;   -- the event this one follows; NULL for the first
                 ALTER TABLE demand_events ADD COLUMN data TEXT;        -- JSON object, keys per action (docs/workflow.md)
-                
+
                 -- Scope "registry": official working-day calendars beyond the years this build ships, one row per
                 -- year, loaded by the operator (`fieldlog calendar load FILE`). The row id is derived from the year,
                 -- so loading a year again replaces it.
@@ -148,7 +150,8 @@ extension LedgerSchema {
                 """#
         ),
         ReplicaSchema.Migration(
-            version: 3, name: "registry_life",
+            version: 3,
+            name: "registry_life",
             sql: #"""
                 -- fieldlog ledger schema, version 3: the registry's life.
                 --
@@ -240,6 +243,6 @@ extension LedgerSchema {
         2026-10-06,holiday,National Day
         2026-10-07,holiday,National Day
         2026-10-10,workday,make-up working day
-        """#,
+        """#
     ]
 }

@@ -5,26 +5,42 @@ import GRDB
 extension Ledger {
     /// The monthly report (月调度) for `month`, judged on `today`: one table per section, in the
     /// order a supervisor reads them (docs/rates.md describes every column).
-    public func monthlyReport(_ month: Period, today: Day, profile: DeadlineProfile = .shandong2115) throws -> [ReportTable] {
+    public func monthlyReport(
+        _ month: Period,
+        today: Day,
+        profile: DeadlineProfile = .shandong2115
+    ) throws -> [ReportTable] {
         let calendar = try calendar()
         let facts = try demandFacts(profile: profile).filter { $0.status.state != .notAccepted }
         let previous = month.previousMonth
         let names = try departmentNames()
         func rates(_ period: Period, _ subset: [DemandFacts], lead: UUID? = nil) -> Rates {
             var rates = Rates()
-            for demand in subset { rates.add(demand.status, in: period, today: today, calendar: calendar, profile: profile, onlyLead: lead) }
+            for demand in subset {
+                rates.add(demand.status, in: period, today: today, calendar: calendar, profile: profile, onlyLead: lead)
+            }
             return rates
         }
-        func registered(_ period: Period, _ subset: [DemandFacts]) -> Int { subset.filter { $0.registered.map(period.contains) ?? false }.count }
+        func registered(_ period: Period, _ subset: [DemandFacts]) -> Int {
+            subset.filter { $0.registered.map(period.contains) ?? false }.count
+        }
         func closed(_ period: Period, _ subset: [DemandFacts]) -> Int {
-            subset.filter { demand in demand.status.followUps.contains { !$0.reopened && period.contains(profile.localDay($0.at)) } }.count
+            subset.filter { demand in
+                demand.status.followUps.contains { !$0.reopened && period.contains(profile.localDay($0.at)) }
+            }.count
         }
         let open = facts.filter { $0.status.state.isUnresolved }
         let now = rates(month, facts)
         let before = rates(previous, facts)
 
-        var totals = ReportTable(name: "总体", headers: ["指标", "本月 \(month.from.description.prefix(7))", "上月 \(previous.from.description.prefix(7))"], widths: [22, 16, 16])
-        func mean(_ rates: Rates) -> ReportCell { rates.meanHandlingWorkdays.map { .number(($0 * 10).rounded() / 10) } ?? .empty }
+        var totals = ReportTable(
+            name: "总体",
+            headers: ["指标", "本月 \(month.from.description.prefix(7))", "上月 \(previous.from.description.prefix(7))"],
+            widths: [22, 16, 16]
+        )
+        func mean(_ rates: Rates) -> ReportCell {
+            rates.meanHandlingWorkdays.map { .number(($0 * 10).rounded() / 10) } ?? .empty
+        }
         totals.rows = [
             [.text("新登记诉求"), .number(Double(registered(month, facts))), .number(Double(registered(previous, facts)))],
             [.text("交办"), .number(Double(now.returned.denominator)), .number(Double(before.returned.denominator))],
@@ -58,13 +74,21 @@ extension Ledger {
         for (lead, members) in byLead {
             let figures = rates(month, members, lead: lead)
             let name = names[lead] ?? lead.lowercased
-            departmentRows.append((name, figures, [
-                .text(name), .number(Double(figures.returned.denominator)), .number(Double(figures.signOnTime.numerator)),
-                .number(Double(figures.onTime.numerator)), .number(Double(openByLead[lead] ?? 0)),
-                .number(Double(figures.overdue)), .number(Double(figures.returned.numerator)), .number(Double(figures.reopened.numerator)),
-                .percent(figures.signOnTime.value), .percent(figures.response.value), .percent(figures.onTime.value),
-                .percent(figures.satisfaction.value),
-            ]))
+            departmentRows.append(
+                (
+                    name, figures,
+                    [
+                        .text(name), .number(Double(figures.returned.denominator)),
+                        .number(Double(figures.signOnTime.numerator)),
+                        .number(Double(figures.onTime.numerator)), .number(Double(openByLead[lead] ?? 0)),
+                        .number(Double(figures.overdue)), .number(Double(figures.returned.numerator)),
+                        .number(Double(figures.reopened.numerator)),
+                        .percent(figures.signOnTime.value), .percent(figures.response.value),
+                        .percent(figures.onTime.value),
+                        .percent(figures.satisfaction.value),
+                    ]
+                )
+            )
         }
         // Rank: on-time rate, then satisfaction, higher first; a department with nothing due ranks last.
         departmentRows.sort { a, b in
@@ -76,7 +100,9 @@ extension Ledger {
 
         // By cadre: linked enterprises, visits this month and coverage, demands raised and closed.
         var byCadre = ReportTable(
-            name: "按干部", headers: ["干部", "包联企业数", "本月走访企业数", "走访覆盖率", "走访次数", "提出诉求", "办结诉求"], widths: [12, 12, 16, 12, 10, 10, 10]
+            name: "按干部",
+            headers: ["干部", "包联企业数", "本月走访企业数", "走访覆盖率", "走访次数", "提出诉求", "办结诉求"],
+            widths: [12, 12, 16, 12, 10, 10, 10]
         )
         // Linked enterprises, visits and visited linked enterprises per cadre: one grouped pass each.
         let (cadreNames, linkedBy, visitsBy, visitedBy) = try read { db in
@@ -89,39 +115,54 @@ extension Ledger {
             }
             let window: StatementArguments = [month.from.description, month.to.description]
             return (
-                try Row.fetchAll(db, sql: "SELECT id, name FROM cadres WHERE deleted = 0 ORDER BY name").map { ($0[0] as Data, ($0[1] as String?) ?? "?") },
-                try counts("SELECT cadre_id, COUNT(DISTINCT enterprise_id) FROM linkages WHERE active = 1 AND deleted = 0 GROUP BY cadre_id"),
-                try counts("SELECT cadre_id, COUNT(*) FROM visits WHERE deleted = 0 AND visit_date BETWEEN ? AND ? GROUP BY cadre_id", window),
+                try Row.fetchAll(db, sql: "SELECT id, name FROM cadres WHERE deleted = 0 ORDER BY name").map {
+                    ($0[0] as Data, ($0[1] as String?) ?? "?")
+                },
+                try counts(
+                    "SELECT cadre_id, COUNT(DISTINCT enterprise_id) FROM linkages WHERE active = 1 AND deleted = 0 GROUP BY cadre_id"
+                ),
+                try counts(
+                    "SELECT cadre_id, COUNT(*) FROM visits WHERE deleted = 0 AND visit_date BETWEEN ? AND ? GROUP BY cadre_id",
+                    window
+                ),
                 try counts(
                     """
                     SELECT v.cadre_id, COUNT(DISTINCT v.enterprise_id) FROM visits v
                     JOIN linkages l ON l.enterprise_id = v.enterprise_id AND l.cadre_id = v.cadre_id AND l.active = 1 AND l.deleted = 0
                     WHERE v.deleted = 0 AND v.visit_date BETWEEN ? AND ? GROUP BY v.cadre_id
-                    """, window
+                    """,
+                    window
                 )
             )
         }
-        let byRegisteringCadre = Dictionary(grouping: facts.filter { $0.registeringCadre != nil }) { $0.registeringCadre! }
+        let byRegisteringCadre = Dictionary(grouping: facts.filter { $0.registeringCadre != nil }) {
+            $0.registeringCadre!
+        }
         for (id, name) in cadreNames {
             let linked = linkedBy[id] ?? 0
             let visited = visitedBy[id] ?? 0
             let mine = byRegisteringCadre[name] ?? []
             byCadre.rows.append([
-                .text(name), .number(Double(linked)), .number(Double(visited)), .percent(linked == 0 ? nil : Double(visited) / Double(linked)),
-                .number(Double(visitsBy[id] ?? 0)), .number(Double(registered(month, mine))), .number(Double(closed(month, mine))),
+                .text(name), .number(Double(linked)), .number(Double(visited)),
+                .percent(linked == 0 ? nil : Double(visited) / Double(linked)),
+                .number(Double(visitsBy[id] ?? 0)), .number(Double(registered(month, mine))),
+                .number(Double(closed(month, mine))),
             ])
         }
 
         func grouped(_ name: String, _ label: String, _ key: (DemandFacts) -> String?) -> ReportTable {
             var table = ReportTable(
-                name: name, headers: [label, "新登记", "办结", "在办", "按时办结率", "解决率", "满意率"], widths: [18, 8, 8, 8, 12, 10, 10]
+                name: name,
+                headers: [label, "新登记", "办结", "在办", "按时办结率", "解决率", "满意率"],
+                widths: [18, 8, 8, 8, 12, 10, 10]
             )
             let groups = Dictionary(grouping: facts) { key($0) ?? "（未填）" }
             for (group, members) in groups.sorted(by: { $0.key < $1.key }) {
                 let figures = rates(month, members)
                 table.rows.append([
                     .text(group), .number(Double(registered(month, members))), .number(Double(closed(month, members))),
-                    .number(Double(members.filter { $0.status.state.isUnresolved }.count)), .percent(figures.onTime.value),
+                    .number(Double(members.filter { $0.status.state.isUnresolved }.count)),
+                    .percent(figures.onTime.value),
                     .percent(figures.resolution.value), .percent(figures.satisfaction.value),
                 ])
             }
@@ -131,16 +172,19 @@ extension Ledger {
         let openOverlays = open.map { $0.status.overlay(on: today, calendar: calendar, profile: profile) }
         func list(_ name: String, _ reasons: (Overlay) -> [Overlay.ListReason]) -> ReportTable {
             var table = ReportTable(
-                name: name, headers: ["诉求编号", "企业名称", "牵头单位", "当前状态", "登记日期", "办结时限", "超期工作日", "原因"],
+                name: name,
+                headers: ["诉求编号", "企业名称", "牵头单位", "当前状态", "登记日期", "办结时限", "超期工作日", "原因"],
                 widths: [20, 28, 20, 10, 12, 12, 10, 40]
             )
             for (demand, overlay) in zip(open, openOverlays) {
                 let why = reasons(overlay)
                 guard !why.isEmpty else { continue }
                 table.rows.append([
-                    .text(demand.number), .text(demand.enterprise ?? ""), demand.status.lead.map { .text(names[$0] ?? $0.lowercased) } ?? .empty,
+                    .text(demand.number), .text(demand.enterprise ?? ""),
+                    demand.status.lead.map { .text(names[$0] ?? $0.lowercased) } ?? .empty,
                     .text(demand.status.state.chinese), demand.registered.map { .date($0) } ?? .empty,
-                    demand.status.deadline.map { .date($0) } ?? .empty, .number(Double(overlay.overdueWorkdays)), .text(why.map(\.chinese).joined(separator: "；")),
+                    demand.status.deadline.map { .date($0) } ?? .empty, .number(Double(overlay.overdueWorkdays)),
+                    .text(why.map(\.chinese).joined(separator: "；")),
                 ])
             }
             return table

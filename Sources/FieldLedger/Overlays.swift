@@ -1,10 +1,19 @@
+import Foundation
+
 /// What a demand looks like on a given day: overdue or not, its card, its escalation level, and
 /// whether it belongs on the 久拖不决 or 推诿扯皮 lists. Computed, never stored, for any "now", so
 /// that reports can be asked about any date (docs/workflow.md gives every rule).
 public struct Overlay: Sendable, Equatable {
-    public enum Card: String, Sendable { case none = "", yellow = "黄牌", red = "红牌" }
+    public enum Card: String, Sendable {
+        case none = ""
+        case yellow = "黄牌"
+        case red = "红牌"
+    }
     public enum Escalation: Int, Sendable, Comparable {
-        case none = 0, urge = 1, supervise = 2, listed = 3
+        case none = 0
+        case urge = 1
+        case supervise = 2
+        case listed = 3
 
         public var chinese: String {
             switch self {
@@ -96,8 +105,12 @@ extension DemandStatus {
 
         var level = Overlay.Escalation.none
         if overlay.card == .red { level = max(level, .urge) }
-        if overlay.card == .red && overlay.overdueWorkdays > profile.superviseAfterOverdueWorkdays { level = max(level, .supervise) }
-        if overlay.card == .red && overlay.overdueWorkdays > profile.listAfterOverdueWorkdays { level = max(level, .listed) }
+        if overlay.card == .red && overlay.overdueWorkdays > profile.superviseAfterOverdueWorkdays {
+            level = max(level, .supervise)
+        }
+        if overlay.card == .red && overlay.overdueWorkdays > profile.listAfterOverdueWorkdays {
+            level = max(level, .listed)
+        }
         if reopenings >= 1 { level = max(level, .urge) }
         if reopenings >= profile.superviseAfterReopenings { level = max(level, .supervise) }
         if reopenings >= profile.listAfterReopenings { level = max(level, .listed) }
@@ -105,7 +118,9 @@ extension DemandStatus {
         if returningDepartments.count >= profile.listAfterReturningDepartments { level = max(level, .listed) }
         overlay.escalation = level
 
-        if let submittedAt, calendar.workdays(after: profile.localDay(submittedAt), through: today) > profile.dragOnOpenWorkdays {
+        if let submittedAt,
+            calendar.workdays(after: profile.localDay(submittedAt), through: today) > profile.dragOnOpenWorkdays
+        {
             overlay.dragOn.append(.openLongerThan(workdays: profile.dragOnOpenWorkdays))
         }
         if overlay.card == .red && overlay.overdueWorkdays > profile.dragOnOverdueWorkdays {
@@ -124,8 +139,7 @@ extension DemandStatus {
 
     /// The dates of the long-term plan's milestones, in order.
     public var milestoneDays: [Day] {
-        (milestones ?? "").split(separator: ";").compactMap { Day($0.trimmingCharacters(in: .whitespaces).prefix(10)) }.sorted()
+        (milestones ?? "").split(separator: ";").compactMap { Day($0.trimmingCharacters(in: .whitespaces).prefix(10)) }
+            .sorted()
     }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A ratio with its parts, so that a report shows both and an empty denominator is "—", not 0 %.
 public struct Ratio: Sendable, Equatable {
     public var numerator = 0
@@ -103,7 +105,12 @@ public struct Rates: Sendable, Equatable {
     /// 月调度 read during December must not say so). `lead` restricts the per-assignment counts to
     /// one department (for the by-department table); nil counts them all.
     mutating func add(
-        _ status: DemandStatus, in period: Period, today: Day, calendar: WorkCalendar, profile: DeadlineProfile, onlyLead lead: UUID? = nil
+        _ status: DemandStatus,
+        in period: Period,
+        today: Day,
+        calendar: WorkCalendar,
+        profile: DeadlineProfile,
+        onlyLead lead: UUID? = nil
     ) {
         for assignment in status.assignments where lead == nil || assignment.lead == lead {
             if period.contains(assignment.signDeadline) {
@@ -126,8 +133,12 @@ public struct Rates: Sendable, Equatable {
                 notYetDue += 1
             }
         }
-        if let repliedAt = status.repliedAt, let first = status.assignments.first, period.contains(profile.localDay(repliedAt)) {
-            handlingWorkdays.append(calendar.workdays(after: profile.localDay(first.assignedAt), through: profile.localDay(repliedAt)))
+        if let repliedAt = status.repliedAt, let first = status.assignments.first,
+            period.contains(profile.localDay(repliedAt))
+        {
+            handlingWorkdays.append(
+                calendar.workdays(after: profile.localDay(first.assignedAt), through: profile.localDay(repliedAt))
+            )
         }
         for followUp in status.followUps where period.contains(profile.localDay(followUp.at)) {
             reopened.count(followUp.reopened)
@@ -136,5 +147,3 @@ public struct Rates: Sendable, Equatable {
         }
     }
 }
-
-import Foundation

@@ -30,8 +30,12 @@ public enum RecordNames {
             "name": "企业名称", "short_name": "简称", "uscc": "统一社会信用代码", "township": "所属镇街/园区", "industry": "行业",
             "size": "规模", "is_key": "重点企业", "contact_name": "联系人", "contact_phone": "联系电话", "retired_on": "停用日期",
         ],
-        "departments": ["name": "单位名称", "kind": "单位类型", "head": "负责人", "liaison": "联络员", "phone": "电话", "retired_on": "停用日期"],
-        "cadres": ["name": "姓名", "title": "职务", "department_id": "所在单位", "rank": "职级", "mobile": "手机", "retired_on": "停用日期"],
+        "departments": [
+            "name": "单位名称", "kind": "单位类型", "head": "负责人", "liaison": "联络员", "phone": "电话", "retired_on": "停用日期",
+        ],
+        "cadres": [
+            "name": "姓名", "title": "职务", "department_id": "所在单位", "rank": "职级", "mobile": "手机", "retired_on": "停用日期",
+        ],
         "linkages": ["role": "包联角色", "start_date": "开始日期", "end_date": "结束日期", "active": "有效"],
     ]
 
@@ -71,11 +75,14 @@ extension Ledger {
             let about = try read { db in
                 try Row.fetchOne(
                     db,
-                    sql: "SELECT e.name AS enterprise, v.visit_date FROM visits v LEFT JOIN enterprises e ON e.id = v.enterprise_id WHERE v.id = ?",
+                    sql:
+                        "SELECT e.name AS enterprise, v.visit_date FROM visits v LEFT JOIN enterprises e ON e.id = v.enterprise_id WHERE v.id = ?",
                     arguments: [Data(row.bytes16)]
                 )
             }
-            let detail = [about?["enterprise"] as String?, about?["visit_date"] as String?].compactMap { $0 }.joined(separator: " ")
+            let detail = [about?["enterprise"] as String?, about?["visit_date"] as String?].compactMap { $0 }.joined(
+                separator: " "
+            )
             return "\(kind) \(name)\(detail.isEmpty ? "" : " (\(detail))")"
         case "departments", "cadres", "enterprises":
             return "\(kind) \(try text(table, row, "name") ?? "?") (\(name))"
@@ -88,7 +95,8 @@ extension Ledger {
 extension Ledger {
     /// The table a reference column names.
     static let referenceTables: [String: String] = [
-        "enterprise_id": "enterprises", "cadre_id": "cadres", "department_id": "departments", "lead_department_id": "departments",
+        "enterprise_id": "enterprises", "cadre_id": "cadres", "department_id": "departments",
+        "lead_department_id": "departments",
         "visit_id": "visits", "demand_id": "demands",
     ]
 
@@ -102,8 +110,12 @@ extension Ledger {
             default: return ((try? text(table, id, "name")) ?? nil) ?? value
             }
         }
-        if column.hasSuffix("_at"), let milliseconds = ISOTime.parse(value) { return ISOTime.local(milliseconds, profile: profile) }
-        if column == "state" || column.hasSuffix("_state"), let state = DemandState(rawValue: value) { return "\(state.chinese) \(state.rawValue)" }
+        if column.hasSuffix("_at"), let milliseconds = ISOTime.parse(value) {
+            return ISOTime.local(milliseconds, profile: profile)
+        }
+        if column == "state" || column.hasSuffix("_state"), let state = DemandState(rawValue: value) {
+            return "\(state.chinese) \(state.rawValue)"
+        }
         return value
     }
 }

@@ -17,7 +17,8 @@ public enum ReportCell: Sendable, Equatable {
     public var text: String {
         switch self {
         case .text(let text): text
-        case .number(let value): value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.2f", value)
+        case .number(let value):
+            value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.2f", value)
         case .date(let day): day.description
         case .dateTime(let day, let minute): day.description + String(format: " %02d:%02d", minute / 60, minute % 60)
         case .percent(let value): value.map { String(format: "%.1f%%", $0 * 100) } ?? "—"
@@ -72,9 +73,23 @@ final class DemandFacts {
     var status: DemandStatus
 
     init(
-        id: UUID, number: String, registered: Day?, channel: String?, enterprise: String?, uscc: String?, township: String?, type: String?,
-        category: String?, title: String?, content: String?, remarks: String?, registeringCadre: String?, leadCadre: String?,
-        contactName: String?, contactPhone: String?, status: DemandStatus
+        id: UUID,
+        number: String,
+        registered: Day?,
+        channel: String?,
+        enterprise: String?,
+        uscc: String?,
+        township: String?,
+        type: String?,
+        category: String?,
+        title: String?,
+        content: String?,
+        remarks: String?,
+        registeringCadre: String?,
+        leadCadre: String?,
+        contactName: String?,
+        contactPhone: String?,
+        status: DemandStatus
     ) {
         self.id = id
         self.number = number
@@ -103,17 +118,23 @@ extension Ledger {
         return try read { db in
             // The active lead cadre of each enterprise (the first by name if the registry held two).
             var leads: [Data: String] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT l.enterprise_id, c.name FROM linkages l JOIN cadres c ON c.id = l.cadre_id
-                WHERE l.active = 1 AND l.role = 'lead' AND l.deleted = 0 ORDER BY c.name DESC
-                """)
-            {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.enterprise_id, c.name FROM linkages l JOIN cadres c ON c.id = l.cadre_id
+                    WHERE l.active = 1 AND l.role = 'lead' AND l.deleted = 0 ORDER BY c.name DESC
+                    """
+            ) {
                 leads[row["enterprise_id"]] = row["name"]
             }
             // The enterprises and cadres once each (a county has tens of thousands of demands and
             // a few thousand enterprises), then the demands by cursor, read by position.
-            var enterprises: [Data: (name: String?, uscc: String?, township: String?, contact: String?, phone: String?)] = [:]
-            let enterpriseRows = try Row.fetchCursor(db, sql: "SELECT id, name, uscc, township, contact_name, contact_phone FROM enterprises")
+            var enterprises:
+                [Data: (name: String?, uscc: String?, township: String?, contact: String?, phone: String?)] = [:]
+            let enterpriseRows = try Row.fetchCursor(
+                db,
+                sql: "SELECT id, name, uscc, township, contact_name, contact_phone FROM enterprises"
+            )
             while let row = try enterpriseRows.next() { enterprises[row[0]] = (row[1], row[2], row[3], row[4], row[5]) }
             var cadres: [Data: String] = [:]
             let cadreRows = try Row.fetchCursor(db, sql: "SELECT id, name FROM cadres")
@@ -127,16 +148,31 @@ extension Ledger {
                     """
             )
             while let row = try rows.next() {
-                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), shown.map({ $0.contains(id) }) ?? true else { continue }
+                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), shown.map({ $0.contains(id) }) ?? true
+                else { continue }
                 let enterpriseID = row[1] as Data?
                 let enterprise = enterpriseID.flatMap { enterprises[$0] }
-                facts.append(DemandFacts(
-                    id: id, number: row[3] ?? id.lowercased, registered: (row[4] as String?).flatMap(ISOTime.parse).map(profile.localDay),
-                    channel: row[5], enterprise: enterprise?.name, uscc: enterprise?.uscc, township: enterprise?.township, type: row[6],
-                    category: row[7], title: row[8], content: row[9], remarks: row[10], registeringCadre: (row[2] as Data?).flatMap { cadres[$0] },
-                    leadCadre: enterpriseID.flatMap { leads[$0] }, contactName: enterprise?.contact, contactPhone: enterprise?.phone,
-                    status: statuses[id] ?? DemandStatus()
-                ))
+                facts.append(
+                    DemandFacts(
+                        id: id,
+                        number: row[3] ?? id.lowercased,
+                        registered: (row[4] as String?).flatMap(ISOTime.parse).map(profile.localDay),
+                        channel: row[5],
+                        enterprise: enterprise?.name,
+                        uscc: enterprise?.uscc,
+                        township: enterprise?.township,
+                        type: row[6],
+                        category: row[7],
+                        title: row[8],
+                        content: row[9],
+                        remarks: row[10],
+                        registeringCadre: (row[2] as Data?).flatMap { cadres[$0] },
+                        leadCadre: enterpriseID.flatMap { leads[$0] },
+                        contactName: enterprise?.contact,
+                        contactPhone: enterprise?.phone,
+                        status: statuses[id] ?? DemandStatus()
+                    )
+                )
             }
             return facts
         }
@@ -159,7 +195,10 @@ extension Ledger {
 
     /// The work ledger (工作台账) on `today`: one row per demand this replica holds, filtered.
     public func workLedger(
-        _ filter: LedgerFilter = LedgerFilter(), today: Day, profile: DeadlineProfile = .shandong2115, showPersonalData: Bool? = nil
+        _ filter: LedgerFilter = LedgerFilter(),
+        today: Day,
+        profile: DeadlineProfile = .shandong2115,
+        showPersonalData: Bool? = nil
     ) throws -> ReportTable {
         let calendar = try calendar()
         let personal = try showPersonalData ?? maySeePersonalData()
@@ -174,8 +213,12 @@ extension Ledger {
         func text(_ value: String?) -> ReportCell { value.map { $0.isEmpty ? .empty : .text($0) } ?? .empty }
 
         var table = ReportTable(
-            name: "工作台账", headers: Self.ledgerHeaders,
-            widths: [6, 20, 12, 12, 10, 28, 22, 14, 10, 10, 40, 18, 18, 12, 17, 17, 12, 12, 30, 10, 8, 10, 8, 10, 8, 8, 24, 40, 12, 12, 10, 10, 20, 10, 14]
+            name: "工作台账",
+            headers: Self.ledgerHeaders,
+            widths: [
+                6, 20, 12, 12, 10, 28, 22, 14, 10, 10, 40, 18, 18, 12, 17, 17, 12, 12, 30, 10, 8, 10, 8, 10, 8, 8, 24,
+                40, 12, 12, 10, 10, 20, 10, 14,
+            ]
         )
         for facts in try demandFacts(profile: profile) {
             let status = facts.status
@@ -192,15 +235,23 @@ extension Ledger {
             if status.deadlineIsProvisional { remarks += (remarks.isEmpty ? "" : "；") + "时限为暂定（该年度工作日历未载入）" }
             let phone = facts.contactPhone.map { personal ? $0 : Ledger.mask(phone: $0) }
             table.rows.append([
-                .number(Double(table.rows.count + 1)), .text(facts.number), facts.registered.map { .date($0) } ?? .empty, text(facts.channel),
-                text(facts.leadCadre), text(facts.enterprise), text(facts.uscc), text(facts.township), text(facts.type), text(facts.category),
-                text(facts.content), text(status.lead.map(name)), text(status.coDepartments.map(name).joined(separator: "、")),
-                day(status.assignments.first?.assignedAt), time(status.assignments.last?.signedAt), time(status.firstContactAt),
-                status.deadline.map { .date($0) } ?? .empty, status.extendedTo.map { .date($0) } ?? .empty, text(status.lastProgress),
-                .text(status.state.chinese), .text(overlay.isOverdue ? "是" : "否"), .number(Double(overlay.overdueWorkdays)),
-                text(overlay.card.rawValue), text(overlay.escalation.chinese), .number(Double(status.returns)), .number(Double(status.reopenings)),
+                .number(Double(table.rows.count + 1)), .text(facts.number),
+                facts.registered.map { .date($0) } ?? .empty, text(facts.channel),
+                text(facts.leadCadre), text(facts.enterprise), text(facts.uscc), text(facts.township), text(facts.type),
+                text(facts.category),
+                text(facts.content), text(status.lead.map(name)),
+                text(status.coDepartments.map(name).joined(separator: "、")),
+                day(status.assignments.first?.assignedAt), time(status.assignments.last?.signedAt),
+                time(status.firstContactAt),
+                status.deadline.map { .date($0) } ?? .empty, status.extendedTo.map { .date($0) } ?? .empty,
+                text(status.lastProgress),
+                .text(status.state.chinese), .text(overlay.isOverdue ? "是" : "否"),
+                .number(Double(overlay.overdueWorkdays)),
+                text(overlay.card.rawValue), text(overlay.escalation.chinese), .number(Double(status.returns)),
+                .number(Double(status.reopenings)),
                 text(status.outcome), text(status.reply), day(status.closedAt), day(status.followUps.last?.at),
-                text(status.resolved.map { $0 ? "是" : "否" }), text(status.satisfaction), text(remarks), text(facts.contactName), text(phone),
+                text(status.resolved.map { $0 ? "是" : "否" }), text(status.satisfaction), text(remarks),
+                text(facts.contactName), text(phone),
             ])
         }
         return table
@@ -228,7 +279,10 @@ extension Ledger {
     /// The rates per department (the lead of each assignment, and the current lead for the
     /// per-demand rates), per registering cadre, per category or per township.
     public func rates(
-        for period: Period, by grouping: RateGrouping, today: Day? = nil, profile: DeadlineProfile = .shandong2115
+        for period: Period,
+        by grouping: RateGrouping,
+        today: Day? = nil,
+        profile: DeadlineProfile = .shandong2115
     ) throws -> [String: Rates] {
         let calendar = try calendar()
         let today = today ?? localToday(profile: profile)
@@ -239,7 +293,16 @@ extension Ledger {
             let leads = Set(facts.flatMap { $0.status.assignments.map(\.lead) })
             for lead in leads {
                 var rates = Rates()
-                for demand in facts { rates.add(demand.status, in: period, today: today, calendar: calendar, profile: profile, onlyLead: lead) }
+                for demand in facts {
+                    rates.add(
+                        demand.status,
+                        in: period,
+                        today: today,
+                        calendar: calendar,
+                        profile: profile,
+                        onlyLead: lead
+                    )
+                }
                 groups[try departmentName(lead)] = rates
             }
         case .cadre, .category, .township:
@@ -250,7 +313,13 @@ extension Ledger {
                     case .category: demand.category
                     default: demand.township
                     }
-                groups[key ?? "（未填）", default: Rates()].add(demand.status, in: period, today: today, calendar: calendar, profile: profile)
+                groups[key ?? "（未填）", default: Rates()].add(
+                    demand.status,
+                    in: period,
+                    today: today,
+                    calendar: calendar,
+                    profile: profile
+                )
             }
         }
         return groups

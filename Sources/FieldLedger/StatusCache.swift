@@ -36,7 +36,11 @@ enum StatusCache {
         """
 
     /// The key of a calendar and profile (see the type's comment).
-    static func key(calendarRows: [(year: Int, days: String)], profile: DeadlineProfile, actors: WorkflowActors) throws -> String {
+    static func key(
+        calendarRows: [(year: Int, days: String)],
+        profile: DeadlineProfile,
+        actors: WorkflowActors
+    ) throws -> String {
         let hasher = BLAKE2b.Hasher()
         hasher.update(field: codecVersion)
         let encoder = JSONEncoder()
@@ -56,7 +60,11 @@ extension Ledger {
     /// Creates the cache table and its triggers if this replica has none yet.
     func installStatusCache() throws {
         let installed = try read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = '_status_cache_event_delete')") ?? false
+            try Bool.fetchOne(
+                db,
+                sql:
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = '_status_cache_event_delete')"
+            ) ?? false
         }
         if !installed { try replica.database.write { db in try db.execute(sql: StatusCache.ddl) } }
     }
@@ -66,12 +74,19 @@ extension Ledger {
         // The fast path: a read of the cache, when it holds every demand that has live events.
         let hit: [UUID: DemandStatus]? = try read { db in
             let key = try StatusCache.key(
-                calendarRows: try Self.calendarRows(db), profile: profile, actors: try Self.workflowActors(db, root: replica.root)
+                calendarRows: try Self.calendarRows(db),
+                profile: profile,
+                actors: try Self.workflowActors(db, root: replica.root)
             )
-            guard try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") == key else { return nil }
-            let missing = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM demand_events e WHERE e.deleted = 0 AND NOT EXISTS (SELECT 1 FROM _status_cache c WHERE c.demand_id = e.demand_id))"
-            ) ?? true
+            guard try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") == key else {
+                return nil
+            }
+            let missing =
+                try Bool.fetchOne(
+                    db,
+                    sql:
+                        "SELECT EXISTS (SELECT 1 FROM demand_events e WHERE e.deleted = 0 AND NOT EXISTS (SELECT 1 FROM _status_cache c WHERE c.demand_id = e.demand_id))"
+                ) ?? true
             guard !missing else { return nil }
             let cache = try Self.readCache(db)
             return cache.undecodable.isEmpty ? cache.statuses : nil
@@ -84,17 +99,26 @@ extension Ledger {
             let key = try StatusCache.key(calendarRows: rows, profile: profile, actors: actors)
             if try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") != key {
                 try db.execute(sql: "DELETE FROM _status_cache")
-                try db.execute(sql: "INSERT INTO _status_cache_key(id, key) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET key = excluded.key", arguments: [key])
+                try db.execute(
+                    sql:
+                        "INSERT INTO _status_cache_key(id, key) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET key = excluded.key",
+                    arguments: [key]
+                )
             }
             for id in try Self.readCache(db).undecodable {
                 try db.execute(sql: "DELETE FROM _status_cache WHERE demand_id = ?", arguments: [id])
             }
             let calendar = try Self.calendar(from: rows)
             let derived = try Self.deriveStatuses(
-                db, calendar: calendar, profile: profile, actors: actors,
+                db,
+                calendar: calendar,
+                profile: profile,
+                actors: actors,
                 where: "AND demand_id NOT IN (SELECT demand_id FROM _status_cache)"
             )
-            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO _status_cache(demand_id, status) VALUES (?, ?)")
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO _status_cache(demand_id, status) VALUES (?, ?)"
+            )
             for (demand, status) in derived {
                 try insert.execute(arguments: [Data(demand.bytes16), Data(StatusCodec.encode(status))])
             }
@@ -121,10 +145,17 @@ extension Ledger {
     /// Derives the status of every demand with live events matching `filter` (SQL after the
     /// `WHERE deleted = 0` of `demand_events`), in one pass in demand order.
     static func deriveStatuses(
-        _ db: Database, calendar: WorkCalendar, profile: DeadlineProfile, actors: WorkflowActors, where filter: String = ""
+        _ db: Database,
+        calendar: WorkCalendar,
+        profile: DeadlineProfile,
+        actors: WorkflowActors,
+        where filter: String = ""
     ) throws -> [UUID: DemandStatus] {
         var statuses: [UUID: DemandStatus] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(eventColumns) FROM demand_events WHERE deleted = 0 \(filter) ORDER BY demand_id")
+        let rows = try Row.fetchCursor(
+            db,
+            sql: "SELECT \(eventColumns) FROM demand_events WHERE deleted = 0 \(filter) ORDER BY demand_id"
+        )
         var events: [WorkflowEvent] = []
         func flush() {
             guard let demand = events.first?.demand else { return }
@@ -292,10 +323,18 @@ enum StatusCodec {
                 let signedAt = try optional { r throws(Malformed) in try r.int() }
                 let isReassignment = try bool()
                 let returned = try bool()
-                status.assignments.append(Assignment(
-                    lead: lead, co: co, assignedAt: assignedAt, signDeadline: signDeadline, contactDeadline: contactDeadline, signedAt: signedAt,
-                    isReassignment: isReassignment, returned: returned
-                ))
+                status.assignments.append(
+                    Assignment(
+                        lead: lead,
+                        co: co,
+                        assignedAt: assignedAt,
+                        signDeadline: signDeadline,
+                        contactDeadline: contactDeadline,
+                        signedAt: signedAt,
+                        isReassignment: isReassignment,
+                        returned: returned
+                    )
+                )
             }
             status.firstContactAt = try optional { r throws(Malformed) in try r.int() }
             status.handlingStart = try optional { r throws(Malformed) in try r.day() }
@@ -316,7 +355,9 @@ enum StatusCodec {
                 let reopened = try bool()
                 let resolved = try optional { r throws(Malformed) in try r.bool() }
                 let satisfaction = try optional { r throws(Malformed) in try r.string() }
-                status.followUps.append(FollowUp(at: at, reopened: reopened, resolved: resolved, satisfaction: satisfaction))
+                status.followUps.append(
+                    FollowUp(at: at, reopened: reopened, resolved: resolved, satisfaction: satisfaction)
+                )
             }
             status.returns = try count()
             status.returningDepartments = try uuids()

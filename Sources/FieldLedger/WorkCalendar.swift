@@ -88,13 +88,20 @@ public struct WorkCalendar: Sendable, Equatable {
                 $0.trimmingCharacters(in: .whitespaces)
             }
             guard fields.count >= 2, let day = Day(fields[0]) else {
-                throw LedgerError(.invalidField, "calendar line \(index + 1): '\(line)' is not 'YYYY-MM-DD,holiday|workday[,note]'")
+                throw LedgerError(
+                    .invalidField,
+                    "calendar line \(index + 1): '\(line)' is not 'YYYY-MM-DD,holiday|workday[,note]'"
+                )
             }
             let isWorkday: Bool
             switch fields[1].lowercased() {
             case "workday", "班", "上班": isWorkday = true
             case "holiday", "休", "休息": isWorkday = false
-            default: throw LedgerError(.invalidField, "calendar line \(index + 1): kind '\(fields[1])' is not holiday or workday")
+            default:
+                throw LedgerError(
+                    .invalidField,
+                    "calendar line \(index + 1): kind '\(fields[1])' is not holiday or workday"
+                )
             }
             if parsed[day.year, default: [:]].updateValue(isWorkday, forKey: day) != nil {
                 throw LedgerError(.invalidField, "calendar line \(index + 1): \(day) is listed twice")
@@ -116,7 +123,9 @@ public struct WorkCalendar: Sendable, Equatable {
 
     /// Loads one year from its stored lines ("YYYY-MM-DD holiday|workday").
     mutating func load(year: Int, lines: String) throws(LedgerError) {
-        let csv = lines.split(whereSeparator: \.isNewline).map { $0.replacingOccurrences(of: " ", with: ",") }.joined(separator: "\n")
+        let csv = lines.split(whereSeparator: \.isNewline).map { $0.replacingOccurrences(of: " ", with: ",") }.joined(
+            separator: "\n"
+        )
         var single = WorkCalendar()
         if !csv.isEmpty { try single.load(csv: csv) }
         exceptions = exceptions.filter { $0.key.year != year }

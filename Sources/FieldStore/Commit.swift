@@ -24,9 +24,11 @@ public struct Change: Hashable, Sendable {
 
     /// The canonical order of changes in a commit: by table, row bytes, column (UTF-8 bytes).
     static func precedes(_ a: Change, _ b: Change) -> Bool {
-        let ta = Array(a.table.utf8), tb = Array(b.table.utf8)
+        let ta = Array(a.table.utf8)
+        let tb = Array(b.table.utf8)
         if ta != tb { return ta.lexicographicallyPrecedes(tb) }
-        let ra = a.row.bytes16, rb = b.row.bytes16
+        let ra = a.row.bytes16
+        let rb = b.row.bytes16
         if ra != rb { return ra.lexicographicallyPrecedes(rb) }
         return Array(a.column.utf8).lexicographicallyPrecedes(Array(b.column.utf8))
     }
@@ -52,8 +54,14 @@ public struct Commit: Hashable, Sendable {
     public var changes: [Change]
 
     public init(
-        author: PublicKey, scope: String, sequence: UInt64, previous: CommitID, timestamp: Timestamp,
-        schemaVersion: UInt32, registrySequence: UInt64, changes: [Change]
+        author: PublicKey,
+        scope: String,
+        sequence: UInt64,
+        previous: CommitID,
+        timestamp: Timestamp,
+        schemaVersion: UInt32,
+        registrySequence: UInt64,
+        changes: [Change]
     ) {
         self.author = author
         self.scope = scope

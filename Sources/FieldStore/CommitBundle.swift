@@ -118,7 +118,9 @@ public enum CommitBundle {
             guard marker == [0, 0, 0, 0] else { throw truncated }
             // A count no file of this size could hold is damage (fuzzing found the trap of a
             // count past Int.max): every record takes at least 4 bytes of length and 1 of body.
-            guard let count = Int(exactly: countBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }), count <= data.count / 5 else {
+            guard let count = Int(exactly: countBytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }),
+                count <= data.count / 5
+            else {
                 throw truncated
             }
             self.count = count
@@ -136,7 +138,8 @@ public enum CommitBundle {
             public mutating func next() -> [UInt8]? {
                 guard offset + 4 <= data.count else { return nil }
                 let base = data.startIndex + offset
-                let length = Int(data[base]) << 24 | Int(data[base + 1]) << 16 | Int(data[base + 2]) << 8 | Int(data[base + 3])
+                let length =
+                    Int(data[base]) << 24 | Int(data[base + 1]) << 16 | Int(data[base + 2]) << 8 | Int(data[base + 3])
                 guard length > 0, offset + 4 + length <= data.count else { return nil }
                 offset += 4 + length
                 return [UInt8](data[(base + 4)..<(base + 4 + length)])

@@ -16,7 +16,11 @@ public enum CommitCodec {
 
     /// Encodes a commit; changes and each change's superseded ids are sorted into canonical order.
     public static func encode(_ commit: Commit) throws(StoreError) -> [UInt8] {
-        try checkBounds(sequence: commit.sequence, registrySequence: commit.registrySequence, timestamp: commit.timestamp.rawValue)
+        try checkBounds(
+            sequence: commit.sequence,
+            registrySequence: commit.registrySequence,
+            timestamp: commit.timestamp.rawValue
+        )
         var out: [UInt8] = magic + [Commit.formatVersion]
         out.reserveCapacity(128 + commit.changes.count * 96)
         out += commit.author.bytes
@@ -67,10 +71,15 @@ public enum CommitCodec {
         }
         let version = try reader.uint8()
         guard version == Commit.formatVersion else {
-            throw StoreError(.unsupportedFormat, "commit format version \(version) is not supported (this build reads 1)")
+            throw StoreError(
+                .unsupportedFormat,
+                "commit format version \(version) is not supported (this build reads 1)"
+            )
         }
         let author: PublicKey
-        do { author = try PublicKey(bytes: try reader.bytes(32)) } catch { throw StoreError(.malformedCommit, "bad author key") }
+        do { author = try PublicKey(bytes: try reader.bytes(32)) } catch {
+            throw StoreError(.malformedCommit, "bad author key")
+        }
         let scope = try reader.string(lengthBytes: 2, max: maxScopeBytes, what: "scope")
         guard !scope.isEmpty else { throw StoreError(.malformedCommit, "a commit's scope is not empty") }
         let sequence = try reader.uint64()
@@ -110,17 +119,27 @@ public enum CommitCodec {
             }
             changes.append(change)
         }
-        guard reader.isAtEnd else { throw StoreError(.malformedCommit, "\(reader.remaining) bytes after the last change") }
+        guard reader.isAtEnd else {
+            throw StoreError(.malformedCommit, "\(reader.remaining) bytes after the last change")
+        }
         return Commit(
-            author: author, scope: scope, sequence: sequence, previous: previous, timestamp: timestamp,
-            schemaVersion: schemaVersion, registrySequence: registrySequence, changes: changes
+            author: author,
+            scope: scope,
+            sequence: sequence,
+            previous: previous,
+            timestamp: timestamp,
+            schemaVersion: schemaVersion,
+            registrySequence: registrySequence,
+            changes: changes
         )
     }
 
     /// Refuses a 64-bit field above `maxField` (it could not be stored, and a conversion to a
     /// signed integer would trap: a pushed commit numbered 2^63 once stopped the hub).
     private static func checkBounds(sequence: UInt64, registrySequence: UInt64, timestamp: UInt64) throws(StoreError) {
-        for (value, name) in [(sequence, "sequence number"), (registrySequence, "registry sequence"), (timestamp, "timestamp")]
+        for (value, name) in [
+            (sequence, "sequence number"), (registrySequence, "registry sequence"), (timestamp, "timestamp"),
+        ]
         where value > maxField {
             throw StoreError(.malformedCommit, "a commit's \(name) is at most 2^63 - 1, not \(value)")
         }
@@ -135,13 +154,21 @@ public enum CommitCodec {
     }
 
     private static func appendString(
-        _ string: String, lengthBytes: Int, max: Int, to out: inout [UInt8], what: String
+        _ string: String,
+        lengthBytes: Int,
+        max: Int,
+        to out: inout [UInt8],
+        what: String
     ) throws(StoreError) {
         let bytes = Array(string.utf8)
         guard bytes.count <= max else {
             throw StoreError(.malformedCommit, "a \(what) is at most \(max) bytes, not \(bytes.count)")
         }
-        if lengthBytes == 2 { out += [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)] } else { out.append(UInt8(bytes.count)) }
+        if lengthBytes == 2 {
+            out += [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xff)]
+        } else {
+            out.append(UInt8(bytes.count))
+        }
         out += bytes
     }
 

@@ -12,7 +12,9 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// Wraps 32 bytes.
     public init(bytes: [UInt8]) throws(StoreError) {
-        guard bytes.count == 32 else { throw StoreError(.malformedCommit, "a commit id has 32 bytes, not \(bytes.count)") }
+        guard bytes.count == 32 else {
+            throw StoreError(.malformedCommit, "a commit id has 32 bytes, not \(bytes.count)")
+        }
         self.bytes = bytes
     }
 

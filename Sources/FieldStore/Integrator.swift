@@ -51,12 +51,22 @@ struct Integrator {
     mutating func receive(_ signed: SignedCommit) throws -> Bool {
         let commit = signed.commit
         let idData = Data(signed.id.bytes)
-        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE id = ?)"), arguments: [idData]) == true {
+        if try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE id = ?)"),
+            arguments: [idData]
+        ) == true {
             report.skipped += 1
             return false
         }
         if commit.scope == Commit.registryScope && commit.author != replica.root {
-            refuse(signed, StoreError(.notAuthorized, "only the county root key writes the registry; \(commit.author.fingerprint) is not it"), stored: false)
+            refuse(
+                signed,
+                StoreError(
+                    .notAuthorized,
+                    "only the county root key writes the registry; \(commit.author.fingerprint) is not it"
+                ),
+                stored: false
+            )
             return false
         }
         // Before anything is stored, fork evidence included: two commits numbered alike by a key
@@ -72,14 +82,26 @@ struct Integrator {
             }
         }
         let author = Data(commit.author.bytes)
-        let forkSeq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT fork_seq FROM _feeds WHERE author = ? AND scope = ?"), arguments: [author, commit.scope]
+        let forkSeq = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT fork_seq FROM _feeds WHERE author = ? AND scope = ?"),
+            arguments: [author, commit.scope]
         )
         if let forkSeq, Int64(commit.sequence) >= forkSeq {
-            try store(signed, status: .excluded, reason: StoreError(.fork, "feed forked at seq \(forkSeq): kept as evidence"))
-            refuse(signed, StoreError(.fork, "the author's feed forked at seq \(forkSeq); this commit is kept as evidence only"), stored: true)
+            try store(
+                signed,
+                status: .excluded,
+                reason: StoreError(.fork, "feed forked at seq \(forkSeq): kept as evidence")
+            )
+            refuse(
+                signed,
+                StoreError(.fork, "the author's feed forked at seq \(forkSeq); this commit is kept as evidence only"),
+                stored: true
+            )
             return true
         }
-        let sameSeq = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"), arguments: [author, commit.scope, Int64(commit.sequence)]
+        let sameSeq = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"),
+            arguments: [author, commit.scope, Int64(commit.sequence)]
         )
         if sameSeq != nil {
             let error = StoreError(
@@ -87,38 +109,55 @@ struct Integrator {
                 "fork: two different commits are numbered \(commit.sequence) in the feed of \(commit.author.fingerprint) in \(commit.scope); both kept as evidence, the feed is excluded from there on"
             )
             try store(signed, status: .excluded, reason: error)
-            try db.cachedStatement(sql: "UPDATE _feeds SET fork_seq = MIN(COALESCE(fork_seq, ?), ?) WHERE author = ? AND scope = ?").execute(arguments: [Int64(commit.sequence), Int64(commit.sequence), author, commit.scope]
+            try db.cachedStatement(
+                sql: "UPDATE _feeds SET fork_seq = MIN(COALESCE(fork_seq, ?), ?) WHERE author = ? AND scope = ?"
+            ).execute(arguments: [Int64(commit.sequence), Int64(commit.sequence), author, commit.scope]
             )
             try excludeFeed(author: commit.author, scope: commit.scope, from: commit.sequence, because: error)
             refuse(signed, error, stored: true)
             replica.options.logger.warning(
-                "fork detected", metadata: ["author": "\(commit.author.fingerprint)", "scope": "\(commit.scope)", "seq": "\(commit.sequence)"]
+                "fork detected",
+                metadata: [
+                    "author": "\(commit.author.fingerprint)", "scope": "\(commit.scope)", "seq": "\(commit.sequence)",
+                ]
             )
             return true
         }
         if commit.sequence > 1 {
-            let previous = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"), arguments: [author, commit.scope, Int64(commit.sequence - 1)]
+            let previous = try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"),
+                arguments: [author, commit.scope, Int64(commit.sequence - 1)]
             )
             guard let previous else {
-                refuse(signed, StoreError(
-                    .gap,
-                    "commit \(commit.sequence) of the feed of \(commit.author.fingerprint) in \(commit.scope) cannot be taken: commit \(commit.sequence - 1) is missing; import the earlier commits first"
-                ), stored: false)
+                refuse(
+                    signed,
+                    StoreError(
+                        .gap,
+                        "commit \(commit.sequence) of the feed of \(commit.author.fingerprint) in \(commit.scope) cannot be taken: commit \(commit.sequence - 1) is missing; import the earlier commits first"
+                    ),
+                    stored: false
+                )
                 return false
             }
             guard previous == Data(commit.previous.bytes) else {
-                refuse(signed, StoreError(
-                    .brokenChain,
-                    "commit \(commit.sequence) of the feed of \(commit.author.fingerprint) in \(commit.scope) does not follow commit \(commit.sequence - 1) held here (its predecessor hash differs)"
-                ), stored: false)
+                refuse(
+                    signed,
+                    StoreError(
+                        .brokenChain,
+                        "commit \(commit.sequence) of the feed of \(commit.author.fingerprint) in \(commit.scope) does not follow commit \(commit.sequence - 1) held here (its predecessor hash differs)"
+                    ),
+                    stored: false
+                )
                 return false
             }
         }
         try store(signed, status: .pending, reason: nil)
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)
                 ON CONFLICT(author, scope) DO UPDATE SET head_seq = MAX(head_seq, excluded.head_seq)
-                """).execute(arguments: [author, commit.scope, Int64(commit.sequence)]
+                """
+        ).execute(arguments: [author, commit.scope, Int64(commit.sequence)]
         )
         decoded[signed.id] = signed
         return true
@@ -127,16 +166,18 @@ struct Integrator {
     private mutating func store(_ signed: SignedCommit, status: CommitStatus, reason: StoreError?) throws {
         let commit = signed.commit
         received += 1
-        try db.cachedStatement(sql: """
+        try db.cachedStatement(
+            sql: """
                 INSERT INTO _commits(id, author, scope, seq, hlc, schema_version, registry_seq, body, signature,
                                      status, reason, reason_code, received)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [
-                Data(signed.id.bytes), Data(commit.author.bytes), commit.scope, Int64(commit.sequence),
-                Int64(bitPattern: commit.timestamp.rawValue), Int64(commit.schemaVersion), Int64(commit.registrySequence),
-                Data(signed.body), Data(signed.signature), status.rawValue, reason?.message, reason?.code.rawValue,
-                Int64(now),
-            ]
+                """
+        ).execute(arguments: [
+            Data(signed.id.bytes), Data(commit.author.bytes), commit.scope, Int64(commit.sequence),
+            Int64(bitPattern: commit.timestamp.rawValue), Int64(commit.schemaVersion), Int64(commit.registrySequence),
+            Data(signed.body), Data(signed.signature), status.rawValue, reason?.message, reason?.code.rawValue,
+            Int64(now),
+        ]
         )
     }
 
@@ -144,8 +185,13 @@ struct Integrator {
         let commit = signed.commit
         report.refused.append(
             ImportReport.Refusal(
-                commit: signed.id.hex, author: commit.author.hex, scope: commit.scope, sequence: commit.sequence,
-                code: error.code, reason: error.message, isStored: stored
+                commit: signed.id.hex,
+                author: commit.author.hex,
+                scope: commit.scope,
+                sequence: commit.sequence,
+                code: error.code,
+                reason: error.message,
+                isStored: stored
             )
         )
     }
@@ -157,8 +203,12 @@ struct Integrator {
         while true {
             var progress = false
             // The registry first: the standing of every other commit's author is read from it.
-            let feeds = try Row.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT author, scope FROM _commits WHERE status = 1"))
-                .sorted { ($0["scope"] as String == Commit.registryScope) && ($1["scope"] as String != Commit.registryScope) }
+            let feeds = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT DISTINCT author, scope FROM _commits WHERE status = 1")
+            )
+            .sorted {
+                ($0["scope"] as String == Commit.registryScope) && ($1["scope"] as String != Commit.registryScope)
+            }
             for feed in feeds {
                 let author = try PublicKey(bytes: [UInt8](feed["author"] as Data))
                 if try settleFeed(author: author, scope: feed["scope"]) { progress = true }
@@ -175,18 +225,33 @@ struct Integrator {
 
     private mutating func settleFeed(author: PublicKey, scope: String) throws -> Bool {
         let authorData = Data(author.bytes)
-        let pending = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq"), arguments: [authorData, scope]
+        let pending = try Row.fetchAll(
+            db.cachedStatement(
+                sql:
+                    "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq"
+            ),
+            arguments: [authorData, scope]
         )
         var progress = false
         for row in pending {
             let seq = UInt64(row["seq"] as Int64)
             if seq > 1 {
-                let previousStatus = try Int.fetchOne(db.cachedStatement(sql: "SELECT MIN(status) FROM _commits WHERE author = ? AND scope = ? AND seq = ?"), arguments: [authorData, scope, Int64(seq - 1)]
+                let previousStatus = try Int.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT MIN(status) FROM _commits WHERE author = ? AND scope = ? AND seq = ?"
+                    ),
+                    arguments: [authorData, scope, Int64(seq - 1)]
                 )
                 if previousStatus == CommitStatus.pending.rawValue { break }
             }
             let id = try CommitID(bytes: [UInt8](row["id"] as Data))
-            let signed = try decoded[id] ?? SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
+            let signed =
+                try decoded[id]
+                ?? SignedCommit(
+                    trustedBody: [UInt8](row["body"] as Data),
+                    id: id,
+                    signature: [UInt8](row["signature"] as Data)
+                )
             let commit = signed.commit
             let oldCode: String? = row["reason_code"]
             if let refusal = try doorRefusal(commit) {
@@ -195,34 +260,50 @@ struct Integrator {
                 break
             }
             if let cutoff = try revocations()[author]?.cutoff(in: scope), seq > cutoff {
-                try exclude(signed, wasApplied: false, because: StoreError(
-                    .revoked,
-                    "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
-                ))
+                try exclude(
+                    signed,
+                    wasApplied: false,
+                    because: StoreError(
+                        .revoked,
+                        "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
+                    )
+                )
                 progress = true
                 continue
             }
             if commit.timestamp.milliseconds > now + replica.options.maxFutureDrift {
                 let ahead = (commit.timestamp.milliseconds - now) / 1000
-                try hold(id, oldCode: oldCode, StoreError(
-                    .futureTimestamp,
-                    "commit \(seq) of \(author.fingerprint) in \(scope) is stamped \(commit.timestamp.iso8601), \(ahead) s ahead of this computer's clock; it is held until the clock reaches it (check the clock of the device that wrote it)"
-                ))
+                try hold(
+                    id,
+                    oldCode: oldCode,
+                    StoreError(
+                        .futureTimestamp,
+                        "commit \(seq) of \(author.fingerprint) in \(scope) is stamped \(commit.timestamp.iso8601), \(ahead) s ahead of this computer's clock; it is held until the clock reaches it (check the clock of the device that wrote it)"
+                    )
+                )
                 break
             }
             if commit.schemaVersion > replica.schema.version {
-                try hold(id, oldCode: oldCode, StoreError(
-                    .newerSchema,
-                    "commit \(seq) of \(author.fingerprint) in \(scope) uses schema \(commit.schemaVersion); this build knows \(replica.schema.version). It is kept and applied after an upgrade of fieldlog"
-                ))
+                try hold(
+                    id,
+                    oldCode: oldCode,
+                    StoreError(
+                        .newerSchema,
+                        "commit \(seq) of \(author.fingerprint) in \(scope) uses schema \(commit.schemaVersion); this build knows \(replica.schema.version). It is kept and applied after an upgrade of fieldlog"
+                    )
+                )
                 break
             }
             let registryHead = try registryHead()
             if scope != Commit.registryScope && commit.registrySequence > registryHead {
-                try hold(id, oldCode: oldCode, StoreError(
-                    .notEnrolled,
-                    "commit \(seq) of \(author.fingerprint) in \(scope) was written under registry commit \(commit.registrySequence); this replica has \(registryHead). It waits for the registry"
-                ))
+                try hold(
+                    id,
+                    oldCode: oldCode,
+                    StoreError(
+                        .notEnrolled,
+                        "commit \(seq) of \(author.fingerprint) in \(scope) was written under registry commit \(commit.registrySequence); this replica has \(registryHead). It waits for the registry"
+                    )
+                )
                 break
             }
             if let error = replica.validateChanges(commit.changes) {
@@ -259,7 +340,9 @@ struct Integrator {
                 "commit \(seq) of \(author.fingerprint) in \(scope) is stamped \(commit.timestamp.iso8601), more than \(options.maxHeldAhead / 86_400_000) days ahead of this computer's clock; it is refused (check the clock of the device that wrote it)"
             )
         }
-        if commit.schemaVersion > replica.schema.version, commit.schemaVersion - replica.schema.version > options.maxSchemaAhead {
+        if commit.schemaVersion > replica.schema.version,
+            commit.schemaVersion - replica.schema.version > options.maxSchemaAhead
+        {
             return StoreError(
                 .newerSchema,
                 "commit \(seq) of \(author.fingerprint) in \(scope) claims schema \(commit.schemaVersion), more than \(options.maxSchemaAhead) versions past this build's \(replica.schema.version); it is refused"
@@ -287,7 +370,9 @@ struct Integrator {
     /// a device the registry held here never enrolled (`ReplicaPolicy.isKnownAuthor`).
     private mutating func strangerRefusal(_ commit: Commit) throws -> StoreError? {
         let author = commit.author
-        guard commit.scope != Commit.registryScope, author != replica.root, !knownAuthors.contains(author) else { return nil }
+        guard commit.scope != Commit.registryScope, author != replica.root, !knownAuthors.contains(author) else {
+            return nil
+        }
         let registry = RegistrySnapshot(db: db, root: replica.root, sequence: try registryHead())
         guard try replica.policy.isKnownAuthor(author, registry: registry) else {
             return StoreError(
@@ -307,7 +392,9 @@ struct Integrator {
 
     private func hold(_ id: CommitID, oldCode: String?, _ error: StoreError) throws {
         guard oldCode != error.code.rawValue else { return }
-        try db.cachedStatement(sql: "UPDATE _commits SET reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [error.message, error.code.rawValue, Data(id.bytes)]
+        try db.cachedStatement(sql: "UPDATE _commits SET reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [
+            error.message, error.code.rawValue, Data(id.bytes),
+        ]
         )
     }
 
@@ -331,7 +418,8 @@ struct Integrator {
             ])
             touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
         }
-        try db.cachedStatement(sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?").execute(arguments: [idData])
+        try db.cachedStatement(sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?")
+            .execute(arguments: [idData])
         let clock = try Replica.clock(db)
         let observed = HybridClock.observe(last: clock, remote: commit.timestamp)
         if observed != clock { try Replica.setClock(db, observed) }
@@ -349,7 +437,8 @@ struct Integrator {
             try discard(signed, because: error)
             return
         }
-        try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [error.message, error.code.rawValue, idData]
+        try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?").execute(
+            arguments: [error.message, error.code.rawValue, idData]
         )
         if wasApplied {
             try unapply(idData, registry: signed.commit.scope == Commit.registryScope)
@@ -363,7 +452,10 @@ struct Integrator {
         let commit = signed.commit
         let author = Data(commit.author.bytes)
         let later = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? AND status = 1"),
+            db.cachedStatement(
+                sql:
+                    "SELECT id, body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? AND status = 1"
+            ),
             arguments: [author, commit.scope, Int64(commit.sequence)]
         )
         try db.cachedStatement(sql: "DELETE FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status = 1")
@@ -371,21 +463,36 @@ struct Integrator {
         refuse(signed, error, stored: false)
         for row in later {
             let id = try CommitID(bytes: [UInt8](row["id"] as Data))
-            let follower = try SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
-            refuse(follower, StoreError(error.code, "follows refused commit \(commit.sequence) of its feed: \(error.message)"), stored: false)
+            let follower = try SignedCommit(
+                trustedBody: [UInt8](row["body"] as Data),
+                id: id,
+                signature: [UInt8](row["signature"] as Data)
+            )
+            refuse(
+                follower,
+                StoreError(error.code, "follows refused commit \(commit.sequence) of its feed: \(error.message)"),
+                stored: false
+            )
         }
         let head = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ?"), arguments: [author, commit.scope]
+            db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ?"),
+            arguments: [author, commit.scope]
         )
         if let head {
-            try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE author = ? AND scope = ?").execute(arguments: [head, author, commit.scope])
+            try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE author = ? AND scope = ?").execute(
+                arguments: [head, author, commit.scope])
         } else {
-            try db.cachedStatement(sql: "DELETE FROM _feeds WHERE author = ? AND scope = ?").execute(arguments: [author, commit.scope])
+            try db.cachedStatement(sql: "DELETE FROM _feeds WHERE author = ? AND scope = ?").execute(arguments: [
+                author, commit.scope,
+            ])
         }
     }
 
     private mutating func unapply(_ idData: Data, registry: Bool) throws {
-        let cells = try Row.fetchAll(db.cachedStatement(sql: "SELECT tbl, row, col FROM _versions WHERE commit_id = ?"), arguments: [idData])
+        let cells = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT tbl, row, col FROM _versions WHERE commit_id = ?"),
+            arguments: [idData]
+        )
         for cell in cells {
             touched[RowKey(table: cell["tbl"], row: cell["row"]), default: []].insert(cell["col"])
         }
@@ -398,13 +505,23 @@ struct Integrator {
     }
 
     /// Excludes every applied or pending commit of a feed from `sequence` on (after a fork).
-    private mutating func excludeFeed(author: PublicKey, scope: String, from sequence: UInt64, because error: StoreError) throws {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, status FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)"), arguments: [Data(author.bytes), scope, Int64(sequence)]
+    private mutating func excludeFeed(
+        author: PublicKey,
+        scope: String,
+        from sequence: UInt64,
+        because error: StoreError
+    ) throws {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT id, status FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)"
+            ),
+            arguments: [Data(author.bytes), scope, Int64(sequence)]
         )
         for row in rows {
             let idData: Data = row["id"]
-            try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [error.message, error.code.rawValue, idData]
-            )
+            try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?")
+                .execute(arguments: [error.message, error.code.rawValue, idData]
+                )
             if row["status"] as Int == CommitStatus.applied.rawValue {
                 try unapply(idData, registry: scope == Commit.registryScope)
                 report.excludedLater += 1
@@ -433,10 +550,14 @@ struct Integrator {
     /// scope, registry sequence and `verdictKey`) within one registry generation.
     private func verdict(_ commit: Commit, snapshotSeq: UInt64) throws -> PolicyVerdict {
         let snapshot = RegistrySnapshot(db: db, root: replica.root, sequence: snapshotSeq)
-        guard let key = replica.policy.verdictKey(for: commit) else { return try replica.policy.authorize(commit, registry: snapshot) }
+        guard let key = replica.policy.verdictKey(for: commit) else {
+            return try replica.policy.authorize(commit, registry: snapshot)
+        }
         let fullKey = "\(commit.author.hex) \(commit.scope) \(snapshotSeq) \(key)"
         let generation = try Replica.registryGeneration(db)
-        if let cached = replica.registryCache.withLock({ $0.generation == generation ? $0.verdicts[fullKey] : nil }) { return cached }
+        if let cached = replica.registryCache.withLock({ $0.generation == generation ? $0.verdicts[fullKey] : nil }) {
+            return cached
+        }
         let verdict = try replica.policy.authorize(commit, registry: snapshot)
         replica.registryCache.withLock { cache in
             cache.reset(to: generation)
@@ -451,29 +572,47 @@ struct Integrator {
     private mutating func enforceRevocations() throws -> Bool {
         var progress = false
         let cutOff = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, author, scope, seq FROM _commits WHERE status = 2 AND reason_code = 'revoked'")
+            db.cachedStatement(
+                sql: "SELECT id, author, scope, seq FROM _commits WHERE status = 2 AND reason_code = 'revoked'"
+            )
         )
         for row in cutOff {
             let author = try PublicKey(bytes: [UInt8](row["author"] as Data))
             let scope: String = row["scope"]
-            if let cutoff = try revocations()[author]?.cutoff(in: scope), UInt64(row["seq"] as Int64) > cutoff { continue }
-            try db.cachedStatement(sql: "UPDATE _commits SET status = 1, reason = NULL, reason_code = NULL WHERE id = ?")
-                .execute(arguments: [row["id"] as Data])
+            if let cutoff = try revocations()[author]?.cutoff(in: scope), UInt64(row["seq"] as Int64) > cutoff {
+                continue
+            }
+            try db.cachedStatement(
+                sql: "UPDATE _commits SET status = 1, reason = NULL, reason_code = NULL WHERE id = ?"
+            )
+            .execute(arguments: [row["id"] as Data])
             progress = true
         }
         for (author, revocation) in try revocations() {
-            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, scope, seq, body, signature FROM _commits WHERE author = ? AND status = 0"), arguments: [Data(author.bytes)]
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT id, scope, seq, body, signature FROM _commits WHERE author = ? AND status = 0"
+                ),
+                arguments: [Data(author.bytes)]
             )
             for row in rows {
                 let scope: String = row["scope"]
                 let seq = UInt64(row["seq"] as Int64)
                 guard let cutoff = revocation.cutoff(in: scope), seq > cutoff else { continue }
                 let id = try CommitID(bytes: [UInt8](row["id"] as Data))
-                let signed = try SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
-                try exclude(signed, wasApplied: true, because: StoreError(
-                    .revoked,
-                    "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
-                ))
+                let signed = try SignedCommit(
+                    trustedBody: [UInt8](row["body"] as Data),
+                    id: id,
+                    signature: [UInt8](row["signature"] as Data)
+                )
+                try exclude(
+                    signed,
+                    wasApplied: true,
+                    because: StoreError(
+                        .revoked,
+                        "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
+                    )
+                )
                 progress = true
             }
         }

@@ -25,7 +25,9 @@ public enum Merge {
         var seen = Set<CommitID>()
         for version in versions { superseded.formUnion(version.supersedes) }
         // A set of versions: a commit seen twice counts once.
-        return versions.filter { !superseded.contains($0.commit) && seen.insert($0.commit).inserted }.sorted(by: winsOver)
+        return versions.filter { !superseded.contains($0.commit) && seen.insert($0.commit).inserted }.sorted(
+            by: winsOver
+        )
     }
 
     /// The order that picks the visible value: greater timestamp, then greater author key, then greater commit id.

@@ -11,7 +11,9 @@ extension Replica {
     public func integrate(_ commits: [SignedCommit], keepsRefused: Bool = true) throws -> ImportReport {
         let ordered = commits.sorted { a, b in
             if a.commit.author != b.commit.author { return a.commit.author < b.commit.author }
-            if a.commit.scope != b.commit.scope { return Array(a.commit.scope.utf8).lexicographicallyPrecedes(Array(b.commit.scope.utf8)) }
+            if a.commit.scope != b.commit.scope {
+                return Array(a.commit.scope.utf8).lexicographicallyPrecedes(Array(b.commit.scope.utf8))
+            }
             if a.commit.sequence != b.commit.sequence { return a.commit.sequence < b.commit.sequence }
             return a.id < b.id
         }
@@ -49,7 +51,9 @@ extension Replica {
     /// Decodes and verifies wire records, then integrates them in batches of `options.batchSize`
     /// (one transaction each). Records that do not decode or verify are refused and reported.
     public func importRecords(
-        _ records: some Sequence<[UInt8]>, keepsRefused: Bool = true, progress: ((Int) -> Void)? = nil
+        _ records: some Sequence<[UInt8]>,
+        keepsRefused: Bool = true,
+        progress: ((Int) -> Void)? = nil
     ) throws -> ImportReport {
         var report = ImportReport()
         var pending: [[UInt8]] = []
@@ -67,7 +71,13 @@ extension Replica {
                 case .failure(let error):
                     report.refused.append(
                         ImportReport.Refusal(
-                            commit: "", author: "", scope: "", sequence: 0, code: error.code, reason: error.message, isStored: false
+                            commit: "",
+                            author: "",
+                            scope: "",
+                            sequence: 0,
+                            code: error.code,
+                            reason: error.message,
+                            isStored: false
                         )
                     )
                 }
@@ -96,7 +106,9 @@ public enum WireRecord {
     /// Decodes and verifies records on every core; the results are in the records' order.
     public static func decodeConcurrently(_ records: [[UInt8]]) -> [Result<SignedCommit, StoreError>] {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, records.count / 64))
-        guard workers > 1 else { return records.map { record in Result { () throws(StoreError) in try decode(record) } } }
+        guard workers > 1 else {
+            return records.map { record in Result { () throws(StoreError) in try decode(record) } }
+        }
         let results = ResultSlots(count: records.count)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var index = worker
@@ -111,10 +123,15 @@ public enum WireRecord {
 
     /// Splits and verifies one record.
     public static func decode(_ record: [UInt8]) throws(StoreError) -> SignedCommit {
-        guard record.count >= 4 + 64 else { throw StoreError(.malformedCommit, "a commit record of \(record.count) bytes is too short") }
+        guard record.count >= 4 + 64 else {
+            throw StoreError(.malformedCommit, "a commit record of \(record.count) bytes is too short")
+        }
         let length = Int(record[0]) << 24 | Int(record[1]) << 16 | Int(record[2]) << 8 | Int(record[3])
         guard record.count == 4 + length + 64 else {
-            throw StoreError(.malformedCommit, "a commit record's length field (\(length)) does not match its size (\(record.count))")
+            throw StoreError(
+                .malformedCommit,
+                "a commit record's length field (\(length)) does not match its size (\(record.count))"
+            )
         }
         return try SignedCommit(body: Array(record[4..<4 + length]), signature: Array(record[(4 + length)...]))
     }

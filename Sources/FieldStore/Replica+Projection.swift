@@ -19,7 +19,8 @@ extension Replica {
             // that cannot be read back exactly is refused rather than stored.
             if case .text(let text) = change.value, text.utf8.contains(0) {
                 return StoreError(
-                    .invalidValue, "text in \(change.table).\(change.column) contains a NUL character (U+0000), which fieldlog does not store; remove it"
+                    .invalidValue,
+                    "text in \(change.table).\(change.column) contains a NUL character (U+0000), which fieldlog does not store; remove it"
                 )
             }
         }
@@ -27,7 +28,13 @@ extension Replica {
     }
 
     /// The valid versions of one cell, in the scope given.
-    static func versions(_ db: Database, table: String, row: Data, column: String, scope: String) throws -> [CellVersion] {
+    static func versions(
+        _ db: Database,
+        table: String,
+        row: Data,
+        column: String,
+        scope: String
+    ) throws -> [CellVersion] {
         let rows = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
@@ -46,7 +53,9 @@ extension Replica {
         var supersedes: [CommitID] = []
         if let supersedesData {
             let bytes = [UInt8](supersedesData)
-            supersedes = stride(from: 0, to: bytes.count, by: 32).map { CommitID(unchecked: Array(bytes[$0..<$0 + 32])) }
+            supersedes = stride(from: 0, to: bytes.count, by: 32).map {
+                CommitID(unchecked: Array(bytes[$0..<$0 + 32]))
+            }
         }
         return CellVersion(
             commit: CommitID(unchecked: [UInt8](row["commit_id"] as Data)),
@@ -66,14 +75,17 @@ extension Replica {
         guard let allColumns = tables[table] else { return }
         let rows = try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT col, scope, commit_id, hlc, author, value, supersedes FROM _versions WHERE tbl = ? AND row = ? AND valid = 1"
+                sql:
+                    "SELECT col, scope, commit_id, hlc, author, value, supersedes FROM _versions WHERE tbl = ? AND row = ? AND valid = 1"
             ),
             arguments: [table, row]
         )
         let owning = rows.map { $0["scope"] as String }.min { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         guard let owning else {
             try db.cachedStatement(sql: "DELETE FROM \"\(table)\" WHERE id = ?").execute(arguments: [row])
-            try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ?").execute(arguments: [table, row])
+            try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ?").execute(arguments: [
+                table, row,
+            ])
             return
         }
         var byColumn: [String: [CellVersion]] = [:]
@@ -81,17 +93,28 @@ extension Replica {
             byColumn[version["col"], default: []].append(try Self.cellVersion(version))
         }
         let visibleScope = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT scope FROM \"\(table)\" WHERE id = ?"), arguments: [row]
+            db.cachedStatement(sql: "SELECT scope FROM \"\(table)\" WHERE id = ?"),
+            arguments: [row]
         )
         var toCompute = columns
         // Conflicts already open on this row: only those can need deleting (none for a new row).
-        let openConflicts = visibleScope == nil ? [] : Set(try String.fetchAll(
-            db.cachedStatement(sql: "SELECT col FROM _conflicts WHERE tbl = ? AND row = ?"), arguments: [table, row]
-        ))
+        let openConflicts =
+            visibleScope == nil
+            ? []
+            : Set(
+                try String.fetchAll(
+                    db.cachedStatement(sql: "SELECT col FROM _conflicts WHERE tbl = ? AND row = ?"),
+                    arguments: [table, row]
+                )
+            )
         if visibleScope == nil {
-            try db.cachedStatement(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)").execute(arguments: [row, owning])
+            try db.cachedStatement(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)").execute(arguments: [
+                row, owning,
+            ])
         } else if visibleScope != owning {
-            try db.cachedStatement(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?").execute(arguments: [owning, row])
+            try db.cachedStatement(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?").execute(arguments: [
+                owning, row,
+            ])
             toCompute = allColumns
         }
         let ordered = toCompute.sorted()
@@ -100,7 +123,9 @@ extension Replica {
             if let resolved = Merge.resolve(byColumn[column] ?? []) {
                 values.append(resolved.value.databaseValue)
                 if resolved.isConflict {
-                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)").execute(arguments: [table, row, column, owning])
+                    try db.cachedStatement(
+                        sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)"
+                    ).execute(arguments: [table, row, column, owning])
                 } else if openConflicts.contains(column) {
                     try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
                         .execute(arguments: [table, row, column])

@@ -61,7 +61,11 @@ extension Replica {
                     of: try Self.versions(db, table: row["tbl"], row: rowData, column: row["col"], scope: row["scope"])
                 )
                 return Conflict(
-                    table: row["tbl"], row: UUID(bytes16: [UInt8](rowData)), column: row["col"], scope: row["scope"], heads: heads
+                    table: row["tbl"],
+                    row: UUID(bytes16: [UInt8](rowData)),
+                    column: row["col"],
+                    scope: row["scope"],
+                    heads: heads
                 )
             }
         }
@@ -98,7 +102,11 @@ extension Replica {
     /// Which replicated table holds a row with this id, if any.
     public func table(containing row: UUID) throws -> String? {
         try database.read { db in
-            try String.fetchOne(db, sql: "SELECT tbl FROM _versions WHERE row = ? LIMIT 1", arguments: [Data(row.bytes16)])
+            try String.fetchOne(
+                db,
+                sql: "SELECT tbl FROM _versions WHERE row = ? LIMIT 1",
+                arguments: [Data(row.bytes16)]
+            )
         }
     }
 
@@ -107,7 +115,8 @@ extension Replica {
         try database.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT id, author, scope, seq, status, reason, reason_code FROM _commits WHERE status != 0 ORDER BY received DESC, author, scope, seq LIMIT ?",
+                sql:
+                    "SELECT id, author, scope, seq, status, reason, reason_code FROM _commits WHERE status != 0 ORDER BY received DESC, author, scope, seq LIMIT ?",
                 arguments: [limit]
             ).map(Self.storedCommit)
         }
@@ -128,10 +137,13 @@ extension Replica {
     /// Every feed held here.
     public func feeds() throws -> [FeedState] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT author, scope, head_seq, fork_seq FROM _feeds ORDER BY author, scope").map { row in
+            try Row.fetchAll(db, sql: "SELECT author, scope, head_seq, fork_seq FROM _feeds ORDER BY author, scope").map
+            { row in
                 FeedState(
-                    author: Hex.encode([UInt8](row["author"] as Data)), scope: row["scope"],
-                    head: UInt64(row["head_seq"] as Int64), forkedAt: (row["fork_seq"] as Int64?).map(UInt64.init)
+                    author: Hex.encode([UInt8](row["author"] as Data)),
+                    scope: row["scope"],
+                    head: UInt64(row["head_seq"] as Int64),
+                    forkedAt: (row["fork_seq"] as Int64?).map(UInt64.init)
                 )
             }
         }
@@ -172,7 +184,9 @@ extension Replica {
                 let columns = tables[table]!.sorted()
                 let list = (["id"] + columns).map { "\"\($0)\"" }.joined(separator: ", ")
                 let rows = try Row.fetchCursor(
-                    db, sql: "SELECT \(list) FROM \"\(table)\" WHERE scope = ? ORDER BY id", arguments: [scope]
+                    db,
+                    sql: "SELECT \(list) FROM \"\(table)\" WHERE scope = ? ORDER BY id",
+                    arguments: [scope]
                 )
                 var count: UInt32 = 0
                 hasher.update(field: table)
@@ -188,7 +202,9 @@ extension Replica {
                 hasher.update(bigEndian: count)
             }
             let conflicts = try Row.fetchAll(
-                db, sql: "SELECT tbl, row, col FROM _conflicts WHERE scope = ? ORDER BY tbl, row, col", arguments: [scope]
+                db,
+                sql: "SELECT tbl, row, col FROM _conflicts WHERE scope = ? ORDER BY tbl, row, col",
+                arguments: [scope]
             )
             hasher.update(field: "conflicts")
             hasher.update(bigEndian: UInt32(conflicts.count))
@@ -197,7 +213,9 @@ extension Replica {
                 hasher.update(field: conflict["tbl"])
                 hasher.update([UInt8](row))
                 hasher.update(field: conflict["col"])
-                let heads = Merge.heads(of: try Self.versions(db, table: conflict["tbl"], row: row, column: conflict["col"], scope: scope))
+                let heads = Merge.heads(
+                    of: try Self.versions(db, table: conflict["tbl"], row: row, column: conflict["col"], scope: scope)
+                )
                 for head in heads.map(\.commit).sorted() { hasher.update(head.bytes) }
             }
             return Hex.encode(hasher.finalize())
@@ -212,13 +230,17 @@ extension Replica {
         try database.read { db in
             var filter = ""
             if let scopes {
-                filter = " AND scope IN (" + scopes.sorted().map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ",") + ")"
+                filter =
+                    " AND scope IN ("
+                    + scopes.sorted().map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ",")
+                    + ")"
             }
             // The registry first: a replica taking the records judges every other author's standing
             // by the registry it holds, so the registry must be there before their commits.
             for part in ["scope = 'registry'", "scope <> 'registry'"] {
                 let rows = try Row.fetchCursor(
-                    db, sql: "SELECT body, signature FROM _commits WHERE \(part)\(filter) ORDER BY author, scope, seq, id"
+                    db,
+                    sql: "SELECT body, signature FROM _commits WHERE \(part)\(filter) ORDER BY author, scope, seq, id"
                 )
                 while let row = try rows.next() {
                     let bodyData: Data = row["body"]
@@ -274,7 +296,9 @@ extension Replica {
     public func heads(scopes: Set<String>? = nil) throws -> [FeedHead] {
         try database.read { db in
             var heads: [FeedHead] = []
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author"))
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author")
+            )
             while let row = try rows.next() {
                 let scope: String = row[0]
                 if let scopes, !scopes.contains(scope) { continue }
@@ -294,11 +318,15 @@ extension Replica {
         buffer.reserveCapacity(70_000)
         func field(_ bytes: UnsafeRawBufferPointer) {
             let count = UInt32(bytes.count)
-            buffer.append(contentsOf: [UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff)])
+            buffer.append(contentsOf: [
+                UInt8(count >> 24), UInt8(count >> 16 & 0xff), UInt8(count >> 8 & 0xff), UInt8(count & 0xff),
+            ])
             buffer.append(contentsOf: bytes)
         }
         try database.read { db in
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author"))
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author")
+            )
             while let row = try rows.next() {
                 let scope: String = row[0]
                 if let scopes, !scopes.contains(scope) { continue }
@@ -334,20 +362,28 @@ extension Replica {
     /// Stored commits of the given feeds after the given sequence numbers, in feed order, at most
     /// `maxCommits` and about `maxBytes` (at least one commit is returned if any is due).
     /// - Returns: the wire records, and whether more remain.
-    public func records(after feeds: [FeedHead], maxCommits: Int, maxBytes: Int) throws -> (records: [[UInt8]], more: Bool) {
+    public func records(
+        after feeds: [FeedHead],
+        maxCommits: Int,
+        maxBytes: Int
+    ) throws -> (records: [[UInt8]], more: Bool) {
         try database.read { db in
             var out: [[UInt8]] = []
             var bytes = 0
             // The registry first: other commits cite it and would otherwise wait for it.
             let ordered = feeds.sorted { a, b in
-                let ra = a.scope == Commit.registryScope, rb = b.scope == Commit.registryScope
+                let ra = a.scope == Commit.registryScope
+                let rb = b.scope == Commit.registryScope
                 if ra != rb { return ra }
                 return (a.scope, a.author) < (b.scope, b.author)
             }
             for feed in ordered {
                 guard let author = Hex.decode(feed.author) else { continue }
                 let rows = try Row.fetchCursor(
-                    db.cachedStatement(sql: "SELECT body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? ORDER BY seq, id"),
+                    db.cachedStatement(
+                        sql:
+                            "SELECT body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? ORDER BY seq, id"
+                    ),
                     arguments: [Data(author), feed.scope, Int64(clamping: feed.head)]
                 )
                 while let row = try rows.next() {

@@ -58,7 +58,9 @@ extension Replica {
     /// - Throws: `StoreError` if the policy refuses the write; nothing is stored then.
     @discardableResult
     public func write(
-        scope: String, as key: SigningKey, _ build: (inout WriteBatch) throws -> Void
+        scope: String,
+        as key: SigningKey,
+        _ build: (inout WriteBatch) throws -> Void
     ) throws -> CommitID? {
         var batch = WriteBatch(milliseconds: options.wallClock())
         try build(&batch)
@@ -72,7 +74,9 @@ extension Replica {
     /// writing the same file waits for it.
     @discardableResult
     public func write(
-        scope: String, as key: SigningKey, _ build: (inout WriteBatch, Database) throws -> Void
+        scope: String,
+        as key: SigningKey,
+        _ build: (inout WriteBatch, Database) throws -> Void
     ) throws -> CommitID? {
         try database.write { db in
             var batch = WriteBatch(milliseconds: options.wallClock())
@@ -95,10 +99,13 @@ extension Replica {
                     continue
                 }
                 let rowData = Data(cell.row.bytes16)
-                if let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?"), arguments: [rowData]
+                if let owner = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?"),
+                    arguments: [rowData]
                 ), owner != scope {
                     throw StoreError(
-                        .notAuthorized, "row \(cell.row.lowercased) of \(cell.table) belongs to scope \(owner), not \(scope)"
+                        .notAuthorized,
+                        "row \(cell.row.lowercased) of \(cell.table) belongs to scope \(owner), not \(scope)"
                     )
                 }
                 let versions = try Self.versions(db, table: cell.table, row: rowData, column: cell.column, scope: scope)
@@ -106,14 +113,19 @@ extension Replica {
                 if let resolved, !resolved.isConflict, resolved.value == value { continue }
                 changes.append(
                     Change(
-                        table: cell.table, row: cell.row, column: cell.column, value: value,
+                        table: cell.table,
+                        row: cell.row,
+                        column: cell.column,
+                        value: value,
                         supersedes: resolved?.heads.map(\.commit) ?? []
                     )
                 )
             }
             guard !changes.isEmpty else { return nil }
             let authorData = Data(key.publicKey.bytes)
-            let feed = try Row.fetchOne(db.cachedStatement(sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?"), arguments: [authorData, scope]
+            let feed = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?"),
+                arguments: [authorData, scope]
             )
             if let forkSeq = feed?["fork_seq"] as Int64? {
                 throw StoreError(
@@ -124,15 +136,23 @@ extension Replica {
             let sequence = UInt64(feed?["head_seq"] as Int64? ?? 0) + 1
             var previous = CommitID.zero
             if sequence > 1 {
-                let previousData = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?"), arguments: [authorData, scope, Int64(sequence - 1)]
+                let previousData = try Data.fetchOne(
+                    db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?"),
+                    arguments: [authorData, scope, Int64(sequence - 1)]
                 )
                 previous = try CommitID(bytes: [UInt8](previousData ?? Data()))
             }
             let timestamp = HybridClock.tick(last: try Self.clock(db), wallMilliseconds: options.wallClock())
             try Self.setClock(db, timestamp)
             let commit = Commit(
-                author: key.publicKey, scope: scope, sequence: sequence, previous: previous, timestamp: timestamp,
-                schemaVersion: schema.version, registrySequence: try cachedRegistryHead(db), changes: changes
+                author: key.publicKey,
+                scope: scope,
+                sequence: sequence,
+                previous: previous,
+                timestamp: timestamp,
+                schemaVersion: schema.version,
+                registrySequence: try cachedRegistryHead(db),
+                changes: changes
             )
             let signed = try SignedCommit(signing: commit, with: key)
             var integrator = Integrator(replica: self, db: db)
@@ -141,9 +161,15 @@ extension Replica {
             if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
                 throw StoreError(refusal.code, refusal.reason)
             }
-            let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
+            let status = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT status FROM _commits WHERE id = ?"),
+                arguments: [Data(signed.id.bytes)]
+            )
             guard status == CommitStatus.applied.rawValue else {
-                let reason = try String.fetchOne(db.cachedStatement(sql: "SELECT reason FROM _commits WHERE id = ?"), arguments: [Data(signed.id.bytes)])
+                let reason = try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT reason FROM _commits WHERE id = ?"),
+                    arguments: [Data(signed.id.bytes)]
+                )
                 throw StoreError(.notAuthorized, reason ?? "the write could not be applied")
             }
             try integrator.finish()

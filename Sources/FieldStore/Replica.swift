@@ -1,8 +1,8 @@
 import FieldCrypto
 import Foundation
 import GRDB
-import Synchronization
 import Logging
+import Synchronization
 
 /// Settings of a replica that are not part of its data.
 public struct ReplicaOptions: Sendable {
@@ -111,7 +111,12 @@ public final class Replica: Sendable {
             return (resolvedRoot, tables)
         }
         let replica = Replica(
-            database: writer, root: storedRoot, schema: schema, policy: policy, options: options, tables: tables
+            database: writer,
+            root: storedRoot,
+            schema: schema,
+            policy: policy,
+            options: options,
+            tables: tables
         )
         // Commits held for the clock or a schema upgrade may be applicable now.
         _ = try replica.settlePending()
@@ -119,8 +124,12 @@ public final class Replica: Sendable {
     }
 
     private init(
-        database: any DatabaseWriter, root: PublicKey, schema: ReplicaSchema, policy: any ReplicaPolicy,
-        options: ReplicaOptions, tables: [String: Set<String>]
+        database: any DatabaseWriter,
+        root: PublicKey,
+        schema: ReplicaSchema,
+        policy: any ReplicaPolicy,
+        options: ReplicaOptions,
+        tables: [String: Set<String>]
     ) {
         self.database = database
         self.root = root
@@ -196,7 +205,12 @@ public final class Replica: Sendable {
             try setMeta(db, "schema_version", String(schema.version))
         }
         var tables: [String: Set<String>] = [:]
-        let names = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'"))
+        let names = try String.fetchAll(
+            db.cachedStatement(
+                sql:
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'"
+            )
+        )
         for name in names {
             let columns = try db.columns(in: name).map(\.name)
             guard columns.starts(with: ["id", "scope", "deleted"]) else {
@@ -228,7 +242,9 @@ public final class Replica: Sendable {
     }
 
     static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
-        try db.cachedStatement(sql: "INSERT INTO _meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").execute(arguments: [key, value]
+        try db.cachedStatement(
+            sql: "INSERT INTO _meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        ).execute(arguments: [key, value]
         )
     }
 
@@ -284,7 +300,9 @@ public final class Replica: Sendable {
 
     static func registryHead(_ db: Database, root: PublicKey) throws -> UInt64 {
         UInt64(
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ? AND status = 0"), arguments: [Data(root.bytes), Commit.registryScope]
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ? AND status = 0"),
+                arguments: [Data(root.bytes), Commit.registryScope]
             ) ?? 0
         )
     }

@@ -61,7 +61,11 @@ public struct Revocation: Sendable, Hashable {
 
     /// Both cut-offs at once: the smaller limit wherever either applies.
     func combined(with other: Revocation) -> Revocation {
-        var merged = Revocation(author: author, lastAccepted: [:], coversAllScopes: coversAllScopes || other.coversAllScopes)
+        var merged = Revocation(
+            author: author,
+            lastAccepted: [:],
+            coversAllScopes: coversAllScopes || other.coversAllScopes
+        )
         for scope in Set(lastAccepted.keys).union(other.lastAccepted.keys) {
             let limits = [cutoff(in: scope), other.cutoff(in: scope)].compactMap { $0 }
             merged.lastAccepted[scope] = limits.min()
@@ -97,11 +101,15 @@ public struct RegistrySnapshot {
 
     /// The value of a registry cell as of this snapshot; `.null` if it was never written.
     public func value(_ table: String, row: UUID, column: String) throws -> Value {
-        let value = try DatabaseValue.fetchOne(db.cachedStatement(sql: """
-                SELECT value FROM _versions
-                WHERE tbl = ? AND row = ? AND col = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1
-                ORDER BY seq DESC LIMIT 1
-                """), arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        let value = try DatabaseValue.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT value FROM _versions
+                    WHERE tbl = ? AND row = ? AND col = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1
+                    ORDER BY seq DESC LIMIT 1
+                    """
+            ),
+            arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
         )
         return value.map { Value(databaseValue: $0) } ?? .null
     }
@@ -109,19 +117,27 @@ public struct RegistrySnapshot {
     /// Whether any version of a registry cell up to this snapshot holds a value (not NULL), whatever
     /// later versions hold: an answer that can only turn from false to true as the registry grows.
     public func wasEverSet(_ table: String, row: UUID, column: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT EXISTS(SELECT 1 FROM _versions
-                WHERE tbl = ? AND row = ? AND col = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1 AND value IS NOT NULL)
-                """), arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        try Bool.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT EXISTS(SELECT 1 FROM _versions
+                    WHERE tbl = ? AND row = ? AND col = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1 AND value IS NOT NULL)
+                    """
+            ),
+            arguments: [table, Data(row.bytes16), column, Commit.registryScope, Data(root.bytes), Int64(sequence)]
         ) ?? false
     }
 
     /// The rows of a registry table whose `column` holds `value` in this snapshot.
     public func rows(_ table: String, where column: String, equals value: Value) throws -> [UUID] {
-        let candidates = try Data.fetchAll(db.cachedStatement(sql: """
-                SELECT DISTINCT row FROM _versions
-                WHERE tbl = ? AND col = ? AND value = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1
-                """), arguments: [table, column, value.databaseValue, Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        let candidates = try Data.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT DISTINCT row FROM _versions
+                    WHERE tbl = ? AND col = ? AND value = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1
+                    """
+            ),
+            arguments: [table, column, value.databaseValue, Commit.registryScope, Data(root.bytes), Int64(sequence)]
         )
         var out: [UUID] = []
         for raw in candidates where raw.count == 16 {
@@ -133,11 +149,16 @@ public struct RegistrySnapshot {
 
     /// Whether the row was written in this snapshot and is not deleted.
     public func rowExists(_ table: String, row: UUID) throws -> Bool {
-        let written = try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT EXISTS(SELECT 1 FROM _versions WHERE tbl = ? AND row = ? AND scope = ? AND author = ?
-                AND seq <= ? AND valid = 1)
-                """), arguments: [table, Data(row.bytes16), Commit.registryScope, Data(root.bytes), Int64(sequence)]
-        ) ?? false
+        let written =
+            try Bool.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT EXISTS(SELECT 1 FROM _versions WHERE tbl = ? AND row = ? AND scope = ? AND author = ?
+                        AND seq <= ? AND valid = 1)
+                        """
+                ),
+                arguments: [table, Data(row.bytes16), Commit.registryScope, Data(root.bytes), Int64(sequence)]
+            ) ?? false
         guard written else { return false }
         return try value(table, row: row, column: "deleted") != .integer(1)
     }

@@ -17,7 +17,9 @@ extension UUID {
     /// Builds a UUID from exactly 16 bytes.
     public init(bytes16 b: [UInt8]) {
         precondition(b.count == 16, "a UUID has 16 bytes")
-        self.init(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+        self.init(
+            uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
+        )
     }
 
     /// A UUID from a 16-byte blob as SQLite returns it; nil for any other length.

@@ -1,5 +1,7 @@
 import GRDB
 
+import struct Foundation.Data
+
 /// A cell value, as SQLite stores it.
 public enum Value: Hashable, Sendable, CustomStringConvertible {
     case null
@@ -63,5 +65,3 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
-
-import struct Foundation.Data

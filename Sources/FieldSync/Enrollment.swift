@@ -9,7 +9,11 @@ public enum Enrollment {
     /// Sends the code signed with the new device's key; returns the county root key (from the
     /// response's signature, which is verified with it) and the registry records.
     public static func enroll(
-        hub baseURL: String, code: String, label: String?, key: SigningKey, client: HTTPClient
+        hub baseURL: String,
+        code: String,
+        label: String?,
+        key: SigningKey,
+        client: HTTPClient
     ) async throws -> (root: PublicKey, records: [[UInt8]]) {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         let url = base + "/v1/enroll"
@@ -19,7 +23,14 @@ public enum Enrollment {
         }
         let body = [UInt8](try JSONEncoder().encode(Body(code: code, label: label)))
         let now = Int64(Date().timeIntervalSince1970)
-        let headers = try SyncSigning.signRequest(method: "POST", targetURI: url, contentType: SyncWire.jsonType, body: body, key: key, now: now)
+        let headers = try SyncSigning.signRequest(
+            method: "POST",
+            targetURI: url,
+            contentType: SyncWire.jsonType,
+            body: body,
+            key: key,
+            now: now
+        )
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: SyncWire.jsonType)

@@ -46,25 +46,36 @@ public struct HTTPTransport: SyncTransport, Sendable {
         let reach = "cannot reach \(server) at \(baseURL)"
         if let client = error as? HTTPClientError {
             switch client {
-            case .connectTimeout: return SyncError(.transport, "\(reach): no answer within 3 s; check the address and the network")
+            case .connectTimeout:
+                return SyncError(.transport, "\(reach): no answer within 3 s; check the address and the network")
             case .readTimeout, .deadlineExceeded:
                 return SyncError(
-                    .transport, "\(server) at \(baseURL) sent nothing for 20 s; check that it is the county hub and not overloaded, then sync again: what arrived before is kept"
+                    .transport,
+                    "\(server) at \(baseURL) sent nothing for 20 s; check that it is the county hub and not overloaded, then sync again: what arrived before is kept"
                 )
             case .remoteConnectionClosed:
-                return SyncError(.transport, "\(server) at \(baseURL) closed the connection; sync again: what arrived before is kept")
+                return SyncError(
+                    .transport,
+                    "\(server) at \(baseURL) closed the connection; sync again: what arrived before is kept"
+                )
             default: break
             }
         }
         if kind.contains("SSL") || kind.contains("TLS") || text.contains("SSL") || text.contains("TLS") {
             return SyncError(
-                .transport, "\(reach): the secure connection (https) failed; the county hub speaks http:// unless a proxy in front of it serves https"
+                .transport,
+                "\(reach): the secure connection (https) failed; the county hub speaks http:// unless a proxy in front of it serves https"
             )
         }
         if text.contains("Connection refused") || text.contains("errno: 111") {
-            return SyncError(.transport, "\(reach): nothing answers there (connection refused); check the address and port, and that it serves")
+            return SyncError(
+                .transport,
+                "\(reach): nothing answers there (connection refused); check the address and port, and that it serves"
+            )
         }
-        if text.contains("No route") || text.contains("unreachable") || text.contains("errno: 113") || text.contains("errno: 101") {
+        if text.contains("No route") || text.contains("unreachable") || text.contains("errno: 113")
+            || text.contains("errno: 101")
+        {
             return SyncError(.transport, "\(reach): no route from this computer; check the network")
         }
         if text.contains("DNS error") || text.contains("UnknownHost") {
@@ -88,7 +99,12 @@ public struct HTTPTransport: SyncTransport, Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
         let signatureHeaders = try SyncSigning.signRequest(
-            method: "POST", targetURI: url, contentType: contentType, body: body, key: key, now: now
+            method: "POST",
+            targetURI: url,
+            contentType: contentType,
+            body: body,
+            key: key,
+            now: now
         )
         for header in signatureHeaders { request.headers.add(name: header.name, value: header.value) }
         request.body = .bytes(ByteBuffer(bytes: body))
@@ -102,16 +118,36 @@ public struct HTTPTransport: SyncTransport, Sendable {
         do {
             buffer = try await response.body.collect(upTo: maxResponseBytes)
         } catch is NIOTooManyBytesError {
-            throw SyncError(.transport, "the answer from \(baseURL) is larger than \(maxResponseBytes) bytes; is this the county hub?")
+            throw SyncError(
+                .transport,
+                "the answer from \(baseURL) is larger than \(maxResponseBytes) bytes; is this the county hub?"
+            )
         } catch {
             // A connection cut or a server killed in the middle of the body (found by the fault soak,
             // where this error reached the user as a bare "stream ended at an unexpected time").
-            throw SyncError(.transport, "the answer from \(baseURL) was cut off; sync again: what arrived before is kept")
+            throw SyncError(
+                .transport,
+                "the answer from \(baseURL) was cut off; sync again: what arrived before is kept"
+            )
         }
         let responseBody = Array(buffer.readableBytesView)
-        let signed = SignedMessage(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
-        let sentRequest = SyncSigning.sentRequest(targetURI: url, contentType: contentType, signatureHeaders: signatureHeaders)
-        try SyncSigning.verifyResponse(signed, body: responseBody, request: sentRequest, hubKey: hubKey, now: now, acceptPeer: acceptPeer)
+        let signed = SignedMessage(
+            status: Int(response.status.code),
+            headers: response.headers.map { ($0.name, $0.value) }
+        )
+        let sentRequest = SyncSigning.sentRequest(
+            targetURI: url,
+            contentType: contentType,
+            signatureHeaders: signatureHeaders
+        )
+        try SyncSigning.verifyResponse(
+            signed,
+            body: responseBody,
+            request: sentRequest,
+            hubKey: hubKey,
+            now: now,
+            acceptPeer: acceptPeer
+        )
         return (Int(response.status.code), responseBody)
     }
 
@@ -125,7 +161,10 @@ public struct HTTPTransport: SyncTransport, Sendable {
             var error: Inner
         }
         if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(body)) {
-            return SyncError(.refused, "the hub refused the request (\(status) \(envelope.error.code)): \(envelope.error.message)")
+            return SyncError(
+                .refused,
+                "the hub refused the request (\(status) \(envelope.error.code)): \(envelope.error.message)"
+            )
         }
         return SyncError(.refused, "the hub answered HTTP \(status)")
     }

@@ -33,7 +33,11 @@ public struct SyncSummary: Codable, Sendable, Equatable {
         if upToDate { return "up to date (\(requestBytes + responseBytes) bytes)" }
         var parts = ["received \(received)", "sent \(sent)"]
         let refused = refusedHere.count + refusedThere.count
-        if refused > 0 { parts.append("refused \(refused): " + (refusedHere + refusedThere).prefix(3).map(\.reason).joined(separator: "; ")) }
+        if refused > 0 {
+            parts.append(
+                "refused \(refused): " + (refusedHere + refusedThere).prefix(3).map(\.reason).joined(separator: "; ")
+            )
+        }
         if heldHere > 0 { parts.append("held \(heldHere)") }
         parts.append("open conflicts \(conflicts)")
         if !divergentScopes.isEmpty { parts.append("DIVERGED in \(divergentScopes.joined(separator: ", "))") }
@@ -60,7 +64,10 @@ public struct SyncClient: Sendable {
     var scopesKey: String { "sync.scopes." + Hex.encode(BLAKE2b.hash256(Array(peer.utf8)).prefix(8)) }
 
     /// Runs one sync.
-    public func sync(over transport: some SyncTransport, progress: ((SyncProgress) -> Void)? = nil) async throws -> SyncSummary {
+    public func sync(
+        over transport: some SyncTransport,
+        progress: ((SyncProgress) -> Void)? = nil
+    ) async throws -> SyncSummary {
         var summary = SyncSummary()
         func exchange(_ request: SyncRequest) async throws -> SyncResponse {
             let encoded = try SyncWire.encode(request)
@@ -86,7 +93,8 @@ public struct SyncClient: Sendable {
         let differing = SyncPlanner.differingScopes(server: serverDigests, client: localDigests)
         let scopeSet = Set(differing)
         let localHeads = try replica.heads(scopes: scopeSet)
-        guard case .heads(let remote) = try await exchange(.heads(HeadsRequest(scopes: differing, heads: localHeads))) else {
+        guard case .heads(let remote) = try await exchange(.heads(HeadsRequest(scopes: differing, heads: localHeads)))
+        else {
             throw SyncError(.transport, "the peer answered heads with something else")
         }
         let plan = SyncPlanner.plan(client: localHeads, server: remote.heads, scopes: scopeSet)
@@ -97,16 +105,22 @@ public struct SyncClient: Sendable {
         // A feed leaves the request once the replica holds it up to the head the peer announced,
         // so each request (and the peer's work on it) shrinks as the sync goes on.
         let targets = Dictionary(remote.heads.map { ($0.scope + "\u{0}" + $0.author, $0.head) }, uniquingKeysWith: max)
-        func unfinished(_ heads: [FeedHead]) -> [FeedHead] { heads.filter { $0.head < targets[$0.scope + "\u{0}" + $0.author] ?? .max } }
+        func unfinished(_ heads: [FeedHead]) -> [FeedHead] {
+            heads.filter { $0.head < targets[$0.scope + "\u{0}" + $0.author] ?? .max }
+        }
         var pull = plan.pull
-        var response: SyncResponse? = pull.isEmpty ? nil : try await exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes)))
+        var response: SyncResponse? =
+            pull.isEmpty
+            ? nil : try await exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes)))
         while let current = response {
             guard case .pull(let records, let more) = current else {
                 throw SyncError(.transport, "the peer answered a pull with something else")
             }
             let predicted = unfinished(try Self.advance(pull, by: records))
             let prefetch = more && !records.isEmpty && predicted != pull && !predicted.isEmpty
-            let nextRequest = SyncRequest.pull(PullRequest(after: predicted, maxCommits: batchCommits, maxBytes: batchBytes))
+            let nextRequest = SyncRequest.pull(
+                PullRequest(after: predicted, maxCommits: batchCommits, maxBytes: batchBytes)
+            )
             async let prefetched: SyncResponse? = prefetch ? transport.exchange(nextRequest) : nil
             let report: ImportReport
             do {
@@ -121,10 +135,20 @@ public struct SyncClient: Sendable {
             progress?(SyncProgress(phase: "pull", commits: summary.received, bytes: summary.responseBytes))
             let next = try await prefetched
             guard more, !records.isEmpty else { break }
-            let now = Dictionary(try replica.heads(scopes: scopeSet).map { ($0.scope + "\u{0}" + $0.author, $0.head) }, uniquingKeysWith: max)
-            let advanced = unfinished(pull.map { FeedHead(author: $0.author, scope: $0.scope, head: now[$0.scope + "\u{0}" + $0.author] ?? 0) })
+            let now = Dictionary(
+                try replica.heads(scopes: scopeSet).map { ($0.scope + "\u{0}" + $0.author, $0.head) },
+                uniquingKeysWith: max
+            )
+            let advanced = unfinished(
+                pull.map {
+                    FeedHead(author: $0.author, scope: $0.scope, head: now[$0.scope + "\u{0}" + $0.author] ?? 0)
+                }
+            )
             guard advanced != pull else {
-                throw SyncError(.noProgress, "the peer's commits could not be taken (\(report.refused.first?.reason ?? "no reason")); sync stopped")
+                throw SyncError(
+                    .noProgress,
+                    "the peer's commits could not be taken (\(report.refused.first?.reason ?? "no reason")); sync stopped"
+                )
             }
             if advanced.isEmpty { break }
             if let next, advanced == predicted {
@@ -133,7 +157,9 @@ public struct SyncClient: Sendable {
                 summary.responseBytes += try SyncWire.encode(next).body.count
                 response = next
             } else {
-                response = try await exchange(.pull(PullRequest(after: advanced, maxCommits: batchCommits, maxBytes: batchBytes)))
+                response = try await exchange(
+                    .pull(PullRequest(after: advanced, maxCommits: batchCommits, maxBytes: batchBytes))
+                )
             }
             pull = advanced
         }
@@ -152,9 +178,14 @@ public struct SyncClient: Sendable {
             var last: [String: UInt64] = [:]
             for record in batch.records {
                 let commit = try CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
-                last[commit.scope + "\u{0}" + commit.author.hex] = max(last[commit.scope + "\u{0}" + commit.author.hex] ?? 0, commit.sequence)
+                last[commit.scope + "\u{0}" + commit.author.hex] = max(
+                    last[commit.scope + "\u{0}" + commit.author.hex] ?? 0,
+                    commit.sequence
+                )
             }
-            push = push.map { FeedHead(author: $0.author, scope: $0.scope, head: last[$0.scope + "\u{0}" + $0.author] ?? $0.head) }
+            push = push.map {
+                FeedHead(author: $0.author, scope: $0.scope, head: last[$0.scope + "\u{0}" + $0.author] ?? $0.head)
+            }
         }
         // Compare the state of every scope both sides now hold: a difference is reported loudly.
         if !differing.isEmpty {
@@ -180,7 +211,9 @@ extension SyncClient {
             let key = commit.scope + "\u{0}" + commit.author.hex
             last[key] = max(last[key] ?? 0, commit.sequence)
         }
-        return after.map { FeedHead(author: $0.author, scope: $0.scope, head: max($0.head, last[$0.scope + "\u{0}" + $0.author] ?? 0)) }
+        return after.map {
+            FeedHead(author: $0.author, scope: $0.scope, head: max($0.head, last[$0.scope + "\u{0}" + $0.author] ?? 0))
+        }
     }
 }
 

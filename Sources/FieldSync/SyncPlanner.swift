@@ -11,10 +11,20 @@ public enum SyncPlanner {
     /// What to move, given both sides' heads in the differing scopes.
     /// - Returns: `pull`: feeds where the server is ahead, with the client's head as `head` (0 if it
     ///   has none); `push`: feeds where the client is ahead, with the server's head as `head`.
-    public static func plan(client: [FeedHead], server: [FeedHead], scopes: Set<String>) -> (pull: [FeedHead], push: [FeedHead]) {
+    public static func plan(
+        client: [FeedHead],
+        server: [FeedHead],
+        scopes: Set<String>
+    ) -> (pull: [FeedHead], push: [FeedHead]) {
         func key(_ head: FeedHead) -> String { head.scope + "\u{0}" + head.author }
-        let mine = Dictionary(client.filter { scopes.contains($0.scope) }.map { (key($0), $0) }, uniquingKeysWith: { max($0.head, $1.head) == $0.head ? $0 : $1 })
-        let theirs = Dictionary(server.filter { scopes.contains($0.scope) }.map { (key($0), $0) }, uniquingKeysWith: { max($0.head, $1.head) == $0.head ? $0 : $1 })
+        let mine = Dictionary(
+            client.filter { scopes.contains($0.scope) }.map { (key($0), $0) },
+            uniquingKeysWith: { max($0.head, $1.head) == $0.head ? $0 : $1 }
+        )
+        let theirs = Dictionary(
+            server.filter { scopes.contains($0.scope) }.map { (key($0), $0) },
+            uniquingKeysWith: { max($0.head, $1.head) == $0.head ? $0 : $1 }
+        )
         var pull: [FeedHead] = []
         var push: [FeedHead] = []
         for (feed, remote) in theirs where remote.head > (mine[feed]?.head ?? 0) {

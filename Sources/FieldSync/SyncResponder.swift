@@ -21,18 +21,26 @@ public struct SyncResponder: Sendable {
         switch request {
         case .summary(let summary):
             guard summary.version == SyncProtocol.version else {
-                throw SyncError(.unsupportedVersion, "sync protocol version \(summary.version) is not supported (this hub speaks \(SyncProtocol.version))")
+                throw SyncError(
+                    .unsupportedVersion,
+                    "sync protocol version \(summary.version) is not supported (this hub speaks \(SyncProtocol.version))"
+                )
             }
-            if try replica.headsDigest(scopes: readableScopes) == summary.digest { return .summary(SummaryResponse(upToDate: true, scopeDigests: nil)) }
+            if try replica.headsDigest(scopes: readableScopes) == summary.digest {
+                return .summary(SummaryResponse(upToDate: true, scopeDigests: nil))
+            }
             let heads = try replica.heads(scopes: readableScopes)
-            return .summary(SummaryResponse(upToDate: false, scopeDigests: SyncPlanner.scopeDigests(heads, scopes: readableScopes)))
+            return .summary(
+                SummaryResponse(upToDate: false, scopeDigests: SyncPlanner.scopeDigests(heads, scopes: readableScopes))
+            )
         case .heads(let request):
             let scopes = Set(request.scopes).intersection(readableScopes)
             return .heads(HeadsResponse(heads: try replica.heads(scopes: scopes)))
         case .pull(let pull):
             let wanted = pull.after.filter { readableScopes.contains($0.scope) }
             let batch = try replica.records(
-                after: wanted, maxCommits: max(1, min(pull.maxCommits, SyncProtocol.maxBatchCommits)),
+                after: wanted,
+                maxCommits: max(1, min(pull.maxCommits, SyncProtocol.maxBatchCommits)),
                 maxBytes: max(1, min(pull.maxBytes, SyncProtocol.maxBatchBytes))
             )
             return .pull(records: batch.records, more: batch.more)
@@ -40,7 +48,14 @@ public struct SyncResponder: Sendable {
             guard records.count <= SyncProtocol.maxBatchCommits else {
                 throw SyncError(.batchTooLarge, "a push carries at most \(SyncProtocol.maxBatchCommits) commits")
             }
-            return .push(PushResponse(try replica.integrate(try Self.admit(records, readableScopes: readableScopes), keepsRefused: keepsRefused)))
+            return .push(
+                PushResponse(
+                    try replica.integrate(
+                        try Self.admit(records, readableScopes: readableScopes),
+                        keepsRefused: keepsRefused
+                    )
+                )
+            )
         case .stateDigests(let scopes):
             var digests: [String: String] = [:]
             for scope in Set(scopes).intersection(readableScopes) { digests[scope] = try replica.digest(scope: scope) }
@@ -59,12 +74,16 @@ public struct SyncResponder: Sendable {
             switch result {
             case .success(let commit): commits.append(commit)
             case .failure(let error):
-                throw SyncError(.badRequest, "record \(index + 1) of the push is not a signed commit (\(error.message)); nothing of this batch was taken")
+                throw SyncError(
+                    .badRequest,
+                    "record \(index + 1) of the push is not a signed commit (\(error.message)); nothing of this batch was taken"
+                )
             }
         }
         if let foreign = commits.first(where: { !readableScopes.contains($0.commit.scope) }) {
             throw SyncError(
-                .outOfScope, "this device may not write or relay commits in \(foreign.commit.scope); nothing of this batch was taken"
+                .outOfScope,
+                "this device may not write or relay commits in \(foreign.commit.scope); nothing of this batch was taken"
             )
         }
         return commits

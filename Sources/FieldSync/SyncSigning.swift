@@ -10,7 +10,9 @@ public enum SyncSigning {
     public static let lifetime: Int64 = 300
 
     /// The components a request signature covers.
-    public static let requestComponents = ["@method", "@target-uri", "content-type", "content-digest"].map { SignatureComponent($0) }
+    public static let requestComponents = ["@method", "@target-uri", "content-type", "content-digest"].map {
+        SignatureComponent($0)
+    }
 
     /// The label of a request's signature; the hub verifies that one and no other.
     public static let requestLabel = "device"
@@ -30,7 +32,8 @@ public enum SyncSigning {
     /// The parameters for a new signature by `key` at `now` (Unix seconds).
     public static func parameters(key: PublicKey, now: Int64, label: String) -> SignatureInput {
         SignatureInput(
-            label: label, components: label == "hub" ? responseComponents : requestComponents,
+            label: label,
+            components: label == "hub" ? responseComponents : requestComponents,
             parameters: [
                 ("created", .integer(now)), ("expires", .integer(now + lifetime)),
                 ("nonce", .string(Data(secureRandomBytes(16)).base64EncodedString())), ("keyid", .string(key.hex)),
@@ -41,24 +44,42 @@ public enum SyncSigning {
 
     /// Signs a request: returns the headers to add (Content-Digest, Signature-Input, Signature).
     public static func signRequest(
-        method: String, targetURI: String, contentType: String, body: [UInt8], key: SigningKey, now: Int64
+        method: String,
+        targetURI: String,
+        contentType: String,
+        body: [UInt8],
+        key: SigningKey,
+        now: Int64
     ) throws -> [(name: String, value: String)] {
         let digest = ContentDigest.header(for: body)
         let message = SignedMessage(
-            method: method, targetURI: targetURI, headers: [("Content-Type", contentType), ("Content-Digest", digest)]
+            method: method,
+            targetURI: targetURI,
+            headers: [("Content-Type", contentType), ("Content-Digest", digest)]
         )
-        let signed = try HTTPSignature.sign(message, input: parameters(key: key.publicKey, now: now, label: requestLabel), key: key)
-        return [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
+        let signed = try HTTPSignature.sign(
+            message,
+            input: parameters(key: key.publicKey, now: now, label: requestLabel),
+            key: key
+        )
+        return [
+            ("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature),
+        ]
     }
 
     /// The request as its response's signature covers it: the method, the target and the headers
     /// `signRequest` returned (its digest and signature), with the content type.
     public static func sentRequest(
-        method: String = "POST", targetURI: String, contentType: String, signatureHeaders: [(name: String, value: String)]
+        method: String = "POST",
+        targetURI: String,
+        contentType: String,
+        signatureHeaders: [(name: String, value: String)]
     ) -> SignedMessage {
         SignedMessage(
-            method: method, targetURI: targetURI,
-            headers: [("Content-Type", contentType)] + signatureHeaders.filter { $0.name == "Content-Digest" || $0.name == "Signature" }
+            method: method,
+            targetURI: targetURI,
+            headers: [("Content-Type", contentType)]
+                + signatureHeaders.filter { $0.name == "Content-Digest" || $0.name == "Signature" }
         )
     }
 
@@ -77,20 +98,34 @@ public enum SyncSigning {
 
     /// Signs a response to `request`: returns the headers to add.
     public static func signResponse(
-        status: Int, contentType: String, body: [UInt8], request: SignedMessage, key: SigningKey, now: Int64
+        status: Int,
+        contentType: String,
+        body: [UInt8],
+        request: SignedMessage,
+        key: SigningKey,
+        now: Int64
     ) throws -> [(name: String, value: String)] {
         let digest = ContentDigest.header(for: body)
-        let message = SignedMessage(status: status, headers: [("Content-Type", contentType), ("Content-Digest", digest)])
+        let message = SignedMessage(
+            status: status,
+            headers: [("Content-Type", contentType), ("Content-Digest", digest)]
+        )
         var input = parameters(key: key.publicKey, now: now, label: "hub")
         input.components = coveredComponents(answering: request)
         let signed = try HTTPSignature.sign(message, request: request, input: input, key: key)
-        return [("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature)]
+        return [
+            ("Content-Digest", digest), ("Signature-Input", signed.signatureInput), ("Signature", signed.signature),
+        ]
     }
 
     /// Checks a response's signature (by `hubKey`, covering the request) and its digest.
     /// - Throws: `SyncError(.transport)` naming what is wrong; an unsigned response is refused.
     public static func verifyResponse(
-        _ response: SignedMessage, body: [UInt8], request: SignedMessage, hubKey: PublicKey, now: Int64,
+        _ response: SignedMessage,
+        body: [UInt8],
+        request: SignedMessage,
+        hubKey: PublicKey,
+        now: Int64,
         acceptPeer: (@Sendable (PublicKey) -> Bool)? = nil
     ) throws {
         guard let input = response.header("signature-input"), let signature = response.header("signature") else {
@@ -98,27 +133,41 @@ public enum SyncSigning {
         }
         let verified: SignatureInput
         do {
-            verified = try HTTPSignature.verify(response, request: request, signatureInput: input, signature: signature, label: "hub") { input in
+            verified = try HTTPSignature.verify(
+                response,
+                request: request,
+                signatureInput: input,
+                signature: signature,
+                label: "hub"
+            ) { input in
                 if let acceptPeer {
                     guard let keyID = input.keyID, let key = try? PublicKey(hex: keyID), acceptPeer(key) else {
-                        throw SyncError(.transport, "the peer's response is signed by a key not enrolled in this county")
+                        throw SyncError(
+                            .transport,
+                            "the peer's response is signed by a key not enrolled in this county"
+                        )
                     }
                     return key
                 }
-                guard input.keyID == hubKey.hex else { throw SyncError(.transport, "the response is signed by another key than the county hub's") }
+                guard input.keyID == hubKey.hex else {
+                    throw SyncError(.transport, "the response is signed by another key than the county hub's")
+                }
                 return hubKey
             }
         } catch let error as HTTPSignatureError {
             throw SyncError(.transport, "the hub's response signature is invalid: \(error.message)")
         }
-        guard Set(verified.components).isSuperset(of: coveredComponents(answering: request)), verified.tag == tag, verified.algorithm == "ed25519"
+        guard Set(verified.components).isSuperset(of: coveredComponents(answering: request)), verified.tag == tag,
+            verified.algorithm == "ed25519"
         else {
             throw SyncError(.transport, "the hub's response signature does not cover what fieldlog requires")
         }
         if let expires = verified.expires, expires < now - 5 {
             throw SyncError(.transport, "the hub's response signature has expired; check this computer's clock")
         }
-        guard let digest = response.header("content-digest") else { throw SyncError(.transport, "the hub's response has no Content-Digest") }
+        guard let digest = response.header("content-digest") else {
+            throw SyncError(.transport, "the hub's response has no Content-Digest")
+        }
         do { try ContentDigest.verify(digest, body: body) } catch {
             throw SyncError(.transport, "the hub's response body does not match its digest")
         }

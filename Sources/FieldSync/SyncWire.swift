@@ -23,11 +23,14 @@ public enum SyncWire {
     /// Encodes a request.
     public static func encode(_ request: SyncRequest) throws -> Encoded {
         switch request {
-        case .summary(let message): return Encoded(path: "/v1/sync/summary", contentType: jsonType, body: try json(message))
+        case .summary(let message):
+            return Encoded(path: "/v1/sync/summary", contentType: jsonType, body: try json(message))
         case .heads(let message): return Encoded(path: "/v1/sync/heads", contentType: jsonType, body: try json(message))
         case .pull(let message): return Encoded(path: "/v1/sync/pull", contentType: jsonType, body: try json(message))
-        case .push(let records): return Encoded(path: "/v1/sync/push", contentType: batchType, body: batch(records, more: false))
-        case .stateDigests(let scopes): return Encoded(path: "/v1/sync/digests", contentType: jsonType, body: try json(scopes))
+        case .push(let records):
+            return Encoded(path: "/v1/sync/push", contentType: batchType, body: batch(records, more: false))
+        case .stateDigests(let scopes):
+            return Encoded(path: "/v1/sync/digests", contentType: jsonType, body: try json(scopes))
         }
     }
 
@@ -44,9 +47,14 @@ public enum SyncWire {
             let pull = try decodeJSON(PullRequest.self, body)
             try check(pull.after)
             guard (1...SyncProtocol.maxBatchCommits).contains(pull.maxCommits) else {
-                throw SyncError(.badRequest, "maxCommits is 1 to \(SyncProtocol.maxBatchCommits), not \(pull.maxCommits)")
+                throw SyncError(
+                    .badRequest,
+                    "maxCommits is 1 to \(SyncProtocol.maxBatchCommits), not \(pull.maxCommits)"
+                )
             }
-            guard pull.maxBytes >= 1 else { throw SyncError(.badRequest, "maxBytes is at least 1, not \(pull.maxBytes)") }
+            guard pull.maxBytes >= 1 else {
+                throw SyncError(.badRequest, "maxBytes is at least 1, not \(pull.maxBytes)")
+            }
             return .pull(pull)
         case "/v1/sync/push": return .push(try unbatch(body).records)
         case "/v1/sync/digests": return .stateDigests(try decodeJSON([String].self, body))
@@ -61,7 +69,9 @@ public enum SyncWire {
             guard head.head <= CommitCodec.maxField else {
                 throw SyncError(.badRequest, "a feed head is at most 2^63 - 1, not \(head.head)")
             }
-            guard head.author.utf8.count == 64, head.author.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            guard head.author.utf8.count == 64,
+                head.author.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+            else {
                 throw SyncError(.badRequest, "a feed head's author is 64 lowercase hex digits")
             }
         }
@@ -122,10 +132,16 @@ public enum SyncWire {
         var records: [[UInt8]] = []
         var offset = 9
         while offset < body.count {
-            guard offset + 4 <= body.count else { throw SyncError(.badRequest, "a commit batch ends inside a length field") }
-            let length = Int(body[offset]) << 24 | Int(body[offset + 1]) << 16 | Int(body[offset + 2]) << 8 | Int(body[offset + 3])
+            guard offset + 4 <= body.count else {
+                throw SyncError(.badRequest, "a commit batch ends inside a length field")
+            }
+            let length =
+                Int(body[offset]) << 24 | Int(body[offset + 1]) << 16 | Int(body[offset + 2]) << 8
+                | Int(body[offset + 3])
             offset += 4
-            guard length > 0, offset + length <= body.count else { throw SyncError(.badRequest, "a commit batch is truncated") }
+            guard length > 0, offset + length <= body.count else {
+                throw SyncError(.badRequest, "a commit batch is truncated")
+            }
             records.append(Array(body[offset..<offset + length]))
             offset += length
             guard records.count <= SyncProtocol.maxBatchCommits else {

@@ -6,7 +6,9 @@ import Foundation
 
 struct BundleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bundle", abstract: "Carry commits between replicas as a file (USB stick).", subcommands: [Export.self, Import.self]
+        commandName: "bundle",
+        abstract: "Carry commits between replicas as a file (USB stick).",
+        subcommands: [Export.self, Import.self]
     )
 
     struct Export: ParsableCommand {
@@ -24,14 +26,17 @@ struct BundleCommand: ParsableCommand {
         @Option(help: "The bundle file to write.") var out: String
         @Option(
             name: .customLong("for"),
-            help: "The device the bundle is for: its device code (D002), fingerprint, public key, or its holder (cadre, department or label), as `fieldlog registry list devices` shows them."
+            help:
+                "The device the bundle is for: its device code (D002), fingerprint, public key, or its holder (cadre, department or label), as `fieldlog registry list devices` shows them."
         )
         var recipient: String?
         @Flag(help: "Write every commit this replica holds (a backup, or your own other replica).") var all = false
 
         func validate() throws {
             if recipient == nil && !all {
-                throw ValidationError("say who the bundle is for: --for DEVICE writes only what that device may read (`fieldlog registry list devices` lists them); --all writes everything this replica holds")
+                throw ValidationError(
+                    "say who the bundle is for: --for DEVICE writes only what that device may read (`fieldlog registry list devices` lists them); --all writes everything this replica holds"
+                )
             }
             if recipient != nil && all { throw ValidationError("give --for or --all, not both") }
         }
@@ -53,15 +58,22 @@ struct BundleCommand: ParsableCommand {
                 let key = try ledger.enrolledDevice(named: recipient)
                 // As a laptop serving a peer does: what both may read, so that nothing this replica
                 // holds beyond its own scopes (from an --all bundle) is passed on.
-                let readable = try ledger.readableScopes(of: key).intersection(ledger.readableScopes(of: ledger.publicKey))
+                let readable = try ledger.readableScopes(of: key).intersection(
+                    ledger.readableScopes(of: ledger.publicKey)
+                )
                 scopes = readable
                 output.recipient = key.fingerprint
                 output.enterprises = readable.filter { $0 != Commit.registryScope }.count
             }
             output.commits = try CommitBundle.write(from: ledger.replica, scopes: scopes, to: out)
-            if global.json { try global.printJSON(output); return }
+            if global.json {
+                try global.printJSON(output)
+                return
+            }
             if let recipient, let fingerprint = output.recipient, let enterprises = output.enterprises {
-                let named = recipient.lowercased().replacingOccurrences(of: "-", with: "") == fingerprint.replacingOccurrences(of: "-", with: "")
+                let named =
+                    recipient.lowercased().replacingOccurrences(of: "-", with: "")
+                        == fingerprint.replacingOccurrences(of: "-", with: "")
                     ? fingerprint : "\(recipient) (\(fingerprint))"
                 print("已写出 \(output.commits) 条提交到 \(out)，给 \(named)：登记册和双方都可读的 \(enterprises) 家企业。")
             } else {
@@ -79,7 +91,10 @@ struct BundleCommand: ParsableCommand {
         @Flag(help: "Print a progress line after every batch (one SQLite transaction).") var progress = false
 
         func run() throws {
-            let ledger = try global.ledger(write: false, batchSize: ProcessInfo.processInfo.environment["FIELDLOG_BATCH_SIZE"].flatMap(Int.init))
+            let ledger = try global.ledger(
+                write: false,
+                batchSize: ProcessInfo.processInfo.environment["FIELDLOG_BATCH_SIZE"].flatMap(Int.init)
+            )
             let records = try CommitBundle.open(file)
             let started = Date()
             let showProgress = records.count >= 10_000 && isatty(STDERR_FILENO) == 1
@@ -89,10 +104,17 @@ struct BundleCommand: ParsableCommand {
                 let elapsed = Date().timeIntervalSince(started)
                 let rate = Double(seen) / max(elapsed, 0.001)
                 let left = Double(records.count - seen) / max(rate, 1)
-                FileHandle.standardError.write(Data(String(format: "\r%d/%d commits, %.0f/s, %.0f s left   ", seen, records.count, rate, left).utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        String(format: "\r%d/%d commits, %.0f/s, %.0f s left   ", seen, records.count, rate, left).utf8
+                    )
+                )
             }
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
-            if global.json { try global.printJSON(report); return }
+            if global.json {
+                try global.printJSON(report)
+                return
+            }
             print("导入 \(file)：共 \(records.count) 条提交；\(report.chineseSummary)。")
             for refusal in report.refused.prefix(20) {
                 print("  拒收：\(refusal.reason)")
@@ -104,7 +126,9 @@ struct BundleCommand: ParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "This replica: identity, counts, held commits, conflicts, scope digests.")
+    static let configuration = CommandConfiguration(
+        abstract: "This replica: identity, counts, held commits, conflicts, scope digests."
+    )
     @OptionGroup var global: GlobalOptions
 
     struct Output: Encodable {
@@ -139,33 +163,55 @@ struct Status: ParsableCommand {
         var digests: [String: String] = [:]
         for scope in try ledger.replica.scopes() { digests[scope] = try ledger.replica.digest(scope: scope) }
         let output = Output(
-            folder: global.folder, publicKey: ledger.publicKey.hex, fingerprint: ledger.publicKey.fingerprint,
-            role: try ledger.enrolledRole()?.rawValue, county: try ledger.replica.metaValue("county"),
-            rootFingerprint: ledger.replica.root.fingerprint, records: try ledger.counts(),
+            folder: global.folder,
+            publicKey: ledger.publicKey.hex,
+            fingerprint: ledger.publicKey.fingerprint,
+            role: try ledger.enrolledRole()?.rawValue,
+            county: try ledger.replica.metaValue("county"),
+            rootFingerprint: ledger.replica.root.fingerprint,
+            records: try ledger.counts(),
             commits: ["applied": counts.applied, "held": counts.pending, "excluded": counts.excluded],
             conflicts: try ledger.replica.conflicts().count,
             workflowConflicts: try ledger.workflowConflicts(profile: try global.profile()).map(\.number),
             quarantinedFeeds: try ledger.replica.feeds().filter { $0.forkedAt != nil },
             held: unapplied.map {
-                Held(commit: $0.id.hex, scope: $0.scope, sequence: $0.sequence, status: $0.status == .pending ? "held" : "excluded", reason: $0.reason ?? "")
+                Held(
+                    commit: $0.id.hex,
+                    scope: $0.scope,
+                    sequence: $0.sequence,
+                    status: $0.status == .pending ? "held" : "excluded",
+                    reason: $0.reason ?? ""
+                )
             },
             digests: digests
         )
-        if global.json { try global.printJSON(output); return }
+        if global.json {
+            try global.printJSON(output)
+            return
+        }
         print("fieldlog 副本：\(output.folder)")
         print("  本机设备：\(output.fingerprint)  角色：\(try ledger.enrolledRole()?.plain ?? "尚未登记 (not enrolled)")")
         print("  县：\(output.county ?? "-")  根密钥指纹：\(output.rootFingerprint)")
-        print("  记录：" + output.records.sorted { $0.key < $1.key }.map { "\(RecordNames.tables[$0.key] ?? $0.key) \($0.value)" }.joined(separator: "，"))
+        print(
+            "  记录："
+                + output.records.sorted { $0.key < $1.key }.map {
+                    "\(RecordNames.tables[$0.key] ?? $0.key) \($0.value)"
+                }.joined(separator: "，")
+        )
         print("  提交：已应用 \(counts.applied)，暂存 \(counts.pending)，已排除 \(counts.excluded)")
         print("  未决字段冲突：\(output.conflicts) 处\(output.conflicts == 0 ? "" : "（`fieldlog conflicts` 列出）")")
         if !output.workflowConflicts.isEmpty {
             print("  流转冲突待协调人裁定：\(output.workflowConflicts.joined(separator: "、"))")
         }
         for feed in output.quarantinedFeeds {
-            print("  已隔离：设备 \(String(feed.author.prefix(16)))… 在\(ledger.scopeLabel(feed.scope))的提交自第 \(feed.forkedAt ?? 0) 条起分叉（同一序号两份不同提交）")
+            print(
+                "  已隔离：设备 \(String(feed.author.prefix(16)))… 在\(ledger.scopeLabel(feed.scope))的提交自第 \(feed.forkedAt ?? 0) 条起分叉（同一序号两份不同提交）"
+            )
         }
         for held in output.held.prefix(10) {
-            print("  \(held.status == "held" ? "暂存" : "已排除")：第 \(held.sequence) 条，\(ledger.scopeLabel(held.scope))：\(held.reason)")
+            print(
+                "  \(held.status == "held" ? "暂存" : "已排除")：第 \(held.sequence) 条，\(ledger.scopeLabel(held.scope))：\(held.reason)"
+            )
         }
     }
 }

@@ -20,7 +20,8 @@ struct GlobalOptions: ParsableArguments {
         if let data { return (data as NSString).standardizingPath }
         let environment = ProcessInfo.processInfo.environment
         if let home = environment["FIELDLOG_HOME"], !home.isEmpty { return home }
-        let base = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
+        let base =
+            environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
         return base + "/fieldlog"
     }
 
@@ -36,7 +37,10 @@ struct GlobalOptions: ParsableArguments {
 
     /// The device's signing key, unlocked with the passphrase.
     func signingKey() throws -> SigningKey {
-        let key = try KeyFile.read(from: keyPath, passphrase: try Passphrase.read(prompt: "Passphrase for \(keyPath): "))
+        let key = try KeyFile.read(
+            from: keyPath,
+            passphrase: try Passphrase.read(prompt: "Passphrase for \(keyPath): ")
+        )
         return key
     }
 
@@ -46,7 +50,9 @@ struct GlobalOptions: ParsableArguments {
             throw CLIError("no device key in \(folder); run `fieldlog init` first (or pass --data)")
         }
         guard hasReplica else {
-            throw CLIError("this device has not joined a county yet; run `fieldlog join ENROLLMENT.bundle` (or `fieldlog county create` on the operator's machine)")
+            throw CLIError(
+                "this device has not joined a county yet; run `fieldlog join ENROLLMENT.bundle` (or `fieldlog county create` on the operator's machine)"
+            )
         }
         let publicKey = try publicKey()
         let signer = write ? try signingKey() : nil
@@ -134,6 +140,8 @@ func writeFile(_ bytes: [UInt8], to path: String) throws {
         throw CLIError("the folder \(target) cannot be written by this user; choose another --out")
     }
     do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-        throw CLIError("\(path) could not be written (is the disk full, or is the file open in another program?); try again or choose another --out")
+        throw CLIError(
+            "\(path) could not be written (is the disk full, or is the file open in another program?); try again or choose another --out"
+        )
     }
 }

@@ -8,20 +8,24 @@ import Foundation
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Supervisors' exports: the work ledger (工作台账) and the monthly report (月调度), as CSV, XLSX or JSON; signed on request.",
+        abstract:
+            "Supervisors' exports: the work ledger (工作台账) and the monthly report (月调度), as CSV, XLSX or JSON; signed on request.",
         subcommands: [LedgerExport.self, MonthlyExport.self, Verify.self]
     )
 
     /// Options every export takes.
     struct Output: ParsableArguments {
-        @Option(help: "The file to write; .csv, .xlsx or .json (the format follows the name unless --format is given).") var out: String
+        @Option(help: "The file to write; .csv, .xlsx or .json (the format follows the name unless --format is given).")
+        var out: String
         @Option(help: "csv, xlsx or json.") var format: String?
         @Option(help: "Judge overdue, cards and lists as of this date, YYYY-MM-DD (default today).") var today: String?
         @Flag(help: "Also write OUT.sig, a detached signature with this device's key.") var sign = false
 
         func resolvedFormat() throws -> ExportFormat {
             if let format {
-                guard let parsed = ExportFormat(rawValue: format.lowercased()) else { throw CLIError("--format takes csv, xlsx or json") }
+                guard let parsed = ExportFormat(rawValue: format.lowercased()) else {
+                    throw CLIError("--format takes csv, xlsx or json")
+                }
                 return parsed
             }
             guard let parsed = ExportFormat(path: out) else {
@@ -43,7 +47,12 @@ struct ExportCommand: ParsableCommand {
                 switch format {
                 case .csv: CSVWriter.write(tables)
                 case .xlsx: try XLSXWriter.write(tables, title: title)
-                case .json: try JSONWriter.write(tables, title: title, generatedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000)))
+                case .json:
+                    try JSONWriter.write(
+                        tables,
+                        title: title,
+                        generatedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
+                    )
                 }
             try writeFile(bytes, to: out)
             let rows = tables.map(\.rows.count).reduce(0, +)
@@ -51,19 +60,31 @@ struct ExportCommand: ParsableCommand {
             if sign {
                 let ledger = try global.ledger(write: true)
                 let signature = ExportSignature.sign(
-                    file: bytes, name: URL(fileURLWithPath: out).lastPathComponent, key: try global.signingKey(),
-                    signerName: try ledger.authorName(ledger.publicKey), heads: try ledger.replica.heads(),
+                    file: bytes,
+                    name: URL(fileURLWithPath: out).lastPathComponent,
+                    key: try global.signingKey(),
+                    signerName: try ledger.authorName(ledger.publicKey),
+                    heads: try ledger.replica.heads(),
                     signedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
                 )
                 try writeFile(try signature.encoded(), to: out + ".sig")
-                lines.append("已签名：\(out).sig（BLAKE2b-256 \(signature.blake2b256.prefix(16))…，\(signature.heads.count) 个提交流进度）；核验：`fieldlog export verify \(out)`。")
+                lines.append(
+                    "已签名：\(out).sig（BLAKE2b-256 \(signature.blake2b256.prefix(16))…，\(signature.heads.count) 个提交流进度）；核验：`fieldlog export verify \(out)`。"
+                )
             }
-            if global.json { try global.printJSON(["file": out, "format": format.rawValue, "rows": String(rows)]) } else { lines.forEach { print($0) } }
+            if global.json {
+                try global.printJSON(["file": out, "format": format.rawValue, "rows": String(rows)])
+            } else {
+                for line in lines { print(line) }
+            }
         }
     }
 
     struct LedgerExport: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ledger", abstract: "The work ledger (工作台账): one row per demand.")
+        static let configuration = CommandConfiguration(
+            commandName: "ledger",
+            abstract: "The work ledger (工作台账): one row per demand."
+        )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: Output
         @Flag(help: "Only unresolved demands (every state before 已办结).") var unresolved = false
@@ -94,24 +115,33 @@ struct ExportCommand: ParsableCommand {
 
     struct MonthlyExport: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "monthly", abstract: "The monthly report (月调度): totals and rates against last month, by department, cadre, category and township, and the 久拖不决 and 推诿扯皮 lists."
+            commandName: "monthly",
+            abstract:
+                "The monthly report (月调度): totals and rates against last month, by department, cadre, category and township, and the 久拖不决 and 推诿扯皮 lists."
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: Output
         @Option(help: "The month, YYYY-MM.") var month: String
 
         func run() throws {
-            guard let period = try period(month: month, from: nil, to: nil) else { throw CLIError("give --month YYYY-MM") }
+            guard let period = try period(month: month, from: nil, to: nil) else {
+                throw CLIError("give --month YYYY-MM")
+            }
             let ledger = try global.ledger(write: false)
             let profile = try global.profile()
-            let tables = try ledger.monthlyReport(period, today: try output.day(ledger, profile: profile), profile: profile)
+            let tables = try ledger.monthlyReport(
+                period,
+                today: try output.day(ledger, profile: profile),
+                profile: profile
+            )
             try output.write(tables, title: "月调度 \(month)", global: global)
         }
     }
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check that an exported file is unaltered and signed by a device of this county; exit 1 otherwise."
+            abstract:
+                "Check that an exported file is unaltered and signed by a device of this county; exit 1 otherwise."
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The exported file.") var file: String
@@ -119,7 +149,9 @@ struct ExportCommand: ParsableCommand {
 
         func run() throws {
             let signaturePath = signature ?? file + ".sig"
-            guard let fileData = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            guard let fileData = FileManager.default.contents(atPath: file) else {
+                throw CLIError("cannot read \(file)")
+            }
             guard let signatureData = FileManager.default.contents(atPath: signaturePath) else {
                 throw CLIError("no signature \(signaturePath): the file is not signed (export it with --sign)")
             }
@@ -133,7 +165,9 @@ struct ExportCommand: ParsableCommand {
                 }
             }
             if global.json {
-                try global.printJSON(["file": file, "verified": "yes", "signer": who, "signedAt": parsed.signedAt, "key": parsed.signer])
+                try global.printJSON([
+                    "file": file, "verified": "yes", "signer": who, "signedAt": parsed.signedAt, "key": parsed.signer,
+                ])
                 return
             }
             let profile = try global.profile()
@@ -147,41 +181,56 @@ struct ExportCommand: ParsableCommand {
 
 struct RatesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rates", abstract: "The rates of docs/rates.md for any period, overall or broken down."
+        commandName: "rates",
+        abstract: "The rates of docs/rates.md for any period, overall or broken down."
     )
     @OptionGroup var global: GlobalOptions
     @Option(help: "A month, YYYY-MM (or give --from and --to).") var month: String?
     @Option(help: "First day, YYYY-MM-DD.") var from: String?
     @Option(help: "Last day, included.") var to: String?
     @Option(help: "department, cadre, category or township.") var by: String?
-    @Option(help: "Judge deadlines as of this date, YYYY-MM-DD (default today): one not reached yet is counted only once met.")
+    @Option(
+        help:
+            "Judge deadlines as of this date, YYYY-MM-DD (default today): one not reached yet is counted only once met."
+    )
     var today: String?
 
     func run() throws {
-        guard month != nil || (from != nil && to != nil), let period = try period(month: month, from: from, to: to) else {
+        guard month != nil || (from != nil && to != nil), let period = try period(month: month, from: from, to: to)
+        else {
             throw CLIError("give --month YYYY-MM, or --from and --to as dates like 2026-03-15 (--from not after --to)")
         }
         let ledger = try global.ledger(write: false)
         let profile = try global.profile()
-        let day = try today.map { text throws(CLIError) in
-            guard let day = Day(text) else { throw CLIError("--today '\(text)' is not a date like 2026-03-15") }
-            return day
-        } ?? ledger.localToday(profile: profile)
+        let day =
+            try today.map { text throws(CLIError) in
+                guard let day = Day(text) else { throw CLIError("--today '\(text)' is not a date like 2026-03-15") }
+                return day
+            } ?? ledger.localToday(profile: profile)
         var groups: [(String, Rates)]
         if let by {
-            guard let grouping = Ledger.RateGrouping(rawValue: by) else { throw CLIError("--by takes department, cadre, category or township") }
-            groups = try ledger.rates(for: period, by: grouping, today: day, profile: profile).sorted { $0.key < $1.key }
+            guard let grouping = Ledger.RateGrouping(rawValue: by) else {
+                throw CLIError("--by takes department, cadre, category or township")
+            }
+            groups = try ledger.rates(for: period, by: grouping, today: day, profile: profile).sorted {
+                $0.key < $1.key
+            }
         } else {
             groups = [("全县", try ledger.rates(for: period, today: day, profile: profile))]
         }
         func figures(_ rates: Rates) -> [(String, Ratio)] {
-            [("签收及时率", rates.signOnTime), ("响应率", rates.response), ("按时办结率", rates.onTime), ("解决率", rates.resolution),
-             ("满意率", rates.satisfaction), ("退回率", rates.returned), ("重办率", rates.reopened)]
+            [
+                ("签收及时率", rates.signOnTime), ("响应率", rates.response), ("按时办结率", rates.onTime),
+                ("解决率", rates.resolution),
+                ("满意率", rates.satisfaction), ("退回率", rates.returned), ("重办率", rates.reopened),
+            ]
         }
         if global.json {
             var out: [String: [String: String]] = [:]
             for (name, rates) in groups {
-                var entry = Dictionary(uniqueKeysWithValues: figures(rates).map { ($0.0, "\($0.1.numerator)/\($0.1.denominator)") })
+                var entry = Dictionary(
+                    uniqueKeysWithValues: figures(rates).map { ($0.0, "\($0.1.numerator)/\($0.1.denominator)") }
+                )
                 entry["超期"] = String(rates.overdue)
                 entry["未到期"] = String(rates.notYetDue)
                 entry["平均办理工作日"] = rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? ""
@@ -194,7 +243,9 @@ struct RatesCommand: ParsableCommand {
         for (name, rates) in groups {
             print("  \(name)")
             for (label, ratio) in figures(rates) { print("    \(label)  \(ratio.display)") }
-            print("    超期  \(rates.overdue)    未到期  \(rates.notYetDue)    平均办理工作日  \(rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? "—")")
+            print(
+                "    超期  \(rates.overdue)    未到期  \(rates.notYetDue)    平均办理工作日  \(rates.meanHandlingWorkdays.map { String(format: "%.1f", $0) } ?? "—")"
+            )
         }
     }
 }

@@ -18,8 +18,10 @@ struct Fieldlog: AsyncParsableCommand {
             Start with `fieldlog init`.
             """,
         subcommands: [
-            Init.self, KeyCommand.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self, DemandCommand.self, CalendarCommand.self, ExportCommand.self, RatesCommand.self,
-            History.self, Conflicts.self, BundleCommand.self, EnrollCommand.self, SyncCommand.self, PeerServe.self, HubCommand.self, Status.self,
+            Init.self, KeyCommand.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self,
+            DemandCommand.self, CalendarCommand.self, ExportCommand.self, RatesCommand.self,
+            History.self, Conflicts.self, BundleCommand.self, EnrollCommand.self, SyncCommand.self, PeerServe.self,
+            HubCommand.self, Status.self,
         ]
     )
 
@@ -52,8 +54,11 @@ struct Fieldlog: AsyncParsableCommand {
             fail(error.message)
         } catch let error as CocoaError {
             // A file the command reads or writes: the path and the reason, not Foundation's dump.
-            let path = (error.userInfo[NSFilePathErrorKey] as? String) ?? error.errorUserInfo[NSFilePathErrorKey] as? String
-            fail("\(path ?? "a file") could not be read or written (\(error.code == .fileNoSuchFile || error.code == .fileReadNoSuchFile ? "no such file or folder" : "refused")); check the path and that this user may use it")
+            let path =
+                (error.userInfo[NSFilePathErrorKey] as? String) ?? error.errorUserInfo[NSFilePathErrorKey] as? String
+            fail(
+                "\(path ?? "a file") could not be read or written (\(error.code == .fileNoSuchFile || error.code == .fileReadNoSuchFile ? "no such file or folder" : "refused")); check the path and that this user may use it"
+            )
         } catch {
             exit(withError: error)
         }

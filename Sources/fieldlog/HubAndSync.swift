@@ -12,19 +12,24 @@ import NIOCore
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hub", abstract: "The county hub: create it, and serve signed HTTP sync.", subcommands: [HubInit.self, Serve.self, EnrollCode.self, HubRevoke.self]
+        commandName: "hub",
+        abstract: "The county hub: create it, and serve signed HTTP sync.",
+        subcommands: [HubInit.self, Serve.self, EnrollCode.self, HubRevoke.self]
     )
 
     struct HubInit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "init", abstract: "Create the county and its operator (root) key in the data folder."
+            commandName: "init",
+            abstract: "Create the county and its operator (root) key in the data folder."
         )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The county's name, e.g. 高唐县.") var name: String
 
         func run() throws {
             guard !FileManager.default.fileExists(atPath: global.keyPath), !global.hasReplica else {
-                throw CLIError("\(global.folder) already holds a key or a replica; use an empty --data folder for the hub")
+                throw CLIError(
+                    "\(global.folder) already holds a key or a replica; use an empty --data folder for the hub"
+                )
             }
             let passphrase = try Passphrase.read(prompt: "Choose a passphrase for the county root key: ", confirm: true)
             let key = SigningKey.generate()
@@ -32,7 +37,9 @@ struct HubCommand: AsyncParsableCommand {
             let ledger = try Ledger.open(path: global.replicaPath, root: key.publicKey, key: key)
             try ledger.replica.setMetaValue("county", name)
             if global.json {
-                try global.printJSON(["county": name, "rootKey": key.publicKey.hex, "rootFingerprint": key.publicKey.fingerprint])
+                try global.printJSON([
+                    "county": name, "rootKey": key.publicKey.hex, "rootFingerprint": key.publicKey.fingerprint,
+                ])
                 return
             }
             print("Created the hub of \(name) in \(global.folder).")
@@ -43,11 +50,14 @@ struct HubCommand: AsyncParsableCommand {
     }
 
     struct Serve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Serve sync over HTTP until SIGTERM or SIGINT (then shut down gracefully).")
+        static let configuration = CommandConfiguration(
+            abstract: "Serve sync over HTTP until SIGTERM or SIGINT (then shut down gracefully)."
+        )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
         @Option(help: "The port to listen on.") var port = 8080
-        @Option(help: "How far a request's signature time may be from the hub's clock, in seconds.") var window: Int64 = 300
+        @Option(help: "How far a request's signature time may be from the hub's clock, in seconds.") var window: Int64 =
+            300
         @Option(help: "Close a connection silent this many seconds (a stalled request, an idle keep-alive); 0 never.")
         var idleTimeout = 30
         @Option(help: "The largest request body accepted, in MiB (413 above it).") var maxBodyMib = 16
@@ -60,7 +70,9 @@ struct HubCommand: AsyncParsableCommand {
             let urls = try address.validated()
             let key = try global.signingKey()
             let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
-            guard ledger.isRoot else { throw CLIError("this data folder is not the hub's: its key is not the county root") }
+            guard ledger.isRoot else {
+                throw CLIError("this data folder is not the hub's: its key is not the county root")
+            }
             var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
             configuration.publicURLs = urls
             configuration.createdWindow = window
@@ -74,7 +86,8 @@ struct HubCommand: AsyncParsableCommand {
 extension HubCommand {
     struct EnrollCode: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "enroll-code", abstract: "Create a one-time enrollment code for a device (shown once)."
+            commandName: "enroll-code",
+            abstract: "Create a one-time enrollment code for a device (shown once)."
         )
         @OptionGroup var global: GlobalOptions
         @Option(help: "cadre, department, coordinator, supervisor or operator.") var role: String
@@ -90,10 +103,17 @@ extension HubCommand {
             guard validHours > 0, validHours <= 24 * 30 else { throw CLIError("--valid-hours takes 1 to 720") }
             let ledger = try global.ledger(write: true)
             let code = try ledger.createEnrollmentCode(
-                role: role, cadre: cadre, department: department, label: label, validFor: validHours * 3600,
+                role: role,
+                cadre: cadre,
+                department: department,
+                label: label,
+                validFor: validHours * 3600,
                 now: Int64(Date().timeIntervalSince1970)
             )
-            if global.json { try global.printJSON(["code": code, "rootFingerprint": ledger.replica.root.fingerprint]); return }
+            if global.json {
+                try global.printJSON(["code": code, "rootFingerprint": ledger.replica.root.fingerprint])
+                return
+            }
             print("Enrollment code: \(code)  (one use, valid \(validHours) h)")
             print("On the device: fieldlog enroll --hub http://HUB:PORT --code \(code)")
             print("County root fingerprint to compare: \(ledger.replica.root.fingerprint)")
@@ -102,7 +122,9 @@ extension HubCommand {
 
     struct HubRevoke: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "revoke", abstract: "Revoke a device: its requests are refused, and nothing after its feeds' current heads is accepted anywhere."
+            commandName: "revoke",
+            abstract:
+                "Revoke a device: its requests are refused, and nothing after its feeds' current heads is accepted anywhere."
         )
         @OptionGroup var global: GlobalOptions
         @Option(name: .customLong("key"), help: "The device's public key.") var publicKey: String
@@ -110,41 +132,59 @@ extension HubCommand {
         func run() throws {
             let key = try PublicKey(hex: publicKey)
             let heads = try global.ledger(write: true).revoke(publicKey: key)
-            if global.json { try global.printJSON(heads); return }
-            print("Revoked \(key.fingerprint); last accepted: \(heads.isEmpty ? "none" : heads.map { "\($0.key) #\($0.value)" }.sorted().joined(separator: ", ")).")
+            if global.json {
+                try global.printJSON(heads)
+                return
+            }
+            print(
+                "Revoked \(key.fingerprint); last accepted: \(heads.isEmpty ? "none" : heads.map { "\($0.key) #\($0.value)" }.sorted().joined(separator: ", "))."
+            )
         }
     }
 }
 
 struct EnrollCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "enroll", abstract: "Enroll this device with the county hub using a one-time code, and receive the registry."
+        commandName: "enroll",
+        abstract: "Enroll this device with the county hub using a one-time code, and receive the registry."
     )
     @OptionGroup var global: GlobalOptions
     @Option(help: "The hub's address, e.g. http://10.1.2.3:8080.") var hub: String
     @Option(help: "The one-time code the operator gave you.") var code: String
     @Option(help: "A label for this device.") var label: String?
-    @Option(help: "The county root fingerprint the operator told you; enrollment stops if it differs.") var rootFingerprint: String?
+    @Option(help: "The county root fingerprint the operator told you; enrollment stops if it differs.")
+    var rootFingerprint: String?
 
     func run() async throws {
-        guard !global.hasReplica else { throw CLIError("this device already belongs to a county (\(global.replicaPath))") }
-        guard FileManager.default.fileExists(atPath: global.keyPath) else { throw CLIError("no device key yet; run `fieldlog init` first") }
+        guard !global.hasReplica else {
+            throw CLIError("this device already belongs to a county (\(global.replicaPath))")
+        }
+        guard FileManager.default.fileExists(atPath: global.keyPath) else {
+            throw CLIError("no device key yet; run `fieldlog init` first")
+        }
         let key = try global.signingKey()
         let client = HTTPTransport.makeClient()
         let result: Result<(root: PublicKey, records: [[UInt8]]), any Error>
-        do { result = .success(try await Enrollment.enroll(hub: hub, code: code, label: label, key: key, client: client)) } catch {
+        do {
+            result = .success(try await Enrollment.enroll(hub: hub, code: code, label: label, key: key, client: client))
+        } catch {
             result = .failure(error)
         }
         try await client.shutdown()
         let (root, records) = try result.get()
         if let expected = rootFingerprint, expected.lowercased() != root.fingerprint {
-            throw CLIError("the hub's county root fingerprint is \(root.fingerprint), not \(expected); do not trust this hub, tell the operator")
+            throw CLIError(
+                "the hub's county root fingerprint is \(root.fingerprint), not \(expected); do not trust this hub, tell the operator"
+            )
         }
         let ledger = try Ledger.open(path: global.replicaPath, root: root, key: key)
         let report = try ledger.replica.importRecords(records)
         try ledger.replica.setMetaValue(SyncCommand.hubKey, hub)
         if global.json {
-            try global.printJSON(["rootFingerprint": root.fingerprint, "role": try ledger.enrolledRole()?.rawValue ?? "", "applied": String(report.applied)])
+            try global.printJSON([
+                "rootFingerprint": root.fingerprint, "role": try ledger.enrolledRole()?.rawValue ?? "",
+                "applied": String(report.applied),
+            ])
             return
         }
         print("已在 \(hub) 的县枢纽登记，角色：\(try ledger.enrolledRole()?.plain ?? "?")。")
@@ -160,9 +200,15 @@ func serve(_ configuration: HubConfiguration, host: String, port: Int) async thr
         try await buildHub(configuration).runService()
     } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
         switch error.errnoCode {
-        case EADDRINUSE: throw CLIError("port \(port) on \(host) is in use (another hub or program listens there); stop it, or choose another --port")
+        case EADDRINUSE:
+            throw CLIError(
+                "port \(port) on \(host) is in use (another hub or program listens there); stop it, or choose another --port"
+            )
         case EACCES: throw CLIError("this user may not listen on port \(port); choose a port above 1024 with --port")
-        default: throw CLIError("\(host) is not an address of this computer; choose one of its addresses with --host, or 0.0.0.0 for all")
+        default:
+            throw CLIError(
+                "\(host) is not an address of this computer; choose one of its addresses with --host, or 0.0.0.0 for all"
+            )
         }
     }
 }
@@ -173,15 +219,20 @@ struct PublicURLOptions: ParsableArguments {
         name: .customLong("url"),
         help: ArgumentHelp(
             "A URL clients reach this server by, e.g. http://hub.gaotang.example:8080 (repeat for several).",
-            discussion: "A signed request names the server it is for; one naming another is refused (421). The listening address and port are always accepted; add the URL of a reverse proxy in front, or a name clients use."
+            discussion:
+                "A signed request names the server it is for; one naming another is refused (421). The listening address and port are always accepted; add the URL of a reverse proxy in front, or a name clients use."
         )
     )
     var urls: [String] = []
 
     func validated() throws -> [String] {
         for url in urls {
-            guard let parts = URLComponents(string: url), ["http", "https"].contains(parts.scheme?.lowercased() ?? ""), parts.host?.isEmpty == false else {
-                throw CLIError("--url \(url) is not a URL like http://hub.example:8080; give the scheme, host and port clients use")
+            guard let parts = URLComponents(string: url), ["http", "https"].contains(parts.scheme?.lowercased() ?? ""),
+                parts.host?.isEmpty == false
+            else {
+                throw CLIError(
+                    "--url \(url) is not a URL like http://hub.example:8080; give the scheme, host and port clients use"
+                )
             }
         }
         return urls
@@ -195,7 +246,8 @@ func serverConfiguration(ledger: Ledger, key: SigningKey, host: String, port: In
     configuration.host = host
     configuration.port = port
     var logger = Logger(label: "fieldlog.\(role)")
-    logger.logLevel = ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["FIELDLOG_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     configuration.logger = logger
     let serving = logger
     configuration.onListening = { port in
@@ -207,7 +259,8 @@ func serverConfiguration(ledger: Ledger, key: SigningKey, host: String, port: In
 
 struct PeerServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Let other enrolled laptops on the LAN sync with this one (same protocol and checks as the hub)."
+        commandName: "serve",
+        abstract: "Let other enrolled laptops on the LAN sync with this one (same protocol and checks as the hub)."
     )
     @OptionGroup var global: GlobalOptions
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
@@ -230,10 +283,14 @@ struct PeerServe: AsyncParsableCommand {
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sync", abstract: "Sync this replica with the county hub (--hub) or another laptop (--peer) over signed HTTP."
+        commandName: "sync",
+        abstract: "Sync this replica with the county hub (--hub) or another laptop (--peer) over signed HTTP."
     )
     @OptionGroup var global: GlobalOptions
-    @Option(help: "The hub's address, e.g. http://10.1.2.3:8080 (default: the last hub this replica synced or enrolled with).")
+    @Option(
+        help:
+            "The hub's address, e.g. http://10.1.2.3:8080 (default: the last hub this replica synced or enrolled with)."
+    )
     var hub: String?
     @Option(help: "Another laptop's address (its `fieldlog serve`).") var peer: String?
 
@@ -245,7 +302,9 @@ struct SyncCommand: AsyncParsableCommand {
         let key = try global.signingKey()
         let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
         guard let target = try hub ?? peer ?? ledger.replica.metaValue(Self.hubKey) else {
-            throw CLIError("give the hub's address once with --hub http://HUB:8080 (it is remembered), or --peer URL for a laptop")
+            throw CLIError(
+                "give the hub's address once with --hub http://HUB:8080 (it is remembered), or --peer URL for a laptop"
+            )
         }
         // Ctrl-C: say what was kept; every batch taken is its own transaction.
         let interrupt = interruptNotice(
@@ -269,10 +328,17 @@ struct SyncCommand: AsyncParsableCommand {
             let summary = try await SyncClient(replica: ledger.replica, peer: hub).sync(over: transport) { progress in
                 guard showProgress else { return }
                 let elapsed = max(Date().timeIntervalSince(started), 0.001)
-                FileHandle.standardError.write(Data(String(
-                    format: "\r%@: %d commits, %.1f MB, %.0f commits/s   ", progress.phase, progress.commits, Double(progress.bytes) / 1e6,
-                    Double(progress.commits) / elapsed
-                ).utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        String(
+                            format: "\r%@: %d commits, %.1f MB, %.0f commits/s   ",
+                            progress.phase,
+                            progress.commits,
+                            Double(progress.bytes) / 1e6,
+                            Double(progress.commits) / elapsed
+                        ).utf8
+                    )
+                )
             }
             result = .success(summary)
         } catch {
@@ -283,13 +349,18 @@ struct SyncCommand: AsyncParsableCommand {
         let summary = try result.get()
         if peer == nil { try ledger.replica.setMetaValue(Self.hubKey, target) }
         let workflow = try ledger.workflowConflicts(profile: try global.profile()).map(\.number)
-        if global.json { try global.printJSON(SyncOutput(summary: summary, workflowConflicts: workflow)); return }
+        if global.json {
+            try global.printJSON(SyncOutput(summary: summary, workflowConflicts: workflow))
+            return
+        }
         print("与 \(hub) 同步：\(summary.chineseLine)")
         if !workflow.isEmpty {
             print("  流转冲突待协调人裁定：\(workflow.joined(separator: "、"))；详见 `fieldlog demand show 编号`")
         }
         if !summary.divergentScopes.isEmpty {
-            throw CLIError("this replica and the hub hold the same commits but show different data in \(summary.divergentScopes.joined(separator: ", ")); report this to the operator")
+            throw CLIError(
+                "this replica and the hub hold the same commits but show different data in \(summary.divergentScopes.joined(separator: ", ")); report this to the operator"
+            )
         }
     }
 }

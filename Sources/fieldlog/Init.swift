@@ -19,7 +19,9 @@ struct Init: ParsableCommand {
         let key = SigningKey.generate()
         try KeyFile.write(key, passphrase: passphrase, to: global.keyPath, parameters: try kdfParameters())
         if global.json {
-            try global.printJSON(["publicKey": key.publicKey.hex, "fingerprint": key.publicKey.fingerprint, "keyFile": global.keyPath])
+            try global.printJSON([
+                "publicKey": key.publicKey.hex, "fingerprint": key.publicKey.fingerprint, "keyFile": global.keyPath,
+            ])
             return
         }
         print("已生成本机设备密钥：\(global.keyPath)")
@@ -32,7 +34,8 @@ struct Init: ParsableCommand {
 
 struct KeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "key", abstract: "Show this device's public key and fingerprint (no passphrase needed), e.g. to have it enrolled."
+        commandName: "key",
+        abstract: "Show this device's public key and fingerprint (no passphrase needed), e.g. to have it enrolled."
     )
     @OptionGroup var global: GlobalOptions
 
@@ -52,7 +55,9 @@ struct KeyCommand: ParsableCommand {
 
 struct CountyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "county", abstract: "The county's operator replica.", subcommands: [Create.self]
+        commandName: "county",
+        abstract: "The county's operator replica.",
+        subcommands: [Create.self]
     )
 
     struct Create: ParsableCommand {
@@ -64,12 +69,16 @@ struct CountyCommand: ParsableCommand {
         @Option(help: "The county's name, e.g. 高唐县.") var name: String
 
         func run() throws {
-            guard !global.hasReplica else { throw CLIError("\(global.replicaPath) already exists; this device already belongs to a county") }
+            guard !global.hasReplica else {
+                throw CLIError("\(global.replicaPath) already exists; this device already belongs to a county")
+            }
             let key = try global.signingKey()
             let ledger = try Ledger.open(path: global.replicaPath, root: key.publicKey, key: key)
             try ledger.replica.setMetaValue("county", name)
             if global.json {
-                try global.printJSON(["county": name, "rootKey": key.publicKey.hex, "rootFingerprint": key.publicKey.fingerprint])
+                try global.printJSON([
+                    "county": name, "rootKey": key.publicKey.hex, "rootFingerprint": key.publicKey.fingerprint,
+                ])
                 return
             }
             print("Created county \(name). This device holds its root key.")
@@ -91,7 +100,9 @@ struct Join: ParsableCommand {
     var rootFingerprint: String?
 
     func run() throws {
-        guard !global.hasReplica else { throw CLIError("this device already belongs to a county (\(global.replicaPath))") }
+        guard !global.hasReplica else {
+            throw CLIError("this device already belongs to a county (\(global.replicaPath))")
+        }
         let publicKey = try global.publicKey()
         let records = try CommitBundle.open(bundle)
         var root: PublicKey?
@@ -99,18 +110,24 @@ struct Join: ParsableCommand {
             let commit = try WireRecord.decode(record).commit
             guard commit.scope == Commit.registryScope else { continue }
             if let root, root != commit.author {
-                throw CLIError("\(bundle) holds registry commits from two different keys; ask the operator for a new bundle")
+                throw CLIError(
+                    "\(bundle) holds registry commits from two different keys; ask the operator for a new bundle"
+                )
             }
             root = commit.author
         }
         guard let root else { throw CLIError("\(bundle) holds no registry commits; it is not an enrollment bundle") }
         if let expected = rootFingerprint {
             guard expected.lowercased() == root.fingerprint else {
-                throw CLIError("the bundle's county root fingerprint is \(root.fingerprint), not \(expected); do not use this bundle, ask the operator")
+                throw CLIError(
+                    "the bundle's county root fingerprint is \(root.fingerprint), not \(expected); do not use this bundle, ask the operator"
+                )
             }
         } else {
             guard isatty(STDIN_FILENO) == 1 else {
-                throw CLIError("the bundle's county root fingerprint is \(root.fingerprint); compare it with the operator's and pass --root-fingerprint \(root.fingerprint)")
+                throw CLIError(
+                    "the bundle's county root fingerprint is \(root.fingerprint); compare it with the operator's and pass --root-fingerprint \(root.fingerprint)"
+                )
             }
             print("本县根密钥指纹：\(root.fingerprint)")
             print("与运维人员告知的指纹一致吗？[y/N] ", terminator: "")

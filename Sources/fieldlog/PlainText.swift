@@ -12,7 +12,9 @@ extension SyncSummary {
         if upToDate { return "已是最新 (up to date)，往返 \(requestBytes + responseBytes) 字节" }
         var parts = ["收到 \(received) 条提交", "发出 \(sent) 条"]
         let refused = refusedHere + refusedThere
-        if !refused.isEmpty { parts.append("拒收 \(refused.count) 条：" + refused.prefix(3).map(\.reason).joined(separator: "；")) }
+        if !refused.isEmpty {
+            parts.append("拒收 \(refused.count) 条：" + refused.prefix(3).map(\.reason).joined(separator: "；"))
+        }
         if heldHere > 0 { parts.append("暂存 \(heldHere) 条（`fieldlog status` 说明原因）") }
         parts.append("未决字段冲突 \(conflicts) 处")
         if !divergentScopes.isEmpty { parts.append("数据不一致：\(divergentScopes.joined(separator: ", "))") }
@@ -38,7 +40,9 @@ extension Ledger {
     /// A scope as a person reads it: 登记册, or the enterprise's name.
     func scopeLabel(_ scope: String) -> String {
         if scope == Commit.registryScope { return "登记册" }
-        if let enterprise = RegistryIDs.enterprise(of: scope), let name = (try? enterpriseName(enterprise)) ?? nil { return "企业 \(name)" }
+        if let enterprise = RegistryIDs.enterprise(of: scope), let name = (try? enterpriseName(enterprise)) ?? nil {
+            return "企业 \(name)"
+        }
         return scope
     }
 }

@@ -6,7 +6,9 @@ import Foundation
 
 struct VisitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "visit", abstract: "Visits to enterprises (走访记录).", subcommands: [Add.self, List.self]
+        commandName: "visit",
+        abstract: "Visits to enterprises (走访记录).",
+        subcommands: [Add.self, List.self]
     )
 
     struct Add: ParsableCommand {
@@ -21,14 +23,25 @@ struct VisitCommand: ParsableCommand {
         @Option(help: "Notes on the enterprise's operations.") var notes: String?
         @Flag(help: "The enterprise raised no demand.") var noDemands = false
         @Option(help: "Items solved on the spot.") var solved: String?
-        @Option(name: [.customLong("next-visit"), .customLong("next")], help: "Next visit date, YYYY-MM-DD.") var next: String?
+        @Option(name: [.customLong("next-visit"), .customLong("next")], help: "Next visit date, YYYY-MM-DD.") var next:
+            String?
 
         func run() throws {
             let ledger = try global.ledger(write: true)
-            let id = try ledger.addVisit(VisitInput(
-                enterprise: enterprise, date: date, participants: participants, mode: mode, isServiceDay: serviceDay,
-                topics: topics, notes: notes, noDemands: noDemands, solvedOnSpot: solved, nextVisit: next
-            ))
+            let id = try ledger.addVisit(
+                VisitInput(
+                    enterprise: enterprise,
+                    date: date,
+                    participants: participants,
+                    mode: mode,
+                    isServiceDay: serviceDay,
+                    topics: topics,
+                    notes: notes,
+                    noDemands: noDemands,
+                    solvedOnSpot: solved,
+                    nextVisit: next
+                )
+            )
             let handle = try ledger.visitHandles()[id] ?? id.lowercased
             if global.json {
                 try global.printJSON(["id": id.lowercased, "handle": handle])
@@ -45,9 +58,14 @@ struct VisitCommand: ParsableCommand {
 
         func run() throws {
             let visits = try global.ledger(write: false).visits(enterprise: enterprise)
-            if global.json { try global.printJSON(visits); return }
+            if global.json {
+                try global.printJSON(visits)
+                return
+            }
             for visit in visits {
-                print("\(visit.handle)  \(visit.date)  \(visit.enterprise)  \(visit.cadre ?? "-")  \(visit.mode ?? "")\(visit.isServiceDay ? " 企业服务日" : "")  \(visit.topics ?? "")")
+                print(
+                    "\(visit.handle)  \(visit.date)  \(visit.enterprise)  \(visit.cadre ?? "-")  \(visit.mode ?? "")\(visit.isServiceDay ? " 企业服务日" : "")  \(visit.topics ?? "")"
+                )
             }
             print("（共 \(visits.count) 次走访）")
         }
@@ -56,7 +74,8 @@ struct VisitCommand: ParsableCommand {
 
 struct DemandCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demand", abstract: "Enterprise demands (诉求) and their workflow.",
+        commandName: "demand",
+        abstract: "Enterprise demands (诉求) and their workflow.",
         subcommands: [Add.self, Edit.self, List.self, Show.self] + workflowVerbs
     )
 
@@ -72,21 +91,37 @@ struct DemandCommand: ParsableCommand {
         @Option(help: "服务日走访, 日常走访, 12345转办, 企业自主提交, 会议 or 上级交办.") var channel = "服务日走访"
         @Option(help: "The outcome the enterprise expects.") var expected: String?
         @Option(help: "一般, 紧急 or 特急.") var urgency = "一般"
-        @Option(help: "The visit it was raised in (its handle as `visit list` prints it, or its id).") var visit: String?
+        @Option(help: "The visit it was raised in (its handle as `visit list` prints it, or its id).") var visit:
+            String?
 
         func run() throws {
             let ledger = try global.ledger(write: true)
             let visitID = try visit.map(ledger.visit(named:))
-            let (id, number) = try ledger.addDemand(DemandInput(
-                enterprise: enterprise, title: title, content: content, type: type, category: category, channel: channel,
-                expected: expected, urgency: urgency, visit: visitID
-            ))
-            if global.json { try global.printJSON(["id": id.lowercased, "number": number]) } else { print("已登记诉求 \(number)（草稿；提交后进入待受理）。") }
+            let (id, number) = try ledger.addDemand(
+                DemandInput(
+                    enterprise: enterprise,
+                    title: title,
+                    content: content,
+                    type: type,
+                    category: category,
+                    channel: channel,
+                    expected: expected,
+                    urgency: urgency,
+                    visit: visitID
+                )
+            )
+            if global.json {
+                try global.printJSON(["id": id.lowercased, "number": number])
+            } else {
+                print("已登记诉求 \(number)（草稿；提交后进入待受理）。")
+            }
         }
     }
 
     struct Edit: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Correct a demand's fields; the change is logged as an event.")
+        static let configuration = CommandConfiguration(
+            abstract: "Correct a demand's fields; the change is logged as an event."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The demand number or id.") var demand: String
         @Option var title: String?
@@ -103,15 +138,20 @@ struct DemandCommand: ParsableCommand {
         func run() throws {
             var fields: [String: String] = [:]
             for (name, value) in [
-                ("title", title), ("content", content), ("type", type), ("category", category), ("subcategory", subcategory),
+                ("title", title), ("content", content), ("type", type), ("category", category),
+                ("subcategory", subcategory),
                 ("expected", expected), ("urgency", urgency), ("channel", channel), ("remarks", remarks),
             ] {
                 if let value { fields[name] = value }
             }
-            guard !fields.isEmpty else { throw CLIError("nothing to change: pass at least one of --title, --content, --category, ...") }
+            guard !fields.isEmpty else {
+                throw CLIError("nothing to change: pass at least one of --title, --content, --category, ...")
+            }
             let ledger = try global.ledger(write: true)
             try ledger.editDemand(demand, fields: fields, comment: comment)
-            print("已修改 \(demand)：\(fields.keys.sorted().map { RecordNames.column($0, of: "demands") }.joined(separator: "、"))，已记入流转日志。")
+            print(
+                "已修改 \(demand)：\(fields.keys.sorted().map { RecordNames.column($0, of: "demands") }.joined(separator: "、"))，已记入流转日志。"
+            )
         }
     }
 
@@ -127,18 +167,25 @@ struct DemandCommand: ParsableCommand {
             let demands = try global.ledger(write: false).demands(
                 matching: DemandFilter(enterprise: enterprise, category: category, state: state, text: search)
             )
-            if global.json { try global.printJSON(demands); return }
+            if global.json {
+                try global.printJSON(demands)
+                return
+            }
             for demand in demands {
                 let conflict = demand.hasWorkflowConflict ? "  [流转冲突: 待协调人裁定 settle]" : ""
                 let state = demand.state.flatMap(DemandState.init(rawValue:))?.chinese ?? demand.state ?? "-"
-                print("\(demand.number)  \(state)  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)\(conflict)")
+                print(
+                    "\(demand.number)  \(state)  \(demand.enterprise)  [\(demand.category ?? "-")] \(demand.title)\(conflict)"
+                )
             }
             print("（共 \(demands.count) 条诉求）")
         }
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a demand, its deadlines and overlays, and its event log.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a demand, its deadlines and overlays, and its event log."
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The demand number or id.") var demand: String
         @Option(help: "Judge overdue and cards as of this date, YYYY-MM-DD (default today).") var today: String?
@@ -157,23 +204,30 @@ struct DemandCommand: ParsableCommand {
                     var workflowConflicts: [[String]]
                 }
                 let status = try ledger.status(of: demand, profile: try global.profile())
-                try global.printJSON(Output(
-                    demand: detail, events: events, disregarded: status.disregarded.map(\.lowercased),
-                    workflowConflicts: status.conflicts.map { $0.map(\.lowercased) }
-                ))
+                try global.printJSON(
+                    Output(
+                        demand: detail,
+                        events: events,
+                        disregarded: status.disregarded.map(\.lowercased),
+                        workflowConflicts: status.conflicts.map { $0.map(\.lowercased) }
+                    )
+                )
                 return
             }
             print("\(detail.number)  \(detail.title)")
             print("  企业: \(detail.enterprise) (\(detail.uscc ?? "无代码"))  镇街: \(detail.township ?? "-")")
-            print("  类型: \(detail.type ?? "-")  类别: \(detail.category ?? "-")  紧急程度: \(detail.urgency ?? "-")  状态: \(detail.state.flatMap(DemandState.init(rawValue:)).map { "\($0.chinese) \($0.rawValue)" } ?? "-")")
+            print(
+                "  类型: \(detail.type ?? "-")  类别: \(detail.category ?? "-")  紧急程度: \(detail.urgency ?? "-")  状态: \(detail.state.flatMap(DemandState.init(rawValue:)).map { "\($0.chinese) \($0.rawValue)" } ?? "-")"
+            )
             print("  内容: \(detail.content ?? "")")
             if let expected = detail.expected { print("  期望: \(expected)") }
             let profile = try global.profile()
             let status = try ledger.status(of: demand, profile: profile)
-            let day = try today.map { text throws(CLIError) in
-                guard let day = Day(text) else { throw CLIError("--today '\(text)' is not a date like 2026-03-15") }
-                return day
-            } ?? ledger.localToday(profile: profile)
+            let day =
+                try today.map { text throws(CLIError) in
+                    guard let day = Day(text) else { throw CLIError("--today '\(text)' is not a date like 2026-03-15") }
+                    return day
+                } ?? ledger.localToday(profile: profile)
             let overlay = status.overlay(on: day, calendar: try ledger.calendar(), profile: profile)
             if let lead = status.lead {
                 let co = try status.coDepartments.map(ledger.departmentName).joined(separator: "、")
@@ -188,30 +242,42 @@ struct DemandCommand: ParsableCommand {
                 if overlay.escalation != .none { line += "  \(overlay.escalation.chinese)" }
                 print(line)
             }
-            if status.returns > 0 || status.reopenings > 0 { print("  退回 \(status.returns) 次  重办 \(status.reopenings) 次") }
+            if status.returns > 0 || status.reopenings > 0 {
+                print("  退回 \(status.returns) 次  重办 \(status.reopenings) 次")
+            }
             if !overlay.dragOn.isEmpty { print("  久拖不决: \(overlay.dragOn.map(\.chinese).joined(separator: "；"))") }
-            if !overlay.buckPassing.isEmpty { print("  推诿扯皮: \(overlay.buckPassing.map(\.chinese).joined(separator: "；"))") }
-            let workflowEvents = status.conflicts.isEmpty && status.disregarded.isEmpty ? [] : try ledger.workflowEvents(of: ledger.demand(named: demand))
+            if !overlay.buckPassing.isEmpty {
+                print("  推诿扯皮: \(overlay.buckPassing.map(\.chinese).joined(separator: "；"))")
+            }
+            let workflowEvents =
+                status.conflicts.isEmpty && status.disregarded.isEmpty
+                ? [] : try ledger.workflowEvents(of: ledger.demand(named: demand))
             let handles = Dictionary(events.map { ($0.id, $0.handle) }, uniquingKeysWith: { first, _ in first })
             for fork in status.conflicts {
                 print("  流转冲突（同时办理的两步；由协调人裁定：fieldlog demand settle \(detail.number) --keep EVENT --comment …）：")
                 for id in fork {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    事件 \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")  \(event.comment ?? "")")
+                    print(
+                        "    事件 \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")  \(event.comment ?? "")"
+                    )
                 }
             }
             if !status.disregarded.isEmpty {
                 print("  不予计入（签名设备的登记角色不能办理的步骤；留在日志中，不计入状态）：")
                 for id in status.disregarded {
                     guard let event = workflowEvents.first(where: { $0.id == id }) else { continue }
-                    print("    事件 \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")")
+                    print(
+                        "    事件 \(handles[id.lowercased] ?? id.lowercased)  \(ISOTime.local(event.at, profile: profile))  \(event.actorName)  \(DemandAction.chinese(event.action)) → \(event.to?.chinese ?? "-")"
+                    )
                 }
             }
             print("  流转日志:")
             func state(_ raw: String?) -> String { raw.map { DemandState(rawValue: $0)?.chinese ?? $0 } ?? "-" }
             for event in events {
                 let at = ISOTime.parse(event.at).map { ISOTime.local($0, profile: profile) } ?? event.at
-                print("    \(event.handle)  \(at)  \(event.actor)  \(DemandAction.chinese(event.action))  \(state(event.from)) → \(state(event.to))  \(event.comment ?? "")")
+                print(
+                    "    \(event.handle)  \(at)  \(event.actor)  \(DemandAction.chinese(event.action))  \(state(event.from)) → \(state(event.to))  \(event.comment ?? "")"
+                )
             }
         }
     }
@@ -225,13 +291,18 @@ struct History: ParsableCommand {
     func run() throws {
         let ledger = try global.ledger(write: false)
         let (table, lines) = try ledger.history(of: record)
-        if global.json { try global.printJSON(lines); return }
+        if global.json {
+            try global.printJSON(lines)
+            return
+        }
         print("\(RecordNames.tables[table] ?? table) \(record) 的签名修改记录：")
         let profile = try global.profile()
         for line in lines {
             let status = line.status == "applied" ? "" : "  [\(line.status)]"
             let time = ISOTime.parse(line.time).map { ISOTime.local($0, profile: profile) } ?? line.time
-            print("  \(time)  \(line.author)  #\(line.sequence) \(String(line.commit.prefix(12)))  \(RecordNames.column(line.field, of: table)) = \(ledger.displayValue(line.value, column: line.field, profile: profile))\(status)")
+            print(
+                "  \(time)  \(line.author)  #\(line.sequence) \(String(line.commit.prefix(12)))  \(RecordNames.column(line.field, of: table)) = \(ledger.displayValue(line.value, column: line.field, profile: profile))\(status)"
+            )
         }
     }
 }
@@ -239,7 +310,8 @@ struct History: ParsableCommand {
 struct Conflicts: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List open conflicts (concurrent edits of the same field), or resolve one.",
-        subcommands: [List.self, Resolve.self], defaultSubcommand: List.self
+        subcommands: [List.self, Resolve.self],
+        defaultSubcommand: List.self
     )
 
     /// A conflict: of a cell (`kind` "cell"), or of a demand's workflow (`kind` "workflow": table
@@ -265,48 +337,86 @@ struct Conflicts: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List open conflicts; the first value of each is the one shown.")
+        static let configuration = CommandConfiguration(
+            abstract: "List open conflicts; the first value of each is the one shown."
+        )
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
             let ledger = try global.ledger(write: false)
             var items: [Item] = []
             let shown = try ledger.shownDemands(profile: try global.profile())
-            for conflict in try ledger.replica.conflicts() where try ledger.isShown(table: conflict.table, row: conflict.row, among: shown) {
-                items.append(Item(
-                    kind: "cell", table: conflict.table, row: conflict.row.lowercased,
-                    record: try ledger.recordName(table: conflict.table, row: conflict.row), column: conflict.column, scope: conflict.scope,
-                    heads: try conflict.heads.map {
-                        Head(value: Ledger.display($0.value), author: try ledger.authorName($0.author), time: $0.timestamp.iso8601, commit: $0.commit.hex)
-                    }
-                ))
+            for conflict in try ledger.replica.conflicts()
+            where try ledger.isShown(table: conflict.table, row: conflict.row, among: shown) {
+                items.append(
+                    Item(
+                        kind: "cell",
+                        table: conflict.table,
+                        row: conflict.row.lowercased,
+                        record: try ledger.recordName(table: conflict.table, row: conflict.row),
+                        column: conflict.column,
+                        scope: conflict.scope,
+                        heads: try conflict.heads.map {
+                            Head(
+                                value: Ledger.display($0.value),
+                                author: try ledger.authorName($0.author),
+                                time: $0.timestamp.iso8601,
+                                commit: $0.commit.hex
+                            )
+                        }
+                    )
+                )
             }
             let workflow = try ledger.workflowConflicts(profile: try global.profile())
             for conflict in workflow {
-                items.append(Item(
-                    kind: "workflow", table: "demand_events", row: conflict.demand, record: conflict.number, column: "workflow", scope: "",
-                    heads: conflict.branches.map { Head(value: "\($0.action) → \($0.to ?? "-")", author: $0.actor, time: $0.at, commit: $0.id) },
-                    demand: conflict.number
-                ))
+                items.append(
+                    Item(
+                        kind: "workflow",
+                        table: "demand_events",
+                        row: conflict.demand,
+                        record: conflict.number,
+                        column: "workflow",
+                        scope: "",
+                        heads: conflict.branches.map {
+                            Head(value: "\($0.action) → \($0.to ?? "-")", author: $0.actor, time: $0.at, commit: $0.id)
+                        },
+                        demand: conflict.number
+                    )
+                )
             }
-            if global.json { try global.printJSON(items); return }
+            if global.json {
+                try global.printJSON(items)
+                return
+            }
             let profile = try global.profile()
-            func local(_ time: String) -> String { ISOTime.parse(time).map { ISOTime.local($0, profile: profile) } ?? time }
+            func local(_ time: String) -> String {
+                ISOTime.parse(time).map { ISOTime.local($0, profile: profile) } ?? time
+            }
             for item in items where item.kind == "cell" {
                 let row = UUID(uuidString: item.row) ?? UUID()
-                print("字段冲突 \(try ledger.recordLabel(table: item.table, row: row)) · \(RecordNames.column(item.column, of: item.table))：")
+                print(
+                    "字段冲突 \(try ledger.recordLabel(table: item.table, row: row)) · \(RecordNames.column(item.column, of: item.table))："
+                )
                 for (index, head) in item.heads.enumerated() {
-                    print("  [\(index + 1)] \(head.value)   — \(head.author), \(local(head.time))\(index == 0 ? "  （当前显示）" : "")")
+                    print(
+                        "  [\(index + 1)] \(head.value)   — \(head.author), \(local(head.time))\(index == 0 ? "  （当前显示）" : "")"
+                    )
                 }
-                print("  裁定：fieldlog conflicts resolve --row \(item.record) --column \(item.column) --pick N（或 --value 新值）")
+                print(
+                    "  裁定：fieldlog conflicts resolve --row \(item.record) --column \(item.column) --pick N（或 --value 新值）"
+                )
             }
             let cells = items.count - workflow.count
             print("（未决字段冲突 \(cells) 处）")
             for conflict in workflow {
-                print("流转冲突 \(conflict.number)（同时办理的两步；由协调人裁定：fieldlog demand settle \(conflict.number) --keep EVENT --comment …）：")
+                print(
+                    "流转冲突 \(conflict.number)（同时办理的两步；由协调人裁定：fieldlog demand settle \(conflict.number) --keep EVENT --comment …）："
+                )
                 for event in conflict.branches {
                     let to = event.to.map { DemandState(rawValue: $0)?.chinese ?? $0 } ?? "-"
-                    print("  事件 \(event.handle)  \(local(event.at))  \(event.actor)  \(DemandAction.chinese(event.action)) → \(to)  \(event.comment ?? "")")
+                    print(
+                        "  事件 \(event.handle)  \(local(event.at))  \(event.actor)  \(DemandAction.chinese(event.action)) → \(to)  \(event.comment ?? "")"
+                    )
                 }
             }
             if !workflow.isEmpty { print("（未决流转冲突 \(workflow.count) 处）") }
@@ -314,7 +424,9 @@ struct Conflicts: ParsableCommand {
     }
 
     struct Resolve: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Settle a conflict by keeping one value (or a new one).")
+        static let configuration = CommandConfiguration(
+            abstract: "Settle a conflict by keeping one value (or a new one)."
+        )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The record: a demand's number, the handle `conflicts` prints, or the row id.") var row: String
         @Option(help: "The column, as `conflicts` prints it (title, urgency, ...).") var column: String
@@ -329,7 +441,8 @@ struct Conflicts: ParsableCommand {
             for conflict in try ledger.replica.conflicts() where conflict.column == column {
                 let id = conflict.row.lowercased
                 let name = try ledger.recordName(table: conflict.table, row: conflict.row).lowercased()
-                let byEnding = compact.count >= Ledger.recordHandleLength && compact.allSatisfy(\.isHexDigit)
+                let byEnding =
+                    compact.count >= Ledger.recordHandleLength && compact.allSatisfy(\.isHexDigit)
                     && id.replacingOccurrences(of: "-", with: "").hasSuffix(compact)
                 if id == wanted || name == wanted || byEnding { candidates.append(conflict) }
             }
@@ -337,13 +450,19 @@ struct Conflicts: ParsableCommand {
                 throw CLIError("no open conflict on \(column) of \(row); list them with `fieldlog conflicts`")
             }
             guard candidates.count == 1 else {
-                throw CLIError("\(row) names \(candidates.count) conflicts on \(column); give the row id that `fieldlog conflicts --json` shows")
+                throw CLIError(
+                    "\(row) names \(candidates.count) conflicts on \(column); give the row id that `fieldlog conflicts --json` shows"
+                )
             }
             let rowID = conflict.row
-            let label = try ledger.recordLabel(table: conflict.table, row: rowID) + " · " + RecordNames.column(column, of: conflict.table)
+            let label =
+                try ledger.recordLabel(table: conflict.table, row: rowID) + " · "
+                + RecordNames.column(column, of: conflict.table)
             switch (pick, value) {
             case (let index?, nil):
-                guard (1...conflict.heads.count).contains(index) else { throw CLIError("--pick takes 1 to \(conflict.heads.count)") }
+                guard (1...conflict.heads.count).contains(index) else {
+                    throw CLIError("--pick takes 1 to \(conflict.heads.count)")
+                }
                 let chosen = conflict.heads[index - 1].value
                 try ledger.resolveConflict(table: conflict.table, row: rowID, column: column, value: chosen)
                 print("已裁定 \(label)：\(Ledger.display(chosen))。")

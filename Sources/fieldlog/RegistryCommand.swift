@@ -7,16 +7,20 @@ import Foundation
 struct RegistryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "registry",
-        abstract: "The county registry: departments, cadres, enterprises, linkages, devices (operator only, except list).",
+        abstract:
+            "The county registry: departments, cadres, enterprises, linkages, devices (operator only, except list).",
         subcommands: [
-            Import.self, Update.self, Rename.self, Retire.self, Enroll.self, Revoke.self, Link.self, Unlink.self, List.self, ExportEnrollment.self,
+            Import.self, Update.self, Rename.self, Retire.self, Enroll.self, Revoke.self, Link.self, Unlink.self,
+            List.self, ExportEnrollment.self,
         ]
     )
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import a registry CSV (UTF-8, Chinese or English headers; see docs/operations.md): new rows are added, known ones updated.",
-            discussion: "An enterprise is matched by its 统一社会信用代码 (else its name), a department or cadre by its name, a linkage by its pair. The file is checked whole first; --dry-run shows what would change and writes nothing."
+            abstract:
+                "Import a registry CSV (UTF-8, Chinese or English headers; see docs/operations.md): new rows are added, known ones updated.",
+            discussion:
+                "An enterprise is matched by its 统一社会信用代码 (else its name), a department or cadre by its name, a linkage by its pair. The file is checked whole first; --dry-run shows what would change and writes nothing."
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "departments, cadres, enterprises or linkages.") var kind: String
@@ -28,13 +32,19 @@ struct RegistryCommand: ParsableCommand {
             guard let registryFile = Ledger.RegistryFile(rawValue: kind) else {
                 throw CLIError("\(kind) is not one of departments, cadres, enterprises, linkages")
             }
-            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file); check the path") }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CLIError("cannot read \(file); check the path")
+            }
             guard let text = String(data: data, encoding: .utf8) else {
                 throw CLIError("\(file) is not UTF-8 text; save it from the spreadsheet as \"CSV UTF-8\"")
             }
             let ledger = try global.ledger(write: true)
             let plan = try ledger.importRegistry(
-                registryFile, csv: text, name: (file as NSString).lastPathComponent, dryRun: dryRun, allowDuplicateNames: allowDuplicateNames
+                registryFile,
+                csv: text,
+                name: (file as NSString).lastPathComponent,
+                dryRun: dryRun,
+                allowDuplicateNames: allowDuplicateNames
             )
             let count = { (action: Ledger.ImportLine.Action) in plan.filter { $0.action == action }.count }
             if global.json {
@@ -48,10 +58,15 @@ struct RegistryCommand: ParsableCommand {
             }
             for line in plan where line.action != .unchanged {
                 print("  第 \(line.line) 行  \(line.action == .add ? "新增" : "修改")  \(line.name)")
-                for change in line.changes { print("      \(change.label): \(change.old ?? "（空）") → \(change.new ?? "（空）")") }
+                for change in line.changes {
+                    print("      \(change.label): \(change.old ?? "（空）") → \(change.new ?? "（空）")")
+                }
             }
             let summary = "\(count(.add)) added, \(count(.update)) updated, \(count(.unchanged)) unchanged"
-            print(dryRun ? "Dry run of \(file): \(summary); nothing was written." : "Imported \(file) (\(kind)): \(summary).")
+            print(
+                dryRun
+                    ? "Dry run of \(file): \(summary); nothing was written." : "Imported \(file) (\(kind)): \(summary)."
+            )
         }
     }
 
@@ -61,14 +76,23 @@ struct RegistryCommand: ParsableCommand {
         @Argument(help: "Its name, 简称, 统一社会信用代码 or id (`registry list … --ids`).") var name: String
 
         func resolved() throws -> Ledger.RegistryKind {
-            guard let kind = Ledger.RegistryKind(text: kind) else { throw CLIError("\(kind) is not department, cadre or enterprise") }
+            guard let kind = Ledger.RegistryKind(text: kind) else {
+                throw CLIError("\(kind) is not department, cadre or enterprise")
+            }
             return kind
         }
     }
 
-    static func printChanges(_ changes: [Ledger.FieldChange], of name: String, json: Bool, global: GlobalOptions) throws {
-        if json { try global.printJSON(changes); return }
-        guard !changes.isEmpty else { print("\(name): nothing to change."); return }
+    static func printChanges(_ changes: [Ledger.FieldChange], of name: String, json: Bool, global: GlobalOptions) throws
+    {
+        if json {
+            try global.printJSON(changes)
+            return
+        }
+        guard !changes.isEmpty else {
+            print("\(name): nothing to change.")
+            return
+        }
         print("Updated \(name):")
         for change in changes { print("  \(change.label): \(change.old ?? "（空）") → \(change.new ?? "（空）")") }
     }
@@ -76,7 +100,8 @@ struct RegistryCommand: ParsableCommand {
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Correct fields of a department, cadre or enterprise (one registry commit; the history stays).",
-            discussion: "Fields by their column or Chinese name, e.g. --set 联系电话=13800000001 --set 简称=高唐纺织. An empty value clears a field."
+            discussion:
+                "Fields by their column or Chinese name, e.g. --set 联系电话=13800000001 --set 简称=高唐纺织. An empty value clears a field."
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var row: RowName
@@ -88,33 +113,50 @@ struct RegistryCommand: ParsableCommand {
             var fields: [String: String?] = [:]
             for assignment in assignments {
                 guard let equals = assignment.firstIndex(of: "=") else {
-                    throw CLIError("--set takes FIELD=VALUE, e.g. --set 联系电话=13800000001; fields: \(kind.fields.map(\.label).joined(separator: ", "))")
+                    throw CLIError(
+                        "--set takes FIELD=VALUE, e.g. --set 联系电话=13800000001; fields: \(kind.fields.map(\.label).joined(separator: ", "))"
+                    )
                 }
                 fields[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
             }
             guard !fields.isEmpty else { throw CLIError("nothing to change: give --set FIELD=VALUE") }
-            let changes = try global.ledger(write: true).updateRegistry(kind, row.name, set: fields, allowDuplicateName: allowDuplicateName)
+            let changes = try global.ledger(write: true).updateRegistry(
+                kind,
+                row.name,
+                set: fields,
+                allowDuplicateName: allowDuplicateName
+            )
             try RegistryCommand.printChanges(changes, of: row.name, json: global.json, global: global)
         }
     }
 
     struct Rename: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Rename a department, cadre or enterprise (its records follow; the old name stays in its history).")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Rename a department, cadre or enterprise (its records follow; the old name stays in its history)."
+        )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var row: RowName
         @Option(help: "The new name.") var to: String
         @Flag(help: "Rename even when another row already has the name.") var allowDuplicateName = false
 
         func run() throws {
-            let changes = try global.ledger(write: true).updateRegistry(try row.resolved(), row.name, set: ["name": to], allowDuplicateName: allowDuplicateName)
+            let changes = try global.ledger(write: true).updateRegistry(
+                try row.resolved(),
+                row.name,
+                set: ["name": to],
+                allowDuplicateName: allowDuplicateName
+            )
             try RegistryCommand.printChanges(changes, of: row.name, json: global.json, global: global)
         }
     }
 
     struct Retire: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Retire a department, cadre or enterprise: it stays with its history and records, and takes nothing new.",
-            discussion: "A retired enterprise takes no new linkage, visit or demand (its open demands are handled to the end); a retired cadre no linkage or device; a retired unit no cadre or device. --reinstate brings it back."
+            abstract:
+                "Retire a department, cadre or enterprise: it stays with its history and records, and takes nothing new.",
+            discussion:
+                "A retired enterprise takes no new linkage, visit or demand (its open demands are handled to the end); a retired cadre no linkage or device; a retired unit no cadre or device. --reinstate brings it back."
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var row: RowName
@@ -123,15 +165,23 @@ struct RegistryCommand: ParsableCommand {
 
         func run() throws {
             try global.ledger(write: true).retire(try row.resolved(), row.name, on: on, reinstate: reinstate)
-            if global.json { try global.printJSON(["retired": reinstate ? "" : (on ?? "today")]); return }
-            print(reinstate ? "\(row.name) is in service again." : "Retired \(row.name)\(on.map { " on \($0)" } ?? "").")
+            if global.json {
+                try global.printJSON(["retired": reinstate ? "" : (on ?? "today")])
+                return
+            }
+            print(
+                reinstate ? "\(row.name) is in service again." : "Retired \(row.name)\(on.map { " on \($0)" } ?? "")."
+            )
         }
     }
 
     struct Enroll: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enroll a device's public key with a role.")
         @OptionGroup var global: GlobalOptions
-        @Option(name: .customLong("key"), help: "The device's public key (64 hex digits, shown by its `fieldlog init`).") var publicKey: String
+        @Option(
+            name: .customLong("key"),
+            help: "The device's public key (64 hex digits, shown by its `fieldlog init`)."
+        ) var publicKey: String
         @Option(help: "cadre, department, coordinator, supervisor or operator.") var role: String
         @Option(help: "The cadre the device belongs to (name or id).") var cadre: String?
         @Option(help: "The department the device belongs to (name or id).") var department: String?
@@ -167,13 +217,17 @@ struct RegistryCommand: ParsableCommand {
             if global.json {
                 try global.printJSON(heads)
             } else {
-                print("Revoked \(key.fingerprint); last accepted commits: \(heads.isEmpty ? "none" : heads.map { "\($0.key) #\($0.value)" }.sorted().joined(separator: ", ")).")
+                print(
+                    "Revoked \(key.fingerprint); last accepted commits: \(heads.isEmpty ? "none" : heads.map { "\($0.key) #\($0.value)" }.sorted().joined(separator: ", "))."
+                )
             }
         }
     }
 
     struct Link: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Link a cadre to an enterprise (主包 lead or 协包 assisting).")
+        static let configuration = CommandConfiguration(
+            abstract: "Link a cadre to an enterprise (主包 lead or 协包 assisting)."
+        )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The cadre.") var cadre: String
         @Option(help: "The enterprise (name, USCC or id).") var enterprise: String
@@ -182,15 +236,22 @@ struct RegistryCommand: ParsableCommand {
         @Flag(help: "End the current lead's linkage if there is one.") var replaceLead = false
 
         func run() throws {
-            guard let linkRole = LinkageRole(text: role) else { throw CLIError("role \(role) is not lead, assisting, 主包 or 协包") }
+            guard let linkRole = LinkageRole(text: role) else {
+                throw CLIError("role \(role) is not lead, assisting, 主包 or 协包")
+            }
             let ledger = try global.ledger(write: true)
-            try ledger.link([.init(cadre: cadre, enterprise: enterprise, role: linkRole, start: start)], replaceLead: replaceLead)
+            try ledger.link(
+                [.init(cadre: cadre, enterprise: enterprise, role: linkRole, start: start)],
+                replaceLead: replaceLead
+            )
             print("Linked \(cadre) to \(enterprise) as \(linkRole.displayName).")
         }
     }
 
     struct Unlink: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End a cadre's linkage to an enterprise (history is kept).")
+        static let configuration = CommandConfiguration(
+            abstract: "End a cadre's linkage to an enterprise (history is kept)."
+        )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The cadre.") var cadre: String
         @Option(help: "The enterprise.") var enterprise: String
@@ -220,12 +281,17 @@ struct RegistryCommand: ParsableCommand {
                 reveal = true
             }
             let rows = try ledger.registryListing(kind, showPersonalData: reveal)
-            if global.json { try global.printJSON(rows); return }
+            if global.json {
+                try global.printJSON(rows)
+                return
+            }
             let columns = Ledger.registryColumns(kind)
             let profile = try global.profile()
             // A time a person reads is the county's local time (the profile's), as in the 流转日志.
             func display(_ key: String, _ value: String) -> String {
-                if key.hasSuffix("_at"), let milliseconds = ISOTime.parse(value) { return ISOTime.local(milliseconds, profile: profile) }
+                if key.hasSuffix("_at"), let milliseconds = ISOTime.parse(value) {
+                    return ISOTime.local(milliseconds, profile: profile)
+                }
                 return Ledger.registryDisplay(kind, key, value)
             }
             for row in rows {

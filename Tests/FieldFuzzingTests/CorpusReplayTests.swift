@@ -1,15 +1,17 @@
-@testable import FieldFuzzing
 import FieldHub
 import FieldLedger
 import FieldStore
 import Foundation
 import Testing
 
+@testable import FieldFuzzing
+
 /// Every input in `fuzz/corpus/<target>/` (the seeds, and whatever the fuzzers kept or found) runs
 /// through the same check as the libFuzzer target, in every `make test`. An input that once
 /// crashed a decoder stays in the corpus, so this is also the regression test of every crash.
 @Suite struct CorpusReplayTests {
-    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("fuzz/corpus")
 
     @Test(arguments: FuzzChecks.targets)
@@ -31,11 +33,17 @@ import Testing
         for seed in FuzzSeeds.review {
             let file = Self.corpus.appendingPathComponent(seed.target).appendingPathComponent(seed.name)
             if write {
-                try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: file.deletingLastPathComponent(),
+                    withIntermediateDirectories: true
+                )
                 try Data(seed.bytes).write(to: file)
             }
             let stored = FileManager.default.contents(atPath: file.path).map { [UInt8]($0) }
-            #expect(stored == seed.bytes, "fuzz/corpus/\(seed.target)/\(seed.name) is as FuzzSeeds writes it (FIELDLOG_WRITE_SEEDS=1 rewrites it)")
+            #expect(
+                stored == seed.bytes,
+                "fuzz/corpus/\(seed.target)/\(seed.name) is as FuzzSeeds writes it (FIELDLOG_WRITE_SEEDS=1 rewrites it)"
+            )
         }
     }
 
@@ -48,7 +56,11 @@ import Testing
             let outcome: String
             if seed.target == "hub" {
                 let onPeer = input.flag()
-                let request = HostileRequest.make(&input, county: county, port: onPeer ? FuzzCounty.peerPort : FuzzCounty.hubPort)
+                let request = HostileRequest.make(
+                    &input,
+                    county: county,
+                    port: onPeer ? FuzzCounty.peerPort : FuzzCounty.hubPort
+                )
                 outcome = await (onPeer ? county.peerHandler : county.hubHandler).answer(request).outcome
                 #expect(input.offset <= seed.bytes.count, "\(seed.name) is read whole, not past its end")
             } else {

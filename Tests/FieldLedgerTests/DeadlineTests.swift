@@ -42,7 +42,10 @@ import Testing
             #expect(ISOTime.parseCanonical(String(beijing)) == nil)
             #expect(ISOTime.parse(String(beijing)) == milliseconds, "seed \(seed): \(beijing)")
         }
-        for bad in ["2025-02-29T10:00:00.000Z", "2025-09-26T24:00:00.000Z", "2025-09-26T10:60:00Z", "2025-09-26T1a:00:00.000Z", "2025-09-26 10:00:00.000", "２025-09-26T10:00:00Z"] {
+        for bad in [
+            "2025-02-29T10:00:00.000Z", "2025-09-26T24:00:00.000Z", "2025-09-26T10:60:00Z", "2025-09-26T1a:00:00.000Z",
+            "2025-09-26 10:00:00.000", "２025-09-26T10:00:00Z",
+        ] {
             #expect(ISOTime.parseCanonical(bad) == nil, "\(bad)")
             #expect(ISOTime.parse(bad) == nil, "\(bad)")
         }
@@ -64,8 +67,12 @@ import Testing
     }
 
     @Test func contactClockRunsInOfficeHoursOnly() {
-        func local(_ day: String, _ hour: Int, _ minute: Int) -> Int64 { profile.instant(Day(day)!, minute: hour * 60 + minute) }
-        func deadline(_ assigned: Int64) -> String { ISOTime.local(profile.contactDeadline(assigned: assigned, calendar: calendar), profile: profile) }
+        func local(_ day: String, _ hour: Int, _ minute: Int) -> Int64 {
+            profile.instant(Day(day)!, minute: hour * 60 + minute)
+        }
+        func deadline(_ assigned: Int64) -> String {
+            ISOTime.local(profile.contactDeadline(assigned: assigned, calendar: calendar), profile: profile)
+        }
         // In office hours: two hours later.
         #expect(deadline(local("2025-09-24", 9, 0)) == "2025-09-24 11:00")
         // Late in the afternoon: the rest runs from the next working day's opening.
@@ -80,11 +87,15 @@ import Testing
 
     @Test func calendarFilesAreCheckedLineByLine() throws {
         var calendar = WorkCalendar()
-        let date = #expect(throws: LedgerError.self) { try calendar.load(csv: "date,kind\n2027-01-01,holiday\n2027-02-30,holiday\n") }
+        let date = #expect(throws: LedgerError.self) {
+            try calendar.load(csv: "date,kind\n2027-01-01,holiday\n2027-02-30,holiday\n")
+        }
         #expect(date?.message.contains("line 3") == true)
         let kind = #expect(throws: LedgerError.self) { try calendar.load(csv: "2027-01-01,vacation\n") }
         #expect(kind?.message.contains("holiday or workday") == true)
-        let twice = #expect(throws: LedgerError.self) { try calendar.load(csv: "2027-01-01,holiday\n2027-01-01,holiday\n") }
+        let twice = #expect(throws: LedgerError.self) {
+            try calendar.load(csv: "2027-01-01,holiday\n2027-01-01,holiday\n")
+        }
         #expect(twice?.message.contains("twice") == true)
         #expect(calendar.loadedYears.isEmpty, "nothing of a bad file is loaded")
         #expect(WorkCalendar.shipped.loadedYears == [2025, 2026])
@@ -95,10 +106,13 @@ import Testing
         let wang = try county.cadreLedger("王强")
         #expect(try wang.calendar().addingWorkdays(15, to: day("2026-12-25")).provisional)
         let years = try county.operatorLedger.loadCalendar(
-            csv: "date,kind,note\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-03,holiday,元旦\n", source: "test notice"
+            csv: "date,kind,note\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-03,holiday,元旦\n",
+            source: "test notice"
         )
         #expect(years == [2027])
-        let refused = #expect(throws: LedgerError.self) { try wang.loadCalendar(csv: "2027-01-01,holiday\n", source: nil) }
+        let refused = #expect(throws: LedgerError.self) {
+            try wang.loadCalendar(csv: "2027-01-01,holiday\n", source: nil)
+        }
         #expect(refused?.code == .notPermitted)
         try county.exchange(from: county.operatorLedger, to: wang)
         let after = try wang.calendar().addingWorkdays(15, to: day("2026-12-25"))
@@ -111,7 +125,9 @@ import Testing
         let profile = try DeadlineProfile.load(json: Data(#"{"resolveWorkdays": 10, "name": "test"}"#.utf8))
         #expect(profile.resolveWorkdays == 10)
         #expect(profile.contactHours == 2)
-        let unknown = #expect(throws: LedgerError.self) { try DeadlineProfile.load(json: Data(#"{"resolveDays": 10}"#.utf8)) }
+        let unknown = #expect(throws: LedgerError.self) {
+            try DeadlineProfile.load(json: Data(#"{"resolveDays": 10}"#.utf8))
+        }
         #expect(unknown?.message.contains("resolveDays") == true)
         #expect(throws: LedgerError.self) { try DeadlineProfile.load(json: Data(#"{"resolveWorkdays": 40}"#.utf8)) }
     }

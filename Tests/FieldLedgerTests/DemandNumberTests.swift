@@ -15,7 +15,9 @@ import Testing
         let county = try County()
         let key = SigningKey.generate()
         _ = try county.operatorLedger.enroll(publicKey: key.publicKey, role: .cadre, cadre: "王强")
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-numbers-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fieldlog-numbers-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("replica.sqlite").path
@@ -28,7 +30,9 @@ import Testing
         let failures = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: writers * 3) { index in
             do {
-                let made = try ledgers[index % writers].addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "t\(index)", content: "c"))
+                let made = try ledgers[index % writers].addDemand(
+                    DemandInput(enterprise: "高唐纺织有限公司", title: "t\(index)", content: "c")
+                )
                 numbers.withLock { $0.append(made.number) }
             } catch {
                 failures.withLock { $0.append("\(error)") }
@@ -41,6 +45,9 @@ import Testing
         #expect(stored.count == writers * 3 + 1)
         #expect(Set(stored).count == stored.count)
         let prefix = String(stored[0].dropLast(4))
-        #expect(stored == (1...(writers * 3 + 1)).map { prefix + String(format: "%04d", $0) }, "the count stays exact: \(stored)")
+        #expect(
+            stored == (1...(writers * 3 + 1)).map { prefix + String(format: "%04d", $0) },
+            "the count stays exact: \(stored)"
+        )
     }
 }

@@ -1,9 +1,10 @@
 import FieldCrypto
-@testable import FieldExport
 import FieldLedger
 import FieldStore
 import Foundation
 import Testing
+
+@testable import FieldExport
 
 /// What a supervisor opens must be what was typed, and nothing else: no cell of the CSV runs as a
 /// formula, no workbook cell is past what Excel holds, and a signature verifies as documented.
@@ -44,12 +45,15 @@ import Testing
             import json, sys, openpyxl
             sheet = openpyxl.load_workbook(sys.argv[1]).worksheets[0]
             print(json.dumps(\(expression), ensure_ascii=False))
-            """, [path]
+            """,
+            [path]
         )
     }
 
     static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-export-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fieldlog-export-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder
     }
@@ -71,7 +75,8 @@ import Testing
             import csv, json, sys
             with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
                 print(json.dumps(list(csv.reader(f)), ensure_ascii=False))
-            """, [path]
+            """,
+            [path]
         )
         let fields = try #require(try JSONSerialization.jsonObject(with: read) as? [[String]])
         #expect(fields.count == Self.hostile.count + 2, "\(csv)")
@@ -99,7 +104,10 @@ import Testing
         let table = ReportTable(name: "t", headers: ["内容"], rows: Self.hostile.map { [.text($0)] })
         let read = try Self.readWorkbook(table, "[[c.data_type, c.value] for c in sheet[\"A\"]][1:]")
         let cells = try #require(try JSONSerialization.jsonObject(with: read) as? [[String]])
-        #expect(cells.map { $0[0] } == Array(repeating: "s", count: Self.hostile.count), "string cells, not formulas (f)")
+        #expect(
+            cells.map { $0[0] } == Array(repeating: "s", count: Self.hostile.count),
+            "string cells, not formulas (f)"
+        )
         #expect(cells.map { $0[1] } == Self.hostile)
     }
 
@@ -117,7 +125,10 @@ import Testing
         #expect(values[1] == "短")
         let csv = String(decoding: CSVWriter.write([table]).dropFirst(3), as: UTF8.self)
         #expect(csv.contains(long))
-        let json = String(decoding: try JSONWriter.write([table], title: "t", generatedAt: "2026-12-01T00:00:00.000Z"), as: UTF8.self)
+        let json = String(
+            decoding: try JSONWriter.write([table], title: "t", generatedAt: "2026-12-01T00:00:00.000Z"),
+            as: UTF8.self
+        )
         #expect(json.contains(long))
     }
 
@@ -128,13 +139,19 @@ import Testing
         let file: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("序号\r\n1\r\n".utf8)
         let heads = [FeedHead(author: key.publicKey.hex, scope: "registry", head: 3)]
         let signature = ExportSignature.sign(
-            file: file, name: "工作台账.csv", key: key, signerName: "督查室", heads: heads, signedAt: "2026-12-01T00:00:00.000Z"
+            file: file,
+            name: "工作台账.csv",
+            key: key,
+            signerName: "督查室",
+            heads: heads,
+            signedAt: "2026-12-01T00:00:00.000Z"
         )
         let vector = (
             signer: "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
             file: "2b55d06fc901d27273d4e387b0ddbd971879cad8fb49349183fe8f9b80d51235",
             heads: "dff9dfa8d2256e5ff458c37a59576de37ee6779ddbcfab9df1b068e1c1a3e2ce",
-            signature: "8dfa2b35683c1d55378046fb1c84c9440829d595e65396bce2099fd3f8e110ada810965d6748e8ce362e3c40bbb024cb865b24a9e1393360e964dd12b7a6d801"
+            signature:
+                "8dfa2b35683c1d55378046fb1c84c9440829d595e65396bce2099fd3f8e110ada810965d6748e8ce362e3c40bbb024cb865b24a9e1393360e964dd12b7a6d801"
         )
         #expect(signature.signer == vector.signer)
         #expect(signature.size == 14)
@@ -142,12 +159,22 @@ import Testing
         #expect(signature.headsDigest == vector.heads)
         #expect(signature.signature == vector.signature)
         let message = ExportSignature.message(
-            hash: vector.file, size: 14, signedAt: "2026-12-01T00:00:00.000Z", signer: vector.signer, headsDigest: vector.heads
+            hash: vector.file,
+            size: 14,
+            signedAt: "2026-12-01T00:00:00.000Z",
+            signer: vector.signer,
+            headsDigest: vector.heads
         )
-        #expect(String(decoding: message, as: UTF8.self).hasSuffix("heads-blake2b256: \(vector.heads)\n"), "no final empty line")
+        #expect(
+            String(decoding: message, as: UTF8.self).hasSuffix("heads-blake2b256: \(vector.heads)\n"),
+            "no final empty line"
+        )
         // The document carries the same vector.
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let doc = try String(contentsOf: repository.appendingPathComponent("docs/exports.md"), encoding: .utf8)
-        for value in [vector.signer, vector.file, vector.heads, vector.signature] { #expect(doc.contains(value), "docs/exports.md shows \(value)") }
+        for value in [vector.signer, vector.file, vector.heads, vector.signature] {
+            #expect(doc.contains(value), "docs/exports.md shows \(value)")
+        }
     }
 }

@@ -25,9 +25,13 @@ import Testing
         for (id, handle) in after {
             #expect(try Ledger.record(named: handle, among: [a, b, c], minimum: 8, what: "visit", shownBy: "x") == id)
         }
-        let ambiguous = #expect(throws: LedgerError.self) { try Ledger.record(named: "9abcdef0", among: [a, b, c], minimum: 8, what: "visit", shownBy: "x") }
+        let ambiguous = #expect(throws: LedgerError.self) {
+            try Ledger.record(named: "9abcdef0", among: [a, b, c], minimum: 8, what: "visit", shownBy: "x")
+        }
         #expect(ambiguous?.code == .notFound)
-        let shared = #expect(throws: LedgerError.self) { try Ledger.record(named: "09abcdef", among: [a, b, c], minimum: 8, what: "visit", shownBy: "x") }
+        let shared = #expect(throws: LedgerError.self) {
+            try Ledger.record(named: "09abcdef", among: [a, b, c], minimum: 8, what: "visit", shownBy: "x")
+        }
         #expect(shared?.code == .ambiguous)
         #expect(shared?.message.contains(a.lowercased) == true && shared?.message.contains(b.lowercased) == true)
     }
@@ -37,7 +41,9 @@ import Testing
     @Test func visitsAreNamedByTheirHandles() throws {
         let county = try WorkflowCounty(at: "2025-09-24 09:00")
         try county.operatorLedger.importRegistry(
-            .enterprises, csv: "企业名称,统一社会信用代码,所属镇街/园区\n高唐机械有限公司,91110108551385082Q,人和街道\n", name: "more.csv"
+            .enterprises,
+            csv: "企业名称,统一社会信用代码,所属镇街/园区\n高唐机械有限公司,91110108551385082Q,人和街道\n",
+            name: "more.csv"
         )
         try county.operatorLedger.link([.init(cadre: "王强", enterprise: "高唐机械有限公司", role: .lead)])
         let visit = try county.cadre.addVisit(VisitInput(enterprise: "高唐纺织有限公司", topics: "用工"))
@@ -48,9 +54,15 @@ import Testing
         #expect(try county.cadre.visit(named: handle) == visit)
         #expect(try county.cadre.visit(named: handle.uppercased()) == visit)
         #expect(try county.cadre.visit(named: visit.uuidString) == visit)
-        let (demand, _) = try county.cadre.addDemand(DemandInput(
-            enterprise: "高唐纺织有限公司", title: "招工", content: "缺挡车工", category: "用工", visit: try county.cadre.visit(named: handle)
-        ))
+        let (demand, _) = try county.cadre.addDemand(
+            DemandInput(
+                enterprise: "高唐纺织有限公司",
+                title: "招工",
+                content: "缺挡车工",
+                category: "用工",
+                visit: try county.cadre.visit(named: handle)
+            )
+        )
         let stored = try county.cadre.read { db in
             try Data.fetchOne(db, sql: "SELECT visit_id FROM demands WHERE id = ?", arguments: [Data(demand.bytes16)])
         }
@@ -70,13 +82,26 @@ import Testing
     @Test func aDepartmentSeesTheDemandsAssignedToIt() throws {
         let county = try WorkflowCounty(at: "2025-09-24 09:00")
         let visit = try county.cadre.addVisit(VisitInput(enterprise: "高唐纺织有限公司"))
-        let assigned = try county.cadre.addDemand(DemandInput(
-            enterprise: "高唐纺织有限公司", title: "道路积水", content: "厂门前积水", category: "基础设施", visit: visit
-        )).number
+        let assigned = try county.cadre.addDemand(
+            DemandInput(
+                enterprise: "高唐纺织有限公司",
+                title: "道路积水",
+                content: "厂门前积水",
+                category: "基础设施",
+                visit: visit
+            )
+        ).number
         let draft = try county.newDemand(title: "草稿中的诉求")
         let elsewhere = try county.newDemand(title: "审批事项")
         _ = try county.cadre.act(.submit, on: assigned, ActionInput())
-        _ = try county.coordinator.act(.assign, on: assigned, county.input { $0.lead = "县市场监管局"; $0.co = ["县住房城乡建设局"] })
+        _ = try county.coordinator.act(
+            .assign,
+            on: assigned,
+            county.input {
+                $0.lead = "县市场监管局"
+                $0.co = ["县住房城乡建设局"]
+            }
+        )
         _ = try county.cadre.act(.submit, on: elsewhere, ActionInput())
         _ = try county.coordinator.act(.assign, on: elsewhere, county.input { $0.lead = "县行政审批局" })
 
@@ -96,7 +121,14 @@ import Testing
         #expect(ledger.rows.count == 1)
 
         // Returned and reassigned: the department it was taken from still sees what it did.
-        _ = try county.market.act(.return, on: assigned, county.input { $0.comment = "属审批事项"; $0.suggest = "县行政审批局" })
+        _ = try county.market.act(
+            .return,
+            on: assigned,
+            county.input {
+                $0.comment = "属审批事项"
+                $0.suggest = "县行政审批局"
+            }
+        )
         _ = try county.coordinator.act(.reassign, on: assigned, county.input { $0.lead = "县行政审批局" })
         #expect(try county.market.demands().map(\.number) == [assigned])
         #expect(Set(try county.approval.demands().map(\.number)) == [assigned, elsewhere])

@@ -12,8 +12,13 @@ import Testing
 @Suite struct HeldCommitTests {
     /// A commit in the scope of 高唐纺织有限公司 by `key`, written as a visit, with the fields given.
     static func commit(
-        by key: SigningKey, in county: County, sequence: UInt64 = 1, previous: CommitID = .zero, timestamp: Timestamp? = nil,
-        schema: UInt32? = nil, registry: UInt64? = nil
+        by key: SigningKey,
+        in county: County,
+        sequence: UInt64 = 1,
+        previous: CommitID = .zero,
+        timestamp: Timestamp? = nil,
+        schema: UInt32? = nil,
+        registry: UInt64? = nil
     ) throws -> SignedCommit {
         let ledger = county.operatorLedger
         let enterprise = try ledger.enterprise(named: "高唐纺织有限公司")
@@ -21,10 +26,16 @@ import Testing
         let now = Timestamp(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0)
         return try SignedCommit(
             signing: Commit(
-                author: key.publicKey, scope: RegistryIDs.scope(of: enterprise), sequence: sequence, previous: previous,
-                timestamp: timestamp ?? now, schemaVersion: schema ?? ledger.replica.schema.version, registrySequence: registry ?? head,
+                author: key.publicKey,
+                scope: RegistryIDs.scope(of: enterprise),
+                sequence: sequence,
+                previous: previous,
+                timestamp: timestamp ?? now,
+                schemaVersion: schema ?? ledger.replica.schema.version,
+                registrySequence: registry ?? head,
                 changes: [Change(table: "visits", row: UUID(), column: "topics", value: .text("junk"))]
-            ), with: key
+            ),
+            with: key
         )
     }
 
@@ -38,11 +49,12 @@ import Testing
         let laptop = try county.cadreLedger("王强")
         let stranger = SigningKey.generate()
         let head = try county.operatorLedger.replica.readRegistry { $0.sequence }
-        let commit = switch claim {
-        case "registry": try Self.commit(by: stranger, in: county, registry: 1_000_000)
-        case "clock": try Self.commit(by: stranger, in: county, timestamp: Self.year2100())
-        default: try Self.commit(by: stranger, in: county, schema: 999)
-        }
+        let commit =
+            switch claim {
+            case "registry": try Self.commit(by: stranger, in: county, registry: 1_000_000)
+            case "clock": try Self.commit(by: stranger, in: county, timestamp: Self.year2100())
+            default: try Self.commit(by: stranger, in: county, schema: 999)
+            }
         #expect(head < 1_000_000)
         for (replica, keepsRefused) in [(county.operatorLedger.replica, false), (laptop.replica, true)] {
             let before = try replica.commitCounts()
@@ -52,7 +64,9 @@ import Testing
             #expect(report.refused.first?.isStored == false)
             #expect(report.refused.first?.reason.contains("not enrolled") == true)
             let after = try replica.commitCounts()
-            #expect(after.pending == before.pending && after.excluded == before.excluded && after.applied == before.applied)
+            #expect(
+                after.pending == before.pending && after.excluded == before.excluded && after.applied == before.applied
+            )
             var carried: [[UInt8]] = []
             try replica.exportRecords { carried.append($0) }
             #expect(!carried.contains(commit.wire), "\(claim): the commit travels nowhere")
@@ -92,8 +106,14 @@ import Testing
             batch.set("devices", row: RegistryIDs.device(key.publicKey), "public_key", .null)
         }
         let policy = LedgerPolicy()
-        #expect(try county.operatorLedger.replica.readRegistry { try policy.isKnownAuthor(key.publicKey, registry: $0) })
-        #expect(try county.operatorLedger.replica.readRegistry { try $0.value("devices", row: RegistryIDs.device(key.publicKey), column: "public_key") } == .null)
+        #expect(
+            try county.operatorLedger.replica.readRegistry { try policy.isKnownAuthor(key.publicKey, registry: $0) }
+        )
+        #expect(
+            try county.operatorLedger.replica.readRegistry {
+                try $0.value("devices", row: RegistryIDs.device(key.publicKey), column: "public_key")
+            } == .null
+        )
         let commit = try Self.commit(by: key, in: county)
         let report = try county.operatorLedger.replica.integrate([commit], keepsRefused: false)
         #expect(report.refused.allSatisfy { !$0.reason.contains("nor ever was") }, "\(report.refused.map(\.reason))")
@@ -125,7 +145,10 @@ import Testing
         // Past them: refused and not stored.
         let hub = county.operatorLedger.replica
         for (commit, replica, code) in [
-            (try Self.commit(by: wang, in: county, timestamp: Self.year2100()), other.replica, StoreError.Code.futureTimestamp),
+            (
+                try Self.commit(by: wang, in: county, timestamp: Self.year2100()), other.replica,
+                StoreError.Code.futureTimestamp
+            ),
             (try Self.commit(by: wang, in: county, schema: version + 9), other.replica, .newerSchema),
             (try Self.commit(by: wang, in: county, registry: head + 10_001), other.replica, .notEnrolled),
             (try Self.commit(by: wang, in: county, registry: head + 1), hub, .notAuthorized),
@@ -187,7 +210,8 @@ import Testing
                         VALUES (?, ?, ?, 1, 0, ?, 1000000, ?, ?, 1, 0)
                         """,
                     arguments: [
-                        Data(junk.id.bytes), Data(junk.commit.author.bytes), junk.commit.scope, Int64(junk.commit.schemaVersion),
+                        Data(junk.id.bytes), Data(junk.commit.author.bytes), junk.commit.scope,
+                        Int64(junk.commit.schemaVersion),
                         Data(junk.body), Data(junk.signature),
                     ]
                 )

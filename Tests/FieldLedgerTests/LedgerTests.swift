@@ -31,21 +31,35 @@ import Testing
 @Suite struct SchemaTests {
     /// The binary carries schema/*.sql; tools/embed-schema.sh regenerates the copy.
     @Test func embeddedSchemaMatchesTheFiles() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let folder = root.appendingPathComponent("schema")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }
+            .sorted()
         #expect(files.count == LedgerSchema.embedded.count, "run tools/embed-schema.sh")
         for (file, migration) in zip(files, LedgerSchema.embedded) {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
-            let normalize = { (s: String) in s.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
-            #expect(normalize(text) == normalize(migration.sql), "\(file) differs from the embedded copy: run tools/embed-schema.sh")
+            let normalize = { (s: String) in
+                s.split(separator: "\n", omittingEmptySubsequences: false).map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(
+                normalize(text) == normalize(migration.sql),
+                "\(file) differs from the embedded copy: run tools/embed-schema.sh"
+            )
         }
-        let calendars = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("calendar").path)
-            .filter { $0.hasSuffix(".csv") }.sorted()
+        let calendars = try FileManager.default.contentsOfDirectory(
+            atPath: folder.appendingPathComponent("calendar").path
+        )
+        .filter { $0.hasSuffix(".csv") }.sorted()
         #expect(calendars.count == LedgerSchema.shippedCalendars.count, "run tools/embed-schema.sh")
         for (file, embedded) in zip(calendars, LedgerSchema.shippedCalendars) {
             let text = try String(contentsOf: folder.appendingPathComponent("calendar/" + file), encoding: .utf8)
-            #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == embedded, "\(file) differs from the embedded copy: run tools/embed-schema.sh")
+            #expect(
+                text.trimmingCharacters(in: .whitespacesAndNewlines) == embedded,
+                "\(file) differs from the embedded copy: run tools/embed-schema.sh"
+            )
         }
     }
 }
@@ -57,14 +71,23 @@ struct County {
 
     init() throws {
         operatorLedger = try Ledger.open(path: nil, root: root.publicKey, key: root)
-        try operatorLedger.importRegistry(.departments, csv: "单位名称,类型\n县行政审批局,县直部门\n县市场监管局,县直部门\n", name: "departments.csv")
+        try operatorLedger.importRegistry(
+            .departments,
+            csv: "单位名称,类型\n县行政审批局,县直部门\n县市场监管局,县直部门\n",
+            name: "departments.csv"
+        )
         try operatorLedger.importRegistry(.cadres, csv: "姓名,职务,单位\n王强,副县长,县行政审批局\n李娜,局长,县市场监管局\n", name: "cadres.csv")
         try operatorLedger.importRegistry(
             .enterprises,
-            csv: "\u{FEFF}企业名称,统一社会信用代码,所属镇街/园区,联系人,联系电话\n高唐纺织有限公司,91371082775260043P,鱼邱湖街道,赵敏,13800000001\n\"鲁西化工, 高唐分公司\",91110108551385082Q,开发区,钱伟,13800000002\n",
+            csv:
+                "\u{FEFF}企业名称,统一社会信用代码,所属镇街/园区,联系人,联系电话\n高唐纺织有限公司,91371082775260043P,鱼邱湖街道,赵敏,13800000001\n\"鲁西化工, 高唐分公司\",91110108551385082Q,开发区,钱伟,13800000002\n",
             name: "enterprises.csv"
         )
-        try operatorLedger.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n李娜,91110108551385082Q,主包\n", name: "linkages.csv")
+        try operatorLedger.importRegistry(
+            .linkages,
+            csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n李娜,91110108551385082Q,主包\n",
+            name: "linkages.csv"
+        )
     }
 
     /// A new cadre replica enrolled for `cadre`, holding the operator's commits.
@@ -100,19 +123,28 @@ struct County {
         #expect(counts["cadres"] == 2)
         #expect(counts["enterprises"] == 2)
         #expect(counts["linkages"] == 2)
-        #expect(try county.operatorLedger.enterprise(named: "鲁西化工, 高唐分公司") == county.operatorLedger.enterprise(named: "91110108551385082Q"))
+        #expect(
+            try county.operatorLedger.enterprise(named: "鲁西化工, 高唐分公司")
+                == county.operatorLedger.enterprise(named: "91110108551385082Q")
+        )
     }
 
     @Test func badCSVIsRefusedWholeWithALineNumber() throws {
         let county = try County()
         let missing = #expect(throws: LedgerError.self) {
-            try county.operatorLedger.importRegistry(.enterprises, csv: "名称,统一社会信用代码\nx,91110000600037341L\n", name: "e.csv")
+            try county.operatorLedger.importRegistry(
+                .enterprises,
+                csv: "名称,统一社会信用代码\nx,91110000600037341L\n",
+                name: "e.csv"
+            )
         }
         #expect(missing?.code == .csvMissingColumn)
         #expect(missing?.message.contains("企业名称") == true)
         let invalid = #expect(throws: LedgerError.self) {
             try county.operatorLedger.importRegistry(
-                .enterprises, csv: "企业名称,统一社会信用代码\n好企业,91110000600037341L\n坏企业,91350100M000100Y4Z\n", name: "e.csv"
+                .enterprises,
+                csv: "企业名称,统一社会信用代码\n好企业,91110000600037341L\n坏企业,91350100M000100Y4Z\n",
+                name: "e.csv"
             )
         }
         #expect(invalid?.code == .invalidUSCC)
@@ -121,7 +153,9 @@ struct County {
         // One code twice in a file is refused, naming both lines.
         let duplicate = #expect(throws: LedgerError.self) {
             try county.operatorLedger.importRegistry(
-                .enterprises, csv: "企业名称,统一社会信用代码\n重复,91110000600037341L\n又一个,91110000600037341L\n", name: "e.csv"
+                .enterprises,
+                csv: "企业名称,统一社会信用代码\n重复,91110000600037341L\n又一个,91110000600037341L\n",
+                name: "e.csv"
             )
         }
         #expect(duplicate?.code == .duplicateUSCC)
@@ -129,7 +163,10 @@ struct County {
         // A code the registry has names that enterprise: the line updates it (issue 13, a master
         // file imports again as an update keyed by USCC), and a dry run shows the rename first.
         let plan = try county.operatorLedger.importRegistry(
-            .enterprises, csv: "企业名称,统一社会信用代码\n重复,91371082775260043P\n", name: "e.csv", dryRun: true
+            .enterprises,
+            csv: "企业名称,统一社会信用代码\n重复,91371082775260043P\n",
+            name: "e.csv",
+            dryRun: true
         )
         #expect(plan.first?.action == .update)
         #expect(plan.first?.changes.first?.new == "重复")
@@ -166,8 +203,12 @@ struct County {
     @Test func demandsAreNumberedPerDeviceAndEditedWithEvents() throws {
         let county = try County()
         let wang = try county.cadreLedger("王强")
-        let first = try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "招工难", content: "急需熟练挡车工50名", category: "用工"))
-        let second = try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "用电", content: "申请增容", category: "水电气热"))
+        let first = try wang.addDemand(
+            DemandInput(enterprise: "高唐纺织有限公司", title: "招工难", content: "急需熟练挡车工50名", category: "用工")
+        )
+        let second = try wang.addDemand(
+            DemandInput(enterprise: "高唐纺织有限公司", title: "用电", content: "申请增容", category: "水电气热")
+        )
         #expect(first.number.hasPrefix("GT-"))
         #expect(first.number.hasSuffix("-D001-0001"))
         #expect(second.number.hasSuffix("-D001-0002"))
@@ -277,8 +318,12 @@ struct County {
         let wang = try county.cadreLedger("王强")
         #expect(throws: LedgerError.self) { try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", mode: "飞鸽")) }
         #expect(throws: LedgerError.self) { try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: "2026-13-01")) }
-        #expect(throws: LedgerError.self) { try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "", content: "x")) }
-        #expect(throws: LedgerError.self) { try wang.addDemand(DemandInput(enterprise: "不存在的企业", title: "t", content: "x")) }
+        #expect(throws: LedgerError.self) {
+            try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "", content: "x"))
+        }
+        #expect(throws: LedgerError.self) {
+            try wang.addDemand(DemandInput(enterprise: "不存在的企业", title: "t", content: "x"))
+        }
         #expect(try wang.demands().isEmpty)
         #expect(try wang.visits().isEmpty)
     }
@@ -317,7 +362,9 @@ struct County {
             let demands = try ledger.demands()
             #expect(demands.count == expected.count)
             for demand in demands { #expect(demand.content == expected[demand.title], "\(demand.title)") }
-            let integrity = try ledger.replica.database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+            let integrity = try ledger.replica.database.read { db in
+                try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            }
             #expect(integrity == ["ok"])
         }
         // A search with SQL wildcards and quotes is a search, not SQL.
@@ -346,7 +393,10 @@ struct County {
         let error = #expect(throws: (any Error).self) {
             try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "太长", content: huge))
         }
-        #expect("\(error.map { "\($0)" } ?? "")".contains("at most 4194304 bytes"), "the error names the limit: \(String(describing: error))")
+        #expect(
+            "\(error.map { "\($0)" } ?? "")".contains("at most 4194304 bytes"),
+            "the error names the limit: \(String(describing: error))"
+        )
         #expect(try wang.demands().isEmpty)
         #expect(try wang.replica.commitCounts() == before)
     }

@@ -27,8 +27,12 @@ import Testing
             try wang.resolveConflict(table: "demands", row: row, column: "urgency", text: "十万火急")
         }
         #expect(badUrgency?.message.contains("一般") == true, "the error names the allowed values")
-        #expect(throws: LedgerError.self) { try wang.resolveConflict(table: "demands", row: row, column: "title", text: "  ") }
-        #expect(throws: LedgerError.self) { try wang.resolveConflict(table: "demands", row: row, column: "state", text: "CLOSED") }
+        #expect(throws: LedgerError.self) {
+            try wang.resolveConflict(table: "demands", row: row, column: "title", text: "  ")
+        }
+        #expect(throws: LedgerError.self) {
+            try wang.resolveConflict(table: "demands", row: row, column: "state", text: "CLOSED")
+        }
         #expect(try wang.replica.conflicts().count == 2, "nothing was written")
         try wang.resolveConflict(table: "demands", row: row, column: "urgency", text: "紧急")
         try wang.resolveConflict(table: "demands", row: row, column: "title", value: .text("用工需求"))
@@ -45,14 +49,20 @@ import Testing
         let county = try County()
         let wang = try county.cadreLedger("王强")
         for date in ["2026-02-30", "2025-04-31", "2026-13-01", "2026-00-10", "26-01-01", "2026/01/01"] {
-            #expect(throws: LedgerError.self, "\(date)") { try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: date)) }
+            #expect(throws: LedgerError.self, "\(date)") {
+                try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: date))
+            }
         }
         let today = wang.today()
         let tomorrow = Day(today)!.adding(days: 1).description
-        let future = #expect(throws: LedgerError.self) { try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: tomorrow)) }
+        let future = #expect(throws: LedgerError.self) {
+            try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: tomorrow))
+        }
         #expect(future?.message.contains("--next-visit") == true)
         #expect(throws: LedgerError.self) {
-            try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: today, nextVisit: Day(today)!.adding(days: -1).description))
+            try wang.addVisit(
+                VisitInput(enterprise: "高唐纺织有限公司", date: today, nextVisit: Day(today)!.adding(days: -1).description)
+            )
         }
         _ = try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: "2024-02-29", nextVisit: tomorrow))
         _ = try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司", date: today))

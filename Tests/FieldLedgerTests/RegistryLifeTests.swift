@@ -21,29 +21,50 @@ import Testing
     @Test func aMasterFileReimportsAsAnUpdate() throws {
         let county = try County()
         let ledger = county.operatorLedger
-        let same = try ledger.importRegistry(.enterprises, csv: Self.enterprises, name: "enterprises.csv", dryRun: false)
+        let same = try ledger.importRegistry(
+            .enterprises,
+            csv: Self.enterprises,
+            name: "enterprises.csv",
+            dryRun: false
+        )
         #expect(same.map(\.action) == [.unchanged, .unchanged])
-        let changed = Self.enterprises.replacingOccurrences(of: "13800000001", with: "13900000009")
+        let changed =
+            Self.enterprises.replacingOccurrences(of: "13800000001", with: "13900000009")
             + "山东新企业有限公司,91110000600037341L,清平镇,孙丽,13700000003\n"
         let heads = try ledger.replica.heads()
         let plan = try ledger.importRegistry(.enterprises, csv: changed, name: "enterprises.csv", dryRun: true)
         #expect(plan.map(\.action) == [.update, .unchanged, .add])
-        #expect(plan[0].changes == [Ledger.FieldChange(field: "contact_phone", label: "联系电话", old: "13800000001", new: "13900000009")])
+        #expect(
+            plan[0].changes == [
+                Ledger.FieldChange(field: "contact_phone", label: "联系电话", old: "13800000001", new: "13900000009")
+            ]
+        )
         #expect(plan[0].line == 2 && plan[2].line == 4)
         #expect(try ledger.replica.heads() == heads, "a dry run writes nothing")
         _ = try ledger.importRegistry(.enterprises, csv: changed, name: "enterprises.csv", dryRun: false)
         let textile = try ledger.enterprise(named: "高唐纺织有限公司")
         #expect(try ledger.text("enterprises", textile, "contact_phone") == "13900000009")
         #expect(try ledger.enterprise(named: "山东新企业有限公司") != textile)
-        let history = try ledger.replica.history(table: "enterprises", row: textile).filter { $0.column == "contact_phone" }
+        let history = try ledger.replica.history(table: "enterprises", row: textile).filter {
+            $0.column == "contact_phone"
+        }
         #expect(history.map(\.value) == [.text("13800000001"), .text("13900000009")])
         // A bad line names its line, and nothing of the file is written.
         let bad = changed + "坏企业,91350100M000100Y4Z,,,\n"
-        let error = #expect(throws: LedgerError.self) { try ledger.importRegistry(.enterprises, csv: bad, name: "e.csv", dryRun: false) }
+        let error = #expect(throws: LedgerError.self) {
+            try ledger.importRegistry(.enterprises, csv: bad, name: "e.csv", dryRun: false)
+        }
         #expect(error?.message.hasPrefix("e.csv line 5:") == true)
         // Departments, cadres and linkages re-import as well.
-        #expect(try ledger.importRegistry(.departments, csv: "单位名称,类型\n县行政审批局,县直部门\n", name: "d.csv", dryRun: false).map(\.action) == [.unchanged])
-        #expect(try ledger.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n", name: "l.csv", dryRun: false).map(\.action) == [.unchanged])
+        #expect(
+            try ledger.importRegistry(.departments, csv: "单位名称,类型\n县行政审批局,县直部门\n", name: "d.csv", dryRun: false).map(
+                \.action
+            ) == [.unchanged]
+        )
+        #expect(
+            try ledger.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n", name: "l.csv", dryRun: false)
+                .map(\.action) == [.unchanged]
+        )
     }
 
     /// A rename follows into every record (they name the row by id); the old name stays in the
@@ -59,8 +80,12 @@ import Testing
         #expect(try ledger.demandDetail(number).enterprise == "山东高唐纺织集团有限公司")
         #expect(try ledger.enterprise(named: "高唐纺织") == ledger.enterprise(named: "山东高唐纺织集团有限公司"))
         #expect(try ledger.updateRegistry(.enterprise, "高唐纺织", set: ["简称": "高唐纺织"]).isEmpty, "nothing to change")
-        #expect(throws: LedgerError.self) { try ledger.updateRegistry(.enterprise, "高唐纺织", set: ["统一社会信用代码": "91350100M000100Y4Z"]) }
-        #expect(throws: LedgerError.self) { try ledger.updateRegistry(.enterprise, "高唐纺织", set: ["统一社会信用代码": "91110108551385082Q"]) }
+        #expect(throws: LedgerError.self) {
+            try ledger.updateRegistry(.enterprise, "高唐纺织", set: ["统一社会信用代码": "91350100M000100Y4Z"])
+        }
+        #expect(throws: LedgerError.self) {
+            try ledger.updateRegistry(.enterprise, "高唐纺织", set: ["统一社会信用代码": "91110108551385082Q"])
+        }
         #expect(throws: LedgerError.self) { try ledger.updateRegistry(.enterprise, "高唐纺织", set: ["name": ""]) }
         #expect(throws: LedgerError.self) { try ledger.updateRegistry(.enterprise, "高唐纺织", set: ["颜色": "红"]) }
         try ledger.updateRegistry(.cadre, "王强", set: ["单位": "县市场监管局", "手机": "13600000000"])
@@ -81,12 +106,20 @@ import Testing
         let refused = #expect(throws: LedgerError.self) { try ledger.addEnterprises([twin]) }
         #expect(refused?.code == .duplicateName)
         #expect(throws: LedgerError.self) {
-            try ledger.importRegistry(.enterprises, csv: "企业名称,统一社会信用代码\n高唐纺织有限公司,91110000600037341L\n", name: "e.csv", dryRun: false)
+            try ledger.importRegistry(
+                .enterprises,
+                csv: "企业名称,统一社会信用代码\n高唐纺织有限公司,91110000600037341L\n",
+                name: "e.csv",
+                dryRun: false
+            )
         }
         try ledger.addEnterprises([twin], allowDuplicateNames: true)
         let ambiguous = #expect(throws: LedgerError.self) { try ledger.enterprise(named: "高唐纺织有限公司") }
         #expect(ambiguous?.code == .ambiguous)
-        #expect(ambiguous?.message.contains("91110000600037341L") == true && ambiguous?.message.contains("91371082775260043P") == true)
+        #expect(
+            ambiguous?.message.contains("91110000600037341L") == true
+                && ambiguous?.message.contains("91371082775260043P") == true
+        )
         #expect(try ledger.enterprise(named: "91110000600037341l") != ledger.enterprise(named: "91371082775260043P"))
         let listed = try ledger.registryListing("enterprises").filter { $0["name"] == "高唐纺织有限公司" }
         #expect(listed.count == 2 && listed.allSatisfy { UUID(uuidString: $0["id"] ?? "") != nil })
@@ -124,17 +157,26 @@ import Testing
         try county.exchange(from: county.operatorLedger, to: wang)
         let refused = #expect(throws: LedgerError.self) { try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司")) }
         #expect(refused?.message.contains("retired on 2026-05-01") == true)
-        #expect(throws: LedgerError.self) { try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "t", content: "c")) }
+        #expect(throws: LedgerError.self) {
+            try wang.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "t", content: "c"))
+        }
         #expect(try wang.demandDetail(number).enterprise == "高唐纺织有限公司", "its records stay")
         try wang.editDemand(number, fields: ["content": "挡车工 50 名"])
-        #expect(try county.operatorLedger.registryListing("enterprises").first { $0["name"] == "高唐纺织有限公司" }?["retired_on"] == "2026-05-01")
+        #expect(
+            try county.operatorLedger.registryListing("enterprises").first { $0["name"] == "高唐纺织有限公司" }?["retired_on"]
+                == "2026-05-01"
+        )
         try county.operatorLedger.retire(.enterprise, "高唐纺织有限公司", reinstate: true)
         try county.exchange(from: county.operatorLedger, to: wang)
         _ = try wang.addVisit(VisitInput(enterprise: "高唐纺织有限公司"))
         try county.operatorLedger.retire(.cadre, "李娜")
-        #expect(throws: LedgerError.self) { try county.operatorLedger.link([.init(cadre: "李娜", enterprise: "高唐纺织有限公司", role: .assisting)]) }
+        #expect(throws: LedgerError.self) {
+            try county.operatorLedger.link([.init(cadre: "李娜", enterprise: "高唐纺织有限公司", role: .assisting)])
+        }
         try county.operatorLedger.retire(.department, "县市场监管局")
-        #expect(throws: LedgerError.self) { try county.operatorLedger.addCadres([CadreInput(name: "周平", department: "县市场监管局")]) }
+        #expect(throws: LedgerError.self) {
+            try county.operatorLedger.addCadres([CadreInput(name: "周平", department: "县市场监管局")])
+        }
     }
 
     /// "Not linked" names the cadre and the enterprise, not a key fingerprint and a UUID.

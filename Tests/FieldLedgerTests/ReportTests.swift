@@ -1,10 +1,10 @@
 import FieldCrypto
-@testable import FieldExport
 import FieldStore
 import Foundation
 import Testing
 import ZIPFoundation
 
+@testable import FieldExport
 @testable import FieldLedger
 
 /// The hand-worked data set of docs/rates.md: four demands (and one not accepted) moved through
@@ -18,7 +18,13 @@ struct HandWorkedCounty {
         let county = try WorkflowCounty(at: "2025-09-24 09:00")
         self.county = county
         let c = county
-        func act(_ ledger: Ledger, _ action: DemandAction, _ number: String, at time: String, _ build: (inout ActionInput) -> Void = { _ in }) throws {
+        func act(
+            _ ledger: Ledger,
+            _ action: DemandAction,
+            _ number: String,
+            at time: String,
+            _ build: (inout ActionInput) -> Void = { _ in }
+        ) throws {
             county.clock.set(time)
             _ = try ledger.act(action, on: number, county.input(build))
         }
@@ -39,21 +45,45 @@ struct HandWorkedCounty {
         try act(c.coordinator, .assign, a, at: "2025-09-29 09:00") { $0.lead = "县市场监管局" }
         try act(c.market, .sign, a, at: "2025-09-29 10:00") { $0.contacted = "2025-09-29 10:30" }
         try act(c.coordinator, .assign, b, at: "2025-10-09 09:00") { $0.lead = "县市场监管局" }
-        try act(c.market, .return, b, at: "2025-10-09 14:00") { $0.comment = "非本单位"; $0.suggest = "县行政审批局" }
+        try act(c.market, .return, b, at: "2025-10-09 14:00") {
+            $0.comment = "非本单位"
+            $0.suggest = "县行政审批局"
+        }
         try act(c.coordinator, .reassign, b, at: "2025-10-10 09:00") { $0.lead = "县行政审批局" }
         try act(c.approval, .sign, b, at: "2025-10-13 09:00")
-        try act(c.market, .reply, e, at: "2025-10-15 10:00") { $0.outcome = "已办"; $0.reply = "第一次答复" }
+        try act(c.market, .reply, e, at: "2025-10-15 10:00") {
+            $0.outcome = "已办"
+            $0.reply = "第一次答复"
+        }
         try act(c.coordinator, .acceptReply, e, at: "2025-10-15 11:00")
-        try act(c.cadre, .reopen, e, at: "2025-10-16 09:00") { $0.comment = "未解决"; $0.satisfaction = "不满意" }
-        try act(c.market, .reply, a, at: "2025-10-20 10:00") { $0.outcome = "已解决"; $0.reply = "已办结" }
+        try act(c.cadre, .reopen, e, at: "2025-10-16 09:00") {
+            $0.comment = "未解决"
+            $0.satisfaction = "不满意"
+        }
+        try act(c.market, .reply, a, at: "2025-10-20 10:00") {
+            $0.outcome = "已解决"
+            $0.reply = "已办结"
+        }
         try act(c.coordinator, .acceptReply, a, at: "2025-10-20 11:00")
         try act(c.coordinator, .assign, d, at: "2025-10-20 16:30") { $0.lead = "县住房城乡建设局" }
         try act(c.housing, .sign, d, at: "2025-10-21 09:00") { $0.contacted = "2025-10-21 09:15" }
-        try act(c.cadre, .followUp, a, at: "2025-10-22 10:00") { $0.resolved = true; $0.satisfaction = "满意" }
-        try act(c.market, .reply, e, at: "2025-10-28 10:00") { $0.outcome = "已办"; $0.reply = "第二次答复" }
+        try act(c.cadre, .followUp, a, at: "2025-10-22 10:00") {
+            $0.resolved = true
+            $0.satisfaction = "满意"
+        }
+        try act(c.market, .reply, e, at: "2025-10-28 10:00") {
+            $0.outcome = "已办"
+            $0.reply = "第二次答复"
+        }
         try act(c.coordinator, .acceptReply, e, at: "2025-10-28 11:00")
-        try act(c.cadre, .followUp, e, at: "2025-10-30 10:00") { $0.resolved = false; $0.satisfaction = "基本满意" }
-        try act(c.approval, .reply, b, at: "2025-11-03 09:00") { $0.outcome = "已办"; $0.reply = "迟到的答复" }
+        try act(c.cadre, .followUp, e, at: "2025-10-30 10:00") {
+            $0.resolved = false
+            $0.satisfaction = "基本满意"
+        }
+        try act(c.approval, .reply, b, at: "2025-11-03 09:00") {
+            $0.outcome = "已办"
+            $0.reply = "迟到的答复"
+        }
     }
 }
 
@@ -165,7 +195,9 @@ struct HandWorkedCounty {
         #expect(all.rows.allSatisfy { $0.count == all.headers.count })
         var filter = LedgerFilter()
         filter.unresolvedOnly = true
-        #expect(try ledger.workLedger(filter, today: today).rows.map { $0[1].text }.sorted() == [data.b, data.d].sorted())
+        #expect(
+            try ledger.workLedger(filter, today: today).rows.map { $0[1].text }.sorted() == [data.b, data.d].sorted()
+        )
         filter.overdueOnly = true
         let overdue = try ledger.workLedger(filter, today: today)
         let column = { (name: String) in Ledger.ledgerHeaders.firstIndex(of: name)! }
@@ -205,7 +237,9 @@ struct HandWorkedCounty {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("ledger.xlsx").path
-        try Data(try XLSXWriter.write([table, ReportTable(name: "第二页", headers: ["a"])], title: "工作台账")).write(to: URL(fileURLWithPath: path))
+        try Data(try XLSXWriter.write([table, ReportTable(name: "第二页", headers: ["a"])], title: "工作台账")).write(
+            to: URL(fileURLWithPath: path)
+        )
         let script = #"""
             import json, sys, datetime, openpyxl
             book = openpyxl.load_workbook(sys.argv[1])
@@ -239,12 +273,18 @@ struct HandWorkedCounty {
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "openpyxl could not read the workbook (is it installed? `make test` installs it): \(stderr)")
+        try #require(
+            process.terminationStatus == 0,
+            "openpyxl could not read the workbook (is it installed? `make test` installs it): \(stderr)"
+        )
         let result = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
         #expect(result["sheets"] as? [String] == ["工作台账", "第二页"])
         #expect(result["frozen"] as? String == "A2")
         let lastColumn = XLSXWriter.column(table.headers.count - 1)
-        #expect(result["filter"] as? String == "A1:\(lastColumn)\(table.rows.count + 1)", "every data row under the header's filter")
+        #expect(
+            result["filter"] as? String == "A1:\(lastColumn)\(table.rows.count + 1)",
+            "every data row under the header's filter"
+        )
         #expect(result["bold"] as? Bool == true)
         #expect(result["width"] as? Double == 28)
         #expect(result["dateFormat"] as? String == "yyyy-mm-dd")
@@ -287,7 +327,14 @@ struct HandWorkedCounty {
         let key = SigningKey.generate()
         _ = try ledger.enroll(publicKey: key.publicKey, role: .supervisor, label: "督查室")
         let heads = try ledger.replica.heads()
-        let signature = ExportSignature.sign(file: bytes, name: "ledger.csv", key: key, signerName: "督查室", heads: heads, signedAt: "2025-11-12T02:00:00.000Z")
+        let signature = ExportSignature.sign(
+            file: bytes,
+            name: "ledger.csv",
+            key: key,
+            signerName: "督查室",
+            heads: heads,
+            signedAt: "2025-11-12T02:00:00.000Z"
+        )
         let parsed = try ExportSignature.decode(try signature.encoded())
         #expect(parsed == signature)
         func known(_ candidate: PublicKey) throws -> String? {
@@ -300,7 +347,14 @@ struct HandWorkedCounty {
         let altered = #expect(throws: ExportError.self) { try parsed.verify(file: changed, knownSigner: known) }
         #expect(altered?.message.hasPrefix("ALTERED") == true)
         let stranger = SigningKey.generate()
-        let foreign = ExportSignature.sign(file: bytes, name: "ledger.csv", key: stranger, signerName: "?", heads: heads, signedAt: "2025-11-12T02:00:00.000Z")
+        let foreign = ExportSignature.sign(
+            file: bytes,
+            name: "ledger.csv",
+            key: stranger,
+            signerName: "?",
+            heads: heads,
+            signedAt: "2025-11-12T02:00:00.000Z"
+        )
         let unknown = #expect(throws: ExportError.self) { try foreign.verify(file: bytes, knownSigner: known) }
         #expect(unknown?.message.hasPrefix("UNKNOWN SIGNER") == true)
         var forged = signature

@@ -13,7 +13,14 @@ import Testing
     /// The statuses derived afresh from the events, bypassing the cache.
     func fresh(_ ledger: Ledger, profile: DeadlineProfile = .shandong2115) throws -> [UUID: DemandStatus] {
         let calendar = try ledger.calendar()
-        return try ledger.replica.database.read { db in try Ledger.deriveStatuses(db, calendar: calendar, profile: profile, actors: try Ledger.workflowActors(db, root: ledger.replica.root)) }
+        return try ledger.replica.database.read { db in
+            try Ledger.deriveStatuses(
+                db,
+                calendar: calendar,
+                profile: profile,
+                actors: try Ledger.workflowActors(db, root: ledger.replica.root)
+            )
+        }
     }
 
     func cachedRows(_ ledger: Ledger) throws -> Int {
@@ -36,15 +43,32 @@ import Testing
         _ = try county.cadre.act(.submit, on: first, ActionInput())
         _ = try county.cadre.act(.submit, on: second, ActionInput())
         try check("submitted")
-        _ = try county.coordinator.act(.assign, on: first, county.input { $0.lead = "县市场监管局"; $0.co = ["县住房城乡建设局"] })
+        _ = try county.coordinator.act(
+            .assign,
+            on: first,
+            county.input {
+                $0.lead = "县市场监管局"
+                $0.co = ["县住房城乡建设局"]
+            }
+        )
         try check("first assigned")
         let before = try ledger.allStatuses()
         _ = try county.coordinator.act(.assign, on: second, county.input { $0.lead = "县行政审批局" })
         try check("second assigned")
         let after = try ledger.allStatuses()
-        #expect(before[try ledger.demand(named: second)] != after[try ledger.demand(named: second)], "the action changed the cached status")
+        #expect(
+            before[try ledger.demand(named: second)] != after[try ledger.demand(named: second)],
+            "the action changed the cached status"
+        )
         county.clock.set("2025-09-24 15:00")
-        _ = try county.market.act(.return, on: first, county.input { $0.comment = "属审批事项"; $0.suggest = "县行政审批局" })
+        _ = try county.market.act(
+            .return,
+            on: first,
+            county.input {
+                $0.comment = "属审批事项"
+                $0.suggest = "县行政审批局"
+            }
+        )
         try check("returned")
         _ = try county.coordinator.act(.reassign, on: first, county.input { $0.lead = "县行政审批局" })
         county.clock.set("2025-09-26 09:00")
@@ -52,17 +76,52 @@ import Testing
         _ = try county.approval.act(.sign, on: second, ActionInput())
         try check("signed")
         county.clock.set("2025-10-20 09:00")
-        _ = try county.approval.act(.extend, on: first, county.input { $0.until = "2025-10-30"; $0.comment = "需现场勘验" })
+        _ = try county.approval.act(
+            .extend,
+            on: first,
+            county.input {
+                $0.until = "2025-10-30"
+                $0.comment = "需现场勘验"
+            }
+        )
         try check("extension asked")
         _ = try county.coordinator.act(.extend, on: first, county.input { $0.comment = "同意延期" })
-        _ = try county.approval.act(.reply, on: first, county.input { $0.outcome = "已解决"; $0.reply = "疏通并新建排水沟" })
+        _ = try county.approval.act(
+            .reply,
+            on: first,
+            county.input {
+                $0.outcome = "已解决"
+                $0.reply = "疏通并新建排水沟"
+            }
+        )
         _ = try county.coordinator.act(.acceptReply, on: first, ActionInput())
         try check("replied and accepted")
-        _ = try county.cadre.act(.reopen, on: first, county.input { $0.comment = "雨后仍有积水"; $0.satisfaction = "不满意" })
+        _ = try county.cadre.act(
+            .reopen,
+            on: first,
+            county.input {
+                $0.comment = "雨后仍有积水"
+                $0.satisfaction = "不满意"
+            }
+        )
         try check("reopened")
-        _ = try county.approval.act(.reply, on: first, county.input { $0.outcome = "已解决"; $0.reply = "加装排水泵" })
+        _ = try county.approval.act(
+            .reply,
+            on: first,
+            county.input {
+                $0.outcome = "已解决"
+                $0.reply = "加装排水泵"
+            }
+        )
         _ = try county.coordinator.act(.acceptReply, on: first, ActionInput())
-        _ = try county.cadre.act(.followUp, on: first, county.input { $0.resolved = true; $0.satisfaction = "满意" })
+        _ = try county.cadre.act(
+            .followUp,
+            on: first,
+            county.input {
+                $0.resolved = true
+                $0.satisfaction = "满意"
+            }
+        )
         try check("closed")
         #expect(checks == 10)
         // Every cached status decodes to what was encoded.
@@ -75,7 +134,9 @@ import Testing
         let pair = try TwoCoordinators()
         let (x, y) = (pair.x, pair.y)
         let exchange = TwoCoordinators.exchange
-        let number = try x.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "扩建项目缺用地指标", category: "用地")).number
+        let number = try x.addDemand(
+            DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "扩建项目缺用地指标", category: "用地")
+        ).number
         _ = try x.act(.submit, on: number, ActionInput())
         #expect(try y.allStatuses().isEmpty)
         try exchange(x, y)
@@ -108,7 +169,10 @@ import Testing
         let provisional = try #require(try ledger.allStatuses()[id])
         #expect(provisional.deadlineIsProvisional)
 
-        try ledger.loadCalendar(csv: "date,kind,note\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-03,holiday,元旦\n", source: "test notice")
+        try ledger.loadCalendar(
+            csv: "date,kind,note\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-03,holiday,元旦\n",
+            source: "test notice"
+        )
         let loaded = try #require(try ledger.allStatuses()[id])
         #expect(!loaded.deadlineIsProvisional)
         #expect(loaded.deadline != provisional.deadline, "1 January 2027 is now a holiday")
@@ -130,7 +194,9 @@ import Testing
         let good = try ledger.allStatuses()
         let encoded = StatusCodec.encode(try #require(good.values.first))
         // Every shortened or lengthened encoding is refused, never misread.
-        for length in 0..<encoded.count { #expect(StatusCodec.decode(Data(encoded.prefix(length))) == nil, "\(length) bytes") }
+        for length in 0..<encoded.count {
+            #expect(StatusCodec.decode(Data(encoded.prefix(length))) == nil, "\(length) bytes")
+        }
         #expect(StatusCodec.decode(Data(encoded + [0])) == nil)
         try ledger.replica.database.write { db in try db.execute(sql: "UPDATE _status_cache SET status = x'00'") }
         #expect(try ledger.allStatuses() == good)
@@ -142,9 +208,17 @@ import Testing
     @Test func theCodecKnowsEveryField() {
         #expect(Mirror(reflecting: DemandStatus()).children.count == 28)
         let assignment = Assignment(
-            lead: UUID(), co: [], assignedAt: 0, signDeadline: Day(ordinal: 0), contactDeadline: 0, signedAt: nil, isReassignment: false
+            lead: UUID(),
+            co: [],
+            assignedAt: 0,
+            signDeadline: Day(ordinal: 0),
+            contactDeadline: 0,
+            signedAt: nil,
+            isReassignment: false
         )
         #expect(Mirror(reflecting: assignment).children.count == 8)
-        #expect(Mirror(reflecting: FollowUp(at: 0, reopened: false, resolved: nil, satisfaction: nil)).children.count == 4)
+        #expect(
+            Mirror(reflecting: FollowUp(at: 0, reopened: false, resolved: nil, satisfaction: nil)).children.count == 4
+        )
     }
 }

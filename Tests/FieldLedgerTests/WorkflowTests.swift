@@ -58,12 +58,14 @@ struct WorkflowCounty {
         operatorLedger = try Ledger.open(path: nil, root: root.publicKey, key: root, options: options)
         replica = operatorLedger.replica
         try operatorLedger.importRegistry(
-            .departments, csv: "单位名称,类型\n县市场监管局,县直部门\n县行政审批局,县直部门\n县住房城乡建设局,县直部门\n县工业和信息化局,县直部门\n",
+            .departments,
+            csv: "单位名称,类型\n县市场监管局,县直部门\n县行政审批局,县直部门\n县住房城乡建设局,县直部门\n县工业和信息化局,县直部门\n",
             name: "departments.csv"
         )
         try operatorLedger.importRegistry(.cadres, csv: "姓名,职务,单位\n王强,副县长,县工业和信息化局\n", name: "cadres.csv")
         try operatorLedger.importRegistry(
-            .enterprises, csv: "企业名称,统一社会信用代码,所属镇街/园区,联系人,联系电话\n高唐纺织有限公司,91371082775260043P,鱼邱湖街道,赵敏,13800000001\n",
+            .enterprises,
+            csv: "企业名称,统一社会信用代码,所属镇街/园区,联系人,联系电话\n高唐纺织有限公司,91371082775260043P,鱼邱湖街道,赵敏,13800000001\n",
             name: "enterprises.csv"
         )
         try operatorLedger.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n", name: "linkages.csv")
@@ -82,7 +84,9 @@ struct WorkflowCounty {
     }
 
     func newDemand(title: String = "厂区道路积水") throws -> String {
-        try cadre.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: title, content: "雨季厂区门前道路积水严重，影响货车进出", category: "基础设施")).number
+        try cadre.addDemand(
+            DemandInput(enterprise: "高唐纺织有限公司", title: title, content: "雨季厂区门前道路积水严重，影响货车进出", category: "基础设施")
+        ).number
     }
 
     func input(_ build: (inout ActionInput) -> Void) -> ActionInput {
@@ -140,7 +144,14 @@ struct TwoCoordinators {
         #expect(status.state == .pendingIntake)
 
         county.clock.set("2025-09-24 10:00")
-        status = try county.coordinator.act(.assign, on: number, county.input { $0.lead = "县市场监管局"; $0.co = ["县住房城乡建设局"] })
+        status = try county.coordinator.act(
+            .assign,
+            on: number,
+            county.input {
+                $0.lead = "县市场监管局"
+                $0.co = ["县住房城乡建设局"]
+            }
+        )
         #expect(status.state == .pendingSign)
         #expect(status.lead == (try county.department("县市场监管局")))
         #expect(status.coDepartments == [try county.department("县住房城乡建设局")])
@@ -149,7 +160,14 @@ struct TwoCoordinators {
 
         // The lead says it is not theirs.
         county.clock.set("2025-09-24 15:00")
-        status = try county.market.act(.return, on: number, county.input { $0.comment = "属审批事项"; $0.suggest = "县行政审批局" })
+        status = try county.market.act(
+            .return,
+            on: number,
+            county.input {
+                $0.comment = "属审批事项"
+                $0.suggest = "县行政审批局"
+            }
+        )
         #expect(status.state == .returnRequested)
         #expect(status.returns == 1)
 
@@ -167,7 +185,14 @@ struct TwoCoordinators {
 
         // The lead asks for an extension in time; the coordinator approves it.
         county.clock.set("2025-10-20 09:00")
-        status = try county.approval.act(.extend, on: number, county.input { $0.until = "2025-10-30"; $0.comment = "需现场勘验" })
+        status = try county.approval.act(
+            .extend,
+            on: number,
+            county.input {
+                $0.until = "2025-10-30"
+                $0.comment = "需现场勘验"
+            }
+        )
         #expect(status.pendingExtension?.description == "2025-10-30")
         #expect(status.deadline?.description == "2025-10-23", "an extension asked for is not yet the deadline")
         status = try county.coordinator.act(.extend, on: number, county.input { $0.comment = "同意延期" })
@@ -175,26 +200,61 @@ struct TwoCoordinators {
         #expect(status.extendedTo?.description == "2025-10-30")
 
         county.clock.set("2025-10-28 16:00")
-        status = try county.approval.act(.reply, on: number, county.input { $0.outcome = "已协调排水"; $0.reply = "已完成排水管网疏通" })
+        status = try county.approval.act(
+            .reply,
+            on: number,
+            county.input {
+                $0.outcome = "已协调排水"
+                $0.reply = "已完成排水管网疏通"
+            }
+        )
         #expect(status.state == .replied)
         status = try county.coordinator.act(.rejectReply, on: number, county.input { $0.comment = "答复未说明长效措施" })
         #expect(status.state == .inProgress)
-        status = try county.approval.act(.reply, on: number, county.input { $0.outcome = "已解决"; $0.reply = "疏通并新建排水沟" })
+        status = try county.approval.act(
+            .reply,
+            on: number,
+            county.input {
+                $0.outcome = "已解决"
+                $0.reply = "疏通并新建排水沟"
+            }
+        )
         status = try county.coordinator.act(.acceptReply, on: number, ActionInput())
         #expect(status.state == .pendingFollowUp)
 
         // The enterprise is not satisfied: reopened (重办), with a new 15-day clock.
         county.clock.set("2025-10-31 09:00")
-        status = try county.cadre.act(.reopen, on: number, county.input { $0.comment = "雨后仍有积水"; $0.satisfaction = "不满意" })
+        status = try county.cadre.act(
+            .reopen,
+            on: number,
+            county.input {
+                $0.comment = "雨后仍有积水"
+                $0.satisfaction = "不满意"
+            }
+        )
         #expect(status.state == .inProgress)
         #expect(status.reopenings == 1)
         #expect(status.deadline?.description == "2025-11-21")
         #expect(status.repliedAt == nil)
 
         county.clock.set("2025-11-10 09:00")
-        _ = try county.approval.act(.reply, on: number, county.input { $0.outcome = "已解决"; $0.reply = "加装排水泵" })
+        _ = try county.approval.act(
+            .reply,
+            on: number,
+            county.input {
+                $0.outcome = "已解决"
+                $0.reply = "加装排水泵"
+            }
+        )
         _ = try county.coordinator.act(.acceptReply, on: number, ActionInput())
-        status = try county.cadre.act(.followUp, on: number, county.input { $0.resolved = true; $0.satisfaction = "满意" })
+        status = try county.cadre.act(
+            .followUp,
+            on: number,
+            county.input {
+                $0.resolved = true
+                $0.satisfaction = "满意"
+            }
+        )
         #expect(status.state == .closed)
         #expect(status.resolved == true)
         #expect(status.satisfaction == "满意")
@@ -203,11 +263,16 @@ struct TwoCoordinators {
 
         // Every action is an event with its actor, role, from and to; the log is the evidence.
         let events = try county.operatorLedger.events(ofDemand: number)
-        #expect(events.map(\.action) == [
-            "create", "submit", "assign", "return", "reassign", "sign", "extend", "extend", "reply", "reject-reply", "reply", "accept-reply",
-            "reopen", "reply", "accept-reply", "follow-up", "archive",
-        ])
-        #expect(events[3].role == "department" && events[3].from == "PENDING_SIGN" && events[3].to == "RETURN_REQUESTED")
+        #expect(
+            events.map(\.action) == [
+                "create", "submit", "assign", "return", "reassign", "sign", "extend", "extend", "reply", "reject-reply",
+                "reply", "accept-reply",
+                "reopen", "reply", "accept-reply", "follow-up", "archive",
+            ]
+        )
+        #expect(
+            events[3].role == "department" && events[3].from == "PENDING_SIGN" && events[3].to == "RETURN_REQUESTED"
+        )
         #expect(events[3].comment == "属审批事项")
     }
 
@@ -220,11 +285,15 @@ struct TwoCoordinators {
         #expect(status.deadline == nil)
         let refused = try county.newDemand(title: "重复诉求")
         _ = try county.cadre.act(.submit, on: refused, ActionInput())
-        let missing = #expect(throws: LedgerError.self) { try county.coordinator.act(.reject, on: refused, ActionInput()) }
+        let missing = #expect(throws: LedgerError.self) {
+            try county.coordinator.act(.reject, on: refused, ActionInput())
+        }
         #expect(missing?.code == .missingField)
         status = try county.coordinator.act(.reject, on: refused, county.input { $0.comment = "与 GT-2025 重复" })
         #expect(status.state == .notAccepted)
-        let final = #expect(throws: LedgerError.self) { try county.coordinator.act(.assign, on: refused, county.input { $0.lead = "县市场监管局" }) }
+        let final = #expect(throws: LedgerError.self) {
+            try county.coordinator.act(.assign, on: refused, county.input { $0.lead = "县市场监管局" })
+        }
         #expect(final?.message.contains("none (a final state)") == true)
     }
 
@@ -236,20 +305,52 @@ struct TwoCoordinators {
         let submit = (c.cadre, DemandAction.submit, ActionInput())
         let assign = (c.coordinator, DemandAction.assign, c.input { $0.lead = "县市场监管局" })
         let sign = (c.market, DemandAction.sign, ActionInput())
-        let reply = (c.market, DemandAction.reply, c.input { $0.outcome = "已办"; $0.reply = "已答复" })
+        let reply = (
+            c.market, DemandAction.reply,
+            c.input {
+                $0.outcome = "已办"
+                $0.reply = "已答复"
+            }
+        )
         let accept = (c.coordinator, DemandAction.acceptReply, ActionInput())
-        let close = (c.cadre, DemandAction.followUp, c.input { $0.resolved = true; $0.satisfaction = "满意" })
+        let close = (
+            c.cadre, DemandAction.followUp,
+            c.input {
+                $0.resolved = true
+                $0.satisfaction = "满意"
+            }
+        )
         switch state {
         case .draft: path = []
         case .pendingIntake: path = [submit]
         case .notAccepted: path = [submit, (c.coordinator, .reject, c.input { $0.comment = "重复" })]
         case .pendingSign: path = [submit, assign]
         case .inProgress: path = [submit, assign, sign]
-        case .returnRequested: path = [submit, assign, (c.market, .return, c.input { $0.comment = "非本单位"; $0.suggest = "县行政审批局" })]
+        case .returnRequested:
+            path = [
+                submit, assign,
+                (
+                    c.market, .return,
+                    c.input {
+                        $0.comment = "非本单位"
+                        $0.suggest = "县行政审批局"
+                    }
+                ),
+            ]
         case .replied: path = [submit, assign, sign, reply]
         case .pendingFollowUp: path = [submit, assign, sign, reply, accept]
         case .closed: path = [submit, assign, sign, reply, accept, close]
-        case .longTerm: path = [submit, assign, sign, (c.coordinator, .longTerm, c.input { $0.comment = "分期实施"; $0.milestones = "2025-12-31 完成设计" })]
+        case .longTerm:
+            path = [
+                submit, assign, sign,
+                (
+                    c.coordinator, .longTerm,
+                    c.input {
+                        $0.comment = "分期实施"
+                        $0.milestones = "2025-12-31 完成设计"
+                    }
+                ),
+            ]
         case .archived: path = [submit, assign, sign, reply, accept, close, (c.coordinator, .archive, ActionInput())]
         }
         for (ledger, action, input) in path { _ = try ledger.act(action, on: number, input) }
@@ -307,11 +408,15 @@ struct TwoCoordinators {
     @Test(arguments: DemandState.allCases)
     func everyTransitionByEveryRole(state: DemandState) throws {
         let county = try WorkflowCounty(at: "2025-09-24 09:00")
-        let actors: [(Actor, Ledger)] = [(.cadre, county.cadre), (.coordinator, county.coordinator), (.department, county.market)]
+        let actors: [(Actor, Ledger)] = [
+            (.cadre, county.cadre), (.coordinator, county.coordinator), (.department, county.market),
+        ]
         let refusedProbe = try demand(in: state, county)
         for action in DemandAction.allCases where action != .settle {
             for (actor, ledger) in actors {
-                let allowed = Workflow.transitions.contains { $0.from == state && $0.action == action && $0.actors.contains(actor) }
+                let allowed = Workflow.transitions.contains {
+                    $0.from == state && $0.action == action && $0.actors.contains(actor)
+                }
                 if allowed {
                     let number = try demand(in: state, county)
                     let status = try ledger.act(action, on: number, fullInput(county))
@@ -321,14 +426,21 @@ struct TwoCoordinators {
                     let error = #expect(throws: LedgerError.self, "\(state) \(action) by \(actor)") {
                         try ledger.act(action, on: refusedProbe, fullInput(county))
                     }
-                    #expect(error?.code == .transitionRefused, "\(state) \(action) by \(actor): \(error?.message ?? "")")
-                    #expect(error?.message.contains("allowed") == true || error?.message.contains("that is for") == true)
+                    #expect(
+                        error?.code == .transitionRefused,
+                        "\(state) \(action) by \(actor): \(error?.message ?? "")"
+                    )
+                    #expect(
+                        error?.message.contains("allowed") == true || error?.message.contains("that is for") == true
+                    )
                     #expect(try county.operatorLedger.status(of: refusedProbe).state == state, "nothing changed")
                 }
             }
         }
         // A supervisor moves nothing.
-        let error = #expect(throws: LedgerError.self) { try county.supervisor.act(.submit, on: refusedProbe, fullInput(county)) }
+        let error = #expect(throws: LedgerError.self) {
+            try county.supervisor.act(.submit, on: refusedProbe, fullInput(county))
+        }
         #expect(error?.code == .transitionRefused)
     }
 
@@ -337,10 +449,31 @@ struct TwoCoordinators {
         let number = try demand(in: .pendingSign, county)
         let notLead = #expect(throws: LedgerError.self) { try county.approval.act(.sign, on: number, ActionInput()) }
         #expect(notLead?.message.contains("only the lead department") == true)
-        _ = try county.market.act(.return, on: number, county.input { $0.comment = "非本单位"; $0.suggest = "县行政审批局" })
-        _ = try county.coordinator.act(.reassign, on: number, county.input { $0.lead = "县市场监管局"; $0.comment = "属本单位职责" })
+        _ = try county.market.act(
+            .return,
+            on: number,
+            county.input {
+                $0.comment = "非本单位"
+                $0.suggest = "县行政审批局"
+            }
+        )
+        _ = try county.coordinator.act(
+            .reassign,
+            on: number,
+            county.input {
+                $0.lead = "县市场监管局"
+                $0.comment = "属本单位职责"
+            }
+        )
         let again = #expect(throws: LedgerError.self) {
-            try county.market.act(.return, on: number, county.input { $0.comment = "仍非本单位"; $0.suggest = "县行政审批局" })
+            try county.market.act(
+                .return,
+                on: number,
+                county.input {
+                    $0.comment = "仍非本单位"
+                    $0.suggest = "县行政审批局"
+                }
+            )
         }
         #expect(again?.message.contains("may not return") == true)
         let status = try county.market.act(.sign, on: number, ActionInput())
@@ -352,31 +485,68 @@ struct TwoCoordinators {
         let number = try demand(in: .inProgress, county)
         #expect(try county.operatorLedger.status(of: number).deadline?.description == "2025-10-23")
         let capped = #expect(throws: LedgerError.self) {
-            try county.market.act(.extend, on: number, county.input { $0.until = "2025-12-31"; $0.comment = "复杂" })
+            try county.market.act(
+                .extend,
+                on: number,
+                county.input {
+                    $0.until = "2025-12-31"
+                    $0.comment = "复杂"
+                }
+            )
         }
         #expect(capped?.message.contains("at most 30 working days") == true)
         county.clock.set("2025-10-23 09:00")
         let late = #expect(throws: LedgerError.self) {
-            try county.market.act(.extend, on: number, county.input { $0.days = 5; $0.comment = "复杂" })
+            try county.market.act(
+                .extend,
+                on: number,
+                county.input {
+                    $0.days = 5
+                    $0.comment = "复杂"
+                }
+            )
         }
         #expect(late?.message.contains("too late") == true)
         // The coordinator may still extend on their own authority.
-        let status = try county.coordinator.act(.extend, on: number, county.input { $0.days = 5; $0.comment = "特批" })
+        let status = try county.coordinator.act(
+            .extend,
+            on: number,
+            county.input {
+                $0.days = 5
+                $0.comment = "特批"
+            }
+        )
         #expect(status.deadline?.description == "2025-10-30")
     }
 
     /// A demand event written straight into the replica, past `act`'s checks, as a modified client
     /// could: the action, the state it claims to lead to, and the role it claims.
-    func forge(_ ledger: Ledger, _ action: String, on number: String, to: DemandState, role: String, data: [String: String] = [:], county: WorkflowCounty) throws {
+    func forge(
+        _ ledger: Ledger,
+        _ action: String,
+        on number: String,
+        to: DemandState,
+        role: String,
+        data: [String: String] = [:],
+        county: WorkflowCounty
+    ) throws {
         let id = try ledger.demand(named: number)
         let status = try ledger.status(of: number)
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)
+        let json = String(
+            decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]),
+            as: UTF8.self
+        )
         try ledger.writeRecord(enterprise: try ledger.enterprise(named: "高唐纺织有限公司")) { batch in
-            batch.insert("demand_events", [
-                "demand_id": .id(id), "parent_id": .id(status.tip!), "at": .text(ISOTime.format(Int64(county.clock.now))),
-                "actor_key": .text(ledger.publicKey.hex), "actor_name": .text("x"), "role": .text(role), "action": .text(action),
-                "from_state": .text(status.state.rawValue), "to_state": .text(to.rawValue), "data": .text(json),
-            ])
+            batch.insert(
+                "demand_events",
+                [
+                    "demand_id": .id(id), "parent_id": .id(status.tip!),
+                    "at": .text(ISOTime.format(Int64(county.clock.now))),
+                    "actor_key": .text(ledger.publicKey.hex), "actor_name": .text("x"), "role": .text(role),
+                    "action": .text(action),
+                    "from_state": .text(status.state.rawValue), "to_state": .text(to.rawValue), "data": .text(json),
+                ]
+            )
         }
     }
 
@@ -389,11 +559,35 @@ struct TwoCoordinators {
         let number = try demand(in: .inProgress, county)
         let before = try county.operatorLedger.status(of: number)
         // A department closes the demand as if the enterprise were satisfied (the cadre's step).
-        try forge(county.market, "follow-up", on: number, to: .closed, role: "cadre", data: ["resolved": "yes", "satisfaction": "满意"], county: county)
+        try forge(
+            county.market,
+            "follow-up",
+            on: number,
+            to: .closed,
+            role: "cadre",
+            data: ["resolved": "yes", "satisfaction": "满意"],
+            county: county
+        )
         // Another department, not the lead, replies.
-        try forge(county.approval, "reply", on: number, to: .replied, role: "department", data: ["outcome": "已办结", "reply": "x"], county: county)
+        try forge(
+            county.approval,
+            "reply",
+            on: number,
+            to: .replied,
+            role: "department",
+            data: ["outcome": "已办结", "reply": "x"],
+            county: county
+        )
         // The lead asks for an extension, claiming a state that step does not reach.
-        try forge(county.market, "extend", on: number, to: .closed, role: "department", data: ["until": "2025-11-30"], county: county)
+        try forge(
+            county.market,
+            "extend",
+            on: number,
+            to: .closed,
+            role: "department",
+            data: ["until": "2025-11-30"],
+            county: county
+        )
         var status = try county.operatorLedger.status(of: number)
         #expect(status.state == .inProgress)
         #expect(status.satisfaction == nil && status.repliedAt == nil && status.closedAt == nil)
@@ -401,12 +595,27 @@ struct TwoCoordinators {
         #expect(status.disregarded.count == 3)
         #expect(status.tip == before.tip, "the next honest step follows the last admitted one")
         // The lead asks for an extension claiming the coordinator's role: it stays a request.
-        try forge(county.market, "extend", on: number, to: .inProgress, role: "coordinator", data: ["until": "2025-11-07"], county: county)
+        try forge(
+            county.market,
+            "extend",
+            on: number,
+            to: .inProgress,
+            role: "coordinator",
+            data: ["until": "2025-11-07"],
+            county: county
+        )
         status = try county.operatorLedger.status(of: number)
         #expect(status.pendingExtension?.description == "2025-11-07")
         #expect(status.deadline == before.deadline, "not approved")
         // The honest workflow goes on from there, and the cache answers as a fresh derivation.
-        status = try county.market.act(.reply, on: number, county.input { $0.outcome = "已办结"; $0.reply = "已疏通排水" })
+        status = try county.market.act(
+            .reply,
+            on: number,
+            county.input {
+                $0.outcome = "已办结"
+                $0.reply = "已疏通排水"
+            }
+        )
         #expect(status.state == .replied)
         #expect(try county.operatorLedger.allStatuses()[try county.operatorLedger.demand(named: number)] == status)
     }
@@ -422,11 +631,17 @@ struct TwoCoordinators {
         let commitsBefore = try county.replica.commitCounts()
         let refused = #expect(throws: (any Error).self) {
             try county.market.writeRecord(enterprise: try county.market.enterprise(named: "高唐纺织有限公司")) { batch in
-                batch.insert("demand_events", [
-                    "demand_id": .id(id), "parent_id": .id(tip), "at": .text(ISOTime.format(Int64(county.clock.now))),
-                    "actor_key": .text(county.coordinator.publicKey.hex), "actor_name": .text("县营商办"), "role": .text("coordinator"),
-                    "action": .text("reject"), "from_state": .text("PENDING_SIGN"), "to_state": .text("NOT_ACCEPTED"),
-                ])
+                batch.insert(
+                    "demand_events",
+                    [
+                        "demand_id": .id(id), "parent_id": .id(tip),
+                        "at": .text(ISOTime.format(Int64(county.clock.now))),
+                        "actor_key": .text(county.coordinator.publicKey.hex), "actor_name": .text("县营商办"),
+                        "role": .text("coordinator"),
+                        "action": .text("reject"), "from_state": .text("PENDING_SIGN"),
+                        "to_state": .text("NOT_ACCEPTED"),
+                    ]
+                )
             }
         }
         #expect("\(refused!)".contains("names another actor"))
@@ -458,7 +673,9 @@ struct TwoCoordinators {
         let pair = try TwoCoordinators()
         let (hub, x, y, keyX) = (pair.hub, pair.x, pair.y, pair.keyX)
         let exchange = TwoCoordinators.exchange
-        let number = try x.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "扩建项目缺用地指标", category: "用地")).number
+        let number = try x.addDemand(
+            DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "扩建项目缺用地指标", category: "用地")
+        ).number
         _ = try x.act(.submit, on: number, ActionInput())
         try exchange(x, y)
 
@@ -473,12 +690,17 @@ struct TwoCoordinators {
         #expect(statusX.state == .pendingSign)
         #expect(statusX.conflicts.count == 1)
         #expect(statusX.conflicts[0].count == 2)
-        #expect(try x.workflowEvents(of: x.demand(named: number)).filter { $0.action == "assign" }.count == 2, "both actions are kept")
+        #expect(
+            try x.workflowEvents(of: x.demand(named: number)).filter { $0.action == "assign" }.count == 2,
+            "both actions are kept"
+        )
         let blocked = #expect(throws: LedgerError.self) { try y.act(.reject, on: number, ActionInput(comment: "x")) }
         #expect(blocked?.code == .workflowConflict)
 
         // Y's coordinator keeps X's assignment (whichever branch it is) and says why.
-        let assignX = try x.workflowEvents(of: x.demand(named: number)).first { $0.action == "assign" && $0.actorKey == keyX.publicKey.hex }!
+        let assignX = try x.workflowEvents(of: x.demand(named: number)).first {
+            $0.action == "assign" && $0.actorKey == keyX.publicKey.hex
+        }!
         var settle = ActionInput(comment: "以市场监管局为牵头单位")
         settle.keep = assignX.id.lowercased
         let settled = try y.act(.settle, on: number, settle)
@@ -498,7 +720,9 @@ struct TwoCoordinators {
     /// Two coordinators assign one demand to two departments, and exchange.
     static func conflicted() throws -> (pair: TwoCoordinators, number: String) {
         let pair = try TwoCoordinators()
-        let number = try pair.x.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "缺用地指标", category: "用地")).number
+        let number = try pair.x.addDemand(
+            DemandInput(enterprise: "高唐纺织有限公司", title: "用地指标", content: "缺用地指标", category: "用地")
+        ).number
         _ = try pair.x.act(.submit, on: number, ActionInput())
         try TwoCoordinators.exchange(pair.x, pair.y)
         _ = try pair.x.act(.assign, on: number, TwoCoordinators.lead("县市场监管局"))
@@ -516,7 +740,11 @@ struct TwoCoordinators {
         let (pair, number) = try Self.conflicted()
         let events = try pair.y.events(ofDemand: number)
         #expect(Set(events.map(\.handle)).count == events.count, "handles are unique within the demand")
-        #expect(events.allSatisfy { $0.handle.count >= 6 && $0.id.replacingOccurrences(of: "-", with: "").hasSuffix($0.handle) })
+        #expect(
+            events.allSatisfy {
+                $0.handle.count >= 6 && $0.id.replacingOccurrences(of: "-", with: "").hasSuffix($0.handle)
+            }
+        )
         let assigns = events.filter { $0.action == "assign" }
         #expect(assigns.count == 2)
         #expect(assigns[0].id.prefix(8) == assigns[1].id.prefix(8), "the old label fits both")
@@ -525,9 +753,11 @@ struct TwoCoordinators {
         #expect(throws: LedgerError.self) { try pair.y.act(.settle, on: number, oldLabel) }
         #expect(try pair.y.status(of: number).hasConflict, "nothing was settled")
         let market = try pair.hub.department(named: "县市场监管局")
-        let marketAssign = try #require(try pair.y.workflowEvents(of: pair.y.demand(named: number)).first {
-            $0.action == "assign" && $0.actorKey == pair.keyX.publicKey.hex
-        })
+        let marketAssign = try #require(
+            try pair.y.workflowEvents(of: pair.y.demand(named: number)).first {
+                $0.action == "assign" && $0.actorKey == pair.keyX.publicKey.hex
+            }
+        )
         let handle = try #require(events.first { $0.id == marketAssign.id.lowercased }?.handle)
         var settle = ActionInput(comment: "以市场监管局为牵头单位")
         settle.keep = handle
@@ -535,7 +765,9 @@ struct TwoCoordinators {
         #expect(!settled.hasConflict)
         #expect(settled.lead == market)
         // The handle names the kept event in the settle's record.
-        let record = try #require(try pair.y.workflowEvents(of: pair.y.demand(named: number)).last { $0.action == "settle" })
+        let record = try #require(
+            try pair.y.workflowEvents(of: pair.y.demand(named: number)).last { $0.action == "settle" }
+        )
         #expect(record.data["keep"] == marketAssign.id.lowercased)
     }
 
@@ -546,12 +778,17 @@ struct TwoCoordinators {
         let b = try #require(UUID(uuidString: "01890a5d-ac96-774b-bcce-b30219abcdef"))
         let handles = Ledger.eventHandles([a, b])
         #expect(handles[a] == "09abcdef" && handles[b] == "19abcdef")
-        let ambiguous = #expect(throws: LedgerError.self) { try Ledger.event(named: "9abcdef", among: [a, b], what: "event") }
+        let ambiguous = #expect(throws: LedgerError.self) {
+            try Ledger.event(named: "9abcdef", among: [a, b], what: "event")
+        }
         #expect(ambiguous?.code == .ambiguous)
         #expect(ambiguous?.message.contains(a.lowercased) == true)
         #expect(try Ledger.event(named: "09ABCDEF", among: [a, b], what: "event") == a)
         #expect(try Ledger.event(named: b.uuidString, among: [a, b], what: "event") == b)
-        #expect(try Ledger.event(named: b.lowercased.replacingOccurrences(of: "-", with: ""), among: [a, b], what: "event") == b)
+        #expect(
+            try Ledger.event(named: b.lowercased.replacingOccurrences(of: "-", with: ""), among: [a, b], what: "event")
+                == b
+        )
         #expect(throws: LedgerError.self) { try Ledger.event(named: "abc", among: [a, b], what: "event") }
         #expect(throws: LedgerError.self) { try Ledger.event(named: "01890a5d", among: [a, b], what: "event") }
     }
@@ -574,7 +811,11 @@ struct TwoCoordinators {
 
 @Suite struct OverlayTests {
     func overlay(_ county: WorkflowCounty, _ number: String, on day: String) throws -> Overlay {
-        try county.operatorLedger.status(of: number).overlay(on: Day(day)!, calendar: try county.operatorLedger.calendar(), profile: .shandong2115)
+        try county.operatorLedger.status(of: number).overlay(
+            on: Day(day)!,
+            calendar: try county.operatorLedger.calendar(),
+            profile: .shandong2115
+        )
     }
 
     @Test func cardsAndEscalationFollowTheDeadline() throws {
@@ -603,9 +844,18 @@ struct TwoCoordinators {
         #expect(try overlay(county, number, on: "2025-10-30").dragOnReasons == ["overdue 7 working days"])
         // Replied late: overdue stays on the record, the card goes.
         county.clock.set("2025-10-23 10:00")
-        _ = try county.market.act(.reply, on: number, county.input { $0.outcome = "已办"; $0.reply = "已答复" })
+        _ = try county.market.act(
+            .reply,
+            on: number,
+            county.input {
+                $0.outcome = "已办"
+                $0.reply = "已答复"
+            }
+        )
         let replied = try overlay(county, number, on: "2025-11-12")
-        #expect(replied.isOverdue && replied.overdueWorkdays == 2 && replied.card == .none && replied.escalation == .none)
+        #expect(
+            replied.isOverdue && replied.overdueWorkdays == 2 && replied.card == .none && replied.escalation == .none
+        )
     }
 
     @Test func buckPassingAndDragOnLists() throws {
@@ -613,9 +863,23 @@ struct TwoCoordinators {
         let passed = try county.newDemand(title: "推来推去")
         _ = try county.cadre.act(.submit, on: passed, ActionInput())
         _ = try county.coordinator.act(.assign, on: passed, county.input { $0.lead = "县市场监管局" })
-        _ = try county.market.act(.return, on: passed, county.input { $0.comment = "非本单位"; $0.suggest = "县行政审批局" })
+        _ = try county.market.act(
+            .return,
+            on: passed,
+            county.input {
+                $0.comment = "非本单位"
+                $0.suggest = "县行政审批局"
+            }
+        )
         _ = try county.coordinator.act(.reassign, on: passed, county.input { $0.lead = "县行政审批局" })
-        _ = try county.approval.act(.return, on: passed, county.input { $0.comment = "非本单位"; $0.suggest = "县住房城乡建设局" })
+        _ = try county.approval.act(
+            .return,
+            on: passed,
+            county.input {
+                $0.comment = "非本单位"
+                $0.suggest = "县住房城乡建设局"
+            }
+        )
         _ = try county.coordinator.act(.reassign, on: passed, county.input { $0.lead = "县住房城乡建设局" })
         let overlay = try self.overlay(county, passed, on: "2025-09-25")
         #expect(overlay.buckPassingReasons == ["returned 2 times", "3 departments involved, none signed"])
@@ -628,9 +892,23 @@ struct TwoCoordinators {
         _ = try county.coordinator.act(.assign, on: reopened, county.input { $0.lead = "县市场监管局" })
         _ = try county.market.act(.sign, on: reopened, ActionInput())
         for _ in 0..<2 {
-            _ = try county.market.act(.reply, on: reopened, county.input { $0.outcome = "已办"; $0.reply = "已答复" })
+            _ = try county.market.act(
+                .reply,
+                on: reopened,
+                county.input {
+                    $0.outcome = "已办"
+                    $0.reply = "已答复"
+                }
+            )
             _ = try county.coordinator.act(.acceptReply, on: reopened, ActionInput())
-            _ = try county.cadre.act(.reopen, on: reopened, county.input { $0.comment = "未解决"; $0.satisfaction = "不满意" })
+            _ = try county.cadre.act(
+                .reopen,
+                on: reopened,
+                county.input {
+                    $0.comment = "未解决"
+                    $0.satisfaction = "不满意"
+                }
+            )
         }
         let again = try self.overlay(county, reopened, on: "2025-09-26")
         #expect(again.dragOnReasons == ["reopened 2 times"])
@@ -648,7 +926,10 @@ struct TwoCoordinators {
         ["milestones": "2025-12-31 完成设计; 2026-03-31 竣工", "comment": "\t制表"],
     ])
     func agreesWithJSONSerialization(object: [String: String]) throws {
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        let text = String(
+            decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+            as: UTF8.self
+        )
         #expect(FlatJSON.parse(text) == object)
     }
 

@@ -7,17 +7,48 @@ import Testing
 @Suite struct CommitCodecTests {
     func sample(key: SigningKey) -> Commit {
         Commit(
-            author: key.publicKey, scope: "ent:1", sequence: 2, previous: CommitID(unchecked: [UInt8](repeating: 9, count: 32)),
-            timestamp: Timestamp(milliseconds: 1_780_000_000_000, counter: 3), schemaVersion: 1, registrySequence: 7,
+            author: key.publicKey,
+            scope: "ent:1",
+            sequence: 2,
+            previous: CommitID(unchecked: [UInt8](repeating: 9, count: 32)),
+            timestamp: Timestamp(milliseconds: 1_780_000_000_000, counter: 3),
+            schemaVersion: 1,
+            registrySequence: 7,
             changes: [
-                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 2, count: 16)), column: "title", value: .text("企业诉求")),
-                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 1, count: 16)), column: "n", value: .integer(-5)),
                 Change(
-                    table: "notes", row: UUID(bytes16: [UInt8](repeating: 1, count: 16)), column: "body", value: .real(2.5),
-                    supersedes: [CommitID(unchecked: [UInt8](repeating: 8, count: 32)), CommitID(unchecked: [UInt8](repeating: 3, count: 32))]
+                    table: "notes",
+                    row: UUID(bytes16: [UInt8](repeating: 2, count: 16)),
+                    column: "title",
+                    value: .text("企业诉求")
                 ),
-                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 1, count: 16)), column: "deleted", value: .null),
-                Change(table: "notes", row: UUID(bytes16: [UInt8](repeating: 3, count: 16)), column: "title", value: .blob([1, 2])),
+                Change(
+                    table: "notes",
+                    row: UUID(bytes16: [UInt8](repeating: 1, count: 16)),
+                    column: "n",
+                    value: .integer(-5)
+                ),
+                Change(
+                    table: "notes",
+                    row: UUID(bytes16: [UInt8](repeating: 1, count: 16)),
+                    column: "body",
+                    value: .real(2.5),
+                    supersedes: [
+                        CommitID(unchecked: [UInt8](repeating: 8, count: 32)),
+                        CommitID(unchecked: [UInt8](repeating: 3, count: 32)),
+                    ]
+                ),
+                Change(
+                    table: "notes",
+                    row: UUID(bytes16: [UInt8](repeating: 1, count: 16)),
+                    column: "deleted",
+                    value: .null
+                ),
+                Change(
+                    table: "notes",
+                    row: UUID(bytes16: [UInt8](repeating: 3, count: 16)),
+                    column: "title",
+                    value: .blob([1, 2])
+                ),
             ]
         )
     }
@@ -56,7 +87,9 @@ import Testing
         let error = #expect(throws: StoreError.self) { try SignedCommit(body: signed.body, signature: signature) }
         #expect(error?.code == .badSignature)
         let other = try SignedCommit(signing: sample(key: key), with: key)
-        #expect(throws: StoreError.self) { try SignedCommit(body: signed.body, signature: Array(other.signature.prefix(10))) }
+        #expect(throws: StoreError.self) {
+            try SignedCommit(body: signed.body, signature: Array(other.signature.prefix(10)))
+        }
     }
 
     @Test func nonCanonicalBodiesAreRefused() throws {
@@ -75,10 +108,20 @@ import Testing
         var twice = sample(key: key)
         twice.changes.append(twice.changes[0])
         #expect(throws: StoreError.self) { try CommitCodec.encode(twice) }
-        #expect(throws: StoreError.self) { try CommitCodec.encode(Commit(
-            author: key.publicKey, scope: "s", sequence: 1, previous: .zero, timestamp: Timestamp(rawValue: 1),
-            schemaVersion: 1, registrySequence: 0, changes: []
-        )) }
+        #expect(throws: StoreError.self) {
+            try CommitCodec.encode(
+                Commit(
+                    author: key.publicKey,
+                    scope: "s",
+                    sequence: 1,
+                    previous: .zero,
+                    timestamp: Timestamp(rawValue: 1),
+                    schemaVersion: 1,
+                    registrySequence: 0,
+                    changes: []
+                )
+            )
+        }
     }
 }
 
@@ -100,10 +143,20 @@ struct SplitMix: RandomNumberGenerator {
     static func example() throws -> SignedCommit {
         let key = try SigningKey(seed: [UInt8](repeating: 1, count: 32))
         let commit = Commit(
-            author: key.publicKey, scope: "ent:01937b2c-0000-7000-8000-000000000001", sequence: 1, previous: .zero,
-            timestamp: Timestamp(milliseconds: 1_767_225_600_000, counter: 0), schemaVersion: 1, registrySequence: 5,
+            author: key.publicKey,
+            scope: "ent:01937b2c-0000-7000-8000-000000000001",
+            sequence: 1,
+            previous: .zero,
+            timestamp: Timestamp(milliseconds: 1_767_225_600_000, counter: 0),
+            schemaVersion: 1,
+            registrySequence: 5,
             changes: [
-                Change(table: "visits", row: UUID(uuidString: "01937b2c-0000-7000-8000-0000000000aa")!, column: "topics", value: .text("用工"))
+                Change(
+                    table: "visits",
+                    row: UUID(uuidString: "01937b2c-0000-7000-8000-0000000000aa")!,
+                    column: "topics",
+                    value: .text("用工")
+                )
             ]
         )
         return try SignedCommit(signing: commit, with: key)
@@ -111,10 +164,14 @@ struct SplitMix: RandomNumberGenerator {
 
     @Test func docExampleIsByteExact() throws {
         let signed = try Self.example()
-        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("docs/commit-format.md")
         let text = try String(contentsOf: docs, encoding: .utf8).replacingOccurrences(of: " ", with: "")
-        #expect(text.contains(Hex.encode(signed.body)), "docs/commit-format.md: the body hex is \(Hex.encode(signed.body))")
+        #expect(
+            text.contains(Hex.encode(signed.body)),
+            "docs/commit-format.md: the body hex is \(Hex.encode(signed.body))"
+        )
         #expect(text.contains(signed.id.hex), "docs/commit-format.md: the id is \(signed.id.hex)")
         #expect(text.contains(Hex.encode(signed.signature)), "signature \(Hex.encode(signed.signature))")
         #expect(text.contains(signed.commit.author.hex), "author \(signed.commit.author.hex)")

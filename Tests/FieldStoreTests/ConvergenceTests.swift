@@ -46,25 +46,41 @@ import Testing
             if let id = try write(on: replica) {
                 writes += 1
                 known[id] = try replica.replica.database.read { db in
-                    let row = try Row.fetchOne(db, sql: "SELECT body, signature FROM _commits WHERE id = ?", arguments: [Data(id.bytes)])!
-                    return try SignedCommit(trustedBody: [UInt8](row["body"] as Data), id: id, signature: [UInt8](row["signature"] as Data))
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: "SELECT body, signature FROM _commits WHERE id = ?",
+                        arguments: [Data(id.bytes)]
+                    )!
+                    return try SignedCommit(
+                        trustedBody: [UInt8](row["body"] as Data),
+                        id: id,
+                        signature: [UInt8](row["signature"] as Data)
+                    )
                 }
             }
         }
 
         func commits(of replica: TestReplica) throws -> [SignedCommit] {
             try replica.replica.database.read { db in
-                try Data.fetchAll(db, sql: "SELECT id FROM _commits ORDER BY received, id").map { known[try CommitID(bytes: [UInt8]($0))]! }
+                try Data.fetchAll(db, sql: "SELECT id FROM _commits ORDER BY received, id").map {
+                    known[try CommitID(bytes: [UInt8]($0))]!
+                }
             }
         }
 
         mutating func write(on replica: TestReplica) throws -> CommitID? {
             replica.clock.advance(by: rng.next() % 3)
-            let count = try replica.replica.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM notes") ?? 0 }
+            let count = try replica.replica.database.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM notes") ?? 0
+            }
             let kind = count == 0 ? 0 : rng.next() % 10
             let offset = count == 0 ? 0 : Int(rng.next() % UInt64(count))
             let rows = try replica.replica.database.read { db in
-                try Row.fetchAll(db, sql: "SELECT id, scope FROM notes ORDER BY id LIMIT 1 OFFSET ?", arguments: [offset])
+                try Row.fetchAll(
+                    db,
+                    sql: "SELECT id, scope FROM notes ORDER BY id LIMIT 1 OFFSET ?",
+                    arguments: [offset]
+                )
             }
             switch kind {
             case 0, 1:
@@ -93,7 +109,9 @@ import Testing
                 let id = UUID(bytes16: [UInt8](row["id"] as Data))
                 let column = pick(["title", "body", "n"])
                 let value = randomValue()
-                return try replica.replica.write(scope: row["scope"], as: replica.key) { $0.set("notes", row: id, column, value) }
+                return try replica.replica.write(scope: row["scope"], as: replica.key) {
+                    $0.set("notes", row: id, column, value)
+                }
             }
         }
 
@@ -107,7 +125,10 @@ import Testing
                 let path = temporaryPath("exchange.bundle")
                 try CommitBundle.write(from: from.replica, to: path)
                 let report = try to.replica.importRecords(try CommitBundle.open(path))
-                precondition(report.refused.allSatisfy { $0.code == .fork }, "seed \(seed): bundle import refused \(report.refused.prefix(2))")
+                precondition(
+                    report.refused.allSatisfy { $0.code == .fork },
+                    "seed \(seed): bundle import refused \(report.refused.prefix(2))"
+                )
                 try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
                 return
             }
@@ -131,7 +152,9 @@ import Testing
 
         func fingerprints() throws -> [String] {
             try replicas.map { replica in
-                try Self.scopesHeld(replica).map { "\($0)=\(try replica.replica.digest(scope: $0))" }.joined(separator: ";")
+                try Self.scopesHeld(replica).map { "\($0)=\(try replica.replica.digest(scope: $0))" }.joined(
+                    separator: ";"
+                )
             }
         }
 
@@ -168,12 +191,16 @@ import Testing
         let authors = (0..<3).map { _ in SigningKey.generate().publicKey }
         var versions: [CellVersion] = []
         for index in 0..<12 {
-            let supersedes = versions.isEmpty ? [] : (0..<Int(rng.next() % 3)).map { _ in versions[Int(rng.next() % UInt64(versions.count))].commit }
+            let supersedes =
+                versions.isEmpty
+                ? [] : (0..<Int(rng.next() % 3)).map { _ in versions[Int(rng.next() % UInt64(versions.count))].commit }
             versions.append(
                 CellVersion(
                     commit: CommitID(unchecked: BLAKE2b.hash256([UInt8(index), UInt8(seed)])),
                     timestamp: Timestamp(milliseconds: 1000 + rng.next() % 5, counter: 0),
-                    author: authors[Int(rng.next() % 3)], value: .integer(Int64(rng.next() % 4)), supersedes: supersedes
+                    author: authors[Int(rng.next() % 3)],
+                    value: .integer(Int64(rng.next() % 4)),
+                    supersedes: supersedes
                 )
             )
         }

@@ -11,7 +11,9 @@ import Testing
     @Test func localWriteIsVisibleAndSigned() throws {
         let a = try TestReplica.make(root: root)
         var id = UUID()
-        let commit = try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("走访"), "n": .integer(3)]) }
+        let commit = try a.replica.write(scope: "s1", as: a.key) {
+            id = $0.insert("notes", ["title": .text("走访"), "n": .integer(3)])
+        }
         #expect(commit != nil)
         #expect(try a.title(id) == "走访")
         #expect(try a.note(id)?["scope"] == "s1")
@@ -34,7 +36,8 @@ import Testing
             }
         }
         #expect(throws: DatabaseError.self) {
-            try a.replica.database.write { db in try db.execute(sql: "INSERT INTO notes(id, scope) VALUES (x'00', 's')") }
+            try a.replica.database.write { db in try db.execute(sql: "INSERT INTO notes(id, scope) VALUES (x'00', 's')")
+            }
         }
         #expect(throws: DatabaseError.self) {
             try a.replica.database.write { db in try db.execute(sql: "DELETE FROM notes") }
@@ -87,7 +90,9 @@ import Testing
     @Test func duplicatesAreSkippedAndImportIsIdempotent() throws {
         let a = try TestReplica.make(root: root)
         let b = try TestReplica.make(root: root)
-        for index in 0..<5 { try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(Int64(index))]) } }
+        for index in 0..<5 {
+            try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(Int64(index))]) }
+        }
         let first = try b.replica.integrate(try a.signedCommits())
         #expect(first.applied == 5)
         let second = try b.replica.integrate(try a.signedCommits() + a.signedCommits())
@@ -99,7 +104,9 @@ import Testing
     @Test func gapAndBrokenChainAreRefused() throws {
         let a = try TestReplica.make(root: root)
         let b = try TestReplica.make(root: root)
-        for index in 0..<3 { try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(Int64(index))]) } }
+        for index in 0..<3 {
+            try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(Int64(index))]) }
+        }
         let commits = try a.signedCommits()
         let gap = try b.replica.integrate([commits[0], commits[2]])
         #expect(gap.applied == 1)
@@ -122,7 +129,9 @@ import Testing
         let commits = try a.signedCommits()
         // The same key, on a second device, writes its own commit numbered 2.
         var twin = commits[1].commit
-        twin.changes = [Change(table: "notes", row: id, column: "title", value: .text("twin"), supersedes: [commits[0].id])]
+        twin.changes = [
+            Change(table: "notes", row: id, column: "title", value: .text("twin"), supersedes: [commits[0].id])
+        ]
         let forked = try SignedCommit(signing: twin, with: a.key)
         _ = try b.replica.integrate(commits)
         #expect(try b.title(id) == "two")
@@ -167,7 +176,9 @@ import Testing
     @Test func newerSchemaIsHeldAndAppliedAfterUpgrade() throws {
         let a = try TestReplica.make(root: root)
         var id = UUID()
-        try a.replica.write(scope: "s1", as: a.key) { id = $0.insert("notes", ["title": .text("t"), "tag": .text("新")]) }
+        try a.replica.write(scope: "s1", as: a.key) {
+            id = $0.insert("notes", ["title": .text("t"), "tag": .text("新")])
+        }
         let path = temporaryPath("old.sqlite")
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let old = try TestReplica.make(root: root, schema: TestSchema.schema.upTo(1), path: path)
@@ -181,8 +192,12 @@ import Testing
 
     @Test func unknownColumnsAreRefused() throws {
         let a = try TestReplica.make(root: root)
-        #expect(throws: StoreError.self) { _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["nope": .integer(1)]) } }
-        #expect(throws: StoreError.self) { _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("missing", ["n": .integer(1)]) } }
+        #expect(throws: StoreError.self) {
+            _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["nope": .integer(1)]) }
+        }
+        #expect(throws: StoreError.self) {
+            _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("missing", ["n": .integer(1)]) }
+        }
         #expect(throws: StoreError.self) {
             _ = try a.replica.write(scope: "s1", as: a.key) { $0.set("notes", row: UUID(), "deleted", .integer(5)) }
         }
@@ -193,15 +208,25 @@ import Testing
     /// from a local write, and from a peer (the commit is excluded, nothing shows).
     @Test func textWithANulIsRefusedLocallyAndFromPeers() throws {
         let a = try TestReplica.make(root: root)
-        let local = #expect(throws: StoreError.self) { _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["title": .text("a\u{0}b")]) } }
+        let local = #expect(throws: StoreError.self) {
+            _ = try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["title": .text("a\u{0}b")]) }
+        }
         #expect(local?.code == .invalidValue)
         #expect(try a.replica.commitCounts().applied == 0)
         let row = UUID()
-        let forged = try SignedCommit(signing: Commit(
-            author: a.key.publicKey, scope: "s1", sequence: 1, previous: .zero, timestamp: Timestamp(milliseconds: a.clock.now, counter: 0),
-            schemaVersion: TestSchema.schema.version, registrySequence: 0,
-            changes: [Change(table: "notes", row: row, column: "title", value: .text("a\u{0}b"))]
-        ), with: a.key)
+        let forged = try SignedCommit(
+            signing: Commit(
+                author: a.key.publicKey,
+                scope: "s1",
+                sequence: 1,
+                previous: .zero,
+                timestamp: Timestamp(milliseconds: a.clock.now, counter: 0),
+                schemaVersion: TestSchema.schema.version,
+                registrySequence: 0,
+                changes: [Change(table: "notes", row: row, column: "title", value: .text("a\u{0}b"))]
+            ),
+            with: a.key
+        )
         let b = try TestReplica.make(root: root)
         let report = try b.replica.importRecords([forged.wire])
         #expect(report.refused.map(\.code) == [.invalidValue])
@@ -221,9 +246,13 @@ import Testing
     @Test func registryIsWrittenOnlyByTheRoot() throws {
         let rootReplica = try TestReplica.make(root: root, key: root)
         let a = try TestReplica.make(root: root)
-        try rootReplica.replica.write(scope: Commit.registryScope, as: root) { $0.insert("grants", ["author": .text("x")]) }
+        try rootReplica.replica.write(scope: Commit.registryScope, as: root) {
+            $0.insert("grants", ["author": .text("x")])
+        }
         let error = #expect(throws: StoreError.self) {
-            _ = try a.replica.write(scope: Commit.registryScope, as: a.key) { $0.insert("grants", ["author": .text("y")]) }
+            _ = try a.replica.write(scope: Commit.registryScope, as: a.key) {
+                $0.insert("grants", ["author": .text("y")])
+            }
         }
         #expect(error?.code == .notAuthorized)
     }
@@ -240,11 +269,15 @@ import Testing
         #expect(refused?.code == .notEnrolled)
         #expect(try device.replica.commitCounts().applied == 0)
         var grant = UUID()
-        try hub.replica.write(scope: Commit.registryScope, as: root) { grant = $0.insert("grants", ["author": .text(device.key.publicKey.hex)]) }
+        try hub.replica.write(scope: Commit.registryScope, as: root) {
+            grant = $0.insert("grants", ["author": .text(device.key.publicKey.hex)])
+        }
         _ = try device.replica.integrate(try hub.signedCommits())
         var ids: [UUID] = []
         for index in 0..<3 {
-            try device.replica.write(scope: "s1", as: device.key) { ids.append($0.insert("notes", ["n": .integer(Int64(index))])) }
+            try device.replica.write(scope: "s1", as: device.key) {
+                ids.append($0.insert("notes", ["n": .integer(Int64(index))]))
+            }
         }
         // A replica without the registry holds the device's commits until the registry arrives.
         let early = try stranger.replica.integrate(try device.signedCommits().filter { $0.commit.scope == "s1" })

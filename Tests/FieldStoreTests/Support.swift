@@ -18,7 +18,8 @@ final class ManualClock: Sendable {
 
 enum TestSchema {
     static let v1 = ReplicaSchema.Migration(
-        version: 1, name: "notes",
+        version: 1,
+        name: "notes",
         sql: """
             CREATE TABLE notes(
                 id BLOB PRIMARY KEY, scope TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
@@ -52,7 +53,9 @@ struct GrantPolicy: ReplicaPolicy {
 
     func revocations(registry: RegistrySnapshot) throws -> [Revocation] {
         var out: [Revocation] = []
-        let rows = try registry.db.cachedStatement(sql: "SELECT DISTINCT row FROM _versions WHERE tbl = 'grants' AND col = 'revoked_after'")
+        let rows = try registry.db.cachedStatement(
+            sql: "SELECT DISTINCT row FROM _versions WHERE tbl = 'grants' AND col = 'revoked_after'"
+        )
         for raw in try Data.fetchAll(rows) {
             let row = UUID(bytes16: [UInt8](raw))
             guard case .integer(let after) = try registry.value("grants", row: row, column: "revoked_after"),
@@ -71,12 +74,22 @@ struct TestReplica {
     let clock: ManualClock
 
     static func make(
-        root: SigningKey, key: SigningKey = .generate(), clock: ManualClock = ManualClock(),
-        schema: ReplicaSchema = TestSchema.schema, policy: any ReplicaPolicy = AcceptAllPolicy(), path: String? = nil
+        root: SigningKey,
+        key: SigningKey = .generate(),
+        clock: ManualClock = ManualClock(),
+        schema: ReplicaSchema = TestSchema.schema,
+        policy: any ReplicaPolicy = AcceptAllPolicy(),
+        path: String? = nil
     ) throws -> TestReplica {
         var options = ReplicaOptions()
         options.wallClock = { clock.now }
-        let replica = try Replica.open(path: path, root: root.publicKey, schema: schema, policy: policy, options: options)
+        let replica = try Replica.open(
+            path: path,
+            root: root.publicKey,
+            schema: schema,
+            policy: policy,
+            options: options
+        )
         return TestReplica(replica: replica, key: key, clock: clock)
     }
 
@@ -92,7 +105,9 @@ struct TestReplica {
     }
 
     func note(_ id: UUID) throws -> Row? {
-        try replica.database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM notes WHERE id = ?", arguments: [Data(id.bytes16)]) }
+        try replica.database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM notes WHERE id = ?", arguments: [Data(id.bytes16)])
+        }
     }
 
     func title(_ id: UUID) throws -> String? {

@@ -32,40 +32,79 @@ import Testing
 
     /// A request signed by `key` for `url` + `path`, its signature parameters edited by `edit`.
     static func signed(
-        _ url: String, _ path: String, body: [UInt8], key: SigningKey, label: String = "device", type: String = json,
-        now: Int64 = Int64(Date().timeIntervalSince1970), edit: (inout SignatureInput) -> Void = { _ in }
+        _ url: String,
+        _ path: String,
+        body: [UInt8],
+        key: SigningKey,
+        label: String = "device",
+        type: String = json,
+        now: Int64 = Int64(Date().timeIntervalSince1970),
+        edit: (inout SignatureInput) -> Void = { _ in }
     ) throws -> [(name: String, value: String)] {
         let digest = ContentDigest.header(for: body)
-        let message = SignedMessage(method: "POST", targetURI: url + path, headers: [("Content-Type", type), ("Content-Digest", digest)])
+        let message = SignedMessage(
+            method: "POST",
+            targetURI: url + path,
+            headers: [("Content-Type", type), ("Content-Digest", digest)]
+        )
         var input = SyncSigning.parameters(key: key.publicKey, now: now, label: label)
         edit(&input)
         let signature = try HTTPSignature.sign(message, input: input, key: key)
-        return [("Content-Type", type), ("Content-Digest", digest), ("Signature-Input", signature.signatureInput), ("Signature", signature.signature)]
+        return [
+            ("Content-Type", type), ("Content-Digest", digest), ("Signature-Input", signature.signatureInput),
+            ("Signature", signature.signature),
+        ]
     }
 
     /// Sends a POST to `url` + `path` with exactly these headers (a `Host` among them replaces the
     /// URL's) and returns the answer, unverified.
-    static func send(_ url: String, _ path: String, body: [UInt8], headers: [(name: String, value: String)], http: HTTPClient) async throws -> Answer {
+    static func send(
+        _ url: String,
+        _ path: String,
+        body: [UInt8],
+        headers: [(name: String, value: String)],
+        http: HTTPClient
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: url + path)
         request.method = .POST
         for header in headers { request.headers.add(name: header.name, value: header.value) }
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await http.execute(request, timeout: .seconds(30))
         let bytes = Array(try await response.body.collect(upTo: 16 << 20).readableBytesView)
-        return Answer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: bytes)
+        return Answer(
+            status: Int(response.status.code),
+            headers: response.headers.map { ($0.name, $0.value) },
+            body: bytes
+        )
     }
 
     /// Checks that `answer` is signed by `key` and bound to the request `headers` made for `target`.
-    static func verify(_ answer: Answer, request headers: [(name: String, value: String)], target: String, key: PublicKey) throws {
+    static func verify(
+        _ answer: Answer,
+        request headers: [(name: String, value: String)],
+        target: String,
+        key: PublicKey
+    ) throws {
         let response = SignedMessage(status: answer.status, headers: answer.headers)
         let type = headers.first { $0.name == "Content-Type" }?.value ?? json
         let sent = SyncSigning.sentRequest(targetURI: target, contentType: type, signatureHeaders: headers)
-        try SyncSigning.verifyResponse(response, body: answer.body, request: sent, hubKey: key, now: Int64(Date().timeIntervalSince1970))
+        try SyncSigning.verifyResponse(
+            response,
+            body: answer.body,
+            request: sent,
+            hubKey: key,
+            now: Int64(Date().timeIntervalSince1970)
+        )
     }
 
     /// Signs, sends and verifies in one go: the answer to a request `key` signs for `url` + `path`.
     static func exchange(
-        _ url: String, _ path: String, body: [UInt8], key: SigningKey, http: HTTPClient, server: PublicKey,
+        _ url: String,
+        _ path: String,
+        body: [UInt8],
+        key: SigningKey,
+        http: HTTPClient,
+        server: PublicKey,
         edit: (inout SignatureInput) -> Void = { _ in }
     ) async throws -> Answer {
         let headers = try signed(url, path, body: body, key: key, edit: edit)
@@ -74,7 +113,10 @@ import Testing
         return answer
     }
 
-    func withHub(_ configuration: HubConfiguration, _ body: @Sendable (String, HTTPClient) async throws -> Void) async throws {
+    func withHub(
+        _ configuration: HubConfiguration,
+        _ body: @Sendable (String, HTTPClient) async throws -> Void
+    ) async throws {
         try await buildHub(configuration).test(.live) { client in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
@@ -97,7 +139,9 @@ import Testing
         return Array(bigEndian(UInt64(body.count))[4...]) + body + key.sign(SignedCommit.signaturePrefix + id)
     }
 
-    static func bigEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) } }
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
+    }
 
     static func put(_ value: UInt64, at offset: Int, in body: inout [UInt8]) {
         body.replaceSubrange(offset..<offset + 8, with: bigEndian(value))
@@ -109,9 +153,13 @@ import Testing
         let stranger = SigningKey.generate()
         let scope = RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))
         let commit = Commit(
-            author: stranger.publicKey, scope: scope, sequence: 1, previous: .zero,
+            author: stranger.publicKey,
+            scope: scope,
+            sequence: 1,
+            previous: .zero,
             timestamp: Timestamp(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0),
-            schemaVersion: county.hub.replica.schema.version, registrySequence: 1,
+            schemaVersion: county.hub.replica.schema.version,
+            registrySequence: 1,
             changes: [Change(table: "visits", row: UUID(), column: "topics", value: .text("x"))]
         )
         let bigSequence = try forged(commit, key: stranger) { body, at in
@@ -131,14 +179,27 @@ import Testing
     func sixtyFourBitFieldsPastTheLimitAreRefusedAtTheDoor(peer: Bool) async throws {
         let county = try County()
         _ = try await SyncClient(replica: county.laptop.replica, peer: "hub").sync(
-            over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)))
+            over: LocalTransport(
+                responder: SyncResponder(
+                    replica: county.hub.replica,
+                    readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)
+                )
+            )
         )
         let device = SigningKey.generate()
         _ = try county.hub.enroll(publicKey: device.publicKey, role: .coordinator)
         _ = try await SyncClient(replica: county.laptop.replica, peer: "hub").sync(
-            over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)))
+            over: LocalTransport(
+                responder: SyncResponder(
+                    replica: county.hub.replica,
+                    readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)
+                )
+            )
         )
-        var configuration = HubConfiguration(ledger: peer ? county.laptop : county.hub, hubKey: peer ? county.cadreKey : county.root)
+        var configuration = HubConfiguration(
+            ledger: peer ? county.laptop : county.hub,
+            hubKey: peer ? county.cadreKey : county.root
+        )
         configuration.port = 0
         configuration.isPeer = peer
         let server = configuration.hubKey.publicKey
@@ -146,8 +207,16 @@ import Testing
         let records = try Self.overflowingRecords(in: county)
         try await withHub(configuration) { url, http in
             let registry = FeedHead(author: county.root.publicKey.hex, scope: Commit.registryScope, head: .max)
-            let pull = try SyncWire.encode(.pull(PullRequest(after: [registry], maxCommits: 10, maxBytes: 1 << 20))).body
-            let pulled = try await Self.exchange(url, "/v1/sync/pull", body: pull, key: device, http: http, server: server)
+            let pull = try SyncWire.encode(.pull(PullRequest(after: [registry], maxCommits: 10, maxBytes: 1 << 20)))
+                .body
+            let pulled = try await Self.exchange(
+                url,
+                "/v1/sync/pull",
+                body: pull,
+                key: device,
+                http: http,
+                server: server
+            )
             #expect((pulled.status, pulled.code) == (400, "bad_request"))
             for record in records {
                 let body = SyncWire.batch([record], more: false)
@@ -157,7 +226,14 @@ import Testing
                 #expect((pushed.status, pushed.code) == (400, "bad_request"))
             }
             let summary = try SyncWire.encode(.summary(SummaryRequest(digest: ""))).body
-            let alive = try await Self.exchange(url, "/v1/sync/summary", body: summary, key: device, http: http, server: server)
+            let alive = try await Self.exchange(
+                url,
+                "/v1/sync/summary",
+                body: summary,
+                key: device,
+                http: http,
+                server: server
+            )
             #expect(alive.status == 200, "still up")
         }
         let after = try configuration.ledger.replica.commitCounts()
@@ -167,7 +243,9 @@ import Testing
     /// The same commits in a bundle: refused as malformed, nothing stored, no trap.
     @Test func sixtyFourBitFieldsPastTheLimitAreRefusedInBundles() throws {
         let county = try County()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-bundle-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fieldlog-bundle-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("hostile.bundle").path
@@ -195,8 +273,21 @@ import Testing
         let (server, cadre) = (county.root.publicKey, county.cadreKey)
         try await withHub(configuration) { url, http in
             let summary = try SyncWire.encode(.summary(SummaryRequest(digest: ""))).body
-            func send(_ key: SigningKey? = nil, path: String = "/v1/sync/summary", body: [UInt8] = summary, edit: @escaping (inout SignatureInput) -> Void) async throws -> Answer {
-                try await Self.exchange(url, path, body: body, key: key ?? cadre, http: http, server: server, edit: edit)
+            func send(
+                _ key: SigningKey? = nil,
+                path: String = "/v1/sync/summary",
+                body: [UInt8] = summary,
+                edit: @escaping (inout SignatureInput) -> Void
+            ) async throws -> Answer {
+                try await Self.exchange(
+                    url,
+                    path,
+                    body: body,
+                    key: key ?? cadre,
+                    http: http,
+                    server: server,
+                    edit: edit
+                )
             }
             func set(_ name: String, _ value: StructuredField.Item) -> (inout SignatureInput) -> Void {
                 { input in input.parameters = input.parameters.map { $0.key == name ? ($0.key, value) : $0 } }
@@ -206,7 +297,9 @@ import Testing
             #expect((longLived.status, longLived.code) == (401, "bad_signature_parameters"))
             let decade = try await send(edit: set("expires", .integer(now + 10 * 365 * 86400)))
             #expect((decade.status, decade.code) == (401, "bad_signature_parameters"))
-            let huge = try await send(edit: set("nonce", .string(Data(repeating: 0x41, count: 60_000).base64EncodedString())))
+            let huge = try await send(
+                edit: set("nonce", .string(Data(repeating: 0x41, count: 60_000).base64EncodedString()))
+            )
             #expect((huge.status, huge.code) == (401, "bad_signature_parameters"))
             let short = try await send(edit: set("nonce", .string("AAAA")))
             #expect((short.status, short.code) == (401, "bad_signature_parameters"))
@@ -235,7 +328,12 @@ import Testing
         let device = SigningKey.generate()
         _ = try county.hub.enroll(publicKey: device.publicKey, role: .coordinator)
         _ = try await SyncClient(replica: county.laptop.replica, peer: "hub").sync(
-            over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)))
+            over: LocalTransport(
+                responder: SyncResponder(
+                    replica: county.hub.replica,
+                    readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)
+                )
+            )
         )
         var peerConfiguration = HubConfiguration(ledger: county.laptop, hubKey: county.cadreKey)
         peerConfiguration.port = 0
@@ -251,7 +349,13 @@ import Testing
                 ] {
                     let headers = try Self.signed(meant, path, body: body, key: device)
                     let host = String(meant.dropFirst("http://".count))
-                    let replayed = try await Self.send(other, path, body: body, headers: headers + [("Host", host)], http: http)
+                    let replayed = try await Self.send(
+                        other,
+                        path,
+                        body: body,
+                        headers: headers + [("Host", host)],
+                        http: http
+                    )
                     try Self.verify(replayed, request: headers, target: meant + path, key: otherKey)
                     #expect((replayed.status, replayed.code) == (421, "misdirected_request"), "\(meant) → \(other)")
                     let delivered = try await Self.send(meant, path, body: body, headers: headers, http: http)
@@ -262,7 +366,9 @@ import Testing
                 var proxied = county.configuration()
                 proxied.publicURLs = ["http://hub.gaotang.example:8080"]
                 let authorities = HubHandler(configuration: proxied).authorities
-                #expect(authorities.accepts("hub.gaotang.example:8080") && authorities.accepts("HUB.gaotang.example:8080"))
+                #expect(
+                    authorities.accepts("hub.gaotang.example:8080") && authorities.accepts("HUB.gaotang.example:8080")
+                )
                 #expect(authorities.accepts("127.0.0.1:0") && !authorities.accepts("hub.gaotang.example"))
             }
         }
@@ -282,7 +388,9 @@ import Testing
             let second = try Self.signed(url, path, body: body, key: county.cadreKey)
             let answer = try await Self.send(url, path, body: body, headers: first, http: http)
             try Self.verify(answer, request: first, target: url + path, key: server)
-            #expect(throws: SyncError.self) { try Self.verify(answer, request: second, target: url + path, key: server) }
+            #expect(throws: SyncError.self) {
+                try Self.verify(answer, request: second, target: url + path, key: server)
+            }
             let components = try #require(answer.headers.first { $0.name.lowercased() == "signature-input" }?.value)
             #expect(components.contains(#""signature";req;key="device""#))
         }
@@ -298,24 +406,50 @@ import Testing
         try await withHub(county.configuration()) { url, http in
             let body = try SyncWire.encode(.summary(SummaryRequest(digest: ""))).body
             let path = "/v1/sync/summary"
-            func header(_ name: String, _ headers: [(name: String, value: String)]) -> String { headers.first { $0.name == name }!.value }
+            func header(_ name: String, _ headers: [(name: String, value: String)]) -> String {
+                headers.first { $0.name == name }!.value
+            }
             // Another party's signature first, then the device's: the device's is the one verified.
             let other = try Self.signed(url, path, body: body, key: SigningKey.generate(), label: "aaa")
             let mine = try Self.signed(url, path, body: body, key: county.cadreKey)
-            let both = [mine[0], mine[1], ("Signature-Input", header("Signature-Input", other) + ", " + header("Signature-Input", mine)),
-                ("Signature", header("Signature", other) + ", " + header("Signature", mine))]
+            let both = [
+                mine[0], mine[1],
+                ("Signature-Input", header("Signature-Input", other) + ", " + header("Signature-Input", mine)),
+                ("Signature", header("Signature", other) + ", " + header("Signature", mine)),
+            ]
             let accepted = try await Self.send(url, path, body: body, headers: both, http: http)
             try Self.verify(accepted, request: both, target: url + path, key: server)
             #expect(accepted.status == 200)
-            let relabelled = try await Self.exchange(url, path, body: body, key: county.cadreKey, http: http, server: server) { input in
+            let relabelled = try await Self.exchange(
+                url,
+                path,
+                body: body,
+                key: county.cadreKey,
+                http: http,
+                server: server
+            ) { input in
                 input.label = "sig1"
             }
             #expect((relabelled.status, relabelled.code) == (401, "missing_signature"))
-            let noAlgorithm = try await Self.exchange(url, path, body: body, key: county.cadreKey, http: http, server: server) { input in
+            let noAlgorithm = try await Self.exchange(
+                url,
+                path,
+                body: body,
+                key: county.cadreKey,
+                http: http,
+                server: server
+            ) { input in
                 input.parameters.removeAll { $0.key == "alg" }
             }
             #expect((noAlgorithm.status, noAlgorithm.code) == (401, "incomplete_signature"))
-            let otherAlgorithm = try await Self.exchange(url, path, body: body, key: county.cadreKey, http: http, server: server) { input in
+            let otherAlgorithm = try await Self.exchange(
+                url,
+                path,
+                body: body,
+                key: county.cadreKey,
+                http: http,
+                server: server
+            ) { input in
                 input.parameters = input.parameters.map { $0.key == "alg" ? ($0.key, .string("hs2019")) : $0 }
             }
             #expect((otherAlgorithm.status, otherAlgorithm.code) == (401, "bad_signature_parameters"))
@@ -335,30 +469,53 @@ import Testing
         _ = try county.laptop.replica.importRecords(registry)
         try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "用工"))
         var own: [[UInt8]] = []
-        try county.laptop.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))]) { own.append($0) }
+        try county.laptop.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))]
+        ) { own.append($0) }
         let record = try #require(own.first)
         let stored = try county.hub.replica.commitCounts()
         try await withHub(county.configuration()) { url, http in
-            let nothing = try await Self.exchange(url, "/v1/sync/nothing", body: Array("{}".utf8), key: county.cadreKey, http: http, server: server)
+            let nothing = try await Self.exchange(
+                url,
+                "/v1/sync/nothing",
+                body: Array("{}".utf8),
+                key: county.cadreKey,
+                http: http,
+                server: server
+            )
             #expect((nothing.status, nothing.code) == (404, "not_found"))
             var get = HTTPClientRequest(url: url + "/v1/sync/summary")
             get.method = .GET
             let wrongMethod = try await http.execute(get, timeout: .seconds(10))
             let wrongBody = Array(try await wrongMethod.body.collect(upTo: 1 << 20).readableBytesView)
-            let response = Answer(status: Int(wrongMethod.status.code), headers: wrongMethod.headers.map { ($0.name, $0.value) }, body: wrongBody)
+            let response = Answer(
+                status: Int(wrongMethod.status.code),
+                headers: wrongMethod.headers.map { ($0.name, $0.value) },
+                body: wrongBody
+            )
             #expect((response.status, response.code) == (404, "not_found"))
             #expect(response.headers.contains { $0.name.lowercased() == "signature" }, "the 404 is signed")
 
             let port = Int(url.split(separator: ":").last!)!
             let twoHosts = try await HubOperationsTests().sendAndStall(
-                port: port, Array("POST /v1/sync/summary HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nHost: evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8),
+                port: port,
+                Array(
+                    "POST /v1/sync/summary HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nHost: evil.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .utf8
+                ),
                 bound: 20
             )
             #expect(twoHosts.hasPrefix("answered then closed: HTTP/1.1 400"), "\(twoHosts.prefix(200))")
             #expect(twoHosts.contains("bad_request"))
 
             let zero = try JSONSerialization.data(withJSONObject: ["after": [], "maxCommits": 0, "maxBytes": 1000])
-            let noCommits = try await Self.exchange(url, "/v1/sync/pull", body: [UInt8](zero), key: county.cadreKey, http: http, server: server)
+            let noCommits = try await Self.exchange(
+                url,
+                "/v1/sync/pull",
+                body: [UInt8](zero),
+                key: county.cadreKey,
+                http: http,
+                server: server
+            )
             #expect((noCommits.status, noCommits.code) == (400, "bad_request"))
 
             var wrongLength = record
@@ -369,7 +526,13 @@ import Testing
             badBody[8] ^= 0xFF
             for hostile in [wrongLength, badSignature, badBody] {
                 let body = SyncWire.batch([record, hostile], more: false)
-                let headers = try Self.signed(url, "/v1/sync/push", body: body, key: county.cadreKey, type: SyncWire.batchType)
+                let headers = try Self.signed(
+                    url,
+                    "/v1/sync/push",
+                    body: body,
+                    key: county.cadreKey,
+                    type: SyncWire.batchType
+                )
                 let pushed = try await Self.send(url, "/v1/sync/push", body: body, headers: headers, http: http)
                 try Self.verify(pushed, request: headers, target: url + "/v1/sync/push", key: server)
                 #expect((pushed.status, pushed.code) == (400, "bad_request"))

@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import FieldCrypto
-@testable import FieldHub
 import FieldLedger
 import FieldStore
 import Foundation
@@ -9,11 +8,12 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 
+@testable import FieldHub
+@testable import FieldSync
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-@testable import FieldSync
 
 /// What an operator watches and relies on: `/metrics`, and connections that cannot hang the hub.
 @Suite struct HubOperationsTests {
@@ -28,7 +28,9 @@ import Glibc
         let county = try HubTests.County()
         try county.hub.addVisit(VisitInput(enterprise: "乙企业", topics: "root only"))
         var collected: [[UInt8]] = []
-        try county.hub.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "乙企业"))]) { collected.append($0) }
+        try county.hub.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "乙企业"))]) {
+            collected.append($0)
+        }
         let foreign = collected
         let configuration = county.configuration()
         let metrics = configuration.metrics
@@ -39,7 +41,12 @@ import Glibc
             let url = "http://127.0.0.1:\(live.port!)"
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             defer { _ = http.shutdown() }
-            let transport = HTTPTransport(baseURL: url, key: county.cadreKey, hubKey: county.root.publicKey, client: http)
+            let transport = HTTPTransport(
+                baseURL: url,
+                key: county.cadreKey,
+                hubKey: county.root.publicKey,
+                client: http
+            )
             let client = SyncClient(replica: county.laptop.replica, peer: url)
             let first = try await client.sync(over: transport)
             try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "用工"))
@@ -55,10 +62,20 @@ import Glibc
             let text = String(buffer: response.body)
             #expect(value(of: "fieldlog_hub_syncs_total", in: text) == 2)
             #expect(value(of: "fieldlog_hub_commits_accepted_total", in: text) == 2)
-            #expect(value(of: #"fieldlog_hub_commits_refused_total{reason="out_of_scope"}"#, in: text) == Double(foreign.count))
+            #expect(
+                value(of: #"fieldlog_hub_commits_refused_total{reason="out_of_scope"}"#, in: text)
+                    == Double(foreign.count)
+            )
             #expect(value(of: "fieldlog_hub_commits_served_total", in: text) == Double(first.received))
-            #expect(value(of: #"fieldlog_hub_requests_total{route="/v1/sync/summary",outcome="missing_signature"}"#, in: text) == 1)
-            #expect(value(of: #"fieldlog_hub_requests_total{route="/v1/sync/push",outcome="out_of_scope"}"#, in: text) == 1)
+            #expect(
+                value(
+                    of: #"fieldlog_hub_requests_total{route="/v1/sync/summary",outcome="missing_signature"}"#,
+                    in: text
+                ) == 1
+            )
+            #expect(
+                value(of: #"fieldlog_hub_requests_total{route="/v1/sync/push",outcome="out_of_scope"}"#, in: text) == 1
+            )
             #expect(value(of: #"fieldlog_hub_request_duration_seconds_count{route="/v1/sync/summary"}"#, in: text) == 3)
             // Nothing identifying: no key, fingerprint, enterprise name or topic reaches the page.
             for secret in [county.cadreKey.publicKey.hex, county.cadreKey.publicKey.fingerprint, "甲企业", "用工"] {
@@ -99,7 +116,9 @@ import Glibc
     /// blocked in a child process on the other, the hub under test has no thread left to answer on.
     func sendAndStall(port: Int, _ bytes: [UInt8], bound seconds: Int) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try Self.blockingSendAndStall(port: port, bytes, bound: seconds) }) }.start()
+            Thread {
+                continuation.resume(with: Result { try Self.blockingSendAndStall(port: port, bytes, bound: seconds) })
+            }.start()
         }
     }
 
@@ -118,15 +137,22 @@ import Glibc
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard connected == 0 else { throw SocketFailure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)") }
+        guard connected == 0 else {
+            throw SocketFailure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)")
+        }
         _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = recv(socket, &buffer, buffer.count, 0)
-            if count == 0 { return received.isEmpty ? "closed" : "answered then closed: " + String(decoding: received, as: UTF8.self) }
+            if count == 0 {
+                return received.isEmpty
+                    ? "closed" : "answered then closed: " + String(decoding: received, as: UTF8.self)
+            }
             if count < 0 { return errno == ECONNRESET ? "closed" : "still open after \(seconds) s" }
             received += buffer[0..<count]
         }
@@ -143,10 +169,16 @@ import Glibc
             let partialHead = Array("POST /v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le".utf8)
             #expect(try await sendAndStall(port: port, partialHead, bound: 20) == "closed")
             // Headers sent, body promised and stopped part way.
-            let partialBody = Array("POST /v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nFLBATCH1".utf8)
+            let partialBody = Array(
+                "POST /v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nFLBATCH1".utf8
+            )
             #expect(try await sendAndStall(port: port, partialBody, bound: 20) == "closed")
             // The hub still serves (on a new connection: the test client's own one idled out too).
-            let health = try await sendAndStall(port: port, Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8), bound: 20)
+            let health = try await sendAndStall(
+                port: port,
+                Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8),
+                bound: 20
+            )
             #expect(health.hasPrefix("answered then closed: HTTP/1.1 200"))
         }
         #expect(try county.hub.replica.commitCounts().applied == storedBefore)

@@ -26,7 +26,8 @@ import Testing
             try hub.addDepartments([DepartmentInput(name: "县工业和信息化局")])
             try hub.addCadres([CadreInput(name: "王强", department: "县工业和信息化局")])
             try hub.addEnterprises([
-                EnterpriseInput(name: "甲企业", uscc: "91371082775260043P"), EnterpriseInput(name: "乙企业", uscc: "91110108551385082Q"),
+                EnterpriseInput(name: "甲企业", uscc: "91371082775260043P"),
+                EnterpriseInput(name: "乙企业", uscc: "91110108551385082Q"),
             ])
             try hub.link([.init(cadre: "王强", enterprise: "甲企业", role: .lead)])
             try hub.enroll(publicKey: cadreKey.publicKey, role: .cadre, cadre: "王强")
@@ -42,7 +43,11 @@ import Testing
     }
 
     /// Runs `body` with the hub listening on 127.0.0.1 and an HTTP client.
-    func withHub(_ county: County, maxBody: Int = 16 << 20, _ body: @Sendable (String, HTTPClient) async throws -> Void) async throws {
+    func withHub(
+        _ county: County,
+        maxBody: Int = 16 << 20,
+        _ body: @Sendable (String, HTTPClient) async throws -> Void
+    ) async throws {
         let app = buildHub(county.configuration(maxBody: maxBody))
         try await app.test(.live) { client in
             let url = "http://127.0.0.1:\(client.port!)"
@@ -60,7 +65,12 @@ import Testing
     @Test func laptopSyncsOverSignedHTTP() async throws {
         let county = try County()
         try await withHub(county) { url, http in
-            let transport = HTTPTransport(baseURL: url, key: county.cadreKey, hubKey: county.root.publicKey, client: http)
+            let transport = HTTPTransport(
+                baseURL: url,
+                key: county.cadreKey,
+                hubKey: county.root.publicKey,
+                client: http
+            )
             let client = SyncClient(replica: county.laptop.replica, peer: url)
             let first = try await client.sync(over: transport)
             #expect(first.received > 0)
@@ -74,7 +84,12 @@ import Testing
             #expect(third.upToDate)
             #expect(third.requestBytes + third.responseBytes < 2048)
             // A client that expects another hub key refuses the responses.
-            let wrongHub = HTTPTransport(baseURL: url, key: county.cadreKey, hubKey: SigningKey.generate().publicKey, client: http)
+            let wrongHub = HTTPTransport(
+                baseURL: url,
+                key: county.cadreKey,
+                hubKey: SigningKey.generate().publicKey,
+                client: http
+            )
             let error = await #expect(throws: SyncError.self) { _ = try await client.sync(over: wrongHub) }
             #expect(error?.message.contains("another key") == true)
         }
@@ -87,7 +102,12 @@ import Testing
 
     /// Sends a POST with exactly these headers and body; checks the response is signed by the hub.
     func post(
-        _ url: String, _ path: String, body: [UInt8], headers: [(String, String)], http: HTTPClient, hubKey: PublicKey
+        _ url: String,
+        _ path: String,
+        body: [UInt8],
+        headers: [(String, String)],
+        http: HTTPClient,
+        hubKey: PublicKey
     ) async throws -> RawResponse {
         var request = HTTPClientRequest(url: url + path)
         request.method = .POST
@@ -95,11 +115,29 @@ import Testing
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await http.execute(request, timeout: .seconds(30))
         let responseBody = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
-        let signed = SignedMessage(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) })
-        let sent = SignedMessage(method: "POST", targetURI: url + path, headers: headers.filter { ["Content-Type", "Content-Digest", "Signature"].contains($0.0) }.map { ($0.0, $0.1) })
-        try SyncSigning.verifyResponse(signed, body: responseBody, request: sent, hubKey: hubKey, now: Int64(Date().timeIntervalSince1970))
+        let signed = SignedMessage(
+            status: Int(response.status.code),
+            headers: response.headers.map { ($0.name, $0.value) }
+        )
+        let sent = SignedMessage(
+            method: "POST",
+            targetURI: url + path,
+            headers: headers.filter { ["Content-Type", "Content-Digest", "Signature"].contains($0.0) }.map {
+                ($0.0, $0.1)
+            }
+        )
+        try SyncSigning.verifyResponse(
+            signed,
+            body: responseBody,
+            request: sent,
+            hubKey: hubKey,
+            now: Int64(Date().timeIntervalSince1970)
+        )
         let json = try? JSONSerialization.jsonObject(with: Data(responseBody)) as? [String: Any]
-        return RawResponse(status: Int(response.status.code), code: (json?["error"] as? [String: Any])?["code"] as? String)
+        return RawResponse(
+            status: Int(response.status.code),
+            code: (json?["error"] as? [String: Any])?["code"] as? String
+        )
     }
 
     @Test func everyRefusalHasItsOwnCode() async throws {
@@ -113,11 +151,21 @@ import Testing
             let type = "application/json"
             let now = Int64(Date().timeIntervalSince1970)
             func signed(_ key: SigningKey, at time: Int64 = now, body: [UInt8] = body) throws -> [(String, String)] {
-                [("Content-Type", type)] + (try SyncSigning.signRequest(
-                    method: "POST", targetURI: url + "/v1/sync/summary", contentType: type, body: body, key: key, now: time
-                )).map { ($0.name, $0.value) }
+                [("Content-Type", type)]
+                    + (try SyncSigning.signRequest(
+                        method: "POST",
+                        targetURI: url + "/v1/sync/summary",
+                        contentType: type,
+                        body: body,
+                        key: key,
+                        now: time
+                    )).map { ($0.name, $0.value) }
             }
-            func send(_ headers: [(String, String)], body sent: [UInt8] = body, path: String = "/v1/sync/summary") async throws -> RawResponse {
+            func send(
+                _ headers: [(String, String)],
+                body sent: [UInt8] = body,
+                path: String = "/v1/sync/summary"
+            ) async throws -> RawResponse {
                 try await post(url, path, body: sent, headers: headers, http: http, hubKey: county.root.publicKey)
             }
             let good = try signed(county.cadreKey)
@@ -127,7 +175,8 @@ import Testing
             let unsigned = try await send([("Content-Type", type), ("Content-Digest", ContentDigest.header(for: body))])
             #expect((unsigned.status, unsigned.code) == (401, "missing_signature"))
             var forged = try signed(county.cadreKey)
-            forged[forged.firstIndex { $0.0 == "Signature" }!].1 = "device=:" + Data(repeating: 7, count: 64).base64EncodedString() + ":"
+            forged[forged.firstIndex { $0.0 == "Signature" }!].1 =
+                "device=:" + Data(repeating: 7, count: 64).base64EncodedString() + ":"
             let badSignature = try await send(forged)
             #expect((badSignature.status, badSignature.code) == (401, "bad_signature"))
             let tampered = try await send(try signed(county.cadreKey), body: body + Array(" ".utf8))
@@ -142,9 +191,16 @@ import Testing
             var input = SyncSigning.parameters(key: county.cadreKey.publicKey, now: now - 20, label: "device")
             input.parameters = input.parameters.map { $0.key == "expires" ? ($0.key, .integer(now - 10)) : $0 }
             let digest = ContentDigest.header(for: body)
-            let message = SignedMessage(method: "POST", targetURI: url + "/v1/sync/summary", headers: [("Content-Type", type), ("Content-Digest", digest)])
+            let message = SignedMessage(
+                method: "POST",
+                targetURI: url + "/v1/sync/summary",
+                headers: [("Content-Type", type), ("Content-Digest", digest)]
+            )
             let expiredHeaders = try HTTPSignature.sign(message, input: input, key: county.cadreKey)
-            let expired = try await send([("Content-Type", type), ("Content-Digest", digest), ("Signature-Input", expiredHeaders.signatureInput), ("Signature", expiredHeaders.signature)])
+            let expired = try await send([
+                ("Content-Type", type), ("Content-Digest", digest), ("Signature-Input", expiredHeaders.signatureInput),
+                ("Signature", expiredHeaders.signature),
+            ])
             #expect((expired.status, expired.code) == (401, "expired"))
             // Too large, and a body that is not a sync message.
             let big = [UInt8](repeating: 0x20, count: 8192)
@@ -156,9 +212,16 @@ import Testing
             // Enrollment by a key already enrolled; the same request again is a replay, refused as
             // one before anything else is judged (found by schemathesis: it was already_enrolled twice).
             let enrollBody = Array(#"{"code":"AAAA-BBBB-CCCC"}"#.utf8)
-            let enrollment = [("Content-Type", type)] + (try SyncSigning.signRequest(
-                method: "POST", targetURI: url + "/v1/enroll", contentType: type, body: enrollBody, key: county.cadreKey, now: now
-            )).map { ($0.name, $0.value) }
+            let enrollment =
+                [("Content-Type", type)]
+                + (try SyncSigning.signRequest(
+                    method: "POST",
+                    targetURI: url + "/v1/enroll",
+                    contentType: type,
+                    body: enrollBody,
+                    key: county.cadreKey,
+                    now: now
+                )).map { ($0.name, $0.value) }
             let enrolled = try await send(enrollment, body: enrollBody, path: "/v1/enroll")
             #expect((enrolled.status, enrolled.code) == (409, "already_enrolled"))
             let replayedEnrollment = try await send(enrollment, body: enrollBody, path: "/v1/enroll")
@@ -170,10 +233,17 @@ import Testing
         let county = try County()
         try county.hub.addVisit(VisitInput(enterprise: "乙企业", topics: "root only"))
         var collected: [[UInt8]] = []
-        try county.hub.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "乙企业"))]) { collected.append($0) }
+        try county.hub.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "乙企业"))]) {
+            collected.append($0)
+        }
         let foreign = collected
         try await withHub(county) { url, http in
-            let transport = HTTPTransport(baseURL: url, key: county.cadreKey, hubKey: county.root.publicKey, client: http)
+            let transport = HTTPTransport(
+                baseURL: url,
+                key: county.cadreKey,
+                hubKey: county.root.publicKey,
+                client: http
+            )
             let error = await #expect(throws: SyncError.self) { _ = try await transport.exchange(.push(foreign)) }
             #expect(error?.message.contains("out_of_scope") == true)
         }
@@ -200,17 +270,29 @@ import Testing
                 return
             }
             #expect(Set(summary.scopeDigests?.keys.map { $0 } ?? []) == [Commit.registryScope, mine])
-            guard case .heads(let heads) = try await cadre.exchange(.heads(HeadsRequest(scopes: [hidden, mine, Commit.registryScope], heads: hiddenHeads))) else {
+            guard
+                case .heads(let heads) = try await cadre.exchange(
+                    .heads(HeadsRequest(scopes: [hidden, mine, Commit.registryScope], heads: hiddenHeads))
+                )
+            else {
                 Issue.record("heads answered with something else")
                 return
             }
             #expect(!heads.heads.isEmpty)
             #expect(heads.heads.allSatisfy { $0.scope != hidden })
-            guard case .pull(let records, _) = try await cadre.exchange(.pull(PullRequest(after: everything, maxCommits: 2000, maxBytes: 4 << 20))) else {
+            guard
+                case .pull(let records, _) = try await cadre.exchange(
+                    .pull(PullRequest(after: everything, maxCommits: 2000, maxBytes: 4 << 20))
+                )
+            else {
                 Issue.record("pull answered with something else")
                 return
             }
-            let scopes = Set(try records.map { try CommitCodec.decode(Array($0.dropFirst(4).dropLast(SigningKey.signatureSize))).scope })
+            let scopes = Set(
+                try records.map {
+                    try CommitCodec.decode(Array($0.dropFirst(4).dropLast(SigningKey.signatureSize))).scope
+                }
+            )
             #expect(scopes == [Commit.registryScope], "the registry only: 甲 has no commits yet, 乙 is not the cadre's")
             guard case .stateDigests(let digests) = try await cadre.exchange(.stateDigests([hidden, mine])) else {
                 Issue.record("digests answered with something else")
@@ -219,10 +301,16 @@ import Testing
             #expect(Set(digests.keys) == [mine])
 
             // A key the registry does not know is refused by every endpoint, and learns nothing.
-            let stranger = HTTPTransport(baseURL: url, key: SigningKey.generate(), hubKey: county.root.publicKey, client: http)
+            let stranger = HTTPTransport(
+                baseURL: url,
+                key: SigningKey.generate(),
+                hubKey: county.root.publicKey,
+                client: http
+            )
             for request in [
                 SyncRequest.summary(SummaryRequest(digest: "")), .heads(HeadsRequest(scopes: [hidden], heads: [])),
-                .pull(PullRequest(after: everything, maxCommits: 10, maxBytes: 1 << 20)), .stateDigests([hidden]), .push([]),
+                .pull(PullRequest(after: everything, maxCommits: 10, maxBytes: 1 << 20)), .stateDigests([hidden]),
+                .push([]),
             ] {
                 let error = await #expect(throws: SyncError.self) { _ = try await stranger.exchange(request) }
                 #expect(error?.message.contains("unknown_key") == true, "\(request)")
@@ -252,17 +340,35 @@ import Testing
             let url = "http://127.0.0.1:\(client.port!)"
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             defer { _ = http.shutdown() }
-            let (root, records) = try await Enrollment.enroll(hub: url, code: code, label: "笔记本", key: newKey, client: http)
+            let (root, records) = try await Enrollment.enroll(
+                hub: url,
+                code: code,
+                label: "笔记本",
+                key: newKey,
+                client: http
+            )
             #expect(root == county.root.publicKey)
             let device = try Ledger.open(path: nil, root: root, key: newKey)
             _ = try device.replica.importRecords(records)
             #expect(try device.enrolledRole() == .cadre)
             // A code works once; an unknown or expired code is refused with its own code.
-            let reused = await #expect(throws: SyncError.self) { _ = try await Enrollment.enroll(hub: url, code: code, label: nil, key: otherKey, client: http) }
+            let reused = await #expect(throws: SyncError.self) {
+                _ = try await Enrollment.enroll(hub: url, code: code, label: nil, key: otherKey, client: http)
+            }
             #expect(reused?.message.contains("enrollment_code_spent") == true)
-            let unknown = await #expect(throws: SyncError.self) { _ = try await Enrollment.enroll(hub: url, code: "AAAA-BBBB-CCCC", label: nil, key: otherKey, client: http) }
+            let unknown = await #expect(throws: SyncError.self) {
+                _ = try await Enrollment.enroll(
+                    hub: url,
+                    code: "AAAA-BBBB-CCCC",
+                    label: nil,
+                    key: otherKey,
+                    client: http
+                )
+            }
             #expect(unknown?.message.contains("enrollment_code_invalid") == true)
-            let late = await #expect(throws: SyncError.self) { _ = try await Enrollment.enroll(hub: url, code: expired, label: nil, key: otherKey, client: http) }
+            let late = await #expect(throws: SyncError.self) {
+                _ = try await Enrollment.enroll(hub: url, code: expired, label: nil, key: otherKey, client: http)
+            }
             #expect(late?.message.contains("expired") == true)
             #expect(try county.hub.standing(of: otherKey.publicKey) == .unknown)
 
@@ -282,14 +388,24 @@ import Testing
             let refused = await #expect(throws: SyncError.self) { _ = try await sync.sync(over: transport) }
             #expect(refused?.message.contains("revoked_key") == true)
             var relayed: [[UInt8]] = []
-            try device.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))]) { relayed.append($0) }
+            try device.replica.exportRecords(scopes: [RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))]) {
+                relayed.append($0)
+            }
             let peer = HTTPTransport(baseURL: url, key: county.cadreKey, hubKey: root, client: http)
             let pushed = try await peer.exchange(.push(relayed))
-            guard case .push(let result) = pushed else { Issue.record("not a push answer"); return }
+            guard case .push(let result) = pushed else {
+                Issue.record("not a push answer")
+                return
+            }
             #expect(result.applied == 0)
             #expect(result.refused.contains { $0.code == .revoked })
             #expect(try county.hub.visits().map(\.topics) == ["earlier"])
-            #expect(try county.hub.replica.feeds().allSatisfy { $0.author != newKey.publicKey.hex || $0.scope == Commit.registryScope }, "nothing refused is stored")
+            #expect(
+                try county.hub.replica.feeds().allSatisfy {
+                    $0.author != newKey.publicKey.hex || $0.scope == Commit.registryScope
+                },
+                "nothing refused is stored"
+            )
             #expect(try county.hub.replica.commitCounts().excluded == 0)
             try await http.shutdown()
         }
@@ -310,12 +426,22 @@ import Testing
         // Both laptops get the registry (from the hub, in process).
         for laptop in [county.laptop, laptopB] {
             _ = try await SyncClient(replica: laptop.replica, peer: "hub").sync(
-                over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: laptop.publicKey)))
+                over: LocalTransport(
+                    responder: SyncResponder(
+                        replica: county.hub.replica,
+                        readableScopes: try county.hub.readableScopes(of: laptop.publicKey)
+                    )
+                )
             )
         }
         try county.hub.addVisit(VisitInput(enterprise: "乙企业", topics: "乙 only"))
         _ = try await SyncClient(replica: county.laptop.replica, peer: "hub").sync(
-            over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)))
+            over: LocalTransport(
+                responder: SyncResponder(
+                    replica: county.hub.replica,
+                    readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey)
+                )
+            )
         )
         #expect(try county.laptop.visits().map(\.topics) == ["乙 only"])
         try laptopB.addVisit(VisitInput(enterprise: "甲企业", topics: "B 的走访"))
@@ -339,7 +465,13 @@ import Testing
         #expect(Set(try county.laptop.visits().map(\.topics)) == ["B 的走访", "乙 only"])
         // A syncs with the hub: B's visit reaches it through A.
         _ = try await SyncClient(replica: county.laptop.replica, peer: "hub").sync(
-            over: LocalTransport(responder: SyncResponder(replica: county.hub.replica, readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey), keepsRefused: false))
+            over: LocalTransport(
+                responder: SyncResponder(
+                    replica: county.hub.replica,
+                    readableScopes: try county.hub.readableScopes(of: county.cadreKey.publicKey),
+                    keepsRefused: false
+                )
+            )
         )
         #expect(Set(try county.hub.visits().map(\.topics)) == ["B 的走访", "乙 only"])
         // B, not linked to 乙企业, gets nothing of it from A.
@@ -351,14 +483,21 @@ import Testing
     /// docs/openapi.yaml lists exactly the hub's routes, and the running hub answers each of them
     /// (a signed refusal for an unsigned POST, not a 404), and 404 for what it does not list.
     @Test func openAPIDescribesTheRunningHub() async throws {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("docs/openapi.yaml")
-        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = try String(contentsOf: file, encoding: .utf8).split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        ).map(String.init)
         var documented: [String] = []
         var inPaths = false
         var current: String?
         for line in lines {
-            if line == "paths:" { inPaths = true; continue }
+            if line == "paths:" {
+                inPaths = true
+                continue
+            }
             guard inPaths else { continue }
             if line.hasPrefix("  /") && line.hasSuffix(":") { current = String(line.dropFirst(2).dropLast()) }
             if let path = current, ["    get:", "    post:", "    put:", "    delete:"].contains(line) {
@@ -411,8 +550,15 @@ import Testing
         let client = configured
         try await buildHub(county.configuration()).test(.live) { live in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(live.port!)", key: county.cadreKey, hubKey: county.root.publicKey, client: http)
-            await #expect(throws: SyncError.self) { _ = try await client.sync(over: Limited(inner: transport, limit: 5)) }
+            let transport = HTTPTransport(
+                baseURL: "http://127.0.0.1:\(live.port!)",
+                key: county.cadreKey,
+                hubKey: county.root.publicKey,
+                client: http
+            )
+            await #expect(throws: SyncError.self) {
+                _ = try await client.sync(over: Limited(inner: transport, limit: 5))
+            }
             try await http.shutdown()
         }
         let partial = try county.laptop.visits().count
@@ -420,7 +566,12 @@ import Testing
         // The hub comes back (a new server on the same replica, on another port).
         try await buildHub(county.configuration()).test(.live) { live in
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
-            let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(live.port!)", key: county.cadreKey, hubKey: county.root.publicKey, client: http)
+            let transport = HTTPTransport(
+                baseURL: "http://127.0.0.1:\(live.port!)",
+                key: county.cadreKey,
+                hubKey: county.root.publicKey,
+                client: http
+            )
             let resumed = try await client.sync(over: transport)
             #expect(resumed.divergentScopes.isEmpty)
             #expect(try await client.sync(over: transport).upToDate)
@@ -429,6 +580,11 @@ import Testing
         #expect(try county.laptop.visits().count == 200)
         let scope = RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))
         #expect(try county.laptop.replica.digest(scope: scope) == county.hub.replica.digest(scope: scope))
-        #expect(try county.laptop.replica.commitCounts().applied == county.hub.replica.heads().filter { [scope, Commit.registryScope].contains($0.scope) }.reduce(0) { $0 + Int($1.head) })
+        #expect(
+            try county.laptop.replica.commitCounts().applied
+                == county.hub.replica.heads().filter { [scope, Commit.registryScope].contains($0.scope) }.reduce(0) {
+                    $0 + Int($1.head)
+                }
+        )
     }
 }

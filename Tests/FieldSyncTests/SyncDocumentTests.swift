@@ -7,7 +7,8 @@ import Testing
 /// What docs/sync-protocol.md states byte for byte agrees with the code, so that a client written
 /// from the document alone is up to date when it should be.
 @Suite struct SyncDocumentTests {
-    static let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
         .appendingPathComponent("docs/sync-protocol.md")
 
     /// The worked example of the heads digest (its values computed with Python's hashlib from the

@@ -8,18 +8,32 @@ import Testing
 
 @Suite struct SyncPlannerTests {
     @Test func planPullsWhatTheServerHasAndPushesWhatTheClientHas() {
-        let client = [FeedHead(author: "a", scope: "s1", head: 3), FeedHead(author: "b", scope: "s1", head: 5), FeedHead(author: "c", scope: "s2", head: 1)]
-        let server = [FeedHead(author: "a", scope: "s1", head: 7), FeedHead(author: "b", scope: "s1", head: 2), FeedHead(author: "d", scope: "s1", head: 4)]
+        let client = [
+            FeedHead(author: "a", scope: "s1", head: 3), FeedHead(author: "b", scope: "s1", head: 5),
+            FeedHead(author: "c", scope: "s2", head: 1),
+        ]
+        let server = [
+            FeedHead(author: "a", scope: "s1", head: 7), FeedHead(author: "b", scope: "s1", head: 2),
+            FeedHead(author: "d", scope: "s1", head: 4),
+        ]
         let plan = SyncPlanner.plan(client: client, server: server, scopes: ["s1"])
-        #expect(plan.pull == [FeedHead(author: "a", scope: "s1", head: 3), FeedHead(author: "d", scope: "s1", head: 0)])
+        #expect(
+            plan.pull == [FeedHead(author: "a", scope: "s1", head: 3), FeedHead(author: "d", scope: "s1", head: 0)]
+        )
         #expect(plan.push == [FeedHead(author: "b", scope: "s1", head: 2)])
-        #expect(SyncPlanner.differingScopes(server: ["s1": "x", "s2": "y", "s3": "z"], client: ["s1": "x", "s2": "q"]) == ["s2", "s3"])
+        #expect(
+            SyncPlanner.differingScopes(server: ["s1": "x", "s2": "y", "s3": "z"], client: ["s1": "x", "s2": "q"]) == [
+                "s2", "s3",
+            ]
+        )
     }
 
     @Test func badBodiesAreRefusedWithACode() {
         #expect(throws: SyncError.self) { try SyncWire.decodeRequest(path: "/v1/sync/nope", body: []) }
         #expect(throws: SyncError.self) { try SyncWire.decodeRequest(path: "/v1/sync/summary", body: Array("{".utf8)) }
-        #expect(throws: SyncError.self) { try SyncWire.decodeRequest(path: "/v1/sync/push", body: Array("FLBATCH1".utf8) + [0, 0, 0, 0, 9]) }
+        #expect(throws: SyncError.self) {
+            try SyncWire.decodeRequest(path: "/v1/sync/push", body: Array("FLBATCH1".utf8) + [0, 0, 0, 0, 9])
+        }
         #expect(throws: SyncError.self) { try SyncWire.unbatch(Array("NOTABATCH".utf8)) }
     }
 }
@@ -36,7 +50,8 @@ import Testing
             try hub.addDepartments([DepartmentInput(name: "县工业和信息化局")])
             try hub.addCadres([CadreInput(name: "王强", department: "县工业和信息化局")])
             try hub.addEnterprises([
-                EnterpriseInput(name: "甲企业", uscc: "91371082775260043P"), EnterpriseInput(name: "乙企业", uscc: "91110108551385082Q"),
+                EnterpriseInput(name: "甲企业", uscc: "91371082775260043P"),
+                EnterpriseInput(name: "乙企业", uscc: "91110108551385082Q"),
             ])
             try hub.link([.init(cadre: "王强", enterprise: "甲企业", role: .lead)])
             let key = SigningKey.generate()
@@ -81,7 +96,10 @@ import Testing
         // The heads digest hashed straight from the feeds is the one of the heads themselves.
         let hub = county.hub.replica
         for scopes in [nil, try county.cadreScopes, [scope], [], ["no such scope"]] as [Set<String>?] {
-            #expect(try hub.headsDigest(scopes: scopes) == Replica.headsDigest(try hub.heads(scopes: scopes)), "\(String(describing: scopes))")
+            #expect(
+                try hub.headsDigest(scopes: scopes) == Replica.headsDigest(try hub.heads(scopes: scopes)),
+                "\(String(describing: scopes))"
+            )
         }
         #expect(try hub.headsDigest(scopes: nil) != hub.headsDigest(scopes: [scope]))
     }
@@ -133,13 +151,21 @@ import Testing
         let responder = SyncResponder(replica: county.hub.replica, readableScopes: try county.cadreScopes)
         let bad = try SignedCommit(
             signing: Commit(
-                author: stranger.publicKey, scope: try county.cadreScopes.first { $0 != Commit.registryScope }!, sequence: 1, previous: .zero,
-                timestamp: Timestamp(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0), schemaVersion: 1,
-                registrySequence: UInt64(registry.count), changes: [Change(table: "visits", row: UUID(), column: "topics", value: .text("x"))]
+                author: stranger.publicKey,
+                scope: try county.cadreScopes.first { $0 != Commit.registryScope }!,
+                sequence: 1,
+                previous: .zero,
+                timestamp: Timestamp(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0),
+                schemaVersion: 1,
+                registrySequence: UInt64(registry.count),
+                changes: [Change(table: "visits", row: UUID(), column: "topics", value: .text("x"))]
             ),
             with: stranger
         )
-        guard case .push(let result) = try responder.respond(to: .push([bad.wire])) else { Issue.record("not a push answer"); return }
+        guard case .push(let result) = try responder.respond(to: .push([bad.wire])) else {
+            Issue.record("not a push answer")
+            return
+        }
         #expect(result.applied == 0)
         #expect(result.refused.first?.code == .notEnrolled)
     }

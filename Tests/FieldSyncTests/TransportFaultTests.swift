@@ -3,11 +3,11 @@ import FieldCrypto
 import Foundation
 import Testing
 
+@testable import FieldSync
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-@testable import FieldSync
 
 /// What a client says when the network or the server fails in the middle of an answer.
 @Suite struct TransportFaultTests {
@@ -21,7 +21,9 @@ import Glibc
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &length) == 0
+            }
         }
         #expect(bound)
         let port = Int(UInt16(bigEndian: address.sin_port))
@@ -40,11 +42,22 @@ import Glibc
     /// A response whose body stops before its Content-Length (a killed hub, a cut connection) is a
     /// transport error that says what to do, never a bare parser error.
     @Test func anAnswerCutOffMidBodyIsAClearTransportError() async throws {
-        let port = try oneShotServer(answer: Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"upTo".utf8))
+        let port = try oneShotServer(
+            answer: Array(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"upTo".utf8
+            )
+        )
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let key = SigningKey.generate()
-        let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(port)", key: key, hubKey: SigningKey.generate().publicKey, client: client)
-        let error = await #expect(throws: SyncError.self) { _ = try await transport.exchange(.summary(SummaryRequest(digest: ""))) }
+        let transport = HTTPTransport(
+            baseURL: "http://127.0.0.1:\(port)",
+            key: key,
+            hubKey: SigningKey.generate().publicKey,
+            client: client
+        )
+        let error = await #expect(throws: SyncError.self) {
+            _ = try await transport.exchange(.summary(SummaryRequest(digest: "")))
+        }
         try await client.shutdown()
         #expect(error?.code == .transport)
         #expect(error?.message.contains("was cut off") == true, "\(String(describing: error))")

@@ -67,7 +67,8 @@ struct CLI {
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            status: process.terminationStatus,
+            stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self)
         )
     }
@@ -77,7 +78,9 @@ struct CLI {
     func ok(_ arguments: [String]) async throws -> Result {
         let result = try await run(arguments)
         if result.status != 0 {
-            throw Failure(message: "fieldlog \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+            throw Failure(
+                message: "fieldlog \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)"
+            )
         }
         return result
     }

@@ -53,10 +53,13 @@ import Testing
 
     @Test func demoFlowConvergesWithAConflictAndHistory() async throws {
         let county = try await County()
-        let visit = try await county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--service-day", "--topics", "用工", "--json"])
+        let visit = try await county.a.ok([
+            "visit", "add", "--enterprise", "山东高唐纺织有限公司", "--service-day", "--topics", "用工", "--json",
+        ])
         let visitID = (visit.json as? [String: String])?["id"] ?? ""
         let demand = try await county.a.ok([
-            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", visitID, "--title", "招工难", "--content", "急需挡车工50名",
+            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", visitID, "--title", "招工难", "--content",
+            "急需挡车工50名",
             "--category", "用工", "--json",
         ])
         let number = (demand.json as? [String: String])?["number"] ?? ""
@@ -74,7 +77,11 @@ import Testing
         let heads = (conflicts?.first?["heads"] as? [[String: Any]])?.compactMap { $0["value"] as? String }
         #expect(Set(heads ?? []) == ["招工难（50名）", "用工缺口"])
         let history = try await county.op.ok(["history", number, "--json"]).json as? [[String: Any]]
-        #expect(history?.contains { ($0["author"] as? String)?.contains("李娜") == true && ($0["field"] as? String) == "title" } == true)
+        #expect(
+            history?.contains {
+                ($0["author"] as? String)?.contains("李娜") == true && ($0["field"] as? String) == "title"
+            } == true
+        )
         let human = try await county.op.ok(["history", number])
         #expect(human.stdout.contains("王强 (D001)"))
         // Same commits, same digests.
@@ -105,12 +112,17 @@ import Testing
         let county = try await County()
         let department = CLI(home: county.folder + "/dept")
         let departmentKey = try await county.publicKey(department)
-        try await county.op.ok(["registry", "enroll", "--key", departmentKey, "--role", "department", "--department", "县人力资源社会保障局"])
+        try await county.op.ok([
+            "registry", "enroll", "--key", departmentKey, "--role", "department", "--department", "县人力资源社会保障局",
+        ])
         try await county.op.ok(["registry", "export-enrollment", "--out", county.folder + "/enroll2.bundle"])
-        try await department.ok(["join", county.folder + "/enroll2.bundle", "--root-fingerprint", county.rootFingerprint])
+        try await department.ok([
+            "join", county.folder + "/enroll2.bundle", "--root-fingerprint", county.rootFingerprint,
+        ])
 
         let demand = try await county.a.ok([
-            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "招工难", "--content", "急需挡车工50名", "--category", "用工", "--json",
+            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "招工难", "--content", "急需挡车工50名", "--category",
+            "用工", "--json",
         ])
         let number = (demand.json as? [String: String])?["number"] ?? ""
         try await county.a.ok(["demand", "submit", number])
@@ -152,12 +164,19 @@ import Testing
         #expect(Array(csvBytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
         #expect(String(decoding: csvBytes.dropFirst(3), as: UTF8.self).hasPrefix("序号,诉求编号,登记日期"))
         let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
-        let report = try await county.op.ok(["export", "monthly", "--month", month, "--out", county.folder + "/monthly.json", "--json"])
+        let report = try await county.op.ok([
+            "export", "monthly", "--month", month, "--out", county.folder + "/monthly.json", "--json",
+        ])
         #expect((report.json as? [String: String])?["format"] == "json")
-        let badMonth = try await county.op.run(["export", "monthly", "--month", "2026-13", "--out", county.folder + "/m.csv"])
+        let badMonth = try await county.op.run([
+            "export", "monthly", "--month", "2026-13", "--out", county.folder + "/m.csv",
+        ])
         #expect(badMonth.status == 1 && badMonth.stderr.contains("--month"))
         #expect(try await county.op.ok(["calendar", "deadline", "2025-09-26", "15"]).stdout.contains("2025-10-23"))
-        let rates = try await county.op.ok(["rates", "--from", "2000-01-01", "--to", "2099-12-31", "--by", "department", "--json"]).json as? [String: [String: String]]
+        let rates =
+            try await county.op.ok([
+                "rates", "--from", "2000-01-01", "--to", "2099-12-31", "--by", "department", "--json",
+            ]).json as? [String: [String: String]]
         #expect(rates?["县人力资源社会保障局"]?["签收及时率"] == "1/1")
     }
 
@@ -168,7 +187,9 @@ import Testing
         #expect(notLinked.status == 1)
         #expect(notLinked.stderr.contains("not linked"))
         // A cadre cannot change the registry.
-        let registry = try await county.a.run(["registry", "import", "departments", CLITests.demoData + "/departments.csv"])
+        let registry = try await county.a.run([
+            "registry", "import", "departments", CLITests.demoData + "/departments.csv",
+        ])
         #expect(registry.status == 1)
         #expect(registry.stderr.contains("only the county operator"))
         // Wrong passphrase, and none at all.
@@ -204,7 +225,11 @@ import Testing
         #expect((try await county.op.ok(["demand", "list", "--json"]).json as? [Any])?.isEmpty == true)
         // Bad CSVs: invalid USCC with its line, and a missing column; nothing stored.
         let badCSV = county.folder + "/bad.csv"
-        try "企业名称,统一社会信用代码\n好,91110000600037341L\n坏,91350100M000100Y4Z\n".write(toFile: badCSV, atomically: true, encoding: .utf8)
+        try "企业名称,统一社会信用代码\n好,91110000600037341L\n坏,91350100M000100Y4Z\n".write(
+            toFile: badCSV,
+            atomically: true,
+            encoding: .utf8
+        )
         let invalid = try await county.op.run(["registry", "import", "enterprises", badCSV])
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("line 3"))
@@ -219,7 +244,9 @@ import Testing
         // A join with the wrong root fingerprint stops.
         let stranger = CLI(home: county.folder + "/stranger")
         try await stranger.ok(["init"])
-        let join = try await stranger.run(["join", county.folder + "/enroll.bundle", "--root-fingerprint", "0000-0000-0000-0000-0000"])
+        let join = try await stranger.run([
+            "join", county.folder + "/enroll.bundle", "--root-fingerprint", "0000-0000-0000-0000-0000",
+        ])
         #expect(join.status == 1)
         #expect(join.stderr.contains("do not use this bundle"))
     }
@@ -238,7 +265,8 @@ import Testing
         }
         func carry(_ arguments: [String], to cli: CLI) async throws -> [String: Any] {
             let file = county.folder + "/\(UUID().uuidString).bundle"
-            let written = try await county.op.ok(["bundle", "export", "--out", file, "--json"] + arguments).json as? [String: Any]
+            let written =
+                try await county.op.ok(["bundle", "export", "--out", file, "--json"] + arguments).json as? [String: Any]
             try await cli.ok(["bundle", "import", file])
             return written ?? [:]
         }
@@ -252,7 +280,10 @@ import Testing
         let status = try await county.b.ok(["status", "--json"]).json as? [String: Any]
         let fingerprint = status?["fingerprint"] as? String ?? ""
         #expect(forB["recipient"] as? String == fingerprint)
-        let byFingerprint = try await carry(["--for", fingerprint.replacingOccurrences(of: "-", with: "")], to: county.b)
+        let byFingerprint = try await carry(
+            ["--for", fingerprint.replacingOccurrences(of: "-", with: "")],
+            to: county.b
+        )
         #expect(byFingerprint["commits"] as? Int == forB["commits"] as? Int)
         // --all carries everything; the receiving replica then holds it (the sender's choice).
         let everything = try await carry(["--all"], to: county.a)
@@ -263,7 +294,9 @@ import Testing
         // By label, for a device held by no cadre or department.
         let supervisor = try await county.publicKey(CLI(home: county.folder + "/supervisor"))
         try await county.op.ok(["registry", "enroll", "--key", supervisor, "--role", "supervisor", "--label", "督查室"])
-        let forSupervisor = try await county.op.ok(["bundle", "export", "--out", county.folder + "/s.bundle", "--for", "督查室", "--json"]).json as? [String: Any]
+        let forSupervisor =
+            try await county.op.ok(["bundle", "export", "--out", county.folder + "/s.bundle", "--for", "督查室", "--json"])
+            .json as? [String: Any]
         #expect(forSupervisor?["recipient"] as? String == (try PublicKey(hex: supervisor)).fingerprint)
 
         // Refusals: one sentence each, and no file written.
@@ -293,7 +326,9 @@ import Testing
         let listed = try await county.a.ok(["registry", "list", "enterprises", "--json"]).json as? [[String: String]]
         #expect(listed?.first { $0["name"] == "山东高唐纺织有限公司" }?["contact_phone"] == "138****0001")
         #expect(try await county.a.run(["registry", "list", "enterprises", "--show-personal-data"]).status == 1)
-        let operatorView = try await county.op.ok(["registry", "list", "enterprises", "--show-personal-data", "--json"]).json as? [[String: String]]
+        let operatorView =
+            try await county.op.ok(["registry", "list", "enterprises", "--show-personal-data", "--json"]).json
+            as? [[String: String]]
         #expect(operatorView?.first { $0["name"] == "山东高唐纺织有限公司" }?["contact_phone"] == "13805390001")
     }
 
@@ -311,14 +346,20 @@ import Testing
 @Suite(.serialized) struct PlainOutputCLITests {
     @Test func visitsAndConflictsAreNamedByNumbersAndHandles() async throws {
         let county = try await CLITests.County()
-        let visit = try await county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工", "--json"]).json as? [String: String]
+        let visit =
+            try await county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工", "--json"]).json
+            as? [String: String]
         let handle = try #require(visit?["handle"])
         #expect(handle.count == 8 && visit?["id"]?.replacingOccurrences(of: "-", with: "").hasSuffix(handle) == true)
         let listed = try await county.a.ok(["visit", "list"]).stdout
         #expect(listed.contains(handle) && !listed.contains(visit?["id"] ?? "?"))
-        let number = try #require(try await county.a.ok([
-            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", handle, "--title", "招工难", "--content", "缺挡车工", "--json",
-        ]).json as? [String: String])["number"] ?? ""
+        let number =
+            try #require(
+                try await county.a.ok([
+                    "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", handle, "--title", "招工难", "--content",
+                    "缺挡车工", "--json",
+                ]).json as? [String: String]
+            )["number"] ?? ""
         try await county.exchange(county.a, county.b)
         try await county.a.ok(["demand", "edit", number, "--title", "招工难（50名）"])
         try await county.b.ok(["demand", "edit", number, "--title", "用工缺口"])
@@ -329,13 +370,17 @@ import Testing
         #expect(plain.contains("诉求 \(number) · 标题 (title)"))
         #expect(plain.contains("--row \(number) --column title"))
         #expect(!plain.contains(conflicts?.first?["row"] as? String ?? "?"), "no UUID where a number exists")
-        let resolved = try await county.a.ok(["conflicts", "resolve", "--row", number, "--column", "title", "--pick", "1"]).stdout
+        let resolved = try await county.a.ok([
+            "conflicts", "resolve", "--row", number, "--column", "title", "--pick", "1",
+        ]).stdout
         #expect(resolved.contains("已裁定 诉求 \(number) · 标题 (title)"))
         #expect((try await county.a.ok(["conflicts", "--json"]).json as? [Any])?.isEmpty == true)
         let history = try await county.a.ok(["history", handle]).stdout
         #expect(history.hasPrefix("走访记录 \(handle) 的签名修改记录"))
         // A handle that names no visit is refused in one sentence, with where to look.
-        let missing = try await county.a.run(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", "0000abcd", "--title", "x", "--content", "y"])
+        let missing = try await county.a.run([
+            "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", "0000abcd", "--title", "x", "--content", "y",
+        ])
         #expect(missing.status == 1 && missing.stderr.contains("fieldlog visit list"))
     }
 

@@ -20,7 +20,8 @@ import Testing
     }
 
     @Test func killedImportsLeaveNoPartialCommit() async throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["FIELDLOG_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["FIELDLOG_TEST_SEED"] ?? "") ?? UInt64.random(in: 1...1_000_000)
         var rng = SplitMix(state: seed)
         let folder = CLI.temporaryFolder("crash")
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -40,18 +41,30 @@ import Testing
         let home = folder + "/target"
         let deviceKey = SigningKey.generate()
         try KeyFile.write(deviceKey, passphrase: "p", to: home + "/keys/device.key", parameters: .minimum)
-        _ = try Ledger.open(path: home + "/replica.sqlite", root: root.publicKey, publicKey: deviceKey.publicKey, signer: nil)
+        _ = try Ledger.open(
+            path: home + "/replica.sqlite",
+            root: root.publicKey,
+            publicKey: deviceKey.publicKey,
+            signer: nil
+        )
         var kills = 0
         for round in 0..<12 {
             let killAfter = 1 + Int(rng.next() % 20)
-            if try await CLI.offThePool({ try Self.importAndKill(bundle, home: home, afterProgressLines: killAfter) }) { kills += 1 }
+            if try await CLI.offThePool({ try Self.importAndKill(bundle, home: home, afterProgressLines: killAfter) }) {
+                kills += 1
+            }
             try checkDatabase(home + "/replica.sqlite", seed: seed, round: round)
         }
         #expect(kills >= 10, "seed \(seed): only \(kills) imports were killed before finishing")
         // A later import completes and converges with the source.
         let result = try await CLI(home: home).run(["bundle", "import", bundle, "--json"], passphrase: nil)
         #expect(result.status == 0, "seed \(seed): \(result.stderr)")
-        let target = try Ledger.open(path: home + "/replica.sqlite", root: nil, publicKey: deviceKey.publicKey, signer: nil)
+        let target = try Ledger.open(
+            path: home + "/replica.sqlite",
+            root: nil,
+            publicKey: deviceKey.publicKey,
+            signer: nil
+        )
         #expect(try target.replica.commitCounts().applied == total, "seed \(seed)")
         #expect(try target.replica.digest(scope: scope) == expectedDigest, "seed \(seed)")
     }
@@ -99,13 +112,23 @@ import Testing
             let applied = try Row.fetchAll(db, sql: "SELECT id, body FROM _commits WHERE status = 0")
             for row in applied {
                 let commit = try CommitCodec.decode([UInt8](row["body"] as Data))
-                let versions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _versions WHERE commit_id = ?", arguments: [row["id"] as Data]) ?? -1
+                let versions =
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT COUNT(*) FROM _versions WHERE commit_id = ?",
+                        arguments: [row["id"] as Data]
+                    ) ?? -1
                 #expect(versions == commit.changes.count, "seed \(seed) round \(round): partial commit")
             }
-            let orphans = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _versions v WHERE NOT EXISTS (SELECT 1 FROM _commits c WHERE c.id = v.commit_id)")
+            let orphans = try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM _versions v WHERE NOT EXISTS (SELECT 1 FROM _commits c WHERE c.id = v.commit_id)"
+            )
             #expect(orphans == 0, "seed \(seed) round \(round)")
             let visits = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM visits") ?? -1
-            let visitCommits = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _commits WHERE status = 0 AND scope LIKE 'ent:%'") ?? -2
+            let visitCommits =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _commits WHERE status = 0 AND scope LIKE 'ent:%'") ?? -2
             #expect(visits == visitCommits, "seed \(seed) round \(round): visible rows do not match applied commits")
         }
     }

@@ -8,7 +8,8 @@ import Testing
 /// uses: a renamed option or command cannot leave the documentation behind. (Every command of
 /// "Running the hub" once failed as written: `--data` came before the command's name.)
 @Suite struct DocumentedCommandTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// The `fieldlog …` lines of the code blocks of a Markdown file (but blocks marked `text`:
     /// diagrams, signed messages), comments cut, with the line number; lines written as notation
@@ -26,12 +27,17 @@ import Testing
                 continue
             }
             guard inBlock, !isText else { continue }
-            for segment in Self.stripComment(line).components(separatedBy: " && ").flatMap({ $0.components(separatedBy: " | ") }) {
+            for segment in Self.stripComment(line).components(separatedBy: " && ").flatMap({
+                $0.components(separatedBy: " | ")
+            }) {
                 var words = Self.words(segment.trimmingCharacters(in: .whitespaces))
                 while let first = words.first, first.contains("="), !first.hasPrefix("-") { words.removeFirst() }
                 guard words.first == "fieldlog" else { continue }
                 let arguments = Array(words.dropFirst())
-                let notation = arguments.contains { $0.hasPrefix("[") || $0.contains("…") || $0.contains("...") || ($0.contains("|") && !$0.hasPrefix("--")) }
+                let notation = arguments.contains {
+                    $0.hasPrefix("[") || $0.contains("…") || $0.contains("...")
+                        || ($0.contains("|") && !$0.hasPrefix("--"))
+                }
                 if !notation { out.append((index + 1, arguments)) }
             }
         }
@@ -68,7 +74,9 @@ import Testing
         return words
     }
 
-    static let files = ["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("docs").path)) ?? [])
+    static let files =
+        ["README.md"]
+        + ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("docs").path)) ?? [])
         .filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
 
     @Test(arguments: files)
@@ -87,11 +95,17 @@ import Testing
 
     /// The options every command takes work before the command's name as well as after it.
     @Test func globalOptionsGoBeforeOrAfterTheCommand() throws {
-        #expect(Fieldlog.normalizedArguments(["--data", "/srv/x", "hub", "init", "--name", "高唐县"]) == ["hub", "init", "--name", "高唐县", "--data", "/srv/x"])
+        #expect(
+            Fieldlog.normalizedArguments(["--data", "/srv/x", "hub", "init", "--name", "高唐县"]) == [
+                "hub", "init", "--name", "高唐县", "--data", "/srv/x",
+            ]
+        )
         #expect(Fieldlog.normalizedArguments(["--json", "--data=/x", "status"]) == ["status", "--json", "--data=/x"])
         #expect(Fieldlog.normalizedArguments(["status", "--json"]) == ["status", "--json"])
         #expect(Fieldlog.normalizedArguments(["--help"]) == ["--help"])
-        _ = try Fieldlog.parseAsRoot(Fieldlog.normalizedArguments(["--data", "/srv/x", "hub", "init", "--name", "高唐县"]))
+        _ = try Fieldlog.parseAsRoot(
+            Fieldlog.normalizedArguments(["--data", "/srv/x", "hub", "init", "--name", "高唐县"])
+        )
     }
 }
 
@@ -112,7 +126,10 @@ import Testing
         try await hub.ok(["--data", folder + "/hub", "hub", "init", "--name", "高唐县"])
         let export = try await hub.run(["export", "ledger", "--out", folder + "/no/such/folder/台账.csv"])
         #expect(export.status == 1)
-        #expect(export.stderr.contains("does not exist") && !export.stderr.contains("NSCocoaErrorDomain"), "\(export.stderr)")
+        #expect(
+            export.stderr.contains("does not exist") && !export.stderr.contains("NSCocoaErrorDomain"),
+            "\(export.stderr)"
+        )
         let status = try await hub.ok(["--json", "status"]).json as? [String: Any]
         #expect(status?["role"] as? String == "operator")
     }

@@ -23,7 +23,9 @@ import Testing
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
         }
-        guard let url = text.split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }), url.hasPrefix("http://") else {
+        guard let url = text.split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }),
+            url.hasPrefix("http://")
+        else {
             kill(server.processIdentifier, SIGKILL)
             throw CLI.Failure(message: "the hub did not say where it listens: \(text)")
         }
@@ -37,7 +39,8 @@ import Testing
     }
 
     static func blockingPython(_ script: String, _ arguments: [String]) throws -> CLI.Result {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", root.appendingPathComponent(script).path] + arguments
@@ -53,7 +56,11 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let stderr = FileManager.default.contents(atPath: errPath) ?? Data()
-        return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return CLI.Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     /// An independent client (tools/interop/fieldlog_client.py: Python, the `http-message-signatures`
@@ -71,7 +78,9 @@ import Testing
         }
         try await hub.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
         func code() async throws -> String {
-            let made = try await hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json as? [String: Any]
+            let made =
+                try await hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json
+                as? [String: Any]
             return try #require(made?["code"] as? String)
         }
         let (good, other) = (try await code(), try await code())
@@ -86,7 +95,10 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let seen = result.json as? [String: Any]
         #expect((seen?["registryCommits"] as? Int ?? 0) > 0)
-        #expect((seen?["commitsPulled"] as? Int ?? 0) > (seen?["registryCommits"] as? Int ?? 0), "the visit's scope came too")
+        #expect(
+            (seen?["commitsPulled"] as? Int ?? 0) > (seen?["registryCommits"] as? Int ?? 0),
+            "the visit's scope came too"
+        )
         #expect(seen?["tamperedRefusal"] as? String == "digest_mismatch")
         // Written from the docs alone, it agrees with the code on the heads digest (the summary
         // says up to date), on the answer's binding to its request, and on the export signature.
@@ -115,12 +127,17 @@ import Testing
         }
         try await hub.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
         try await hub.ok(["demand", "add", "--enterprise", "山东高唐纺织有限公司", "--title", "招工", "--content", "熟练挡车工50名"])
-        let made = try await hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json as? [String: Any]
+        let made =
+            try await hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json
+            as? [String: Any]
         let code = try #require(made?["code"] as? String)
         let (server, url) = try Self.serve(hub)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let examples = ProcessInfo.processInfo.environment["FIELDLOG_APIFUZZ_EXAMPLES"] ?? "25"
-        let result = try await Self.python("tools/apifuzz/fuzz_api.py", ["--hub", url, "--code", code, "--hub-key", rootKey, "--examples", examples])
+        let result = try await Self.python(
+            "tools/apifuzz/fuzz_api.py",
+            ["--hub", url, "--code", code, "--hub-key", rootKey, "--examples", examples]
+        )
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("ok: "), "\(result.stdout)")
         #expect(server.isRunning, "the hub survived the fuzzing")
@@ -164,10 +181,16 @@ import Testing
         #expect(unreachable.status == 1)
         #expect(unreachable.stderr.contains("cannot reach the hub"))
         // Refused at once, in one sentence with no library internals (it took 10 s, printing errno).
-        #expect(unreachable.stderr.contains("connection refused") && !unreachable.stderr.contains("errno"), "\(unreachable.stderr)")
+        #expect(
+            unreachable.stderr.contains("connection refused") && !unreachable.stderr.contains("errno"),
+            "\(unreachable.stderr)"
+        )
         let secure = try await laptop.run(["sync", "--hub", url.replacingOccurrences(of: "http://", with: "https://")])
         #expect(secure.status == 1)
-        #expect(secure.stderr.contains("https") && !secure.stderr.contains("/home/") && !secure.stderr.contains("NIOSSL"), "\(secure.stderr)")
+        #expect(
+            secure.stderr.contains("https") && !secure.stderr.contains("/home/") && !secure.stderr.contains("NIOSSL"),
+            "\(secure.stderr)"
+        )
         kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()
         #expect(server.terminationReason == .exit)

@@ -23,7 +23,8 @@ enum FieldlogBench {
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return .nan }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }
 
@@ -37,7 +38,8 @@ struct BenchReport: Encodable {
 
     init(options: Options) {
         self.options = [
-            "cadres": Double(options.cadres), "enterprises": Double(options.enterprises), "commits": Double(options.commits),
+            "cadres": Double(options.cadres), "enterprises": Double(options.enterprises),
+            "commits": Double(options.commits),
             "writes": Double(options.writes), "devices": Double(options.devices), "repeat": Double(options.repeats),
             "smoke": options.smoke ? 1 : 0,
         ]
@@ -46,7 +48,9 @@ struct BenchReport: Encodable {
     mutating func add(_ result: ScenarioResult) {
         scenarios.append(result)
         var line = String(format: "%@: %.3f %@", result.name, result.median, result.unit)
-        if let baseline = result.baselineMedian { line += String(format: " (baseline %.3f), ratio %.2f", baseline, result.ratio ?? .nan) }
+        if let baseline = result.baselineMedian {
+            line += String(format: " (baseline %.3f), ratio %.2f", baseline, result.ratio ?? .nan)
+        }
         if let met = result.met { line += met ? " — target met" : " — target MISSED" }
         progress(line)
     }
@@ -56,10 +60,14 @@ struct BenchReport: Encodable {
         print("| scenario | fieldlog (median) | baseline (median) | ratio | target | met |")
         print("|---|---|---|---|---|---|")
         for result in scenarios {
-            let baseline = result.baselineMedian.map { String(format: "%.3f %@ (%@)", $0, result.unit, result.baselineName ?? "") } ?? "—"
+            let baseline =
+                result.baselineMedian.map { String(format: "%.3f %@ (%@)", $0, result.unit, result.baselineName ?? "") }
+                ?? "—"
             let ratio = result.ratio.map { String(format: "%.2f", $0) } ?? "—"
             let met = result.met.map { $0 ? "yes" : "**no**" } ?? "—"
-            print("| \(result.name) | \(String(format: "%.3f", result.median)) \(result.unit) | \(baseline) | \(ratio) | \(result.target) | \(met) |")
+            print(
+                "| \(result.name) | \(String(format: "%.3f", result.median)) \(result.unit) | \(baseline) | \(ratio) | \(result.target) | \(met) |"
+            )
             for (key, value) in result.figures.sorted(by: { $0.key < $1.key }) {
                 print("|   \(key) | \(String(format: "%.3f", value)) | | | | |")
             }
@@ -69,23 +77,42 @@ struct BenchReport: Encodable {
     func write(_ path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf",
+            negativeInfinity: "-inf",
+            nan: "nan"
+        )
         try encoder.encode(self).write(to: URL(fileURLWithPath: path))
     }
 
     /// For the smoke run: every scenario ran and gave finite, positive figures.
     func sanityProblems() -> [String] {
         var problems: [String] = []
-        let expected = ["local write", "merge", "initial sync over HTTP", "sync with nothing new", "ledger query: unresolved ledger",
-                        "ledger query: monthly report", "hub under load"]
-        for name in expected where !scenarios.contains(where: { $0.name == name }) { problems.append("\(name) did not run") }
-        for result in scenarios {
-            if !(result.median.isFinite && result.median > 0) { problems.append("\(result.name): median \(result.median)") }
-            if let baseline = result.baselineMedian, !(baseline.isFinite && baseline > 0) { problems.append("\(result.name): baseline \(baseline)") }
-            for (key, value) in result.figures where !value.isFinite || value < 0 { problems.append("\(result.name): \(key) = \(value)") }
+        let expected = [
+            "local write", "merge", "initial sync over HTTP", "sync with nothing new",
+            "ledger query: unresolved ledger",
+            "ledger query: monthly report", "hub under load",
+        ]
+        for name in expected where !scenarios.contains(where: { $0.name == name }) {
+            problems.append("\(name) did not run")
         }
-        if let ledger = scenarios.first(where: { $0.name == "ledger query: unresolved ledger" }), ledger.figures["disregarded workflow events"] != 0 {
-            problems.append("ledger query: \(ledger.figures["disregarded workflow events"] ?? -1) workflow events disregarded in the synthetic county")
+        for result in scenarios {
+            if !(result.median.isFinite && result.median > 0) {
+                problems.append("\(result.name): median \(result.median)")
+            }
+            if let baseline = result.baselineMedian, !(baseline.isFinite && baseline > 0) {
+                problems.append("\(result.name): baseline \(baseline)")
+            }
+            for (key, value) in result.figures where !value.isFinite || value < 0 {
+                problems.append("\(result.name): \(key) = \(value)")
+            }
+        }
+        if let ledger = scenarios.first(where: { $0.name == "ledger query: unresolved ledger" }),
+            ledger.figures["disregarded workflow events"] != 0
+        {
+            problems.append(
+                "ledger query: \(ledger.figures["disregarded workflow events"] ?? -1) workflow events disregarded in the synthetic county"
+            )
         }
         if let load = scenarios.first(where: { $0.name == "hub under load" }), load.figures["errors"] != 0 {
             problems.append("hub under load: \(load.figures["errors"] ?? -1) errors")
@@ -99,7 +126,9 @@ struct BenchReport: Encodable {
         if let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
             let model = cpu.split(separator: "\n").first(where: { $0.hasPrefix("model name") })
         {
-            machine["cpu"] = model.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+            machine["cpu"] = model.split(separator: ":", maxSplits: 1).last.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
         }
         machine["os"] = ProcessInfo.processInfo.operatingSystemVersionString
         return machine
@@ -107,7 +136,9 @@ struct BenchReport: Encodable {
 
     static func versions() -> [String: String] {
         var versions: [String: String] = [:]
-        if let sqlite = try? DatabaseQueue().read({ try String.fetchOne($0, sql: "SELECT sqlite_version()") }) { versions["sqlite"] = sqlite }
+        if let sqlite = try? DatabaseQueue().read({ try String.fetchOne($0, sql: "SELECT sqlite_version()") }) {
+            versions["sqlite"] = sqlite
+        }
         for package in ["libsodium23", "libsqlite3-0"] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/dpkg-query")

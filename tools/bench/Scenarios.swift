@@ -5,14 +5,15 @@ import FieldLedger
 import FieldStore
 import FieldSync
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import GRDB
 import Hummingbird
 import Logging
 import NIOCore
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Raw SQLite with the ledger's tables (no engine, no triggers) and the replica's settings (WAL,
 /// synchronous NORMAL): the baseline of the write and merge scenarios.
@@ -28,7 +29,8 @@ func rawDatabase(_ path: String) throws -> DatabasePool {
 
 func visitCells(_ index: Int, enterprise: UUID) -> [String: Value] {
     [
-        "enterprise_id": .blob(enterprise.bytes16), "visit_date": .text("2026-03-\(10 + index % 18)"), "participants": .text("王强, 县人社局 赵雪"),
+        "enterprise_id": .blob(enterprise.bytes16), "visit_date": .text("2026-03-\(10 + index % 18)"),
+        "participants": .text("王强, 县人社局 赵雪"),
         "mode": .text("实地"), "service_day": .integer(1), "topics": .text("用工、融资、用地：第\(index)次走访"),
         "notes": .text("订单饱满，二季度产能利用率约九成，新上两条生产线急需熟练挡车工"), "no_demands": .integer(0),
         "solved_on_spot": .text("现场解答社保补贴政策"), "next_visit_date": .text("2026-04-15"),
@@ -44,37 +46,62 @@ func runLocalWrites(_ county: SyntheticCounty, _ options: Options, _ report: ino
     for run in 1...options.repeats {
         progress("local write \(run)/\(options.repeats): \(options.writes) single-visit commits, and the same rows raw")
         let path = NSTemporaryDirectory() + "fieldlog-bench-writes-\(UUID().uuidString)"
-        defer { for suffix in ["", "-wal", "-shm", "-raw", "-raw-wal", "-raw-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer {
+            for suffix in ["", "-wal", "-shm", "-raw", "-raw-wal", "-raw-shm"] {
+                try? FileManager.default.removeItem(atPath: path + suffix)
+            }
+        }
         let ledger = try Ledger.open(path: path, root: county.root.publicKey, key: county.root)
         _ = try ledger.replica.importRecords(county.registry)
-        runs.append(try seconds {
-            for index in 0..<options.writes {
-                try ledger.replica.write(scope: scope, as: county.root) { batch in batch.insert("visits", visitCells(index, enterprise: enterprise)) }
-            }
-        })
-        let raw = try rawDatabase(path + "-raw")
-        let columns = visitCells(0, enterprise: enterprise).keys.sorted()
-        let sql = "INSERT INTO visits(id, scope, deleted, " + columns.joined(separator: ", ") + ") VALUES (?, ?, 0, " + columns.map { _ in "?" }.joined(separator: ", ") + ")"
-        baseline.append(try seconds {
-            for index in 0..<options.writes {
-                let values = visitCells(index, enterprise: enterprise)
-                try raw.write { db in
-                    try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(
-                        [Data(UUID.v7(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000)).bytes16).databaseValue, scope.databaseValue]
-                            + columns.map { values[$0]!.databaseValue }
-                    ))
+        runs.append(
+            try seconds {
+                for index in 0..<options.writes {
+                    try ledger.replica.write(scope: scope, as: county.root) { batch in
+                        batch.insert("visits", visitCells(index, enterprise: enterprise))
+                    }
                 }
             }
-        })
+        )
+        let raw = try rawDatabase(path + "-raw")
+        let columns = visitCells(0, enterprise: enterprise).keys.sorted()
+        let sql =
+            "INSERT INTO visits(id, scope, deleted, " + columns.joined(separator: ", ") + ") VALUES (?, ?, 0, "
+            + columns.map { _ in "?" }.joined(separator: ", ") + ")"
+        baseline.append(
+            try seconds {
+                for index in 0..<options.writes {
+                    let values = visitCells(index, enterprise: enterprise)
+                    try raw.write { db in
+                        try db.cachedStatement(sql: sql).execute(
+                            arguments: StatementArguments(
+                                [
+                                    Data(UUID.v7(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000)).bytes16)
+                                        .databaseValue, scope.databaseValue,
+                                ]
+                                    + columns.map { values[$0]!.databaseValue }
+                            )
+                        )
+                    }
+                }
+            }
+        )
     }
     // Rates, so that the ratio is "fieldlog / raw" in throughput: the target is at least 1/3.
     let rate = runs.map { Double(options.writes) / $0 }
     let rawRate = baseline.map { Double(options.writes) / $0 }
     let ratio = FieldlogBench.median(rate) / FieldlogBench.median(rawRate)
-    report.add(ScenarioResult(
-        name: "local write", unit: "commits/s", runs: rate, baselineName: "raw SQLite inserts, one transaction each", baselineRuns: rawRate,
-        ratio: ratio, target: "≥ 1/3 of raw", met: ratio >= 1.0 / 3
-    ))
+    report.add(
+        ScenarioResult(
+            name: "local write",
+            unit: "commits/s",
+            runs: rate,
+            baselineName: "raw SQLite inserts, one transaction each",
+            baselineRuns: rawRate,
+            ratio: ratio,
+            target: "≥ 1/3 of raw",
+            met: ratio >= 1.0 / 3
+        )
+    )
 }
 
 /// 2. The bundle into a fresh replica, every signature verified, beside raw upserts of the same
@@ -87,28 +114,37 @@ func runMerge(_ county: SyntheticCounty, _ options: Options, _ report: inout Ben
     let hubPath = hubFolder + "/replica.sqlite"
     for run in 1...options.repeats {
         progress("merge \(run)/\(options.repeats): \(county.commitCount) commits from the bundle into a fresh replica")
-        let path = run == options.repeats ? hubPath : NSTemporaryDirectory() + "fieldlog-bench-merge-\(UUID().uuidString)"
+        let path =
+            run == options.repeats ? hubPath : NSTemporaryDirectory() + "fieldlog-bench-merge-\(UUID().uuidString)"
         defer {
-            if path != hubPath { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+            if path != hubPath {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            }
         }
         resetPeakMemory()
         let before = peakMemoryMB()
         var imported = ImportReport()
         do {
             let target = try Ledger.open(path: path, root: county.root.publicKey, key: SigningKey.generate())
-            runs.append(try seconds {
-                imported = try target.replica.importRecords(try CommitBundle.open(county.bundlePath)) { seen in
-                    if seen % 20_000 == 0 { progress("  \(seen) commits imported") }
+            runs.append(
+                try seconds {
+                    imported = try target.replica.importRecords(try CommitBundle.open(county.bundlePath)) { seen in
+                        if seen % 20_000 == 0 { progress("  \(seen) commits imported") }
+                    }
                 }
-            })
+            )
         }
         _ = before
         memory.append(peakMemoryMB())
         guard imported.applied == county.commitCount + county.registry.count else {
-            throw BenchError("the import applied \(imported.applied) of \(county.commitCount + county.registry.count): \(imported.refused.prefix(3))")
+            throw BenchError(
+                "the import applied \(imported.applied) of \(county.commitCount + county.registry.count): \(imported.refused.prefix(3))"
+            )
         }
     }
-    progress("merge baseline: the same rows upserted raw, 2,000 commits per transaction, and the same signatures verified")
+    progress(
+        "merge baseline: the same rows upserted raw, 2,000 commits per transaction, and the same signatures verified"
+    )
     var baseline: [Double] = []
     var verifyTimes: [Double] = []
     var upsertTimes: [Double] = []
@@ -128,11 +164,17 @@ func runMerge(_ county: SyntheticCounty, _ options: Options, _ report: inout Ben
                             let columns = changes.map(\.column)
                             let names: String = columns.map { "\"\($0)\"" }.joined(separator: ", ")
                             let marks: String = columns.map { _ in "?" }.joined(separator: ", ")
-                            let updates: String = columns.map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(separator: ", ")
-                            let sql = "INSERT INTO \"\(table)\"(id, scope, \(names)) VALUES (?, ?, \(marks)) ON CONFLICT(id) DO UPDATE SET \(updates)"
-                            try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(
-                                [Data(row.bytes16).databaseValue, commit.scope.databaseValue] + changes.map(\.value.databaseValue)
-                            ))
+                            let updates: String = columns.map { "\"\($0)\" = excluded.\"\($0)\"" }.joined(
+                                separator: ", "
+                            )
+                            let sql =
+                                "INSERT INTO \"\(table)\"(id, scope, \(names)) VALUES (?, ?, \(marks)) ON CONFLICT(id) DO UPDATE SET \(updates)"
+                            try db.cachedStatement(sql: sql).execute(
+                                arguments: StatementArguments(
+                                    [Data(row.bytes16).databaseValue, commit.scope.databaseValue]
+                                        + changes.map(\.value.databaseValue)
+                                )
+                            )
                         }
                     }
                 }
@@ -145,26 +187,41 @@ func runMerge(_ county: SyntheticCounty, _ options: Options, _ report: inout Ben
             if chunk.count == 2000 { try flush() }
         }
         try flush()
-        let verify = try seconds { for record in try CommitBundle.open(county.bundlePath) { _ = try WireRecord.decode(record) } }
+        let verify = try seconds {
+            for record in try CommitBundle.open(county.bundlePath) { _ = try WireRecord.decode(record) }
+        }
         upsertTimes.append(upsert)
         verifyTimes.append(verify)
         baseline.append(upsert + verify)
     }
     let ratio = FieldlogBench.median(runs) / FieldlogBench.median(baseline)
     let peak = FieldlogBench.median(memory)
-    report.add(ScenarioResult(
-        name: "merge", unit: "s", runs: runs, baselineName: "raw upserts + libsodium verify", baselineRuns: baseline, ratio: ratio,
-        target: "≤ 2× the limit, peak RSS < 200 MB", met: ratio <= 2 && peak < 200,
-        figures: [
-            "commits per second": Double(county.commitCount) / FieldlogBench.median(runs), "peak RSS MB": peak,
-            "raw upserts s": FieldlogBench.median(upsertTimes), "decode + verify s (1 core)": FieldlogBench.median(verifyTimes),
-        ]
-    ))
+    report.add(
+        ScenarioResult(
+            name: "merge",
+            unit: "s",
+            runs: runs,
+            baselineName: "raw upserts + libsodium verify",
+            baselineRuns: baseline,
+            ratio: ratio,
+            target: "≤ 2× the limit, peak RSS < 200 MB",
+            met: ratio <= 2 && peak < 200,
+            figures: [
+                "commits per second": Double(county.commitCount) / FieldlogBench.median(runs), "peak RSS MB": peak,
+                "raw upserts s": FieldlogBench.median(upsertTimes),
+                "decode + verify s (1 core)": FieldlogBench.median(verifyTimes),
+            ]
+        )
+    )
     return hubPath
 }
 
 /// Runs the hub on 127.0.0.1 in this process while `body` runs; returns the body's result.
-func withHub<T: Sendable>(_ ledger: Ledger, key: SigningKey, _ body: @Sendable (String) async throws -> T) async throws -> T {
+func withHub<T: Sendable>(
+    _ ledger: Ledger,
+    key: SigningKey,
+    _ body: @Sendable (String) async throws -> T
+) async throws -> T {
     var configuration = HubConfiguration(ledger: ledger, hubKey: key)
     configuration.port = 0
     configuration.logger.logLevel = .critical  // the server logs its own shutdown at error level
@@ -186,7 +243,12 @@ func withHub<T: Sendable>(_ ledger: Ledger, key: SigningKey, _ body: @Sendable (
 
 /// 3 and 4. A fresh supervisor device pulls everything from a hub on loopback, then syncs again
 /// with nothing new.
-func runInitialSync(_ county: SyntheticCounty, hubPath: String, _ options: Options, _ incoming: BenchReport) async throws -> BenchReport {
+func runInitialSync(
+    _ county: SyntheticCounty,
+    hubPath: String,
+    _ options: Options,
+    _ incoming: BenchReport
+) async throws -> BenchReport {
     var report = incoming
     let hub = try Ledger.open(path: hubPath, root: county.root.publicKey, key: county.root)
     var devices: [SigningKey] = []
@@ -201,7 +263,9 @@ func runInitialSync(_ county: SyntheticCounty, hubPath: String, _ options: Optio
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         var results: [(Double, Int, Double, Int)] = []
         for (run, key) in keys.enumerated() {
-            progress("initial sync \(run + 1)/\(keys.count): a fresh device pulls every commit from the hub over loopback HTTP")
+            progress(
+                "initial sync \(run + 1)/\(keys.count): a fresh device pulls every commit from the hub over loopback HTTP"
+            )
             let path = NSTemporaryDirectory() + "fieldlog-bench-device-\(UUID().uuidString)"
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
             let device = try Ledger.open(path: path, root: root.publicKey, key: key)
@@ -209,7 +273,9 @@ func runInitialSync(_ county: SyntheticCounty, hubPath: String, _ options: Optio
             let client = SyncClient(replica: device.replica, peer: url)
             var start = DispatchTime.now().uptimeNanoseconds
             let first = try await client.sync(over: transport) { @Sendable step in
-                if step.commits % 20_000 == 0 { FileHandle.standardError.write(Data("  \(step.commits) commits received\n".utf8)) }
+                if step.commits % 20_000 == 0 {
+                    FileHandle.standardError.write(Data("  \(step.commits) commits received\n".utf8))
+                }
             }
             let initial = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             start = DispatchTime.now().uptimeNanoseconds
@@ -223,22 +289,42 @@ func runInitialSync(_ county: SyntheticCounty, hubPath: String, _ options: Optio
     }
     let merge = report.scenarios.first { $0.name == "merge" }!
     let ratio = FieldlogBench.median(runs.map(\.0)) / merge.median
-    report.add(ScenarioResult(
-        name: "initial sync over HTTP", unit: "s", runs: runs.map(\.0), baselineName: "merge from a file", baselineRuns: merge.runs, ratio: ratio,
-        target: "≤ 1.3× the merge", met: ratio <= 1.3, figures: ["commits received": Double(runs[0].1)]
-    ))
+    report.add(
+        ScenarioResult(
+            name: "initial sync over HTTP",
+            unit: "s",
+            runs: runs.map(\.0),
+            baselineName: "merge from a file",
+            baselineRuns: merge.runs,
+            ratio: ratio,
+            target: "≤ 1.3× the merge",
+            met: ratio <= 1.3,
+            figures: ["commits received": Double(runs[0].1)]
+        )
+    )
     let bytes = FieldlogBench.median(runs.map { Double($0.3) })
     let milliseconds = FieldlogBench.median(runs.map(\.2))
-    report.add(ScenarioResult(
-        name: "sync with nothing new", unit: "ms", runs: runs.map(\.2), target: "< 2 KB of bodies and < 50 ms",
-        met: bytes < 2048 && milliseconds < 50, figures: ["bytes of bodies": bytes]
-    ))
+    report.add(
+        ScenarioResult(
+            name: "sync with nothing new",
+            unit: "ms",
+            runs: runs.map(\.2),
+            target: "< 2 KB of bodies and < 50 ms",
+            met: bytes < 2048 && milliseconds < 50,
+            figures: ["bytes of bodies": bytes]
+        )
+    )
     return report
 }
 
 /// 6. The unresolved work ledger and the monthly report on the whole county, beside the same SQL
 /// (the rows those reports read) run raw.
-func runLedgerQueries(hubPath: String, _ county: SyntheticCounty, _ options: Options, _ report: inout BenchReport) throws {
+func runLedgerQueries(
+    hubPath: String,
+    _ county: SyntheticCounty,
+    _ options: Options,
+    _ report: inout BenchReport
+) throws {
     let ledger = try Ledger.open(path: hubPath, root: county.root.publicKey, key: county.root)
     let today = DeadlineProfile.shandong2115.localDay(Int64(Date().timeIntervalSince1970 * 1000))
     let month = Period(month: String(today.adding(days: -30).description.prefix(7)))!
@@ -249,51 +335,84 @@ func runLedgerQueries(hubPath: String, _ county: SyntheticCounty, _ options: Opt
     var rawRuns: [Double] = []
     var rows = 0
     for run in 1...options.repeats {
-        progress("ledger queries \(run)/\(options.repeats): the unresolved ledger and the monthly report of \(month.from.description.prefix(7))")
+        progress(
+            "ledger queries \(run)/\(options.repeats): the unresolved ledger and the monthly report of \(month.from.description.prefix(7))"
+        )
         ledgerRuns.append(try seconds { rows = try ledger.workLedger(filter, today: today).rows.count })
         monthlyRuns.append(try seconds { _ = try ledger.monthlyReport(month, today: today) })
-        rawRuns.append(try seconds {
-            try ledger.replica.database.read { db in
-                _ = try Row.fetchAll(db, sql: """
-                    SELECT d.*, e.name, e.uscc, e.township, e.contact_name, e.contact_phone, c.name
-                    FROM demands d LEFT JOIN enterprises e ON e.id = d.enterprise_id LEFT JOIN cadres c ON c.id = d.cadre_id WHERE d.deleted = 0
-                    """)
-                _ = try Row.fetchAll(db, sql: "SELECT * FROM demand_events WHERE deleted = 0 ORDER BY demand_id")
+        rawRuns.append(
+            try seconds {
+                try ledger.replica.database.read { db in
+                    _ = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT d.*, e.name, e.uscc, e.township, e.contact_name, e.contact_phone, c.name
+                            FROM demands d LEFT JOIN enterprises e ON e.id = d.enterprise_id LEFT JOIN cadres c ON c.id = d.cadre_id WHERE d.deleted = 0
+                            """
+                    )
+                    _ = try Row.fetchAll(db, sql: "SELECT * FROM demand_events WHERE deleted = 0 ORDER BY demand_id")
+                }
             }
-        })
+        )
     }
     // Every synthetic step is taken by a device whose registry role may take it; one disregarded
     // would mean the generator (or the workflow's admission rule) went wrong.
     let disregarded = try ledger.allStatuses().values.reduce(0) { $0 + $1.disregarded.count }
-    for (name, runs) in [("ledger query: unresolved ledger", ledgerRuns), ("ledger query: monthly report", monthlyRuns)] {
+    for (name, runs) in [
+        ("ledger query: unresolved ledger", ledgerRuns), ("ledger query: monthly report", monthlyRuns),
+    ] {
         let ratio = FieldlogBench.median(runs) / FieldlogBench.median(rawRuns)
-        report.add(ScenarioResult(
-            name: name, unit: "s", runs: runs, baselineName: "the rows it reads, raw SQL", baselineRuns: rawRuns, ratio: ratio,
-            target: "< 200 ms", met: FieldlogBench.median(runs) < 0.2,
-            // The first call after the merge derives every status and fills the status cache.
-            figures: name.contains("unresolved")
-                ? ["rows": Double(rows), "first call s (fills the status cache)": runs[0], "disregarded workflow events": Double(disregarded)]
-                : ["first call s": runs[0]]
-        ))
+        report.add(
+            ScenarioResult(
+                name: name,
+                unit: "s",
+                runs: runs,
+                baselineName: "the rows it reads, raw SQL",
+                baselineRuns: rawRuns,
+                ratio: ratio,
+                target: "< 200 ms",
+                met: FieldlogBench.median(runs) < 0.2,
+                // The first call after the merge derives every status and fills the status cache.
+                figures: name.contains("unresolved")
+                    ? [
+                        "rows": Double(rows), "first call s (fills the status cache)": runs[0],
+                        "disregarded workflow events": Double(disregarded),
+                    ]
+                    : ["first call s": runs[0]]
+            )
+        )
     }
 }
 
 /// 5. `devices` cadre devices, each with its own key, push 10 commits and pull, all at once, to a
 /// hub running as its own process (`fieldlog hub serve`), so that its memory is its own.
-func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, _ incoming: BenchReport) async throws -> BenchReport {
+func runHubLoad(
+    _ county: SyntheticCounty,
+    hubPath: String,
+    _ options: Options,
+    _ incoming: BenchReport
+) async throws -> BenchReport {
     var report = incoming
     let hubFolder = URL(fileURLWithPath: hubPath).deletingLastPathComponent().path
     defer { try? FileManager.default.removeItem(atPath: hubFolder) }
     let passphrase = "bench passphrase"
     try KeyFile.write(county.root, passphrase: passphrase, to: hubFolder + "/keys/device.key", parameters: .minimum)
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldlog").path
-    guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("\(binary) is missing: build the fieldlog product too") }
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "fieldlog"
+    ).path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        throw BenchError("\(binary) is missing: build the fieldlog product too")
+    }
     // What each device holds before the load: the heads of its scopes.
     let hub = try Ledger.open(path: hubPath, root: county.root.publicKey, key: county.root)
     let cadres = county.cadreKeys.count
     var heads: [[FeedHead]] = []
     for device in 0..<options.devices {
-        let scopes = Set(stride(from: device, to: county.enterpriseIDs.count, by: cadres).map { RegistryIDs.scope(of: county.enterpriseIDs[$0]) })
+        let scopes = Set(
+            stride(from: device, to: county.enterpriseIDs.count, by: cadres).map {
+                RegistryIDs.scope(of: county.enterpriseIDs[$0])
+            }
+        )
         heads.append(try hub.replica.heads(scopes: scopes))
     }
     // Each device's 10 new commits, continuing its feed in its first enterprise.
@@ -307,12 +426,26 @@ func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, 
         var records: [[UInt8]] = []
         for index in 0..<10 {
             sequence += 1
-            let signed = try SignedCommit(signing: Commit(
-                author: key.publicKey, scope: scope, sequence: sequence, previous: previous,
-                timestamp: Timestamp(milliseconds: now + UInt64(index), counter: 0), schemaVersion: LedgerSchema.current.version,
-                registrySequence: UInt64(county.registry.count),
-                changes: visitCells(index, enterprise: enterprise).map { Change(table: "visits", row: UUID.v7(milliseconds: now + UInt64(index)), column: $0.key, value: $0.value) }
-            ), with: key)
+            let signed = try SignedCommit(
+                signing: Commit(
+                    author: key.publicKey,
+                    scope: scope,
+                    sequence: sequence,
+                    previous: previous,
+                    timestamp: Timestamp(milliseconds: now + UInt64(index), counter: 0),
+                    schemaVersion: LedgerSchema.current.version,
+                    registrySequence: UInt64(county.registry.count),
+                    changes: visitCells(index, enterprise: enterprise).map {
+                        Change(
+                            table: "visits",
+                            row: UUID.v7(milliseconds: now + UInt64(index)),
+                            column: $0.key,
+                            value: $0.value
+                        )
+                    }
+                ),
+                with: key
+            )
             previous = signed.id
             records.append(signed.wire)
         }
@@ -322,24 +455,37 @@ func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = ["hub", "serve", "--data", hubFolder, "--port", "0", "--idle-timeout", "120"]
-    process.environment = ProcessInfo.processInfo.environment.merging(["FIELDLOG_PASSPHRASE": passphrase, "FIELDLOG_LOG_LEVEL": "error"]) { $1 }
+    process.environment = ProcessInfo.processInfo.environment.merging([
+        "FIELDLOG_PASSPHRASE": passphrase, "FIELDLOG_LOG_LEVEL": "error",
+    ]) { $1 }
     let output = Pipe()
     process.standardOutput = output
     try process.run()
-    defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+    defer {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
     var announced = Data()
     while !String(decoding: announced, as: UTF8.self).contains("\n") {
         let chunk = output.fileHandleForReading.availableData
         guard !chunk.isEmpty else { throw BenchError("the hub process did not start") }
         announced += chunk
     }
-    guard let url = String(decoding: announced, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines),
+    guard
+        let url = String(decoding: announced, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(
+            in: .whitespacesAndNewlines
+        ),
         url.hasPrefix("http://")
     else { throw BenchError("the hub did not say where it listens: \(String(decoding: announced, as: UTF8.self))") }
     progress("hub under load: \(options.devices) devices push 10 commits and pull, all at once, against \(url)")
 
     var configuration = HTTPClient.Configuration()
-    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.devices)
+    configuration.connectionPool = .init(
+        idleTimeout: .seconds(60),
+        concurrentHTTP1ConnectionsPerHostSoftLimit: options.devices
+    )
     let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     let root = county.root.publicKey
     let keys = Array(county.cadreKeys.prefix(options.devices))
@@ -357,7 +503,10 @@ func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, 
                 var transport = HTTPTransport(baseURL: url, key: keys[device], hubKey: root, client: http)
                 transport.timeout = .seconds(120)
                 var latencies: [Double?] = []
-                for request in [SyncRequest.push(pushesCopy[device]), .pull(PullRequest(after: headsCopy[device], maxCommits: 2000, maxBytes: 4 << 20))] {
+                for request in [
+                    SyncRequest.push(pushesCopy[device]),
+                    .pull(PullRequest(after: headsCopy[device], maxCommits: 2000, maxBytes: 4 << 20)),
+                ] {
                     let begin = DispatchTime.now().uptimeNanoseconds
                     do {
                         _ = try await transport.exchange(request)
@@ -381,18 +530,26 @@ func runHubLoad(_ county: SyntheticCounty, hubPath: String, _ options: Options, 
     process.waitUntilExit()
     let latencies = outcomes.compactMap { $0 }.sorted()
     let errors = outcomes.count - latencies.count
-    func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+    func percentile(_ p: Double) -> Double {
+        latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+    }
     let p99 = percentile(0.99)
-    report.add(ScenarioResult(
-        name: "hub under load", unit: "requests/s", runs: [Double(outcomes.count) / wall], target: "no errors, p99 < 1 s, hub RSS < 300 MB",
-        met: errors == 0 && p99 < 1 && hubPeak < 300,
-        figures: [
-            "commits pushed per second": Double(10 * keys.count) / wall, "p50 latency s": percentile(0.5), "p99 latency s": p99,
-            "errors": Double(errors), "hub peak RSS MB": hubPeak, "wall s": wall,
-            "healthz probes": Double(probes.count), "healthz max latency s": probes.last ?? .nan,
-            "healthz median latency s": probes.isEmpty ? .nan : probes[probes.count / 2],
-        ]
-    ))
+    report.add(
+        ScenarioResult(
+            name: "hub under load",
+            unit: "requests/s",
+            runs: [Double(outcomes.count) / wall],
+            target: "no errors, p99 < 1 s, hub RSS < 300 MB",
+            met: errors == 0 && p99 < 1 && hubPeak < 300,
+            figures: [
+                "commits pushed per second": Double(10 * keys.count) / wall, "p50 latency s": percentile(0.5),
+                "p99 latency s": p99,
+                "errors": Double(errors), "hub peak RSS MB": hubPeak, "wall s": wall,
+                "healthz probes": Double(probes.count), "healthz max latency s": probes.last ?? .nan,
+                "healthz median latency s": probes.isEmpty ? .nan : probes[probes.count / 2],
+            ]
+        )
+    )
     return report
 }
 
@@ -409,7 +566,9 @@ final class HealthProbe: Sendable {
         Thread { [self] in
             while state.withLock({ $0.running }) {
                 let begin = DispatchTime.now().uptimeNanoseconds
-                if askOnce() { state.withLock { $0.latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9) } }
+                if askOnce() {
+                    state.withLock { $0.latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9) }
+                }
                 usleep(100_000)
             }
             finished.signal()
@@ -432,7 +591,9 @@ final class HealthProbe: Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return false }
         let request = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)

@@ -32,7 +32,9 @@ struct SyntheticCounty {
         "县交通运输局", "县水利局", "县农业农村局", "县应急管理局", "县公安局", "县司法局", "县教育和体育局", "县卫生健康局", "县民政局", "县文化和旅游局",
         "县供电公司", "县自来水公司", "县燃气公司", "县融媒体中心", "鱼邱湖街道", "汇鑫街道", "人和街道", "姜店镇", "清平镇", "琉璃寺镇", "开发区管委会", "高新区管委会",
     ]
-    static let townships = ["鱼邱湖街道", "汇鑫街道", "人和街道", "姜店镇", "清平镇", "琉璃寺镇", "固河镇", "三十里铺镇", "梁村镇", "尹集镇", "杨屯镇", "赵寨子镇", "开发区"]
+    static let townships = [
+        "鱼邱湖街道", "汇鑫街道", "人和街道", "姜店镇", "清平镇", "琉璃寺镇", "固河镇", "三十里铺镇", "梁村镇", "尹集镇", "杨屯镇", "赵寨子镇", "开发区",
+    ]
     static let industries = ["纺织", "化工", "机械制造", "食品加工", "新材料", "生物医药", "电子信息", "现代物流"]
     static let demandTexts: [(category: String, title: String, content: String)] = [
         ("用工", "熟练挡车工招聘难", "新上两条生产线，急需熟练挡车工50名，希望协助组织专场招聘会并落实稳岗补贴"),
@@ -66,18 +68,27 @@ struct SyntheticCounty {
         root = SigningKey.generate()
         coordinator = SigningKey.generate()
         let source = try Ledger.open(path: folder + "/registry-source.sqlite", root: root.publicKey, key: root)
-        progress("county: registry of \(Self.departments.count) departments, \(cadres) cadres, \(enterprises) enterprises")
+        progress(
+            "county: registry of \(Self.departments.count) departments, \(cadres) cadres, \(enterprises) enterprises"
+        )
         try source.importRegistry(
-            .departments, csv: "单位名称,类型\n" + Self.departments.map { "\($0),县直部门" }.joined(separator: "\n"), name: "departments.csv"
+            .departments,
+            csv: "单位名称,类型\n" + Self.departments.map { "\($0),县直部门" }.joined(separator: "\n"),
+            name: "departments.csv"
         )
         let cadreNames = (0..<cadres).map { "干部\(String(format: "%03d", $0))" }
         try source.importRegistry(
             .cadres,
-            csv: "姓名,职务,单位\n" + cadreNames.enumerated().map { "\($0.element),副局长,\(Self.departments[$0.offset % Self.departments.count])" }
+            csv: "姓名,职务,单位\n"
+                + cadreNames.enumerated().map {
+                    "\($0.element),副局长,\(Self.departments[$0.offset % Self.departments.count])"
+                }
                 .joined(separator: "\n"),
             name: "cadres.csv"
         )
-        let enterpriseNames = (0..<enterprises).map { "高唐县\(Self.industries[$0 % Self.industries.count])企业\(String(format: "%04d", $0))有限公司" }
+        let enterpriseNames = (0..<enterprises).map {
+            "高唐县\(Self.industries[$0 % Self.industries.count])企业\(String(format: "%04d", $0))有限公司"
+        }
         try source.importRegistry(
             .enterprises,
             csv: "企业名称,统一社会信用代码,所属镇街/园区,联系人,联系电话\n"
@@ -88,7 +99,8 @@ struct SyntheticCounty {
         )
         try source.importRegistry(
             .linkages,
-            csv: "包联领导,企业名称,包联角色\n" + enterpriseNames.enumerated().map { "\(cadreNames[$0.offset % cadres]),\($0.element),主包" }
+            csv: "包联领导,企业名称,包联角色\n"
+                + enterpriseNames.enumerated().map { "\(cadreNames[$0.offset % cadres]),\($0.element),主包" }
                 .joined(separator: "\n"),
             name: "linkages.csv"
         )
@@ -139,11 +151,19 @@ struct SyntheticCounty {
         func commit(_ key: SigningKey, scope: String, changes: [Change], at milliseconds: UInt64) throws {
             let feedKey = key.publicKey.hex + scope
             let feed = feeds[feedKey] ?? (0, CommitID.zero)
-            let signed = try SignedCommit(signing: Commit(
-                author: key.publicKey, scope: scope, sequence: feed.sequence + 1, previous: feed.previous,
-                timestamp: Timestamp(milliseconds: milliseconds, counter: 0), schemaVersion: LedgerSchema.current.version,
-                registrySequence: registrySequence, changes: changes
-            ), with: key)
+            let signed = try SignedCommit(
+                signing: Commit(
+                    author: key.publicKey,
+                    scope: scope,
+                    sequence: feed.sequence + 1,
+                    previous: feed.previous,
+                    timestamp: Timestamp(milliseconds: milliseconds, counter: 0),
+                    schemaVersion: LedgerSchema.current.version,
+                    registrySequence: registrySequence,
+                    changes: changes
+                ),
+                with: key
+            )
             feeds[feedKey] = (feed.sequence + 1, signed.id)
             try writer.append(signed.wire)
             made += 1
@@ -153,8 +173,10 @@ struct SyntheticCounty {
             values.map { Change(table: table, row: row, column: $0.key, value: $0.value) }
         }
         let stages: [(action: String, from: String, to: String)] = [
-            ("submit", "DRAFT", "PENDING_INTAKE"), ("assign", "PENDING_INTAKE", "PENDING_SIGN"), ("sign", "PENDING_SIGN", "IN_PROGRESS"),
-            ("reply", "IN_PROGRESS", "REPLIED"), ("accept-reply", "REPLIED", "PENDING_FOLLOWUP"), ("follow-up", "PENDING_FOLLOWUP", "CLOSED"),
+            ("submit", "DRAFT", "PENDING_INTAKE"), ("assign", "PENDING_INTAKE", "PENDING_SIGN"),
+            ("sign", "PENDING_SIGN", "IN_PROGRESS"),
+            ("reply", "IN_PROGRESS", "REPLIED"), ("accept-reply", "REPLIED", "PENDING_FOLLOWUP"),
+            ("follow-up", "PENDING_FOLLOWUP", "CLOSED"),
         ]
         for index in 0..<commits {
             let milliseconds = start + UInt64(index) * step
@@ -175,13 +197,29 @@ struct SyntheticCounty {
                 }
                 if stage.action == "assign" { data["lead"] = departmentIDs[demand.lead].lowercased }
                 if stage.action == "reply" { data = ["outcome": "已办理", "reply": "已与企业对接并落实相关政策"] }
-                if stage.action == "follow-up" { data = ["resolved": "yes", "satisfaction": ["非常满意", "满意", "基本满意", "不满意"][Int(random.next() % 4)]] }
-                let json = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)
-                try commit(key, scope: demand.scope, changes: cells("demand_events", event, [
-                    "demand_id": .blob(demand.id.bytes16), "parent_id": demand.parent.map { .blob($0.bytes16) } ?? .null, "at": .text(iso),
-                    "actor_key": .text(key.publicKey.hex), "actor_name": .text("bench"), "role": .text("bench"), "action": .text(stage.action),
-                    "from_state": .text(stage.from), "to_state": .text(stage.to), "data": .text(json),
-                ]), at: milliseconds)
+                if stage.action == "follow-up" {
+                    data = ["resolved": "yes", "satisfaction": ["非常满意", "满意", "基本满意", "不满意"][Int(random.next() % 4)]]
+                }
+                let json = String(
+                    decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]),
+                    as: UTF8.self
+                )
+                try commit(
+                    key,
+                    scope: demand.scope,
+                    changes: cells(
+                        "demand_events",
+                        event,
+                        [
+                            "demand_id": .blob(demand.id.bytes16),
+                            "parent_id": demand.parent.map { .blob($0.bytes16) } ?? .null, "at": .text(iso),
+                            "actor_key": .text(key.publicKey.hex), "actor_name": .text("bench"), "role": .text("bench"),
+                            "action": .text(stage.action),
+                            "from_state": .text(stage.from), "to_state": .text(stage.to), "data": .text(json),
+                        ]
+                    ),
+                    at: milliseconds
+                )
                 demand.parent = event
                 demand.stage += 1
                 if demand.stage == stages.count { open.remove(at: pick) } else { open[pick] = demand }
@@ -192,22 +230,55 @@ struct SyntheticCounty {
                 let row = UUID.v7(milliseconds: milliseconds)
                 let day = String(iso.prefix(10))
                 if roll < 8 {
-                    try commit(cadreKeys[cadre], scope: scope, changes: cells("visits", row, [
-                        "enterprise_id": .blob(enterpriseIDs[enterprise].bytes16), "cadre_id": .blob(cadreIDs[cadre].bytes16), "visit_date": .text(day),
-                        "participants": .text("\(cadreNames[cadre])、县人社局 赵雪"), "mode": .text("实地"), "service_day": .integer(Int64(index % 2)),
-                        "topics": .text("用工、融资、用地"), "notes": .text("订单饱满，二季度产能利用率约九成，新上两条生产线"),
-                        "no_demands": .integer(1), "solved_on_spot": .text("现场解答社保补贴政策"),
-                    ]), at: milliseconds)
+                    try commit(
+                        cadreKeys[cadre],
+                        scope: scope,
+                        changes: cells(
+                            "visits",
+                            row,
+                            [
+                                "enterprise_id": .blob(enterpriseIDs[enterprise].bytes16),
+                                "cadre_id": .blob(cadreIDs[cadre].bytes16), "visit_date": .text(day),
+                                "participants": .text("\(cadreNames[cadre])、县人社局 赵雪"), "mode": .text("实地"),
+                                "service_day": .integer(Int64(index % 2)),
+                                "topics": .text("用工、融资、用地"), "notes": .text("订单饱满，二季度产能利用率约九成，新上两条生产线"),
+                                "no_demands": .integer(1), "solved_on_spot": .text("现场解答社保补贴政策"),
+                            ]
+                        ),
+                        at: milliseconds
+                    )
                 } else {
                     let text = Self.demandTexts[Int(random.next() % UInt64(Self.demandTexts.count))]
                     demands += 1
-                    try commit(cadreKeys[cadre], scope: scope, changes: cells("demands", row, [
-                        "number": .text("GT-2026-B\(String(format: "%03d", cadre))-\(String(format: "%05d", demands))"), "channel": .text("服务日走访"),
-                        "enterprise_id": .blob(enterpriseIDs[enterprise].bytes16), "cadre_id": .blob(cadreIDs[cadre].bytes16), "type": .text("服务求助"),
-                        "category": .text(text.category), "title": .text(text.title), "content": .text(text.content), "urgency": .text("一般"),
-                        "state": .text("DRAFT"), "registered_at": .text(iso),
-                    ]), at: milliseconds)
-                    open.append(OpenDemand(id: row, scope: scope, enterprise: enterprise, stage: 0, parent: nil, lead: Int(random.next() % UInt64(Self.departments.count))))
+                    try commit(
+                        cadreKeys[cadre],
+                        scope: scope,
+                        changes: cells(
+                            "demands",
+                            row,
+                            [
+                                "number": .text(
+                                    "GT-2026-B\(String(format: "%03d", cadre))-\(String(format: "%05d", demands))"
+                                ), "channel": .text("服务日走访"),
+                                "enterprise_id": .blob(enterpriseIDs[enterprise].bytes16),
+                                "cadre_id": .blob(cadreIDs[cadre].bytes16), "type": .text("服务求助"),
+                                "category": .text(text.category), "title": .text(text.title),
+                                "content": .text(text.content), "urgency": .text("一般"),
+                                "state": .text("DRAFT"), "registered_at": .text(iso),
+                            ]
+                        ),
+                        at: milliseconds
+                    )
+                    open.append(
+                        OpenDemand(
+                            id: row,
+                            scope: scope,
+                            enterprise: enterprise,
+                            stage: 0,
+                            parent: nil,
+                            lead: Int(random.next() % UInt64(Self.departments.count))
+                        )
+                    )
                 }
             }
         }

@@ -29,7 +29,9 @@ struct Options {
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         func number(_ flag: String) -> Int {
-            guard let value = iterator.next().flatMap(Int.init), value > 0 else { usage("\(flag) takes a positive number") }
+            guard let value = iterator.next().flatMap(Int.init), value > 0 else {
+                usage("\(flag) takes a positive number")
+            }
             return value
         }
         while let argument = iterator.next() {
@@ -53,7 +55,12 @@ struct Options {
 }
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,sync,queries,load]\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,sync,queries,load]\n"
+                .utf8
+        )
+    )
     exit(2)
 }
 
@@ -88,12 +95,17 @@ defer { try? FileManager.default.removeItem(atPath: folder) }
 
 var report = BenchReport(options: options)
 let county = try SyntheticCounty(
-    folder: folder, cadres: options.cadres, enterprises: options.enterprises, commits: options.commits, progress: progress
+    folder: folder,
+    cadres: options.cadres,
+    enterprises: options.enterprises,
+    commits: options.commits,
+    progress: progress
 )
 report.county = [
     "cadres": Double(options.cadres), "enterprises": Double(options.enterprises), "commits": Double(county.commitCount),
     "registry_commits": Double(county.registry.count), "demands": Double(county.demandCount),
-    "bundle_mb": Double((try? FileManager.default.attributesOfItem(atPath: county.bundlePath)[.size] as? Int) ?? 0) / 1e6,
+    "bundle_mb": Double((try? FileManager.default.attributesOfItem(atPath: county.bundlePath)[.size] as? Int) ?? 0)
+        / 1e6,
 ]
 
 func wanted(_ name: String) -> Bool { options.only?.contains(name) ?? true }
@@ -103,7 +115,9 @@ if !(options.only ?? []).isDisjoint(with: ["merge", "sync", "queries", "load"]) 
     // 2. Merge: the bundle into a fresh replica.
     let hubPath = try runMerge(county, options, &report)
     // The merged replica's folder goes whatever scenarios run (the load scenario also removes it).
-    defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: hubPath).deletingLastPathComponent().path) }
+    defer {
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: hubPath).deletingLastPathComponent().path)
+    }
     // 3 and 4. Initial sync over HTTP, and a sync with nothing new.
     if wanted("sync") { report = try await runInitialSync(county, hubPath: hubPath, options, report) }
     // 6. Ledger queries on the hub's replica (before the load adds to it).
