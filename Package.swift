@@ -35,15 +35,17 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // The one error protocol every layer's errors conform to.
+        .target(name: "FieldCore", swiftSettings: swiftSettings),
         .target(
             name: "FieldCrypto",
-            dependencies: ["CSodium"],
+            dependencies: ["FieldCore", "CSodium"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "FieldStore",
             dependencies: [
-                "FieldCrypto",
+                "FieldCore", "FieldCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -52,7 +54,7 @@ let package = Package(
         .target(
             name: "FieldLedger",
             dependencies: [
-                "FieldStore",
+                "FieldCore", "FieldStore",
                 "FieldCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -61,14 +63,14 @@ let package = Package(
         .target(
             name: "FieldExport",
             dependencies: [
-                "FieldLedger", "FieldStore", "FieldCrypto", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "FieldCore", "FieldLedger", "FieldStore", "FieldCrypto", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "FieldSync",
             dependencies: [
-                "FieldStore", "FieldCrypto",
+                "FieldCore", "FieldStore", "FieldCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -77,7 +79,7 @@ let package = Package(
         .target(
             name: "FieldHub",
             dependencies: [
-                "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
+                "FieldCore", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,6 +91,7 @@ let package = Package(
         .executableTarget(
             name: "fieldlog",
             dependencies: [
+                "FieldCore",
                 "FieldHub",
                 "FieldExport",
                 "FieldSync",

@@ -1,3 +1,4 @@
+import FieldCore
 /// An error from the cryptographic layer: a code a program can branch on, and a sentence for a person.
 ///
 /// Messages name files and sizes, never keys, passphrases or signatures.
@@ -5,7 +6,6 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong, for programs.
     public enum Code: String, Sendable {
         case invalidKeyLength
-        case invalidSignatureLength
         case keyFileMissing
         case keyFileExists
         case keyFileUnreadable
@@ -26,3 +26,5 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { message }
 }
+
+extension CryptoError: CodedFieldlogError {}

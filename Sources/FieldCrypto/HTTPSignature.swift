@@ -1,3 +1,4 @@
+import FieldCore
 import Foundation
 
 /// Why an HTTP message signature or digest was refused. Messages never contain signatures or keys.
@@ -335,3 +336,5 @@ public enum HTTPSignature {
         return input
     }
 }
+
+extension HTTPSignatureError: CodedFieldlogError {}

@@ -1,3 +1,4 @@
+import FieldCore
 import FieldLedger
 import Foundation
 import ZIPFoundation
@@ -271,4 +272,8 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }
+}
+
+extension ExportError: FieldlogError {
+    public var codeName: String { "export" }
 }

@@ -1,3 +1,4 @@
+import FieldCore
 /// A refusal by the hub: a distinct code and HTTP status for each reason, and a sentence that names
 /// no secret (no key material, signature or body).
 public struct HubError: Error, Sendable, Equatable {
@@ -51,3 +52,5 @@ public struct HubError: Error, Sendable, Equatable {
 
     var status: Int { code.status }
 }
+
+extension HubError: CodedFieldlogError {}

@@ -98,9 +98,6 @@ public struct DeadlineProfile: Codable, Sendable, Equatable {
         Int64(day.ordinal) * 86_400_000 + Int64(minute - utcOffsetMinutes) * 60_000
     }
 
-    /// The last moment of a local day (a deadline "by the end of the Nth working day").
-    public func endOfDay(_ day: Day) -> Int64 { instant(day.adding(days: 1), minute: 0) - 1 }
-
     /// The contact deadline: `contactHours` of office time after `assigned`. Outside office hours
     /// the clock starts at the next opening of a working day.
     public func contactDeadline(assigned: Int64, calendar: WorkCalendar) -> Int64 {

@@ -98,8 +98,6 @@ struct Transition: Sendable {
     var from: DemandState
     var to: DemandState
     var actors: [Actor]
-    /// The event data keys that must be present (see `WorkflowEvent.Data`).
-    var requires: [String] = []
     var needsComment = false
 }
 
@@ -108,13 +106,12 @@ enum Workflow {
     static let transitions: [Transition] = [
         Transition(action: .submit, from: .draft, to: .pendingIntake, actors: [.cadre, .coordinator]),
         Transition(action: .reject, from: .pendingIntake, to: .notAccepted, actors: [.coordinator], needsComment: true),
-        Transition(action: .assign, from: .pendingIntake, to: .pendingSign, actors: [.coordinator], requires: ["lead"]),
+        Transition(action: .assign, from: .pendingIntake, to: .pendingSign, actors: [.coordinator]),
         Transition(
             action: .reply,
             from: .pendingIntake,
             to: .pendingFollowUp,
-            actors: [.coordinator],
-            requires: ["reply"]
+            actors: [.coordinator]
         ),
         Transition(action: .sign, from: .pendingSign, to: .inProgress, actors: [.department]),
         Transition(
@@ -122,7 +119,6 @@ enum Workflow {
             from: .pendingSign,
             to: .returnRequested,
             actors: [.department],
-            requires: ["suggest"],
             needsComment: true
         ),
         Transition(
@@ -130,30 +126,26 @@ enum Workflow {
             from: .inProgress,
             to: .returnRequested,
             actors: [.department],
-            requires: ["suggest"],
             needsComment: true
         ),
         Transition(
             action: .reassign,
             from: .returnRequested,
             to: .pendingSign,
-            actors: [.coordinator],
-            requires: ["lead"]
+            actors: [.coordinator]
         ),
         Transition(
             action: .extend,
             from: .inProgress,
             to: .inProgress,
             actors: [.department, .coordinator],
-            requires: ["until"],
             needsComment: true
         ),
         Transition(
             action: .reply,
             from: .inProgress,
             to: .replied,
-            actors: [.department],
-            requires: ["outcome", "reply"]
+            actors: [.department]
         ),
         Transition(action: .rejectReply, from: .replied, to: .inProgress, actors: [.coordinator], needsComment: true),
         Transition(action: .acceptReply, from: .replied, to: .pendingFollowUp, actors: [.coordinator]),
@@ -161,8 +153,7 @@ enum Workflow {
             action: .followUp,
             from: .pendingFollowUp,
             to: .closed,
-            actors: [.cadre, .coordinator],
-            requires: ["resolved", "satisfaction"]
+            actors: [.cadre, .coordinator]
         ),
         Transition(
             action: .reopen,
@@ -176,7 +167,6 @@ enum Workflow {
             from: .inProgress,
             to: .longTerm,
             actors: [.coordinator],
-            requires: ["milestones"],
             needsComment: true
         ),
         Transition(
@@ -184,15 +174,13 @@ enum Workflow {
             from: .replied,
             to: .longTerm,
             actors: [.coordinator],
-            requires: ["milestones"],
             needsComment: true
         ),
         Transition(
             action: .reply,
             from: .longTerm,
             to: .pendingFollowUp,
-            actors: [.department],
-            requires: ["outcome", "reply"]
+            actors: [.department]
         ),
         Transition(action: .archive, from: .closed, to: .archived, actors: [.coordinator]),
     ]

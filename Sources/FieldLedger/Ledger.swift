@@ -12,6 +12,8 @@ public final class Ledger: Sendable {
     /// This device's public key (its identity as an author).
     public let publicKey: PublicKey
     private let signer: SigningKey?
+    /// The county's deadline profile: its local time zone gives "today" and every local time.
+    public let profile: DeadlineProfile
 
     /// Opens the ledger replica at `path` (nil: in memory), creating it with `root` if new.
     /// Without a signing key the ledger can be read but not written.
@@ -19,9 +21,10 @@ public final class Ledger: Sendable {
         path: String?,
         root: PublicKey?,
         key: SigningKey,
-        options: ReplicaOptions = ReplicaOptions()
+        options: ReplicaOptions = ReplicaOptions(),
+        profile: DeadlineProfile = .shandong2115
     ) throws -> Ledger {
-        try open(path: path, root: root, publicKey: key.publicKey, signer: key, options: options)
+        try open(path: path, root: root, publicKey: key.publicKey, signer: key, options: options, profile: profile)
     }
 
     /// Opens the ledger for this device, with or without its signing key.
@@ -30,7 +33,8 @@ public final class Ledger: Sendable {
         root: PublicKey?,
         publicKey: PublicKey,
         signer: SigningKey?,
-        options: ReplicaOptions = ReplicaOptions()
+        options: ReplicaOptions = ReplicaOptions(),
+        profile: DeadlineProfile = .shandong2115
     ) throws -> Ledger {
         var options = options
         options.localAuthor = publicKey
@@ -41,15 +45,16 @@ public final class Ledger: Sendable {
             policy: LedgerPolicy(),
             options: options
         )
-        let ledger = Ledger(replica: replica, publicKey: publicKey, signer: signer)
+        let ledger = Ledger(replica: replica, publicKey: publicKey, signer: signer, profile: profile)
         try ledger.installStatusCache()
         return ledger
     }
 
-    init(replica: Replica, publicKey: PublicKey, signer: SigningKey?) {
+    init(replica: Replica, publicKey: PublicKey, signer: SigningKey?, profile: DeadlineProfile = .shandong2115) {
         self.replica = replica
         self.publicKey = publicKey
         self.signer = signer
+        self.profile = profile
     }
 
     /// The signing key, for writes.
@@ -71,18 +76,15 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Today's date (UTC+8, the county's day) as YYYY-MM-DD.
+    /// Today's date in the county (the profile's time zone) as YYYY-MM-DD: the one "today" of
+    /// the ledger (`localToday(profile:)` gives it as a `Day`, for another profile if asked).
     public func today() -> String {
-        Ledger.date(milliseconds: replica.options.wallClock())
+        localToday(profile: profile).description
     }
 
     /// The current time as ISO 8601 UTC.
     func now() -> String {
         Timestamp(milliseconds: replica.options.wallClock(), counter: 0).iso8601
-    }
-
-    static func date(milliseconds: UInt64) -> String {
-        String(Timestamp(milliseconds: milliseconds + 8 * 3600 * 1000, counter: 0).iso8601.prefix(10))
     }
 
     // MARK: Lookups

@@ -1,3 +1,4 @@
+import FieldCore
 /// An error from the ledger: a code for programs, one sentence (with what to do) for a person.
 public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Code: String, Sendable, Codable {
@@ -12,7 +13,6 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         case csvMalformed
         case leadAlreadyLinked
         case notPermitted
-        case notJoined
         /// A workflow action not allowed from the demand's state, or not by this role.
         case transitionRefused
         /// The demand has concurrent contradictory actions the coordinator must settle first.
@@ -29,3 +29,5 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { message }
 }
+
+extension LedgerError: CodedFieldlogError {}

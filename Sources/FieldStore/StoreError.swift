@@ -1,3 +1,4 @@
+import FieldCore
 /// An error from the replica engine: a code for programs, one sentence for a person.
 ///
 /// Messages name ids, sequence numbers and counts, never keys, signatures or cell values.
@@ -19,8 +20,6 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case unknownColumn
         case truncatedBundle
         case notABundle
-        case noSuchRow
-        case noSuchConflict
         case database
         case invalidValue
     }
@@ -35,3 +34,5 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { message }
 }
+
+extension StoreError: CodedFieldlogError {}

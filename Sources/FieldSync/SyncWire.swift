@@ -1,3 +1,4 @@
+import FieldCore
 import FieldStore
 import Foundation
 
@@ -175,3 +176,5 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { message }
 }
+
+extension SyncError: CodedFieldlogError {}

@@ -64,7 +64,9 @@ struct GlobalOptions: ParsableArguments {
             }
             options.maxFutureDrift = minutes * 60 * 1000
         }
-        return try Ledger.open(path: replicaPath, root: nil, publicKey: publicKey, signer: signer, options: options)
+        return try Ledger.open(
+            path: replicaPath, root: nil, publicKey: publicKey, signer: signer, options: options, profile: try profile()
+        )
     }
 
     /// The deadline profile: `profile.json` in the data folder if there is one, else Shandong "2115".

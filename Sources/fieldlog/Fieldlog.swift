@@ -1,3 +1,4 @@
+import FieldCore
 import ArgumentParser
 import FieldCrypto
 import FieldExport
@@ -40,17 +41,7 @@ struct Fieldlog: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error as LedgerError {
-            fail(error.message)
-        } catch let error as StoreError {
-            fail(error.message)
-        } catch let error as CryptoError {
-            fail(error.message)
-        } catch let error as CLIError {
-            fail(error.message)
-        } catch let error as SyncError {
-            fail(error.message)
-        } catch let error as ExportError {
+        } catch let error as any FieldlogError {
             fail(error.message)
         } catch let error as CocoaError {
             // A file the command reads or writes: the path and the reason, not Foundation's dump.
@@ -98,4 +89,8 @@ struct Fieldlog: AsyncParsableCommand {
 struct CLIError: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+extension CLIError: FieldlogError {
+    var codeName: String { "usage" }
 }
