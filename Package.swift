@@ -63,7 +63,8 @@ let package = Package(
         .target(
             name: "FieldExport",
             dependencies: [
-                "FieldCore", "FieldLedger", "FieldStore", "FieldCrypto", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                "FieldCore", "FieldLedger", "FieldStore", "FieldCrypto",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,6 +81,7 @@ let package = Package(
             name: "FieldHub",
             dependencies: [
                 "FieldCore", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,6 +151,7 @@ let package = Package(
             name: "FieldSyncTests",
             dependencies: [
                 "FieldSync", "FieldHub", "FieldStore", "FieldLedger", "FieldCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import FieldCore
+
 /// An error from the cryptographic layer: a code a program can branch on, and a sentence for a person.
 ///
 /// Messages name files and sizes, never keys, passphrases or signatures.

@@ -476,23 +476,11 @@ package struct HubHandler: Sendable {
                 "the body is not {\"code\": …, \"label\": …} (a code of at most 64 bytes, a label of at most 200)"
             )
         }
-        let (ledger, now) = (ledger, configuration.clock())
-        func refusal(_ error: LedgerError) -> HubError {
-            HubError(error.code == .notFound ? .enrollmentCodeInvalid : .enrollmentCodeSpent, error.message)
-        }
-        do { try await database { try ledger.checkEnrollmentCode(enrollment.code, now: now) } } catch let error
-            as LedgerError
-        {
-            throw refusal(error)
-        }
+        let (codes, now) = (EnrollmentCodes(ledger: ledger), configuration.clock())
+        try await database { try codes.check(enrollment.code, now: now) }
         try await remember(verified)
-        let deviceCode: String
-        do {
-            deviceCode = try await database(.write) {
-                try ledger.redeemEnrollmentCode(enrollment.code, publicKey: key, label: enrollment.label, now: now)
-            }
-        } catch let error as LedgerError {
-            throw refusal(error)
+        let deviceCode = try await database(.write) {
+            try codes.redeem(enrollment.code, publicKey: key, label: enrollment.label, now: now)
         }
         configuration.logger.notice(
             "device enrolled",

@@ -1,4 +1,5 @@
 import FieldCore
+
 /// A refusal by the hub: a distinct code and HTTP status for each reason, and a sentence that names
 /// no secret (no key material, signature or body).
 public struct HubError: Error, Sendable, Equatable {

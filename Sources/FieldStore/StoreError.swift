@@ -1,4 +1,5 @@
 import FieldCore
+
 /// An error from the replica engine: a code for programs, one sentence for a person.
 ///
 /// Messages name ids, sequence numbers and counts, never keys, signatures or cell values.

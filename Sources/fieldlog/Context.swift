@@ -65,7 +65,12 @@ struct GlobalOptions: ParsableArguments {
             options.maxFutureDrift = minutes * 60 * 1000
         }
         return try Ledger.open(
-            path: replicaPath, root: nil, publicKey: publicKey, signer: signer, options: options, profile: try profile()
+            path: replicaPath,
+            root: nil,
+            publicKey: publicKey,
+            signer: signer,
+            options: options,
+            profile: try profile()
         )
     }
 

@@ -1,5 +1,5 @@
-import FieldCore
 import ArgumentParser
+import FieldCore
 import FieldCrypto
 import FieldExport
 import FieldLedger

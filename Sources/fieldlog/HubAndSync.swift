@@ -102,7 +102,7 @@ extension HubCommand {
             }
             guard validHours > 0, validHours <= 24 * 30 else { throw CLIError("--valid-hours takes 1 to 720") }
             let ledger = try global.ledger(write: true)
-            let code = try ledger.createEnrollmentCode(
+            let code = try EnrollmentCodes(ledger: ledger).create(
                 role: role,
                 cadre: cadre,
                 department: department,

@@ -4,6 +4,7 @@ import FieldHub
 import FieldLedger
 import FieldStore
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -331,8 +332,13 @@ import Testing
     @Test func oneTimeCodesEnrollScopesFollowLinkagesAndRevocationHolds() async throws {
         let county = try HubTests.County()
         let now = Int64(Date().timeIntervalSince1970)
-        let code = try county.hub.createEnrollmentCode(role: .cadre, cadre: "王强", now: now)
-        let expired = try county.hub.createEnrollmentCode(role: .cadre, cadre: "王强", validFor: 1, now: now - 100)
+        let code = try EnrollmentCodes(ledger: county.hub).create(role: .cadre, cadre: "王强", now: now)
+        let expired = try EnrollmentCodes(ledger: county.hub).create(
+            role: .cadre,
+            cadre: "王强",
+            validFor: 1,
+            now: now - 100
+        )
         let newKey = SigningKey.generate()
         let otherKey = SigningKey.generate()
         let app = buildHub(county.configuration())
@@ -586,5 +592,36 @@ import Testing
                     $0 + Int($1.head)
                 }
         )
+    }
+}
+
+/// Issue 14: enrollment codes are the hub's, with refusals of their own. The hub once turned every
+/// ledger error of a redemption but "not found" into `enrollment_code_spent`: a code for a cadre
+/// retired since was "already used".
+@Suite struct EnrollmentCodeTests {
+    @Test func eachRefusalOfACodeIsItsOwn() throws {
+        let county = try HubTests.County()
+        let codes = EnrollmentCodes(ledger: county.hub)
+        let now = Int64(1_790_000_000)
+        let unknown = #expect(throws: HubError.self) { try codes.check("AAAA-BBBB-CCCC", now: now) }
+        #expect(unknown?.code == .enrollmentCodeInvalid)
+        let expired = try codes.create(role: .cadre, cadre: "王强", validFor: 10, now: now - 100)
+        #expect((#expect(throws: HubError.self) { try codes.check(expired, now: now) })?.code == .enrollmentCodeSpent)
+        let code = try codes.create(role: .cadre, cadre: "王强", now: now)
+        try codes.check(code.lowercased(), now: now)
+        try county.hub.retire(.cadre, "王强")
+        let retired = #expect(throws: HubError.self) {
+            try codes.redeem(code, publicKey: SigningKey.generate().publicKey, label: nil, now: now)
+        }
+        #expect(retired?.code == .enrollmentCodeInvalid)
+        #expect(retired?.message.contains("retired") == true)
+        // Burnt all the same: a crash or a refusal after the burn costs a code, never a second device.
+        #expect((#expect(throws: HubError.self) { try codes.check(code, now: now) })?.code == .enrollmentCodeSpent)
+        // The hub's own table is migrated once, and an earlier hub's table is kept.
+        try codes.migrate()
+        let applied = try county.hub.replica.database.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM _hub_migrations")
+        }
+        #expect(applied == ["1-enrollment-codes"])
     }
 }
