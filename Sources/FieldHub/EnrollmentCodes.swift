@@ -74,10 +74,10 @@ public struct EnrollmentCodes: Sendable {
         let cadreID = try cadre.map(ledger.cadre(named:))
         let departmentID = try department.map(ledger.department(named:))
         if role == .cadre && cadreID == nil {
-            throw LedgerError(.missingField, "a cadre's code needs the cadre", field: .cadre)
+            throw LedgerError(.missingField, "a cadre's code needs \(field: .cadre)")
         }
         if role == .department && departmentID == nil {
-            throw LedgerError(.missingField, "a department's code needs the department", field: .department)
+            throw LedgerError(.missingField, "a department's code needs \(field: .department)")
         }
         let random = secureRandomBytes(12)
         let letters = random.map { Self.alphabet[Int($0) % Self.alphabet.count] }

@@ -251,7 +251,7 @@ extension Ledger {
                     if !allowDuplicateNames, let first = newNames[label] {
                         throw LedgerError(
                             .duplicateName,
-                            "\(label) is added twice (first on line \(first)); add it once, or insist with --allow-duplicate-names"
+                            "\(label) is added twice (first on line \(first)); add it once, or insist (\(field: .allowDuplicateNames))"
                         )
                     }
                     newNames[label] = line

@@ -133,7 +133,7 @@ public enum Vocabulary {
         default:
             throw LedgerError(
                 .invalidField,
-                "a new value for \(table).\(column) cannot be checked here; keep one of the conflicting values with --pick"
+                "a new value for \(table).\(column) cannot be checked here; keep one of the conflicting values (\(field: .pick))"
             )
         }
     }
@@ -199,7 +199,7 @@ extension Ledger {
         guard date <= today() else {
             throw LedgerError(
                 .invalidField,
-                "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as --next-visit on the last visit"
+                "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as the last visit's \(field: .nextVisit)"
             )
         }
         let next = try input.nextVisit.map { value throws(LedgerError) in
@@ -262,7 +262,7 @@ extension Ledger {
             guard visitEnterprise == Data(enterprise.bytes16) else {
                 throw LedgerError(
                     .invalidField,
-                    "that visit was to another enterprise; name a visit to this one (`fieldlog visit list --enterprise …`)"
+                    "that visit was to another enterprise; name a visit to this one (\(field: .visit))"
                 )
             }
         }

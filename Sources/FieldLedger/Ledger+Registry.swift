@@ -115,7 +115,7 @@ extension Ledger {
             guard names.insert(name).inserted || allowDuplicateNames else {
                 throw LedgerError(
                     .duplicateName,
-                    "department \(name) already exists; correct it with `fieldlog registry update department`, or insist with --allow-duplicate-names"
+                    "department \(name) already exists; correct that one instead, or insist (\(field: .allowDuplicateNames))"
                 )
             }
         }
@@ -152,7 +152,7 @@ extension Ledger {
             guard names.insert(name).inserted || allowDuplicateNames else {
                 throw LedgerError(
                     .duplicateName,
-                    "a cadre is already named \(name); correct that one with `fieldlog registry update cadre`, or insist with --allow-duplicate-names (then name each by mobile or id)"
+                    "a cadre is already named \(name); correct that one instead, or insist (\(field: .allowDuplicateNames); then name each by mobile or id)"
                 )
             }
             let department = try department(named: input.department)
@@ -201,7 +201,7 @@ extension Ledger {
             guard names.insert(name).inserted || allowDuplicateNames else {
                 throw LedgerError(
                     .duplicateName,
-                    "an enterprise is already named \(name); correct that one with `fieldlog registry update enterprise`, or insist with --allow-duplicate-names (then name each by 统一社会信用代码)"
+                    "an enterprise is already named \(name); correct that one instead, or insist (\(field: .allowDuplicateNames); then name each by 统一社会信用代码)"
                 )
             }
             let raw = input.uscc?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -292,7 +292,7 @@ extension Ledger {
                     let name = try text("cadres", current, "name") ?? current.lowercased
                     throw LedgerError(
                         .leadAlreadyLinked,
-                        "enterprise \(input.enterprise) already has lead cadre \(name); unlink them first, or pass --replace-lead"
+                        "enterprise \(input.enterprise) already has lead cadre \(name); unlink them first, or replace them (\(field: .replaceLead))"
                     )
                 }
                 replaced = current
@@ -397,11 +397,11 @@ extension Ledger {
         var departmentID: UUID?
         switch role {
         case .cadre:
-            guard let cadre else { throw LedgerError(.missingField, "a cadre device needs --cadre NAME") }
+            guard let cadre else { throw LedgerError(.missingField, "a cadre device needs \(field: .cadre)") }
             cadreID = try self.cadre(named: cadre)
         case .department:
             guard let department else {
-                throw LedgerError(.missingField, "a department device needs --department NAME")
+                throw LedgerError(.missingField, "a department device needs \(field: .department)")
             }
             departmentID = try self.department(named: department)
         default:

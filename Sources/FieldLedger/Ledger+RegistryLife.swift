@@ -106,7 +106,7 @@ extension Ledger {
         let name = try text(kind.table, id, "name") ?? id.lowercased
         throw LedgerError(
             .notPermitted,
-            "\(kind.chinese) \(name) was retired on \(day) and takes no \(purpose); the operator can bring it back with `fieldlog registry retire \(kind.rawValue) \(name) --reinstate`"
+            "\(kind.chinese) \(name) was retired on \(day) and takes no \(purpose); the operator can bring it back (\(field: .reinstate))"
         )
     }
 
@@ -171,7 +171,7 @@ extension Ledger {
             if !allowDuplicateName, let other = try liveRow(kind.table, "name", text, except: id) {
                 throw LedgerError(
                     .duplicateName,
-                    "another \(kind.chinese) is already named \(text) (id \(other.lowercased.prefix(8))); give another name, or insist with --allow-duplicate-name"
+                    "another \(kind.chinese) is already named \(text) (id \(other.lowercased.prefix(8))); give another name, or insist (\(field: .allowDuplicateName))"
                 )
             }
             return (.text(text), text)

@@ -239,7 +239,7 @@ extension Ledger {
             guard let keep = input.keep else {
                 throw LedgerError(
                     .missingField,
-                    "settle needs --keep EVENT, the first event of the branch to keep: one of \(branches)"
+                    "settle needs \(field: .keep), the first event of the branch to keep: one of \(branches)"
                 )
             }
             // Named among every event of the demand, so a handle that also fits another event is
@@ -263,13 +263,13 @@ extension Ledger {
             parent = keptLine.tip
             to = keptLine.state
             guard let comment = input.comment, !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw LedgerError(.missingField, "settle needs --comment (why this branch is kept)")
+                throw LedgerError(.missingField, "settle needs \(field: .comment) (why this branch is kept)")
             }
         } else {
             if status.hasConflict {
                 throw LedgerError(
                     .workflowConflict,
-                    "demand \(number) has a workflow conflict (concurrent actions: \(status.conflicts[0].map { Self.eventHandles(events.map(\.id))[$0] ?? $0.lowercased }.joined(separator: ", "))); the coordinator settles it first with `fieldlog demand settle \(number) --keep EVENT --comment …`"
+                    "demand \(number) has a workflow conflict (concurrent actions: \(status.conflicts[0].map { Self.eventHandles(events.map(\.id))[$0] ?? $0.lowercased }.joined(separator: ", "))); the coordinator settles it first, keeping one branch (\(field: .keep)) with a \(field: .comment)"
                 )
             }
             let moves = Workflow.allowed(from: status.state)
@@ -303,7 +303,7 @@ extension Ledger {
             }
             let comment = input.comment?.trimmingCharacters(in: .whitespaces) ?? ""
             if transition.needsComment && comment.isEmpty {
-                throw LedgerError(.missingField, "\(action.rawValue) needs --comment (the reason)")
+                throw LedgerError(.missingField, "\(action.rawValue) needs \(field: .comment) (the reason)")
             }
             try fill(
                 &data,
@@ -358,21 +358,21 @@ extension Ledger {
         now: Int64
     ) throws {
         let action = transition.action
-        func required(_ value: String?, _ flag: String) throws(LedgerError) -> String {
+        func required(_ value: String?, _ field: LedgerError.Field, _ what: String = "") throws(LedgerError) -> String {
             guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw LedgerError(.missingField, "\(action.rawValue) needs \(flag)")
+                throw LedgerError(.missingField, "\(action.rawValue) needs \(field: field)\(what)")
             }
             return value.trimmingCharacters(in: .whitespaces)
         }
         switch action {
         case .assign, .reassign:
-            let lead = try department(named: try required(input.lead, "--lead DEPARTMENT"))
+            let lead = try department(named: try required(input.lead, .lead, " (the lead department)"))
             let co = try input.co.map { try department(named: $0) }.filter { $0 != lead }
             data["lead"] = lead.lowercased
             if !co.isEmpty { data["co"] = co.map(\.lowercased).joined(separator: ",") }
         case .return:
             let suggest = try department(
-                named: try required(input.suggest, "--suggest DEPARTMENT (the unit it belongs to)")
+                named: try required(input.suggest, .suggest, " (the unit it belongs to)")
             )
             data["suggest"] = suggest.lowercased
         case .extend:
@@ -382,7 +382,7 @@ extension Ledger {
             let until: Day
             if let text = input.until {
                 guard let day = Day(text) else {
-                    throw LedgerError(.invalidField, "--until '\(text)' is not a date like 2026-03-15")
+                    throw LedgerError(.invalidField, "\(field: .until) '\(text)' is not a date like 2026-03-15")
                 }
                 until = day
             } else if let days = input.days, days > 0 {
@@ -390,7 +390,10 @@ extension Ledger {
             } else if role != .department, let pending = status.pendingExtension {
                 until = pending
             } else {
-                throw LedgerError(.missingField, "extend needs --until DATE or --days N")
+                throw LedgerError(
+                    .missingField,
+                    "extend needs \(field: .until) (a date) or \(field: .days) (working days)"
+                )
             }
             guard until > deadline else {
                 throw LedgerError(.invalidField, "the extension \(until) is not after the deadline \(deadline)")
@@ -414,18 +417,21 @@ extension Ledger {
             }
             data["until"] = until.description
         case .reply:
-            data["reply"] = try required(input.reply, "--reply (答复内容)")
-            if transition.from != .pendingIntake { data["outcome"] = try required(input.outcome, "--outcome (办理结果)") }
+            data["reply"] = try required(input.reply, .reply, " (答复内容)")
+            if transition.from != .pendingIntake { data["outcome"] = try required(input.outcome, .outcome, " (办理结果)") }
             if let contacted = input.contacted { data["contacted"] = try contactTime(contacted, profile: profile) }
         case .sign:
             if let contacted = input.contacted { data["contacted"] = try contactTime(contacted, profile: profile) }
         case .followUp:
             guard let resolved = input.resolved else {
-                throw LedgerError(.missingField, "follow-up needs --resolved yes|no (the enterprise's verdict)")
+                throw LedgerError(
+                    .missingField,
+                    "follow-up needs \(field: .resolved) yes or no (the enterprise's verdict)"
+                )
             }
             data["resolved"] = resolved ? "yes" : "no"
             data["satisfaction"] = try Vocabulary.check(
-                try required(input.satisfaction, "--satisfaction"),
+                try required(input.satisfaction, .satisfaction),
                 in: Vocabulary.satisfactions,
                 field: "satisfaction"
             )
@@ -438,7 +444,7 @@ extension Ledger {
                 )
             }
         case .longTerm:
-            data["milestones"] = try required(input.milestones, "--milestones \"YYYY-MM-DD 内容; …\"")
+            data["milestones"] = try required(input.milestones, .milestones, " (\"YYYY-MM-DD 内容; …\")")
             for part in data["milestones"]!.split(separator: ";") {
                 let date = part.trimmingCharacters(in: .whitespaces).prefix(10)
                 guard Day(date) != nil else {
@@ -464,7 +470,7 @@ extension Ledger {
         }
         throw LedgerError(
             .invalidField,
-            "--contacted '\(text)' is not a time like '2026-03-15 09:30' (county time) or ISO 8601"
+            "\(field: .contacted) '\(text)' is not a time like '2026-03-15 09:30' (county time) or ISO 8601"
         )
     }
 }

@@ -20,23 +20,84 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         case workflowConflict
     }
 
-    /// A value a person gives, as the domain names it; each client says how it is given (the CLI
-    /// by one table of its options, `CLIField`), so messages name no command-line flag.
+    /// A value a person gives, as the domain names it. A message refers to one as `\(field: …)`;
+    /// each client names it its own way (`message(naming:)`: the CLI by its option, in one table),
+    /// so the ledger's sentences carry no command-line dialect.
     public enum Field: String, Sendable, Codable, CaseIterable {
         case keep, comment, lead, coDepartments, suggest, until, days, reply, outcome, resolved, satisfaction
         case milestones, contacted, cadre, department, enterprise, visitDate, nextVisit, visit, pick
-        case allowDuplicateNames, replaceLead, reinstate
+        case allowDuplicateNames, allowDuplicateName, replaceLead, reinstate
+        case value
+
+        /// The name clients use when they have none of their own: lower-case words joined by
+        /// hyphens, as an option (`nextVisit` → `--next-visit`).
+        public var option: String {
+            "--" + rawValue.reduce(into: "") { $0 += $1.isUppercase ? "-" + $1.lowercased() : String($1) }
+        }
+    }
+
+    /// A sentence with the values it refers to left for the client to name.
+    public struct Message: Sendable, Equatable, ExpressibleByStringInterpolation {
+        public enum Part: Sendable, Equatable {
+            case text(String)
+            case field(Field)
+        }
+
+        public var parts: [Part]
+
+        public init(stringLiteral value: String) { parts = [.text(value)] }
+        public init(stringInterpolation: Interpolation) { parts = stringInterpolation.parts }
+        public init(_ text: String) { parts = [.text(text)] }
+
+        public struct Interpolation: StringInterpolationProtocol {
+            var parts: [Part] = []
+            public init(literalCapacity: Int, interpolationCount: Int) {}
+            public mutating func appendLiteral(_ literal: String) { parts.append(.text(literal)) }
+            public mutating func appendInterpolation(field: Field) { parts.append(.field(field)) }
+            public mutating func appendInterpolation<T>(_ value: T) { parts.append(.text("\(value)")) }
+        }
+
+        /// The sentence, each value named by `name`.
+        public func rendered(naming name: (Field) -> String) -> String {
+            parts.map {
+                switch $0 {
+                case .text(let text): text
+                case .field(let field): name(field)
+                }
+            }.joined()
+        }
+
+        /// The first value the sentence refers to.
+        var firstField: Field? {
+            for case .field(let field) in parts { return field }
+            return nil
+        }
     }
 
     public let code: Code
-    public let message: String
+    /// The sentence with its values left to name (`message(naming:)`).
+    public let sentence: Message
     /// The value the error is about (missing, invalid, or the option that would insist), if one.
     public let field: Field?
 
+    /// The sentence, values named as options (`--next-visit`).
+    public var message: String { sentence.rendered(naming: \.option) }
+
+    /// The sentence, each value named as a client shows it.
+    public func message(naming name: (Field) -> String) -> String { sentence.rendered(naming: name) }
+
     public init(_ code: Code, _ message: String, field: Field? = nil) {
         self.code = code
-        self.message = message
+        self.sentence = Message(message)
         self.field = field
+    }
+
+    /// An error whose sentence refers to values (`"settle needs \(field: .keep)"`); `field` is the
+    /// first of them unless given.
+    public init(_ code: Code, _ sentence: Message, field: Field? = nil) {
+        self.code = code
+        self.sentence = sentence
+        self.field = field ?? sentence.firstField
     }
 
     public var description: String { message }

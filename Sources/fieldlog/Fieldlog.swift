@@ -41,6 +41,8 @@ struct Fieldlog: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as LedgerError {
+            fail(CLIField.message(error))
         } catch let error as any FieldlogError {
             fail(error.message)
         } catch let error as CocoaError {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FieldLedger
 import Foundation
 import Testing
 
@@ -132,5 +133,34 @@ import Testing
         )
         let status = try await hub.ok(["--json", "status"]).json as? [String: Any]
         #expect(status?["role"] as? String == "operator")
+    }
+}
+
+/// Issue 14: the ledger's errors name values, not flags; the CLI names each by its option from one
+/// table, and every option that table names is one a command takes.
+@Suite struct CLIFieldTests {
+    /// The help of every fieldlog command.
+    static let helps: [String] = {
+        func walk(_ command: any ParsableCommand.Type) -> [String] {
+            let subcommands = command.configuration.subcommands
+            return [Fieldlog.helpMessage(for: command)] + subcommands.flatMap(walk)
+        }
+        return walk(Fieldlog.self)
+    }()
+
+    @Test func everyFieldTheLedgerNamesHasAnOptionTheCLITakes() throws {
+        for field in LedgerError.Field.allCases {
+            let option = CLIField.option(field)
+            let flag = String(option.split(separator: " ")[0])
+            #expect(flag.hasPrefix("--"), "\(field)")
+            #expect(
+                Self.helps.contains { $0.contains(flag) },
+                "\(field) is named \(flag), which no fieldlog command takes"
+            )
+        }
+        let error = LedgerError(.missingField, "assign needs \(field: .lead) (the lead department)")
+        #expect(error.field == .lead)
+        #expect(error.message(naming: { _ in "牵头单位" }) == "assign needs 牵头单位 (the lead department)")
+        #expect(CLIField.message(error) == "assign needs --lead DEPARTMENT (the lead department)")
     }
 }
