@@ -71,6 +71,23 @@ extension Replica {
         }
     }
 
+    /// The open conflict of one cell, if it has one.
+    public func conflict(table: String, row: UUID, column: String) throws -> Conflict? {
+        try database.read { db in
+            guard
+                let scope = try String.fetchOne(
+                    db,
+                    sql: "SELECT scope FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?",
+                    arguments: [table, Data(row.bytes16), column]
+                )
+            else { return nil }
+            let heads = Merge.heads(
+                of: try Self.versions(db, table: table, row: Data(row.bytes16), column: column, scope: scope)
+            )
+            return Conflict(table: table, row: row, column: column, scope: scope, heads: heads)
+        }
+    }
+
     /// Every version ever written to a row, oldest first, with the commit's standing.
     public func history(table: String, row: UUID) throws -> [HistoryEntry] {
         try database.read { db in

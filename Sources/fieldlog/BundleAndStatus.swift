@@ -65,7 +65,7 @@ struct BundleCommand: ParsableCommand {
                 output.recipient = key.fingerprint
                 output.enterprises = readable.filter { $0 != Commit.registryScope }.count
             }
-            output.commits = try CommitBundle.write(from: ledger.replica, scopes: scopes, to: out)
+            output.commits = try ledger.writeBundle(scopes: scopes, to: out)
             if global.json {
                 try global.printJSON(output)
                 return
@@ -98,7 +98,7 @@ struct BundleCommand: ParsableCommand {
             let records = try CommitBundle.open(file)
             let started = Date()
             let showProgress = records.count >= 10_000 && isatty(STDERR_FILENO) == 1
-            let report = try ledger.replica.importRecords(records) { seen in
+            let report = try ledger.importRecords(records) { seen in
                 if progress { FileHandle.standardError.write(Data("progress \(seen)/\(records.count)\n".utf8)) }
                 guard showProgress else { return }
                 let elapsed = Date().timeIntervalSince(started)
@@ -158,22 +158,21 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let ledger = try global.ledger(write: false)
-        let counts = try ledger.replica.commitCounts()
-        let unapplied = try ledger.replica.unappliedCommits(limit: 50)
-        var digests: [String: String] = [:]
-        for scope in try ledger.replica.scopes() { digests[scope] = try ledger.replica.digest(scope: scope) }
+        let counts = try ledger.commitCounts()
+        let unapplied = try ledger.unappliedCommits(limit: 50)
+        let digests = try ledger.scopeDigests()
         let output = Output(
             folder: global.folder,
             publicKey: ledger.publicKey.hex,
             fingerprint: ledger.publicKey.fingerprint,
             role: try ledger.enrolledRole()?.rawValue,
-            county: try ledger.replica.metaValue("county"),
-            rootFingerprint: ledger.replica.root.fingerprint,
+            county: try ledger.countyName(),
+            rootFingerprint: ledger.rootKey.fingerprint,
             records: try ledger.counts(),
             commits: ["applied": counts.applied, "held": counts.pending, "excluded": counts.excluded],
-            conflicts: try ledger.replica.conflicts().count,
+            conflicts: try ledger.openConflicts().count,
             workflowConflicts: try ledger.workflowConflicts(profile: try global.profile()).map(\.number),
-            quarantinedFeeds: try ledger.replica.feeds().filter { $0.forkedAt != nil },
+            quarantinedFeeds: try ledger.quarantinedFeeds(),
             held: unapplied.map {
                 Held(
                     commit: $0.id.hex,

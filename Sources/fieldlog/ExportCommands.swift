@@ -64,7 +64,7 @@ struct ExportCommand: ParsableCommand {
                     name: URL(fileURLWithPath: out).lastPathComponent,
                     key: try global.signingKey(),
                     signerName: try ledger.authorName(ledger.publicKey),
-                    heads: try ledger.replica.heads(),
+                    heads: try ledger.feedHeads(),
                     signedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
                 )
                 try writeFile(try signature.encoded(), to: out + ".sig")

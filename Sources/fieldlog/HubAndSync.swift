@@ -35,7 +35,7 @@ struct HubCommand: AsyncParsableCommand {
             let key = SigningKey.generate()
             try KeyFile.write(key, passphrase: passphrase, to: global.keyPath, parameters: try kdfParameters())
             let ledger = try Ledger.open(path: global.replicaPath, root: key.publicKey, key: key)
-            try ledger.replica.setMetaValue("county", name)
+            try ledger.setCountyName(name)
             if global.json {
                 try global.printJSON([
                     "county": name, "rootKey": key.publicKey.hex, "rootFingerprint": key.publicKey.fingerprint,
@@ -111,12 +111,12 @@ extension HubCommand {
                 now: Int64(Date().timeIntervalSince1970)
             )
             if global.json {
-                try global.printJSON(["code": code, "rootFingerprint": ledger.replica.root.fingerprint])
+                try global.printJSON(["code": code, "rootFingerprint": ledger.rootKey.fingerprint])
                 return
             }
             print("Enrollment code: \(code)  (one use, valid \(validHours) h)")
             print("On the device: fieldlog enroll --hub http://HUB:PORT --code \(code)")
-            print("County root fingerprint to compare: \(ledger.replica.root.fingerprint)")
+            print("County root fingerprint to compare: \(ledger.rootKey.fingerprint)")
         }
     }
 
@@ -178,8 +178,8 @@ struct EnrollCommand: AsyncParsableCommand {
             )
         }
         let ledger = try Ledger.open(path: global.replicaPath, root: root, key: key)
-        let report = try ledger.replica.importRecords(records)
-        try ledger.replica.setMetaValue(SyncCommand.hubKey, hub)
+        let report = try ledger.importRecords(records)
+        try ledger.rememberHub(hub)
         if global.json {
             try global.printJSON([
                 "rootFingerprint": root.fingerprint, "role": try ledger.enrolledRole()?.rawValue ?? "",
@@ -294,14 +294,11 @@ struct SyncCommand: AsyncParsableCommand {
     var hub: String?
     @Option(help: "Another laptop's address (its `fieldlog serve`).") var peer: String?
 
-    /// Where the hub address is remembered, in the replica's metadata.
-    static let hubKey = "hub.url"
-
     func run() async throws {
         guard hub == nil || peer == nil else { throw CLIError("give either --hub URL or --peer URL, not both") }
         let key = try global.signingKey()
         let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
-        guard let target = try hub ?? peer ?? ledger.replica.metaValue(Self.hubKey) else {
+        guard let target = try hub ?? peer ?? ledger.rememberedHub() else {
             throw CLIError(
                 "give the hub's address once with --hub http://HUB:8080 (it is remembered), or --peer URL for a laptop"
             )
@@ -312,7 +309,7 @@ struct SyncCommand: AsyncParsableCommand {
         )
         defer { interrupt.cancel() }
         let client = HTTPTransport.makeClient()
-        var transport = HTTPTransport(baseURL: target, key: key, hubKey: ledger.replica.root, client: client)
+        var transport = HTTPTransport(baseURL: target, key: key, hubKey: ledger.rootKey, client: client)
         if peer != nil {
             let readOnly = try Ledger.open(path: global.replicaPath, root: nil, publicKey: key.publicKey, signer: nil)
             transport.acceptPeer = { candidate in
@@ -325,7 +322,8 @@ struct SyncCommand: AsyncParsableCommand {
         let showProgress = isatty(STDERR_FILENO) == 1
         let result: Result<SyncSummary, any Error>
         do {
-            let summary = try await SyncClient(replica: ledger.replica, peer: hub).sync(over: transport) { progress in
+            let summary = try await SyncClient(replica: ledger.syncEngine, peer: hub).sync(over: transport) {
+                progress in
                 guard showProgress else { return }
                 let elapsed = max(Date().timeIntervalSince(started), 0.001)
                 FileHandle.standardError.write(
@@ -347,7 +345,7 @@ struct SyncCommand: AsyncParsableCommand {
         try await client.shutdown()
         if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         let summary = try result.get()
-        if peer == nil { try ledger.replica.setMetaValue(Self.hubKey, target) }
+        if peer == nil { try ledger.rememberHub(target) }
         let workflow = try ledger.workflowConflicts(profile: try global.profile()).map(\.number)
         if global.json {
             try global.printJSON(SyncOutput(summary: summary, workflowConflicts: workflow))

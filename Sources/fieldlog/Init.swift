@@ -74,7 +74,7 @@ struct CountyCommand: ParsableCommand {
             }
             let key = try global.signingKey()
             let ledger = try Ledger.open(path: global.replicaPath, root: key.publicKey, key: key)
-            try ledger.replica.setMetaValue("county", name)
+            try ledger.setCountyName(name)
             if global.json {
                 try global.printJSON([
                     "county": name, "rootKey": key.publicKey.hex, "rootFingerprint": key.publicKey.fingerprint,
@@ -134,7 +134,7 @@ struct Join: ParsableCommand {
             guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { throw CLIError("not joined") }
         }
         let ledger = try Ledger.open(path: global.replicaPath, root: root, publicKey: publicKey, signer: nil)
-        let report = try ledger.replica.importRecords(records)
+        let report = try ledger.importRecords(records)
         let role = try ledger.enrolledRole()
         if global.json {
             try global.printJSON(JoinResult(rootFingerprint: root.fingerprint, role: role?.rawValue, report: report))

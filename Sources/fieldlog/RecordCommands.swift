@@ -346,7 +346,7 @@ struct Conflicts: ParsableCommand {
             let ledger = try global.ledger(write: false)
             var items: [Item] = []
             let shown = try ledger.shownDemands(profile: try global.profile())
-            for conflict in try ledger.replica.conflicts()
+            for conflict in try ledger.openConflicts()
             where try ledger.isShown(table: conflict.table, row: conflict.row, among: shown) {
                 items.append(
                     Item(
@@ -438,7 +438,7 @@ struct Conflicts: ParsableCommand {
             let wanted = row.trimmingCharacters(in: .whitespaces).lowercased()
             let compact = wanted.replacingOccurrences(of: "-", with: "")
             var candidates: [Conflict] = []
-            for conflict in try ledger.replica.conflicts() where conflict.column == column {
+            for conflict in try ledger.openConflicts() where conflict.column == column {
                 let id = conflict.row.lowercased
                 let name = try ledger.recordName(table: conflict.table, row: conflict.row).lowercased()
                 let byEnding =

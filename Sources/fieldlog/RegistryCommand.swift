@@ -316,12 +316,12 @@ struct RegistryCommand: ParsableCommand {
         func run() throws {
             let ledger = try global.ledger(write: false)
             guard ledger.isRoot else { throw CLIError("only the operator's replica exports enrollment bundles") }
-            let count = try CommitBundle.write(from: ledger.replica, scopes: [Commit.registryScope], to: out)
+            let count = try ledger.writeBundle(scopes: [Commit.registryScope], to: out)
             if global.json {
                 try global.printJSON(["commits": count])
             } else {
                 print("Wrote \(count) registry commits to \(out).")
-                print("County root fingerprint: \(ledger.replica.root.fingerprint) (tell it to the cadre who joins).")
+                print("County root fingerprint: \(ledger.rootKey.fingerprint) (tell it to the cadre who joins).")
             }
         }
     }

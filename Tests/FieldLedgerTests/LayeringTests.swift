@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+/// Issue 14: the domain (Sources/FieldLedger/Domain: workflow, overlays, rates, calendar, deadline
+/// profile, vocabulary, policy rules) holds no storage: no file there imports GRDB or writes SQL,
+/// and no client of the ledger reads the engine's own `_` tables.
+@Suite struct LayeringTests {
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources")
+
+    static func swiftFiles(in folder: URL) throws -> [URL] {
+        let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)
+        return (enumerator?.allObjects as? [URL] ?? []).filter { $0.pathExtension == "swift" }
+    }
+
+    @Test func theDomainImportsNoStorage() throws {
+        let domain = try Self.swiftFiles(in: Self.sources.appendingPathComponent("FieldLedger/Domain"))
+        #expect(domain.count >= 10, "the domain folder moved?")
+        for file in domain {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            #expect(!text.contains("import GRDB"), "\(file.lastPathComponent) imports GRDB")
+            #expect(!text.contains("SELECT "), "\(file.lastPathComponent) holds SQL")
+        }
+    }
+
+    @Test func noClientReadsTheEnginesOwnTables() throws {
+        for module in ["FieldLedger", "FieldSync", "FieldExport", "fieldlog"] {
+            for file in try Self.swiftFiles(in: Self.sources.appendingPathComponent(module)) {
+                let text = try String(contentsOf: file, encoding: .utf8)
+                for table in ["_conflicts", "_versions", "_commits", "_feeds", "_meta"] {
+                    #expect(!text.contains("FROM \(table)"), "\(module)/\(file.lastPathComponent) reads \(table)")
+                }
+            }
+        }
+        for file in try Self.swiftFiles(in: Self.sources.appendingPathComponent("fieldlog")) {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            #expect(!text.contains("ledger.replica"), "fieldlog/\(file.lastPathComponent) reaches into the engine")
+        }
+    }
+}
