@@ -31,7 +31,7 @@ enum HostileCommit {
         let scopeBytes = Array(scope.utf8)
         body +=
             [UInt8(truncatingIfNeeded: scopeBytes.count >> 8), UInt8(truncatingIfNeeded: scopeBytes.count)] + scopeBytes
-        body += bigEndian(input.number(near: 1))
+        body += BigEndian.bytes(input.number(near: 1))
         switch input.pick(3) {
         case 0: body += [UInt8](repeating: 0, count: 32)
         case 1: body += previous ?? [UInt8](repeating: 7, count: 32)
@@ -46,23 +46,23 @@ enum HostileCommit {
             case 2: UInt64(4_102_444_800_000) << 16
             default: input.number()
             }
-        body += bigEndian(timestamp)
+        body += BigEndian.bytes(timestamp)
         let schema = county.schemaVersion
         let schemas: [UInt32] = [schema, schema + 1, schema + 9, 999, 0, .max]
         let choice = input.pick(schemas.count + 1)
-        body += bigEndian32(choice < schemas.count ? schemas[choice] : UInt32(truncatingIfNeeded: input.number()))
-        body += bigEndian(input.number(near: county.registryHead))
+        body += BigEndian.bytes(choice < schemas.count ? schemas[choice] : UInt32(truncatingIfNeeded: input.number()))
+        body += BigEndian.bytes(input.number(near: county.registryHead))
         let count = 1 + input.pick(3)
         var changes: [[UInt8]] = []
         for _ in 0..<count { changes.append(change(&input, key: key)) }
         // Mostly in canonical order, so that the commit gets past the decoder.
         if input.pick(4) != 0 { changes.sort { $0.lexicographicallyPrecedes($1) } }
-        body += bigEndian32(input.pick([UInt32(count), UInt32(count), 0, 10_001, .max]))
+        body += BigEndian.bytes(input.pick([UInt32(count), UInt32(count), 0, 10_001, .max]))
         for change in changes { body += change }
         let id = BLAKE2b.hash256(body)
         var signature = key.sign(SignedCommit.signaturePrefix + id)
         if input.pick(8) == 0 { signature[Int(input.byte()) % signature.count] ^= 1 }
-        return (bigEndian32(UInt32(truncatingIfNeeded: body.count)) + body + signature, id)
+        return (BigEndian.bytes(UInt32(truncatingIfNeeded: body.count)) + body + signature, id)
     }
 
     /// 1 to `most` hostile commits, each naming the one before it as its predecessor.
@@ -86,27 +86,20 @@ enum HostileCommit {
         out += [UInt8(truncatingIfNeeded: column.count)] + column
         switch input.pick(6) {
         case 0: out.append(0)
-        case 1: out += [1] + bigEndian(input.number())
-        case 2: out += [2] + bigEndian(input.pick([0.0, -0.0, 1.5, .infinity, .nan, 1e308]).bitPattern)
+        case 1: out += [1] + BigEndian.bytes(input.number())
+        case 2: out += [2] + BigEndian.bytes(input.pick([0.0, -0.0, 1.5, .infinity, .nan, 1e308]).bitPattern)
         case 3:
             let text = Array(input.text(texts + [key.publicKey.hex]).utf8)
-            out += [3] + bigEndian32(UInt32(text.count)) + text
+            out += [3] + BigEndian.bytes(UInt32(text.count)) + text
         case 4:
             let blob = input.bytes(upTo: 40)
-            out += [4] + bigEndian32(UInt32(blob.count)) + blob
+            out += [4] + BigEndian.bytes(UInt32(blob.count)) + blob
         default: out.append(input.byte())
         }
         let superseded = input.pick(3)
         out.append(UInt8(superseded))
         for _ in 0..<superseded { out += (0..<32).map { _ in input.byte() } }
         return out
-    }
-
-    static func bigEndian(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
-    }
-    static func bigEndian32(_ value: UInt32) -> [UInt8] {
-        (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) }
     }
 }
 

@@ -122,10 +122,5 @@ public struct SignedCommit: Hashable, Sendable {
     }
 
     /// The wire form: 4-byte big-endian body length, body, 64-byte signature.
-    public var wire: [UInt8] {
-        var out = CommitCodec.bigEndian(UInt32(body.count))
-        out += body
-        out += signature
-        return out
-    }
+    public var wire: [UInt8] { WireRecord.encode(body: body, signature: signature) }
 }

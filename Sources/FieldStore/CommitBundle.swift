@@ -42,8 +42,7 @@ public enum CommitBundle {
 
         /// Adds one wire record.
         public func append(_ record: [UInt8]) throws {
-            buffer += CommitCodec.bigEndian(UInt32(record.count))
-            buffer += record
+            Framing.append(record, to: &buffer)
             count += 1
             try flush(force: false)
         }
@@ -59,7 +58,7 @@ public enum CommitBundle {
         @discardableResult
         public func finish() throws -> Int {
             buffer += [0, 0, 0, 0]
-            buffer += CommitCodec.bigEndian(count)
+            buffer += BigEndian.bytes(count)
             try flush(force: true)
             try handle.write(contentsOf: hasher.finalize())
             try handle.synchronize()
@@ -136,13 +135,9 @@ public enum CommitBundle {
             var offset: Int
 
             public mutating func next() -> [UInt8]? {
-                guard offset + 4 <= data.count else { return nil }
-                let base = data.startIndex + offset
-                let length =
-                    Int(data[base]) << 24 | Int(data[base + 1]) << 16 | Int(data[base + 2]) << 8 | Int(data[base + 3])
-                guard length > 0, offset + 4 + length <= data.count else { return nil }
-                offset += 4 + length
-                return [UInt8](data[(base + 4)..<(base + 4 + length)])
+                guard case .success(let framed) = Framing.next(in: data, at: offset) else { return nil }
+                offset = framed.next
+                return framed.record
             }
         }
     }

@@ -25,11 +25,11 @@ public enum CommitCodec {
         out.reserveCapacity(128 + commit.changes.count * 96)
         out += commit.author.bytes
         try appendString(commit.scope, lengthBytes: 2, max: maxScopeBytes, to: &out, what: "scope")
-        out += bigEndian(commit.sequence)
+        out += BigEndian.bytes(commit.sequence)
         out += commit.previous.bytes
-        out += bigEndian(commit.timestamp.rawValue)
-        out += bigEndian(commit.schemaVersion)
-        out += bigEndian(commit.registrySequence)
+        out += BigEndian.bytes(commit.timestamp.rawValue)
+        out += BigEndian.bytes(commit.schemaVersion)
+        out += BigEndian.bytes(commit.registrySequence)
         let changes = commit.changes.sorted(by: Change.precedes)
         guard !changes.isEmpty, changes.count <= maxChanges else {
             throw StoreError(.malformedCommit, "a commit has 1 to \(maxChanges) changes, not \(changes.count)")
@@ -41,7 +41,7 @@ public enum CommitCodec {
                 "a commit writes \(change.table).\(change.column) of row \(change.row.lowercased) twice"
             )
         }
-        out += bigEndian(UInt32(changes.count))
+        out += BigEndian.bytes(UInt32(changes.count))
         for change in changes {
             try appendString(change.table, lengthBytes: 1, max: maxNameBytes, to: &out, what: "table name")
             out += change.row.bytes16
@@ -143,14 +143,6 @@ public enum CommitCodec {
         where value > maxField {
             throw StoreError(.malformedCommit, "a commit's \(name) is at most 2^63 - 1, not \(value)")
         }
-    }
-
-    static func bigEndian(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) }
-    }
-
-    static func bigEndian(_ value: UInt32) -> [UInt8] {
-        (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) }
     }
 
     private static func appendString(

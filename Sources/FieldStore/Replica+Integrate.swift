@@ -101,8 +101,7 @@ extension Replica {
     }
 }
 
-/// One commit in wire form: 4-byte big-endian body length, body, 64-byte signature.
-public enum WireRecord {
+extension WireRecord {
     /// Decodes and verifies records on every core; the results are in the records' order.
     public static func decodeConcurrently(_ records: [[UInt8]]) -> [Result<SignedCommit, StoreError>] {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, records.count / 64))
@@ -119,21 +118,6 @@ public enum WireRecord {
             }
         }
         return results.values
-    }
-
-    /// Splits and verifies one record.
-    public static func decode(_ record: [UInt8]) throws(StoreError) -> SignedCommit {
-        guard record.count >= 4 + 64 else {
-            throw StoreError(.malformedCommit, "a commit record of \(record.count) bytes is too short")
-        }
-        let length = Int(record[0]) << 24 | Int(record[1]) << 16 | Int(record[2]) << 8 | Int(record[3])
-        guard record.count == 4 + length + 64 else {
-            throw StoreError(
-                .malformedCommit,
-                "a commit record's length field (\(length)) does not match its size (\(record.count))"
-            )
-        }
-        return try SignedCommit(body: Array(record[4..<4 + length]), signature: Array(record[(4 + length)...]))
     }
 }
 

@@ -262,10 +262,7 @@ extension Replica {
                 while let row = try rows.next() {
                     let bodyData: Data = row["body"]
                     let signature: Data = row["signature"]
-                    var record = CommitCodec.bigEndian(UInt32(bodyData.count))
-                    record += [UInt8](bodyData)
-                    record += [UInt8](signature)
-                    try body(record)
+                    try body(WireRecord.encode(body: bodyData, signature: signature))
                 }
             }
         }
@@ -278,14 +275,14 @@ extension Value {
         out.append(tag)
         switch self {
         case .null: break
-        case .integer(let int): out += CommitCodec.bigEndian(UInt64(bitPattern: int))
-        case .real(let double): out += CommitCodec.bigEndian((double == 0 ? 0.0 : double).bitPattern)
+        case .integer(let int): out += BigEndian.bytes(UInt64(bitPattern: int))
+        case .real(let double): out += BigEndian.bytes((double == 0 ? 0.0 : double).bitPattern)
         case .text(let text):
             let bytes = Array(text.utf8)
-            out += CommitCodec.bigEndian(UInt32(bytes.count))
+            out += BigEndian.bytes(UInt32(bytes.count))
             out += bytes
         case .blob(let blob):
-            out += CommitCodec.bigEndian(UInt32(blob.count))
+            out += BigEndian.bytes(UInt32(blob.count))
             out += blob
         }
     }
@@ -351,7 +348,7 @@ extension Replica {
                 utf8.withUTF8 { field(UnsafeRawBufferPointer($0)) }
                 var hex = Hex.encode(row[1] as Data)
                 hex.withUTF8 { field(UnsafeRawBufferPointer($0)) }
-                buffer.append(contentsOf: CommitCodec.bigEndian(UInt64(row[2] as Int64)))
+                buffer.append(contentsOf: BigEndian.bytes(UInt64(row[2] as Int64)))
                 if buffer.count >= 65_536 {
                     hasher.update(buffer)
                     buffer.removeAll(keepingCapacity: true)
@@ -371,7 +368,7 @@ extension Replica {
         for head in sorted {
             hasher.update(field: head.scope)
             hasher.update(field: head.author)
-            hasher.update(CommitCodec.bigEndian(head.head))
+            hasher.update(BigEndian.bytes(head.head))
         }
         return Hex.encode(hasher.finalize())
     }
@@ -407,9 +404,7 @@ extension Replica {
                     if out.count >= maxCommits || (bytes >= maxBytes && !out.isEmpty) { return (out, true) }
                     let body: Data = row["body"]
                     let signature: Data = row["signature"]
-                    var record = CommitCodec.bigEndian(UInt32(body.count))
-                    record += [UInt8](body)
-                    record += [UInt8](signature)
+                    let record = WireRecord.encode(body: body, signature: signature)
                     bytes += record.count
                     out.append(record)
                 }

@@ -104,9 +104,9 @@ public struct SyncClient: Sendable {
         // dropped and the next request is made from what the replica actually holds.
         // A feed leaves the request once the replica holds it up to the head the peer announced,
         // so each request (and the peer's work on it) shrinks as the sync goes on.
-        let targets = Dictionary(remote.heads.map { ($0.scope + "\u{0}" + $0.author, $0.head) }, uniquingKeysWith: max)
+        let targets = Dictionary(remote.heads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
         func unfinished(_ heads: [FeedHead]) -> [FeedHead] {
-            heads.filter { $0.head < targets[$0.scope + "\u{0}" + $0.author] ?? .max }
+            heads.filter { $0.head < targets[$0.feed] ?? .max }
         }
         var pull = plan.pull
         var response: SyncResponse? =
@@ -136,12 +136,12 @@ public struct SyncClient: Sendable {
             let next = try await prefetched
             guard more, !records.isEmpty else { break }
             let now = Dictionary(
-                try replica.heads(scopes: scopeSet).map { ($0.scope + "\u{0}" + $0.author, $0.head) },
+                try replica.heads(scopes: scopeSet).map { ($0.feed, $0.head) },
                 uniquingKeysWith: max
             )
             let advanced = unfinished(
                 pull.map {
-                    FeedHead(author: $0.author, scope: $0.scope, head: now[$0.scope + "\u{0}" + $0.author] ?? 0)
+                    FeedHead(author: $0.author, scope: $0.scope, head: now[$0.feed] ?? 0)
                 }
             )
             guard advanced != pull else {
@@ -175,16 +175,13 @@ public struct SyncClient: Sendable {
             summary.refusedThere += result.refused
             progress?(SyncProgress(phase: "push", commits: summary.sent, bytes: summary.requestBytes))
             guard batch.more else { break }
-            var last: [String: UInt64] = [:]
+            var last: [FeedKey: UInt64] = [:]
             for record in batch.records {
-                let commit = try CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
-                last[commit.scope + "\u{0}" + commit.author.hex] = max(
-                    last[commit.scope + "\u{0}" + commit.author.hex] ?? 0,
-                    commit.sequence
-                )
+                let commit = try WireRecord.unverifiedCommit(record)
+                last[commit.feed] = max(last[commit.feed] ?? 0, commit.sequence)
             }
             push = push.map {
-                FeedHead(author: $0.author, scope: $0.scope, head: last[$0.scope + "\u{0}" + $0.author] ?? $0.head)
+                FeedHead(author: $0.author, scope: $0.scope, head: last[$0.feed] ?? $0.head)
             }
         }
         // Compare the state of every scope both sides now hold: a difference is reported loudly.
@@ -205,14 +202,13 @@ public struct SyncClient: Sendable {
 extension SyncClient {
     /// The heads `after` would have once `records` (in feed order) are all taken.
     static func advance(_ after: [FeedHead], by records: [[UInt8]]) throws -> [FeedHead] {
-        var last: [String: UInt64] = [:]
-        for record in records where record.count > 4 + SigningKey.signatureSize {
-            let commit = try CommitCodec.decode(Array(record.dropFirst(4).dropLast(SigningKey.signatureSize)))
-            let key = commit.scope + "\u{0}" + commit.author.hex
-            last[key] = max(last[key] ?? 0, commit.sequence)
+        var last: [FeedKey: UInt64] = [:]
+        for record in records where record.count > 4 + WireRecord.signatureSize {
+            let commit = try WireRecord.unverifiedCommit(record)
+            last[commit.feed] = max(last[commit.feed] ?? 0, commit.sequence)
         }
         return after.map {
-            FeedHead(author: $0.author, scope: $0.scope, head: max($0.head, last[$0.scope + "\u{0}" + $0.author] ?? 0))
+            FeedHead(author: $0.author, scope: $0.scope, head: max($0.head, last[$0.feed] ?? 0))
         }
     }
 }

@@ -16,13 +16,12 @@ public enum SyncPlanner {
         server: [FeedHead],
         scopes: Set<String>
     ) -> (pull: [FeedHead], push: [FeedHead]) {
-        func key(_ head: FeedHead) -> String { head.scope + "\u{0}" + head.author }
         let mine = Dictionary(
-            client.filter { scopes.contains($0.scope) }.map { (key($0), $0) },
+            client.filter { scopes.contains($0.scope) }.map { ($0.feed, $0) },
             uniquingKeysWith: { max($0.head, $1.head) == $0.head ? $0 : $1 }
         )
         let theirs = Dictionary(
-            server.filter { scopes.contains($0.scope) }.map { (key($0), $0) },
+            server.filter { scopes.contains($0.scope) }.map { ($0.feed, $0) },
             uniquingKeysWith: { max($0.head, $1.head) == $0.head ? $0 : $1 }
         )
         var pull: [FeedHead] = []

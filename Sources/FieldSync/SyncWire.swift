@@ -117,11 +117,7 @@ public enum SyncWire {
     /// 4-byte big-endian length.
     public static func batch(_ records: [[UInt8]], more: Bool) -> [UInt8] {
         var out = batchMagic + [more ? 1 : 0]
-        for record in records {
-            let length = UInt32(record.count)
-            out += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
-            out += record
-        }
+        for record in records { Framing.append(record, to: &out) }
         return out
     }
 
@@ -133,18 +129,13 @@ public enum SyncWire {
         var records: [[UInt8]] = []
         var offset = 9
         while offset < body.count {
-            guard offset + 4 <= body.count else {
-                throw SyncError(.badRequest, "a commit batch ends inside a length field")
+            switch Framing.next(in: body, at: offset) {
+            case .failure(.endsInLength): throw SyncError(.badRequest, "a commit batch ends inside a length field")
+            case .failure(.truncated): throw SyncError(.badRequest, "a commit batch is truncated")
+            case .success(let framed):
+                records.append(framed.record)
+                offset = framed.next
             }
-            let length =
-                Int(body[offset]) << 24 | Int(body[offset + 1]) << 16 | Int(body[offset + 2]) << 8
-                | Int(body[offset + 3])
-            offset += 4
-            guard length > 0, offset + length <= body.count else {
-                throw SyncError(.badRequest, "a commit batch is truncated")
-            }
-            records.append(Array(body[offset..<offset + length]))
-            offset += length
             guard records.count <= SyncProtocol.maxBatchCommits else {
                 throw SyncError(.batchTooLarge, "a batch carries at most \(SyncProtocol.maxBatchCommits) commits")
             }
