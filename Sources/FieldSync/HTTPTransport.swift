@@ -18,6 +18,8 @@ public struct HTTPTransport: SyncTransport, Sendable {
     /// For laptop-to-laptop sync: accept a response signed by any key this predicate accepts (an
     /// enrolled, unrevoked device of the county) instead of the hub's key.
     public var acceptPeer: (@Sendable (PublicKey) -> Bool)?
+    /// What errors call the server: "the hub", or "the laptop" when it is a peer.
+    public var server: String?
 
     /// - Parameter baseURL: e.g. `http://127.0.0.1:8080` (no trailing slash).
     public init(baseURL: String, key: SigningKey, hubKey: PublicKey, client: HTTPClient) {
@@ -86,13 +88,18 @@ public struct HTTPTransport: SyncTransport, Sendable {
 
     public func exchange(_ request: SyncRequest) async throws -> SyncResponse {
         let encoded = try SyncWire.encode(request)
-        let (status, body) = try await send(path: encoded.path, contentType: encoded.contentType, body: encoded.body)
-        guard status == 200 else { throw Self.error(status: status, body: body) }
-        return try SyncWire.decodeResponse(to: request, body: body)
+        let answer = try await send(path: encoded.path, contentType: encoded.contentType, body: encoded.body)
+        guard answer.status == 200 else { throw Self.error(status: answer.status, body: answer.body) }
+        return try SyncWire.decodeResponse(to: request, body: answer.body)
     }
 
-    /// Sends one signed POST and returns the verified status and body.
-    public func send(path: String, contentType: String, body: [UInt8]) async throws -> (status: Int, body: [UInt8]) {
+    /// Sends one signed POST and returns the verified status and body, and the key that signed the
+    /// answer (the hub's, or with `acceptPeer` one it accepted).
+    public func send(
+        path: String,
+        contentType: String,
+        body: [UInt8]
+    ) async throws -> (status: Int, body: [UInt8], signer: PublicKey) {
         let url = baseURL + path
         let now = Int64(Date().timeIntervalSince1970)
         var request = HTTPClientRequest(url: url)
@@ -112,7 +119,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
         do {
             response = try await client.execute(request, timeout: timeout)
         } catch {
-            throw Self.unreachable(baseURL, error, server: acceptPeer == nil ? "the hub" : "the laptop")
+            throw Self.unreachable(baseURL, error, server: server ?? (acceptPeer == nil ? "the hub" : "the laptop"))
         }
         let buffer: ByteBuffer
         do {
@@ -140,7 +147,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
             contentType: contentType,
             signatureHeaders: signatureHeaders
         )
-        try SyncSigning.verifyResponse(
+        let signer = try SyncSigning.verifyResponse(
             signed,
             body: responseBody,
             request: sentRequest,
@@ -148,7 +155,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
             now: now,
             acceptPeer: acceptPeer
         )
-        return (Int(response.status.code), responseBody)
+        return (Int(response.status.code), responseBody, signer)
     }
 
     /// The hub's error body, `{"error": {"code": …, "message": …}}`, as a `SyncError`.

@@ -120,6 +120,7 @@ public enum SyncSigning {
 
     /// Checks a response's signature (by `hubKey`, covering the request) and its digest.
     /// - Throws: `SyncError(.transport)` naming what is wrong; an unsigned response is refused.
+    @discardableResult
     public static func verifyResponse(
         _ response: SignedMessage,
         body: [UInt8],
@@ -127,7 +128,7 @@ public enum SyncSigning {
         hubKey: PublicKey,
         now: Int64,
         acceptPeer: (@Sendable (PublicKey) -> Bool)? = nil
-    ) throws {
+    ) throws -> PublicKey {
         guard let input = response.header("signature-input"), let signature = response.header("signature") else {
             throw SyncError(.transport, "the hub's response is not signed; refusing it (is this the county hub?)")
         }
@@ -171,5 +172,9 @@ public enum SyncSigning {
         do { try ContentDigest.verify(digest, body: body) } catch {
             throw SyncError(.transport, "the hub's response body does not match its digest")
         }
+        guard let keyID = verified.keyID, let signer = try? PublicKey(hex: keyID) else {
+            throw SyncError(.transport, "the response signature names no key")
+        }
+        return signer
     }
 }
