@@ -63,152 +63,52 @@ public struct SyncClient: Sendable {
 
     var scopesKey: String { "sync.scopes." + Hex.encode(BLAKE2b.hash256(Array(peer.utf8)).prefix(8)) }
 
-    /// Runs one sync.
+    /// Runs one sync: `SyncSession` decides each step; this loop carries it out over `transport`
+    /// and the replica.
     public func sync(
         over transport: some SyncTransport,
         progress: ((SyncProgress) -> Void)? = nil
     ) async throws -> SyncSummary {
-        var summary = SyncSummary()
-        func exchange(_ request: SyncRequest) async throws -> SyncResponse {
-            let encoded = try SyncWire.encode(request)
-            summary.requestBytes += encoded.body.count
-            summary.requests += 1
-            let response = try await transport.exchange(request)
-            summary.responseBytes += try SyncWire.encode(response).body.count
-            return response
+        var session = SyncSession(batchCommits: batchCommits, batchBytes: batchBytes)
+        func fetch(_ request: SyncRequest?) async throws -> SyncResponse? {
+            guard let request else { return nil }
+            return try await transport.exchange(request)
         }
         let known = Set((try replica.metaValue(scopesKey)).map { $0.split(separator: "\n").map(String.init) } ?? [])
-        let digest = try replica.headsDigest(scopes: known)
-        guard case .summary(let first) = try await exchange(.summary(SummaryRequest(digest: digest))) else {
-            throw SyncError(.transport, "the peer answered a summary with something else")
-        }
-        if first.upToDate {
-            summary.upToDate = true
-            return summary
-        }
-        let serverDigests = first.scopeDigests ?? [:]
-        let readable = Set(serverDigests.keys)
-        try replica.setMetaValue(scopesKey, readable.sorted().joined(separator: "\n"))
-        let localDigests = SyncPlanner.scopeDigests(try replica.heads(scopes: readable), scopes: readable)
-        let differing = SyncPlanner.differingScopes(server: serverDigests, client: localDigests)
-        let scopeSet = Set(differing)
-        let localHeads = try replica.heads(scopes: scopeSet)
-        guard case .heads(let remote) = try await exchange(.heads(HeadsRequest(scopes: differing, heads: localHeads)))
-        else {
-            throw SyncError(.transport, "the peer answered heads with something else")
-        }
-        let plan = SyncPlanner.plan(client: localHeads, server: remote.heads, scopes: scopeSet)
-        // Pull what the peer has and we lack, in bounded batches, until it says there is no more.
-        // The next batch is asked for while this one is taken in (its heads are predicted from the
-        // batch itself); if the replica did not take the whole batch, the prefetched answer is
-        // dropped and the next request is made from what the replica actually holds.
-        // A feed leaves the request once the replica holds it up to the head the peer announced,
-        // so each request (and the peer's work on it) shrinks as the sync goes on.
-        let targets = Dictionary(remote.heads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
-        func unfinished(_ heads: [FeedHead]) -> [FeedHead] {
-            heads.filter { $0.head < targets[$0.feed] ?? .max }
-        }
-        var pull = plan.pull
-        var response: SyncResponse? =
-            pull.isEmpty
-            ? nil : try await exchange(.pull(PullRequest(after: pull, maxCommits: batchCommits, maxBytes: batchBytes)))
-        while let current = response {
-            guard case .pull(let records, let more) = current else {
-                throw SyncError(.transport, "the peer answered a pull with something else")
-            }
-            let predicted = unfinished(try Self.advance(pull, by: records))
-            let prefetch = more && !records.isEmpty && predicted != pull && !predicted.isEmpty
-            let nextRequest = SyncRequest.pull(
-                PullRequest(after: predicted, maxCommits: batchCommits, maxBytes: batchBytes)
-            )
-            async let prefetched: SyncResponse? = prefetch ? transport.exchange(nextRequest) : nil
-            let report: ImportReport
-            do {
-                report = try replica.importRecords(records)
-            } catch {
-                _ = try? await prefetched
-                throw error
-            }
-            summary.received += records.count - report.skipped - report.refused.filter { !$0.isStored }.count
-            summary.refusedHere += report.refused.filter { !$0.isStored }
-            summary.heldHere = report.held
-            progress?(SyncProgress(phase: "pull", commits: summary.received, bytes: summary.responseBytes))
-            let next = try await prefetched
-            guard more, !records.isEmpty else { break }
-            let now = Dictionary(
-                try replica.heads(scopes: scopeSet).map { ($0.feed, $0.head) },
-                uniquingKeysWith: max
-            )
-            let advanced = unfinished(
-                pull.map {
-                    FeedHead(author: $0.author, scope: $0.scope, head: now[$0.feed] ?? 0)
+        var action = try session.start(digest: try replica.headsDigest(scopes: known))
+        while true {
+            let event: SyncSession.Event
+            switch action {
+            case .send(let request):
+                event = .answered(try await transport.exchange(request))
+            case .readHeads(let scopes):
+                try replica.setMetaValue(scopesKey, scopes.sorted().joined(separator: "\n"))
+                event = .localHeads(try replica.heads(scopes: scopes))
+            case .take(let records, let prefetch, let scopes):
+                // The next batch is asked for while this one is taken in.
+                async let prefetched = fetch(prefetch)
+                let report: ImportReport
+                do {
+                    report = try replica.importRecords(records)
+                } catch {
+                    _ = try? await prefetched
+                    throw error
                 }
-            )
-            guard advanced != pull else {
-                throw SyncError(
-                    .noProgress,
-                    "the peer's commits could not be taken (\(report.refused.first?.reason ?? "no reason")); sync stopped"
-                )
+                let heads = try replica.heads(scopes: scopes)
+                event = .took(report, heads: heads, prefetched: try await prefetched)
+            case .readPush(let after, let maxCommits, let maxBytes):
+                let batch = try replica.records(after: after, maxCommits: maxCommits, maxBytes: maxBytes)
+                event = .pushBatch(records: batch.records, more: batch.more)
+            case .readDigests(let scopes):
+                var digests: [String: String] = [:]
+                for scope in scopes { digests[scope] = try replica.digest(scope: scope) }
+                event = .localDigests(digests)
+            case .finish(var summary):
+                if !summary.upToDate { summary.conflicts = try replica.conflicts().count }
+                return summary
             }
-            if advanced.isEmpty { break }
-            if let next, advanced == predicted {
-                summary.requestBytes += try SyncWire.encode(nextRequest).body.count
-                summary.requests += 1
-                summary.responseBytes += try SyncWire.encode(next).body.count
-                response = next
-            } else {
-                response = try await exchange(
-                    .pull(PullRequest(after: advanced, maxCommits: batchCommits, maxBytes: batchBytes))
-                )
-            }
-            pull = advanced
-        }
-        // Push what we have and the peer lacks.
-        var push = plan.push
-        while !push.isEmpty {
-            let batch = try replica.records(after: push, maxCommits: batchCommits, maxBytes: batchBytes)
-            guard !batch.records.isEmpty else { break }
-            guard case .push(let result) = try await exchange(.push(batch.records)) else {
-                throw SyncError(.transport, "the peer answered a push with something else")
-            }
-            summary.sent += result.applied + result.held
-            summary.refusedThere += result.refused
-            progress?(SyncProgress(phase: "push", commits: summary.sent, bytes: summary.requestBytes))
-            guard batch.more else { break }
-            var last: [FeedKey: UInt64] = [:]
-            for record in batch.records {
-                let commit = try WireRecord.unverifiedCommit(record)
-                last[commit.feed] = max(last[commit.feed] ?? 0, commit.sequence)
-            }
-            push = push.map {
-                FeedHead(author: $0.author, scope: $0.scope, head: last[$0.feed] ?? $0.head)
-            }
-        }
-        // Compare the state of every scope both sides now hold: a difference is reported loudly.
-        if !differing.isEmpty {
-            guard case .stateDigests(let theirs) = try await exchange(.stateDigests(differing)) else {
-                throw SyncError(.transport, "the peer answered digests with something else")
-            }
-            for scope in differing {
-                guard let remoteDigest = theirs[scope] else { continue }
-                if try remoteDigest != replica.digest(scope: scope) { summary.divergentScopes.append(scope) }
-            }
-        }
-        summary.conflicts = try replica.conflicts().count
-        return summary
-    }
-}
-
-extension SyncClient {
-    /// The heads `after` would have once `records` (in feed order) are all taken.
-    static func advance(_ after: [FeedHead], by records: [[UInt8]]) throws -> [FeedHead] {
-        var last: [FeedKey: UInt64] = [:]
-        for record in records where record.count > 4 + WireRecord.signatureSize {
-            let commit = try WireRecord.unverifiedCommit(record)
-            last[commit.feed] = max(last[commit.feed] ?? 0, commit.sequence)
-        }
-        return after.map {
-            FeedHead(author: $0.author, scope: $0.scope, head: max($0.head, last[$0.feed] ?? 0))
+            action = try session.next(event)
+            if let step = session.takeProgress() { progress?(step) }
         }
     }
 }
