@@ -539,15 +539,7 @@ package struct HubHandler: Sendable {
     }
 
     func errorAnswer(status: Int, code: String, message: String, request: SignedMessage) -> HubAnswer {
-        struct Envelope: Encodable {
-            struct Inner: Encodable {
-                var code: String
-                var message: String
-            }
-            var error: Inner
-        }
-        let body =
-            (try? JSONEncoder().encode(Envelope(error: .init(code: code, message: message)))).map { [UInt8]($0) } ?? []
+        let body = ErrorEnvelope(code: code, message: message).encoded()
         if let answer = try? signedAnswer(
             status: status,
             contentType: "application/json",

@@ -160,14 +160,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
 
     /// The hub's error body, `{"error": {"code": …, "message": …}}`, as a `SyncError`.
     static func error(status: Int, body: [UInt8]) -> SyncError {
-        struct Envelope: Decodable {
-            struct Inner: Decodable {
-                var code: String
-                var message: String
-            }
-            var error: Inner
-        }
-        if let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(body)) {
+        if let envelope = ErrorEnvelope.decode(body) {
             return SyncError(
                 .refused,
                 "the hub refused the request (\(status) \(envelope.error.code)): \(envelope.error.message)"

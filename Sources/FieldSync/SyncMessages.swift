@@ -1,4 +1,5 @@
 import FieldStore
+import Foundation
 
 /// The messages of the sync protocol, version 1 (see docs/sync-protocol.md).
 ///
@@ -97,4 +98,32 @@ public enum SyncProtocol {
     public static let maxBatchCommits = 2000
     /// About the most bytes one batch carries.
     public static let maxBatchBytes = 4 << 20
+}
+
+/// The body of every refusal, from the hub or a serving laptop: `{"error": {"code": …, "message":
+/// …}}`, the code one of docs/openapi.yaml's and the message one sentence. The server encodes it
+/// and the client decodes it with this one type.
+public struct ErrorEnvelope: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Equatable {
+        public var code: String
+        public var message: String
+    }
+
+    public var error: Detail
+
+    public init(code: String, message: String) {
+        error = Detail(code: code, message: message)
+    }
+
+    /// The envelope's JSON (keys in a stable order).
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(self)).map { [UInt8]($0) } ?? []
+    }
+
+    /// The envelope in `body`, if it holds one.
+    public static func decode(_ body: [UInt8]) -> ErrorEnvelope? {
+        try? JSONDecoder().decode(ErrorEnvelope.self, from: Data(body))
+    }
 }
