@@ -53,6 +53,12 @@ struct Fieldlog: AsyncParsableCommand {
                 "\(path ?? "a file") could not be read or written (\(error.code == .fileNoSuchFile || error.code == .fileReadNoSuchFile ? "no such file or folder" : "refused")); check the path and that this user may use it"
             )
         } catch {
+            // A check of the command line (a `validate()` refusing a missing option) that is not a
+            // usage error reads like every other refusal: one sentence, exit status 1.
+            let message = message(for: error)
+            if exitCode(for: error) == .failure, !message.isEmpty, !message.contains("Usage:") {
+                fail(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+            }
             exit(withError: error)
         }
     }

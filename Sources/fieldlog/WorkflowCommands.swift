@@ -3,61 +3,57 @@ import FieldLedger
 import FieldStore
 import Foundation
 
-/// The options every workflow verb accepts; each verb uses the ones its action needs and the
-/// ledger says which are missing.
-struct ActionOptions: ParsableArguments {
-    @Option(help: "Why (required for return, extend, reject, reject-reply, reopen, long-term, settle).") var comment:
-        String?
-    @Option(help: "assign/reassign: the lead department (牵头单位).") var lead: String?
-    @Option(help: "assign/reassign: a co-department (配合单位); repeat for more.") var co: [String] = []
-    @Option(help: "return: the department it belongs to instead.") var suggest: String?
-    @Option(help: "extend: the new deadline, YYYY-MM-DD.") var until: String?
-    @Option(help: "extend: working days added to the current deadline.") var days: Int?
-    @Option(help: "reply: 办理结果.") var outcome: String?
-    @Option(help: "reply: 答复内容.") var reply: String?
-    @Option(help: "sign/reply: when the enterprise was contacted, 'YYYY-MM-DD HH:MM' county time.") var contacted:
-        String?
-    @Option(help: "follow-up: did the enterprise say it is resolved? yes or no.") var resolved: String?
-    @Option(help: "follow-up/reopen: 非常满意, 满意, 基本满意, 不满意 or 非常不满意.") var satisfaction: String?
-    @Option(help: "long-term: the milestone plan, \"YYYY-MM-DD 内容; YYYY-MM-DD 内容\".") var milestones: String?
-    @Option(help: "settle: the first event of the branch to keep (from `demand show`).") var keep: String?
+// Each workflow verb declares the options of its own step, from the groups below, and checks in
+// `validate()` that the ones its step always needs are there (before the passphrase is asked for).
+// The ledger checks them again, for every client: what depends on the demand's state (an outcome
+// is not asked of a coordinator answering directly) is its to say.
 
-    func input() throws -> ActionInput {
-        var input = ActionInput(comment: comment)
-        input.lead = lead
-        input.co = co
-        input.suggest = suggest
-        input.until = until
-        input.days = days
-        input.outcome = outcome
-        input.reply = reply
-        input.contacted = contacted
-        if let resolved {
-            switch resolved.lowercased() {
-            case "yes", "y", "true", "是", "已解决": input.resolved = true
-            case "no", "n", "false", "否", "未解决": input.resolved = false
-            default: throw CLIError("--resolved takes yes or no")
-            }
-        }
-        input.satisfaction = satisfaction
-        input.milestones = milestones
-        input.keep = keep
-        return input
-    }
+/// A comment, kept in the 流转日志.
+struct CommentOption: ParsableArguments {
+    @Option(help: "Why (kept in the 流转日志).") var comment: String?
 }
 
-/// A `fieldlog demand <verb> NUMBER` command: one workflow action.
+/// assign, reassign: the lead department and co-departments.
+struct AssignOptions: ParsableArguments {
+    @Option(help: "The lead department (牵头单位).") var lead: String?
+    @Option(help: "A co-department (配合单位); repeat for more.") var co: [String] = []
+}
+
+/// sign, reply: when the enterprise was contacted.
+struct ContactedOption: ParsableArguments {
+    @Option(help: "When the enterprise was contacted, 'YYYY-MM-DD HH:MM' county time.") var contacted: String?
+}
+
+/// extend: the new deadline, or working days added to the current one.
+struct ExtendOptions: ParsableArguments {
+    @Option(help: "The new deadline, YYYY-MM-DD.") var until: String?
+    @Option(help: "Working days added to the current deadline.") var days: Int?
+}
+
+/// reply: 办理结果 and 答复内容.
+struct ReplyOptions: ParsableArguments {
+    @Option(help: "办理结果 (not when the coordinator answers directly).") var outcome: String?
+    @Option(help: "答复内容.") var reply: String?
+}
+
+/// follow-up, reopen: the enterprise's satisfaction.
+struct SatisfactionOption: ParsableArguments {
+    @Option(help: "非常满意, 满意, 基本满意, 不满意 or 非常不满意.") var satisfaction: String?
+}
+
+/// A `fieldlog demand <verb> NUMBER` command: one workflow step.
 protocol WorkflowVerb: ParsableCommand {
     static var action: DemandAction { get }
     var global: GlobalOptions { get }
-    var options: ActionOptions { get }
     var demand: String { get }
+    /// The step's input from this verb's options.
+    func input() throws -> ActionInput
 }
 
 extension WorkflowVerb {
     func run() throws {
         let ledger = try global.ledger(write: true)
-        let status = try ledger.act(Self.action, on: demand, try options.input(), profile: try global.profile())
+        let status = try ledger.act(Self.action, on: demand, try input(), profile: try global.profile())
         if global.json {
             try global.printJSON(["demand": demand, "action": Self.action.rawValue, "state": status.state.rawValue])
             return
@@ -69,13 +65,36 @@ extension WorkflowVerb {
         }
         print(line)
     }
+
+    /// Refuses a verb without an option its step always needs.
+    func require(_ value: String?, _ field: LedgerError.Field, _ what: String) throws {
+        guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw CLIError("\(Self.action.rawValue) needs \(CLIField.option(field)) (\(what))")
+        }
+    }
+}
+
+/// assign and reassign: a lead department (required) and co-departments.
+protocol AssignmentVerb: WorkflowVerb {
+    var assignment: AssignOptions { get }
+    var comment: CommentOption { get }
+}
+
+extension AssignmentVerb {
+    func validate() throws { try require(assignment.lead, .lead, "the lead department") }
+
+    func input() -> ActionInput {
+        var input = ActionInput(comment: comment.comment)
+        input.lead = assignment.lead
+        input.co = assignment.co
+        return input
+    }
 }
 
 extension DemandCommand {
     static let workflowVerbs: [any ParsableCommand.Type] = [
         Submit.self, Assign.self, Sign.self, Return.self, Reassign.self, Extend.self, Reply.self, AcceptReply.self,
-        RejectReply.self,
-        FollowUp.self, Reopen.self, LongTerm.self, Archive.self, Reject.self, Settle.self,
+        RejectReply.self, FollowUp.self, Reopen.self, LongTerm.self, Archive.self, Reject.self, Settle.self,
     ]
 
     struct Submit: WorkflowVerb {
@@ -85,19 +104,23 @@ extension DemandCommand {
             abstract: "Cadre: submit a registered demand for intake (草稿 → 待受理)."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func input() -> ActionInput { ActionInput(comment: comment.comment) }
     }
 
-    struct Assign: WorkflowVerb {
+    struct Assign: AssignmentVerb {
         static let action = DemandAction.assign
         static let configuration = CommandConfiguration(
             commandName: "assign",
             abstract: "Coordinator: hand to a lead department (待受理 → 待签收); --lead, --co."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var assignment: AssignOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
     }
 
     struct Sign: WorkflowVerb {
@@ -107,8 +130,15 @@ extension DemandCommand {
             abstract: "Lead department: sign for it (待签收 → 办理中); --contacted."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var contact: ContactedOption
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func input() -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.contacted = contact.contacted
+            return input
+        }
     }
 
     struct Return: WorkflowVerb {
@@ -118,19 +148,33 @@ extension DemandCommand {
             abstract: "Lead department: not ours (→ 退回待裁定); --suggest, --comment."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @Option(help: "The department it belongs to instead.") var suggest: String?
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws {
+            try require(suggest, .suggest, "the unit it belongs to")
+            try require(comment.comment, .comment, "the reason")
+        }
+
+        func input() -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.suggest = suggest
+            return input
+        }
     }
 
-    struct Reassign: WorkflowVerb {
+    struct Reassign: AssignmentVerb {
         static let action = DemandAction.reassign
         static let configuration = CommandConfiguration(
             commandName: "reassign",
             abstract: "Coordinator: decide a return (→ 待签收); --lead (the same lead may then not return it again)."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var assignment: AssignOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
     }
 
     struct Extend: WorkflowVerb {
@@ -140,8 +184,23 @@ extension DemandCommand {
             abstract: "Lead asks, coordinator approves an extension; --until or --days, --comment."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var extension_: ExtendOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws {
+            guard extension_.until == nil || extension_.days == nil else {
+                throw CLIError("extend takes --until DATE or --days N, not both")
+            }
+            try require(comment.comment, .comment, "the reason")
+        }
+
+        func input() -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.until = extension_.until
+            input.days = extension_.days
+            return input
+        }
     }
 
     struct Reply: WorkflowVerb {
@@ -151,8 +210,20 @@ extension DemandCommand {
             abstract: "Lead: answer (办理中 → 已答复); coordinator: answer directly (待受理 → 待回访); --outcome, --reply."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var answer: ReplyOptions
+        @OptionGroup var contact: ContactedOption
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws { try require(answer.reply, .reply, "答复内容") }
+
+        func input() -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.outcome = answer.outcome
+            input.reply = answer.reply
+            input.contacted = contact.contacted
+            return input
+        }
     }
 
     struct AcceptReply: WorkflowVerb {
@@ -162,8 +233,10 @@ extension DemandCommand {
             abstract: "Coordinator: accept the reply (已答复 → 待回访)."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func input() -> ActionInput { ActionInput(comment: comment.comment) }
     }
 
     struct RejectReply: WorkflowVerb {
@@ -173,8 +246,12 @@ extension DemandCommand {
             abstract: "Coordinator: send the reply back (已答复 → 办理中); --comment."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws { try require(comment.comment, .comment, "the reason") }
+
+        func input() -> ActionInput { ActionInput(comment: comment.comment) }
     }
 
     struct FollowUp: WorkflowVerb {
@@ -184,8 +261,32 @@ extension DemandCommand {
             abstract: "Cadre/coordinator: the enterprise's verdict (待回访 → 已办结); --resolved, --satisfaction."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @Option(help: "Did the enterprise say it is resolved? yes or no.") var resolved: String?
+        @OptionGroup var satisfaction: SatisfactionOption
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws {
+            try require(resolved, .resolved, "the enterprise's verdict, yes or no")
+            _ = try verdict()
+            try require(satisfaction.satisfaction, .satisfaction, "非常满意, 满意, 基本满意, 不满意 or 非常不满意")
+        }
+
+        func verdict() throws -> Bool? {
+            switch resolved?.lowercased() {
+            case nil: return nil
+            case "yes", "y", "true", "是", "已解决": return true
+            case "no", "n", "false", "否", "未解决": return false
+            default: throw CLIError("--resolved takes yes or no")
+            }
+        }
+
+        func input() throws -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.resolved = try verdict()
+            input.satisfaction = satisfaction.satisfaction
+            return input
+        }
     }
 
     struct Reopen: WorkflowVerb {
@@ -195,8 +296,17 @@ extension DemandCommand {
             abstract: "Cadre/coordinator: not satisfied, handle again (重办: 待回访 → 办理中); --comment."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var satisfaction: SatisfactionOption
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws { try require(comment.comment, .comment, "why the enterprise is not satisfied") }
+
+        func input() -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.satisfaction = satisfaction.satisfaction
+            return input
+        }
     }
 
     struct LongTerm: WorkflowVerb {
@@ -206,8 +316,20 @@ extension DemandCommand {
             abstract: "Coordinator: approve a milestone plan (→ 长期跟踪); --milestones, --comment."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @Option(help: "The milestone plan, \"YYYY-MM-DD 内容; YYYY-MM-DD 内容\".") var milestones: String?
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws {
+            try require(milestones, .milestones, "\"YYYY-MM-DD 内容; …\"")
+            try require(comment.comment, .comment, "the reason")
+        }
+
+        func input() -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.milestones = milestones
+            return input
+        }
     }
 
     struct Archive: WorkflowVerb {
@@ -217,8 +339,10 @@ extension DemandCommand {
             abstract: "Coordinator: archive a closed demand (已办结 → 已销号)."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func input() -> ActionInput { ActionInput(comment: comment.comment) }
     }
 
     struct Reject: WorkflowVerb {
@@ -228,8 +352,12 @@ extension DemandCommand {
             abstract: "Coordinator: not accepted (待受理 → 不予受理); --comment with the reason."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws { try require(comment.comment, .comment, "the reason") }
+
+        func input() -> ActionInput { ActionInput(comment: comment.comment) }
     }
 
     struct Settle: WorkflowVerb {
@@ -239,8 +367,20 @@ extension DemandCommand {
             abstract: "Coordinator: settle a workflow conflict; --keep EVENT, --comment."
         )
         @OptionGroup var global: GlobalOptions
-        @OptionGroup var options: ActionOptions
+        @Option(help: "The first event of the branch to keep (its handle from `demand show`).") var keep: String?
+        @OptionGroup var comment: CommentOption
         @Argument(help: "The demand number or id.") var demand: String
+
+        func validate() throws {
+            try require(keep, .keep, "the first event of the branch to keep, from `fieldlog demand show`")
+            try require(comment.comment, .comment, "why this branch is kept")
+        }
+
+        func input() -> ActionInput {
+            var input = ActionInput(comment: comment.comment)
+            input.keep = keep
+            return input
+        }
     }
 }
 

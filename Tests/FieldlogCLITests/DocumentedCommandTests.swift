@@ -163,4 +163,19 @@ import Testing
         #expect(error.message(naming: { _ in "牵头单位" }) == "assign needs 牵头单位 (the lead department)")
         #expect(CLIField.message(error) == "assign needs --lead DEPARTMENT (the lead department)")
     }
+
+    /// Each workflow verb takes the options of its own step, and refuses a step without one it
+    /// always needs before anything is opened.
+    @Test func eachWorkflowVerbTakesItsOwnOptions() throws {
+        let sign = DemandCommand.Sign.helpMessage()
+        #expect(sign.contains("--contacted") && !sign.contains("--lead") && !sign.contains("--milestones"))
+        let assign = DemandCommand.Assign.helpMessage()
+        #expect(assign.contains("--lead") && assign.contains("--co") && !assign.contains("--resolved"))
+        #expect(throws: (any Error).self) { try Fieldlog.parseAsRoot(["demand", "sign", "GT-1", "--lead", "x"]) }
+        let missing = #expect(throws: (any Error).self) { try Fieldlog.parseAsRoot(["demand", "assign", "GT-1"]) }
+        #expect(Fieldlog.message(for: missing!).contains("--lead DEPARTMENT"))
+        #expect(Fieldlog.exitCode(for: missing!) == .failure)
+        _ = try Fieldlog.parseAsRoot(["demand", "assign", "GT-1", "--lead", "县市场监管局", "--co", "县税务局"])
+        #expect(throws: (any Error).self) { try Fieldlog.parseAsRoot(["demand", "settle", "GT-1", "--comment", "x"]) }
+    }
 }
