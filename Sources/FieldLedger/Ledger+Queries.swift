@@ -139,7 +139,7 @@ extension Ledger {
         }
         let sql = Self.demandSelect + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY d.number, d.id"
         let statuses = try allStatuses()
-        let shown = try shownDemands()
+        let shown = try shownDemands(among: statuses)
         // The state is derived from the events (the workflow), never read from a stored column.
         let demands = try read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.demandSummary)
@@ -169,8 +169,9 @@ extension Ledger {
     /// competing branches (and their handles).
     public func workflowConflicts(profile: DeadlineProfile = .shandong2115) throws -> [WorkflowConflict] {
         var out: [WorkflowConflict] = []
-        let shown = try shownDemands(profile: profile)
-        for (id, status) in try allStatuses(profile: profile)
+        let statuses = try allStatuses(profile: profile)
+        let shown = try shownDemands(among: statuses)
+        for (id, status) in statuses
         where status.hasConflict && shown.map({ $0.contains(id) }) ?? true {
             let events = try self.events(ofDemand: id.lowercased)
             let forked = Set(status.conflicts.flatMap { $0 }.map(\.lowercased))

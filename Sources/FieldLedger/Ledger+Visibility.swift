@@ -37,8 +37,14 @@ extension Ledger {
 
     /// The demands this device shows, from every demand's status; nil when it shows all it holds.
     public func shownDemands(profile: DeadlineProfile = .shandong2115) throws -> Set<UUID>? {
+        guard try ownDepartment() != nil else { return nil }
+        return try shownDemands(among: try allStatuses(profile: profile))
+    }
+
+    /// The demands of `statuses` this device shows (for callers that read every status already).
+    func shownDemands(among statuses: [UUID: DemandStatus]) throws -> Set<UUID>? {
         guard let department = try ownDepartment() else { return nil }
-        return Set(try allStatuses(profile: profile).filter { Self.isAssigned($0.value, to: department) }.keys)
+        return Set(statuses.filter { Self.isAssigned($0.value, to: department) }.keys)
     }
 
     /// Refuses a demand this device does not show (see above), naming the department.
@@ -58,11 +64,18 @@ extension Ledger {
         }
     }
 
+    /// The demands this device shows and the visits they came from, read once for a listing;
+    /// nil when it shows all it holds.
+    public func shownRecords(profile: DeadlineProfile = .shandong2115) throws -> ShownRecords? {
+        guard let demands = try shownDemands(profile: profile) else { return nil }
+        return ShownRecords(demands: demands, visits: try visitsOf(demands))
+    }
+
     /// Whether this device shows the row of `table` (a demand, a visit or an event of a demand).
-    public func isShown(table: String, row: UUID, among shown: Set<UUID>?) throws -> Bool {
+    public func isShown(table: String, row: UUID, among shown: ShownRecords?) throws -> Bool {
         guard let shown else { return true }
         switch table {
-        case "demands": return shown.contains(row)
+        case "demands": return shown.demands.contains(row)
         case "demand_events":
             let demand = try read { db in
                 try Data.fetchOne(
@@ -71,8 +84,8 @@ extension Ledger {
                     arguments: [Data(row.bytes16)]
                 )
             }
-            return demand.flatMap(UUID.init(blob:)).map(shown.contains) ?? false
-        case "visits": return try visitsOf(shown).contains(row)
+            return demand.flatMap(UUID.init(blob:)).map(shown.demands.contains) ?? false
+        case "visits": return shown.visits.contains(row)
         default: return true
         }
     }
@@ -94,4 +107,10 @@ extension Ledger {
             return visits
         }
     }
+}
+
+/// What a department's device shows (`Ledger.shownRecords`).
+public struct ShownRecords: Sendable {
+    public var demands: Set<UUID>
+    public var visits: Set<UUID>
 }

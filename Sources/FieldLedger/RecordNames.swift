@@ -52,22 +52,40 @@ extension Ledger {
     /// The name a command takes for a row of `table` (`conflicts resolve --row`): a demand's
     /// number, else the row's handle (a visit's as `visit list` prints it).
     public func recordName(table: String, row: UUID) throws -> String {
-        if table == "demands", let number = try text("demands", row, "number"), !number.isEmpty { return number }
-        let ids: [UUID] =
-            table == "visits"
-            ? try visitIDs()
-            : try read { db in
-                guard RecordNames.tables[table] != nil else { return [] }
-                return try Data.fetchAll(db, sql: "SELECT id FROM \"\(table)\"").compactMap(UUID.init(blob:))
+        try recordNames(of: [(table, row)])[row] ?? row.lowercased
+    }
+
+    /// The names of many rows (`recordName`), each table's ids read once however many rows of it
+    /// are named: `conflicts` names every conflicting row.
+    public func recordNames(of rows: [(table: String, row: UUID)]) throws -> [UUID: String] {
+        var names: [UUID: String] = [:]
+        for (table, group) in Dictionary(grouping: rows, by: \.table) {
+            let wanted = group.map(\.row)
+            if table == "demands" {
+                for id in wanted {
+                    if let number = try text("demands", id, "number"), !number.isEmpty { names[id] = number }
+                }
             }
-        return Self.handles(ids + [row], minimum: Self.recordHandleLength)[row] ?? row.lowercased
+            let unnamed = wanted.filter { names[$0] == nil }
+            guard !unnamed.isEmpty else { continue }
+            let ids: [UUID] =
+                table == "visits"
+                ? try visitIDs()
+                : try read { db in
+                    guard RecordNames.tables[table] != nil else { return [] }
+                    return try Data.fetchAll(db, sql: "SELECT id FROM \"\(table)\"").compactMap(UUID.init(blob:))
+                }
+            let handles = Self.handles(ids + unnamed, minimum: Self.recordHandleLength)
+            for id in unnamed { names[id] = handles[id] ?? id.lowercased }
+        }
+        return names
     }
 
     /// A row as a person reads it: `诉求 GT-2026-D001-0003`, `走访记录 1a2b3c4d (山东高唐纺织有限公司 2026-11-30)`,
-    /// `企业 山东高唐纺织有限公司 (5e6f7a8b)`.
-    public func recordLabel(table: String, row: UUID) throws -> String {
+    /// `企业 山东高唐纺织有限公司 (5e6f7a8b)`. `name` is its `recordName` when already known.
+    public func recordLabel(table: String, row: UUID, name known: String? = nil) throws -> String {
         let kind = RecordNames.tables[table] ?? table
-        let name = try recordName(table: table, row: row)
+        let name = try known ?? recordName(table: table, row: row)
         switch table {
         case "demands":
             return "\(kind) \(name)"

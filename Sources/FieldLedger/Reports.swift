@@ -114,7 +114,7 @@ final class DemandFacts {
 extension Ledger {
     func demandFacts(profile: DeadlineProfile) throws -> [DemandFacts] {
         let statuses = try allStatuses(profile: profile)
-        let shown = try shownDemands(profile: profile)
+        let shown = try shownDemands(among: statuses)
         return try read { db in
             // The active lead cadre of each enterprise (the first by name if the registry held two).
             var leads: [Data: String] = [:]

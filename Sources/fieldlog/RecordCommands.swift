@@ -345,15 +345,18 @@ struct Conflicts: ParsableCommand {
         func run() throws {
             let ledger = try global.ledger(write: false)
             var items: [Item] = []
-            let shown = try ledger.shownDemands(profile: try global.profile())
-            for conflict in try ledger.openConflicts()
-            where try ledger.isShown(table: conflict.table, row: conflict.row, among: shown) {
+            let shown = try ledger.shownRecords(profile: try global.profile())
+            let conflicts = try ledger.openConflicts().filter {
+                try ledger.isShown(table: $0.table, row: $0.row, among: shown)
+            }
+            let names = try ledger.recordNames(of: conflicts.map { ($0.table, $0.row) })
+            for conflict in conflicts {
                 items.append(
                     Item(
                         kind: "cell",
                         table: conflict.table,
                         row: conflict.row.lowercased,
-                        record: try ledger.recordName(table: conflict.table, row: conflict.row),
+                        record: names[conflict.row] ?? conflict.row.lowercased,
                         column: conflict.column,
                         scope: conflict.scope,
                         heads: try conflict.heads.map {
@@ -395,7 +398,7 @@ struct Conflicts: ParsableCommand {
             for item in items where item.kind == "cell" {
                 let row = UUID(uuidString: item.row) ?? UUID()
                 print(
-                    "字段冲突 \(try ledger.recordLabel(table: item.table, row: row)) · \(RecordNames.column(item.column, of: item.table))："
+                    "字段冲突 \(try ledger.recordLabel(table: item.table, row: row, name: item.record)) · \(RecordNames.column(item.column, of: item.table))："
                 )
                 for (index, head) in item.heads.enumerated() {
                     print(
@@ -438,9 +441,11 @@ struct Conflicts: ParsableCommand {
             let wanted = row.trimmingCharacters(in: .whitespaces).lowercased()
             let compact = wanted.replacingOccurrences(of: "-", with: "")
             var candidates: [Conflict] = []
-            for conflict in try ledger.openConflicts() where conflict.column == column {
+            let open = try ledger.openConflicts().filter { $0.column == column }
+            let names = try ledger.recordNames(of: open.map { ($0.table, $0.row) })
+            for conflict in open {
                 let id = conflict.row.lowercased
-                let name = try ledger.recordName(table: conflict.table, row: conflict.row).lowercased()
+                let name = (names[conflict.row] ?? id).lowercased()
                 let byEnding =
                     compact.count >= Ledger.recordHandleLength && compact.allSatisfy(\.isHexDigit)
                     && id.replacingOccurrences(of: "-", with: "").hasSuffix(compact)
@@ -456,7 +461,7 @@ struct Conflicts: ParsableCommand {
             }
             let rowID = conflict.row
             let label =
-                try ledger.recordLabel(table: conflict.table, row: rowID) + " · "
+                try ledger.recordLabel(table: conflict.table, row: rowID, name: names[rowID]) + " · "
                 + RecordNames.column(column, of: conflict.table)
             switch (pick, value) {
             case (let index?, nil):
