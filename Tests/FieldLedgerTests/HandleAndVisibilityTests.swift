@@ -71,6 +71,7 @@ import Testing
             try county.cadre.addDemand(DemandInput(enterprise: "高唐纺织有限公司", title: "x", content: "y", visit: other))
         }
         #expect(wrong?.message.contains("another enterprise") == true)
+        #expect(try county.cadre.demands().count == 1, "nothing stored")
         #expect(try county.cadre.history(of: handle).table == "visits")
         #expect(try county.cadre.recordName(table: "visits", row: visit) == handle)
         #expect(try county.cadre.recordLabel(table: "visits", row: visit).hasPrefix("走访记录 \(handle) (高唐纺织有限公司"))

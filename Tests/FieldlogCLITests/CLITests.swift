@@ -370,6 +370,19 @@ import Testing
         #expect(plain.contains("诉求 \(number) · 标题 (title)"))
         #expect(plain.contains("--row \(number) --column title"))
         #expect(!plain.contains(conflicts?.first?["row"] as? String ?? "?"), "no UUID where a number exists")
+        // A row that names no open conflict, or a pick past the values, is refused; nothing is written.
+        let commitsBefore = try await county.a.ok(["status", "--json"]).json as? [String: Any]
+        let noSuchRow = try await county.a.run([
+            "conflicts", "resolve", "--row", "GT-2026-D001-9999", "--column", "title", "--pick", "1",
+        ])
+        #expect(noSuchRow.status == 1 && noSuchRow.stderr.contains("no open conflict on title"))
+        let badPick = try await county.a.run([
+            "conflicts", "resolve", "--row", number, "--column", "title", "--pick", "3",
+        ])
+        #expect(badPick.status == 1 && badPick.stderr.contains("--pick takes 1 to 2"))
+        let commitsAfter = try await county.a.ok(["status", "--json"]).json as? [String: Any]
+        #expect((commitsAfter?["commits"] as? [String: Int]) == (commitsBefore?["commits"] as? [String: Int]))
+        #expect((try await county.a.ok(["conflicts", "--json"]).json as? [Any])?.count == 1)
         let resolved = try await county.a.ok([
             "conflicts", "resolve", "--row", number, "--column", "title", "--pick", "1",
         ]).stdout
@@ -382,6 +395,12 @@ import Testing
             "demand", "add", "--enterprise", "山东高唐纺织有限公司", "--visit", "0000abcd", "--title", "x", "--content", "y",
         ])
         #expect(missing.status == 1 && missing.stderr.contains("fieldlog visit list"))
+        #expect((try await county.a.ok(["demand", "list", "--json"]).json as? [Any])?.count == 1, "nothing stored")
+        // Both --until and --days: refused before anything is opened.
+        let both = try await county.a.run([
+            "demand", "extend", number, "--until", "2026-12-30", "--days", "3", "--comment", "x",
+        ])
+        #expect(both.status == 1 && both.stderr.contains("not both"))
     }
 
     @Test func statusSyncAndListingsSpeakTheCountysWords() async throws {
