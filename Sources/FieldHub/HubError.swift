@@ -1,4 +1,6 @@
 import FieldCore
+import FieldSync
+import Hummingbird
 
 /// A refusal by the hub: a distinct code and HTTP status for each reason, and a sentence that names
 /// no secret (no key material, signature or body).
@@ -25,20 +27,23 @@ public struct HubError: Error, Sendable, Equatable {
         case badSignatureParameters = "bad_signature_parameters"
         case misdirectedRequest = "misdirected_request"
         case busy
+        /// The hub could not complete the request for a reason of its own (never bad input).
+        case `internal`
 
-        var status: Int {
+        var status: HTTPResponse.Status {
             switch self {
             case .missingSignature, .badSignature, .incompleteSignature, .badSignatureParameters, .createdOutOfWindow,
                 .expired,
                 .replayedNonce, .unknownKey:
-                401
-            case .revokedKey, .outOfScope, .enrollmentCodeInvalid, .enrollmentCodeSpent: 403
-            case .alreadyEnrolled: 409
-            case .digestMismatch, .badRequest, .unsupportedVersion, .incompleteBody: 400
-            case .bodyTooLarge: 413
-            case .notFound: 404
-            case .misdirectedRequest: 421
-            case .busy: 503
+                .unauthorized
+            case .revokedKey, .outOfScope, .enrollmentCodeInvalid, .enrollmentCodeSpent: .forbidden
+            case .alreadyEnrolled: .conflict
+            case .digestMismatch, .badRequest, .unsupportedVersion, .incompleteBody: .badRequest
+            case .bodyTooLarge: .contentTooLarge
+            case .notFound: .notFound
+            case .misdirectedRequest: .misdirectedRequest
+            case .busy: .serviceUnavailable
+            case .internal: .internalServerError
             }
         }
     }
@@ -51,7 +56,52 @@ public struct HubError: Error, Sendable, Equatable {
         self.message = message
     }
 
-    var status: Int { code.status }
+    /// The answer to a request the hub could not complete for a reason of its own.
+    static let internalFailure = HubError(.internal, "the hub could not complete the request; see its log")
 }
 
 extension HubError: CodedFieldlogError {}
+
+extension HubError: HTTPResponseError {
+    public var status: HTTPResponse.Status { code.status }
+
+    /// `{"error": {"code": …, "message": …}}` with the code's status (the signing middleware signs it).
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response()
+    }
+
+    func response() -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        return Response(
+            status: status,
+            headers: fields,
+            body: ResponseBody(
+                byteBuffer: ByteBuffer(bytes: ErrorEnvelope(code: code.rawValue, message: message).encoded())
+            )
+        )
+    }
+
+    /// The one mapping from whatever was thrown while answering a request to what the client is told:
+    /// a hub refusal as it is, the router's "not found" as the hub's, a sync refusal by its code, and
+    /// anything else as an internal failure (logged by the caller, never shown).
+    init(answering error: any Error) {
+        switch error {
+        case let error as HubError:
+            self = error
+        case let error as HTTPError where error.status == .notFound:
+            self = HubError(
+                .notFound,
+                "there is no such endpoint; the hub serves \(HubRoutes.all.joined(separator: ", "))"
+            )
+        case let error as SyncError:
+            switch error.code {
+            case .unsupportedVersion: self = HubError(.unsupportedVersion, error.message)
+            case .outOfScope: self = HubError(.outOfScope, error.message)
+            default: self = HubError(.badRequest, error.message)
+            }
+        default:
+            self = .internalFailure
+        }
+    }
+}

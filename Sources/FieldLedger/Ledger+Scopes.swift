@@ -10,22 +10,18 @@ public enum DeviceStanding: Sendable, Equatable {
     case enrolled(Role)
 }
 
+/// Who signed a request, as the registry this replica holds knows them: the key, its standing, and
+/// the scopes it may read (empty unless enrolled).
+public struct DeviceIdentity: Sendable, Equatable {
+    public var key: PublicKey
+    public var standing: DeviceStanding
+    public var readableScopes: Set<String>
+}
+
 extension Ledger {
     /// The standing of a device key in the current registry. The root key is the operator.
     public func standing(of key: PublicKey) throws -> DeviceStanding {
-        if key == replica.root { return .enrolled(.operator) }
-        return try read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT role, COALESCE(revoked, 0) AS revoked FROM devices WHERE id = ? AND deleted = 0",
-                    arguments: [Data(RegistryIDs.device(key).bytes16)]
-                )
-            else { return .unknown }
-            if row["revoked"] as Int == 1 { return .revoked }
-            guard let role = Role(rawValue: row["role"] ?? "") else { return .unknown }
-            return .enrolled(role)
-        }
+        try read { db in try standing(of: key, db) }
     }
 
     /// The scopes a device may read: the registry, and the enterprises its user may see — a
@@ -33,46 +29,75 @@ extension Ledger {
     /// demand assigned to it (lead or co-department), everything for coordinators, supervisors
     /// and operators. Empty for an unknown or revoked device.
     public func readableScopes(of key: PublicKey) throws -> Set<String> {
-        guard case .enrolled(let role) = try standing(of: key) else { return [] }
+        try read { db in try readableScopes(of: key, standing: try standing(of: key, db), db) }
+    }
+
+    /// A device's standing and readable scopes, read together from one snapshot of the registry.
+    public func identity(of key: PublicKey) throws -> DeviceIdentity {
+        try read { db in
+            let standing = try standing(of: key, db)
+            return DeviceIdentity(
+                key: key,
+                standing: standing,
+                readableScopes: try readableScopes(of: key, standing: standing, db)
+            )
+        }
+    }
+
+    func standing(of key: PublicKey, _ db: Database) throws -> DeviceStanding {
+        if key == replica.root { return .enrolled(.operator) }
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT role, COALESCE(revoked, 0) AS revoked FROM devices WHERE id = ? AND deleted = 0",
+                arguments: [Data(RegistryIDs.device(key).bytes16)]
+            )
+        else { return .unknown }
+        if row["revoked"] as Int == 1 { return .revoked }
+        guard let role = Role(rawValue: row["role"] ?? "") else { return .unknown }
+        return .enrolled(role)
+    }
+
+    func readableScopes(of key: PublicKey, standing: DeviceStanding, _ db: Database) throws -> Set<String> {
+        guard case .enrolled(let role) = standing else { return [] }
         var scopes: Set<String> = [Commit.registryScope]
         let device = Data(RegistryIDs.device(key).bytes16)
-        let enterprises: [Data] = try read { db in
-            switch role {
-            case .coordinator, .supervisor, .operator:
-                return try Data.fetchAll(db, sql: "SELECT id FROM enterprises WHERE deleted = 0")
-            case .cadre:
-                return try Data.fetchAll(
+        let enterprises: [Data]
+        switch role {
+        case .coordinator, .supervisor, .operator:
+            enterprises = try Data.fetchAll(db, sql: "SELECT id FROM enterprises WHERE deleted = 0")
+        case .cadre:
+            enterprises = try Data.fetchAll(
+                db,
+                sql: """
+                    SELECT l.enterprise_id FROM linkages l JOIN devices d ON d.cadre_id = l.cadre_id
+                    WHERE d.id = ? AND l.active = 1 AND l.deleted = 0
+                    """,
+                arguments: [device]
+            )
+        case .department:
+            guard
+                let department = try Data.fetchOne(
                     db,
-                    sql: """
-                        SELECT l.enterprise_id FROM linkages l JOIN devices d ON d.cadre_id = l.cadre_id
-                        WHERE d.id = ? AND l.active = 1 AND l.deleted = 0
-                        """,
+                    sql: "SELECT department_id FROM devices WHERE id = ?",
                     arguments: [device]
                 )
-            case .department:
-                guard
-                    let department = try Data.fetchOne(
-                        db,
-                        sql: "SELECT department_id FROM devices WHERE id = ?",
-                        arguments: [device]
-                    )
-                else {
-                    return []
-                }
-                let hex = UUID(bytes16: [UInt8](department)).lowercased
-                // Assigned to it as lead or co-department, now or before (an assign or reassign event
-                // names it), or by the columns of a demand row written that way.
-                return try Data.fetchAll(
-                    db,
-                    sql: """
-                        SELECT DISTINCT d.enterprise_id FROM demand_events e JOIN demands d ON d.id = e.demand_id
-                        WHERE e.deleted = 0 AND d.deleted = 0 AND e.action IN ('assign', 'reassign') AND e.data LIKE ?
-                        UNION
-                        SELECT DISTINCT enterprise_id FROM demands WHERE deleted = 0 AND (lead_department_id = ? OR co_department_ids LIKE ?)
-                        """,
-                    arguments: ["%\(hex)%", department, "%\(hex)%"]
-                )
+            else {
+                return scopes
             }
+            let hex = UUID(bytes16: [UInt8](department)).lowercased
+            // Assigned to it as lead or co-department, now or before (an assign or reassign event
+            // names it), or by the columns of a demand row written that way.
+            enterprises = try Data.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT d.enterprise_id FROM demand_events e JOIN demands d ON d.id = e.demand_id
+                    WHERE e.deleted = 0 AND d.deleted = 0 AND e.action IN ('assign', 'reassign') AND e.data LIKE ?
+                    UNION
+                    SELECT DISTINCT enterprise_id FROM demands WHERE deleted = 0 AND (lead_department_id = ? OR co_department_ids LIKE ?)
+                    """,
+                arguments: ["%\(hex)%", department, "%\(hex)%"]
+            )
         }
         for enterprise in enterprises where enterprise.count == 16 {
             scopes.insert(RegistryIDs.scope(of: UUID(bytes16: [UInt8](enterprise))))

@@ -105,7 +105,22 @@ import Glibc
             return try await group.reduce(into: Set<ObjectIdentifier>()) { $0.insert($1) }
         }
         #expect(readers.count == 2)
-        #expect(HubHandler.readThreads !== HubHandler.writeThreads)
+        #expect(handler.threads.read !== handler.threads.write)
+    }
+
+    /// The database threads are a service of the hub's application: they answer while it runs and
+    /// are shut down with it, after the server has stopped.
+    @Test func theDatabaseThreadsStopWithTheHub() async throws {
+        let county = try HubTests.County()
+        let threads = HubThreads()
+        try await buildHub(county.configuration(), threads: threads).test(.live) { live in
+            let health = try await live.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+            #expect(try await threads.perform(.read) { 1 } == 1)
+            #expect(try await threads.perform(.write) { 2 } == 2)
+        }
+        await #expect(throws: (any Error).self) { _ = try await threads.perform(.read) { 1 } }
+        await #expect(throws: (any Error).self) { _ = try await threads.perform(.write) { 2 } }
     }
 
     /// Connects to 127.0.0.1:`port`, sends `bytes` and then nothing more; returns how the hub ended
