@@ -198,9 +198,9 @@ extension Ledger {
 
     // MARK: Acting
 
-    /// Takes a workflow action on a demand: checks it against the state machine, this device's
-    /// role (and, for a department, that it is the lead), and the data the action needs; then
-    /// appends its event, following the current tip. Returns the new status.
+    /// Takes a workflow action on a demand, its references given by name as a person types them
+    /// (`ActionInput`): resolves them into a `WorkflowStep` and takes it (`take`). The move itself
+    /// is checked first, so a step that is not allowed now is refused as such before its inputs.
     @discardableResult
     public func act(
         _ action: DemandAction,
@@ -211,6 +211,61 @@ extension Ledger {
         throws -> DemandStatus
     {
         let id = try self.demand(named: demand)
+        let events = try workflowEvents(of: id)
+        let actors = try workflowActors()
+        let status = Workflow.derive(events, calendar: try calendar(), profile: profile, actors: actors)
+        let number = try text("demands", id, "number") ?? id.lowercased
+        let handles = Self.eventHandles(events.map(\.id))
+        let handle = { (event: UUID) in handles[event] ?? event.lowercased }
+        guard let role = try enrolledRole() else {
+            throw LedgerError(.notPermitted, "this device is not enrolled (or is revoked)")
+        }
+        let step: WorkflowStep
+        do {
+            if action == .settle {
+                guard Actor.coordinator.admits(role) else { throw WorkflowRefusal.settleNotCoordinator(role) }
+                guard let fork = status.conflicts.first else { throw WorkflowRefusal.noConflictToSettle }
+                guard let keep = input.keep else {
+                    let branches = fork.map { "\(handle($0)) (\($0.lowercased))" }.joined(separator: ", ")
+                    throw LedgerError(
+                        .missingField,
+                        "settle needs \(field: .keep), the first event of the branch to keep: one of \(branches)"
+                    )
+                }
+                // Named among every event of the demand, so a handle that also fits another event is
+                // refused as ambiguous rather than taken for the first match.
+                step = .settle(
+                    keep: try Self.event(named: keep, among: events.map(\.id), what: "event of demand \(number)")
+                )
+            } else {
+                let transition = try Workflow.transition(
+                    action,
+                    status: status,
+                    role: role,
+                    department: actors.department(of: publicKey.hex)
+                )
+                if transition.needsComment && (input.comment?.trimmingCharacters(in: .whitespaces) ?? "").isEmpty {
+                    throw WorkflowRefusal.needsComment(action)
+                }
+                step = try self.step(action, input, profile: profile)
+            }
+        } catch let refusal as WorkflowRefusal {
+            throw refusal.ledgerError(demand: number, handle: handle)
+        }
+        return try take(step, on: demand, comment: input.comment, profile: profile)
+    }
+
+    /// Takes a workflow step on a demand: `Workflow.plan` judges it against the state machine, this
+    /// device's registry role (and, for a department, that it is the lead) and what the step
+    /// carries; then its event is appended, following the current tip. Returns the new status.
+    @discardableResult
+    public func take(
+        _ step: WorkflowStep,
+        on demand: String,
+        comment: String?,
+        profile: DeadlineProfile = .shandong2115
+    ) throws -> DemandStatus {
+        let id = try self.demand(named: demand)
         let calendar = try calendar()
         let events = try workflowEvents(of: id)
         let actors = try workflowActors()
@@ -219,209 +274,90 @@ extension Ledger {
         guard let role = try enrolledRole() else {
             throw LedgerError(.notPermitted, "this device is not enrolled (or is revoked)")
         }
-        let nowMilliseconds = Int64(replica.options.wallClock())
-        var data: [String: String] = [:]
-        var parent = status.tip
-        var to = status.state
-
-        if action == .settle {
-            guard Actor.coordinator.admits(role) else {
-                throw LedgerError(
-                    .transitionRefused,
-                    "only the coordinator settles a workflow conflict; a \(role.rawValue) may not"
-                )
-            }
-            guard let fork = status.conflicts.first else {
-                throw LedgerError(.notFound, "demand \(number) has no workflow conflict to settle")
-            }
-            let handles = Self.eventHandles(events.map(\.id))
-            let branches = fork.map { "\(handles[$0] ?? $0.lowercased) (\($0.lowercased))" }.joined(separator: ", ")
-            guard let keep = input.keep else {
-                throw LedgerError(
-                    .missingField,
-                    "settle needs \(field: .keep), the first event of the branch to keep: one of \(branches)"
-                )
-            }
-            // Named among every event of the demand, so a handle that also fits another event is
-            // refused as ambiguous rather than taken for the first match.
-            let kept = try Self.event(named: keep, among: events.map(\.id), what: "event of demand \(number)")
-            guard fork.contains(kept) else {
-                throw LedgerError(
-                    .invalidField,
-                    "event \(keep) of demand \(number) does not begin one of the conflicting branches; choose one of \(branches)"
-                )
-            }
-            data["keep"] = kept.lowercased
-            data["overrule"] = fork.filter { $0 != kept }.map(\.lowercased).joined(separator: ",")
-            let keptLine = Workflow.derive(
-                events,
-                calendar: calendar,
-                profile: profile,
-                actors: actors,
-                overruling: Set(fork.filter { $0 != kept })
-            )
-            parent = keptLine.tip
-            to = keptLine.state
-            guard let comment = input.comment, !comment.trimmingCharacters(in: .whitespaces).isEmpty else {
-                throw LedgerError(.missingField, "settle needs \(field: .comment) (why this branch is kept)")
-            }
-        } else {
-            if status.hasConflict {
-                throw LedgerError(
-                    .workflowConflict,
-                    "demand \(number) has a workflow conflict (concurrent actions: \(status.conflicts[0].map { Self.eventHandles(events.map(\.id))[$0] ?? $0.lowercased }.joined(separator: ", "))); the coordinator settles it first, keeping one branch (\(field: .keep)) with a \(field: .comment)"
-                )
-            }
-            let moves = Workflow.allowed(from: status.state)
-            let candidates = moves.filter { $0.action == action }
-            guard !candidates.isEmpty else {
-                throw LedgerError(
-                    .transitionRefused,
-                    "\(action.rawValue) is not allowed on demand \(number) in state \(status.state.rawValue) (\(status.state.chinese)); allowed: \(Workflow.describe(moves))"
-                )
-            }
-            guard let transition = candidates.first(where: { $0.actors.contains { $0.admits(role) } }) else {
-                throw LedgerError(
-                    .transitionRefused,
-                    "a \(role.rawValue) device may not \(action.rawValue) demand \(number) in state \(status.state.rawValue); that is for: \(candidates.flatMap(\.actors).map(\.rawValue).joined(separator: ", ")). Allowed from this state: \(Workflow.describe(moves))"
-                )
-            }
-            to = transition.to
-            if role == .department {
-                guard let mine = actors.department(of: publicKey.hex), mine == status.lead else {
-                    throw LedgerError(
-                        .transitionRefused,
-                        "only the lead department of demand \(number) may \(action.rawValue) it"
-                    )
-                }
-                if action == .return, status.noReturnLeads.contains(mine) {
-                    throw LedgerError(
-                        .transitionRefused,
-                        "the coordinator kept this department as lead after its return; it may not return demand \(number) again"
-                    )
-                }
-            }
-            let comment = input.comment?.trimmingCharacters(in: .whitespaces) ?? ""
-            if transition.needsComment && comment.isEmpty {
-                throw LedgerError(.missingField, "\(action.rawValue) needs \(field: .comment) (the reason)")
-            }
-            try fill(
-                &data,
-                for: transition,
-                input: input,
+        let now = Int64(replica.options.wallClock())
+        let event: PlannedEvent
+        do {
+            event = try Workflow.plan(
+                step,
+                comment: comment,
+                events: events,
                 status: status,
+                actors: actors,
                 role: role,
+                department: actors.department(of: publicKey.hex),
                 calendar: calendar,
                 profile: profile,
-                now: nowMilliseconds
+                now: now
             )
+        } catch {
+            let handles = Self.eventHandles(events.map(\.id))
+            throw error.ledgerError(demand: number, handle: { handles[$0] ?? $0.lowercased })
         }
-
-        let enterprise = try read { db in
-            try Data.fetchOne(
-                db,
-                sql: "SELECT enterprise_id FROM demands WHERE id = ? AND deleted = 0",
-                arguments: [Data(id.bytes16)]
-            )
-        }.map { UUID(bytes16: [UInt8]($0)) }
-        guard let enterprise else { throw LedgerError(.notFound, "demand \(number) is deleted") }
+        guard let enterprise = try demandEnterprise(id) else {
+            throw LedgerError(.notFound, "demand \(number) is deleted")
+        }
         let actor = try authorName(publicKey)
-        let json = String(
-            decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]),
-            as: UTF8.self
-        )
         try writeRecord(enterprise: enterprise) { batch in
             batch.insert(
                 "demand_events",
                 [
-                    "demand_id": .id(id), "parent_id": .id(parent), "at": .text(ISOTime.format(nowMilliseconds)),
+                    "demand_id": .id(id), "parent_id": .id(event.parent), "at": .text(ISOTime.format(now)),
                     "actor_key": .text(publicKey.hex),
-                    "actor_name": .text(actor), "role": .text(role.rawValue), "action": .text(action.rawValue),
-                    "from_state": .text(status.state.rawValue), "to_state": .text(to.rawValue),
-                    "comment": .optionalText(input.comment),
-                    "data": .text(json),
+                    "actor_name": .text(actor), "role": .text(role.rawValue), "action": .text(event.action.rawValue),
+                    "from_state": .text(event.from.rawValue), "to_state": .text(event.to.rawValue),
+                    "comment": .optionalText(event.comment),
+                    "data": .text(event.data.json),
                 ]
             )
         }
         return Workflow.derive(try workflowEvents(of: id), calendar: calendar, profile: profile, actors: actors)
     }
 
-    /// Checks and gathers the data an action needs.
-    private func fill(
-        _ data: inout [String: String],
-        for transition: Transition,
-        input: ActionInput,
-        status: DemandStatus,
-        role: Role,
-        calendar: WorkCalendar,
-        profile: DeadlineProfile,
-        now: Int64
-    ) throws {
-        let action = transition.action
+    /// The enterprise a live demand belongs to.
+    func demandEnterprise(_ id: UUID) throws -> UUID? {
+        try read { db in
+            try Data.fetchOne(
+                db,
+                sql: "SELECT enterprise_id FROM demands WHERE id = ? AND deleted = 0",
+                arguments: [Data(id.bytes16)]
+            )
+        }.map { UUID(bytes16: [UInt8]($0)) }
+    }
+
+    /// The step an action with inputs given by name makes: departments found in the registry, a
+    /// contact time read in county time, what each step needs checked present.
+    func step(_ action: DemandAction, _ input: ActionInput, profile: DeadlineProfile) throws -> WorkflowStep {
         func required(_ value: String?, _ field: LedgerError.Field, _ what: String = "") throws(LedgerError) -> String {
             guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw LedgerError(.missingField, "\(action.rawValue) needs \(field: field)\(what)")
             }
             return value.trimmingCharacters(in: .whitespaces)
         }
+        func contacted() throws -> Int64? { try input.contacted.map { try contactTime($0, profile: profile) } }
         switch action {
         case .assign, .reassign:
             let lead = try department(named: try required(input.lead, .lead, " (the lead department)"))
-            let co = try input.co.map { try department(named: $0) }.filter { $0 != lead }
-            data["lead"] = lead.lowercased
-            if !co.isEmpty { data["co"] = co.map(\.lowercased).joined(separator: ",") }
+            let co = try input.co.map { try department(named: $0) }
+            return action == .assign ? .assign(lead: lead, co: co) : .reassign(lead: lead, co: co)
         case .return:
-            let suggest = try department(
-                named: try required(input.suggest, .suggest, " (the unit it belongs to)")
+            return .return(
+                suggest: try department(named: try required(input.suggest, .suggest, " (the unit it belongs to)"))
             )
-            data["suggest"] = suggest.lowercased
         case .extend:
-            guard let deadline = status.deadline else {
-                throw LedgerError(.invalidField, "demand has no deadline to extend")
-            }
-            let until: Day
             if let text = input.until {
                 guard let day = Day(text) else {
                     throw LedgerError(.invalidField, "\(field: .until) '\(text)' is not a date like 2026-03-15")
                 }
-                until = day
-            } else if let days = input.days, days > 0 {
-                until = calendar.addingWorkdays(days, to: deadline).day
-            } else if role != .department, let pending = status.pendingExtension {
-                until = pending
-            } else {
-                throw LedgerError(
-                    .missingField,
-                    "extend needs \(field: .until) (a date) or \(field: .days) (working days)"
-                )
+                return .extend(.until(day))
             }
-            guard until > deadline else {
-                throw LedgerError(.invalidField, "the extension \(until) is not after the deadline \(deadline)")
-            }
-            let start = status.handlingStart ?? deadline
-            let cap = calendar.addingWorkdays(profile.maximumWorkdays, to: start).day
-            guard until <= cap else {
-                throw LedgerError(
-                    .invalidField,
-                    "an extension may reach at most \(profile.maximumWorkdays) working days from \(start): \(cap) (asked \(until))"
-                )
-            }
-            if role == .department {
-                let today = profile.localDay(now)
-                guard calendar.workdays(after: today, through: deadline) >= profile.extensionNoticeWorkdays else {
-                    throw LedgerError(
-                        .transitionRefused,
-                        "an extension is asked for at least \(profile.extensionNoticeWorkdays) working day(s) before the deadline \(deadline); it is too late"
-                    )
-                }
-            }
-            data["until"] = until.description
+            if let days = input.days, days > 0 { return .extend(.workdays(days)) }
+            return .extend(.asked)
         case .reply:
-            data["reply"] = try required(input.reply, .reply, " (答复内容)")
-            if transition.from != .pendingIntake { data["outcome"] = try required(input.outcome, .outcome, " (办理结果)") }
-            if let contacted = input.contacted { data["contacted"] = try contactTime(contacted, profile: profile) }
+            let reply = try required(input.reply, .reply, " (答复内容)")
+            let outcome = input.outcome?.trimmingCharacters(in: .whitespaces)
+            return .reply(reply: reply, outcome: outcome?.isEmpty == false ? outcome : nil, contacted: try contacted())
         case .sign:
-            if let contacted = input.contacted { data["contacted"] = try contactTime(contacted, profile: profile) }
+            return .sign(contacted: try contacted())
         case .followUp:
             guard let resolved = input.resolved else {
                 throw LedgerError(
@@ -429,43 +365,40 @@ extension Ledger {
                     "follow-up needs \(field: .resolved) yes or no (the enterprise's verdict)"
                 )
             }
-            data["resolved"] = resolved ? "yes" : "no"
-            data["satisfaction"] = try Vocabulary.check(
+            let satisfaction = try Vocabulary.check(
                 try required(input.satisfaction, .satisfaction),
                 in: Vocabulary.satisfactions,
                 field: "satisfaction"
             )
+            return .followUp(resolved: resolved, satisfaction: satisfaction)
         case .reopen:
-            if let satisfaction = input.satisfaction {
-                data["satisfaction"] = try Vocabulary.check(
-                    satisfaction,
-                    in: Vocabulary.satisfactions,
-                    field: "satisfaction"
-                )
-            }
-        case .longTerm:
-            data["milestones"] = try required(input.milestones, .milestones, " (\"YYYY-MM-DD 内容; …\")")
-            for part in data["milestones"]!.split(separator: ";") {
-                let date = part.trimmingCharacters(in: .whitespaces).prefix(10)
-                guard Day(date) != nil else {
-                    throw LedgerError(.invalidField, "milestone '\(part)' does not start with a date like 2026-06-30")
+            return .reopen(
+                satisfaction: try input.satisfaction.map {
+                    try Vocabulary.check($0, in: Vocabulary.satisfactions, field: "satisfaction")
                 }
-            }
-        case .submit, .rejectReply, .acceptReply, .archive, .reject, .settle:
-            break
+            )
+        case .longTerm:
+            return .longTerm(milestones: try required(input.milestones, .milestones, " (\"YYYY-MM-DD 内容; …\")"))
+        case .submit: return .submit
+        case .reject: return .reject
+        case .acceptReply: return .acceptReply
+        case .rejectReply: return .rejectReply
+        case .archive: return .archive
+        case .settle:
+            throw LedgerError(.missingField, "settle needs \(field: .keep), the first event of the branch to keep")
         }
     }
 
     /// A contact time as given on the command line: ISO 8601, or "YYYY-MM-DD HH:MM" in county time.
-    private func contactTime(_ text: String, profile: DeadlineProfile) throws(LedgerError) -> String {
-        if let milliseconds = ISOTime.parse(text) { return ISOTime.format(milliseconds) }
+    private func contactTime(_ text: String, profile: DeadlineProfile) throws(LedgerError) -> Int64 {
+        if let milliseconds = ISOTime.parse(text) { return milliseconds }
         let parts = text.split(separator: " ")
         if parts.count == 2, let day = Day(parts[0]) {
             let clock = parts[1].split(separator: ":")
             if clock.count == 2, let hour = Int(clock[0]), let minute = Int(clock[1]), (0..<24).contains(hour),
                 (0..<60).contains(minute)
             {
-                return ISOTime.format(profile.instant(day, minute: hour * 60 + minute))
+                return profile.instant(day, minute: hour * 60 + minute)
             }
         }
         throw LedgerError(
