@@ -1,6 +1,5 @@
 import FieldStore
 import Foundation
-import GRDB
 
 /// Short handles: how a person names a record that has no number (a visit), an event of a
 /// demand's 流转日志, or the row of a conflict, instead of its 36-character id.
@@ -80,7 +79,7 @@ extension Ledger {
     /// The id of every visit this replica holds, deleted ones too: a handle is compared with all
     /// of them, so that deleting a visit never changes another's handle.
     func visitIDs() throws -> [UUID] {
-        try read { db in try Data.fetchAll(db, sql: "SELECT id FROM visits").compactMap(UUID.init(blob:)) }
+        try read { try $0.allIDs("visits") }
     }
 
     /// The handle of every visit this replica holds.
@@ -100,13 +99,7 @@ extension Ledger {
                 what: "visit",
                 shownBy: "`fieldlog visit list`"
             )
-        let live = try read { db in
-            try Bool.fetchOne(
-                db,
-                sql: "SELECT 1 FROM visits WHERE id = ? AND deleted = 0",
-                arguments: [Data(id.bytes16)]
-            ) ?? false
-        }
+        let live = try read { try $0.isLive("visits", id) }
         guard live else {
             throw LedgerError(.notFound, "no visit \(text) is held here; list them with `fieldlog visit list`")
         }

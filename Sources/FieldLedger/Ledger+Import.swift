@@ -1,7 +1,6 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 /// Imports the registry from CSV files (UTF-8, optional BOM, Chinese or English headers).
 ///
@@ -159,16 +158,11 @@ extension Ledger {
             let start = try table.column(["开始日期", "start_date"], required: false)
             var inputs: [LinkInput] = []
             var plan: [ImportLine] = []
-            let active = try read { db in
-                Set(
-                    try Row.fetchAll(
-                        db,
-                        sql: "SELECT cadre_id, enterprise_id, role FROM linkages WHERE deleted = 0 AND active = 1"
-                    ).map {
-                        "\(Hex.encode($0["cadre_id"] as Data)) \(Hex.encode($0["enterprise_id"] as Data)) \($0["role"] as String? ?? "")"
-                    }
-                )
-            }
+            let active = Set(
+                try read { try $0.activeLinkages() }.map {
+                    "\(Hex.encode($0.cadre.bytes16)) \(Hex.encode($0.enterprise.bytes16)) \($0.role)"
+                }
+            )
             for (index, row) in table.rows.enumerated() {
                 let line = index + 2
                 let roleText = cell(row, role) ?? "lead"
@@ -323,19 +317,13 @@ extension Ledger {
                 ("name", fields["name"] ?? nil)
             }
         guard let value else { return nil }
-        let ids = try read { db in
-            try Data.fetchAll(
-                db,
-                sql: "SELECT id FROM \"\(kind.table)\" WHERE deleted = 0 AND \"\(column)\" = ?",
-                arguments: [value]
-            )
-        }
+        let ids = try read { try $0.liveRows(kind.table, where: column, is: value) }
         guard ids.count <= 1 else {
             throw LedgerError(
                 .ambiguous,
                 "\(ids.count) \(kind.chinese) rows are named \(value); correct them one by one with `fieldlog registry update`"
             )
         }
-        return ids.first.map { UUID(bytes16: [UInt8]($0)) }
+        return ids.first
     }
 }

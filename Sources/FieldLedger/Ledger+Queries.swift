@@ -1,7 +1,6 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 /// A demand as listed.
 public struct DemandSummary: Sendable, Codable, Equatable {
@@ -91,58 +90,14 @@ public struct DemandFilter: Sendable {
 }
 
 extension Ledger {
-    static let demandSelect = """
-        SELECT d.id, d.number, e.name AS enterprise, e.uscc, e.township, c.name AS cadre, d.type, d.category, d.title,
-               d.content, d.state, d.urgency, d.registered_at, d.channel, d.expected, d.remarks
-        FROM demands d
-        LEFT JOIN enterprises e ON e.id = d.enterprise_id
-        LEFT JOIN cadres c ON c.id = d.cadre_id
-        """
-
-    static func demandSummary(_ row: Row) -> DemandSummary {
-        DemandSummary(
-            id: UUID(bytes16: [UInt8](row["id"] as Data)).lowercased,
-            number: row["number"] ?? "",
-            enterprise: row["enterprise"] ?? "?",
-            uscc: row["uscc"],
-            township: row["township"],
-            cadre: row["cadre"],
-            type: row["type"],
-            category: row["category"],
-            title: row["title"] ?? "",
-            content: row["content"],
-            state: row["state"],
-            urgency: row["urgency"],
-            registeredAt: row["registered_at"],
-            channel: row["channel"],
-            expected: row["expected"],
-            remarks: row["remarks"]
-        )
-    }
-
     /// Live demands, newest number last.
     public func demands(matching filter: DemandFilter = DemandFilter()) throws -> [DemandSummary] {
-        var conditions = ["d.deleted = 0"]
-        var arguments: [any DatabaseValueConvertible] = []
-        if let enterprise = filter.enterprise {
-            conditions.append("d.enterprise_id = ?")
-            arguments.append(Data(try self.enterprise(named: enterprise).bytes16))
-        }
-        if let category = filter.category {
-            conditions.append("d.category = ?")
-            arguments.append(category)
-        }
-        if let text = filter.text {
-            conditions.append("(d.title LIKE ? OR d.content LIKE ?)")
-            arguments.append("%\(text)%")
-            arguments.append("%\(text)%")
-        }
-        let sql = Self.demandSelect + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY d.number, d.id"
+        let enterprise = try filter.enterprise.map { try self.enterprise(named: $0) }
         let statuses = try allStatuses()
         let shown = try shownDemands(among: statuses)
         // The state is derived from the events (the workflow), never read from a stored column.
-        let demands = try read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.demandSummary)
+        let demands = try read {
+            try $0.demandSummaries(enterprise: enterprise, category: filter.category, text: filter.text)
         }.filter { summary in
             shown.map { shown in UUID(uuidString: summary.id).map(shown.contains) ?? false } ?? true
         }.map { summary in
@@ -189,11 +144,9 @@ extension Ledger {
     /// One demand.
     public func demandDetail(_ text: String) throws -> DemandSummary {
         let id = try shownDemand(named: text)
-        let row = try read { db in
-            try Row.fetchOne(db, sql: Self.demandSelect + " WHERE d.id = ?", arguments: [Data(id.bytes16)])
+        guard var summary = try read({ try $0.demandSummary(id) }) else {
+            throw LedgerError(.notFound, "no demand \(text)")
         }
-        guard let row else { throw LedgerError(.notFound, "no demand \(text)") }
-        var summary = Self.demandSummary(row)
         summary.state = try status(of: id.lowercased).state.rawValue
         return summary
     }
@@ -201,60 +154,25 @@ extension Ledger {
     /// A demand's event log, in time order.
     public func events(ofDemand text: String) throws -> [DemandEvent] {
         let id = try shownDemand(named: text)
-        let rows = try read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id",
-                arguments: [Data(id.bytes16)]
-            )
-        }
-        let ids = rows.map { UUID(blob: $0["id"] as Data) ?? UUID() }
-        let handles = Self.eventHandles(ids)
-        return zip(rows, ids).map { row, id in
-            DemandEvent(
-                id: id.lowercased,
-                handle: handles[id] ?? id.lowercased,
-                at: row["at"] ?? "",
-                actor: row["actor_name"] ?? "?",
-                role: row["role"],
-                action: row["action"] ?? "?",
-                from: row["from_state"],
-                to: row["to_state"],
-                comment: row["comment"]
-            )
+        let log = try read { try $0.eventLog(of: id) }
+        let handles = Self.eventHandles(log.map(\.id))
+        return log.map { id, event in
+            var event = event
+            event.handle = handles[id] ?? id.lowercased
+            return event
         }
     }
 
     /// Live visits, by date.
     public func visits(enterprise: String? = nil) throws -> [VisitSummary] {
-        var sql = """
-            SELECT v.id, v.visit_date, e.name AS enterprise, c.name AS cadre, v.mode, v.service_day, v.topics
-            FROM visits v LEFT JOIN enterprises e ON e.id = v.enterprise_id LEFT JOIN cadres c ON c.id = v.cadre_id
-            WHERE v.deleted = 0
-            """
-        var arguments: [any DatabaseValueConvertible] = []
-        if let enterprise {
-            sql += " AND v.enterprise_id = ?"
-            arguments.append(Data(try self.enterprise(named: enterprise).bytes16))
-        }
-        sql += " ORDER BY v.visit_date, v.id"
+        let enterprise = try enterprise.map { try self.enterprise(named: $0) }
         let handles = try visitHandles()
         let shownVisits = try shownDemands().map(visitsOf)
-        return try read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
-                let id = UUID(bytes16: [UInt8](row["id"] as Data))
-                if let shownVisits, !shownVisits.contains(id) { return nil }
-                return VisitSummary(
-                    id: id.lowercased,
-                    handle: handles[id] ?? id.lowercased,
-                    date: row["visit_date"] ?? "",
-                    enterprise: row["enterprise"] ?? "?",
-                    cadre: row["cadre"],
-                    mode: row["mode"],
-                    isServiceDay: (row["service_day"] as Int?) == 1,
-                    topics: row["topics"]
-                )
-            }
+        return try read { try $0.visitSummaries(enterprise: enterprise) }.compactMap { id, visit in
+            if let shownVisits, !shownVisits.contains(id) { return nil }
+            var visit = visit
+            visit.handle = handles[id] ?? id.lowercased
+            return visit
         }
     }
 
@@ -312,14 +230,10 @@ extension Ledger {
 
     /// Counts for `fieldlog status`.
     public func counts() throws -> [String: Int] {
-        try read { db in
-            var out: [String: Int] = [:]
-            for table in [
+        try read {
+            try $0.liveCounts([
                 "departments", "cadres", "devices", "enterprises", "linkages", "visits", "demands", "demand_events",
-            ] {
-                out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\(table)\" WHERE deleted = 0") ?? 0
-            }
-            return out
+            ])
         }
     }
 }
@@ -328,55 +242,27 @@ extension Ledger {
     /// A registry table as rows of named text fields, for `fieldlog registry list`.
     /// Contact phones are masked unless `showPersonalData` is set.
     public func registryListing(_ kind: String, showPersonalData: Bool = false) throws -> [[String: String]] {
-        let sql: String
-        switch kind {
-        case "departments":
-            sql =
-                "SELECT id, name, kind, head, liaison, phone, retired_on FROM departments WHERE deleted = 0 ORDER BY name"
-        case "cadres":
-            sql = """
-                SELECT c.id, c.name, c.title, p.name AS department, c.rank, c.mobile, c.retired_on FROM cadres c
-                LEFT JOIN departments p ON p.id = c.department_id WHERE c.deleted = 0 ORDER BY c.name
-                """
-        case "enterprises":
-            sql = """
-                SELECT id, name, short_name, uscc, uscc_missing_reason, township, industry, size, is_key, contact_name, contact_phone, retired_on
-                FROM enterprises WHERE deleted = 0 ORDER BY name
-                """
-        case "linkages":
-            sql = """
-                SELECT l.id, c.name AS cadre, e.name AS enterprise, l.role, l.start_date, l.end_date, l.active FROM linkages l
-                LEFT JOIN cadres c ON c.id = l.cadre_id LEFT JOIN enterprises e ON e.id = l.enterprise_id
-                WHERE l.deleted = 0 ORDER BY e.name, l.active DESC, c.name
-                """
-        case "devices":
-            sql = """
-                SELECT d.code, d.role, COALESCE(c.name, p.name, d.label) AS holder, d.public_key, d.enrolled_at,
-                       COALESCE(d.revoked, 0) AS revoked FROM devices d
-                LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
-                WHERE d.deleted = 0 ORDER BY d.code
-                """
-        default:
+        guard let rows = try read({ try $0.registryRows(kind) }) else {
             throw LedgerError(
                 .invalidField,
                 "\(kind) is not one of departments, cadres, enterprises, linkages, devices"
             )
         }
-        return try read { db in
-            try Row.fetchAll(db, sql: sql).map { row in
-                var out: [String: String] = [:]
-                for column in row.columnNames {
-                    let value = Value(databaseValue: row[column] as DatabaseValue)
-                    guard value != .null else { continue }
-                    var text =
-                        column == "id" ? (UUID(blob: row[column] as Data) ?? UUID()).lowercased : Ledger.display(value)
-                    if ["contact_phone", "mobile", "phone"].contains(column) && !showPersonalData {
-                        text = Ledger.mask(phone: text)
-                    }
-                    out[column] = text
+        return rows.map { row in
+            var out: [String: String] = [:]
+            for (column, value) in row {
+                var text: String
+                if column == "id", case .blob(let bytes) = value, bytes.count == 16 {
+                    text = UUID(bytes16: bytes).lowercased
+                } else {
+                    text = Ledger.display(value)
                 }
-                return out
+                if ["contact_phone", "mobile", "phone"].contains(column) && !showPersonalData {
+                    text = Ledger.mask(phone: text)
+                }
+                out[column] = text
             }
+            return out
         }
     }
 

@@ -1,18 +1,12 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 extension Ledger {
     /// The cadre this device acts for, if any.
     func deviceCadre() throws -> UUID? {
-        try read { db in
-            try Data.fetchOne(
-                db,
-                sql: "SELECT cadre_id FROM devices WHERE id = ? AND deleted = 0",
-                arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
-            ).map { UUID(bytes16: [UInt8]($0)) }
-        }
+        guard let device = try read({ try $0.device(publicKey) }), !device.deleted else { return nil }
+        return device.cadre
     }
 
     func deviceCode() throws -> String {
@@ -24,10 +18,12 @@ extension Ledger {
         try writeRecord(enterprise: enterprise) { batch, _ in try build(&batch) }
     }
 
-    /// `writeRecord`, with `build` inside the write transaction, reading through `db`.
-    func writeRecord(enterprise: UUID, _ build: (inout WriteBatch, Database) throws -> Void) throws {
+    /// `writeRecord`, with `build` inside the write transaction, reading through `store`.
+    func writeRecord(enterprise: UUID, _ build: (inout WriteBatch, LedgerStore) throws -> Void) throws {
         do {
-            try replica.write(scope: RegistryIDs.scope(of: enterprise), as: try key, build)
+            try replica.write(scope: RegistryIDs.scope(of: enterprise), as: try key) { batch, db in
+                try build(&batch, LedgerStore(db: db))
+            }
         } catch let error as StoreError where [.notEnrolled, .notAuthorized, .revoked].contains(error.code) {
             throw LedgerError(.notPermitted, error.message)
         }
@@ -92,20 +88,14 @@ extension Ledger {
         let channel = try Vocabulary.check(input.channel, in: Vocabulary.channels, field: "channel")
         let urgency = try Vocabulary.check(input.urgency, in: Vocabulary.urgencies, field: "urgency")
         if let visit = input.visit {
-            let visitEnterprise = try read { db in
-                try Data.fetchOne(
-                    db,
-                    sql: "SELECT enterprise_id FROM visits WHERE id = ? AND deleted = 0",
-                    arguments: [Data(visit.bytes16)]
-                )
-            }
+            let visitEnterprise = try read { try $0.enterprise(ofVisit: visit) }
             guard let visitEnterprise else {
                 throw LedgerError(
                     .notFound,
                     "no visit \(visit.lowercased) is held here; list them with `fieldlog visit list`"
                 )
             }
-            guard visitEnterprise == Data(enterprise.bytes16) else {
+            guard visitEnterprise == enterprise else {
                 throw LedgerError(
                     .invalidField,
                     "that visit was to another enterprise; name a visit to this one (\(field: .visit))"
@@ -119,10 +109,10 @@ extension Ledger {
         var number = ""
         let actor = try authorName(publicKey)
         let role = try enrolledRole()?.rawValue ?? "unknown"
-        try writeRecord(enterprise: enterprise) { batch, db in
+        try writeRecord(enterprise: enterprise) { batch, store in
             // Read inside the write transaction: two `demand add` at once (six processes on one
             // laptop handed out -0003 twice and -0004 three times) now take their numbers in turn.
-            number = prefix + String(format: "%04d", try Self.lastDemandNumber(db, prefix: prefix) + 1)
+            number = prefix + String(format: "%04d", try store.lastDemandNumber(prefix: prefix) + 1)
             id = batch.insert(
                 "demands",
                 [
@@ -145,16 +135,6 @@ extension Ledger {
             )
         }
         return (id, number)
-    }
-
-    /// The highest counter of the demands numbered `prefix` + counter (0 if none), compared as
-    /// numbers, so that 10000 follows 9999.
-    static func lastDemandNumber(_ db: Database, prefix: String) throws -> Int {
-        try Int.fetchOne(
-            db,
-            sql: "SELECT MAX(CAST(substr(number, ?) AS INTEGER)) FROM demands WHERE substr(number, 1, ?) = ?",
-            arguments: [prefix.count + 1, prefix.count, prefix]
-        ) ?? 0
     }
 
     /// The demand with this number, id or id prefix.
@@ -182,16 +162,9 @@ extension Ledger {
 
     /// Writes cells of a demand and an `edit` event naming them in its 流转日志, in one commit.
     func writeDemandCells(_ id: UUID, _ values: [String: Value], comment: String) throws {
-        let info = try read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT enterprise_id, state FROM demands WHERE id = ? AND deleted = 0",
-                arguments: [Data(id.bytes16)]
-            )
+        guard let (enterprise, state) = try read({ try $0.demandRow(id) }) else {
+            throw LedgerError(.notFound, "demand \(id.lowercased) is deleted")
         }
-        guard let info else { throw LedgerError(.notFound, "demand \(id.lowercased) is deleted") }
-        let enterprise = UUID(bytes16: [UInt8](info["enterprise_id"] as Data))
-        let state: String? = info["state"]
         let actor = try authorName(publicKey)
         let role = try enrolledRole()?.rawValue ?? "unknown"
         try writeRecord(enterprise: enterprise) { batch in

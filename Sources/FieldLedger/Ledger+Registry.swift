@@ -1,7 +1,6 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 /// A department (单位).
 public struct DepartmentInput: Sendable {
@@ -107,7 +106,7 @@ extension Ledger {
     public func addDepartments(_ inputs: [DepartmentInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add departments")
         var names = Set(
-            try read { db in try String.fetchAll(db, sql: "SELECT name FROM departments WHERE deleted = 0") }
+            try read { try $0.liveValues("departments", "name") }
         )
         for input in inputs {
             let name = input.name.trimmingCharacters(in: .whitespaces)
@@ -144,7 +143,7 @@ extension Ledger {
     @discardableResult
     public func addCadres(_ inputs: [CadreInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add cadres")
-        var names = Set(try read { db in try String.fetchAll(db, sql: "SELECT name FROM cadres WHERE deleted = 0") })
+        var names = Set(try read { try $0.liveValues("cadres", "name") })
         var rows: [(CadreInput, UUID)] = []
         for input in inputs {
             let name = input.name.trimmingCharacters(in: .whitespaces)
@@ -185,12 +184,10 @@ extension Ledger {
     public func addEnterprises(_ inputs: [EnterpriseInput], allowDuplicateNames: Bool = false) throws -> [UUID] {
         try requireRoot("add enterprises")
         var codes = Set(
-            try read { db in
-                try String.fetchAll(db, sql: "SELECT uscc FROM enterprises WHERE deleted = 0 AND uscc IS NOT NULL")
-            }
+            try read { try $0.liveValues("enterprises", "uscc") }
         )
         var names = Set(
-            try read { db in try String.fetchAll(db, sql: "SELECT name FROM enterprises WHERE deleted = 0") }
+            try read { try $0.liveValues("enterprises", "name") }
         )
         var normalized: [(EnterpriseInput, String?)] = []
         for input in inputs {
@@ -269,17 +266,9 @@ extension Ledger {
     public func link(_ inputs: [LinkInput], replaceLead: Bool = false) throws {
         try requireRoot("link cadres to enterprises")
         var rows: [(cadre: UUID, enterprise: UUID, role: LinkageRole, start: String, replaced: UUID?)] = []
-        var leads: [UUID: UUID] = try read { db in
-            var map: [UUID: UUID] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT cadre_id, enterprise_id FROM linkages WHERE deleted = 0 AND active = 1 AND role = 'lead'"
-            ) {
-                map[UUID(bytes16: [UInt8](row["enterprise_id"] as Data))] = UUID(
-                    bytes16: [UInt8](row["cadre_id"] as Data)
-                )
-            }
-            return map
+        var leads: [UUID: UUID] = [:]
+        for linkage in try read({ try $0.activeLinkages() }) where linkage.role == "lead" {
+            leads[linkage.enterprise] = linkage.cadre
         }
         for input in inputs {
             let cadre = try cadre(named: input.cadre)
@@ -331,13 +320,7 @@ extension Ledger {
     /// The feeds a cadre's devices hold in an enterprise's scope, closed at the heads held here:
     /// a JSON object from device key to last accepted sequence (0 where none is held).
     func closedFeeds(cadre: UUID, enterprise: UUID) throws -> String {
-        let keys = try read { db in
-            try String.fetchAll(
-                db,
-                sql: "SELECT public_key FROM devices WHERE cadre_id = ? AND deleted = 0",
-                arguments: [Data(cadre.bytes16)]
-            )
-        }
+        let keys = try read { try $0.deviceKeys(ofCadre: cadre) }
         let scope = RegistryIDs.scope(of: enterprise)
         let heads = Dictionary(
             try replica.feeds().filter { $0.scope == scope }.map { ($0.author, $0.head) },
@@ -360,13 +343,7 @@ extension Ledger {
         let enterpriseID = try self.enterprise(named: enterprise)
         let row = RegistryIDs.linkage(cadre: cadreID, enterprise: enterpriseID)
         guard
-            try read({ db in
-                try Bool.fetchOne(
-                    db,
-                    sql: "SELECT active = 1 FROM linkages WHERE id = ? AND deleted = 0",
-                    arguments: [Data(row.bytes16)]
-                )
-            }) == true
+            try read({ try $0.isActiveLinkage(row) })
         else {
             throw LedgerError(.notFound, "\(cadre) is not linked to \(enterprise)")
         }
@@ -414,10 +391,7 @@ extension Ledger {
         let existing = try text("devices", row, "code")
         let code =
             try existing
-            ?? read { db in
-                let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM devices") ?? 0
-                return String(format: "D%03d", count + 1)
-            }
+            ?? String(format: "D%03d", try read { try $0.deviceCount() } + 1)
         try writeRegistry { batch in
             batch.update(
                 "devices",

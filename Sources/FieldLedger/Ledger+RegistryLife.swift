@@ -1,6 +1,5 @@
 import FieldStore
 import Foundation
-import GRDB
 
 /// The registry's life after the first import: corrections, renames, retirement, and re-imports of
 /// a master file as updates. Every change is a registry commit by the root, so it replicates and
@@ -23,9 +22,9 @@ extension Ledger {
         var table: String { rawValue + "s" }
         var lookup: Lookup {
             switch self {
-            case .department: Ledger.departmentLookup
-            case .cadre: Ledger.cadreLookup
-            case .enterprise: Ledger.enterpriseLookup
+            case .department: .departments
+            case .cadre: .cadres
+            case .enterprise: .enterprises
             }
         }
         var chinese: String {
@@ -115,13 +114,7 @@ extension Ledger {
     func requireLinked(_ enterprise: UUID) throws {
         guard try enrolledRole() == .cadre, let cadre = try deviceCadre() else { return }
         let active =
-            try read { db in
-                try Bool.fetchOne(
-                    db,
-                    sql: "SELECT active = 1 FROM linkages WHERE id = ? AND deleted = 0",
-                    arguments: [Data(RegistryIDs.linkage(cadre: cadre, enterprise: enterprise).bytes16)]
-                )
-            } ?? false
+            try read { try $0.isActiveLinkage(RegistryIDs.linkage(cadre: cadre, enterprise: enterprise)) }
         guard !active else { return }
         let cadreName = try text("cadres", cadre, "name") ?? cadre.lowercased
         let enterpriseName = try text("enterprises", enterprise, "name") ?? enterprise.lowercased
@@ -202,30 +195,35 @@ extension Ledger {
 
     /// The live row of `table` (other than `except`) whose `column` is `value`, if any.
     private func liveRow(_ table: String, _ column: String, _ value: String, except: UUID?) throws -> UUID? {
-        try read { db in
-            try Data.fetchAll(
-                db,
-                sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND \"\(column)\" = ?",
-                arguments: [value]
-            )
-        }.map { UUID(bytes16: [UInt8]($0)) }.first { $0 != except }
+        try read { try $0.liveRows(table, where: column, is: value) }.first { $0 != except }
+    }
+
+    /// A stored value as plain text: a number as written, a blob as its size; nil for null.
+    static func plainText(_ value: Value) -> String? {
+        switch value {
+        case .null: nil
+        case .integer(let number): "\(number)"
+        case .real(let number): "\(number)"
+        case .text(let text): text
+        case .blob(let bytes): "\(Data(bytes))"
+        }
     }
 
     /// A row's fields as a person reads them (the department by name, 重点企业 as 是 or 否).
     func currentFields(_ kind: RegistryKind, _ id: UUID) throws -> [String: String?] {
-        let row = try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM \"\(kind.table)\" WHERE id = ?", arguments: [Data(id.bytes16)])
+        guard let row = try read({ try $0.cells(kind.table, id) }) else {
+            throw LedgerError(.notFound, "no \(kind.chinese) has the id \(id.lowercased)")
         }
-        guard let row else { throw LedgerError(.notFound, "no \(kind.chinese) has the id \(id.lowercased)") }
         var fields: [String: String?] = [:]
         for (column, _) in kind.fields {
             switch column {
             case "department_id":
-                fields[column] = try (row[column] as Data?).flatMap(UUID.init(blob:)).map {
-                    try text("departments", $0, "name") ?? $0.lowercased
-                }
-            case "is_key": fields[column] = (row[column] as Int? ?? 0) == 1 ? "是" : "否"
-            default: fields[column] = (row[column] as DatabaseValue).storage.value.map { "\($0)" }
+                fields[column] = try row[column].flatMap { value -> UUID? in
+                    guard case .blob(let bytes) = value, bytes.count == 16 else { return nil }
+                    return UUID(bytes16: bytes)
+                }.map { try text("departments", $0, "name") ?? $0.lowercased }
+            case "is_key": fields[column] = row[column] == .integer(1) ? "是" : "否"
+            default: fields[column] = row[column].flatMap(Self.plainText)
             }
         }
         return fields

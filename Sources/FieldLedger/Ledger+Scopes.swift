@@ -1,7 +1,6 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 /// Where a device stands in the registry this replica holds.
 public enum DeviceStanding: Sendable, Equatable {
@@ -21,7 +20,7 @@ public struct DeviceIdentity: Sendable, Equatable {
 extension Ledger {
     /// The standing of a device key in the current registry. The root key is the operator.
     public func standing(of key: PublicKey) throws -> DeviceStanding {
-        try read { db in try standing(of: key, db) }
+        try read { try $0.standing(of: key, root: replica.root) }
     }
 
     /// The scopes a device may read: the registry, and the enterprises its user may see — a
@@ -29,80 +28,21 @@ extension Ledger {
     /// demand assigned to it (lead or co-department), everything for coordinators, supervisors
     /// and operators. Empty for an unknown or revoked device.
     public func readableScopes(of key: PublicKey) throws -> Set<String> {
-        try read { db in try readableScopes(of: key, standing: try standing(of: key, db), db) }
+        try read { store in
+            try store.readableScopes(of: key, standing: try store.standing(of: key, root: replica.root))
+        }
     }
 
     /// A device's standing and readable scopes, read together from one snapshot of the registry.
     public func identity(of key: PublicKey) throws -> DeviceIdentity {
-        try read { db in
-            let standing = try standing(of: key, db)
+        try read { store in
+            let standing = try store.standing(of: key, root: replica.root)
             return DeviceIdentity(
                 key: key,
                 standing: standing,
-                readableScopes: try readableScopes(of: key, standing: standing, db)
+                readableScopes: try store.readableScopes(of: key, standing: standing)
             )
         }
-    }
-
-    func standing(of key: PublicKey, _ db: Database) throws -> DeviceStanding {
-        if key == replica.root { return .enrolled(.operator) }
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT role, COALESCE(revoked, 0) AS revoked FROM devices WHERE id = ? AND deleted = 0",
-                arguments: [Data(RegistryIDs.device(key).bytes16)]
-            )
-        else { return .unknown }
-        if row["revoked"] as Int == 1 { return .revoked }
-        guard let role = Role(rawValue: row["role"] ?? "") else { return .unknown }
-        return .enrolled(role)
-    }
-
-    func readableScopes(of key: PublicKey, standing: DeviceStanding, _ db: Database) throws -> Set<String> {
-        guard case .enrolled(let role) = standing else { return [] }
-        var scopes: Set<String> = [Commit.registryScope]
-        let device = Data(RegistryIDs.device(key).bytes16)
-        let enterprises: [Data]
-        switch role {
-        case .coordinator, .supervisor, .operator:
-            enterprises = try Data.fetchAll(db, sql: "SELECT id FROM enterprises WHERE deleted = 0")
-        case .cadre:
-            enterprises = try Data.fetchAll(
-                db,
-                sql: """
-                    SELECT l.enterprise_id FROM linkages l JOIN devices d ON d.cadre_id = l.cadre_id
-                    WHERE d.id = ? AND l.active = 1 AND l.deleted = 0
-                    """,
-                arguments: [device]
-            )
-        case .department:
-            guard
-                let department = try Data.fetchOne(
-                    db,
-                    sql: "SELECT department_id FROM devices WHERE id = ?",
-                    arguments: [device]
-                )
-            else {
-                return scopes
-            }
-            let hex = UUID(bytes16: [UInt8](department)).lowercased
-            // Assigned to it as lead or co-department, now or before (an assign or reassign event
-            // names it), or by the columns of a demand row written that way.
-            enterprises = try Data.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT d.enterprise_id FROM demand_events e JOIN demands d ON d.id = e.demand_id
-                    WHERE e.deleted = 0 AND d.deleted = 0 AND e.action IN ('assign', 'reassign') AND e.data LIKE ?
-                    UNION
-                    SELECT DISTINCT enterprise_id FROM demands WHERE deleted = 0 AND (lead_department_id = ? OR co_department_ids LIKE ?)
-                    """,
-                arguments: ["%\(hex)%", department, "%\(hex)%"]
-            )
-        }
-        for enterprise in enterprises where enterprise.count == 16 {
-            scopes.insert(RegistryIDs.scope(of: UUID(bytes16: [UInt8](enterprise))))
-        }
-        return scopes
     }
 }
 
@@ -130,25 +70,15 @@ extension Ledger {
             var holder: String
             var revoked: Bool
         }
-        let devices: [Device] = try read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT d.public_key, COALESCE(d.code, '') AS code, COALESCE(d.role, '') AS role,
-                           COALESCE(c.name, p.name, d.label, '') AS holder, COALESCE(d.revoked, 0) AS revoked
-                    FROM devices d LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
-                    WHERE d.deleted = 0 ORDER BY d.code
-                    """
-            ).compactMap { row in
-                guard let key = try? PublicKey(hex: row["public_key"] ?? "") else { return nil }
-                return Device(
-                    key: key,
-                    code: row["code"],
-                    role: row["role"],
-                    holder: row["holder"],
-                    revoked: row["revoked"] as Int == 1
-                )
-            }
+        let devices: [Device] = try read { try $0.liveDevices() }.compactMap { device in
+            guard let key = try? PublicKey(hex: device.publicKey ?? "") else { return nil }
+            return Device(
+                key: key,
+                code: device.code ?? "",
+                role: device.roleText ?? "",
+                holder: device.holder ?? "",
+                revoked: device.revoked
+            )
         }
         let lookup =
             "look it up with `fieldlog registry list devices`; if it was enrolled lately, import the operator's latest bundle or sync with the hub first"

@@ -1,7 +1,6 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 /// What a department's device shows.
 ///
@@ -17,17 +16,10 @@ extension Ledger {
     /// This device's department, when it is enrolled as a department's device.
     func ownDepartment() throws -> UUID? {
         guard !isRoot else { return nil }
-        return try read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql:
-                        "SELECT role, department_id FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
-                    arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
-                ), row["role"] as String? == Role.department.rawValue
-            else { return nil }
-            return (row["department_id"] as Data?).flatMap(UUID.init(blob:))
+        guard let device = try read({ try $0.device(publicKey) }), device.isLive, device.role == .department else {
+            return nil
         }
+        return device.department
     }
 
     /// Whether a demand with this status was ever assigned to `department`, as lead or co-department.
@@ -77,14 +69,7 @@ extension Ledger {
         switch table {
         case "demands": return shown.demands.contains(row)
         case "demand_events":
-            let demand = try read { db in
-                try Data.fetchOne(
-                    db,
-                    sql: "SELECT demand_id FROM demand_events WHERE id = ?",
-                    arguments: [Data(row.bytes16)]
-                )
-            }
-            return demand.flatMap(UUID.init(blob:)).map(shown.demands.contains) ?? false
+            return try read({ try $0.demand(ofEvent: row) }).map(shown.demands.contains) ?? false
         case "visits": return shown.visits.contains(row)
         default: return true
         }
@@ -92,20 +77,7 @@ extension Ledger {
 
     /// The visits the `shown` demands were raised in.
     func visitsOf(_ shown: Set<UUID>) throws -> Set<UUID> {
-        try read { db in
-            var visits: Set<UUID> = []
-            let rows = try Row.fetchCursor(
-                db,
-                sql: "SELECT id, visit_id FROM demands WHERE visit_id IS NOT NULL AND deleted = 0"
-            )
-            while let row = try rows.next() {
-                guard let demand = (row[0] as Data?).flatMap(UUID.init(blob:)), shown.contains(demand),
-                    let visit = (row[1] as Data?).flatMap(UUID.init(blob:))
-                else { continue }
-                visits.insert(visit)
-            }
-            return visits
-        }
+        Set(try read { try $0.demandVisits() }.filter { shown.contains($0.demand) }.map(\.visit))
     }
 }
 

@@ -1,7 +1,6 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 /// What a workflow action carries besides its verb (each action needs some of it; see
 /// docs/workflow.md). Department names and event ids are resolved by the ledger.
@@ -42,17 +41,7 @@ extension Ledger {
     /// The working-day calendar: the years this build ships, with the years loaded into the
     /// registry by the operator on top (a loaded year replaces a shipped one).
     public func calendar() throws -> WorkCalendar {
-        try Self.calendar(from: try read(Self.calendarRows))
-    }
-
-    /// The loaded calendar years of the registry, in year order.
-    static func calendarRows(_ db: Database) throws -> [(year: Int, days: String)] {
-        try Row.fetchAll(
-            db,
-            sql: "SELECT year, days FROM calendars WHERE deleted = 0 AND year IS NOT NULL ORDER BY year"
-        ).map {
-            (year: $0[0] as Int, days: ($0[1] as String?) ?? "")
-        }
+        try Self.calendar(from: try read { try $0.calendarRows() })
     }
 
     /// The shipped years with the loaded ones on top.
@@ -83,45 +72,9 @@ extension Ledger {
 
     // MARK: Events and status
 
-    /// The columns an event is read from, in the order `workflowEvent` reads them.
-    static let eventColumns =
-        "id, demand_id, parent_id, at, actor_key, actor_name, role, action, from_state, to_state, comment, data"
-
     /// The workflow events of a demand, as stored.
     public func workflowEvents(of demand: UUID) throws -> [WorkflowEvent] {
-        try read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT \(Self.eventColumns) FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id",
-                arguments: [Data(demand.bytes16)]
-            ).compactMap(Self.workflowEvent)
-        }
-    }
-
-    /// An event from a row of `eventColumns` (read by position: the reports read tens of thousands).
-    static func workflowEvent(_ row: Row) -> WorkflowEvent? {
-        func uuid(_ index: Int) -> UUID? { (row[index] as Data?).flatMap(UUID.init(blob:)) }
-        guard let id = uuid(0), let demand = uuid(1), let at = (row[3] as String?).flatMap(ISOTime.parse) else {
-            return nil
-        }
-        let json = (row[11] as String?).flatMap { text in
-            FlatJSON.parse(text) ?? (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
-        }
-        return WorkflowEvent(
-            id: id,
-            demand: demand,
-            parent: uuid(2),
-            at: at,
-            actorKey: row[4] ?? "",
-            actorName: row[5] ?? "",
-            role: row[6] ?? "",
-            action: row[7] ?? "",
-            from: (row[8] as String?).flatMap(DemandState.init(rawValue:)),
-            to: (row[9] as String?).flatMap(DemandState.init(rawValue:)),
-            comment: row[10],
-            data: json ?? [:]
-        )
+        try read { try $0.events(of: demand) }
     }
 
     /// A demand's status derived from its events.
@@ -136,22 +89,7 @@ extension Ledger {
 
     /// Every device's registry role and department, and the root key (see `WorkflowActors`).
     public func workflowActors() throws -> WorkflowActors {
-        try read { db in try Self.workflowActors(db, root: replica.root) }
-    }
-
-    static func workflowActors(_ db: Database, root: PublicKey) throws -> WorkflowActors {
-        var devices: [String: WorkflowActors.Device] = [:]
-        let rows = try Row.fetchCursor(
-            db,
-            sql: "SELECT public_key, role, department_id FROM devices WHERE public_key IS NOT NULL"
-        )
-        while let row = try rows.next() {
-            guard let key = row[0] as String?, let role = (row[1] as String?).flatMap(Role.init(rawValue:)) else {
-                continue
-            }
-            devices[key] = WorkflowActors.Device(role: role, department: (row[2] as Data?).flatMap(UUID.init(blob:)))
-        }
-        return WorkflowActors(root: root.hex, devices: devices)
+        try read { try $0.workflowActors(root: replica.root) }
     }
 
     /// The status of every live demand, by id: from the status cache (see `StatusCache`), which
@@ -161,12 +99,11 @@ extension Ledger {
             return try cachedStatuses(profile: profile)
         } catch {
             let calendar = try calendar()
-            return try read { db in
-                try Self.deriveStatuses(
-                    db,
+            return try read { store in
+                try store.deriveStatuses(
                     calendar: calendar,
                     profile: profile,
-                    actors: try Self.workflowActors(db, root: replica.root)
+                    actors: try store.workflowActors(root: replica.root)
                 )
             }
         }
@@ -174,16 +111,7 @@ extension Ledger {
 
     /// Every department's name, by id (for reports that name many).
     func departmentNames() throws -> [UUID: String] {
-        try read { db in
-            var names: [UUID: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM departments WHERE deleted = 0") {
-                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), let name = row[1] as String? else {
-                    continue
-                }
-                names[id] = name
-            }
-            return names
-        }
+        try read { try $0.departmentNames() }
     }
 
     /// A department's name (or its id when it is not in the registry this replica holds).
@@ -315,13 +243,7 @@ extension Ledger {
 
     /// The enterprise a live demand belongs to.
     func demandEnterprise(_ id: UUID) throws -> UUID? {
-        try read { db in
-            try Data.fetchOne(
-                db,
-                sql: "SELECT enterprise_id FROM demands WHERE id = ? AND deleted = 0",
-                arguments: [Data(id.bytes16)]
-            )
-        }.map { UUID(bytes16: [UInt8]($0)) }
+        try read { try $0.enterprise(ofDemand: id) }
     }
 
     /// The step an action with inputs given by name makes: departments found in the registry, a

@@ -1,7 +1,6 @@
 import FieldCrypto
 import FieldStore
 import Foundation
-import GRDB
 
 /// The county ledger on one replica: registry, visits, demands and their events.
 ///
@@ -89,44 +88,6 @@ public final class Ledger: Sendable {
 
     // MARK: Lookups
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try replica.database.read(body)
-    }
-
-    /// How a registry table is looked up and named to a person.
-    struct Lookup {
-        var table: String
-        var what: String
-        /// Columns matched exactly (a USCC after normalizing: spaces out, letters upper case).
-        var columns: [String]
-        /// Columns a unique partial match may use (a name, a 简称).
-        var partial: [String]
-        /// A row as a person reads it in a suggestion or a choice, from `SELECT id, <describe>`.
-        var describe: String
-    }
-
-    static let departmentLookup = Lookup(
-        table: "departments",
-        what: "department",
-        columns: ["name"],
-        partial: ["name"],
-        describe: "name"
-    )
-    static let cadreLookup = Lookup(
-        table: "cadres",
-        what: "cadre",
-        columns: ["name", "mobile"],
-        partial: ["name"],
-        describe: "name || COALESCE('（' || (SELECT p.name FROM departments p WHERE p.id = department_id) || '）', '')"
-    )
-    static let enterpriseLookup = Lookup(
-        table: "enterprises",
-        what: "enterprise",
-        columns: ["name", "short_name", "uscc"],
-        partial: ["name", "short_name"],
-        describe: "name || COALESCE('（' || uscc || '）', '')"
-    )
-
     /// Finds one live row of `table` by id (full or unique prefix) or by `column` value.
     func find(_ table: String, _ text: String, by columns: [String], what: String) throws -> UUID {
         try find(Lookup(table: table, what: what, columns: columns, partial: [], describe: columns.first ?? "id"), text)
@@ -141,42 +102,7 @@ public final class Ledger: Sendable {
         guard !trimmed.isEmpty else { throw LedgerError(.missingField, "name the \(lookup.what)") }
         if let id = UUID(uuidString: trimmed) { return id }
         let table = lookup.table
-        let (matches, candidates) = try read { db -> ([Data], [(id: Data, label: String, names: [String])]) in
-            let normalized = USCC.normalize(trimmed)
-            let byColumn = lookup.columns.map { "\"\($0)\" = ?" }.joined(separator: " OR ")
-            let values = lookup.columns.map { $0 == "uscc" ? normalized : trimmed }
-            var rows = try Data.fetchAll(
-                db,
-                sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0 AND (\(byColumn))",
-                arguments: StatementArguments(values)
-            )
-            if rows.isEmpty, trimmed.count >= 6, trimmed.allSatisfy(\.isHexDigit) {
-                let hex = trimmed.lowercased()
-                rows = try Data.fetchAll(db, sql: "SELECT id FROM \"\(table)\" WHERE deleted = 0").filter {
-                    Hex.encode($0).hasPrefix(hex)
-                        || UUID(bytes16: [UInt8]($0)).lowercased.replacingOccurrences(of: "-", with: "").hasPrefix(hex)
-                }
-            }
-            // Every row is read only when the exact lookups found none, or several (to list them).
-            guard rows.count != 1 else { return (rows, []) }
-            let names = lookup.partial.map { "COALESCE(\"\($0)\", '')" }.joined(separator: ", ")
-            let all = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT id, \(lookup.describe) AS label\(names.isEmpty ? "" : ", " + names) FROM \"\(table)\" WHERE deleted = 0"
-            ).map { row in
-                (
-                    id: row["id"] as Data, label: row["label"] as String? ?? "",
-                    names: (0..<lookup.partial.count).map { row[2 + $0] as String }
-                )
-            }
-            if rows.isEmpty, trimmed.count >= 2 {
-                rows = all.filter { candidate in candidate.names.contains { !$0.isEmpty && $0.contains(trimmed) } }.map(
-                    \.id
-                )
-            }
-            return (rows, all)
-        }
+        let (matches, candidates) = try read { try $0.matches(of: lookup, trimmed) }
         let label = { (id: Data) in candidates.first { $0.id == id }?.label ?? UUID(bytes16: [UInt8](id)).lowercased }
         guard !matches.isEmpty else {
             let near = Self.nearest(trimmed, in: candidates.map { ($0.label, $0.names) }, count: 3)
@@ -213,53 +139,29 @@ public final class Ledger: Sendable {
     }
 
     /// The department with this name or id.
-    public func department(named name: String) throws -> UUID { try find(Self.departmentLookup, name) }
+    public func department(named name: String) throws -> UUID { try find(.departments, name) }
     /// The cadre with this name, mobile or id.
-    public func cadre(named name: String) throws -> UUID { try find(Self.cadreLookup, name) }
+    public func cadre(named name: String) throws -> UUID { try find(.cadres, name) }
     /// The enterprise with this name, 简称, USCC (any case) or id.
-    public func enterprise(named name: String) throws -> UUID { try find(Self.enterpriseLookup, name) }
+    public func enterprise(named name: String) throws -> UUID { try find(.enterprises, name) }
 
     /// A text cell of a live row.
     func text(_ table: String, _ id: UUID, _ column: String) throws -> String? {
-        try read { db in
-            try String.fetchOne(
-                db,
-                sql: "SELECT \"\(column)\" FROM \"\(table)\" WHERE id = ? AND deleted = 0",
-                arguments: [Data(id.bytes16)]
-            )
-        }
+        try read { try $0.text(table, id, column) }
     }
 
     /// The display name of an author key: the cadre's or department's name and the device code.
     public func authorName(_ key: PublicKey) throws -> String {
         if key == replica.root { return "县级运维 (root)" }
-        return try read { db in
-            guard
-                let device = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT d.code, d.role, d.label, c.name AS cadre, p.name AS department FROM devices d
-                        LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
-                        WHERE d.id = ?
-                        """,
-                    arguments: [Data(RegistryIDs.device(key).bytes16)]
-                )
-            else { return "unknown device \(key.fingerprint)" }
-            let name: String = device["cadre"] ?? device["department"] ?? device["label"] ?? (device["role"] ?? "?")
-            return "\(name) (\(device["code"] ?? "?"))"
-        }
+        guard let device = try read({ try $0.device(key) }) else { return "unknown device \(key.fingerprint)" }
+        return "\(device.holder ?? device.roleText ?? "?") (\(device.code ?? "?"))"
     }
 
     /// This device's registry entry, if it is enrolled.
     public func enrolledRole() throws -> Role? {
         if isRoot { return .operator }
-        return try read { db in
-            try String.fetchOne(
-                db,
-                sql: "SELECT role FROM devices WHERE id = ? AND deleted = 0 AND COALESCE(revoked, 0) = 0",
-                arguments: [Data(RegistryIDs.device(publicKey).bytes16)]
-            ).flatMap(Role.init(rawValue:))
-        }
+        guard let device = try read({ try $0.device(publicKey) }), device.isLive else { return nil }
+        return device.role
     }
 }
 

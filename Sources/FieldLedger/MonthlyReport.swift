@@ -1,6 +1,5 @@
 import FieldStore
 import Foundation
-import GRDB
 
 extension Ledger {
     /// The monthly report (月调度) for `month`, judged on `today`: one table per section, in the
@@ -105,36 +104,7 @@ extension Ledger {
             widths: [12, 12, 16, 12, 10, 10, 10]
         )
         // Linked enterprises, visits and visited linked enterprises per cadre: one grouped pass each.
-        let (cadreNames, linkedBy, visitsBy, visitedBy) = try read { db in
-            func counts(_ sql: String, _ arguments: StatementArguments = []) throws -> [Data: Int] {
-                var counts: [Data: Int] = [:]
-                for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                    if let id = row[0] as Data? { counts[id] = row[1] }
-                }
-                return counts
-            }
-            let window: StatementArguments = [month.from.description, month.to.description]
-            return (
-                try Row.fetchAll(db, sql: "SELECT id, name FROM cadres WHERE deleted = 0 ORDER BY name").map {
-                    ($0[0] as Data, ($0[1] as String?) ?? "?")
-                },
-                try counts(
-                    "SELECT cadre_id, COUNT(DISTINCT enterprise_id) FROM linkages WHERE active = 1 AND deleted = 0 GROUP BY cadre_id"
-                ),
-                try counts(
-                    "SELECT cadre_id, COUNT(*) FROM visits WHERE deleted = 0 AND visit_date BETWEEN ? AND ? GROUP BY cadre_id",
-                    window
-                ),
-                try counts(
-                    """
-                    SELECT v.cadre_id, COUNT(DISTINCT v.enterprise_id) FROM visits v
-                    JOIN linkages l ON l.enterprise_id = v.enterprise_id AND l.cadre_id = v.cadre_id AND l.active = 1 AND l.deleted = 0
-                    WHERE v.deleted = 0 AND v.visit_date BETWEEN ? AND ? GROUP BY v.cadre_id
-                    """,
-                    window
-                )
-            )
-        }
+        let (cadreNames, linkedBy, visitsBy, visitedBy) = try read { try $0.cadreActivity(in: month) }
         let byRegisteringCadre = Dictionary(grouping: facts.filter { $0.registeringCadre != nil }) {
             $0.registeringCadre!
         }

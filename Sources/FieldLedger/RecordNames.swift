@@ -1,6 +1,5 @@
 import FieldStore
 import Foundation
-import GRDB
 
 /// How a person reads a record and its fields: the county's words for tables and columns, and a
 /// record named by its number (a demand), its handle (a visit, or any other row), with the name of
@@ -71,10 +70,7 @@ extension Ledger {
             let ids: [UUID] =
                 table == "visits"
                 ? try visitIDs()
-                : try read { db in
-                    guard RecordNames.tables[table] != nil else { return [] }
-                    return try Data.fetchAll(db, sql: "SELECT id FROM \"\(table)\"").compactMap(UUID.init(blob:))
-                }
+                : RecordNames.tables[table] == nil ? [] : try read { try $0.allIDs(table) }
             let handles = Self.handles(ids + unnamed, minimum: Self.recordHandleLength)
             for id in unnamed { names[id] = handles[id] ?? id.lowercased }
         }
@@ -90,15 +86,8 @@ extension Ledger {
         case "demands":
             return "\(kind) \(name)"
         case "visits":
-            let about = try read { db in
-                try Row.fetchOne(
-                    db,
-                    sql:
-                        "SELECT e.name AS enterprise, v.visit_date FROM visits v LEFT JOIN enterprises e ON e.id = v.enterprise_id WHERE v.id = ?",
-                    arguments: [Data(row.bytes16)]
-                )
-            }
-            let detail = [about?["enterprise"] as String?, about?["visit_date"] as String?].compactMap { $0 }.joined(
+            let about = try read { try $0.visitAbout(row) }
+            let detail = [about?.enterprise, about?.date].compactMap { $0 }.joined(
                 separator: " "
             )
             return "\(kind) \(name)\(detail.isEmpty ? "" : " (\(detail))")"

@@ -1,6 +1,5 @@
 import FieldStore
 import Foundation
-import GRDB
 
 /// One cell of a report: typed, so that a spreadsheet gets numbers as numbers and dates as dates.
 public enum ReportCell: Sendable, Equatable {
@@ -115,67 +114,7 @@ extension Ledger {
     func demandFacts(profile: DeadlineProfile) throws -> [DemandFacts] {
         let statuses = try allStatuses(profile: profile)
         let shown = try shownDemands(among: statuses)
-        return try read { db in
-            // The active lead cadre of each enterprise (the first by name if the registry held two).
-            var leads: [Data: String] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT l.enterprise_id, c.name FROM linkages l JOIN cadres c ON c.id = l.cadre_id
-                    WHERE l.active = 1 AND l.role = 'lead' AND l.deleted = 0 ORDER BY c.name DESC
-                    """
-            ) {
-                leads[row["enterprise_id"]] = row["name"]
-            }
-            // The enterprises and cadres once each (a county has tens of thousands of demands and
-            // a few thousand enterprises), then the demands by cursor, read by position.
-            var enterprises:
-                [Data: (name: String?, uscc: String?, township: String?, contact: String?, phone: String?)] = [:]
-            let enterpriseRows = try Row.fetchCursor(
-                db,
-                sql: "SELECT id, name, uscc, township, contact_name, contact_phone FROM enterprises"
-            )
-            while let row = try enterpriseRows.next() { enterprises[row[0]] = (row[1], row[2], row[3], row[4], row[5]) }
-            var cadres: [Data: String] = [:]
-            let cadreRows = try Row.fetchCursor(db, sql: "SELECT id, name FROM cadres")
-            while let row = try cadreRows.next() { cadres[row[0]] = row[1] }
-            var facts: [DemandFacts] = []
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT id, enterprise_id, cadre_id, number, registered_at, channel, type, category, title, content, remarks
-                    FROM demands WHERE deleted = 0 ORDER BY number, id
-                    """
-            )
-            while let row = try rows.next() {
-                guard let id = (row[0] as Data?).flatMap(UUID.init(blob:)), shown.map({ $0.contains(id) }) ?? true
-                else { continue }
-                let enterpriseID = row[1] as Data?
-                let enterprise = enterpriseID.flatMap { enterprises[$0] }
-                facts.append(
-                    DemandFacts(
-                        id: id,
-                        number: row[3] ?? id.lowercased,
-                        registered: (row[4] as String?).flatMap(ISOTime.parse).map(profile.localDay),
-                        channel: row[5],
-                        enterprise: enterprise?.name,
-                        uscc: enterprise?.uscc,
-                        township: enterprise?.township,
-                        type: row[6],
-                        category: row[7],
-                        title: row[8],
-                        content: row[9],
-                        remarks: row[10],
-                        registeringCadre: (row[2] as Data?).flatMap { cadres[$0] },
-                        leadCadre: enterpriseID.flatMap { leads[$0] },
-                        contactName: enterprise?.contact,
-                        contactPhone: enterprise?.phone,
-                        status: statuses[id] ?? DemandStatus()
-                    )
-                )
-            }
-            return facts
-        }
+        return try read { try $0.demandFacts(statuses: statuses, shown: shown, profile: profile) }
     }
 
     /// Whether this device's role may see personal data (enterprise contacts) in exports.

@@ -63,7 +63,7 @@ import Testing
                 visit: try county.cadre.visit(named: handle)
             )
         )
-        let stored = try county.cadre.read { db in
+        let stored = try county.cadre.replica.database.read { db in
             try Data.fetchOne(db, sql: "SELECT visit_id FROM demands WHERE id = ?", arguments: [Data(demand.bytes16)])
         }
         #expect(stored == Data(visit.bytes16))

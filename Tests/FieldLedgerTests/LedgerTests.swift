@@ -180,7 +180,7 @@ struct County {
         #expect(error?.code == .leadAlreadyLinked)
         try county.operatorLedger.link([.init(cadre: "李娜", enterprise: "高唐纺织有限公司", role: .assisting)])
         try county.operatorLedger.link([.init(cadre: "李娜", enterprise: "高唐纺织有限公司", role: .lead)], replaceLead: true)
-        let leads = try county.operatorLedger.read { db in
+        let leads = try county.operatorLedger.replica.database.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM linkages WHERE active = 1 AND role = 'lead'")
         }
         #expect(leads == 2)

@@ -13,12 +13,11 @@ import Testing
     /// The statuses derived afresh from the events, bypassing the cache.
     func fresh(_ ledger: Ledger, profile: DeadlineProfile = .shandong2115) throws -> [UUID: DemandStatus] {
         let calendar = try ledger.calendar()
-        return try ledger.replica.database.read { db in
-            try Ledger.deriveStatuses(
-                db,
+        return try ledger.read { store in
+            try store.deriveStatuses(
                 calendar: calendar,
                 profile: profile,
-                actors: try Ledger.workflowActors(db, root: ledger.replica.root)
+                actors: try store.workflowActors(root: ledger.replica.root)
             )
         }
     }

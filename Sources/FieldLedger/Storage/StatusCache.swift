@@ -59,7 +59,7 @@ enum StatusCache {
 extension Ledger {
     /// Creates the cache table and its triggers if this replica has none yet.
     func installStatusCache() throws {
-        let installed = try read { db in
+        let installed = try replica.database.read { db in
             try Bool.fetchOne(
                 db,
                 sql:
@@ -72,11 +72,11 @@ extension Ledger {
     /// The status of every live demand, by id: cached statuses, and the rest derived (and cached).
     func cachedStatuses(profile: DeadlineProfile) throws -> [UUID: DemandStatus] {
         // The fast path: a read of the cache, when it holds every demand that has live events.
-        let hit: [UUID: DemandStatus]? = try read { db in
+        let hit: [UUID: DemandStatus]? = try replica.database.read { db in
             let key = try StatusCache.key(
-                calendarRows: try Self.calendarRows(db),
+                calendarRows: try LedgerStore(db: db).calendarRows(),
                 profile: profile,
-                actors: try Self.workflowActors(db, root: replica.root)
+                actors: try LedgerStore(db: db).workflowActors(root: replica.root)
             )
             guard try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") == key else {
                 return nil
@@ -94,8 +94,8 @@ extension Ledger {
         if let hit { return hit }
         // Derive what is missing, in one write transaction with the events it reads.
         return try replica.database.write { db in
-            let rows = try Self.calendarRows(db)
-            let actors = try Self.workflowActors(db, root: replica.root)
+            let rows = try LedgerStore(db: db).calendarRows()
+            let actors = try LedgerStore(db: db).workflowActors(root: replica.root)
             let key = try StatusCache.key(calendarRows: rows, profile: profile, actors: actors)
             if try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") != key {
                 try db.execute(sql: "DELETE FROM _status_cache")
@@ -109,8 +109,7 @@ extension Ledger {
                 try db.execute(sql: "DELETE FROM _status_cache WHERE demand_id = ?", arguments: [id])
             }
             let calendar = try Self.calendar(from: rows)
-            let derived = try Self.deriveStatuses(
-                db,
+            let derived = try LedgerStore(db: db).deriveStatuses(
                 calendar: calendar,
                 profile: profile,
                 actors: actors,
@@ -142,34 +141,6 @@ extension Ledger {
         return (statuses, undecodable)
     }
 
-    /// Derives the status of every demand with live events matching `filter` (SQL after the
-    /// `WHERE deleted = 0` of `demand_events`), in one pass in demand order.
-    static func deriveStatuses(
-        _ db: Database,
-        calendar: WorkCalendar,
-        profile: DeadlineProfile,
-        actors: WorkflowActors,
-        where filter: String = ""
-    ) throws -> [UUID: DemandStatus] {
-        var statuses: [UUID: DemandStatus] = [:]
-        let rows = try Row.fetchCursor(
-            db,
-            sql: "SELECT \(eventColumns) FROM demand_events WHERE deleted = 0 \(filter) ORDER BY demand_id"
-        )
-        var events: [WorkflowEvent] = []
-        func flush() {
-            guard let demand = events.first?.demand else { return }
-            statuses[demand] = Workflow.derive(events, calendar: calendar, profile: profile, actors: actors)
-            events.removeAll(keepingCapacity: true)
-        }
-        while let row = try rows.next() {
-            guard let event = workflowEvent(row) else { continue }
-            if let current = events.first?.demand, current != event.demand { flush() }
-            events.append(event)
-        }
-        flush()
-        return statuses
-    }
 }
 
 /// A compact binary form of `DemandStatus`: fixed order, big-endian integers, length-prefixed
@@ -371,5 +342,36 @@ enum StatusCodec {
             guard offset == bytes.count else { throw Malformed() }
             return status
         }
+    }
+}
+
+extension LedgerStore {
+    /// Derives the status of every demand with live events matching `filter` (SQL after the
+    /// `WHERE deleted = 0` of `demand_events`), in one pass in demand order.
+    func deriveStatuses(
+        calendar: WorkCalendar,
+        profile: DeadlineProfile,
+        actors: WorkflowActors,
+        where filter: String = ""
+    ) throws -> [UUID: DemandStatus] {
+        var statuses: [UUID: DemandStatus] = [:]
+        let rows = try Row.fetchCursor(
+            db,
+            sql:
+                "SELECT \(DemandEventRecord.selection) FROM demand_events WHERE deleted = 0 \(filter) ORDER BY demand_id"
+        )
+        var events: [WorkflowEvent] = []
+        func flush() {
+            guard let demand = events.first?.demand else { return }
+            statuses[demand] = Workflow.derive(events, calendar: calendar, profile: profile, actors: actors)
+            events.removeAll(keepingCapacity: true)
+        }
+        while let row = try rows.next() {
+            guard let event = DemandEventRecord.event(row) else { continue }
+            if let current = events.first?.demand, current != event.demand { flush() }
+            events.append(event)
+        }
+        flush()
+        return statuses
     }
 }

@@ -1,0 +1,165 @@
+import FieldStore
+import Foundation
+import GRDB
+
+extension LedgerStore {
+    static let demandSelect = """
+        SELECT d.id, d.number, e.name AS enterprise, e.uscc, e.township, c.name AS cadre, d.type, d.category, d.title,
+               d.content, d.state, d.urgency, d.registered_at, d.channel, d.expected, d.remarks
+        FROM demands d
+        LEFT JOIN enterprises e ON e.id = d.enterprise_id
+        LEFT JOIN cadres c ON c.id = d.cadre_id
+        """
+
+    static func demandSummary(_ row: Row) -> DemandSummary {
+        DemandSummary(
+            id: UUID(bytes16: [UInt8](row["id"] as Data)).lowercased,
+            number: row["number"] ?? "",
+            enterprise: row["enterprise"] ?? "?",
+            uscc: row["uscc"],
+            township: row["township"],
+            cadre: row["cadre"],
+            type: row["type"],
+            category: row["category"],
+            title: row["title"] ?? "",
+            content: row["content"],
+            state: row["state"],
+            urgency: row["urgency"],
+            registeredAt: row["registered_at"],
+            channel: row["channel"],
+            expected: row["expected"],
+            remarks: row["remarks"]
+        )
+    }
+
+    /// Live demands of an enterprise, a category, and with `text` in the title or content (each
+    /// when given), by number.
+    func demandSummaries(enterprise: UUID?, category: String?, text: String?) throws -> [DemandSummary] {
+        var conditions = ["d.deleted = 0"]
+        var arguments: [any DatabaseValueConvertible] = []
+        if let enterprise {
+            conditions.append("d.enterprise_id = ?")
+            arguments.append(Data(enterprise.bytes16))
+        }
+        if let category {
+            conditions.append("d.category = ?")
+            arguments.append(category)
+        }
+        if let text {
+            conditions.append("(d.title LIKE ? OR d.content LIKE ?)")
+            arguments.append("%\(text)%")
+            arguments.append("%\(text)%")
+        }
+        let sql = Self.demandSelect + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY d.number, d.id"
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.demandSummary)
+    }
+
+    /// One demand, live or not.
+    func demandSummary(_ id: UUID) throws -> DemandSummary? {
+        try Row.fetchOne(db, sql: Self.demandSelect + " WHERE d.id = ?", arguments: [Data(id.bytes16)]).map(
+            Self.demandSummary
+        )
+    }
+
+    /// A demand's live events (workflow steps, its creation and edits), in time order, with
+    /// handles left for the caller.
+    func eventLog(of demand: UUID) throws -> [(id: UUID, event: DemandEvent)] {
+        try Row.fetchAll(
+            db,
+            sql: "SELECT * FROM demand_events WHERE demand_id = ? AND deleted = 0 ORDER BY at, id",
+            arguments: [Data(demand.bytes16)]
+        ).map { row in
+            let id = UUID(blob: row["id"] as Data) ?? UUID()
+            return (
+                id,
+                DemandEvent(
+                    id: id.lowercased,
+                    handle: id.lowercased,
+                    at: row["at"] ?? "",
+                    actor: row["actor_name"] ?? "?",
+                    role: row["role"],
+                    action: row["action"] ?? "?",
+                    from: row["from_state"],
+                    to: row["to_state"],
+                    comment: row["comment"]
+                )
+            )
+        }
+    }
+
+    /// Live visits (of one enterprise when given), by date, with handles left for the caller.
+    func visitSummaries(enterprise: UUID?) throws -> [(id: UUID, visit: VisitSummary)] {
+        var sql = """
+            SELECT v.id, v.visit_date, e.name AS enterprise, c.name AS cadre, v.mode, v.service_day, v.topics
+            FROM visits v LEFT JOIN enterprises e ON e.id = v.enterprise_id LEFT JOIN cadres c ON c.id = v.cadre_id
+            WHERE v.deleted = 0
+            """
+        var arguments: [any DatabaseValueConvertible] = []
+        if let enterprise {
+            sql += " AND v.enterprise_id = ?"
+            arguments.append(Data(enterprise.bytes16))
+        }
+        sql += " ORDER BY v.visit_date, v.id"
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+            let id = UUID(bytes16: [UInt8](row["id"] as Data))
+            return (
+                id,
+                VisitSummary(
+                    id: id.lowercased,
+                    handle: id.lowercased,
+                    date: row["visit_date"] ?? "",
+                    enterprise: row["enterprise"] ?? "?",
+                    cadre: row["cadre"],
+                    mode: row["mode"],
+                    isServiceDay: (row["service_day"] as Int?) == 1,
+                    topics: row["topics"]
+                )
+            )
+        }
+    }
+
+    /// The live rows of a registry table for a listing, each as its non-null cells by column
+    /// (`id` as a UUID); nil for a table that is not listed.
+    func registryRows(_ kind: String) throws -> [[String: Value]]? {
+        let sql: String
+        switch kind {
+        case "departments":
+            sql =
+                "SELECT id, name, kind, head, liaison, phone, retired_on FROM departments WHERE deleted = 0 ORDER BY name"
+        case "cadres":
+            sql = """
+                SELECT c.id, c.name, c.title, p.name AS department, c.rank, c.mobile, c.retired_on FROM cadres c
+                LEFT JOIN departments p ON p.id = c.department_id WHERE c.deleted = 0 ORDER BY c.name
+                """
+        case "enterprises":
+            sql = """
+                SELECT id, name, short_name, uscc, uscc_missing_reason, township, industry, size, is_key, contact_name, contact_phone, retired_on
+                FROM enterprises WHERE deleted = 0 ORDER BY name
+                """
+        case "linkages":
+            sql = """
+                SELECT l.id, c.name AS cadre, e.name AS enterprise, l.role, l.start_date, l.end_date, l.active FROM linkages l
+                LEFT JOIN cadres c ON c.id = l.cadre_id LEFT JOIN enterprises e ON e.id = l.enterprise_id
+                WHERE l.deleted = 0 ORDER BY e.name, l.active DESC, c.name
+                """
+        case "devices":
+            sql = """
+                SELECT d.code, d.role, COALESCE(c.name, p.name, d.label) AS holder, d.public_key, d.enrolled_at,
+                       COALESCE(d.revoked, 0) AS revoked FROM devices d
+                LEFT JOIN cadres c ON c.id = d.cadre_id LEFT JOIN departments p ON p.id = d.department_id
+                WHERE d.deleted = 0 ORDER BY d.code
+                """
+        default:
+            return nil
+        }
+        return try Row.fetchAll(db, sql: sql).map { row in
+            var out: [String: Value] = [:]
+            for column in row.columnNames {
+                let value = Value(databaseValue: row[column] as DatabaseValue)
+                guard value != .null else { continue }
+                out[column] = value
+            }
+            return out
+        }
+    }
+}
