@@ -5,7 +5,7 @@
 SWIFT ?= swift
 BIN = .build/debug/fieldlog
 
-.PHONY: deps build demo test lint format release clean bench soak
+.PHONY: deps build demo ui test lint format release clean bench soak
 
 deps:
 	@./tools/install-deps.sh
@@ -15,6 +15,12 @@ build: deps
 
 demo: build
 	./tools/demo.sh $(BIN)
+
+# The screens on the demo county, as cadre 王强's laptop: makes the demo data once in DEMO_DIR.
+DEMO_DIR ?= /tmp/fieldlog-ui-demo
+ui: build
+	@test -d $(DEMO_DIR)/laptop-wang || DEMO_DIR=$(DEMO_DIR) ./tools/demo.sh $(BIN) >/dev/null
+	FIELDLOG_HOME=$(DEMO_DIR)/laptop-wang FIELDLOG_PASSPHRASE="demo passphrase 演示口令" $(BIN) ui
 
 # Tests run on an optimised build: the convergence and crash suites do hundreds of thousands of
 # commits, about three times faster than in a debug build. -enable-testing keeps @testable imports.

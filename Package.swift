@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -90,9 +91,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The people's screens (`fieldlog ui`): pages over the ledger, templates compiled in.
+        .target(
+            name: "FieldWeb",
+            dependencies: [
+                "FieldCore", "FieldLedger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "fieldlog",
             dependencies: [
+                "FieldWeb",
                 "FieldCore",
                 "FieldHub",
                 "FieldExport",
@@ -156,6 +169,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FieldWebTests",
+            dependencies: [
+                "FieldWeb", "FieldLedger", "FieldStore", "FieldCrypto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: swiftSettings
         ),

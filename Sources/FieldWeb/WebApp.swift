@@ -1,0 +1,67 @@
+import FieldLedger
+import Foundation
+import Hummingbird
+import Logging
+
+/// What the local UI serves and how.
+public struct WebConfiguration: Sendable {
+    public var ledger: Ledger
+    /// Always a loopback address: the UI is for the person at this computer.
+    public var host = "127.0.0.1"
+    /// 0 picks a free port.
+    public var port = 0
+    public var sessions = WebSessions()
+    /// Checks a passphrase typed on the unlock page: true when it opens this device's key.
+    public var checkPassphrase: @Sendable (String) -> Bool
+    public var logger = Logger(label: "fieldlog.ui")
+    /// Called once the UI listens, with its port.
+    public var onListening: @Sendable (Int) -> Void = { _ in }
+
+    public init(ledger: Ledger, checkPassphrase: @escaping @Sendable (String) -> Bool) {
+        self.ledger = ledger
+        self.checkPassphrase = checkPassphrase
+    }
+}
+
+/// Builds the local UI (`fieldlog ui`): server-rendered pages over the ledger, behind the guards of
+/// `WebGuardMiddleware`, every answer with the headers of `WebHeadersMiddleware`.
+public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationProtocol {
+    let authorities = WebAuthorities()
+    authorities.listening(on: configuration.port)
+    let pages = WebPages(
+        ledger: configuration.ledger,
+        sessions: configuration.sessions,
+        checkPassphrase: configuration.checkPassphrase
+    )
+    let router = Router(context: WebContext.self)
+    router.add(middleware: WebHeadersMiddleware())
+    router.add(middleware: WebGuardMiddleware(authorities: authorities, sessions: configuration.sessions))
+    router.get("/login") { request, _ in try pages.login(request) }
+    router.get("/unlock") { _, context in try pages.unlockForm(context) }
+    router.post("/unlock") { _, context in try pages.unlock(context) }
+    router.get("/") { _, _ in try pages.home() }
+    router.get("/demands") { request, _ in try pages.demands(request) }
+    router.get("/demands/:number") { _, context in try pages.demand(context.parameters.require("number")) }
+    router.get("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }
+    router.get("/assets/app.js") { _, _ in asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
+    return Application(
+        router: router,
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: "fieldlog-ui"
+        ),
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            authorities.listening(on: port)
+            configuration.onListening(port)
+        },
+        logger: configuration.logger
+    )
+}
+
+func asset(_ text: String, type: String) -> Response {
+    var fields = HTTPFields()
+    fields[.contentType] = type
+    fields[.cacheControl] = "max-age=3600"
+    return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+}

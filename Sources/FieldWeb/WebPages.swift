@@ -1,0 +1,252 @@
+import FieldLedger
+import Foundation
+import Hummingbird
+import Mustache
+
+/// The pages: each handler asks the ledger (the same domain API as the CLI) and turns the answer
+/// into a view model; no rule lives here or in a template.
+struct WebPages: Sendable {
+    let ledger: Ledger
+    let sessions: WebSessions
+    let checkPassphrase: @Sendable (String) -> Bool
+
+    /// Demands per page of a list.
+    static let pageSize = 50
+
+    static let library: MustacheLibrary = {
+        var library = MustacheLibrary()
+        for (name, text) in WebTemplates.all {
+            // The templates are constants of this binary; `WebTemplateTests` parses each.
+            try! library.register(text, named: name)
+        }
+        return library
+    }()
+
+    /// A page body rendered with its template, inside the layout.
+    static func render(_ view: some WebView, _ template: String, title: String, layout: LayoutView? = nil) -> String {
+        let body = library.render(view, withTemplate: template) ?? ""
+        var page = layout ?? LayoutView(title: title, county: "fieldlog", role: "", today: "", body: "")
+        page.title = title
+        page.body = body
+        return library.render(page, withTemplate: "layout") ?? body
+    }
+
+    static func html(_ text: String) -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "text/html; charset=utf-8"
+        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The layout's facts of this device: the county, its role, today.
+    func layout() throws -> LayoutView {
+        LayoutView(
+            title: "",
+            county: try ledger.countyName() ?? "本县",
+            role: try ledger.enrolledRole()?.displayName ?? "尚未登记",
+            today: ledger.today(),
+            body: ""
+        )
+    }
+
+    func page(_ view: some WebView, _ template: String, title: String) throws -> Response {
+        Self.html(Self.render(view, template, title: title, layout: try layout()))
+    }
+
+    // MARK: Login and lock
+
+    /// `GET /login?token=…`: spends the one-time token and sets the session cookie.
+    func login(_ request: Request) throws -> Response {
+        guard let token = request.uri.queryParameters["token"].map(String.init), let id = sessions.redeem(token) else {
+            throw WebRefusal(
+                .forbidden,
+                "登录链接无效或已经用过。",
+                "请在终端重新运行 fieldlog ui，用它新打印的链接打开。"
+            )
+        }
+        var response = Response.redirect(to: "/", type: .normal)
+        response.setCookie(
+            Cookie(name: WebGuardMiddleware.cookie, value: id, path: "/", httpOnly: true, sameSite: .strict)
+        )
+        return response
+    }
+
+    func unlockForm(_ context: WebContext, error: String? = nil) throws -> Response {
+        Self.html(Self.render(UnlockView(csrf: context.session?.csrf ?? "", error: error), "unlock", title: "解锁"))
+    }
+
+    /// `POST /unlock`: the passphrase typed again unlocks the session.
+    func unlock(_ context: WebContext) throws -> Response {
+        guard let session = context.session else { throw WebRefusal(.unauthorized, "尚未登录。", "请用登录链接打开。") }
+        guard checkPassphrase(context.form?["passphrase"] ?? "") else {
+            var response = try unlockForm(context, error: "口令不对，请再输入一次。")
+            response.status = .unauthorized
+            return response
+        }
+        sessions.unlock(session.id)
+        return .redirect(to: "/", type: .normal)
+    }
+
+    // MARK: Pages
+
+    /// One demand as a row of a list.
+    func row(
+        _ summary: DemandSummary,
+        status: DemandStatus?,
+        calendar: WorkCalendar,
+        today: Day
+    ) -> DemandRowView {
+        let state = DemandState(rawValue: summary.state ?? "") ?? .draft
+        var flags: [FlagView] = []
+        var left: String?
+        if let status {
+            let overlay = status.overlay(on: today, calendar: calendar, profile: ledger.profile)
+            if overlay.isOverdue {
+                flags.append(FlagView(text: "超期 \(overlay.overdueWorkdays) 个工作日", kind: "alert"))
+            } else if let deadline = status.deadline, state.isUnresolved {
+                left = "还有 \(calendar.workdays(after: today, through: deadline)) 个工作日"
+            }
+            if overlay.card != .none {
+                flags.append(FlagView(text: overlay.card.rawValue, kind: overlay.card == .red ? "red" : "yellow"))
+            }
+            if overlay.escalation != .none { flags.append(FlagView(text: overlay.escalation.chinese, kind: "alert")) }
+        }
+        if summary.hasWorkflowConflict { flags.append(FlagView(text: "流转冲突待裁定", kind: "note")) }
+        return DemandRowView(
+            number: summary.number,
+            link: "/demands/" + (summary.number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""),
+            title: summary.title,
+            enterprise: summary.enterprise,
+            state: state.chinese,
+            deadline: status?.deadline?.description,
+            workdaysLeft: left,
+            flags: flags
+        )
+    }
+
+    /// 工作台: the unresolved demands this device shows, with their deadlines and overlays.
+    func home() throws -> Response {
+        let statuses = try ledger.allStatuses(profile: ledger.profile)
+        let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
+        let open = try ledger.demands().filter { (DemandState(rawValue: $0.state ?? "") ?? .draft).isUnresolved }
+        let rows = open.map { summary in
+            row(
+                summary,
+                status: UUID(uuidString: summary.id).flatMap { statuses[$0] },
+                calendar: calendar,
+                today: today
+            )
+        }
+        let view = HomeView(
+            openCount: rows.count,
+            overdueCount: rows.filter { $0.flags.contains { $0.text.hasPrefix("超期") } }.count,
+            cardCount: rows.filter { $0.flags.contains { ["yellow", "red"].contains($0.kind) } }.count,
+            conflictCount: try ledger.openConflicts().count,
+            heldCount: try ledger.commitCounts().pending,
+            demands: rows,
+            hasDemands: !rows.isEmpty
+        )
+        return try page(view, "home", title: "工作台")
+    }
+
+    /// 诉求: every demand this device shows, by state and text, a page at a time.
+    func demands(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        let state = query["state"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let text = query["text"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let all: [DemandSummary]
+        do {
+            all = try ledger.demands(matching: DemandFilter(state: state, text: text))
+        } catch let error as LedgerError where error.code == .invalidField {
+            throw WebRefusal(.badRequest, "没有这个状态。", "请从“状态”列表中选择。")
+        }
+        let statuses = try ledger.allStatuses(profile: ledger.profile)
+        let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
+        let pages = max(1, (all.count + Self.pageSize - 1) / Self.pageSize)
+        let current = min(max(1, query["page"].flatMap { Int(String($0)) } ?? 1), pages)
+        let shown = all.dropFirst((current - 1) * Self.pageSize).prefix(Self.pageSize)
+        func link(_ page: Int) -> String {
+            var parts = URLComponents()
+            parts.path = "/demands"
+            parts.queryItems =
+                [
+                    state.map { URLQueryItem(name: "state", value: $0) },
+                    text.map { URLQueryItem(name: "text", value: $0) },
+                ]
+                .compactMap { $0 } + [URLQueryItem(name: "page", value: String(page))]
+            return parts.string ?? "/demands"
+        }
+        let view = DemandListView(
+            states: DemandState.allCases.map {
+                OptionView(value: $0.rawValue, label: $0.chinese, selected: $0.rawValue == state?.uppercased())
+            },
+            text: text ?? "",
+            total: all.count,
+            page: current,
+            pages: pages,
+            previous: current > 1 ? link(current - 1) : nil,
+            next: current < pages ? link(current + 1) : nil,
+            demands: shown.map { summary in
+                row(
+                    summary,
+                    status: UUID(uuidString: summary.id).flatMap { statuses[$0] },
+                    calendar: calendar,
+                    today: today
+                )
+            },
+            hasDemands: !shown.isEmpty
+        )
+        return try page(view, "demands", title: "诉求")
+    }
+
+    /// 诉求详情: the facts, the overlays and the 流转日志.
+    func demand(_ number: String) throws -> Response {
+        let summary: DemandSummary
+        do {
+            summary = try ledger.demandDetail(number)
+        } catch let error as LedgerError where [.notFound, .ambiguous, .notPermitted].contains(error.code) {
+            throw WebRefusal(.notFound, "没有诉求 \(number)，或本机无权查看。", "请从诉求列表进入。")
+        }
+        let status = try ledger.status(of: summary.id, profile: ledger.profile)
+        let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
+        let row = row(summary, status: status, calendar: calendar, today: today)
+        let overlay = status.overlay(on: today, calendar: calendar, profile: ledger.profile)
+        var facts: [FactView] = [FactView(label: "企业", value: summary.enterprise)]
+        for (label, value) in [
+            ("统一社会信用代码", summary.uscc), ("所属镇街/园区", summary.township), ("登记干部", summary.cadre),
+            ("诉求类型", summary.type), ("诉求类别", summary.category), ("诉求内容", summary.content),
+            ("期望结果", summary.expected), ("紧急程度", summary.urgency), ("来源渠道", summary.channel),
+            ("办理时限", row.deadline), ("时限提示", row.workdaysLeft),
+        ] {
+            if let value, !value.isEmpty { facts.append(FactView(label: label, value: value)) }
+        }
+        let events = try ledger.events(ofDemand: summary.id).map { event in
+            let from = event.from.flatMap(DemandState.init(rawValue:))?.chinese
+            let to = event.to.flatMap(DemandState.init(rawValue:))?.chinese
+            return EventView(
+                time: Self.localTime(event.at, profile: ledger.profile),
+                actor: event.actor,
+                action: DemandAction.chinese(event.action),
+                change: [from, to].compactMap { $0 }.joined(separator: " → "),
+                comment: event.comment
+            )
+        }
+        let view = DemandDetailView(
+            number: summary.number,
+            title: summary.title,
+            state: row.state,
+            flags: row.flags,
+            facts: facts,
+            events: events,
+            reasons: overlay.dragOn.map { "久拖不决：" + $0.chinese } + overlay.buckPassing.map { "推诿扯皮：" + $0.chinese }
+        )
+        return try page(view, "demand", title: "诉求详情")
+    }
+
+    /// An ISO 8601 time as county-local "YYYY-MM-DD HH:MM".
+    static func localTime(_ iso: String, profile: DeadlineProfile) -> String {
+        guard let milliseconds = ISOTime.parse(iso) else { return iso }
+        let local = milliseconds / 60_000 + Int64(profile.utcOffsetMinutes)
+        let minute = Int(((local % 1440) + 1440) % 1440)
+        return "\(profile.localDay(milliseconds)) " + String(format: "%02d:%02d", minute / 60, minute % 60)
+    }
+}
