@@ -29,9 +29,73 @@ extension Ledger {
         }
     }
 
+    /// The enterprises this device logs visits and demands for, by name: a cadre's linked ones
+    /// (lead or assisting, active), every live one for other roles.
+    public func writableEnterprises() throws -> [String] {
+        let names: [String]
+        if try enrolledRole() == .cadre, let cadre = try deviceCadre() {
+            names = try read { store in
+                try store.activeLinkages().filter { $0.cadre == cadre }.compactMap {
+                    try store.text("enterprises", $0.enterprise, "name")
+                }
+            }
+        } else {
+            names = try read { try $0.liveValues("enterprises", "name") }
+        }
+        return Array(Set(names)).sorted()
+    }
+
+    /// A visit as checked, ready to write.
+    struct CheckedVisit {
+        var enterprise: UUID
+        var values: [String: Value]
+    }
+
+    /// A demand as checked, ready to write (its number is taken in the write transaction).
+    struct CheckedDemand {
+        var values: [String: Value]
+    }
+
     /// Logs a visit in the enterprise's scope. Returns the visit id.
     @discardableResult
     public func addVisit(_ input: VisitInput) throws -> UUID {
+        try addVisit(input, demands: []).visit
+    }
+
+    /// Logs a visit and the demands the enterprise raised in it, all in one commit: every one is
+    /// checked first, so a bad demand stores nothing, not even the visit. Returns the visit's id
+    /// and the demands' numbers, in order.
+    @discardableResult
+    public func addVisit(_ input: VisitInput, demands: [DemandInput]) throws -> (visit: UUID, demands: [String]) {
+        let visit = try checkedVisit(input)
+        if input.noDemands && !demands.isEmpty {
+            throw LedgerError(
+                .invalidField,
+                "the visit is marked as raising no demands (本次无诉求) but \(demands.count) are given; remove one or the other"
+            )
+        }
+        var checked: [CheckedDemand] = []
+        for (index, demand) in demands.enumerated() {
+            do {
+                var demand = demand
+                demand.enterprise = input.enterprise
+                demand.visit = nil
+                checked.append(try checkedDemand(demand, enterprise: visit.enterprise))
+            } catch let error as LedgerError {
+                throw LedgerError(error.code, "demand \(index + 1): " + error.message, field: error.field)
+            }
+        }
+        var id = UUID()
+        var numbers: [String] = []
+        let author = try demandAuthor()
+        try writeRecord(enterprise: visit.enterprise) { batch, store in
+            id = batch.insert("visits", visit.values)
+            numbers = try insertDemands(checked, visit: id, by: author, into: &batch, store: store).map(\.number)
+        }
+        return (id, numbers)
+    }
+
+    func checkedVisit(_ input: VisitInput) throws -> CheckedVisit {
         let enterprise = try enterprise(named: input.enterprise)
         try requireInService(.enterprise, enterprise, for: "new visit")
         try requireLinked(enterprise)
@@ -50,22 +114,17 @@ extension Ledger {
         if let next, next < date {
             throw LedgerError(.invalidField, "the next visit date \(next) is before the visit itself (\(date))")
         }
-        var id = UUID()
-        let cadre = try deviceCadre()
-        try writeRecord(enterprise: enterprise) { batch in
-            id = batch.insert(
-                "visits",
-                [
-                    "enterprise_id": .id(enterprise), "cadre_id": .id(cadre), "visit_date": .text(date),
-                    "participants": .optionalText(input.participants), "mode": .text(mode),
-                    "service_day": .integer(input.isServiceDay ? 1 : 0),
-                    "topics": .optionalText(input.topics), "notes": .optionalText(input.notes),
-                    "no_demands": .integer(input.noDemands ? 1 : 0),
-                    "solved_on_spot": .optionalText(input.solvedOnSpot), "next_visit_date": .optionalText(next),
-                ]
-            )
-        }
-        return id
+        return CheckedVisit(
+            enterprise: enterprise,
+            values: [
+                "enterprise_id": .id(enterprise), "cadre_id": .id(try deviceCadre()), "visit_date": .text(date),
+                "participants": .optionalText(input.participants), "mode": .text(mode),
+                "service_day": .integer(input.isServiceDay ? 1 : 0),
+                "topics": .optionalText(input.topics), "notes": .optionalText(input.notes),
+                "no_demands": .integer(input.noDemands ? 1 : 0),
+                "solved_on_spot": .optionalText(input.solvedOnSpot), "next_visit_date": .optionalText(next),
+            ]
+        )
     }
 
     /// Registers a demand with its number and first event, in one commit. Returns (id, number).
@@ -76,6 +135,16 @@ extension Ledger {
     @discardableResult
     public func addDemand(_ input: DemandInput) throws -> (id: UUID, number: String) {
         let enterprise = try enterprise(named: input.enterprise)
+        let demand = try checkedDemand(input, enterprise: enterprise)
+        var added: [(id: UUID, number: String)] = []
+        let author = try demandAuthor()
+        try writeRecord(enterprise: enterprise) { batch, store in
+            added = try insertDemands([demand], visit: input.visit, by: author, into: &batch, store: store)
+        }
+        return added[0]
+    }
+
+    func checkedDemand(_ input: DemandInput, enterprise: UUID) throws -> CheckedDemand {
         try requireInService(.enterprise, enterprise, for: "new demand")
         try requireLinked(enterprise)
         let title = input.title.trimmingCharacters(in: .whitespaces)
@@ -102,28 +171,44 @@ extension Ledger {
                 )
             }
         }
-        let year = String(today().prefix(4))
-        let prefix = "GT-\(year)-\(try deviceCode())-"
-        let cadre = try deviceCadre()
-        var id = UUID()
-        var number = ""
-        let actor = try authorName(publicKey)
-        let role = try enrolledRole()?.rawValue ?? "unknown"
-        try writeRecord(enterprise: enterprise) { batch, store in
-            // Read inside the write transaction: two `demand add` at once (six processes on one
-            // laptop handed out -0003 twice and -0004 three times) now take their numbers in turn.
-            number = prefix + String(format: "%04d", try store.lastDemandNumber(prefix: prefix) + 1)
-            id = batch.insert(
-                "demands",
-                [
-                    "number": .text(number), "channel": .text(channel), "enterprise_id": .id(enterprise),
-                    "visit_id": .id(input.visit),
-                    "cadre_id": .id(cadre), "type": .text(type), "category": .text(category), "title": .text(title),
-                    "content": .text(input.content), "expected": .optionalText(input.expected),
-                    "urgency": .text(urgency),
-                    "state": .text("DRAFT"), "registered_at": .text(now()),
-                ]
-            )
+        return CheckedDemand(values: [
+            "channel": .text(channel), "enterprise_id": .id(enterprise), "cadre_id": .id(try deviceCadre()),
+            "type": .text(type), "category": .text(category), "title": .text(title),
+            "content": .text(input.content), "expected": .optionalText(input.expected), "urgency": .text(urgency),
+            "state": .text("DRAFT"),
+        ])
+    }
+
+    /// Who registers demands from this device: the prefix of its numbers, its name and role (read
+    /// before the write transaction, which cannot read through the ledger).
+    func demandAuthor() throws -> (prefix: String, actor: String, role: String) {
+        (
+            "GT-\(today().prefix(4))-\(try deviceCode())-", try authorName(publicKey),
+            try enrolledRole()?.rawValue ?? "unknown"
+        )
+    }
+
+    /// Inserts checked demands raised in `visit`, numbered in turn, each with its first event.
+    func insertDemands(
+        _ demands: [CheckedDemand],
+        visit: UUID?,
+        by author: (prefix: String, actor: String, role: String),
+        into batch: inout WriteBatch,
+        store: LedgerStore
+    ) throws -> [(id: UUID, number: String)] {
+        guard !demands.isEmpty else { return [] }
+        let (prefix, actor, role) = author
+        // Read inside the write transaction: two `demand add` at once (six processes on one
+        // laptop handed out -0003 twice and -0004 three times) now take their numbers in turn.
+        let last = try store.lastDemandNumber(prefix: prefix)
+        var added: [(id: UUID, number: String)] = []
+        for (index, demand) in demands.enumerated() {
+            let number = prefix + String(format: "%04d", last + 1 + index)
+            var values = demand.values
+            values["number"] = .text(number)
+            values["visit_id"] = .id(visit)
+            values["registered_at"] = .text(now())
+            let id = batch.insert("demands", values)
             batch.insert(
                 "demand_events",
                 [
@@ -133,8 +218,9 @@ extension Ledger {
                     "comment": .text("登记诉求 \(number)"),
                 ]
             )
+            added.append((id, number))
         }
-        return (id, number)
+        return added
     }
 
     /// The demand with this number, id or id prefix.

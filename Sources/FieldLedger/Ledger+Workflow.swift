@@ -183,6 +183,16 @@ extension Ledger {
         return try take(step, on: demand, comment: input.comment, profile: profile)
     }
 
+    /// The steps this device may take on a demand now (`Workflow.actions`).
+    public func allowedActions(on demand: String, profile: DeadlineProfile = .shandong2115) throws -> [DemandAction] {
+        guard let role = try enrolledRole() else { return [] }
+        return Workflow.actions(
+            status: try status(of: demand, profile: profile),
+            role: role,
+            department: try workflowActors().department(of: publicKey.hex)
+        )
+    }
+
     /// Takes a workflow step on a demand: `Workflow.plan` judges it against the state machine, this
     /// device's registry role (and, for a department, that it is the lead) and what the step
     /// carries; then its event is appended, following the current tip. Returns the new status.

@@ -41,7 +41,14 @@ public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationPr
     router.post("/unlock") { _, context in try pages.unlock(context) }
     router.get("/") { _, _ in try pages.home() }
     router.get("/demands") { request, _ in try pages.demands(request) }
-    router.get("/demands/:number") { _, context in try pages.demand(context.parameters.require("number")) }
+    router.get("/demands/:number") { _, context in
+        try pages.demand(context.parameters.require("number"), context: context)
+    }
+    router.post("/demands/:number/act") { _, context in
+        try pages.act(context.parameters.require("number"), context: context)
+    }
+    router.get("/visits/new") { _, context in try pages.visitForm(context) }
+    router.post("/visits") { _, context in try pages.addVisit(context) }
     router.get("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }
     router.get("/assets/app.js") { _, _ in asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
     return Application(

@@ -198,8 +198,14 @@ struct WebPages: Sendable {
         return try page(view, "demands", title: "诉求")
     }
 
-    /// 诉求详情: the facts, the overlays and the 流转日志.
-    func demand(_ number: String) throws -> Response {
+    /// 诉求详情: the facts, the overlays, the steps this device may take now (each a form), and the
+    /// 流转日志. After a refused step, `error` says why and `kept` is the form as it was sent.
+    func demand(
+        _ number: String,
+        context: WebContext,
+        error: String? = nil,
+        kept: WebForm? = nil
+    ) throws -> Response {
         let summary: DemandSummary
         do {
             summary = try ledger.demandDetail(number)
@@ -230,16 +236,24 @@ struct WebPages: Sendable {
                 comment: event.comment
             )
         }
+        let actions = try actionForms(summary, kept: kept)
         let view = DemandDetailView(
             number: summary.number,
+            link: row.link,
             title: summary.title,
             state: row.state,
             flags: row.flags,
             facts: facts,
             events: events,
-            reasons: overlay.dragOn.map { "久拖不决：" + $0.chinese } + overlay.buckPassing.map { "推诿扯皮：" + $0.chinese }
+            reasons: overlay.dragOn.map { "久拖不决：" + $0.chinese } + overlay.buckPassing.map { "推诿扯皮：" + $0.chinese },
+            csrf: context.session?.csrf ?? "",
+            error: error,
+            actions: actions,
+            hasActions: !actions.isEmpty
         )
-        return try page(view, "demand", title: "诉求详情")
+        var response = try page(view, "demand", title: "诉求详情")
+        if error != nil { response.status = .unprocessableContent }
+        return response
     }
 
     /// An ISO 8601 time as county-local "YYYY-MM-DD HH:MM".
@@ -248,5 +262,262 @@ struct WebPages: Sendable {
         let local = milliseconds / 60_000 + Int64(profile.utcOffsetMinutes)
         let minute = Int(((local % 1440) + 1440) % 1440)
         return "\(profile.localDay(milliseconds)) " + String(format: "%02d:%02d", minute / 60, minute % 60)
+    }
+
+    // MARK: Workflow steps
+
+    /// A form for each step the workflow allows this device now, with the values the step needs
+    /// (the ledger checks them again); a refused form's values are kept.
+    func actionForms(_ summary: DemandSummary, kept: WebForm?) throws -> [ActionFormView] {
+        let actions = try ledger.allowedActions(on: summary.id, profile: ledger.profile)
+        guard !actions.isEmpty else { return [] }
+        let departments = try ledger.registryListing("departments").compactMap { $0["name"] }
+        let branches: [OptionView] =
+            actions.contains(.settle)
+            ? try ledger.workflowConflicts(profile: ledger.profile).filter { $0.demand == summary.id }.flatMap(
+                \.branches
+            )
+            .map { event in
+                OptionView(
+                    value: event.handle,
+                    label: "\(event.handle) \(DemandAction.chinese(event.action)) · \(event.actor)",
+                    selected: false
+                )
+            } : []
+        return actions.map { action in
+            let values = kept?["action"] == action.rawValue ? kept : nil
+            func field(_ name: LedgerError.Field, _ key: String, required: Bool = false) -> FieldView {
+                FieldView(
+                    name: key,
+                    id: "\(action.rawValue)-\(key)",
+                    label: WebWords.label(name),
+                    required: required,
+                    value: values?[key] ?? ""
+                )
+            }
+            func text(_ name: LedgerError.Field, _ key: String, required: Bool = false) -> FieldView {
+                var view = field(name, key, required: required)
+                view.isText = true
+                return view
+            }
+            func area(_ name: LedgerError.Field, _ key: String, required: Bool = false) -> FieldView {
+                var view = field(name, key, required: required)
+                view.isArea = true
+                return view
+            }
+            func select(
+                _ name: LedgerError.Field,
+                _ key: String,
+                _ choices: [OptionView],
+                required: Bool = false,
+                multiple: Bool = false
+            ) -> FieldView {
+                var view = field(name, key, required: required)
+                view.isSelect = true
+                view.multiple = multiple
+                let chosen = Set(values?.all(key) ?? [])
+                view.options = choices.map {
+                    OptionView(value: $0.value, label: $0.label, selected: chosen.contains($0.value))
+                }
+                return view
+            }
+            let units = departments.map { OptionView(value: $0, label: $0, selected: false) }
+            let comment = area(.comment, "comment", required: Self.needsComment.contains(action))
+            var fields: [FieldView]
+            switch action {
+            case .assign, .reassign:
+                fields = [
+                    select(.lead, "lead", units, required: true), select(.coDepartments, "co", units, multiple: true),
+                    comment,
+                ]
+            case .return: fields = [select(.suggest, "suggest", units, required: true), comment]
+            case .extend:
+                var until = field(.until, "until")
+                until.isDate = true
+                var days = field(.days, "days")
+                days.isNumber = true
+                fields = [until, days, comment]
+            case .reply:
+                fields = [
+                    area(.reply, "reply", required: true), text(.outcome, "outcome"),
+                    text(.contacted, "contacted"), comment,
+                ]
+            case .sign: fields = [text(.contacted, "contacted"), comment]
+            case .followUp:
+                fields = [
+                    select(
+                        .resolved,
+                        "resolved",
+                        [
+                            OptionView(value: "yes", label: "是", selected: false),
+                            OptionView(value: "no", label: "否", selected: false),
+                        ],
+                        required: true
+                    ),
+                    select(
+                        .satisfaction,
+                        "satisfaction",
+                        Vocabulary.satisfactions.map { OptionView(value: $0, label: $0, selected: false) },
+                        required: true
+                    ),
+                    comment,
+                ]
+            case .reopen:
+                fields = [
+                    select(
+                        .satisfaction,
+                        "satisfaction",
+                        Vocabulary.satisfactions.map { OptionView(value: $0, label: $0, selected: false) }
+                    ),
+                    comment,
+                ]
+            case .longTerm: fields = [area(.milestones, "milestones", required: true), comment]
+            case .settle: fields = [select(.keep, "keep", branches, required: true), comment]
+            case .submit, .reject, .acceptReply, .rejectReply, .archive: fields = [comment]
+            }
+            return ActionFormView(
+                action: action.rawValue,
+                label: action.chinese,
+                confirm: [.reject, .archive].contains(action) ? "确定要“\(action.chinese)”吗？此操作签名后不能撤回。" : nil,
+                fields: fields
+            )
+        }
+    }
+
+    /// The steps whose form asks for a comment (the state machine's, and a settle's reason).
+    static let needsComment: Set<DemandAction> = [.reject, .return, .extend, .rejectReply, .reopen, .longTerm, .settle]
+
+    /// `POST /demands/NUMBER/act`: one step, from its form. Taken, it leads back to the demand;
+    /// refused, the demand's page says why in Chinese and keeps what was typed.
+    func act(_ number: String, context: WebContext) throws -> Response {
+        let form = context.form ?? WebForm(body: "")
+        guard let action = form["action"].flatMap(DemandAction.init(rawValue:)) else {
+            throw WebRefusal(.badRequest, "没有这个操作。", "请用诉求详情页上的按钮办理。")
+        }
+        func value(_ key: String) -> String? {
+            guard let text = form[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+                return nil
+            }
+            return text
+        }
+        var input = ActionInput(comment: value("comment"))
+        input.lead = value("lead")
+        input.co = form.all("co").filter { !$0.isEmpty }
+        input.suggest = value("suggest")
+        input.until = value("until")
+        input.days = value("days").flatMap { Int($0) }
+        input.reply = value("reply")
+        input.outcome = value("outcome")
+        input.contacted = value("contacted")
+        input.resolved = value("resolved").map { $0 == "yes" }
+        input.satisfaction = value("satisfaction")
+        input.milestones = value("milestones")
+        input.keep = value("keep")
+        let summary: DemandSummary
+        do {
+            summary = try ledger.demandDetail(number)
+        } catch let error as LedgerError where [.notFound, .ambiguous, .notPermitted].contains(error.code) {
+            throw WebRefusal(.notFound, "没有诉求 \(number)，或本机无权查看。", "请从诉求列表进入。")
+        }
+        do {
+            try ledger.act(action, on: summary.id, input, profile: ledger.profile)
+        } catch let error as LedgerError {
+            return try demand(
+                number,
+                context: context,
+                error: WebWords.refusal(error, demand: summary.number),
+                kept: form
+            )
+        }
+        return .redirect(
+            to: "/demands/" + (summary.number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""),
+            type: .normal
+        )
+    }
+
+    // MARK: 新增走访
+
+    /// Inline demand rows on the visit form.
+    static let demandRows = 3
+
+    /// The visit form, empty (with today's date) or as `kept` was typed, with `error` above it.
+    func visitForm(_ context: WebContext, error: String? = nil, kept: WebForm? = nil) throws -> Response {
+        func options(_ values: [String], chosen: String?) -> [OptionView] {
+            values.map { OptionView(value: $0, label: $0, selected: $0 == chosen) }
+        }
+        let view = VisitFormView(
+            csrf: context.session?.csrf ?? "",
+            error: error,
+            enterprises: options(try ledger.writableEnterprises(), chosen: kept?["enterprise"]),
+            date: kept?["date"] ?? ledger.today(),
+            modes: options(Vocabulary.visitModes, chosen: kept?["mode"]),
+            serviceDay: kept?["serviceDay"] == "on",
+            participants: kept?["participants"] ?? "",
+            topics: kept?["topics"] ?? "",
+            notes: kept?["notes"] ?? "",
+            noDemands: kept?["noDemands"] == "on",
+            rows: (1...Self.demandRows).map { index in
+                DemandRowInputView(
+                    index: index,
+                    title: kept?["title\(index)"] ?? "",
+                    content: kept?["content\(index)"] ?? "",
+                    expected: kept?["expected\(index)"] ?? "",
+                    types: options(Vocabulary.demandTypes, chosen: kept?["type\(index)"]),
+                    categories: options(Vocabulary.categories, chosen: kept?["category\(index)"]),
+                    urgencies: options(Vocabulary.urgencies, chosen: kept?["urgency\(index)"])
+                )
+            },
+            solvedOnSpot: kept?["solvedOnSpot"] ?? "",
+            nextVisit: kept?["nextVisit"] ?? ""
+        )
+        var response = try page(view, "visit", title: "新增走访")
+        if error != nil { response.status = .unprocessableContent }
+        return response
+    }
+
+    /// `POST /visits`: the visit and the demand rows with a title, in one commit through the
+    /// ledger; refused, the form comes back with the reason in Chinese and what was typed.
+    func addVisit(_ context: WebContext) throws -> Response {
+        let form = context.form ?? WebForm(body: "")
+        func value(_ key: String) -> String? {
+            guard let text = form[key]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+                return nil
+            }
+            return text
+        }
+        guard let enterprise = value("enterprise") else {
+            return try visitForm(context, error: "请选择“企业”。", kept: form)
+        }
+        let visit = VisitInput(
+            enterprise: enterprise,
+            date: value("date"),
+            participants: value("participants"),
+            mode: value("mode") ?? Vocabulary.visitModes[0],
+            isServiceDay: form["serviceDay"] == "on",
+            topics: value("topics"),
+            notes: value("notes"),
+            noDemands: form["noDemands"] == "on",
+            solvedOnSpot: value("solvedOnSpot"),
+            nextVisit: value("nextVisit")
+        )
+        var demands: [DemandInput] = []
+        for index in 1...Self.demandRows {
+            guard let title = value("title\(index)") else { continue }
+            var demand = DemandInput(enterprise: enterprise, title: title, content: value("content\(index)") ?? "")
+            demand.type = value("type\(index)") ?? demand.type
+            demand.category = value("category\(index)") ?? demand.category
+            demand.urgency = value("urgency\(index)") ?? demand.urgency
+            demand.expected = value("expected\(index)")
+            demand.channel = visit.isServiceDay ? "服务日走访" : "日常走访"
+            demands.append(demand)
+        }
+        let added: (visit: UUID, demands: [String])
+        do {
+            added = try ledger.addVisit(visit, demands: demands)
+        } catch let error as LedgerError {
+            return try visitForm(context, error: WebWords.refusal(error, demand: ""), kept: form)
+        }
+        _ = added
+        return .redirect(to: "/", type: .normal)
     }
 }

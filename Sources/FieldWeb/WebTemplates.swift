@@ -4,7 +4,43 @@
 enum WebTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "unlock": unlock, "home": home, "demands": demands, "demand": demand,
+        "visit": visit,
     ]
+
+    static let visit = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        <form method="post" action="/visits" class="visit">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset><legend>走访</legend>
+        <p><label for="enterprise">企业（必填）</label>
+        <select id="enterprise" name="enterprise" required><option value="">请选择</option>{{#enterprises}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/enterprises}}</select></p>
+        <p><label for="date">走访日期</label><input type="date" id="date" name="date" value="{{date}}" required></p>
+        <p><label for="mode">走访方式</label><select id="mode" name="mode">{{#modes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/modes}}</select></p>
+        <p><input type="checkbox" id="serviceDay" name="serviceDay" value="on"{{#serviceDay}} checked{{/serviceDay}}><label for="serviceDay">企业服务日走访</label></p>
+        <p><label for="participants">参加人员</label><input id="participants" name="participants" value="{{participants}}"></p>
+        <p><label for="topics">走访主题</label><input id="topics" name="topics" value="{{topics}}"></p>
+        <p><label for="notes">情况记录</label><textarea id="notes" name="notes" rows="3">{{notes}}</textarea></p>
+        </fieldset>
+        <fieldset><legend>企业诉求</legend>
+        <p><input type="checkbox" id="noDemands" name="noDemands" value="on"{{#noDemands}} checked{{/noDemands}}><label for="noDemands">本次无诉求</label></p>
+        {{#rows}}
+        <fieldset class="demand-row"><legend>诉求 {{index}}（不填标题则不登记）</legend>
+        <p><label for="title{{index}}">诉求标题</label><input id="title{{index}}" name="title{{index}}" value="{{title}}"></p>
+        <p><label for="content{{index}}">诉求内容</label><textarea id="content{{index}}" name="content{{index}}" rows="2">{{content}}</textarea></p>
+        <p><label for="expected{{index}}">期望结果</label><input id="expected{{index}}" name="expected{{index}}" value="{{expected}}"></p>
+        <p><label for="type{{index}}">诉求类型</label><select id="type{{index}}" name="type{{index}}">{{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}</select>
+        <label for="category{{index}}">诉求类别</label><select id="category{{index}}" name="category{{index}}">{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select>
+        <label for="urgency{{index}}">紧急程度</label><select id="urgency{{index}}" name="urgency{{index}}">{{#urgencies}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/urgencies}}</select></p>
+        </fieldset>
+        {{/rows}}
+        </fieldset>
+        <fieldset><legend>其他</legend>
+        <p><label for="solvedOnSpot">现场解决的事项</label><textarea id="solvedOnSpot" name="solvedOnSpot" rows="2">{{solvedOnSpot}}</textarea></p>
+        <p><label for="nextVisit">下次计划走访</label><input type="date" id="nextVisit" name="nextVisit" value="{{nextVisit}}"></p>
+        </fieldset>
+        <button type="submit">保存走访</button>
+        </form>
+        """
 
     static let layout = """
         <!DOCTYPE html>
@@ -21,6 +57,7 @@ enum WebTemplates {
         <nav aria-label="主导航">
         <a href="/">工作台</a>
         <a href="/demands">诉求</a>
+        <a href="/visits/new">新增走访</a>
         </nav>
         <p class="who">{{county}} · {{role}} · 今天 {{today}}</p>
         </header>
@@ -107,6 +144,29 @@ enum WebTemplates {
         {{#facts}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/facts}}
         </dl>
         {{#reasons}}<p class="note">{{.}}</p>{{/reasons}}
+        <section class="actions" aria-label="可办理的操作">
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        {{#hasActions}}<h2>可办理的操作</h2>{{/hasActions}}
+        {{^hasActions}}<p class="note">本机当前没有可对该诉求办理的操作。</p>{{/hasActions}}
+        {{#actions}}
+        <form method="post" action="{{link}}/act" class="action"{{#confirm}} data-confirm="{{.}}"{{/confirm}}>
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="action" value="{{action}}">
+        <fieldset><legend>{{label}}</legend>
+        {{#fields}}
+        <p><label for="{{id}}">{{label}}{{#required}}（必填）{{/required}}</label>
+        {{#isArea}}<textarea id="{{id}}" name="{{name}}" rows="3"{{#required}} required{{/required}}>{{value}}</textarea>{{/isArea}}
+        {{#isText}}<input id="{{id}}" name="{{name}}" value="{{value}}"{{#required}} required{{/required}}>{{/isText}}
+        {{#isDate}}<input type="date" id="{{id}}" name="{{name}}" value="{{value}}"{{#required}} required{{/required}}>{{/isDate}}
+        {{#isNumber}}<input type="number" min="1" id="{{id}}" name="{{name}}" value="{{value}}">{{/isNumber}}
+        {{#isSelect}}<select id="{{id}}" name="{{name}}"{{#multiple}} multiple{{/multiple}}{{#required}} required{{/required}}>{{^multiple}}<option value="">请选择</option>{{/multiple}}{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/isSelect}}
+        </p>
+        {{/fields}}
+        <button type="submit">{{label}}</button>
+        </fieldset>
+        </form>
+        {{/actions}}
+        </section>
         <h2>流转日志</h2>
         <table class="events">
         <thead><tr><th scope="col">时间</th><th scope="col">操作人</th><th scope="col">操作</th><th scope="col">状态变化</th><th scope="col">意见</th></tr></thead>
@@ -139,6 +199,9 @@ enum WebAssets {
         .filters { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin-bottom: 1rem; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
         dl.facts dt { font-weight: bold; }
+        form.action fieldset { margin: .5rem 0; background: #fff; }
+        form.action label { display: block; font-weight: bold; }
+        form.action textarea, form.action input, form.action select { min-width: 20rem; }
         a:focus, button:focus, input:focus, select:focus { outline: 3px solid #f4a261; }
         """
 

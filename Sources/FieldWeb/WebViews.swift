@@ -134,18 +134,49 @@ struct EventView: Sendable {
     var comment: String?
 }
 
+/// A value a step's form asks for. Mustache has no branches on kinds, so each kind is a flag.
+struct FieldView: Sendable {
+    var name: String
+    var id: String
+    var label: String
+    var required: Bool
+    var value: String
+    var isText = false
+    var isArea = false
+    var isDate = false
+    var isNumber = false
+    var isSelect = false
+    var multiple = false
+    var options: [OptionView] = []
+}
+
+/// One step this device may take now, as a form of its own with the values it needs.
+struct ActionFormView: Sendable {
+    var action: String
+    var label: String
+    var confirm: String?
+    var fields: [FieldView]
+}
+
 struct DemandDetailView: WebView {
     var number: String
+    var link: String
     var title: String
     var state: String
     var flags: [FlagView]
     var facts: [FactView]
     var events: [EventView]
     var reasons: [String]
+    var csrf: String
+    /// Why the last step was refused, in Chinese (the form keeps what was typed).
+    var error: String?
+    var actions: [ActionFormView]
+    var hasActions: Bool
 
     static var sample: DemandDetailView {
         .init(
             number: "GT-2026-D001-0001",
+            link: "/demands/GT-2026-D001-0001",
             title: "用地",
             state: "办理中",
             flags: [FlagView(text: "红牌", kind: "red")],
@@ -159,7 +190,85 @@ struct DemandDetailView: WebView {
                     comment: "请办理"
                 )
             ],
-            reasons: ["久拖不决：超期"]
+            reasons: ["久拖不决：超期"],
+            csrf: "t",
+            error: "请填写“意见”。",
+            actions: [
+                ActionFormView(
+                    action: "assign",
+                    label: "交办",
+                    confirm: "确定？",
+                    fields: [
+                        FieldView(
+                            name: "lead",
+                            id: "assign-lead",
+                            label: "牵头单位",
+                            required: true,
+                            value: "",
+                            isSelect: true,
+                            options: [OptionView(value: "县市场监管局", label: "县市场监管局", selected: true)]
+                        )
+                    ]
+                )
+            ],
+            hasActions: true
+        )
+    }
+}
+
+/// One inline demand row of the visit form.
+struct DemandRowInputView: Sendable {
+    var index: Int
+    var title: String
+    var content: String
+    var expected: String
+    var types: [OptionView]
+    var categories: [OptionView]
+    var urgencies: [OptionView]
+}
+
+/// 新增走访: a visit with its demands, on one page; after a refusal, what was typed.
+struct VisitFormView: WebView {
+    var csrf: String
+    var error: String?
+    var enterprises: [OptionView]
+    var date: String
+    var modes: [OptionView]
+    var serviceDay: Bool
+    var participants: String
+    var topics: String
+    var notes: String
+    var noDemands: Bool
+    var rows: [DemandRowInputView]
+    var solvedOnSpot: String
+    var nextVisit: String
+
+    static var sample: VisitFormView {
+        let option = OptionView(value: "a", label: "a", selected: true)
+        return .init(
+            csrf: "t",
+            error: "请填写“企业”。",
+            enterprises: [option],
+            date: "2026-12-01",
+            modes: [option],
+            serviceDay: true,
+            participants: "王强",
+            topics: "用工",
+            notes: "n",
+            noDemands: false,
+            rows: [
+                DemandRowInputView(
+                    index: 1,
+                    title: "t",
+                    content: "c",
+                    expected: "e",
+                    types: [option],
+                    categories: [option],
+                    urgencies: [option]
+                )
+            ],
+            solvedOnSpot: "s",
+            nextVisit: "2026-12-31"
         )
     }
 }

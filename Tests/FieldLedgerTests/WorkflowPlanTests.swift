@@ -260,6 +260,37 @@ struct WorkflowPlanTests {
         }
     }
 
+    /// The steps offered to each role are exactly those `plan` would take (the screens offer these).
+    @Test func theOfferedStepsAreTheOnesPlanTakes() throws {
+        var history = History()
+        func offered(_ key: String) -> [DemandAction] {
+            Workflow.actions(
+                status: history.status,
+                role: history.actors.role(of: key)!,
+                department: history.actors.department(of: key)
+            )
+        }
+        #expect(offered(history.cadre) == [.submit] && offered(history.coordinator) == [.submit])
+        #expect(offered(history.marketClerk).isEmpty)
+        try history.take(.submit, by: history.cadre, at: "2026-03-02 09:00")
+        #expect(offered(history.coordinator) == [.reject, .assign, .reply] && offered(history.cadre).isEmpty)
+        let tip = try history.take(
+            .assign(lead: history.market, co: []),
+            by: history.coordinator,
+            at: "2026-03-02 10:00"
+        )
+        #expect(offered(history.marketClerk) == [.sign, .return] && offered(history.taxClerk).isEmpty)
+        try history.take(.sign(contacted: nil), by: history.marketClerk, at: "2026-03-02 11:00", parent: tip)
+        try history.take(
+            .return(suggest: history.tax),
+            by: history.marketClerk,
+            at: "2026-03-02 11:05",
+            comment: "不属于",
+            parent: tip
+        )
+        #expect(offered(history.coordinator) == [.settle] && offered(history.marketClerk).isEmpty)
+    }
+
     /// The data is JSON from `JSONEncoder` with sorted keys and no absent values: the reports' fast
     /// reader (`FlatJSON`) and a standard decoder read it back the same, whatever the text holds.
     @Test func eventDataIsStandardJSONThatTheFastReaderReads() throws {

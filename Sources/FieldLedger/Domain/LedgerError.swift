@@ -100,6 +100,10 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         self.field = field ?? sentence.firstField
     }
 
+    /// The workflow's typed reason, when this error reports a refused step (a client may word it
+    /// in its own language).
+    public internal(set) var refusal: WorkflowRefusal?
+
     public var description: String { message }
 }
 

@@ -289,9 +289,30 @@ extension Workflow {
     }
 }
 
+extension Workflow {
+    /// The steps `role` (of `department`, for a department) may take on a demand now, in the order
+    /// of the state machine: none but the coordinator's settle while a workflow conflict is open.
+    public static func actions(status: DemandStatus, role: Role, department: UUID?) -> [DemandAction] {
+        if status.hasConflict { return Actor.coordinator.admits(role) ? [.settle] : [] }
+        var actions: [DemandAction] = []
+        for move in allowed(from: status.state) where !actions.contains(move.action) {
+            if (try? transition(move.action, status: status, role: role, department: department)) != nil {
+                actions.append(move.action)
+            }
+        }
+        return actions
+    }
+}
+
 extension WorkflowRefusal {
     /// The refusal as the ledger reports it, naming the demand by `number` and events by `handle`.
     public func ledgerError(demand number: String, handle: (UUID) -> String) -> LedgerError {
+        var error = englishError(demand: number, handle: handle)
+        error.refusal = self
+        return error
+    }
+
+    func englishError(demand number: String, handle: (UUID) -> String) -> LedgerError {
         func moves(_ state: DemandState) -> String { Workflow.describe(Workflow.allowed(from: state)) }
         func branches(_ fork: [UUID]) -> String {
             fork.map { "\(handle($0)) (\($0.lowercased))" }.joined(separator: ", ")
