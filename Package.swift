@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "FieldExport",
             dependencies: [
-                "FieldCore", "FieldLedger", "FieldStore", "FieldCrypto",
+                "FieldCore", "FieldCrypto", "FieldLedger", "FieldStore", "FieldCrypto",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "FieldWeb",
             dependencies: [
-                "FieldCore", "FieldLedger",
+                "FieldCore", "FieldCrypto", "FieldLedger", "FieldStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),

@@ -47,6 +47,8 @@ public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationPr
     router.post("/demands/:number/act") { _, context in
         try pages.act(context.parameters.require("number"), context: context)
     }
+    router.get("/conflicts") { _, context in try pages.conflicts(context) }
+    router.post("/conflicts/resolve") { _, context in try pages.resolveConflict(context) }
     router.get("/visits/new") { _, context in try pages.visitForm(context) }
     router.post("/visits") { _, context in try pages.addVisit(context) }
     router.get("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }

@@ -1,4 +1,6 @@
+import FieldCrypto
 import FieldLedger
+import FieldStore
 import Foundation
 import Hummingbird
 import Mustache
@@ -258,10 +260,7 @@ struct WebPages: Sendable {
 
     /// An ISO 8601 time as county-local "YYYY-MM-DD HH:MM".
     static func localTime(_ iso: String, profile: DeadlineProfile) -> String {
-        guard let milliseconds = ISOTime.parse(iso) else { return iso }
-        let local = milliseconds / 60_000 + Int64(profile.utcOffsetMinutes)
-        let minute = Int(((local % 1440) + 1440) % 1440)
-        return "\(profile.localDay(milliseconds)) " + String(format: "%02d:%02d", minute / 60, minute % 60)
+        ISOTime.parse(iso).map { ISOTime.local($0, profile: profile) } ?? iso
     }
 
     // MARK: Workflow steps
@@ -519,5 +518,84 @@ struct WebPages: Sendable {
         }
         _ = added
         return .redirect(to: "/", type: .normal)
+    }
+
+    // MARK: 冲突
+
+    /// 冲突: every cell this device shows with more than one value, side by side with author and
+    /// time and 采用此值 for each; and the workflow conflicts, each linking to its demand, where the
+    /// coordinator finds 裁定.
+    func conflicts(_ context: WebContext, error: String? = nil) throws -> Response {
+        let shown = try ledger.shownRecords(profile: ledger.profile)
+        let open = try ledger.openConflicts().filter { try ledger.isShown(table: $0.table, row: $0.row, among: shown) }
+        let names = try ledger.recordNames(of: open.map { ($0.table, $0.row) })
+        var authors: [String: String] = [:]
+        let cells = try open.map { conflict in
+            CellConflictView(
+                record: try ledger.recordLabel(table: conflict.table, row: conflict.row, name: names[conflict.row]),
+                column: RecordNames.column(conflict.column, of: conflict.table),
+                table: conflict.table,
+                row: conflict.row.lowercased,
+                columnName: conflict.column,
+                values: try conflict.heads.enumerated().map { index, head in
+                    let author = try authors[head.author.hex] ?? ledger.authorName(head.author)
+                    authors[head.author.hex] = author
+                    return CellValueView(
+                        pick: index + 1,
+                        value: Ledger.display(head.value),
+                        author: author,
+                        time: ISOTime.local(Int64(head.timestamp.milliseconds), profile: ledger.profile),
+                        shown: index == 0
+                    )
+                }
+            )
+        }
+        let workflow = try ledger.workflowConflicts(profile: ledger.profile).map { conflict in
+            WorkflowConflictView(
+                number: conflict.number,
+                link: "/demands/"
+                    + (conflict.number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""),
+                branches: conflict.branches.map { event in
+                    "\(event.handle) · \(Self.localTime(event.at, profile: ledger.profile)) · \(event.actor) · \(DemandAction.chinese(event.action))"
+                }
+            )
+        }
+        let view = ConflictsView(
+            csrf: context.session?.csrf ?? "",
+            error: error,
+            cells: cells,
+            hasCells: !cells.isEmpty,
+            workflow: workflow,
+            hasWorkflow: !workflow.isEmpty
+        )
+        var response = try page(view, "conflicts", title: "冲突")
+        if error != nil { response.status = .unprocessableContent }
+        return response
+    }
+
+    /// `POST /conflicts/resolve`: keeps the picked value of a cell, signed as a new change.
+    func resolveConflict(_ context: WebContext) throws -> Response {
+        let form = context.form ?? WebForm(body: "")
+        guard let table = form["table"], let row = form["row"].flatMap(UUID.init(uuidString:)),
+            let column = form["column"], let pick = form["pick"].flatMap({ Int($0) })
+        else {
+            throw WebRefusal(.badRequest, "这不是冲突页面的表单。", "请在“冲突”页面上选择要采用的值。")
+        }
+        guard
+            let conflict = try ledger.openConflicts().first(where: {
+                $0.table == table && $0.row == row && $0.column == column
+            })
+        else {
+            return try conflicts(context, error: "这处冲突已经不存在（可能已由他人裁定并同步过来）。")
+        }
+        guard conflict.heads.indices.contains(pick - 1) else {
+            return try conflicts(context, error: "所选的值已不在这处冲突中，请重新选择。")
+        }
+        do {
+            try ledger.resolveConflict(table: table, row: row, column: column, value: conflict.heads[pick - 1].value)
+        } catch let error as LedgerError {
+            return try conflicts(context, error: WebWords.refusal(error, demand: ""))
+        }
+        return .redirect(to: "/conflicts", type: .normal)
     }
 }

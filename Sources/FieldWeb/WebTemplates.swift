@@ -4,8 +4,43 @@
 enum WebTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "unlock": unlock, "home": home, "demands": demands, "demand": demand,
-        "visit": visit,
+        "visit": visit, "conflicts": conflicts,
     ]
+
+    static let conflicts = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        <h2>字段冲突</h2>
+        {{^hasCells}}<p>没有未决的字段冲突。</p>{{/hasCells}}
+        {{#cells}}
+        <section class="conflict">
+        <h3>{{record}} · {{column}}</h3>
+        <table>
+        <thead><tr><th scope="col">值</th><th scope="col">修改人</th><th scope="col">时间</th><th scope="col">裁定</th></tr></thead>
+        <tbody>
+        {{#values}}
+        <tr><td>{{value}}{{#shown}} <span class="flag note">当前显示</span>{{/shown}}</td><td>{{author}}</td><td>{{time}}</td>
+        <td><form method="post" action="/conflicts/resolve">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="table" value="{{table}}">
+        <input type="hidden" name="row" value="{{row}}">
+        <input type="hidden" name="column" value="{{columnName}}">
+        <input type="hidden" name="pick" value="{{pick}}">
+        <button type="submit">采用此值</button>
+        </form></td></tr>
+        {{/values}}
+        </tbody>
+        </table>
+        </section>
+        {{/cells}}
+        <h2>流转冲突</h2>
+        {{^hasWorkflow}}<p>没有未决的流转冲突。</p>{{/hasWorkflow}}
+        {{#workflow}}
+        <section class="conflict">
+        <h3><a href="{{link}}">诉求 {{number}}</a>（由营商办在诉求详情页裁定）</h3>
+        <ul>{{#branches}}<li>{{.}}</li>{{/branches}}</ul>
+        </section>
+        {{/workflow}}
+        """
 
     static let visit = """
         {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
@@ -58,6 +93,7 @@ enum WebTemplates {
         <a href="/">工作台</a>
         <a href="/demands">诉求</a>
         <a href="/visits/new">新增走访</a>
+        <a href="/conflicts">冲突</a>
         </nav>
         <p class="who">{{county}} · {{role}} · 今天 {{today}}</p>
         </header>

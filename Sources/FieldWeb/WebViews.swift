@@ -272,3 +272,61 @@ struct VisitFormView: WebView {
         )
     }
 }
+
+/// One value of a conflicting cell.
+struct CellValueView: Sendable {
+    var pick: Int
+    var value: String
+    var author: String
+    var time: String
+    /// The value shown now (the merge rule's pick until someone chooses).
+    var shown: Bool
+}
+
+/// A cell with more than one value.
+struct CellConflictView: Sendable {
+    var record: String
+    var column: String
+    var table: String
+    var row: String
+    var columnName: String
+    var values: [CellValueView]
+}
+
+/// A demand with concurrent, contradictory steps.
+struct WorkflowConflictView: Sendable {
+    var number: String
+    var link: String
+    var branches: [String]
+}
+
+struct ConflictsView: WebView {
+    var csrf: String
+    var error: String?
+    var cells: [CellConflictView]
+    var hasCells: Bool
+    var workflow: [WorkflowConflictView]
+    var hasWorkflow: Bool
+
+    static var sample: ConflictsView {
+        .init(
+            csrf: "t",
+            error: "已经不存在。",
+            cells: [
+                CellConflictView(
+                    record: "诉求 GT-2026-D001-0001",
+                    column: "标题 (title)",
+                    table: "demands",
+                    row: "0",
+                    columnName: "title",
+                    values: [
+                        CellValueView(pick: 1, value: "a", author: "王强 (D001)", time: "2026-12-01 09:00", shown: true)
+                    ]
+                )
+            ],
+            hasCells: true,
+            workflow: [WorkflowConflictView(number: "GT-2026-D001-0001", link: "/demands/x", branches: ["a1b2 · 签收"])],
+            hasWorkflow: true
+        )
+    }
+}

@@ -61,7 +61,7 @@ import Testing
     static let models: [String: any WebView] = [
         "layout": LayoutView.sample, "refusal": RefusalView.sample, "unlock": UnlockView.sample,
         "home": HomeView.sample, "demands": DemandListView.sample, "demand": DemandDetailView.sample,
-        "visit": VisitFormView.sample,
+        "visit": VisitFormView.sample, "conflicts": ConflictsView.sample,
     ]
 
     @Test func everyTemplateHasAModelAndParses() throws {
