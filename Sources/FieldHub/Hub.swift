@@ -91,27 +91,25 @@ package struct HubAnswer: Sendable {
 /// The hub: its routes and middlewares, and the work they call (the signature check, the sync
 /// responder, enrollment) on the database threads.
 package struct HubHandler: Sendable {
-    let configuration: HubConfiguration
-    let nonces: NonceCache
-    let authorities: HubAuthorities
-    package let threads: HubThreads
+    let core: HubCore
     /// The router with its middlewares, built once.
     let responder: RouterResponder<HubContext>
 
     package init(configuration: HubConfiguration, threads: HubThreads = .shared) {
-        let core = HubCore(
+        core = HubCore(
             configuration: configuration,
             nonces: NonceCache(capacity: configuration.maxNonces),
             authorities: HubAuthorities(configured: configuration.publicURLs, host: configuration.host),
             threads: threads
         )
         core.authorities.listening(on: configuration.port)
-        self.configuration = configuration
-        nonces = core.nonces
-        authorities = core.authorities
-        self.threads = threads
         responder = Self.router(core).buildResponder()
     }
+
+    var configuration: HubConfiguration { core.configuration }
+    var authorities: HubAuthorities { core.authorities }
+    var nonces: NonceCache { core.nonces }
+    package var threads: HubThreads { core.threads }
 
     /// The routes and middlewares, outermost first: metrics, signing (and the one mapping of errors
     /// to refusals), the door (body, Host, route), then per route group the authenticator.
@@ -151,7 +149,7 @@ package struct HubHandler: Sendable {
         _ lane: HubThreads.Lane = .read,
         _ work: @escaping @Sendable () throws -> T
     ) async throws -> T {
-        try await threads.perform(lane, work)
+        try await core.database(lane, work)
     }
 
     /// Answers a request in process, through the same router and middlewares as a served one (the

@@ -185,9 +185,14 @@ extension Ledger {
 
     /// The steps this device may take on a demand now (`Workflow.actions`).
     public func allowedActions(on demand: String, profile: DeadlineProfile = .shandong2115) throws -> [DemandAction] {
+        try allowedActions(for: try status(of: demand, profile: profile))
+    }
+
+    /// The steps this device may take on a demand whose status the caller has derived.
+    public func allowedActions(for status: DemandStatus) throws -> [DemandAction] {
         guard let role = try enrolledRole() else { return [] }
         return Workflow.actions(
-            status: try status(of: demand, profile: profile),
+            status: status,
             role: role,
             department: try workflowActors().department(of: publicKey.hex)
         )

@@ -90,18 +90,28 @@ struct WebPages: Sendable {
 
     // MARK: Pages
 
-    /// One demand as a row of a list.
+    /// The link to a demand's page.
+    static func link(toDemand number: String) -> String {
+        "/demands/" + (number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "")
+    }
+
+    /// A demand's overlays today (nil without a status).
+    func overlay(_ status: DemandStatus?, calendar: WorkCalendar, today: Day) -> Overlay? {
+        status?.overlay(on: today, calendar: calendar, profile: ledger.profile)
+    }
+
+    /// One demand as a row of a list, with its overlays (`overlay`).
     func row(
         _ summary: DemandSummary,
         status: DemandStatus?,
+        overlay: Overlay?,
         calendar: WorkCalendar,
         today: Day
     ) -> DemandRowView {
         let state = DemandState(rawValue: summary.state ?? "") ?? .draft
         var flags: [FlagView] = []
         var left: String?
-        if let status {
-            let overlay = status.overlay(on: today, calendar: calendar, profile: ledger.profile)
+        if let status, let overlay {
             if overlay.isOverdue {
                 flags.append(FlagView(text: "超期 \(overlay.overdueWorkdays) 个工作日", kind: "alert"))
             } else if let deadline = status.deadline, state.isUnresolved {
@@ -115,7 +125,7 @@ struct WebPages: Sendable {
         if summary.hasWorkflowConflict { flags.append(FlagView(text: "流转冲突待裁定", kind: "note")) }
         return DemandRowView(
             number: summary.number,
-            link: "/demands/" + (summary.number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""),
+            link: Self.link(toDemand: summary.number),
             title: summary.title,
             enterprise: summary.enterprise,
             state: state.chinese,
@@ -125,26 +135,33 @@ struct WebPages: Sendable {
         )
     }
 
+    /// Rows of demands, each with its status from `statuses` and its overlays.
+    func rows(
+        _ summaries: some Sequence<DemandSummary>,
+        statuses: [UUID: DemandStatus],
+        calendar: WorkCalendar,
+        today: Day
+    ) -> [(row: DemandRowView, overlay: Overlay?)] {
+        summaries.map { summary in
+            let status = UUID(uuidString: summary.id).flatMap { statuses[$0] }
+            let overlay = overlay(status, calendar: calendar, today: today)
+            return (row(summary, status: status, overlay: overlay, calendar: calendar, today: today), overlay)
+        }
+    }
+
     /// 工作台: the unresolved demands this device shows, with their deadlines and overlays.
     func home() throws -> Response {
         let statuses = try ledger.allStatuses(profile: ledger.profile)
         let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
         let open = try ledger.demands().filter { (DemandState(rawValue: $0.state ?? "") ?? .draft).isUnresolved }
-        let rows = open.map { summary in
-            row(
-                summary,
-                status: UUID(uuidString: summary.id).flatMap { statuses[$0] },
-                calendar: calendar,
-                today: today
-            )
-        }
+        let rows = rows(open, statuses: statuses, calendar: calendar, today: today)
         let view = HomeView(
             openCount: rows.count,
-            overdueCount: rows.filter { $0.flags.contains { $0.text.hasPrefix("超期") } }.count,
-            cardCount: rows.filter { $0.flags.contains { ["yellow", "red"].contains($0.kind) } }.count,
+            overdueCount: rows.filter { $0.overlay?.isOverdue == true }.count,
+            cardCount: rows.filter { ($0.overlay?.card ?? .none) != .none }.count,
             conflictCount: try ledger.openConflicts().count,
             heldCount: try ledger.commitCounts().pending,
-            demands: rows,
+            demands: rows.map(\.row),
             hasDemands: !rows.isEmpty
         )
         return try page(view, "home", title: "工作台")
@@ -187,14 +204,7 @@ struct WebPages: Sendable {
             pages: pages,
             previous: current > 1 ? link(current - 1) : nil,
             next: current < pages ? link(current + 1) : nil,
-            demands: shown.map { summary in
-                row(
-                    summary,
-                    status: UUID(uuidString: summary.id).flatMap { statuses[$0] },
-                    calendar: calendar,
-                    today: today
-                )
-            },
+            demands: rows(shown, statuses: statuses, calendar: calendar, today: today).map(\.row),
             hasDemands: !shown.isEmpty
         )
         return try page(view, "demands", title: "诉求")
@@ -216,8 +226,8 @@ struct WebPages: Sendable {
         }
         let status = try ledger.status(of: summary.id, profile: ledger.profile)
         let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
-        let row = row(summary, status: status, calendar: calendar, today: today)
         let overlay = status.overlay(on: today, calendar: calendar, profile: ledger.profile)
+        let row = row(summary, status: status, overlay: overlay, calendar: calendar, today: today)
         var facts: [FactView] = [FactView(label: "企业", value: summary.enterprise)]
         for (label, value) in [
             ("统一社会信用代码", summary.uscc), ("所属镇街/园区", summary.township), ("登记干部", summary.cadre),
@@ -238,7 +248,7 @@ struct WebPages: Sendable {
                 comment: event.comment
             )
         }
-        let actions = try actionForms(summary, kept: kept)
+        let actions = try actionForms(summary, status: status, kept: kept)
         let view = DemandDetailView(
             number: summary.number,
             link: row.link,
@@ -267,8 +277,8 @@ struct WebPages: Sendable {
 
     /// A form for each step the workflow allows this device now, with the values the step needs
     /// (the ledger checks them again); a refused form's values are kept.
-    func actionForms(_ summary: DemandSummary, kept: WebForm?) throws -> [ActionFormView] {
-        let actions = try ledger.allowedActions(on: summary.id, profile: ledger.profile)
+    func actionForms(_ summary: DemandSummary, status: DemandStatus, kept: WebForm?) throws -> [ActionFormView] {
+        let actions = try ledger.allowedActions(for: status)
         guard !actions.isEmpty else { return [] }
         let departments = try ledger.registryListing("departments").compactMap { $0["name"] }
         let branches: [OptionView] =
@@ -429,7 +439,7 @@ struct WebPages: Sendable {
             )
         }
         return .redirect(
-            to: "/demands/" + (summary.number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""),
+            to: Self.link(toDemand: summary.number),
             type: .normal
         )
     }
@@ -553,8 +563,7 @@ struct WebPages: Sendable {
         let workflow = try ledger.workflowConflicts(profile: ledger.profile).map { conflict in
             WorkflowConflictView(
                 number: conflict.number,
-                link: "/demands/"
-                    + (conflict.number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""),
+                link: Self.link(toDemand: conflict.number),
                 branches: conflict.branches.map { event in
                     "\(event.handle) · \(Self.localTime(event.at, profile: ledger.profile)) · \(event.actor) · \(DemandAction.chinese(event.action))"
                 }

@@ -210,7 +210,7 @@ struct WebRefusal: Error {
 }
 
 /// A form as posted (`application/x-www-form-urlencoded`): each name's first value, and all of them.
-struct WebForm: Sendable, Equatable {
+struct WebForm: Sendable {
     var fields: [(name: String, value: String)] = []
 
     init(body: String) {
@@ -226,8 +226,4 @@ struct WebForm: Sendable, Equatable {
     subscript(name: String) -> String? { fields.first { $0.name == name }?.value }
 
     func all(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
-
-    static func == (lhs: WebForm, rhs: WebForm) -> Bool {
-        lhs.fields.map { [$0.name, $0.value] } == rhs.fields.map { [$0.name, $0.value] }
-    }
 }

@@ -220,6 +220,9 @@ enum WebAssets {
     static let css = """
         :root { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
         body { margin: 0; color: #1b1b1b; background: #fafafa; }
+        input, select, textarea, button { font: inherit; }
+        form.visit label, form.action label { display: inline-block; min-width: 8em; margin-right: .5rem; }
+        form.visit input[type=checkbox] + label { min-width: 0; }
         header { background: #0b3d6e; color: #fff; padding: .5rem 1rem; display: flex; gap: 2rem; align-items: center; }
         header a { color: #fff; margin-right: 1rem; }
         header .who { margin: 0; }

@@ -89,4 +89,32 @@ struct CLI {
         var message: String
         var description: String { message }
     }
+
+    /// Starts the binary as a server (`hub serve`, `ui`) with this home and the test passphrase,
+    /// and reads what it prints until `done` says enough; returns the process, still running.
+    static func start(
+        _ arguments: [String],
+        home: String,
+        until done: (String) -> Bool
+    ) throws -> (Process, String) {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: CLI.binary)
+        server.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["FIELDLOG_HOME"] = home
+        env["FIELDLOG_PASSPHRASE"] = "correct horse 正确"
+        env["FIELDLOG_LOG_LEVEL"] = "warning"
+        server.environment = env
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var text = ""
+        while !done(text) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        return (server, text)
+    }
 }

@@ -5,24 +5,7 @@ import Testing
 @Suite(.serialized) struct HubCLITests {
     /// Starts `fieldlog hub serve` on an ephemeral loopback port; returns the process and its URL.
     static func serve(_ hub: CLI) throws -> (Process, String) {
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CLI.binary)
-        server.arguments = ["hub", "serve", "--port", "0"]
-        var env = ProcessInfo.processInfo.environment
-        env["FIELDLOG_HOME"] = hub.home
-        env["FIELDLOG_PASSPHRASE"] = "correct horse 正确"
-        env["FIELDLOG_LOG_LEVEL"] = "warning"
-        server.environment = env
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
+        let (server, text) = try CLI.start(["hub", "serve", "--port", "0"], home: hub.home) { $0.contains("\n") }
         guard let url = text.split(separator: " ").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }),
             url.hasPrefix("http://")
         else {

@@ -16,33 +16,19 @@ import Glibc
         for kind in ["departments", "cadres", "enterprises", "linkages"] {
             try await county.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
         }
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: CLI.binary)
-        server.arguments = ["ui", "--port", "0", "--no-open"]
-        var env = ProcessInfo.processInfo.environment
-        env["FIELDLOG_HOME"] = county.home
-        env["FIELDLOG_PASSPHRASE"] = "correct horse 正确"
-        server.environment = env
-        let output = Pipe()
-        server.standardOutput = output
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { kill(server.processIdentifier, SIGKILL) }
-        let link: String = try await CLI.offThePool {
-            var text = ""
-            while !text.contains("token=") || !text.hasSuffix("\n") {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                text += String(decoding: chunk, as: UTF8.self)
+        let (server, text) = try await CLI.offThePool {
+            try CLI.start(["ui", "--port", "0", "--no-open"], home: county.home) {
+                $0.contains("token=") && $0.hasSuffix("\n")
             }
-            guard
-                let range = text.range(
-                    of: #"http://127\.0\.0\.1:[0-9]+/login\?token=[0-9a-f]{64}"#,
-                    options: .regularExpression
-                )
-            else { throw CLI.Failure(message: "fieldlog ui printed no login link: \(text)") }
-            return String(text[range])
         }
+        defer { kill(server.processIdentifier, SIGKILL) }
+        guard
+            let range = text.range(
+                of: #"http://127\.0\.0\.1:[0-9]+/login\?token=[0-9a-f]{64}"#,
+                options: .regularExpression
+            )
+        else { throw CLI.Failure(message: "fieldlog ui printed no login link: \(text)") }
+        let link = String(text[range])
         // A browser's part, by Python's standard library: the link sets the cookie and leads to
         // the 工作台; the same link again is refused.
         let script = """
