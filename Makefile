@@ -5,7 +5,7 @@
 SWIFT ?= swift
 BIN = .build/debug/fieldlog
 
-.PHONY: deps build demo ui test lint format release clean bench soak
+.PHONY: deps build demo ui ui-screenshots test lint format release clean bench soak
 
 deps:
 	@./tools/install-deps.sh
@@ -22,6 +22,12 @@ ui: build
 	@test -d $(DEMO_DIR)/laptop-wang || DEMO_DIR=$(DEMO_DIR) ./tools/demo.sh $(BIN) >/dev/null
 	FIELDLOG_HOME=$(DEMO_DIR)/laptop-wang FIELDLOG_PASSPHRASE="demo passphrase 演示口令" $(BIN) ui
 
+# The browser test again, saving the screenshots docs/ui.md shows.
+ui-screenshots: deps
+	@./tools/install-test-deps.sh
+	$(SWIFT) build $(TESTFLAGS) --product fieldlog
+	python3 tools/browser/ui_browser.py --bin .build/release/fieldlog --screenshots docs/ui
+
 # Tests run on an optimised build: the convergence and crash suites do hundreds of thousands of
 # commits, about three times faster than in a debug build. -enable-testing keeps @testable imports.
 TESTFLAGS = -c release -Xswiftc -enable-testing
@@ -34,6 +40,8 @@ test: deps lint
 	python3 tools/soak/soak.py --seconds 60
 	@echo "== the soak's checks catch a lost accepted commit and a secret in a log (--sabotage)"
 	python3 tools/soak/soak.py --seconds 10 --sabotage
+	@echo "== the screens in a real browser: headless chromium through Selenium (tools/browser/ui_browser.py)"
+	python3 tools/browser/ui_browser.py --bin .build/release/fieldlog
 	@echo "== benchmark smoke run: every scenario on a small county, figures checked for sanity (no timing assertions)"
 	.build/release/fieldlog-bench --smoke
 

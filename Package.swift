@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "FieldExport",
             dependencies: [
-                "FieldCore", "FieldCrypto", "FieldLedger", "FieldStore", "FieldCrypto",
+                "FieldCore", "FieldCrypto", "FieldLedger", "FieldStore",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
@@ -95,9 +95,10 @@ let package = Package(
         .target(
             name: "FieldWeb",
             dependencies: [
-                "FieldCore", "FieldCrypto", "FieldLedger", "FieldStore",
+                "FieldCore", "FieldCrypto", "FieldLedger", "FieldStore", "FieldSync", "FieldExport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -175,8 +176,9 @@ let package = Package(
         .testTarget(
             name: "FieldWebTests",
             dependencies: [
-                "FieldWeb", "FieldLedger", "FieldStore", "FieldCrypto",
+                "FieldWeb", "FieldLedger", "FieldStore", "FieldCrypto", "FieldHub",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: swiftSettings

@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
-# Installs what the tests use besides the product, from PyPI, each only when it is missing:
+# Installs what the tests use besides the product, each only when it is missing.
+# From Debian, for the screens' test in a real browser (tools/browser/ui_browser.py):
+# - chromium and chromium-driver, the browser and its WebDriver;
+# - fonts-noto-cjk, so that the screenshots show the Chinese text.
+# From PyPI:
+# - selenium, which drives the browser;
 # - openpyxl, the independent reader that checks the .xlsx exports;
 # - http-message-signatures and requests, for the independent Python sync client
 #   (tools/interop/fieldlog_client.py) that proves the protocol is implementable from its docs;
 # - schemathesis, which fuzzes the hub's API from docs/openapi.yaml (tools/apifuzz/fuzz_api.py).
 set -euo pipefail
+missing=()
+for pkg in chromium chromium-driver fonts-noto-cjk; do
+    if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+        missing+=("$pkg")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing missing packages for the browser test: ${missing[*]}"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
 install() {
     local module=$1 package=$2 why=$3
     if ! python3 -c "import $module" >/dev/null 2>&1; then
@@ -12,6 +30,7 @@ install() {
         python3 -m pip install --quiet --disable-pip-version-check "$package"
     fi
 }
+install selenium selenium "the screens are tested in chromium through it"
 install openpyxl openpyxl "the tests read exported workbooks with it"
 install http_message_signatures http-message-signatures "an independent client signs requests to the hub with it"
 install requests requests "the independent client's HTTP"

@@ -86,7 +86,7 @@ public struct ExportSignature: Codable, Sendable, Equatable {
         guard let signature = try? JSONDecoder().decode(ExportSignature.self, from: Data(bytes)),
             signature.format == formatName
         else {
-            throw ExportError("the signature file is not a \(formatName) file")
+            throw ExportError("the signature file is not a \(formatName) file", kind: .notASignature)
         }
         return signature
     }
@@ -96,11 +96,15 @@ public struct ExportSignature: Codable, Sendable, Equatable {
     public func verify(file bytes: [UInt8], knownSigner: (PublicKey) throws -> String?) throws -> String {
         guard bytes.count == size, Hex.encode(BLAKE2b.hash256(bytes)) == blake2b256 else {
             throw ExportError(
-                "ALTERED: the file does not match its signature (its BLAKE2b-256 hash or size differs); do not trust it"
+                "ALTERED: the file does not match its signature (its BLAKE2b-256 hash or size differs); do not trust it",
+                kind: .altered
             )
         }
         guard Self.digest(of: heads) == headsDigest else {
-            throw ExportError("ALTERED: the signature file's list of feed heads does not match its digest")
+            throw ExportError(
+                "ALTERED: the signature file's list of feed heads does not match its digest",
+                kind: .altered
+            )
         }
         guard let key = try? PublicKey(hex: signer), let raw = Hex.decode(signature),
             key.isValidSignature(
@@ -114,11 +118,15 @@ public struct ExportSignature: Codable, Sendable, Equatable {
                 )
             )
         else {
-            throw ExportError("FORGED: the signature does not verify with the key it names; do not trust this file")
+            throw ExportError(
+                "FORGED: the signature does not verify with the key it names; do not trust this file",
+                kind: .forged
+            )
         }
         guard let who = try knownSigner(key) else {
             throw ExportError(
-                "UNKNOWN SIGNER: the file is signed by key \(key.fingerprint), which this county's registry does not know"
+                "UNKNOWN SIGNER: the file is signed by key \(key.fingerprint), which this county's registry does not know",
+                kind: .unknownSigner
             )
         }
         return who

@@ -267,9 +267,18 @@ public enum XLSXWriter {
 
 /// An export that could not be made or verified.
 public struct ExportError: Error, Sendable, CustomStringConvertible {
-    public let message: String
+    /// What a failed verification found, for a screen to word it.
+    public enum Kind: Sendable {
+        case altered, forged, unknownSigner, notASignature, other
+    }
 
-    public init(_ message: String) { self.message = message }
+    public let message: String
+    public let kind: Kind
+
+    public init(_ message: String, kind: Kind = .other) {
+        self.message = message
+        self.kind = kind
+    }
 
     public var description: String { message }
 }

@@ -241,6 +241,13 @@ extension Ledger {
     public func editDemand(_ demand: String, fields: [String: String], comment: String? = nil) throws {
         let id = try self.demand(named: demand)
         guard !fields.isEmpty else { throw LedgerError(.missingField, "nothing to edit: give at least one field") }
+        let state = try status(of: id.lowercased, profile: profile).state
+        if state == .closed || state == .archived {
+            throw LedgerError(
+                .notPermitted,
+                "demand \(demand) is \(state.chinese): its facts stay as they were when it was closed; reopen it (重办) to change them"
+            )
+        }
         var values: [String: Value] = [:]
         for (field, value) in fields { values[field] = try Vocabulary.demandValue(field, value) }
         try writeDemandCells(id, values, comment: comment ?? "修改 " + fields.keys.sorted().joined(separator: ", "))
@@ -297,5 +304,63 @@ extension Ledger {
         } catch let error as StoreError where error.code == .notEnrolled || error.code == .notAuthorized {
             throw LedgerError(.notPermitted, error.message)
         }
+    }
+}
+
+/// Why this device may not change a demand's facts now.
+public enum EditBlock: Sendable, Equatable {
+    /// This device is not in the registry this replica holds.
+    case notEnrolled
+    /// This device was revoked.
+    case revoked
+    /// This device's role writes no demand facts (a supervisor follows, never edits).
+    case roleMayNot(Role)
+    /// The cadre of this device is not (or no longer) linked to the demand's enterprise.
+    case notLinked
+    /// Closed or archived: the facts stay as they were.
+    case finished(DemandState)
+}
+
+extension Ledger {
+    /// Why this device may not change the facts of `demand` now; empty when it may. The engine and
+    /// `editDemand` refuse the same writes; the screens show these reasons instead of a form.
+    public func editBlocks(ofDemand demand: String) throws -> [EditBlock] {
+        let id = try self.demand(named: demand)
+        guard let (enterprise, _) = try read({ try $0.demandRow(id) }) else { return [] }
+        var blocks: [EditBlock] = []
+        if !isRoot {
+            switch try standing(of: publicKey) {
+            case .unknown: blocks.append(.notEnrolled)
+            case .revoked: blocks.append(.revoked)
+            case .enrolled(let role) where !role.writableTables.contains("demands"): blocks.append(.roleMayNot(role))
+            case .enrolled(.cadre):
+                let cadre = try deviceCadre()
+                let linked = try read { store in
+                    try store.activeLinkages().contains { $0.cadre == cadre && $0.enterprise == enterprise }
+                }
+                if !linked { blocks.append(.notLinked) }
+            case .enrolled: break
+            }
+        }
+        let state = try status(of: id.lowercased, profile: profile).state
+        if state == .closed || state == .archived { blocks.append(.finished(state)) }
+        return blocks
+    }
+
+    /// How many commits touching `demand` (its row or its events) wait here because their clock is
+    /// ahead of this computer's: they apply once its time reaches theirs.
+    public func commitsAhead(touching demand: UUID) throws -> Int {
+        let held = try replica.unappliedCommits(limit: 1000).filter {
+            $0.status == .pending && $0.reasonCode == StoreError.Code.futureTimestamp.rawValue
+        }
+        guard !held.isEmpty else { return 0 }
+        var count = 0
+        for commit in held {
+            let feed = FeedHead(author: commit.author.hex, scope: commit.scope, head: commit.sequence - 1)
+            for record in try replica.records(after: [feed], maxCommits: 1, maxBytes: .max).records {
+                if Self.records(written: try WireRecord.unverifiedCommit(record)).contains(demand) { count += 1 }
+            }
+        }
+        return count
     }
 }

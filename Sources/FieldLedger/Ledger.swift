@@ -10,7 +10,7 @@ public final class Ledger: Sendable {
     public let replica: Replica
     /// This device's public key (its identity as an author).
     public let publicKey: PublicKey
-    private let signer: SigningKey?
+    let signer: SigningKey?
     /// The county's deadline profile: its local time zone gives "today" and every local time.
     public let profile: DeadlineProfile
 

@@ -31,7 +31,9 @@ public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationPr
     let pages = WebPages(
         ledger: configuration.ledger,
         sessions: configuration.sessions,
-        checkPassphrase: configuration.checkPassphrase
+        checkPassphrase: configuration.checkPassphrase,
+        jobs: WebSyncJobs(),
+        downloads: WebDownloads()
     )
     let router = Router(context: WebContext.self)
     router.add(middleware: WebHeadersMiddleware())
@@ -39,10 +41,13 @@ public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationPr
     router.get("/login") { request, _ in try pages.login(request) }
     router.get("/unlock") { _, context in try pages.unlockForm(context) }
     router.post("/unlock") { _, context in try pages.unlock(context) }
-    router.get("/") { _, _ in try pages.home() }
-    router.get("/demands") { request, _ in try pages.demands(request) }
+    router.get("/") { _, context in try pages.home(context) }
+    router.get("/demands") { request, context in try pages.demands(request, context: context) }
     router.get("/demands/:number") { _, context in
         try pages.demand(context.parameters.require("number"), context: context)
+    }
+    router.post("/demands/:number/edit") { _, context in
+        try pages.editDemand(context.parameters.require("number"), context: context)
     }
     router.post("/demands/:number/act") { _, context in
         try pages.act(context.parameters.require("number"), context: context)
@@ -51,6 +56,25 @@ public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationPr
     router.post("/conflicts/resolve") { _, context in try pages.resolveConflict(context) }
     router.get("/visits/new") { _, context in try pages.visitForm(context) }
     router.post("/visits") { _, context in try pages.addVisit(context) }
+    router.get("/sync") { _, context in try pages.syncPage(context) }
+    router.post("/sync") { _, context in try pages.startSync(context) }
+    router.get("/sync/events") { _, _ in pages.syncEvents() }
+    router.post("/sync/bundle") { _, context in try pages.exportBundle(context) }
+    router.post("/sync/import") { _, context in try pages.importBundle(context) }
+    router.get("/export") { _, context in try pages.exportPage(context) }
+    router.post("/export/ledger") { _, context in try pages.export("ledger", context: context) }
+    router.post("/export/monthly") { _, context in try pages.export("monthly", context: context) }
+    router.get("/export/ready/:token") { _, context in
+        try pages.exportReady(context.parameters.require("token"), context: context)
+    }
+    router.get("/export/files/:token") { _, context in
+        try pages.exportFile(context.parameters.require("token"), signature: false)
+    }
+    router.get("/export/files/:token/sig") { _, context in
+        try pages.exportFile(context.parameters.require("token"), signature: true)
+    }
+    router.get("/export/verify") { _, context in try pages.verifyForm(context) }
+    router.post("/export/verify") { _, context in try pages.verifyUpload(context) }
     router.get("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }
     router.get("/assets/app.js") { _, _ in asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
     return Application(

@@ -11,6 +11,8 @@ struct WebPages: Sendable {
     let ledger: Ledger
     let sessions: WebSessions
     let checkPassphrase: @Sendable (String) -> Bool
+    let jobs: WebSyncJobs
+    let downloads: WebDownloads
 
     /// Demands per page of a list.
     static let pageSize = 50
@@ -39,19 +41,21 @@ struct WebPages: Sendable {
         return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// The layout's facts of this device: the county, its role, today.
-    func layout() throws -> LayoutView {
+    /// The layout's facts of this device: the county, its role, today; and the confirmation of the
+    /// session's last save, shown once.
+    func layout(_ context: WebContext) throws -> LayoutView {
         LayoutView(
             title: "",
             county: try ledger.countyName() ?? "本县",
             role: try ledger.enrolledRole()?.displayName ?? "尚未登记",
             today: ledger.today(),
-            body: ""
+            body: "",
+            notice: context.session.flatMap { sessions.takeNotice($0.id) }
         )
     }
 
-    func page(_ view: some WebView, _ template: String, title: String) throws -> Response {
-        Self.html(Self.render(view, template, title: title, layout: try layout()))
+    func page(_ view: some WebView, _ template: String, title: String, context: WebContext) throws -> Response {
+        Self.html(Self.render(view, template, title: title, layout: try layout(context)))
     }
 
     // MARK: Login and lock
@@ -95,6 +99,15 @@ struct WebPages: Sendable {
         "/demands/" + (number.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? "")
     }
 
+    /// The demand `number` names, if this device shows it; a page saying so otherwise.
+    func shownDemand(_ number: String) throws -> DemandSummary {
+        do {
+            return try ledger.demandDetail(number)
+        } catch let error as LedgerError where [.notFound, .ambiguous, .notPermitted].contains(error.code) {
+            throw WebRefusal(.notFound, "没有诉求 \(number)，或本机无权查看。", "请从诉求列表进入。")
+        }
+    }
+
     /// A demand's overlays today (nil without a status).
     func overlay(_ status: DemandStatus?, calendar: WorkCalendar, today: Day) -> Overlay? {
         status?.overlay(on: today, calendar: calendar, profile: ledger.profile)
@@ -106,7 +119,8 @@ struct WebPages: Sendable {
         status: DemandStatus?,
         overlay: Overlay?,
         calendar: WorkCalendar,
-        today: Day
+        today: Day,
+        badge: FlagView? = nil
     ) -> DemandRowView {
         let state = DemandState(rawValue: summary.state ?? "") ?? .draft
         var flags: [FlagView] = []
@@ -131,7 +145,8 @@ struct WebPages: Sendable {
             state: state.chinese,
             deadline: status?.deadline?.description,
             workdaysLeft: left,
-            flags: flags
+            flags: flags,
+            badge: badge
         )
     }
 
@@ -140,39 +155,47 @@ struct WebPages: Sendable {
         _ summaries: some Sequence<DemandSummary>,
         statuses: [UUID: DemandStatus],
         calendar: WorkCalendar,
-        today: Day
+        today: Day,
+        badges: SyncBadges
     ) -> [(row: DemandRowView, overlay: Overlay?)] {
         summaries.map { summary in
-            let status = UUID(uuidString: summary.id).flatMap { statuses[$0] }
+            let id = UUID(uuidString: summary.id)
+            let status = id.flatMap { statuses[$0] }
             let overlay = overlay(status, calendar: calendar, today: today)
-            return (row(summary, status: status, overlay: overlay, calendar: calendar, today: today), overlay)
+            let badge = id.map { badges.flag(of: $0, workflowConflict: summary.hasWorkflowConflict) }
+            return (
+                row(summary, status: status, overlay: overlay, calendar: calendar, today: today, badge: badge),
+                overlay
+            )
         }
     }
 
     /// 工作台: the unresolved demands this device shows, with their deadlines and overlays.
-    func home() throws -> Response {
+    func home(_ context: WebContext) throws -> Response {
         let statuses = try ledger.allStatuses(profile: ledger.profile)
         let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
         let open = try ledger.demands().filter { (DemandState(rawValue: $0.state ?? "") ?? .draft).isUnresolved }
-        let rows = rows(open, statuses: statuses, calendar: calendar, today: today)
+        let badges = try SyncBadges(ledger: ledger)
+        let rows = rows(open, statuses: statuses, calendar: calendar, today: today, badges: badges)
         let view = HomeView(
             openCount: rows.count,
             overdueCount: rows.filter { $0.overlay?.isOverdue == true }.count,
             cardCount: rows.filter { ($0.overlay?.card ?? .none) != .none }.count,
             conflictCount: try ledger.openConflicts().count,
             heldCount: try ledger.commitCounts().pending,
+            waitingCount: badges.standing.waiting,
             demands: rows.map(\.row),
             hasDemands: !rows.isEmpty
         )
-        return try page(view, "home", title: "工作台")
+        return try page(view, "home", title: "工作台", context: context)
     }
 
     /// 诉求: every demand this device shows, by state and text, a page at a time.
-    func demands(_ request: Request) throws -> Response {
+    func demands(_ request: Request, context: WebContext) throws -> Response {
         let query = request.uri.queryParameters
         let state = query["state"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         let text = query["text"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        let all: [DemandSummary]
+        var all: [DemandSummary]
         do {
             all = try ledger.demands(matching: DemandFilter(state: state, text: text))
         } catch let error as LedgerError where error.code == .invalidField {
@@ -180,6 +203,15 @@ struct WebPages: Sendable {
         }
         let statuses = try ledger.allStatuses(profile: ledger.profile)
         let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
+        let badges = try SyncBadges(ledger: ledger)
+        let sync = query["sync"].flatMap { SyncBadges.Kind(rawValue: String($0)) }
+        if let sync {
+            all = all.filter { summary in
+                UUID(uuidString: summary.id).map {
+                    badges.kind(of: $0, workflowConflict: summary.hasWorkflowConflict) == sync
+                } ?? false
+            }
+        }
         let pages = max(1, (all.count + Self.pageSize - 1) / Self.pageSize)
         let current = min(max(1, query["page"].flatMap { Int(String($0)) } ?? 1), pages)
         let shown = all.dropFirst((current - 1) * Self.pageSize).prefix(Self.pageSize)
@@ -190,6 +222,7 @@ struct WebPages: Sendable {
                 [
                     state.map { URLQueryItem(name: "state", value: $0) },
                     text.map { URLQueryItem(name: "text", value: $0) },
+                    sync.map { URLQueryItem(name: "sync", value: $0.rawValue) },
                 ]
                 .compactMap { $0 } + [URLQueryItem(name: "page", value: String(page))]
             return parts.string ?? "/demands"
@@ -199,15 +232,18 @@ struct WebPages: Sendable {
                 OptionView(value: $0.rawValue, label: $0.chinese, selected: $0.rawValue == state?.uppercased())
             },
             text: text ?? "",
+            syncKinds: SyncBadges.Kind.allCases.map {
+                OptionView(value: $0.rawValue, label: $0.chinese, selected: $0 == sync)
+            },
             total: all.count,
             page: current,
             pages: pages,
             previous: current > 1 ? link(current - 1) : nil,
             next: current < pages ? link(current + 1) : nil,
-            demands: rows(shown, statuses: statuses, calendar: calendar, today: today).map(\.row),
+            demands: rows(shown, statuses: statuses, calendar: calendar, today: today, badges: badges).map(\.row),
             hasDemands: !shown.isEmpty
         )
-        return try page(view, "demands", title: "诉求")
+        return try page(view, "demands", title: "诉求", context: context)
     }
 
     /// 诉求详情: the facts, the overlays, the steps this device may take now (each a form), and the
@@ -216,14 +252,11 @@ struct WebPages: Sendable {
         _ number: String,
         context: WebContext,
         error: String? = nil,
-        kept: WebForm? = nil
+        kept: WebForm? = nil,
+        editError: String? = nil,
+        keptEdit: WebForm? = nil
     ) throws -> Response {
-        let summary: DemandSummary
-        do {
-            summary = try ledger.demandDetail(number)
-        } catch let error as LedgerError where [.notFound, .ambiguous, .notPermitted].contains(error.code) {
-            throw WebRefusal(.notFound, "没有诉求 \(number)，或本机无权查看。", "请从诉求列表进入。")
-        }
+        let summary = try shownDemand(number)
         let status = try ledger.status(of: summary.id, profile: ledger.profile)
         let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
         let overlay = status.overlay(on: today, calendar: calendar, profile: ledger.profile)
@@ -249,6 +282,13 @@ struct WebPages: Sendable {
             )
         }
         let actions = try actionForms(summary, status: status, kept: kept)
+        let blocks = try ledger.editBlocks(ofDemand: summary.id)
+        let editFields = editForm(summary, blocks: blocks, kept: keptEdit)
+        let ahead = try UUID(uuidString: summary.id).map { try ledger.commitsAhead(touching: $0) } ?? 0
+        let badge = try SyncBadges(ledger: ledger).flag(
+            of: UUID(uuidString: summary.id) ?? UUID(),
+            workflowConflict: summary.hasWorkflowConflict
+        )
         let view = DemandDetailView(
             number: summary.number,
             link: row.link,
@@ -261,10 +301,17 @@ struct WebPages: Sendable {
             csrf: context.session?.csrf ?? "",
             error: error,
             actions: actions,
-            hasActions: !actions.isEmpty
+            hasActions: !actions.isEmpty,
+            badge: badge,
+            editError: editError,
+            editFields: editFields ?? [],
+            canEdit: editFields != nil,
+            editBlocks: blocks.map(WebWords.editBlock),
+            ahead: ahead > 0 ? "有 \(ahead) 条涉及该诉求的修改来自时钟超前的设备，已暂存，待本机时间到达后生效。" : nil,
+            changes: try changes(ofDemand: summary.id)
         )
-        var response = try page(view, "demand", title: "诉求详情")
-        if error != nil { response.status = .unprocessableContent }
+        var response = try page(view, "demand", title: "诉求详情", context: context)
+        if error != nil || editError != nil { response.status = .unprocessableContent }
         return response
     }
 
@@ -422,12 +469,7 @@ struct WebPages: Sendable {
         input.satisfaction = value("satisfaction")
         input.milestones = value("milestones")
         input.keep = value("keep")
-        let summary: DemandSummary
-        do {
-            summary = try ledger.demandDetail(number)
-        } catch let error as LedgerError where [.notFound, .ambiguous, .notPermitted].contains(error.code) {
-            throw WebRefusal(.notFound, "没有诉求 \(number)，或本机无权查看。", "请从诉求列表进入。")
-        }
+        let summary = try shownDemand(number)
         do {
             try ledger.act(action, on: summary.id, input, profile: ledger.profile)
         } catch let error as LedgerError {
@@ -438,10 +480,8 @@ struct WebPages: Sendable {
                 kept: form
             )
         }
-        return .redirect(
-            to: Self.link(toDemand: summary.number),
-            type: .normal
-        )
+        sessions.notice(WebWords.Saved.act, to: context.session?.id)
+        return .redirect(to: Self.link(toDemand: summary.number), type: .normal)
     }
 
     // MARK: 新增走访
@@ -479,7 +519,7 @@ struct WebPages: Sendable {
             solvedOnSpot: kept?["solvedOnSpot"] ?? "",
             nextVisit: kept?["nextVisit"] ?? ""
         )
-        var response = try page(view, "visit", title: "新增走访")
+        var response = try page(view, "visit", title: "新增走访", context: context)
         if error != nil { response.status = .unprocessableContent }
         return response
     }
@@ -527,6 +567,7 @@ struct WebPages: Sendable {
             return try visitForm(context, error: WebWords.refusal(error, demand: ""), kept: form)
         }
         _ = added
+        sessions.notice(WebWords.Saved.visit, to: context.session?.id)
         return .redirect(to: "/", type: .normal)
     }
 
@@ -577,7 +618,7 @@ struct WebPages: Sendable {
             workflow: workflow,
             hasWorkflow: !workflow.isEmpty
         )
-        var response = try page(view, "conflicts", title: "冲突")
+        var response = try page(view, "conflicts", title: "冲突", context: context)
         if error != nil { response.status = .unprocessableContent }
         return response
     }
@@ -605,6 +646,7 @@ struct WebPages: Sendable {
         } catch let error as LedgerError {
             return try conflicts(context, error: WebWords.refusal(error, demand: ""))
         }
+        sessions.notice(WebWords.Saved.resolve, to: context.session?.id)
         return .redirect(to: "/conflicts", type: .normal)
     }
 }

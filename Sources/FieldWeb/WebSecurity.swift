@@ -12,6 +12,8 @@ public final class WebSessions: Sendable {
         var csrf: String
         var lastSeen: Int64
         var locked = false
+        /// The confirmation of the last save, for the next page.
+        var notice: String?
     }
 
     /// What a request's session cookie names.
@@ -68,6 +70,20 @@ public final class WebSessions: Sendable {
             if !session.locked { session.lastSeen = now }
             state.sessions[id] = session
             return session.locked ? .locked(csrf: session.csrf) : .active(csrf: session.csrf)
+        }
+    }
+
+    /// Keeps a confirmation for the next page the session shows.
+    func notice(_ text: String, to id: String?) {
+        guard let id else { return }
+        state.withLock { $0.sessions[id]?.notice = text }
+    }
+
+    /// The session's confirmation, once.
+    func takeNotice(_ id: String) -> String? {
+        state.withLock { state in
+            defer { state.sessions[id]?.notice = nil }
+            return state.sessions[id]?.notice
         }
     }
 
@@ -175,9 +191,18 @@ struct WebGuardMiddleware: RouterMiddleware {
                 throw WebRefusal(.forbidden, "请求来源不是本应用，未保存。", "请在本应用的页面里操作。")
             }
             var request = request
-            let body = try await request.body.collect(upTo: 2 << 20)
-            request.body = RequestBody(buffer: body)
-            let form = WebForm(body: String(buffer: body))
+            let form: WebForm
+            if let boundary = WebForm.boundary(request.headers[.contentType]) {
+                let body = try await request.body.collect(upTo: WebForm.maxUpload)
+                guard let parsed = WebForm(multipart: [UInt8](buffer: body), boundary: boundary) else {
+                    throw WebRefusal(.badRequest, "上传的表单不完整，未保存。", "请重新选择文件后再提交。")
+                }
+                form = parsed
+            } else {
+                let body = try await request.body.collect(upTo: 2 << 20)
+                request.body = RequestBody(buffer: body)
+                form = WebForm(body: String(buffer: body))
+            }
             guard let token = form["csrf"], token == context.session?.csrf else {
                 throw WebRefusal(.forbidden, "表单已过期，未保存。", "请刷新页面后重新填写提交。")
             }
@@ -209,9 +234,88 @@ struct WebRefusal: Error {
     }
 }
 
-/// A form as posted (`application/x-www-form-urlencoded`): each name's first value, and all of them.
+/// A form as posted (`application/x-www-form-urlencoded`, or `multipart/form-data` with files):
+/// each name's first value, and all of them; an uploaded file's name and bytes.
 struct WebForm: Sendable {
     var fields: [(name: String, value: String)] = []
+    var files: [String: (filename: String, bytes: [UInt8])] = [:]
+
+    /// The largest upload taken (a bundle of a whole county's commits for one device fits).
+    static let maxUpload = 256 << 20
+
+    /// The boundary of a `multipart/form-data` content type, or nil for any other.
+    static func boundary(_ contentType: String?) -> String? {
+        guard let contentType, contentType.lowercased().hasPrefix("multipart/form-data") else { return nil }
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0].lowercased() == "boundary" {
+                let value = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                return value.isEmpty || value.count > 200 ? nil : value
+            }
+        }
+        return nil
+    }
+
+    /// A `multipart/form-data` body (RFC 7578): its text fields and files; nil when malformed.
+    init?(multipart body: [UInt8], boundary: String) {
+        let delimiter = Array("--\(boundary)".utf8)
+        let separator = Array("\r\n\r\n".utf8)
+        guard var start = Self.find(delimiter, in: body, from: 0) else { return nil }
+        while true {
+            let after = start + delimiter.count
+            // `--` after a delimiter ends the body.
+            if body.count >= after + 2 && body[after] == UInt8(ascii: "-") && body[after + 1] == UInt8(ascii: "-") {
+                return
+            }
+            guard body.count >= after + 2, body[after] == 13, body[after + 1] == 10,
+                let headerEnd = Self.find(separator, in: body, from: after + 2),
+                let next = Self.find(Array("\r\n".utf8) + delimiter, in: body, from: headerEnd + 4)
+            else { return nil }
+            let headers = String(decoding: body[(after + 2)..<headerEnd], as: UTF8.self)
+            let content = Array(body[(headerEnd + 4)..<next])
+            guard
+                let disposition = headers.split(separator: "\r\n").first(where: {
+                    $0.lowercased().hasPrefix("content-disposition:")
+                })
+            else { return nil }
+            var name: String?
+            var filename: String?
+            for parameter in disposition.split(separator: ";").dropFirst() {
+                let pair = parameter.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                guard pair.count == 2 else { continue }
+                let value = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                switch pair[0].lowercased() {
+                case "name": name = value
+                case "filename": filename = value
+                default: break
+                }
+            }
+            guard let name else { return nil }
+            if let filename {
+                files[name] = (filename, content)
+            } else {
+                fields.append((name, String(decoding: content, as: UTF8.self)))
+            }
+            start = next + 2
+        }
+    }
+
+    /// Where `needle` begins in `haystack` at or after `from`.
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count, from <= haystack.count - needle.count else {
+            return nil
+        }
+        let first = needle[0]
+        var index = from
+        let last = haystack.count - needle.count
+        while index <= last {
+            if haystack[index] == first && haystack[index..<(index + needle.count)].elementsEqual(needle) {
+                return index
+            }
+            index += 1
+        }
+        return nil
+    }
 
     init(body: String) {
         for pair in body.split(separator: "&", omittingEmptySubsequences: true) {

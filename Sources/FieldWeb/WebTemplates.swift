@@ -4,8 +4,120 @@
 enum WebTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "unlock": unlock, "home": home, "demands": demands, "demand": demand,
-        "visit": visit, "conflicts": conflicts,
+        "visit": visit, "conflicts": conflicts, "sync": sync, "export": export, "exportReady": exportReady,
+        "verify": verify,
     ]
+
+    static let export = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        <section aria-labelledby="ledger-title">
+        <h2 id="ledger-title">工作台账</h2>
+        <form method="post" action="/export/ledger" class="filters">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="checkbox" id="unresolved" name="unresolved" value="on"{{#unresolved}} checked{{/unresolved}}><label for="unresolved">只导出未办结的</label>
+        <input type="checkbox" id="overdue" name="overdue" value="on"{{#overdue}} checked{{/overdue}}><label for="overdue">只导出超期的</label>
+        <label for="department">牵头或配合单位</label>
+        <select id="department" name="department"><option value="">全部</option>{{#departments}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/departments}}</select>
+        <label for="cadre">包联领导</label>
+        <select id="cadre" name="cadre"><option value="">全部</option>{{#cadres}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/cadres}}</select>
+        <label for="township">所属镇街/园区</label>
+        <select id="township" name="township"><option value="">全部</option>{{#townships}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/townships}}</select>
+        <label for="category">诉求类别</label>
+        <select id="category" name="category"><option value="">全部</option>{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select>
+        <label for="from">登记日期自</label><input type="date" id="from" name="from" value="{{from}}">
+        <label for="to">至</label><input type="date" id="to" name="to" value="{{to}}">
+        <label for="ledger-format">格式</label>
+        <select id="ledger-format" name="format"><option value="xlsx">Excel（.xlsx）</option><option value="csv">CSV（.csv）</option></select>
+        <button type="submit" id="export-ledger">导出工作台账</button>
+        </form>
+        </section>
+        <section aria-labelledby="monthly-title">
+        <h2 id="monthly-title">月调度</h2>
+        <form method="post" action="/export/monthly" class="filters">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="month">月份</label><input type="month" id="month" name="month" value="{{month}}" required>
+        <label for="monthly-format">格式</label>
+        <select id="monthly-format" name="format"><option value="xlsx">Excel（.xlsx）</option><option value="csv">CSV（.csv）</option></select>
+        <button type="submit">导出月调度</button>
+        </form>
+        </section>
+        <p>每份导出都由本机密钥签名，并附签名文件（.sig）；收到文件的人可在 <a href="/export/verify">核验</a> 页检查文件是否被改动。</p>
+        """
+
+    static let exportReady = """
+        <p class="saved" role="status">已导出并签名：{{name}}（{{rows}} 行，{{size}} 字节，BLAKE2b-256 {{hash}}…）。</p>
+        <p>签名人 {{signer}}，签于 {{signedAt}}。</p>
+        <ul>
+        <li><a href="{{file}}" id="download-file" download>下载文件 {{name}}</a></li>
+        <li><a href="{{signature}}" id="download-signature" download>下载签名文件 {{name}}.sig</a>（与文件一同发送）</li>
+        </ul>
+        <p><a href="/export">返回导出</a></p>
+        """
+
+    static let verify = """
+        {{#result}}
+        <div class="{{#verified}}saved{{/verified}}{{^verified}}error{{/verified}}" role="status">
+        {{#lines}}<p>{{.}}</p>{{/lines}}
+        </div>
+        {{/result}}
+        <form method="post" action="/export/verify" enctype="multipart/form-data" class="action">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label for="file">导出的文件</label><input type="file" id="file" name="file" required></p>
+        <p><label for="signature">签名文件（.sig）</label><input type="file" id="signature" name="signature" accept=".sig" required></p>
+        <button type="submit">核验</button>
+        </form>
+        """
+
+    static let sync = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        {{#notices}}<p class="saved" role="status">{{.}}</p>{{/notices}}
+        <section aria-labelledby="hub-title">
+        <h2 id="hub-title">与县级平台同步</h2>
+        <p>上次成功同步：{{#lastSync}}{{.}}{{/lastSync}}{{^lastSync}}尚未同步过{{/lastSync}}；之后本机新写的提交 <strong>{{waiting}}</strong> 条待同步{{#hasRefused}}；上次被平台拒收的记录 <strong>{{refusedCount}}</strong> 条（在诉求列表中标为“被拒”）{{/hasRefused}}。</p>
+        <form method="post" action="/sync" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="kind" value="hub">
+        <label for="hub-address">县级平台地址</label>
+        <input id="hub-address" name="address" value="{{hub}}" placeholder="http://10.1.2.3:8080" required>
+        <button type="submit" id="sync-now">立即同步</button>
+        </form>
+        </section>
+        {{#hasJob}}
+        <section id="sync-live" data-events="/sync/events" data-running="{{#jobRunning}}yes{{/jobRunning}}{{^jobRunning}}no{{/jobRunning}}" aria-live="polite" aria-labelledby="job-title">
+        <h2 id="job-title">{{#jobRunning}}正在同步{{/jobRunning}}{{^jobRunning}}最近一次同步{{/jobRunning}}：{{jobTarget}}</h2>
+        <p>状态：<span id="sync-phase">{{jobPhase}}</span>，已处理 <span id="sync-count">{{jobCommits}}</span> 条提交。{{#jobRunning}}<a href="/sync">刷新查看结果</a>{{/jobRunning}}</p>
+        {{#jobError}}<p class="error" role="alert">{{.}}</p>{{/jobError}}
+        <ul id="sync-result">{{#jobResult}}<li>{{.}}</li>{{/jobResult}}</ul>
+        </section>
+        {{/hasJob}}
+        <section aria-labelledby="peer-title">
+        <h2 id="peer-title">与局域网内的笔记本同步</h2>
+        <p>对方在其笔记本上运行 <code>fieldlog serve --host 0.0.0.0</code>，并告诉您它打印的地址。</p>
+        <form method="post" action="/sync" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="kind" value="peer">
+        <label for="peer-address">对方地址</label>
+        <input id="peer-address" name="address" placeholder="http://192.168.1.23:8081" required>
+        <button type="submit">与该笔记本同步</button>
+        </form>
+        </section>
+        <section aria-labelledby="usb-title">
+        <h2 id="usb-title">U 盘包</h2>
+        <form method="post" action="/sync/bundle" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="recipient">导出给</label>
+        <select id="recipient" name="recipient" required><option value="">请选择接收设备</option>{{#devices}}<option value="{{value}}">{{label}}</option>{{/devices}}</select>
+        <button type="submit">导出 U 盘包</button>
+        </form>
+        <p class="note">包中只有接收设备和本机都可读的内容。</p>
+        <form method="post" action="/sync/import" enctype="multipart/form-data" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="bundle">导入 U 盘包</label>
+        <input type="file" id="bundle" name="bundle" accept=".bundle" required>
+        <button type="submit">导入</button>
+        </form>
+        </section>
+        """
 
     static let conflicts = """
         {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
@@ -94,11 +206,14 @@ enum WebTemplates {
         <a href="/demands">诉求</a>
         <a href="/visits/new">新增走访</a>
         <a href="/conflicts">冲突</a>
+        <a href="/sync">同步</a>
+        <a href="/export">导出</a>
         </nav>
         <p class="who">{{county}} · {{role}} · 今天 {{today}}</p>
         </header>
         <main>
         <h1>{{title}}</h1>
+        {{#notice}}<p class="saved" role="status">{{.}}</p>{{/notice}}
         {{{body}}}
         </main>
         </body>
@@ -134,7 +249,7 @@ enum WebTemplates {
         <td>{{enterprise}}</td>
         <td>{{state}}</td>
         <td>{{#deadline}}{{.}}{{/deadline}}{{#workdaysLeft}}<br><small>{{.}}</small>{{/workdaysLeft}}</td>
-        <td>{{#flags}}<span class="flag {{kind}}">{{text}}</span> {{/flags}}</td>
+        <td>{{#flags}}<span class="flag {{kind}}">{{text}}</span> {{/flags}}{{#badge}}<span class="flag {{kind}}">{{text}}</span>{{/badge}}</td>
         </tr>
         {{/demands}}
         </tbody>
@@ -144,7 +259,7 @@ enum WebTemplates {
     static let home = """
         <section class="summary" aria-label="概况">
         <p><strong>{{openCount}}</strong> 件诉求未办结，其中超期 <strong>{{overdueCount}}</strong> 件，黄牌/红牌 <strong>{{cardCount}}</strong> 件。</p>
-        <p>未决字段冲突 <strong>{{conflictCount}}</strong> 处；暂存（等待条件）的提交 <strong>{{heldCount}}</strong> 条。</p>
+        <p>未决字段冲突 <strong>{{conflictCount}}</strong> 处；暂存（等待条件）的提交 <strong>{{heldCount}}</strong> 条；本机待同步的提交 <strong>{{waitingCount}}</strong> 条（<a href="/sync">同步</a>）。</p>
         </section>
         <h2>未办结的诉求</h2>
         {{#hasDemands}}
@@ -162,6 +277,11 @@ enum WebTemplates {
         </select>
         <label for="text">标题或内容</label>
         <input id="text" name="text" value="{{text}}">
+        <label for="sync">同步情况</label>
+        <select id="sync" name="sync">
+        <option value="">全部</option>
+        {{#syncKinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/syncKinds}}
+        </select>
         <button type="submit">查询</button>
         <a href="/demands">重置</a>
         </form>
@@ -174,12 +294,34 @@ enum WebTemplates {
         """
 
     static let demand = """
-        <p class="state">诉求编号 {{number}} · 当前状态：<strong>{{state}}</strong> {{#flags}}<span class="flag {{kind}}">{{text}}</span> {{/flags}}</p>
+        <p class="state">诉求编号 {{number}} · 当前状态：<strong>{{state}}</strong> {{#flags}}<span class="flag {{kind}}">{{text}}</span> {{/flags}}{{#badge}}<span class="flag {{kind}}">{{text}}</span>{{/badge}}</p>
         <h2>{{title}}</h2>
         <dl class="facts">
         {{#facts}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/facts}}
         </dl>
         {{#reasons}}<p class="note">{{.}}</p>{{/reasons}}
+        {{#ahead}}<p class="note">{{.}}</p>{{/ahead}}
+        <section class="edit" aria-labelledby="edit-title-heading">
+        <h2 id="edit-title-heading">修改诉求内容</h2>
+        {{#editError}}<p class="error" role="alert">{{.}}</p>{{/editError}}
+        {{#canEdit}}
+        <form method="post" action="{{link}}/edit" class="action">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset><legend>修改诉求内容（修改会签名并记入流转日志）</legend>
+        {{#editFields}}
+        <p><label for="{{id}}">{{label}}{{#required}}（必填）{{/required}}</label>
+        {{#isArea}}<textarea id="{{id}}" name="{{name}}" rows="3">{{value}}</textarea>{{/isArea}}
+        {{#isText}}<input id="{{id}}" name="{{name}}" value="{{value}}"{{#required}} required{{/required}}>{{/isText}}
+        {{#isSelect}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/options}}</select>{{/isSelect}}
+        </p>
+        {{/editFields}}
+        <p><label for="edit-comment">修改说明</label><input id="edit-comment" name="comment"></p>
+        <button type="submit">保存修改</button>
+        </fieldset>
+        </form>
+        {{/canEdit}}
+        {{^canEdit}}<p>本机不能修改该诉求的内容：</p><ul>{{#editBlocks}}<li>{{.}}</li>{{/editBlocks}}</ul>{{/canEdit}}
+        </section>
         <section class="actions" aria-label="可办理的操作">
         {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
         {{#hasActions}}<h2>可办理的操作</h2>{{/hasActions}}
@@ -212,6 +354,15 @@ enum WebTemplates {
         {{/events}}
         </tbody>
         </table>
+        <h2>修改记录</h2>
+        <table class="changes">
+        <thead><tr><th scope="col">时间</th><th scope="col">签名人</th><th scope="col">字段</th><th scope="col">值</th><th scope="col">状态</th></tr></thead>
+        <tbody>
+        {{#changes}}
+        <tr><td>{{time}}</td><td>{{author}}</td><td>{{field}}</td><td>{{value}}</td><td>{{status}}</td></tr>
+        {{/changes}}
+        </tbody>
+        </table>
         """
 }
 
@@ -234,6 +385,9 @@ enum WebAssets {
         .flag.red { background: #d62828; color: #fff; }
         .flag.alert { background: #f4a261; }
         .flag.note { background: #ddd; }
+        .flag.ok { background: #d8f3dc; }
+        .saved { border-left: .3rem solid #2a9d8f; padding: .5rem 1rem; background: #fff; }
+        form.inline { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin: .5rem 0; }
         .refusal, .error { border-left: .3rem solid #d62828; padding: .5rem 1rem; background: #fff; }
         .filters { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin-bottom: 1rem; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
@@ -250,6 +404,21 @@ enum WebAssets {
         document.addEventListener("submit", function (event) {
           var question = event.target.getAttribute("data-confirm");
           if (question && !window.confirm(question)) { event.preventDefault(); }
+        });
+        // 同步: follows a running sync (server-sent events) and shows the result when it ends.
+        document.addEventListener("DOMContentLoaded", function () {
+          var live = document.getElementById("sync-live");
+          if (!live || live.getAttribute("data-running") !== "yes" || !window.EventSource) { return; }
+          var phase = document.getElementById("sync-phase");
+          var count = document.getElementById("sync-count");
+          var source = new EventSource(live.getAttribute("data-events"));
+          source.onmessage = function (message) {
+            var snapshot = JSON.parse(message.data);
+            phase.textContent = snapshot.phase;
+            count.textContent = String(snapshot.commits);
+            if (!snapshot.running) { source.close(); window.location.reload(); }
+          };
+          source.onerror = function () { source.close(); };
         });
         """
 }

@@ -12,8 +12,12 @@ struct LayoutView: WebView {
     var role: String
     var today: String
     var body: String
+    /// The confirmation of the last save, shown once on the page that follows it.
+    var notice: String?
 
-    static var sample: LayoutView { .init(title: "工作台", county: "高唐县", role: "包联干部", today: "2026-12-01", body: "") }
+    static var sample: LayoutView {
+        .init(title: "工作台", county: "高唐县", role: "包联干部", today: "2026-12-01", body: "", notice: "已保存。")
+    }
 }
 
 struct RefusalView: WebView {
@@ -41,6 +45,8 @@ struct DemandRowView: Sendable {
     var workdaysLeft: String?
     /// 黄牌/红牌, 督办 levels, 超期 and a workflow conflict, each as words (never colour alone).
     var flags: [FlagView]
+    /// 有冲突, 被拒, 未同步 or 已同步.
+    var badge: FlagView?
 }
 
 struct FlagView: Sendable {
@@ -55,6 +61,8 @@ struct HomeView: WebView {
     var cardCount: Int
     var conflictCount: Int
     var heldCount: Int
+    /// Own commits written since the last sync with the hub.
+    var waitingCount: Int
     var demands: [DemandRowView]
     var hasDemands: Bool
 
@@ -65,6 +73,7 @@ struct HomeView: WebView {
             cardCount: 1,
             conflictCount: 1,
             heldCount: 1,
+            waitingCount: 1,
             demands: [DemandRowView.sample],
             hasDemands: true
         )
@@ -81,7 +90,8 @@ extension DemandRowView {
             state: "办理中",
             deadline: "2026-12-20",
             workdaysLeft: "还有 3 个工作日",
-            flags: [FlagView(text: "黄牌", kind: "yellow")]
+            flags: [FlagView(text: "黄牌", kind: "yellow")],
+            badge: FlagView(text: "未同步", kind: "note")
         )
     }
 }
@@ -96,6 +106,8 @@ struct OptionView: Sendable {
 struct DemandListView: WebView {
     var states: [OptionView]
     var text: String
+    /// The sync badges to filter on.
+    var syncKinds: [OptionView]
     var total: Int
     var page: Int
     var pages: Int
@@ -108,6 +120,7 @@ struct DemandListView: WebView {
         .init(
             states: [OptionView(value: "IN_PROGRESS", label: "办理中", selected: true)],
             text: "用地",
+            syncKinds: [OptionView(value: "unsynced", label: "未同步", selected: true)],
             total: 1,
             page: 1,
             pages: 1,
@@ -172,6 +185,17 @@ struct DemandDetailView: WebView {
     var error: String?
     var actions: [ActionFormView]
     var hasActions: Bool
+    var badge: FlagView
+    /// Why the last edit was refused (the form keeps what was typed).
+    var editError: String?
+    var editFields: [FieldView]
+    var canEdit: Bool
+    /// Why this device may not change the facts (when `canEdit` is false).
+    var editBlocks: [String]
+    /// Changes held because their clock is ahead of this computer's.
+    var ahead: String?
+    /// 修改记录: every signed change of the demand's fields.
+    var changes: [ChangeView]
 
     static var sample: DemandDetailView {
         .init(
@@ -211,9 +235,37 @@ struct DemandDetailView: WebView {
                     ]
                 )
             ],
-            hasActions: true
+            hasActions: true,
+            badge: FlagView(text: "已同步", kind: "ok"),
+            editError: "请填写“标题”。",
+            editFields: [
+                FieldView(
+                    name: "category",
+                    id: "edit-category",
+                    label: "诉求类别",
+                    required: true,
+                    value: "用地",
+                    isSelect: true,
+                    options: [OptionView(value: "用地", label: "用地", selected: true)]
+                )
+            ],
+            canEdit: true,
+            editBlocks: ["诉求已办结。"],
+            ahead: "有 1 条修改暂存。",
+            changes: [
+                ChangeView(time: "2026-12-01 09:00", author: "王强 (D002)", field: "标题", value: "用地", status: "已生效")
+            ]
         )
     }
+}
+
+/// One signed change of a field (修改记录).
+struct ChangeView: Sendable {
+    var time: String
+    var author: String
+    var field: String
+    var value: String
+    var status: String
 }
 
 /// One inline demand row of the visit form.
@@ -329,4 +381,117 @@ struct ConflictsView: WebView {
             hasWorkflow: true
         )
     }
+}
+
+/// 同步: the hub, the sync running or its result, a laptop on the LAN, and U盘 bundles.
+struct SyncView: WebView {
+    var csrf: String
+    var error: String?
+    /// A bundle import's result, line by line.
+    var notices: [String]
+    var hub: String
+    var lastSync: String?
+    var waiting: Int
+    var refusedCount: Int
+    var hasRefused: Bool
+    var hasJob: Bool
+    var jobRunning: Bool
+    var jobTarget: String
+    var jobPhase: String
+    var jobCommits: Int
+    var jobResult: [String]
+    var jobError: String?
+    /// The devices a bundle may be written for.
+    var devices: [OptionView]
+
+    static var sample: SyncView {
+        .init(
+            csrf: "t",
+            error: "地址不对。",
+            notices: ["已导入"],
+            hub: "http://10.1.2.3:8080",
+            lastSync: "2026-12-01 09:00",
+            waiting: 2,
+            refusedCount: 1,
+            hasRefused: true,
+            hasJob: true,
+            jobRunning: true,
+            jobTarget: "县级平台 http://10.1.2.3:8080",
+            jobPhase: "接收中",
+            jobCommits: 10,
+            jobResult: ["发出 1 条"],
+            jobError: "连不上",
+            devices: [OptionView(value: "D002", label: "D002 李娜（包联干部）", selected: false)]
+        )
+    }
+}
+
+/// 导出: the 工作台账's filter and the 月调度's month, each with a format.
+struct ExportView: WebView {
+    var csrf: String
+    var error: String?
+    var unresolved: Bool
+    var overdue: Bool
+    var departments: [OptionView]
+    var cadres: [OptionView]
+    var townships: [OptionView]
+    var categories: [OptionView]
+    var from: String
+    var to: String
+    var month: String
+
+    static var sample: ExportView {
+        let option = OptionView(value: "a", label: "a", selected: true)
+        return .init(
+            csrf: "t",
+            error: "请选择文件格式。",
+            unresolved: true,
+            overdue: true,
+            departments: [option],
+            cadres: [option],
+            townships: [option],
+            categories: [option],
+            from: "2026-01-01",
+            to: "2026-12-31",
+            month: "2026-12"
+        )
+    }
+}
+
+/// An export made: its facts and its two download links.
+struct ExportReadyView: WebView {
+    var name: String
+    var rows: Int
+    var size: Int
+    var hash: String
+    var signer: String
+    var signedAt: String
+    var file: String
+    var signature: String
+
+    static var sample: ExportReadyView {
+        .init(
+            name: "工作台账-2026-12-01.xlsx",
+            rows: 3,
+            size: 1000,
+            hash: "abcd",
+            signer: "督查室 (D005)",
+            signedAt: "2026-12-01 09:00",
+            file: "/export/files/t",
+            signature: "/export/files/t/sig"
+        )
+    }
+}
+
+/// 核验: the upload form, and the result of the last check.
+struct VerifyView: WebView {
+    struct Result: Sendable {
+        var verified: Bool
+        var lines: [String]
+    }
+
+    var csrf: String
+    var result: Result?
+
+    static var sample: VerifyView { .init(csrf: "t", result: Result(verified: true, lines: ["已核验"])) }
 }

@@ -1,4 +1,7 @@
+import FieldExport
 import FieldLedger
+import FieldStore
+import FieldSync
 import Foundation
 
 /// What the screens say, in the county's words: the values a person fills in, and the workflow's
@@ -65,5 +68,70 @@ enum WebWords {
         case .replyNeedsOutcome: "请填写“办理结果”。"
         case .badMilestone(let part): "节点“\(part)”没有以日期开头（如 2026-06-30）。"
         }
+    }
+
+    /// A sync's result, line by line: sent, received, refused with each reason, new conflicts.
+    static func syncResult(_ summary: SyncSummary, newConflicts: Int, workflow: [String]) -> [String] {
+        if summary.upToDate { return ["双方已是最新，没有需要收发的提交。"] }
+        var lines = ["发出 \(summary.sent) 条提交，收到 \(summary.received) 条。"]
+        if !summary.refusedThere.isEmpty {
+            lines.append("对方拒收本机 \(summary.refusedThere.count) 条提交：")
+            lines += summary.refusedThere.prefix(10).map { "  拒收原因：" + $0.reason }
+        }
+        if !summary.refusedHere.isEmpty {
+            lines.append("本机拒收 \(summary.refusedHere.count) 条提交：")
+            lines += summary.refusedHere.prefix(10).map { "  拒收原因：" + $0.reason }
+        }
+        if summary.heldHere > 0 { lines.append("暂存 \(summary.heldHere) 条（等待所依赖的提交到达）。") }
+        lines.append(newConflicts > 0 ? "新出现字段冲突 \(newConflicts) 处，请到“冲突”页裁定。" : "没有新的字段冲突。")
+        if !workflow.isEmpty { lines.append("流转冲突待营商办裁定：" + workflow.joined(separator: "、")) }
+        if !summary.divergentScopes.isEmpty {
+            lines.append("警告：双方提交相同但数据不一致（\(summary.divergentScopes.count) 个范围），请报告运维人员。")
+        }
+        return lines
+    }
+
+    /// Why a sync failed, in Chinese, with what to do next (the technical sentence after it).
+    static func syncFailure(_ error: any Error) -> String {
+        guard let error = error as? SyncError else { return "同步未完成：发生意外错误。请稍后重试；仍不行请联系运维人员。" }
+        let advice: String =
+            switch error.code {
+            case .transport: "连不上对方或连接中断。请检查地址、端口和网络，确认对方正在运行后重试；已收到的内容都已保存。"
+            case .refused: "对方拒绝了本机的请求（可能本机已被吊销或尚未登记）。请联系运维人员。"
+            case .outOfScope: "对方不允许本机读取所请求的范围。请联系运维人员。"
+            case .unsupportedVersion: "对方的 fieldlog 版本与本机不兼容。请升级后重试。"
+            default: "同步未完成，请重试；已收到的内容都已保存。"
+            }
+        return advice + "（\(error.message)）"
+    }
+
+    /// What a failed check of an exported file found, in Chinese.
+    static func verifyFailure(_ error: ExportError) -> String {
+        switch error.kind {
+        case .altered: "核验未通过：文件与签名不符，已被改动，不可信。"
+        case .forged: "核验未通过：签名与其所列密钥不符（伪造），不可信。"
+        case .unknownSigner: "核验未通过：签名密钥不属于本县登记的任何设备。"
+        case .notASignature: "所选的签名文件不是 fieldlog 的签名文件（.sig）。"
+        case .other: "核验未通过：" + error.message
+        }
+    }
+
+    /// Why this device may not change a demand's facts, as a sentence.
+    static func editBlock(_ block: EditBlock) -> String {
+        switch block {
+        case .notEnrolled: "本机尚未登记（或登记册尚未同步到本机），不能修改。"
+        case .revoked: "本机已被吊销，不能再修改任何记录；请联系运维人员。"
+        case .roleMayNot(let role): "本机角色为“\(role.displayName)”，只能查看和督办，不能修改诉求内容。"
+        case .notLinked: "您未包联该企业（或包联关系已结束），不能修改其诉求。"
+        case .finished(let state): "诉求已“\(state.chinese)”，内容保持办结时的样子；如企业不满意，可先“重办”。"
+        }
+    }
+
+    /// The confirmations after a save, shown once on the page that follows.
+    enum Saved {
+        static let edit = "已保存修改，并已记入流转日志。"
+        static let act = "已办理，并已记入流转日志。"
+        static let visit = "走访记录已保存。"
+        static let resolve = "已采用所选的值，冲突已裁定。"
     }
 }

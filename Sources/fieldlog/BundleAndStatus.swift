@@ -55,12 +55,7 @@ struct BundleCommand: ParsableCommand {
             var output = Output(commits: 0, file: out)
             var scopes: Set<String>?
             if let recipient {
-                let key = try ledger.enrolledDevice(named: recipient)
-                // As a laptop serving a peer does: what both may read, so that nothing this replica
-                // holds beyond its own scopes (from an --all bundle) is passed on.
-                let readable = try ledger.readableScopes(of: key).intersection(
-                    ledger.readableScopes(of: ledger.publicKey)
-                )
+                let (key, readable) = try ledger.bundleScopes(for: recipient)
                 scopes = readable
                 output.recipient = key.fingerprint
                 output.enterprises = readable.filter { $0 != Commit.registryScope }.count

@@ -43,29 +43,16 @@ struct ExportCommand: ParsableCommand {
         /// Writes the tables, and the signature when asked; prints what was written.
         func write(_ tables: [ReportTable], title: String, global: GlobalOptions) throws {
             let format = try resolvedFormat()
-            let bytes: [UInt8] =
-                switch format {
-                case .csv: CSVWriter.write(tables)
-                case .xlsx: try XLSXWriter.write(tables, title: title)
-                case .json:
-                    try JSONWriter.write(
-                        tables,
-                        title: title,
-                        generatedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
-                    )
-                }
+            let bytes = try ExportFile.bytes(tables, format: format, title: title)
             try writeFile(bytes, to: out)
             let rows = tables.map(\.rows.count).reduce(0, +)
             var lines = ["已写出 \(out)（\(format.rawValue)，\(tables.count) 张表，\(rows) 行，\(bytes.count) 字节）。"]
             if sign {
-                let ledger = try global.ledger(write: true)
-                let signature = ExportSignature.sign(
-                    file: bytes,
+                let signature = try ExportFile.sign(
+                    bytes,
                     name: URL(fileURLWithPath: out).lastPathComponent,
-                    key: try global.signingKey(),
-                    signerName: try ledger.authorName(ledger.publicKey),
-                    heads: try ledger.feedHeads(),
-                    signedAt: ISOTime.format(Int64(Date().timeIntervalSince1970 * 1000))
+                    ledger: try global.ledger(write: true),
+                    key: try global.signingKey()
                 )
                 try writeFile(try signature.encoded(), to: out + ".sig")
                 lines.append(
@@ -156,14 +143,11 @@ struct ExportCommand: ParsableCommand {
                 throw CLIError("no signature \(signaturePath): the file is not signed (export it with --sign)")
             }
             let ledger = try global.ledger(write: false)
-            let parsed = try ExportSignature.decode([UInt8](signatureData))
-            let who = try parsed.verify(file: [UInt8](fileData)) { key in
-                switch try ledger.standing(of: key) {
-                case .unknown: return nil
-                case .revoked: return try ledger.authorName(key) + ", a device revoked since"
-                case .enrolled(let role): return try ledger.authorName(key) + ", " + role.displayName
-                }
-            }
+            let (who, parsed) = try ExportFile.verify(
+                [UInt8](fileData),
+                signature: [UInt8](signatureData),
+                ledger: ledger
+            )
             if global.json {
                 try global.printJSON([
                     "file": file, "verified": "yes", "signer": who, "signedAt": parsed.signedAt, "key": parsed.signer,

@@ -345,7 +345,10 @@ struct SyncCommand: AsyncParsableCommand {
         try await client.shutdown()
         if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         let summary = try result.get()
-        if peer == nil { try ledger.rememberHub(target) }
+        if peer == nil {
+            try ledger.rememberHub(target)
+            try ledger.noteSynced(target: target, refused: summary.refusedThere)
+        }
         let workflow = try ledger.workflowConflicts(profile: try global.profile()).map(\.number)
         if global.json {
             try global.printJSON(SyncOutput(summary: summary, workflowConflicts: workflow))

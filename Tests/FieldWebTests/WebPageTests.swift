@@ -61,7 +61,8 @@ import Testing
     static let models: [String: any WebView] = [
         "layout": LayoutView.sample, "refusal": RefusalView.sample, "unlock": UnlockView.sample,
         "home": HomeView.sample, "demands": DemandListView.sample, "demand": DemandDetailView.sample,
-        "visit": VisitFormView.sample, "conflicts": ConflictsView.sample,
+        "visit": VisitFormView.sample, "conflicts": ConflictsView.sample, "sync": SyncView.sample,
+        "export": ExportView.sample, "exportReady": ExportReadyView.sample, "verify": VerifyView.sample,
     ]
 
     @Test func everyTemplateHasAModelAndParses() throws {

@@ -23,14 +23,7 @@ struct WebTestCounty {
     init(demandTitle: String = "厂区道路积水") throws {
         operatorLedger = try Ledger.open(path: nil, root: root.publicKey, key: root)
         try operatorLedger.setCountyName("高唐县")
-        try operatorLedger.importRegistry(.departments, csv: "单位名称,类型\n县市场监管局,县直部门\n", name: "d.csv")
-        try operatorLedger.importRegistry(.cadres, csv: "姓名,职务,单位\n王强,副县长,县市场监管局\n", name: "c.csv")
-        try operatorLedger.importRegistry(
-            .enterprises,
-            csv: "企业名称,统一社会信用代码\n高唐纺织有限公司,91371082775260043P\n",
-            name: "e.csv"
-        )
-        try operatorLedger.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n", name: "l.csv")
+        try Self.importRegistry(into: operatorLedger)
         let key = SigningKey.generate()
         _ = try operatorLedger.enroll(publicKey: key.publicKey, role: .cadre, cadre: "王强")
         cadre = Ledger(replica: operatorLedger.replica, publicKey: key.publicKey, signer: key)
@@ -39,6 +32,18 @@ struct WebTestCounty {
         ).number
         let seconds = self.seconds
         sessions = WebSessions(idleLock: 600, clock: { seconds.value.withLock { $0 } })
+    }
+
+    /// The registry of these tests: a department, cadre 王强, one enterprise he leads for.
+    static func importRegistry(into ledger: Ledger) throws {
+        try ledger.importRegistry(.departments, csv: "单位名称,类型\n县市场监管局,县直部门\n", name: "d.csv")
+        try ledger.importRegistry(.cadres, csv: "姓名,职务,单位\n王强,副县长,县市场监管局\n", name: "c.csv")
+        try ledger.importRegistry(
+            .enterprises,
+            csv: "企业名称,统一社会信用代码\n高唐纺织有限公司,91371082775260043P\n",
+            name: "e.csv"
+        )
+        try ledger.importRegistry(.linkages, csv: "包联领导,企业名称,包联角色\n王强,高唐纺织有限公司,主包\n", name: "l.csv")
     }
 
     func configuration() -> WebConfiguration {
