@@ -131,9 +131,10 @@ let package = Package(
         .executableTarget(
             name: "fieldlog-bench",
             dependencies: [
-                "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
+                "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto", "FieldWeb",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

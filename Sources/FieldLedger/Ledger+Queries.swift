@@ -319,3 +319,179 @@ extension Ledger {
         return String(chars.prefix(3)) + String(repeating: "*", count: chars.count - 7) + String(chars.suffix(4))
     }
 }
+
+/// What a page of the demand list asks for (the 查询条件 of 诉求). Every condition is optional.
+public struct DemandQuery: Sendable, Equatable {
+    public var state: DemandState?
+    public var text: String?
+    /// The lead department in force.
+    public var lead: UUID?
+    public var enterprise: UUID?
+    public var category: String?
+    public var township: String?
+    /// Overdue: past its deadline and not replied, or replied late.
+    public var overdueOnly = false
+    /// Registered on or after this county-local day …
+    public var from: Day?
+    /// … and on or before this one.
+    public var to: Day?
+    /// Only these demands (a badge's), or none of these.
+    public var only: Set<UUID>?
+    public var excluding: Set<UUID>?
+    /// Only demands in a state before 已办结 (and not 不予受理).
+    public var unresolvedOnly = false
+    /// Only demands awaiting a reply by a deadline on or before this day (a card's horizon:
+    /// `Ledger.cardHorizon`).
+    public var dueBy: Day?
+    /// The overdue first, then by the deadline awaited, then by number (工作台); by number otherwise.
+    public var mostUrgentFirst = false
+
+    public init() {}
+}
+
+/// One page of demands and how many match in all.
+public struct DemandPage: Sendable {
+    public var total: Int
+    /// The page's demands, by number, each with its status.
+    public var rows: [(summary: DemandSummary, status: DemandStatus?)]
+    /// Of all that match: how many are overdue, and (with a card horizon) how many carry a card.
+    public var overdue = 0
+    public var carded = 0
+
+    public init(total: Int, rows: [(summary: DemandSummary, status: DemandStatus?)]) {
+        self.total = total
+        self.rows = rows
+    }
+}
+
+extension Ledger {
+    /// The last deadline that puts a 黄牌 (or a 红牌) on a demand awaiting a reply today: a card
+    /// when no more than the profile's yellow-card working days are left (`Overlay`).
+    public func cardHorizon(today: Day, profile: DeadlineProfile = .shandong2115) throws -> Day {
+        let calendar = try calendar()
+        var day = today
+        var workdays = 0
+        while true {
+            let next = day.adding(days: 1)
+            if calendar.isWorkday(next) {
+                if workdays == profile.yellowCardWorkdays { return day }
+                workdays += 1
+            }
+            day = next
+        }
+    }
+
+    /// The townships and parks of the live enterprises, sorted.
+    public func townships() throws -> [String] { try read { try $0.townships() } }
+
+    /// One page (`size` demands from `offset`) of the demands this device shows that match
+    /// `query`: filtered, counted and paged in SQL over the status cache. Where the cache cannot
+    /// be completed (a read-only replica), the same filter runs over every status in memory.
+    public func demandPage(
+        _ query: DemandQuery,
+        offset: Int,
+        size: Int,
+        today: Day? = nil,
+        cardHorizon: Day? = nil,
+        profile: DeadlineProfile = .shandong2115
+    ) throws -> DemandPage {
+        let day = today ?? localToday(profile: profile)
+        let department = try ownDepartment()
+        if statusCacheIsComplete(profile: profile) {
+            let (total, rows, overdue, carded) = try read { store in
+                try store.demandPage(
+                    query,
+                    department: department,
+                    today: day,
+                    utcOffsetMinutes: profile.utcOffsetMinutes,
+                    limit: size,
+                    offset: offset,
+                    cardHorizon: cardHorizon
+                )
+            }
+            let ids = rows.compactMap { UUID(uuidString: $0.id) }
+            let statuses = try read { try $0.cachedStatuses(of: ids) }
+            var page = DemandPage(
+                total: total,
+                rows: rows.map { summary in
+                    var summary = summary
+                    let status = UUID(uuidString: summary.id).flatMap { statuses[$0] }
+                    summary.hasWorkflowConflict = status?.hasConflict ?? false
+                    return (summary, status)
+                }
+            )
+            (page.overdue, page.carded) = (overdue, carded)
+            return page
+        }
+        var page = try demandPageInMemory(query, offset: offset, size: size, today: day, profile: profile)
+        var overdue = query
+        overdue.overdueOnly = true
+        page.overdue = try demandPageInMemory(overdue, offset: 0, size: 0, today: day, profile: profile).total
+        if let cardHorizon {
+            var carded = query
+            carded.dueBy = cardHorizon
+            page.carded = try demandPageInMemory(carded, offset: 0, size: 0, today: day, profile: profile).total
+        }
+        return page
+    }
+
+    /// `demandPage` over every status in memory.
+    func demandPageInMemory(
+        _ query: DemandQuery,
+        offset: Int,
+        size: Int,
+        today: Day,
+        profile: DeadlineProfile
+    ) throws -> DemandPage {
+        let statuses = try allStatuses(profile: profile)
+        let calendar = try calendar()
+        let enterprise = try query.enterprise.map { try enterpriseName($0) } ?? nil
+        let all = try demands(matching: DemandFilter(enterprise: enterprise, category: query.category)).filter {
+            summary in
+            guard let id = UUID(uuidString: summary.id) else { return false }
+            let status = statuses[id]
+            if let state = query.state, status?.state != state { return false }
+            if let lead = query.lead, status?.lead != lead { return false }
+            if let township = query.township, summary.township != township { return false }
+            if let text = query.text,
+                !(summary.title.contains(text) || (summary.content ?? "").contains(text)
+                    || summary.number.contains(text))
+            {
+                return false
+            }
+            if query.overdueOnly,
+                !(status?.overlay(on: today, calendar: calendar, profile: profile).isOverdue ?? false)
+            {
+                return false
+            }
+            let registered = summary.registeredAt.flatMap(ISOTime.parse).map(profile.localDay)
+            if let from = query.from, !(registered.map { $0 >= from } ?? false) { return false }
+            if let to = query.to, !(registered.map { $0 <= to } ?? false) { return false }
+            if let only = query.only, !only.contains(id) { return false }
+            if let excluding = query.excluding, excluding.contains(id) { return false }
+            if query.unresolvedOnly, !(status?.state.isUnresolved ?? false) { return false }
+            if let dueBy = query.dueBy {
+                guard let status, status.awaitsReply, let deadline = status.deadline, deadline <= dueBy else {
+                    return false
+                }
+            }
+            return true
+        }
+        var ordered = all
+        if query.mostUrgentFirst {
+            func key(_ summary: DemandSummary) -> (Int, String, String) {
+                let status = UUID(uuidString: summary.id).flatMap { statuses[$0] }
+                let columns = status.map { StatusCache.filterColumns($0, profile: profile) }
+                let late = (columns?.due.map { $0 < today.description } ?? false) || columns?.late == 1
+                return (late ? 0 : 1, columns?.due ?? "9999-12-31", summary.number)
+            }
+            ordered = all.sorted { key($0) < key($1) }
+        }
+        return DemandPage(
+            total: ordered.count,
+            rows: ordered.dropFirst(offset).prefix(size).map { summary in
+                (summary, UUID(uuidString: summary.id).flatMap { statuses[$0] })
+            }
+        )
+    }
+}

@@ -71,7 +71,8 @@ extension Ledger {
         if input.noDemands && !demands.isEmpty {
             throw LedgerError(
                 .invalidField,
-                "the visit is marked as raising no demands (本次无诉求) but \(demands.count) are given; remove one or the other"
+                "the visit is marked as raising no demands (本次无诉求) but \(demands.count) are given; remove one or the other",
+                field: .noDemands
             )
         }
         var checked: [CheckedDemand] = []
@@ -82,7 +83,9 @@ extension Ledger {
                 demand.visit = nil
                 checked.append(try checkedDemand(demand, enterprise: visit.enterprise))
             } catch let error as LedgerError {
-                throw LedgerError(error.code, "demand \(index + 1): " + error.message, field: error.field)
+                var numbered = LedgerError(error.code, "demand \(index + 1): " + error.message, field: error.field)
+                numbered.row = index + 1
+                throw numbered
             }
         }
         var id = UUID()
@@ -99,20 +102,25 @@ extension Ledger {
         let enterprise = try enterprise(named: input.enterprise)
         try requireInService(.enterprise, enterprise, for: "new visit")
         try requireLinked(enterprise)
-        let mode = try Vocabulary.check(input.mode, in: Vocabulary.visitModes, field: "mode")
-        let date = try Vocabulary.checkDate(input.date ?? today(), field: "visit date")
+        let mode = try Vocabulary.check(input.mode, in: Vocabulary.visitModes, field: "mode", as: .mode)
+        let date = try Vocabulary.checkDate(input.date ?? today(), field: "visit date", as: .visitDate)
         // A visit is logged once it happened; a planned one is the last visit's next visit date.
         guard date <= today() else {
             throw LedgerError(
                 .invalidField,
-                "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as the last visit's \(field: .nextVisit)"
+                "the visit date \(date) is after today (\(today())); log a visit once it happened, and a planned one as the last visit's \(field: .nextVisit)",
+                field: .visitDate
             )
         }
         let next = try input.nextVisit.map { value throws(LedgerError) in
-            try Vocabulary.checkDate(value, field: "next visit date")
+            try Vocabulary.checkDate(value, field: "next visit date", as: .nextVisit)
         }
         if let next, next < date {
-            throw LedgerError(.invalidField, "the next visit date \(next) is before the visit itself (\(date))")
+            throw LedgerError(
+                .invalidField,
+                "the next visit date \(next) is before the visit itself (\(date))",
+                field: .nextVisit
+            )
         }
         return CheckedVisit(
             enterprise: enterprise,
@@ -148,14 +156,14 @@ extension Ledger {
         try requireInService(.enterprise, enterprise, for: "new demand")
         try requireLinked(enterprise)
         let title = input.title.trimmingCharacters(in: .whitespaces)
-        guard !title.isEmpty else { throw LedgerError(.missingField, "a demand needs a title") }
+        guard !title.isEmpty else { throw LedgerError(.missingField, "a demand needs a title", field: .title) }
         guard !input.content.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw LedgerError(.missingField, "a demand needs its content (what the enterprise asks)")
+            throw LedgerError(.missingField, "a demand needs its content (what the enterprise asks)", field: .content)
         }
-        let type = try Vocabulary.check(input.type, in: Vocabulary.demandTypes, field: "type")
-        let category = try Vocabulary.check(input.category, in: Vocabulary.categories, field: "category")
-        let channel = try Vocabulary.check(input.channel, in: Vocabulary.channels, field: "channel")
-        let urgency = try Vocabulary.check(input.urgency, in: Vocabulary.urgencies, field: "urgency")
+        let type = try Vocabulary.check(input.type, in: Vocabulary.demandTypes, field: "type", as: .type)
+        let category = try Vocabulary.check(input.category, in: Vocabulary.categories, field: "category", as: .category)
+        let channel = try Vocabulary.check(input.channel, in: Vocabulary.channels, field: "channel", as: .channel)
+        let urgency = try Vocabulary.check(input.urgency, in: Vocabulary.urgencies, field: "urgency", as: .urgency)
         if let visit = input.visit {
             let visitEnterprise = try read { try $0.enterprise(ofVisit: visit) }
             guard let visitEnterprise else {
@@ -350,9 +358,7 @@ extension Ledger {
     /// How many commits touching `demand` (its row or its events) wait here because their clock is
     /// ahead of this computer's: they apply once its time reaches theirs.
     public func commitsAhead(touching demand: UUID) throws -> Int {
-        let held = try replica.unappliedCommits(limit: 1000).filter {
-            $0.status == .pending && $0.reasonCode == StoreError.Code.futureTimestamp.rawValue
-        }
+        let held = try replica.heldCommits(reasonCode: StoreError.Code.futureTimestamp.rawValue)
         guard !held.isEmpty else { return 0 }
         var count = 0
         for commit in held {

@@ -18,6 +18,8 @@ public struct SyncRecord: Codable, Sendable, Equatable {
 
 /// How this device stands against the hub: the last sync, and what was written since.
 public struct SyncStanding: Sendable {
+    /// This replica holds the county root key: it is the hub's own, and syncs with no hub.
+    public var isHub = false
     public var last: SyncRecord?
     /// Own commits written after the last sync (all of them before the first).
     public var waiting: Int
@@ -64,6 +66,7 @@ extension Ledger {
 
     /// What this device wrote since its last sync with the hub, and what the hub refused then.
     public func syncStanding() throws -> SyncStanding {
+        if isRoot { return SyncStanding(isHub: true, last: nil, waiting: 0, unsynced: [], refused: [:]) }
         let last = try lastSync()
         let sent = last?.sent ?? [:]
         let heads = try ownHeads()
@@ -80,18 +83,23 @@ extension Ledger {
     }
 
     /// This device's own feeds: scope → highest sequence held.
-    func ownHeads() throws -> [String: UInt64] {
-        let own = publicKey.hex
-        var heads: [String: UInt64] = [:]
-        for head in try replica.heads() where head.author == own { heads[head.scope] = head.head }
-        return heads
-    }
+    func ownHeads() throws -> [String: UInt64] { try replica.heads(of: publicKey) }
+
+    /// The records of `table` with an open cell conflict.
+    public func conflictedRecords(in table: String) throws -> Set<UUID> { try replica.conflictedRows(in: table) }
+
+    /// How many commits are held, waiting for something (`commitCounts().pending`, read faster).
+    public func heldCommitCount() throws -> Int { try replica.heldCount() }
+
+    /// How many cells hold an open conflict (all tables).
+    public func openConflictCount() throws -> Int { try replica.conflictCount() }
 
     /// This device's own commits after `sent` (scope → sequence), read from the signed log.
     func ownCommits(after sent: [String: UInt64]) throws -> [SignedCommit] {
         let own = publicKey.hex
         let feeds = try ownHeads().keys.map { FeedHead(author: own, scope: $0, head: sent[$0] ?? 0) }
         guard !feeds.isEmpty else { return [] }
+        // Read back from this replica's own log, where every record was verified when stored.
         return try replica.records(after: feeds, maxCommits: .max, maxBytes: .max).records.map {
             try WireRecord.decode($0)
         }

@@ -96,7 +96,8 @@ extension Replica {
         return report
     }
 
-    func heldCount() throws -> Int {
+    /// How many commits are held (a count of the pending index only).
+    public func heldCount() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _commits WHERE status = 1") ?? 0 }
     }
 }

@@ -413,3 +413,47 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// The heads of one author's feeds: scope → highest sequence held (a prefix read of `_feeds`).
+    public func heads(of author: PublicKey) throws -> [String: UInt64] {
+        try database.read { db in
+            var heads: [String: UInt64] = [:]
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT scope, head_seq FROM _feeds WHERE author = ?"),
+                arguments: [Data(author.bytes)]
+            )
+            while let row = try rows.next() { heads[row[0]] = UInt64(row[1] as Int64) }
+            return heads
+        }
+    }
+
+    /// The rows of `table` with an open conflict in any cell (without reading the versions).
+    public func conflictedRows(in table: String) throws -> Set<UUID> {
+        try database.read { db in
+            Set(
+                try Data.fetchAll(db, sql: "SELECT DISTINCT row FROM _conflicts WHERE tbl = ?", arguments: [table])
+                    .map { UUID(bytes16: [UInt8]($0)) }
+            )
+        }
+    }
+
+    /// How many cells hold an open conflict.
+    public func conflictCount() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _conflicts") ?? 0 }
+    }
+}
+
+extension Replica {
+    /// The held commits waiting for `reasonCode` (a read of the pending index only).
+    public func heldCommits(reasonCode: String) throws -> [StoredCommit] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT id, author, scope, seq, status, reason, reason_code FROM _commits WHERE status = 1 AND reason_code = ?",
+                arguments: [reasonCode]
+            ).map(Self.storedCommit)
+        }
+    }
+}

@@ -43,6 +43,8 @@ public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationPr
     router.post("/unlock") { _, context in try pages.unlock(context) }
     router.get("/") { _, context in try pages.home(context) }
     router.get("/demands") { request, context in try pages.demands(request, context: context) }
+    router.get("/demands/new") { _, context in try pages.demandForm(context) }
+    router.post("/demands") { _, context in try pages.addDemand(context) }
     router.get("/demands/:number") { _, context in
         try pages.demand(context.parameters.require("number"), context: context)
     }
@@ -54,7 +56,15 @@ public func buildWebApp(_ configuration: WebConfiguration) -> some ApplicationPr
     }
     router.get("/conflicts") { _, context in try pages.conflicts(context) }
     router.post("/conflicts/resolve") { _, context in try pages.resolveConflict(context) }
-    router.get("/visits/new") { _, context in try pages.visitForm(context) }
+    router.get("/visits/new") { request, context in
+        try pages.visitForm(context, chosen: request.uri.queryParameters["enterprise"].map(String.init))
+    }
+    router.get("/enterprises/:id") { _, context in
+        try pages.enterprise(context.parameters.require("id"), context: context)
+    }
+    router.get("/rates") { request, context in try pages.rates(request, context: context) }
+    router.get("/device") { _, context in try pages.device(context, large: context.largeFont) }
+    router.post("/device/font") { _, context in pages.setFont(context) }
     router.post("/visits") { _, context in try pages.addVisit(context) }
     router.get("/sync") { _, context in try pages.syncPage(context) }
     router.post("/sync") { _, context in try pages.startSync(context) }

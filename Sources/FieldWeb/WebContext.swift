@@ -13,6 +13,8 @@ public struct WebContext: RequestContext {
     var session: Session?
     /// The form of a POST, checked for its CSRF token.
     var form: WebForm?
+    /// 大字, as this browser chose on 设备.
+    var largeFont = false
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

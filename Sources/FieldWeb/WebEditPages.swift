@@ -101,7 +101,7 @@ struct SyncBadges {
 
     init(ledger: Ledger) throws {
         standing = try ledger.syncStanding()
-        conflicted = Set(try ledger.openConflicts().map(\.row))
+        conflicted = try ledger.conflictedRecords(in: "demands")
     }
 
     enum Kind: String, CaseIterable {
@@ -124,7 +124,9 @@ struct SyncBadges {
         return .synced
     }
 
-    func flag(of id: UUID, workflowConflict: Bool) -> FlagView {
+    /// The badge, or nil on the hub's own replica (it has no hub to sync with).
+    func flag(of id: UUID, workflowConflict: Bool) -> FlagView? {
+        if standing.isHub { return nil }
         let kind = kind(of: id, workflowConflict: workflowConflict)
         return FlagView(text: kind.chinese, kind: kind == .synced ? "ok" : kind == .unsynced ? "note" : "alert")
     }
@@ -136,5 +138,68 @@ extension RecordNames {
         let named = column(name, of: table)
         guard let open = named.range(of: " (", options: .backwards) else { return named }
         return String(named[..<open.lowerBound])
+    }
+}
+
+/// 新增诉求: a demand raised outside a visit (a 12345 hand-over, a meeting, one the enterprise
+/// sent in), as `fieldlog demand add`.
+extension WebPages {
+    func demandForm(_ context: WebContext, problem: LedgerError? = nil, kept: WebForm? = nil) throws -> Response {
+        func options(_ values: [String], chosen: String?) -> [OptionView] {
+            values.map { OptionView(value: $0, label: $0, selected: $0 == chosen) }
+        }
+        func beside(_ fields: Set<LedgerError.Field>) -> String? {
+            guard let problem, let field = problem.field, fields.contains(field) else { return nil }
+            return WebWords.fieldProblem(problem)
+        }
+        let general = problem.flatMap { WebWords.fieldProblem($0) == nil ? WebWords.refusal($0, demand: "") : nil }
+        let view = DemandFormView(
+            csrf: context.session?.csrf ?? "",
+            error: problem == nil ? nil : general ?? "未保存：请改正下面标出的内容。",
+            enterpriseError: beside([.enterprise]),
+            titleError: beside([.title]),
+            contentError: beside([.content]),
+            choiceError: beside([.type, .category, .urgency, .channel]),
+            enterprises: options(try ledger.writableEnterprises(), chosen: kept?["enterprise"]),
+            title: kept?["title"] ?? "",
+            content: kept?["content"] ?? "",
+            expected: kept?["expected"] ?? "",
+            types: options(Vocabulary.demandTypes, chosen: kept?["type"] ?? "服务求助"),
+            categories: options(Vocabulary.categories, chosen: kept?["category"] ?? "其他"),
+            channels: options(Vocabulary.channels, chosen: kept?["channel"] ?? "12345转办"),
+            urgencies: options(Vocabulary.urgencies, chosen: kept?["urgency"] ?? "一般")
+        )
+        var response = try page(view, "demandNew", title: "新增诉求", context: context)
+        if problem != nil { response.status = .unprocessableContent }
+        return response
+    }
+
+    /// `POST /demands`: registers the demand (a draft); refused, the form says why beside the value.
+    func addDemand(_ context: WebContext) throws -> Response {
+        let form = context.form ?? WebForm(body: "")
+        func value(_ key: String) -> String {
+            (form[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard !value("enterprise").isEmpty else {
+            return try demandForm(
+                context,
+                problem: LedgerError(.missingField, "an enterprise is needed", field: .enterprise),
+                kept: form
+            )
+        }
+        var input = DemandInput(enterprise: value("enterprise"), title: value("title"), content: value("content"))
+        input.type = value("type")
+        input.category = value("category")
+        input.channel = value("channel")
+        input.urgency = value("urgency")
+        input.expected = value("expected").isEmpty ? nil : value("expected")
+        let number: String
+        do {
+            number = try ledger.addDemand(input).number
+        } catch let error as LedgerError {
+            return try demandForm(context, problem: error, kept: form)
+        }
+        sessions.notice("诉求已登记（草稿）；确认无误后“提交”，即进入待受理。", to: context.session?.id)
+        return .redirect(to: Self.link(toDemand: number), type: .normal)
     }
 }

@@ -42,8 +42,7 @@ extension WebPages {
         }
         let departments = try ledger.registryListing("departments").compactMap { $0["name"] }.sorted()
         let cadres = try ledger.registryListing("cadres").compactMap { $0["name"] }.sorted()
-        let townships = Set(try ledger.registryListing("enterprises").compactMap { $0["township"] })
-            .filter { !$0.isEmpty }.sorted()
+        let townships = try ledger.townships()
         let month = String(ledger.today().prefix(7))
         let view = ExportView(
             csrf: context.session?.csrf ?? "",

@@ -50,8 +50,26 @@ struct WebPages: Sendable {
             role: try ledger.enrolledRole()?.displayName ?? "尚未登记",
             today: ledger.today(),
             body: "",
-            notice: context.session.flatMap { sessions.takeNotice($0.id) }
+            notice: context.session.flatMap { sessions.takeNotice($0.id) },
+            links: Self.links(for: try ledger.enrolledRole()),
+            large: context.largeFont
         )
+    }
+
+    /// The pages of a role beyond everyone's: the queues and the supervisors' lists.
+    static func links(for role: Role?) -> [LinkView] {
+        let supervision = [
+            LinkView(label: "督办", href: "/demands?view=escalated"),
+            LinkView(label: "久拖不决", href: "/demands?view=dragOn"),
+            LinkView(label: "推诿扯皮", href: "/demands?view=buckPassing"),
+            LinkView(label: "比率", href: "/rates"),
+        ]
+        switch role {
+        case .coordinator, .operator: return [LinkView(label: "待受理", href: "/demands?view=intake")] + supervision
+        case .department: return [LinkView(label: "待签收", href: "/demands?view=sign")]
+        case .supervisor: return supervision
+        case .cadre, nil: return []
+        }
     }
 
     func page(_ view: some WebView, _ template: String, title: String, context: WebContext) throws -> Response {
@@ -162,7 +180,7 @@ struct WebPages: Sendable {
             let id = UUID(uuidString: summary.id)
             let status = id.flatMap { statuses[$0] }
             let overlay = overlay(status, calendar: calendar, today: today)
-            let badge = id.map { badges.flag(of: $0, workflowConflict: summary.hasWorkflowConflict) }
+            let badge = id.flatMap { badges.flag(of: $0, workflowConflict: summary.hasWorkflowConflict) }
             return (
                 row(summary, status: status, overlay: overlay, calendar: calendar, today: today, badge: badge),
                 overlay
@@ -172,78 +190,56 @@ struct WebPages: Sendable {
 
     /// 工作台: the unresolved demands this device shows, with their deadlines and overlays.
     func home(_ context: WebContext) throws -> Response {
-        let statuses = try ledger.allStatuses(profile: ledger.profile)
         let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
-        let open = try ledger.demands().filter { (DemandState(rawValue: $0.state ?? "") ?? .draft).isUnresolved }
         let badges = try SyncBadges(ledger: ledger)
-        let rows = rows(open, statuses: statuses, calendar: calendar, today: today, badges: badges)
+        var query = DemandQuery()
+        query.unresolvedOnly = true
+        query.mostUrgentFirst = true
+        // The counts and the most urgent page, each filtered and counted in SQL.
+        let open = try ledger.demandPage(
+            query,
+            offset: 0,
+            size: Self.pageSize,
+            today: today,
+            cardHorizon: try ledger.cardHorizon(today: today, profile: ledger.profile),
+            profile: ledger.profile
+        )
+        let rows = open.rows.map { row in
+            self.row(
+                row.summary,
+                status: row.status,
+                overlay: overlay(row.status, calendar: calendar, today: today),
+                calendar: calendar,
+                today: today,
+                badge: UUID(uuidString: row.summary.id).flatMap {
+                    badges.flag(of: $0, workflowConflict: row.summary.hasWorkflowConflict)
+                }
+            )
+        }
+        let enterprises = try ledger.myEnterprises(profile: ledger.profile).map { enterprise in
+            EnterpriseRowView(
+                name: enterprise.name,
+                link: Self.link(toEnterprise: enterprise.id),
+                role: enterprise.role?.displayName ?? "",
+                lastVisit: enterprise.lastVisit ?? "尚未走访",
+                sinceVisit: enterprise.daysSinceVisit.map { $0 == 0 ? "今天" : "\($0) 天前" } ?? "",
+                openDemands: enterprise.openDemands
+            )
+        }
         let view = HomeView(
-            openCount: rows.count,
-            overdueCount: rows.filter { $0.overlay?.isOverdue == true }.count,
-            cardCount: rows.filter { ($0.overlay?.card ?? .none) != .none }.count,
-            conflictCount: try ledger.openConflicts().count,
-            heldCount: try ledger.commitCounts().pending,
+            enterprises: enterprises,
+            hasEnterprises: !enterprises.isEmpty,
+            openCount: open.total,
+            overdueCount: open.overdue,
+            cardCount: open.carded,
+            conflictCount: try ledger.openConflictCount(),
+            heldCount: try ledger.heldCommitCount(),
             waitingCount: badges.standing.waiting,
-            demands: rows.map(\.row),
-            hasDemands: !rows.isEmpty
+            demands: rows,
+            hasDemands: !rows.isEmpty,
+            isCut: open.total > rows.count
         )
         return try page(view, "home", title: "工作台", context: context)
-    }
-
-    /// 诉求: every demand this device shows, by state and text, a page at a time.
-    func demands(_ request: Request, context: WebContext) throws -> Response {
-        let query = request.uri.queryParameters
-        let state = query["state"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        let text = query["text"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
-        var all: [DemandSummary]
-        do {
-            all = try ledger.demands(matching: DemandFilter(state: state, text: text))
-        } catch let error as LedgerError where error.code == .invalidField {
-            throw WebRefusal(.badRequest, "没有这个状态。", "请从“状态”列表中选择。")
-        }
-        let statuses = try ledger.allStatuses(profile: ledger.profile)
-        let (calendar, today) = (try ledger.calendar(), ledger.localToday(profile: ledger.profile))
-        let badges = try SyncBadges(ledger: ledger)
-        let sync = query["sync"].flatMap { SyncBadges.Kind(rawValue: String($0)) }
-        if let sync {
-            all = all.filter { summary in
-                UUID(uuidString: summary.id).map {
-                    badges.kind(of: $0, workflowConflict: summary.hasWorkflowConflict) == sync
-                } ?? false
-            }
-        }
-        let pages = max(1, (all.count + Self.pageSize - 1) / Self.pageSize)
-        let current = min(max(1, query["page"].flatMap { Int(String($0)) } ?? 1), pages)
-        let shown = all.dropFirst((current - 1) * Self.pageSize).prefix(Self.pageSize)
-        func link(_ page: Int) -> String {
-            var parts = URLComponents()
-            parts.path = "/demands"
-            parts.queryItems =
-                [
-                    state.map { URLQueryItem(name: "state", value: $0) },
-                    text.map { URLQueryItem(name: "text", value: $0) },
-                    sync.map { URLQueryItem(name: "sync", value: $0.rawValue) },
-                ]
-                .compactMap { $0 } + [URLQueryItem(name: "page", value: String(page))]
-            return parts.string ?? "/demands"
-        }
-        let view = DemandListView(
-            states: DemandState.allCases.map {
-                OptionView(value: $0.rawValue, label: $0.chinese, selected: $0.rawValue == state?.uppercased())
-            },
-            text: text ?? "",
-            syncKinds: SyncBadges.Kind.allCases.map {
-                OptionView(value: $0.rawValue, label: $0.chinese, selected: $0 == sync)
-            },
-            total: all.count,
-            page: current,
-            pages: pages,
-            previous: current > 1 ? link(current - 1) : nil,
-            next: current < pages ? link(current + 1) : nil,
-            demands: rows(shown, statuses: statuses, calendar: calendar, today: today, badges: badges).map(\.row),
-            hasDemands: !shown.isEmpty
-        )
-        return try page(view, "demands", title: "诉求", context: context)
     }
 
     /// 诉求详情: the facts, the overlays, the steps this device may take now (each a form), and the
@@ -490,14 +486,30 @@ struct WebPages: Sendable {
     static let demandRows = 3
 
     /// The visit form, empty (with today's date) or as `kept` was typed, with `error` above it.
-    func visitForm(_ context: WebContext, error: String? = nil, kept: WebForm? = nil) throws -> Response {
+    func visitForm(
+        _ context: WebContext,
+        error: String? = nil,
+        problem: LedgerError? = nil,
+        kept: WebForm? = nil,
+        chosen: String? = nil
+    ) throws -> Response {
+        /// The sentence beside `field` (of demand row `row`), when the refusal is about it.
+        func beside(_ fields: Set<LedgerError.Field>, row: Int? = nil) -> String? {
+            guard let problem, let field = problem.field, fields.contains(field), problem.row == row else { return nil }
+            return WebWords.fieldProblem(problem)
+        }
         func options(_ values: [String], chosen: String?) -> [OptionView] {
             values.map { OptionView(value: $0, label: $0, selected: $0 == chosen) }
         }
         let view = VisitFormView(
             csrf: context.session?.csrf ?? "",
             error: error,
-            enterprises: options(try ledger.writableEnterprises(), chosen: kept?["enterprise"]),
+            enterpriseError: beside([.enterprise]),
+            dateError: beside([.visitDate]),
+            modeError: beside([.mode]),
+            noDemandsError: beside([.noDemands]),
+            nextVisitError: beside([.nextVisit]),
+            enterprises: options(try ledger.writableEnterprises(), chosen: kept?["enterprise"] ?? chosen),
             date: kept?["date"] ?? ledger.today(),
             modes: options(Vocabulary.visitModes, chosen: kept?["mode"]),
             serviceDay: kept?["serviceDay"] == "on",
@@ -508,6 +520,9 @@ struct WebPages: Sendable {
             rows: (1...Self.demandRows).map { index in
                 DemandRowInputView(
                     index: index,
+                    titleError: beside([.title], row: index),
+                    contentError: beside([.content], row: index),
+                    choiceError: beside([.type, .category, .urgency, .channel], row: index),
                     title: kept?["title\(index)"] ?? "",
                     content: kept?["content\(index)"] ?? "",
                     expected: kept?["expected\(index)"] ?? "",
@@ -535,7 +550,12 @@ struct WebPages: Sendable {
             return text
         }
         guard let enterprise = value("enterprise") else {
-            return try visitForm(context, error: "请选择“企业”。", kept: form)
+            return try visitForm(
+                context,
+                error: "未保存：请改正下面标出的内容。",
+                problem: LedgerError(.missingField, "an enterprise is needed", field: .enterprise),
+                kept: form
+            )
         }
         let visit = VisitInput(
             enterprise: enterprise,
@@ -564,7 +584,15 @@ struct WebPages: Sendable {
         do {
             added = try ledger.addVisit(visit, demands: demands)
         } catch let error as LedgerError {
-            return try visitForm(context, error: WebWords.refusal(error, demand: ""), kept: form)
+            let beside = WebWords.fieldProblem(error) != nil
+            return try visitForm(
+                context,
+                error: beside
+                    ? "未保存：请改正下面标出的内容\(error.row.map { "（诉求 \($0)）" } ?? "")。"
+                    : WebWords.refusal(error, demand: ""),
+                problem: beside ? error : nil,
+                kept: form
+            )
         }
         _ = added
         sessions.notice(WebWords.Saved.visit, to: context.session?.id)

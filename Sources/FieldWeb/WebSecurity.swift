@@ -174,6 +174,7 @@ struct WebGuardMiddleware: RouterMiddleware {
             )
         }
         var context = context
+        context.largeFont = request.cookies[WebPages.fontCookie]?.value == "large"
         switch state {
         case .active(let csrf):
             context.session = WebContext.Session(id: id, csrf: csrf)

@@ -5,8 +5,97 @@ enum WebTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "unlock": unlock, "home": home, "demands": demands, "demand": demand,
         "visit": visit, "conflicts": conflicts, "sync": sync, "export": export, "exportReady": exportReady,
-        "verify": verify,
+        "verify": verify, "enterprise": enterprise, "device": device, "rates": rates, "demandNew": demandNew,
     ]
+
+    static let demandNew = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        <p>走访中提出的诉求请在 <a href="/visits/new">新增走访</a> 中一并登记；这里登记其他来源的诉求（12345 转办、会议、企业自主提交等）。</p>
+        <form method="post" action="/demands" class="visit">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label for="enterprise">企业（必填）</label>
+        <select id="enterprise" name="enterprise" required{{#enterpriseError}} aria-invalid="true" aria-describedby="enterprise-error"{{/enterpriseError}}><option value="">请选择</option>{{#enterprises}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/enterprises}}</select>{{#enterpriseError}}<span class="field-error" id="enterprise-error">{{.}}</span>{{/enterpriseError}}</p>
+        <p><label for="title">诉求标题（必填）</label><input id="title" name="title" value="{{title}}" required{{#titleError}} aria-invalid="true" aria-describedby="title-error"{{/titleError}}>{{#titleError}}<span class="field-error" id="title-error">{{.}}</span>{{/titleError}}</p>
+        <p><label for="content">诉求内容（必填）</label><textarea id="content" name="content" rows="3" required{{#contentError}} aria-invalid="true" aria-describedby="content-error"{{/contentError}}>{{content}}</textarea>{{#contentError}}<span class="field-error" id="content-error">{{.}}</span>{{/contentError}}</p>
+        <p><label for="expected">期望结果</label><input id="expected" name="expected" value="{{expected}}"></p>
+        <p><label for="type">诉求类型</label><select id="type" name="type">{{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}</select>
+        <label for="category">诉求类别</label><select id="category" name="category">{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select></p>
+        <p><label for="channel">来源渠道</label><select id="channel" name="channel">{{#channels}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/channels}}</select>
+        <label for="urgency">紧急程度</label><select id="urgency" name="urgency">{{#urgencies}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/urgencies}}</select>{{#choiceError}}<span class="field-error">{{.}}</span>{{/choiceError}}</p>
+        <button type="submit">登记诉求</button>
+        </form>
+        """
+
+    static let rates = """
+        <form method="get" action="/rates" class="inline">
+        <label for="month">月份</label><input type="month" id="month" name="month" value="{{month}}">
+        <button type="submit">查看</button>
+        </form>
+        <h2>全县（本月 {{month}}，上月 {{previous}}）</h2>
+        <table class="rates">
+        <thead><tr><th scope="col">指标</th><th scope="col">本月</th><th scope="col">上月</th></tr></thead>
+        <tbody>{{#county}}<tr><th scope="row">{{label}}</th>{{#values}}<td>{{.}}</td>{{/values}}</tr>{{/county}}</tbody>
+        </table>
+        <p>{{overdue}}</p>
+        {{#groups}}
+        <section class="rate-group">
+        <h2>{{title}}</h2>
+        {{#chart}}
+        {{#hasBars}}
+        <svg role="img" aria-label="{{title}}" width="760" height="{{height}}" viewBox="0 0 760 {{height}}" xmlns="http://www.w3.org/2000/svg">
+        <title>{{title}}</title>
+        {{#bars}}
+        <text x="0" y="{{labelY}}" font-size="13" fill="#1b1b1b">{{label}}</text>
+        <rect x="200" y="{{thisY}}" width="{{thisWidth}}" height="11" fill="#0b3d6e"></rect>
+        <text x="{{thisTextX}}" y="{{thisTextY}}" font-size="11" fill="#1b1b1b">{{thisText}}</text>
+        <rect x="200" y="{{lastY}}" width="{{lastWidth}}" height="11" fill="#9db4cc"></rect>
+        <text x="{{lastTextX}}" y="{{lastTextY}}" font-size="11" fill="#1b1b1b">{{lastText}}</text>
+        {{/bars}}
+        </svg>
+        {{/hasBars}}
+        {{^hasBars}}<p>本月和上月都没有可计算的数据。</p>{{/hasBars}}
+        {{/chart}}
+        <table class="rates">
+        <thead><tr><th scope="col">{{title}}（本月）</th>{{#headers}}<th scope="col">{{.}}</th>{{/headers}}</tr></thead>
+        <tbody>{{#rows}}<tr><th scope="row">{{label}}</th>{{#values}}<td>{{.}}</td>{{/values}}</tr>{{/rows}}</tbody>
+        </table>
+        </section>
+        {{/groups}}
+        """
+
+    static let enterprise = """
+        <h2>{{name}}</h2>
+        {{#visitLink}}<p><a href="{{.}}" class="button">新增走访</a></p>{{/visitLink}}
+        <dl class="facts">{{#facts}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/facts}}</dl>
+        <p>包联领导：{{#cadres}}{{.}} {{/cadres}}</p>
+        <h2>诉求（共 {{demandCount}} 件）</h2>
+        {{#hasDemands}}
+        \(demandRows)
+        {{/hasDemands}}
+        {{^hasDemands}}<p>本机没有这家企业的诉求。</p>{{/hasDemands}}
+        <h2>走访记录</h2>
+        {{#hasVisits}}
+        <table>
+        <thead><tr><th scope="col">走访日期</th><th scope="col">走访方式</th><th scope="col">企业服务日</th><th scope="col">走访干部</th><th scope="col">交流内容</th><th scope="col">编号</th></tr></thead>
+        <tbody>
+        {{#visits}}<tr><td>{{date}}</td><td>{{mode}}</td><td>{{serviceDay}}</td><td>{{cadre}}</td><td>{{topics}}</td><td>{{handle}}</td></tr>{{/visits}}
+        </tbody>
+        </table>
+        {{/hasVisits}}
+        {{^hasVisits}}<p>本机没有这家企业的走访记录。</p>{{/hasVisits}}
+        """
+
+    static let device = """
+        <dl class="facts">{{#facts}}<dt>{{label}}</dt><dd>{{value}}</dd>{{/facts}}</dl>
+        <p class="note">核对指纹：运维人员登记本机时看到的指纹应与上面的“本机公钥指纹”一致；县根密钥指纹应与运维人员公布的一致。</p>
+        <h2>字号</h2>
+        <form method="post" action="/device/font" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="radio" id="font-standard" name="size" value="standard"{{^large}} checked{{/large}}><label for="font-standard">标准</label>
+        <input type="radio" id="font-large" name="size" value="large"{{#large}} checked{{/large}}><label for="font-large">大字</label>
+        <button type="submit">保存字号</button>
+        </form>
+        """
 
     static let export = """
         {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
@@ -160,30 +249,30 @@ enum WebTemplates {
         <input type="hidden" name="csrf" value="{{csrf}}">
         <fieldset><legend>走访</legend>
         <p><label for="enterprise">企业（必填）</label>
-        <select id="enterprise" name="enterprise" required><option value="">请选择</option>{{#enterprises}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/enterprises}}</select></p>
-        <p><label for="date">走访日期</label><input type="date" id="date" name="date" value="{{date}}" required></p>
-        <p><label for="mode">走访方式</label><select id="mode" name="mode">{{#modes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/modes}}</select></p>
+        <select id="enterprise" name="enterprise" required{{#enterpriseError}} aria-invalid="true" aria-describedby="enterprise-error"{{/enterpriseError}}><option value="">请选择</option>{{#enterprises}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/enterprises}}</select>{{#enterpriseError}}<span class="field-error" id="enterprise-error">{{.}}</span>{{/enterpriseError}}</p>
+        <p><label for="date">走访日期</label><input type="date" id="date" name="date" value="{{date}}" required{{#dateError}} aria-invalid="true" aria-describedby="date-error"{{/dateError}}>{{#dateError}}<span class="field-error" id="date-error">{{.}}</span>{{/dateError}}</p>
+        <p><label for="mode">走访方式</label><select id="mode" name="mode">{{#modes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/modes}}</select>{{#modeError}}<span class="field-error">{{.}}</span>{{/modeError}}</p>
         <p><input type="checkbox" id="serviceDay" name="serviceDay" value="on"{{#serviceDay}} checked{{/serviceDay}}><label for="serviceDay">企业服务日走访</label></p>
         <p><label for="participants">参加人员</label><input id="participants" name="participants" value="{{participants}}"></p>
         <p><label for="topics">走访主题</label><input id="topics" name="topics" value="{{topics}}"></p>
         <p><label for="notes">情况记录</label><textarea id="notes" name="notes" rows="3">{{notes}}</textarea></p>
         </fieldset>
         <fieldset><legend>企业诉求</legend>
-        <p><input type="checkbox" id="noDemands" name="noDemands" value="on"{{#noDemands}} checked{{/noDemands}}><label for="noDemands">本次无诉求</label></p>
+        <p><input type="checkbox" id="noDemands" name="noDemands" value="on"{{#noDemands}} checked{{/noDemands}}><label for="noDemands">本次无诉求</label>{{#noDemandsError}}<span class="field-error">{{.}}</span>{{/noDemandsError}}</p>
         {{#rows}}
         <fieldset class="demand-row"><legend>诉求 {{index}}（不填标题则不登记）</legend>
-        <p><label for="title{{index}}">诉求标题</label><input id="title{{index}}" name="title{{index}}" value="{{title}}"></p>
-        <p><label for="content{{index}}">诉求内容</label><textarea id="content{{index}}" name="content{{index}}" rows="2">{{content}}</textarea></p>
+        <p><label for="title{{index}}">诉求标题</label><input id="title{{index}}" name="title{{index}}" value="{{title}}"{{#titleError}} aria-invalid="true" aria-describedby="title{{index}}-error"{{/titleError}}>{{#titleError}}<span class="field-error" id="title{{index}}-error">{{.}}</span>{{/titleError}}</p>
+        <p><label for="content{{index}}">诉求内容</label><textarea id="content{{index}}" name="content{{index}}" rows="2"{{#contentError}} aria-invalid="true" aria-describedby="content{{index}}-error"{{/contentError}}>{{content}}</textarea>{{#contentError}}<span class="field-error" id="content{{index}}-error">{{.}}</span>{{/contentError}}</p>
         <p><label for="expected{{index}}">期望结果</label><input id="expected{{index}}" name="expected{{index}}" value="{{expected}}"></p>
         <p><label for="type{{index}}">诉求类型</label><select id="type{{index}}" name="type{{index}}">{{#types}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/types}}</select>
         <label for="category{{index}}">诉求类别</label><select id="category{{index}}" name="category{{index}}">{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select>
-        <label for="urgency{{index}}">紧急程度</label><select id="urgency{{index}}" name="urgency{{index}}">{{#urgencies}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/urgencies}}</select></p>
+        <label for="urgency{{index}}">紧急程度</label><select id="urgency{{index}}" name="urgency{{index}}">{{#urgencies}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/urgencies}}</select>{{#choiceError}}<span class="field-error">{{.}}</span>{{/choiceError}}</p>
         </fieldset>
         {{/rows}}
         </fieldset>
         <fieldset><legend>其他</legend>
         <p><label for="solvedOnSpot">现场解决的事项</label><textarea id="solvedOnSpot" name="solvedOnSpot" rows="2">{{solvedOnSpot}}</textarea></p>
-        <p><label for="nextVisit">下次计划走访</label><input type="date" id="nextVisit" name="nextVisit" value="{{nextVisit}}"></p>
+        <p><label for="nextVisit">下次计划走访</label><input type="date" id="nextVisit" name="nextVisit" value="{{nextVisit}}"{{#nextVisitError}} aria-invalid="true" aria-describedby="nextVisit-error"{{/nextVisitError}}>{{#nextVisitError}}<span class="field-error" id="nextVisit-error">{{.}}</span>{{/nextVisitError}}</p>
         </fieldset>
         <button type="submit">保存走访</button>
         </form>
@@ -199,15 +288,18 @@ enum WebTemplates {
         <link rel="stylesheet" href="/assets/app.css">
         <script src="/assets/app.js" defer></script>
         </head>
-        <body>
+        <body{{#large}} class="large"{{/large}}>
         <header>
         <nav aria-label="主导航">
         <a href="/">工作台</a>
         <a href="/demands">诉求</a>
         <a href="/visits/new">新增走访</a>
+        <a href="/demands/new">新增诉求</a>
         <a href="/conflicts">冲突</a>
         <a href="/sync">同步</a>
         <a href="/export">导出</a>
+        {{#links}}<a href="{{href}}">{{label}}</a>
+        {{/links}}<a href="/device">设备</a>
         </nav>
         <p class="who">{{county}} · {{role}} · 今天 {{today}}</p>
         </header>
@@ -257,11 +349,21 @@ enum WebTemplates {
         """
 
     static let home = """
+        {{#hasEnterprises}}
+        <h2>我包联的企业</h2>
+        <table class="enterprises">
+        <thead><tr><th scope="col">企业</th><th scope="col">包联角色</th><th scope="col">最近走访</th><th scope="col">距今</th><th scope="col">未办结诉求</th></tr></thead>
+        <tbody>
+        {{#enterprises}}<tr><td><a href="{{link}}">{{name}}</a></td><td>{{role}}</td><td>{{lastVisit}}</td><td>{{sinceVisit}}</td><td>{{openDemands}}</td></tr>{{/enterprises}}
+        </tbody>
+        </table>
+        {{/hasEnterprises}}
         <section class="summary" aria-label="概况">
         <p><strong>{{openCount}}</strong> 件诉求未办结，其中超期 <strong>{{overdueCount}}</strong> 件，黄牌/红牌 <strong>{{cardCount}}</strong> 件。</p>
         <p>未决字段冲突 <strong>{{conflictCount}}</strong> 处；暂存（等待条件）的提交 <strong>{{heldCount}}</strong> 条；本机待同步的提交 <strong>{{waitingCount}}</strong> 条（<a href="/sync">同步</a>）。</p>
         </section>
         <h2>未办结的诉求</h2>
+        {{#isCut}}<p>下面是最紧迫的 50 件（超期的在前，再按办理时限）；全部 {{openCount}} 件见 <a href="/demands">诉求</a>。</p>{{/isCut}}
         {{#hasDemands}}
         \(demandRows)
         {{/hasDemands}}
@@ -270,12 +372,22 @@ enum WebTemplates {
 
     static let demands = """
         <form method="get" action="/demands" class="filters" aria-label="查询条件">
+        {{#list}}<input type="hidden" name="view" value="{{.}}">{{/list}}
         <label for="state">状态</label>
         <select id="state" name="state">
         <option value="">全部</option>
         {{#states}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/states}}
         </select>
-        <label for="text">标题或内容</label>
+        <label for="lead">牵头单位</label>
+        <select id="lead" name="lead"><option value="">全部</option>{{#leads}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/leads}}</select>
+        <label for="category">诉求类别</label>
+        <select id="category" name="category"><option value="">全部</option>{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select>
+        <label for="township">所属镇街/园区</label>
+        <select id="township" name="township"><option value="">全部</option>{{#townships}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/townships}}</select>
+        <input type="checkbox" id="overdue" name="overdue" value="on"{{#overdue}} checked{{/overdue}}><label for="overdue">只看超期</label>
+        <label for="from">登记日期自</label><input type="date" id="from" name="from" value="{{from}}">
+        <label for="to">至</label><input type="date" id="to" name="to" value="{{to}}">
+        <label for="text">标题、内容或编号</label>
         <input id="text" name="text" value="{{text}}">
         <label for="sync">同步情况</label>
         <select id="sync" name="sync">
@@ -283,7 +395,7 @@ enum WebTemplates {
         {{#syncKinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/syncKinds}}
         </select>
         <button type="submit">查询</button>
-        <a href="/demands">重置</a>
+        <a href="/demands{{#list}}?view={{.}}{{/list}}">重置</a>
         </form>
         <p>共 {{total}} 条，第 {{page}}/{{pages}} 页</p>
         {{#hasDemands}}
@@ -369,6 +481,9 @@ enum WebTemplates {
 /// The style sheet and the script, served from the binary. No web fonts: a system CJK font stack.
 enum WebAssets {
     static let css = """
+        body.large { font-size: 125%; }
+        a.button { display: inline-block; padding: .3rem .8rem; background: #0b3d6e; color: #fff; border-radius: .2rem; }
+        @media print { header, form, nav { display: none; } @page { size: A4 landscape; margin: 12mm; } }
         :root { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }
         body { margin: 0; color: #1b1b1b; background: #fafafa; }
         input, select, textarea, button { font: inherit; }
@@ -388,6 +503,8 @@ enum WebAssets {
         .flag.ok { background: #d8f3dc; }
         .saved { border-left: .3rem solid #2a9d8f; padding: .5rem 1rem; background: #fff; }
         form.inline { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin: .5rem 0; }
+        .field-error { display: block; color: #a4161a; font-weight: bold; margin: .2rem 0 0 8.5rem; }
+        .field-error::before { content: "✗ "; }
         .refusal, .error { border-left: .3rem solid #d62828; padding: .5rem 1rem; background: #fff; }
         .filters { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; margin-bottom: 1rem; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }

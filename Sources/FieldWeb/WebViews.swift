@@ -14,10 +14,92 @@ struct LayoutView: WebView {
     var body: String
     /// The confirmation of the last save, shown once on the page that follows it.
     var notice: String?
+    /// The pages of this device's role beyond those of everyone (待受理, 督办 …).
+    var links: [LinkView] = []
+    /// 大字: the larger font size chosen on 设备.
+    var large = false
 
     static var sample: LayoutView {
-        .init(title: "工作台", county: "高唐县", role: "包联干部", today: "2026-12-01", body: "", notice: "已保存。")
+        .init(
+            title: "工作台",
+            county: "高唐县",
+            role: "包联干部",
+            today: "2026-12-01",
+            body: "",
+            notice: "已保存。",
+            links: [LinkView(label: "督办", href: "/demands?view=escalated")],
+            large: true
+        )
     }
+}
+
+struct LinkView: Sendable {
+    var label: String
+    var href: String
+}
+
+/// One of a cadre's enterprises on 工作台.
+struct EnterpriseRowView: Sendable {
+    var name: String
+    var link: String
+    var role: String
+    var lastVisit: String
+    var sinceVisit: String
+    var openDemands: Int
+}
+
+/// One visit on 企业详情.
+struct VisitRowView: Sendable {
+    var date: String
+    var mode: String
+    var serviceDay: String
+    var cadre: String
+    var topics: String
+    var handle: String
+}
+
+struct EnterpriseView: WebView {
+    var name: String
+    var facts: [FactView]
+    var cadres: [String]
+    /// 新增走访 for this enterprise, when this device logs its visits.
+    var visitLink: String?
+    var visits: [VisitRowView]
+    var hasVisits: Bool
+    var demands: [DemandRowView]
+    var hasDemands: Bool
+    var demandCount: Int
+
+    static var sample: EnterpriseView {
+        .init(
+            name: "甲企业",
+            facts: [FactView(label: "行业", value: "纺织")],
+            cadres: ["王强（主包）"],
+            visitLink: "/visits/new?enterprise=x",
+            visits: [
+                VisitRowView(
+                    date: "2026-12-01",
+                    mode: "实地走访",
+                    serviceDay: "是",
+                    cadre: "王强",
+                    topics: "用工",
+                    handle: "a1b2c3d4"
+                )
+            ],
+            hasVisits: true,
+            demands: [DemandRowView.sample],
+            hasDemands: true,
+            demandCount: 1
+        )
+    }
+}
+
+struct DeviceView: WebView {
+    var csrf: String
+    var facts: [FactView]
+    var large: Bool
+
+    static var sample: DeviceView { .init(csrf: "t", facts: [FactView(label: "角色", value: "包联干部")], large: true) }
 }
 
 struct RefusalView: WebView {
@@ -56,6 +138,9 @@ struct FlagView: Sendable {
 }
 
 struct HomeView: WebView {
+    /// A cadre's enterprises (主包 first), with the last visit and the open demands.
+    var enterprises: [EnterpriseRowView]
+    var hasEnterprises: Bool
     var openCount: Int
     var overdueCount: Int
     var cardCount: Int
@@ -65,9 +150,22 @@ struct HomeView: WebView {
     var waitingCount: Int
     var demands: [DemandRowView]
     var hasDemands: Bool
+    /// More are unresolved than the page lists.
+    var isCut: Bool
 
     static var sample: HomeView {
         .init(
+            enterprises: [
+                EnterpriseRowView(
+                    name: "甲企业",
+                    link: "/enterprises/x",
+                    role: "主包",
+                    lastVisit: "2026-11-01",
+                    sinceVisit: "30 天前",
+                    openDemands: 1
+                )
+            ],
+            hasEnterprises: true,
             openCount: 1,
             overdueCount: 1,
             cardCount: 1,
@@ -75,7 +173,8 @@ struct HomeView: WebView {
             heldCount: 1,
             waitingCount: 1,
             demands: [DemandRowView.sample],
-            hasDemands: true
+            hasDemands: true,
+            isCut: true
         )
     }
 }
@@ -104,8 +203,16 @@ struct OptionView: Sendable {
 }
 
 struct DemandListView: WebView {
+    /// The list shown (`view=`), kept by the 查询 form; empty for 诉求.
+    var list: String
     var states: [OptionView]
     var text: String
+    var leads: [OptionView]
+    var categories: [OptionView]
+    var townships: [OptionView]
+    var overdue: Bool
+    var from: String
+    var to: String
     /// The sync badges to filter on.
     var syncKinds: [OptionView]
     var total: Int
@@ -118,8 +225,15 @@ struct DemandListView: WebView {
 
     static var sample: DemandListView {
         .init(
+            list: "intake",
             states: [OptionView(value: "IN_PROGRESS", label: "办理中", selected: true)],
             text: "用地",
+            leads: [OptionView(value: "县市场监管局", label: "县市场监管局", selected: true)],
+            categories: [OptionView(value: "用地", label: "用地", selected: true)],
+            townships: [OptionView(value: "鱼邱湖街道", label: "鱼邱湖街道", selected: true)],
+            overdue: true,
+            from: "2026-01-01",
+            to: "2026-12-31",
             syncKinds: [OptionView(value: "unsynced", label: "未同步", selected: true)],
             total: 1,
             page: 1,
@@ -185,7 +299,7 @@ struct DemandDetailView: WebView {
     var error: String?
     var actions: [ActionFormView]
     var hasActions: Bool
-    var badge: FlagView
+    var badge: FlagView?
     /// Why the last edit was refused (the form keeps what was typed).
     var editError: String?
     var editFields: [FieldView]
@@ -271,6 +385,10 @@ struct ChangeView: Sendable {
 /// One inline demand row of the visit form.
 struct DemandRowInputView: Sendable {
     var index: Int
+    /// What is wrong with this row's values, said beside each (nil: nothing).
+    var titleError: String? = nil
+    var contentError: String? = nil
+    var choiceError: String? = nil
     var title: String
     var content: String
     var expected: String
@@ -283,6 +401,12 @@ struct DemandRowInputView: Sendable {
 struct VisitFormView: WebView {
     var csrf: String
     var error: String?
+    /// What is wrong with a value of the visit, said beside it.
+    var enterpriseError: String?
+    var dateError: String?
+    var modeError: String?
+    var noDemandsError: String?
+    var nextVisitError: String?
     var enterprises: [OptionView]
     var date: String
     var modes: [OptionView]
@@ -300,6 +424,11 @@ struct VisitFormView: WebView {
         return .init(
             csrf: "t",
             error: "请填写“企业”。",
+            enterpriseError: "请选择企业。",
+            dateError: "日期有误。",
+            modeError: "请选择。",
+            noDemandsError: "请二选一。",
+            nextVisitError: "日期有误。",
             enterprises: [option],
             date: "2026-12-01",
             modes: [option],
@@ -311,6 +440,9 @@ struct VisitFormView: WebView {
             rows: [
                 DemandRowInputView(
                     index: 1,
+                    titleError: "请填写。",
+                    contentError: "请填写。",
+                    choiceError: "请选择。",
                     title: "t",
                     content: "c",
                     expected: "e",
@@ -494,4 +626,117 @@ struct VerifyView: WebView {
     var result: Result?
 
     static var sample: VerifyView { .init(csrf: "t", result: Result(verified: true, lines: ["已核验"])) }
+}
+
+/// One bar pair of a chart: positions computed here, so the template only places them.
+struct BarView: Sendable {
+    var label: String
+    var labelY: Int
+    var thisY: Int
+    var thisWidth: Int
+    var thisText: String
+    var thisTextX: Int
+    var thisTextY: Int
+    var lastY: Int
+    var lastWidth: Int
+    var lastText: String
+    var lastTextX: Int
+    var lastTextY: Int
+}
+
+struct ChartView: Sendable {
+    var title: String
+    var height: Int
+    var bars: [BarView]
+    var hasBars: Bool
+}
+
+struct RateRowView: Sendable {
+    var label: String
+    var values: [String]
+}
+
+struct RateGroupView: Sendable {
+    var title: String
+    var chart: ChartView
+    var headers: [String]
+    var rows: [RateRowView]
+}
+
+/// 比率: the county's rates this month and last, and by department and township.
+struct RatesView: WebView {
+    var month: String
+    var previous: String
+    var county: [RateRowView]
+    var overdue: String
+    var groups: [RateGroupView]
+
+    static var sample: RatesView {
+        let bar = BarView(
+            label: "县市场监管局",
+            labelY: 22,
+            thisY: 8,
+            thisWidth: 100,
+            thisText: "本月 50.0% (1/2)",
+            thisTextX: 306,
+            thisTextY: 18,
+            lastY: 21,
+            lastWidth: 0,
+            lastText: "上月 —",
+            lastTextX: 206,
+            lastTextY: 31
+        )
+        return .init(
+            month: "2026-12",
+            previous: "2026-11",
+            county: [RateRowView(label: "按时办结率", values: ["50.0% (1/2)", "—"])],
+            overdue: "超期 1 件",
+            groups: [
+                RateGroupView(
+                    title: "按牵头单位",
+                    chart: ChartView(title: "按时办结率", height: 50, bars: [bar], hasBars: true),
+                    headers: ["按时办结率"],
+                    rows: [RateRowView(label: "县市场监管局", values: ["50.0% (1/2)"])]
+                )
+            ]
+        )
+    }
+}
+
+/// 新增诉求: a demand outside a visit, with what is wrong beside each value after a refusal.
+struct DemandFormView: WebView {
+    var csrf: String
+    var error: String?
+    var enterpriseError: String?
+    var titleError: String?
+    var contentError: String?
+    var choiceError: String?
+    var enterprises: [OptionView]
+    var title: String
+    var content: String
+    var expected: String
+    var types: [OptionView]
+    var categories: [OptionView]
+    var channels: [OptionView]
+    var urgencies: [OptionView]
+
+    static var sample: DemandFormView {
+        let option = OptionView(value: "a", label: "a", selected: true)
+        return .init(
+            csrf: "t",
+            error: "未保存。",
+            enterpriseError: "请选择。",
+            titleError: "请填写。",
+            contentError: "请填写。",
+            choiceError: "请选择。",
+            enterprises: [option],
+            title: "t",
+            content: "c",
+            expected: "e",
+            types: [option],
+            categories: [option],
+            channels: [option],
+            urgencies: [option]
+        )
+    }
 }

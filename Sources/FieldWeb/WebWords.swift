@@ -34,6 +34,31 @@ enum WebWords {
         case .replaceLead: "更换主包"
         case .reinstate: "恢复"
         case .value: "值"
+        case .title: "诉求标题"
+        case .content: "诉求内容"
+        case .type: "诉求类型"
+        case .category: "诉求类别"
+        case .urgency: "紧急程度"
+        case .channel: "来源渠道"
+        case .mode: "走访方式"
+        case .noDemands: "本次无诉求"
+        }
+    }
+
+    /// A refused form's value, said beside its field: what is wrong with it and what to do.
+    static func fieldProblem(_ error: LedgerError) -> String? {
+        guard let field = error.field else { return nil }
+        let chosen: Set<LedgerError.Field> = [.enterprise, .type, .category, .urgency, .mode, .channel]
+        if error.code == .missingField {
+            return chosen.contains(field) ? "请选择“\(label(field))”。" : "请填写“\(label(field))”。"
+        }
+        switch field {
+        case .visitDate: return "请填写走访当天或之前的日期（走访后再登记；计划中的走访填在“下次计划走访”）。"
+        case .nextVisit: return "请填写有效日期，且不早于本次走访。"
+        case .noDemands: return "已勾选“本次无诉求”，却填写了诉求：请取消勾选，或清空诉求。"
+        case .type, .category, .urgency, .mode, .channel: return "请从列表中选择“\(label(field))”。"
+        case .enterprise: return "请选择您包联的、在册的企业。"
+        default: return "“\(label(field))”填写有误。"
         }
     }
 

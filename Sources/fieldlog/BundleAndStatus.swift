@@ -141,6 +141,10 @@ struct Status: ParsableCommand {
         var quarantinedFeeds: [FeedState]
         var held: [Held]
         var digests: [String: String]
+        /// The last successful sync with the hub (its address and time), and the commits this
+        /// device wrote since (as the screens' 同步 shows them).
+        var lastSync: SyncRecord?
+        var waitingCommits: Int
     }
 
     struct Held: Encodable {
@@ -156,6 +160,7 @@ struct Status: ParsableCommand {
         let counts = try ledger.commitCounts()
         let unapplied = try ledger.unappliedCommits(limit: 50)
         let digests = try ledger.scopeDigests()
+        let standing = try ledger.syncStanding()
         let output = Output(
             folder: global.folder,
             publicKey: ledger.publicKey.hex,
@@ -177,7 +182,9 @@ struct Status: ParsableCommand {
                     reason: $0.reason ?? ""
                 )
             },
-            digests: digests
+            digests: digests,
+            lastSync: standing.last,
+            waitingCommits: standing.waiting
         )
         if global.json {
             try global.printJSON(output)
@@ -193,6 +200,13 @@ struct Status: ParsableCommand {
                 }.joined(separator: "，")
         )
         print("  提交：已应用 \(counts.applied)，暂存 \(counts.pending)，已排除 \(counts.excluded)")
+        if let last = standing.last {
+            let profile = try global.profile()
+            let at = ISOTime.parse(last.at).map { ISOTime.local($0, profile: profile) } ?? last.at
+            print("  上次与县级平台同步：\(at)（\(last.target)）；之后本机新写的提交 \(standing.waiting) 条待同步")
+        } else {
+            print("  尚未与县级平台同步过；本机写的提交 \(standing.waiting) 条待同步")
+        }
         print("  未决字段冲突：\(output.conflicts) 处\(output.conflicts == 0 ? "" : "（`fieldlog conflicts` 列出）")")
         if !output.workflowConflicts.isEmpty {
             print("  流转冲突待协调人裁定：\(output.workflowConflicts.joined(separator: "、"))")

@@ -202,13 +202,7 @@ struct RatesCommand: ParsableCommand {
         } else {
             groups = [("全县", try ledger.rates(for: period, today: day, profile: profile))]
         }
-        func figures(_ rates: Rates) -> [(String, Ratio)] {
-            [
-                ("签收及时率", rates.signOnTime), ("响应率", rates.response), ("按时办结率", rates.onTime),
-                ("解决率", rates.resolution),
-                ("满意率", rates.satisfaction), ("退回率", rates.returned), ("重办率", rates.reopened),
-            ]
-        }
+        func figures(_ rates: Rates) -> [(String, Ratio)] { rates.figures.map { ($0.label, $0.ratio) } }
         if global.json {
             var out: [String: [String: String]] = [:]
             for (name, rates) in groups {

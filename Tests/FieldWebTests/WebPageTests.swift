@@ -63,6 +63,8 @@ import Testing
         "home": HomeView.sample, "demands": DemandListView.sample, "demand": DemandDetailView.sample,
         "visit": VisitFormView.sample, "conflicts": ConflictsView.sample, "sync": SyncView.sample,
         "export": ExportView.sample, "exportReady": ExportReadyView.sample, "verify": VerifyView.sample,
+        "enterprise": EnterpriseView.sample, "device": DeviceView.sample, "rates": RatesView.sample,
+        "demandNew": DemandFormView.sample,
     ]
 
     @Test func everyTemplateHasAModelAndParses() throws {

@@ -101,6 +101,36 @@ import Testing
         #expect(try county.laptop.lastSync()?.sent.isEmpty == false)
     }
 
+    @Test func aSyncWithALaptopOnTheLANTakesItsCommits() async throws {
+        let county = try County()
+        // The cadre's second laptop, enrolled, serving as a peer (`fieldlog serve`) with a visit.
+        let otherKey = SigningKey.generate()
+        _ = try county.hub.enroll(publicKey: otherKey.publicKey, role: .cadre, cadre: "王强", label: "备用笔记本")
+        let other = try Ledger.open(path: nil, root: county.root.publicKey, key: otherKey)
+        var registry: [[UInt8]] = []
+        try county.hub.replica.exportRecords { registry.append($0) }
+        _ = try other.importRecords(registry)
+        _ = try county.laptop.importRecords(registry)
+        try other.addVisit(VisitInput(enterprise: "高唐纺织有限公司", topics: "备用笔记本上的走访"))
+        var peer = HubConfiguration(ledger: other, hubKey: otherKey)
+        peer.port = 0
+        peer.isPeer = true
+        try await buildHub(peer).test(.live) { served in
+            let address = "http://127.0.0.1:\(try #require(served.port))"
+            try await county.withUI { browser in
+                let csrf = try #require(WebBrowser.csrf(in: try await browser.get("/sync").text))
+                let started = try await browser.post("/sync", [("csrf", csrf), ("kind", "peer"), ("address", address)])
+                #expect(started.status == .seeOther)
+                _ = try await browser.get("/sync/events")
+                let after = try await browser.get("/sync")
+                #expect(after.text.contains("同事笔记本 \(address)") && after.text.contains("收到 1 条"), "\(after.text)")
+                #expect(after.text.contains("尚未同步过"), "a laptop is not the hub: the last hub sync stays as it was")
+            }
+        }
+        #expect(try county.laptop.visits().map(\.topics).contains("备用笔记本上的走访"))
+        #expect(try other.demandDetail(county.number).title == "厂区道路积水", "the demand went the other way")
+    }
+
     @Test func aBundleIsDownloadedForADeviceAndAnUploadedOneIsTaken() async throws {
         let county = try County()
         // The cadre's second laptop, enrolled, holding the registry.

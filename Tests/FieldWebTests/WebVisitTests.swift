@@ -68,7 +68,9 @@ import Testing
                 )
             )
             #expect(badRow.status == .unprocessableContent)
-            #expect(badRow.text.contains("demand 2"), "\(badRow.text)")
+            // Said beside the field, in Chinese (issue 15: errors per field), naming the row.
+            #expect(badRow.text.contains("（诉求 2）") && badRow.text.contains("请填写“诉求内容”"), "\(badRow.text)")
+            #expect(badRow.text.contains("id=\"content2-error\""), "beside the second row's content")
             #expect(badRow.text.contains("value=\"只有标题\"") && badRow.text.contains("value=\"招工难\""))
             let both = try await browser.post(
                 "/visits",

@@ -91,7 +91,8 @@ struct BenchReport: Encodable {
         let expected = [
             "local write", "merge", "initial sync over HTTP", "sync with nothing new",
             "ledger query: unresolved ledger",
-            "ledger query: monthly report", "hub under load",
+            "ledger query: monthly report", "hub under load", "screen: 工作台", "screen: 诉求, a page of 50",
+            "screen: 诉求详情", "screen: 新增走访 saved",
         ]
         for name in expected where !scenarios.contains(where: { $0.name == name }) {
             problems.append("\(name) did not run")

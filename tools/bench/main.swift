@@ -23,7 +23,7 @@ struct Options {
     var repeats = 3
     var json: String?
     var smoke = false
-    /// Run only these scenarios (write, merge, sync, queries, load); merge runs whenever a later one needs it.
+    /// Run only these scenarios (write, merge, sync, queries, ui, load); merge runs whenever a later one needs it.
     var only: Set<String>?
 
     init(_ arguments: [String]) {
@@ -57,7 +57,7 @@ struct Options {
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,sync,queries,load]\n"
+            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,sync,queries,ui,load]\n"
                 .utf8
         )
     )
@@ -111,7 +111,7 @@ report.county = [
 func wanted(_ name: String) -> Bool { options.only?.contains(name) ?? true }
 // 1. Local writes.
 if wanted("write") { try runLocalWrites(county, options, &report) }
-if !(options.only ?? []).isDisjoint(with: ["merge", "sync", "queries", "load"]) || options.only == nil {
+if !(options.only ?? []).isDisjoint(with: ["merge", "sync", "queries", "ui", "load"]) || options.only == nil {
     // 2. Merge: the bundle into a fresh replica.
     let hubPath = try runMerge(county, options, &report)
     // The merged replica's folder goes whatever scenarios run (the load scenario also removes it).
@@ -122,6 +122,8 @@ if !(options.only ?? []).isDisjoint(with: ["merge", "sync", "queries", "load"]) 
     if wanted("sync") { report = try await runInitialSync(county, hubPath: hubPath, options, report) }
     // 6. Ledger queries on the hub's replica (before the load adds to it).
     if wanted("queries") { try runLedgerQueries(hubPath: hubPath, county, options, &report) }
+    // 7. The screens on the same replica (they add a visit per run).
+    if wanted("ui") { report = try await runUIPages(hubPath: hubPath, county, options, report) }
     // 5. The hub under load, as a separate process.
     if wanted("load") { report = try await runHubLoad(county, hubPath: hubPath, options, report) }
 }

@@ -28,6 +28,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
         case milestones, contacted, cadre, department, enterprise, visitDate, nextVisit, visit, pick
         case allowDuplicateNames, allowDuplicateName, replaceLead, reinstate
         case value
+        /// A visit's and a demand's own values, as forms ask for them.
+        case title, content, type, category, urgency, channel, mode, noDemands
 
         /// The name clients use when they have none of their own: lower-case words joined by
         /// hyphens, as an option (`nextVisit` → `--next-visit`).
@@ -103,6 +105,10 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The workflow's typed reason, when this error reports a refused step (a client may word it
     /// in its own language).
     public internal(set) var refusal: WorkflowRefusal?
+
+    /// The demand row of a form (1 for the first) the error is about, when a visit is logged with
+    /// its demands (`Ledger.addVisit(_:demands:)`).
+    public internal(set) var row: Int?
 
     public var description: String { message }
 }

@@ -94,6 +94,14 @@ public struct Rates: Sendable, Equatable {
     /// Mean working days from the first assignment to the reply, over demands replied in the period.
     public var handlingWorkdays: [Int] = []
 
+    /// The rates with their names in the county's words, in the order of the reports.
+    public var figures: [(label: String, ratio: Ratio)] {
+        [
+            ("签收及时率", signOnTime), ("响应率", response), ("按时办结率", onTime), ("解决率", resolution),
+            ("满意率", satisfaction), ("退回率", returned), ("重办率", reopened),
+        ]
+    }
+
     public var meanHandlingWorkdays: Double? {
         handlingWorkdays.isEmpty ? nil : Double(handlingWorkdays.reduce(0, +)) / Double(handlingWorkdays.count)
     }

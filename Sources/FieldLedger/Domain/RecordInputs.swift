@@ -89,10 +89,19 @@ public enum Vocabulary {
         "title", "content", "type", "category", "subcategory", "expected", "urgency", "channel", "remarks",
     ]
 
-    static func check(_ value: String, in list: [String], field: String) throws(LedgerError) -> String {
+    static func check(
+        _ value: String,
+        in list: [String],
+        field: String,
+        as key: LedgerError.Field? = nil
+    ) throws(LedgerError) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         guard list.contains(trimmed) else {
-            throw LedgerError(.invalidField, "\(field) '\(trimmed)' is not one of: \(list.joined(separator: ", "))")
+            throw LedgerError(
+                .invalidField,
+                "\(field) '\(trimmed)' is not one of: \(list.joined(separator: ", "))",
+                field: key
+            )
         }
         return trimmed
     }
@@ -137,18 +146,23 @@ public enum Vocabulary {
     }
 
     /// A calendar date as `YYYY-MM-DD`: a day that exists (2026-02-30 does not), in 2000 to 2100.
-    static func checkDate(_ value: String, field: String) throws(LedgerError) -> String {
+    static func checkDate(
+        _ value: String,
+        field: String,
+        as key: LedgerError.Field? = nil
+    ) throws(LedgerError) -> String {
         let parts = value.trimmingCharacters(in: .whitespaces).split(separator: "-")
         guard parts.count == 3, parts[0].count == 4, let year = Int(parts[0]), let month = Int(parts[1]),
             let day = Int(parts[2]),
             (2000...2100).contains(year)
         else {
-            throw LedgerError(.invalidField, "\(field) '\(value)' is not a date like 2026-03-15")
+            throw LedgerError(.invalidField, "\(field) '\(value)' is not a date like 2026-03-15", field: key)
         }
         guard let date = Day(year: year, month: month, day: day) else {
             throw LedgerError(
                 .invalidField,
-                "\(field) '\(value)' is not a day of the calendar (\(year)-\(String(format: "%02d", month)) has no day \(day))"
+                "\(field) '\(value)' is not a day of the calendar (\(year)-\(String(format: "%02d", month)) has no day \(day))",
+                field: key
             )
         }
         return date.description

@@ -1,3 +1,4 @@
+import FieldCrypto
 import FieldStore
 import Foundation
 import GRDB
@@ -161,5 +162,138 @@ extension LedgerStore {
             }
             return out
         }
+    }
+}
+
+extension LedgerStore {
+    /// One page of live demands matching `query`, by number, and how many match in all: filtered,
+    /// counted and paged in SQL over the demands and the status cache's filter columns (the cache
+    /// must be complete: `Ledger.statusCacheIsComplete`). `department`: only demands ever assigned
+    /// to it (a department's device); `today` and `utcOffsetMinutes` judge overdue and dates.
+    func demandPage(
+        _ query: DemandQuery,
+        department: UUID?,
+        today: Day,
+        utcOffsetMinutes: Int,
+        limit: Int,
+        offset: Int,
+        cardHorizon: Day? = nil
+    ) throws -> (total: Int, rows: [DemandSummary], overdue: Int, carded: Int) {
+        var conditions = ["d.deleted = 0"]
+        var arguments: [any DatabaseValueConvertible] = []
+        if let department {
+            conditions.append("s.assigned LIKE ?")
+            arguments.append("%," + Hex.encode(department.bytes16) + ",%")
+        }
+        if let state = query.state {
+            conditions.append("s.state = ?")
+            arguments.append(state.rawValue)
+        }
+        if let lead = query.lead {
+            conditions.append("s.lead = ?")
+            arguments.append(Data(lead.bytes16))
+        }
+        if let enterprise = query.enterprise {
+            conditions.append("d.enterprise_id = ?")
+            arguments.append(Data(enterprise.bytes16))
+        }
+        if let category = query.category {
+            conditions.append("d.category = ?")
+            arguments.append(category)
+        }
+        if let township = query.township {
+            conditions.append("e.township = ?")
+            arguments.append(township)
+        }
+        if let text = query.text {
+            conditions.append("(d.title LIKE ? OR d.content LIKE ? OR d.number LIKE ?)")
+            arguments += ["%\(text)%", "%\(text)%", "%\(text)%"]
+        }
+        if query.overdueOnly {
+            conditions.append("((s.due IS NOT NULL AND s.due < ?) OR s.late = 1)")
+            arguments.append(today.description)
+        }
+        let localDate = "date(d.registered_at, '\(utcOffsetMinutes) minutes')"
+        if let from = query.from {
+            conditions.append("\(localDate) >= ?")
+            arguments.append(from.description)
+        }
+        if let to = query.to {
+            conditions.append("\(localDate) <= ?")
+            arguments.append(to.description)
+        }
+        if query.unresolvedOnly {
+            let states = DemandState.allCases.filter(\.isUnresolved).map { "'\($0.rawValue)'" }
+            conditions.append("s.state IN (\(states.joined(separator: ",")))")
+        }
+        if let dueBy = query.dueBy {
+            conditions.append("s.due IS NOT NULL AND s.due <= ?")
+            arguments.append(dueBy.description)
+        }
+        for (ids, negated) in [(query.only, false), (query.excluding, true)] {
+            guard let ids else { continue }
+            let list = ids.map { "x'" + Hex.encode($0.bytes16) + "'" }.joined(separator: ",")
+            conditions.append("d.id \(negated ? "NOT IN" : "IN") (\(list))")
+        }
+        let from = """
+             FROM demands d
+             JOIN _status_cache s ON s.demand_id = d.id
+             LEFT JOIN enterprises e ON e.id = d.enterprise_id
+             LEFT JOIN cadres c ON c.id = d.cadre_id
+             WHERE \(conditions.joined(separator: " AND "))
+            """
+        // With a card horizon, the same pass counts the overdue and the carded (工作台's figures).
+        let counts = try Row.fetchOne(
+            db,
+            sql:
+                "SELECT COUNT(*), SUM((s.due IS NOT NULL AND s.due < ?) OR s.late = 1), SUM(s.due IS NOT NULL AND s.due <= ?)"
+                + from,
+            arguments: StatementArguments(
+                [today.description, (cardHorizon ?? today).description] as [any DatabaseValueConvertible] + arguments
+            )
+        )
+        let total: Int = counts?[0] ?? 0
+        let overdue: Int = counts?[1] ?? 0
+        let carded: Int = cardHorizon == nil ? 0 : (counts?[2] ?? 0)
+        let select = """
+            SELECT d.id, d.number, e.name AS enterprise, e.uscc, e.township, c.name AS cadre, d.type, d.category,
+                   d.title, d.content, s.state, d.urgency, d.registered_at, d.channel, d.expected, d.remarks
+            """
+        guard limit > 0 else { return (total, [], overdue, carded) }
+        let order =
+            query.mostUrgentFirst
+            ? " ORDER BY CASE WHEN (s.due IS NOT NULL AND s.due < ?) OR s.late = 1 THEN 0 ELSE 1 END, COALESCE(s.due, '9999-12-31'), d.number, d.id"
+            : " ORDER BY d.number, d.id"
+        let rows = try Row.fetchAll(
+            db,
+            sql: select + from + order + " LIMIT ? OFFSET ?",
+            arguments: StatementArguments(
+                arguments + (query.mostUrgentFirst ? [today.description] : []) + [min(limit, Int(Int32.max)), offset]
+            )
+        ).map(Self.demandSummary)
+        return (total, rows, overdue, carded)
+    }
+
+    /// The townships and parks of the live enterprises.
+    func townships() throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql:
+                "SELECT DISTINCT township FROM enterprises WHERE deleted = 0 AND township IS NOT NULL AND township <> '' ORDER BY township"
+        )
+    }
+
+    /// The cached statuses of `ids` (those that decode).
+    func cachedStatuses(of ids: [UUID]) throws -> [UUID: DemandStatus] {
+        var out: [UUID: DemandStatus] = [:]
+        let statement = try db.cachedStatement(sql: "SELECT status FROM _status_cache WHERE demand_id = ?")
+        for id in ids {
+            if let blob = try Data.fetchOne(statement, arguments: [Data(id.bytes16)]),
+                let status = StatusCodec.decode(blob)
+            {
+                out[id] = status
+            }
+        }
+        return out
     }
 }

@@ -19,11 +19,19 @@ import GRDB
 ///   derives from in that same transaction, so no concurrent write can leave a stale row.
 enum StatusCache {
     /// Bumped whenever `DemandStatus` or its derivation changes (the key changes with it).
-    static let codecVersion = "fieldlog status cache v2"
+    static let codecVersion = "fieldlog status cache v3"
 
+    /// Beside each status, the columns a page of demands is filtered and counted by in SQL
+    /// (`QueryStore.demandPage`): the state, the lead department, every department ever assigned
+    /// (`,hex,hex,`, a department's device shows those), the deadline while a reply is awaited
+    /// (`due`, overdue once today is past it) and whether the reply came late (`late`).
     static let ddl = """
-        CREATE TABLE IF NOT EXISTS _status_cache(demand_id BLOB PRIMARY KEY, status BLOB NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _status_cache(
+            demand_id BLOB PRIMARY KEY, status BLOB NOT NULL,
+            state TEXT, lead BLOB, assigned TEXT, due TEXT, late INTEGER
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _status_cache_key(id INTEGER PRIMARY KEY CHECK (id = 1), key TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS _demand_events_demand ON demand_events(demand_id);
         CREATE TRIGGER IF NOT EXISTS _status_cache_event_insert AFTER INSERT ON demand_events BEGIN
             DELETE FROM _status_cache WHERE demand_id = NEW.demand_id;
         END;
@@ -56,17 +64,100 @@ enum StatusCache {
     }
 }
 
+extension StatusCache {
+    /// Whether a live demand with live events has no cache row (what a page of the demand list
+    /// needs): one probe per demand, through `_demand_events_demand`.
+    static let missingLiveSQL = """
+        SELECT EXISTS (SELECT 1 FROM demands d WHERE d.deleted = 0
+            AND NOT EXISTS (SELECT 1 FROM _status_cache c WHERE c.demand_id = d.id)
+            AND EXISTS (SELECT 1 FROM demand_events e WHERE e.demand_id = d.id AND e.deleted = 0))
+        """
+
+    /// Whether a demand with live events has no cache row.
+    static let missingSQL =
+        "SELECT EXISTS (SELECT 1 FROM demand_events e WHERE e.deleted = 0 AND NOT EXISTS (SELECT 1 FROM _status_cache c WHERE c.demand_id = e.demand_id))"
+
+    /// The filter columns of a status (see `ddl`).
+    static func filterColumns(
+        _ status: DemandStatus,
+        profile: DeadlineProfile
+    ) -> (state: String, lead: Data?, assigned: String, due: String?, late: Int) {
+        let departments = Set(status.assignments.flatMap { [$0.lead] + $0.co }).map { Hex.encode($0.bytes16) }
+        var late = 0
+        if !status.awaitsReply, status.deadline != nil, let repliedAt = status.repliedAt,
+            let due = status.deadlineAtReply ?? status.deadline,
+            profile.localDay(repliedAt) > due
+        {
+            late = 1
+        }
+        return (
+            status.state.rawValue,
+            status.lead.map { Data($0.bytes16) },
+            "," + departments.sorted().joined(separator: ",") + ",",
+            status.awaitsReply ? status.deadline?.description : nil,
+            late
+        )
+    }
+}
+
 extension Ledger {
-    /// Creates the cache table and its triggers if this replica has none yet.
+    /// Creates the cache table and its triggers if this replica has none yet; a cache of a
+    /// replica made before the filter columns gains them, emptied (it is derived again).
     func installStatusCache() throws {
-        let installed = try replica.database.read { db in
-            try Bool.fetchOne(
-                db,
-                sql:
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = '_status_cache_event_delete')"
-            ) ?? false
+        let (installed, hasColumns, hasIndex) = try replica.database.read { db in
+            (
+                try Bool.fetchOne(
+                    db,
+                    sql:
+                        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = '_status_cache_event_delete')"
+                ) ?? false,
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT EXISTS (SELECT 1 FROM pragma_table_info('_status_cache') WHERE name = 'late')"
+                ) ?? false,
+                try Bool.fetchOne(
+                    db,
+                    sql:
+                        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = '_demand_events_demand')"
+                ) ?? false
+            )
+        }
+        if installed && !hasIndex {
+            // A local index (never replicated, no part of any digest): a demand's events by its id.
+            try replica.database.write { db in
+                try db.execute(sql: "CREATE INDEX IF NOT EXISTS _demand_events_demand ON demand_events(demand_id)")
+            }
         }
         if !installed { try replica.database.write { db in try db.execute(sql: StatusCache.ddl) } }
+        if installed && !hasColumns {
+            try replica.database.write { db in
+                for column in ["state TEXT", "lead BLOB", "assigned TEXT", "due TEXT", "late INTEGER"] {
+                    try db.execute(sql: "ALTER TABLE _status_cache ADD COLUMN \(column)")
+                }
+                try db.execute(sql: "DELETE FROM _status_cache")
+            }
+        }
+    }
+
+    /// True when the cache holds a current row for every demand with live events (then a page of
+    /// demands can be filtered and counted in SQL); derives what is missing when it can.
+    func statusCacheIsComplete(profile: DeadlineProfile) -> Bool {
+        func complete() throws -> Bool {
+            try replica.database.read { db in
+                let key = try StatusCache.key(
+                    calendarRows: try LedgerStore(db: db).calendarRows(),
+                    profile: profile,
+                    actors: try LedgerStore(db: db).workflowActors(root: replica.root)
+                )
+                guard try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") == key else {
+                    return false
+                }
+                return !(try Bool.fetchOne(db, sql: StatusCache.missingLiveSQL) ?? true)
+            }
+        }
+        if (try? complete()) == true { return true }
+        guard (try? cachedStatuses(profile: profile)) != nil else { return false }
+        return (try? complete()) == true
     }
 
     /// The status of every live demand, by id: cached statuses, and the rest derived (and cached).
@@ -81,12 +172,7 @@ extension Ledger {
             guard try String.fetchOne(db, sql: "SELECT key FROM _status_cache_key WHERE id = 1") == key else {
                 return nil
             }
-            let missing =
-                try Bool.fetchOne(
-                    db,
-                    sql:
-                        "SELECT EXISTS (SELECT 1 FROM demand_events e WHERE e.deleted = 0 AND NOT EXISTS (SELECT 1 FROM _status_cache c WHERE c.demand_id = e.demand_id))"
-                ) ?? true
+            let missing = try Bool.fetchOne(db, sql: StatusCache.missingSQL) ?? true
             guard !missing else { return nil }
             let cache = try Self.readCache(db)
             return cache.undecodable.isEmpty ? cache.statuses : nil
@@ -116,10 +202,15 @@ extension Ledger {
                 where: "AND demand_id NOT IN (SELECT demand_id FROM _status_cache)"
             )
             let insert = try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO _status_cache(demand_id, status) VALUES (?, ?)"
+                sql:
+                    "INSERT OR REPLACE INTO _status_cache(demand_id, status, state, lead, assigned, due, late) VALUES (?, ?, ?, ?, ?, ?, ?)"
             )
             for (demand, status) in derived {
-                try insert.execute(arguments: [Data(demand.bytes16), Data(StatusCodec.encode(status))])
+                let columns = StatusCache.filterColumns(status, profile: profile)
+                try insert.execute(arguments: [
+                    Data(demand.bytes16), Data(StatusCodec.encode(status)), columns.state, columns.lead,
+                    columns.assigned, columns.due, columns.late,
+                ])
             }
             return try Self.readCache(db).statuses
         }
