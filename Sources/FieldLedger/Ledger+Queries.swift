@@ -450,7 +450,8 @@ extension Ledger {
             summary in
             guard let id = UUID(uuidString: summary.id) else { return false }
             let status = statuses[id]
-            if let state = query.state, status?.state != state { return false }
+            // A demand with no events yet (none derived) is a draft, as `demands(matching:)` says.
+            if let state = query.state, (status?.state ?? .draft) != state { return false }
             if let lead = query.lead, status?.lead != lead { return false }
             if let township = query.township, summary.township != township { return false }
             if let text = query.text,
@@ -469,7 +470,7 @@ extension Ledger {
             if let to = query.to, !(registered.map { $0 <= to } ?? false) { return false }
             if let only = query.only, !only.contains(id) { return false }
             if let excluding = query.excluding, excluding.contains(id) { return false }
-            if query.unresolvedOnly, !(status?.state.isUnresolved ?? false) { return false }
+            if query.unresolvedOnly, !(status?.state ?? .draft).isUnresolved { return false }
             if let dueBy = query.dueBy {
                 guard let status, status.awaitsReply, let deadline = status.deadline, deadline <= dueBy else {
                     return false

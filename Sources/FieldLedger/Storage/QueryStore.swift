@@ -186,7 +186,7 @@ extension LedgerStore {
             arguments.append("%," + Hex.encode(department.bytes16) + ",%")
         }
         if let state = query.state {
-            conditions.append("s.state = ?")
+            conditions.append("COALESCE(s.state, 'DRAFT') = ?")
             arguments.append(state.rawValue)
         }
         if let lead = query.lead {
@@ -224,7 +224,7 @@ extension LedgerStore {
         }
         if query.unresolvedOnly {
             let states = DemandState.allCases.filter(\.isUnresolved).map { "'\($0.rawValue)'" }
-            conditions.append("s.state IN (\(states.joined(separator: ",")))")
+            conditions.append("COALESCE(s.state, 'DRAFT') IN (\(states.joined(separator: ",")))")
         }
         if let dueBy = query.dueBy {
             conditions.append("s.due IS NOT NULL AND s.due <= ?")
@@ -237,7 +237,7 @@ extension LedgerStore {
         }
         let from = """
              FROM demands d
-             JOIN _status_cache s ON s.demand_id = d.id
+             LEFT JOIN _status_cache s ON s.demand_id = d.id
              LEFT JOIN enterprises e ON e.id = d.enterprise_id
              LEFT JOIN cadres c ON c.id = d.cadre_id
              WHERE \(conditions.joined(separator: " AND "))
@@ -257,7 +257,8 @@ extension LedgerStore {
         let carded: Int = cardHorizon == nil ? 0 : (counts?[2] ?? 0)
         let select = """
             SELECT d.id, d.number, e.name AS enterprise, e.uscc, e.township, c.name AS cadre, d.type, d.category,
-                   d.title, d.content, s.state, d.urgency, d.registered_at, d.channel, d.expected, d.remarks
+                   d.title, d.content, COALESCE(s.state, 'DRAFT') AS state, d.urgency, d.registered_at, d.channel,
+                   d.expected, d.remarks
             """
         guard limit > 0 else { return (total, [], overdue, carded) }
         let order =
