@@ -99,7 +99,6 @@ extension Ledger {
         let own = publicKey.hex
         let feeds = try ownHeads().keys.map { FeedHead(author: own, scope: $0, head: sent[$0] ?? 0) }
         guard !feeds.isEmpty else { return [] }
-        // Read back from this replica's own log, where every record was verified when stored.
         return try replica.records(after: feeds, maxCommits: .max, maxBytes: .max).records.map {
             try WireRecord.decode($0)
         }
