@@ -279,6 +279,6 @@ trap - EXIT
 echo
 echo "The work ledger: $WORK/工作台账.xlsx and .csv (open them in Excel or LibreOffice)."
 echo "Demo data is in $WORK (delete it when done)."
-echo "The screens on this county, as 王强's laptop (工作台, 诉求):"
+echo "The screens on this county, as 王强's laptop (工作台, 诉求, 新增走访, 冲突, 同步, 导出 …):"
 echo "  FIELDLOG_HOME=$A $BIN ui        (with the demo passphrase of tools/demo.sh)"
 echo "  or: make ui DEMO_DIR=$WORK"
