@@ -18,18 +18,7 @@ extension WebPages {
         query.enterprise = id
         let page = try ledger.demandPage(query, offset: 0, size: 200, profile: ledger.profile)
         let badges = try SyncBadges(ledger: ledger)
-        let demands = page.rows.map { row in
-            self.row(
-                row.summary,
-                status: row.status,
-                overlay: overlay(row.status, calendar: calendar, today: today),
-                calendar: calendar,
-                today: today,
-                badge: UUID(uuidString: row.summary.id).flatMap {
-                    badges.flag(of: $0, workflowConflict: row.summary.hasWorkflowConflict)
-                }
-            )
-        }
+        let demands = rows(of: page, calendar: calendar, today: today, badges: badges)
         let visits = try ledger.visits(enterprise: name).reversed().map { visit in
             VisitRowView(
                 date: visit.date,

@@ -125,20 +125,7 @@ extension WebPages {
         func options(_ values: [String], chosen: String?) -> [OptionView] {
             values.map { OptionView(value: $0, label: $0, selected: $0 == chosen) }
         }
-        let rows = page.rows.map { row in
-            let overlay = overlay(row.status, calendar: calendar, today: today)
-            let badge = UUID(uuidString: row.summary.id).flatMap {
-                badges.flag(of: $0, workflowConflict: row.summary.hasWorkflowConflict)
-            }
-            return self.row(
-                row.summary,
-                status: row.status,
-                overlay: overlay,
-                calendar: calendar,
-                today: today,
-                badge: badge
-            )
-        }
+        let rows = rows(of: page, calendar: calendar, today: today, badges: badges)
         let view = DemandListView(
             list: list?.rawValue ?? "",
             states: DemandState.allCases.map {

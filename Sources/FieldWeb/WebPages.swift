@@ -168,22 +168,18 @@ struct WebPages: Sendable {
         )
     }
 
-    /// Rows of demands, each with its status from `statuses` and its overlays.
-    func rows(
-        _ summaries: some Sequence<DemandSummary>,
-        statuses: [UUID: DemandStatus],
-        calendar: WorkCalendar,
-        today: Day,
-        badges: SyncBadges
-    ) -> [(row: DemandRowView, overlay: Overlay?)] {
-        summaries.map { summary in
-            let id = UUID(uuidString: summary.id)
-            let status = id.flatMap { statuses[$0] }
-            let overlay = overlay(status, calendar: calendar, today: today)
-            let badge = id.flatMap { badges.flag(of: $0, workflowConflict: summary.hasWorkflowConflict) }
-            return (
-                row(summary, status: status, overlay: overlay, calendar: calendar, today: today, badge: badge),
-                overlay
+    /// The rows of a page of demands, each with its overlays today and its sync badge.
+    func rows(of page: DemandPage, calendar: WorkCalendar, today: Day, badges: SyncBadges) -> [DemandRowView] {
+        page.rows.map { row in
+            self.row(
+                row.summary,
+                status: row.status,
+                overlay: overlay(row.status, calendar: calendar, today: today),
+                calendar: calendar,
+                today: today,
+                badge: UUID(uuidString: row.summary.id).flatMap {
+                    badges.flag(of: $0, workflowConflict: row.summary.hasWorkflowConflict)
+                }
             )
         }
     }
@@ -204,18 +200,7 @@ struct WebPages: Sendable {
             cardHorizon: try ledger.cardHorizon(today: today, profile: ledger.profile),
             profile: ledger.profile
         )
-        let rows = open.rows.map { row in
-            self.row(
-                row.summary,
-                status: row.status,
-                overlay: overlay(row.status, calendar: calendar, today: today),
-                calendar: calendar,
-                today: today,
-                badge: UUID(uuidString: row.summary.id).flatMap {
-                    badges.flag(of: $0, workflowConflict: row.summary.hasWorkflowConflict)
-                }
-            )
-        }
+        let rows = rows(of: open, calendar: calendar, today: today, badges: badges)
         let enterprises = try ledger.myEnterprises(profile: ledger.profile).map { enterprise in
             EnterpriseRowView(
                 name: enterprise.name,
