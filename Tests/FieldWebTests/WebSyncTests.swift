@@ -189,6 +189,19 @@ import Testing
                 )
             )
             #expect(noToken.status == .forbidden)
+            // A multipart body cut short: refused before any handler, nothing taken.
+            let cut = try await browser.client.execute(
+                TestClient.Request(
+                    "/sync/import",
+                    method: .post,
+                    authority: browser.host,
+                    headers: browser.headers([
+                        .contentType: "multipart/form-data; boundary=XYZ", .origin: browser.origin,
+                    ]),
+                    body: ByteBuffer(string: "--XYZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(csrf)")
+                )
+            )
+            #expect(cut.status == .badRequest && cut.text.contains("上传的表单不完整"))
         }
         #expect(try county.laptop.demandDetail(county.number).title == "厂区道路积水（西门）")
     }
