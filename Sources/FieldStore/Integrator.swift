@@ -223,15 +223,13 @@ struct Integrator {
         report.held = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM _commits WHERE status = 1")) ?? 0
     }
 
+    /// The commits of one feed that wait, in order: read through `_commits_waiting` alone.
+    static let waitingInFeed =
+        "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq"
+
     private mutating func settleFeed(author: PublicKey, scope: String) throws -> Bool {
         let authorData = Data(author.bytes)
-        let pending = try Row.fetchAll(
-            db.cachedStatement(
-                sql:
-                    "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq"
-            ),
-            arguments: [authorData, scope]
-        )
+        let pending = try Row.fetchAll(db.cachedStatement(sql: Self.waitingInFeed), arguments: [authorData, scope])
         var progress = false
         for row in pending {
             let seq = UInt64(row["seq"] as Int64)

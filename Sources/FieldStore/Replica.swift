@@ -160,7 +160,10 @@ public final class Replica: Sendable {
                     received INTEGER NOT NULL
                 );
                 CREATE INDEX IF NOT EXISTS _commits_feed ON _commits(author, scope, seq);
-                CREATE INDEX IF NOT EXISTS _commits_pending ON _commits(status) WHERE status = 1;
+                -- Only the commits that wait, by feed: settling reads a feed's waiting commits, never
+                -- the whole feed (the index keyed by status alone made writes to one feed quadratic).
+                DROP INDEX IF EXISTS _commits_pending;
+                CREATE INDEX IF NOT EXISTS _commits_waiting ON _commits(author, scope, seq) WHERE status = 1;
                 CREATE INDEX IF NOT EXISTS _commits_cut_off ON _commits(author) WHERE status = 2 AND reason_code = 'revoked';
                 CREATE TABLE IF NOT EXISTS _feeds(
                     author BLOB NOT NULL,

@@ -174,8 +174,10 @@ import Testing
         for step in 0..<2000 {
             try run.operate()
             if step % 7 == 0 { try run.exchange() }
+            if step == 1000 { try Self.expectStoredStateIsTheLogs(run, seed: seed) }
         }
         try run.finish()
+        try Self.expectStoredStateIsTheLogs(run, seed: seed)
         let prints = try run.fingerprints()
         #expect(Set(prints).count == 1, "replicas diverged; replay with seed \(seed)")
         let counts = try run.replicas.map { try $0.replica.commitCounts().applied }
@@ -183,6 +185,19 @@ import Testing
         #expect(counts[0] == run.writes, "seed \(seed)")
         let conflicts = try run.replicas.map { try $0.replica.conflicts().map { "\($0.row)\($0.column)" } }
         #expect(Set(conflicts).count == 1, "seed \(seed)")
+    }
+
+    /// Every replica's stored state (merge state, visible rows, conflicts) equals a recompute
+    /// from its log (`Replica.check`, as `fieldlog check` runs it).
+    static func expectStoredStateIsTheLogs(_ run: Run, seed: UInt64) throws {
+        for (index, replica) in run.replicas.enumerated() {
+            let report = try replica.replica.check()
+            #expect(
+                report.isClean,
+                "seed \(seed), replica \(index): \(report.differences.prefix(3)) \(report.integrity.prefix(3))"
+            )
+            #expect(report.commits > 0 && report.rows > 0, "seed \(seed)")
+        }
     }
 
     /// The merge as a pure function: heads and winner do not depend on the order of versions.

@@ -26,6 +26,28 @@ import Testing
         #expect(again == nil)
     }
 
+    /// Settling a feed reads only its waiting commits: the plans of the settle's queries go through
+    /// the partial index by feed, never through `_commits_feed` (which visits every commit of the
+    /// feed, so that the k-th write to a feed read k rows).
+    @Test func settlingReadsOnlyTheCommitsThatWait() throws {
+        let a = try TestReplica.make(root: root)
+        for n in 0..<3 { try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(Int64(n))]) } }
+        let plans = try a.replica.database.read { db in
+            let queries: [(String, StatementArguments)] = [
+                (Integrator.waitingInFeed, [Data(a.key.publicKey.bytes), "s1"]),
+                ("SELECT DISTINCT author, scope FROM _commits WHERE status = 1", []),
+            ]
+            return try queries.map { sql, arguments in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
+                    .map { $0["detail"] as String }.joined(separator: "; ")
+            }
+        }
+        for plan in plans {
+            #expect(plan.contains("_commits_waiting"), "\(plan)")
+            #expect(!plan.contains("_commits_feed"), "\(plan)")
+        }
+    }
+
     @Test func directWritesAreRefused() throws {
         let a = try TestReplica.make(root: root)
         var id = UUID()

@@ -1,0 +1,242 @@
+import FieldCrypto
+import Foundation
+import GRDB
+import Testing
+
+@testable import FieldStore
+
+/// A replica written by the storage-1 code (the layout with `_commits` and `_versions`), checked
+/// in under `Tests/Fixtures/storage-1/`, with what that code read from it. It holds the registry,
+/// an open and a resolved conflict, a fork, commits held for the clock and for a newer schema,
+/// commits excluded by a revocation and by the policy, a row whose only versions are excluded,
+/// and a deleted row. Whatever layout later code keeps, opening a copy must read the same.
+///
+/// `StorageFixture.write(to:)` wrote it at the commit that added this file; later code would write
+/// its own layout, so the file is never written again.
+enum StorageFixture {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/storage-1")
+    static let database = folder.appendingPathComponent("replica.sqlite")
+    static let factsFile = folder.appendingPathComponent("facts.json")
+
+    static func key(_ byte: UInt8) -> SigningKey { try! SigningKey(seed: [UInt8](repeating: byte, count: 32)) }
+    static let root = key(1)
+    static let local = key(2)
+
+    /// What a replica's public reads give, in a form that compares whole.
+    struct Facts: Codable, Equatable {
+        var clock: UInt64
+        var digests: [String: String]
+        var counts: [Int]
+        var feeds: [FeedState]
+        var unapplied: [String]
+        var conflicts: [String]
+        var histories: [String: [String]]
+        var records: String
+        var recordCount: Int
+        var rows: [String: String]
+
+        static func read(_ replica: Replica, clock: UInt64, rows: [String: String]) throws -> Facts {
+            var digests: [String: String] = [:]
+            for scope in try replica.scopes() + [Commit.registryScope] {
+                digests[scope] = try replica.digest(scope: scope)
+            }
+            let counts = try replica.commitCounts()
+            let unapplied = try replica.unappliedCommits().map {
+                "\($0.id.hex) \($0.scope) \($0.sequence) \($0.status) \($0.reasonCode ?? "-")"
+            }
+            .sorted()
+            let conflicts = try replica.conflicts().map { conflict in
+                "\(conflict.table) \(conflict.row.lowercased) \(conflict.column) \(conflict.scope) "
+                    + conflict.heads.map { "\($0.commit.hex)=\($0.value)" }.joined(separator: ",")
+            }
+            var histories: [String: [String]] = [:]
+            for (name, id) in rows {
+                let uuid = UUID(uuidString: id)!
+                let table = try replica.table(containing: uuid) ?? "-"
+                histories[name] =
+                    [table]
+                    + (try replica.history(table: "notes", row: uuid)).map {
+                        "\($0.commit.hex) \($0.sequence) \($0.scope) \($0.column)=\($0.value) \($0.status) \($0.reason ?? "-")"
+                    }
+            }
+            let hasher = BLAKE2b.Hasher()
+            var count = 0
+            try replica.exportRecords { record in
+                hasher.update(field: Hex.encode(record))
+                count += 1
+            }
+            return Facts(
+                clock: clock,
+                digests: digests,
+                counts: [counts.applied, counts.pending, counts.excluded],
+                feeds: try replica.feeds(),
+                unapplied: unapplied,
+                conflicts: conflicts,
+                histories: histories,
+                records: Hex.encode(hasher.finalize()),
+                recordCount: count,
+                rows: rows
+            )
+        }
+    }
+
+    /// A schema one version past the test schema's: commits written under it are held.
+    static let newer = ReplicaSchema(
+        migrations: TestSchema.schema.migrations + [
+            .init(version: 3, name: "mood", sql: "ALTER TABLE notes ADD COLUMN mood TEXT;")
+        ]
+    )
+
+    /// Writes the fixture with the code of this build (see the type's comment).
+    static func write(to path: String) throws -> Facts {
+        let clock = ManualClock()
+        let hub = try TestReplica.make(root: root, key: root, clock: clock, policy: GrantPolicy())
+        let device = try TestReplica.make(root: root, key: local, clock: clock, policy: GrantPolicy(), path: path)
+        let peer = try TestReplica.make(root: root, key: key(3), clock: clock, policy: GrantPolicy())
+        let forker = key(4)
+        let twinA = try TestReplica.make(root: root, key: forker, clock: clock, policy: GrantPolicy())
+        let twinB = try TestReplica.make(root: root, key: forker, clock: clock, policy: GrantPolicy())
+        let revoked = try TestReplica.make(root: root, key: key(5), clock: clock, policy: GrantPolicy())
+        let aheadClock = ManualClock(clock.now + 3_600_000)
+        let ahead = try TestReplica.make(root: root, key: key(6), clock: aheadClock, policy: GrantPolicy())
+        let upgraded = try TestReplica.make(root: root, key: key(7), clock: clock, schema: newer, policy: GrantPolicy())
+        let stranger = try TestReplica.make(root: root, key: key(8), clock: clock)
+        var grants: [String: UUID] = [:]
+        for writer in [device, peer, twinA, revoked, ahead, upgraded] {
+            try hub.replica.write(scope: Commit.registryScope, as: root) {
+                grants[writer.key.publicKey.hex] = $0.insert("grants", ["author": .text(writer.key.publicKey.hex)])
+            }
+        }
+        let registry = try hub.signedCommits()
+        for replica in [device, peer, twinA, twinB, revoked, ahead, upgraded, stranger] {
+            _ = try replica.replica.integrate(registry)
+        }
+        var rows: [String: UUID] = [:]
+        try device.replica.write(scope: "s1", as: local) {
+            rows["visited"] = $0.insert("notes", ["title": .text("走访一"), "body": .text("正文"), "n": .integer(1)])
+            rows["gone"] = $0.insert("notes", ["title": .text("删去"), "n": .integer(2)])
+        }
+        try device.replica.write(scope: "s2", as: local) {
+            rows["other"] = $0.insert("notes", ["title": .text("另一范围"), "tag": .text("甲"), "n": .real(2.5)])
+        }
+        try device.replica.write(scope: "s1", as: local) { $0.delete("notes", row: rows["gone"]!) }
+        // Both edit the title and the number apart; the device settles the number afterwards.
+        _ = try peer.replica.integrate(try device.signedCommits())
+        clock.advance(by: 1000)
+        try device.replica.write(scope: "s1", as: local) {
+            $0.update("notes", row: rows["visited"]!, ["title": .text("甲改"), "n": .integer(10)])
+        }
+        try peer.replica.write(scope: "s1", as: peer.key) {
+            $0.update("notes", row: rows["visited"]!, ["title": .text("乙改"), "n": .integer(20)])
+            rows["peer"] = $0.insert("notes", ["title": .text("乙的"), "body": .null])
+        }
+        _ = try device.replica.integrate(try peer.signedCommits())
+        try device.replica.write(scope: "s1", as: local) { $0.set("notes", row: rows["visited"]!, "n", .integer(30)) }
+        // One key, two devices, two commits numbered 2.
+        try twinA.replica.write(scope: "s1", as: forker) { rows["forked"] = $0.insert("notes", ["title": .text("一")]) }
+        _ = try twinB.replica.integrate(try twinA.signedCommits())
+        try twinA.replica.write(scope: "s1", as: forker) { $0.set("notes", row: rows["forked"]!, "title", .text("二")) }
+        try twinB.replica.write(scope: "s1", as: forker) { $0.set("notes", row: rows["forked"]!, "title", .text("孪")) }
+        _ = try device.replica.integrate(try twinA.signedCommits())
+        _ = try device.replica.integrate(try twinB.signedCommits().filter { $0.commit.author == forker.publicKey })
+        // A device revoked after its first commit: its second, a new row, is excluded.
+        try revoked.replica.write(scope: "s1", as: revoked.key) {
+            rows["kept"] = $0.insert("notes", ["n": .integer(5)])
+        }
+        try revoked.replica.write(scope: "s1", as: revoked.key) {
+            rows["excluded"] = $0.insert("notes", ["title": .text("撤销后")])
+        }
+        _ = try device.replica.integrate(try revoked.signedCommits())
+        try hub.replica.write(scope: Commit.registryScope, as: root) {
+            $0.update(
+                "grants",
+                row: grants[revoked.key.publicKey.hex]!,
+                ["revoked_scope": .text("s1"), "revoked_after": .integer(1)]
+            )
+        }
+        _ = try device.replica.integrate(try hub.signedCommits())
+        // Held: one for the clock, one for a newer schema. Excluded: a writer with no grant.
+        try ahead.replica.write(scope: "s1", as: ahead.key) {
+            rows["ahead"] = $0.insert("notes", ["title": .text("未来")])
+        }
+        _ = try device.replica.integrate(try ahead.signedCommits())
+        try upgraded.replica.write(scope: "s2", as: upgraded.key) {
+            rows["newer"] = $0.insert("notes", ["title": .text("新版"), "mood": .text("好")])
+        }
+        _ = try device.replica.integrate(try upgraded.signedCommits())
+        try stranger.replica.write(scope: "s2", as: stranger.key) {
+            rows["stranger"] = $0.insert("notes", ["title": .text("陌生")])
+        }
+        _ = try device.replica.integrate(try stranger.signedCommits())
+        try device.replica.setMetaValue("author", local.publicKey.hex)
+        try device.replica.database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        return try Facts.read(device.replica, clock: clock.now, rows: rows.mapValues(\.uuidString))
+    }
+
+    /// A copy of the fixture in a folder of its own.
+    static func copy() throws -> String {
+        let path = temporaryPath("storage-1.sqlite")
+        try FileManager.default.copyItem(atPath: database.path, toPath: path)
+        return path
+    }
+
+    static func facts() throws -> Facts {
+        try JSONDecoder().decode(Facts.self, from: Data(contentsOf: factsFile))
+    }
+}
+
+@Suite struct StorageFixtureTests {
+    /// `FIELDLOG_WRITE_STORAGE_FIXTURE=1 swift test --filter StorageFixtureTests` wrote the files
+    /// (at the commit that added them, with that commit's storage code).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIELDLOG_WRITE_STORAGE_FIXTURE"] == "1"))
+    func writeTheFixture() throws {
+        let path = temporaryPath("replica.sqlite")
+        let facts = try StorageFixture.write(to: path)
+        try FileManager.default.createDirectory(at: StorageFixture.folder, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: StorageFixture.database)
+        // One file, no WAL beside it: VACUUM INTO writes a compact copy in rollback mode.
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM INTO ?", arguments: [StorageFixture.database.path])
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(facts).write(to: StorageFixture.factsFile)
+    }
+
+    /// The checked-in replica opens and reads exactly as the code that wrote it read it.
+    @Test func theStorage1ReplicaReadsAsItWasWritten() throws {
+        let expected = try StorageFixture.facts()
+        #expect(expected.counts.allSatisfy { $0 > 0 })
+        #expect(!expected.conflicts.isEmpty)
+        #expect(expected.feeds.contains { $0.forkedAt != nil })
+        let path = try StorageFixture.copy()
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let clock = ManualClock(expected.clock)
+        let opened = try TestReplica.make(
+            root: StorageFixture.root,
+            key: StorageFixture.local,
+            clock: clock,
+            policy: GrantPolicy(),
+            path: path
+        )
+        let read = try StorageFixture.Facts.read(opened.replica, clock: expected.clock, rows: expected.rows)
+        #expect(read == expected)
+        // The local device's feed goes on from where it was.
+        let visited = UUID(uuidString: expected.rows["visited"]!)!
+        let next = try opened.replica.write(scope: "s1", as: StorageFixture.local) {
+            $0.set("notes", row: visited, "title", .text("定稿"))
+        }
+        #expect(next != nil)
+        #expect(try opened.title(visited) == "定稿")
+        #expect(try opened.replica.conflicts().allSatisfy { $0.column != "title" })
+        let held = try opened.replica.feeds().first {
+            $0.author == StorageFixture.local.publicKey.hex && $0.scope == "s1"
+        }
+        let before = expected.feeds.first { $0.author == StorageFixture.local.publicKey.hex && $0.scope == "s1" }
+        #expect(held?.head == (before?.head ?? 0) + 1)
+    }
+}
