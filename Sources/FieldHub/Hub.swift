@@ -100,7 +100,13 @@ package struct HubHandler: Sendable {
             configuration: configuration,
             nonces: NonceCache(capacity: configuration.maxNonces),
             authorities: HubAuthorities(configured: configuration.publicURLs, host: configuration.host),
-            threads: threads
+            threads: threads,
+            pushes: PushWriter(
+                replica: configuration.ledger.syncEngine,
+                keepsRefused: configuration.isPeer,
+                threads: threads,
+                metrics: configuration.metrics
+            )
         )
         core.authorities.listening(on: configuration.port)
         responder = Self.router(core).buildResponder()
@@ -194,6 +200,8 @@ struct HubCore: Sendable {
     let nonces: NonceCache
     let authorities: HubAuthorities
     let threads: HubThreads
+    /// The one writer of pushes (group commit).
+    let pushes: PushWriter
 
     var ledger: Ledger { configuration.ledger }
 
@@ -211,13 +219,21 @@ struct HubCore: Sendable {
         let body = Array(try await request.body.collect(upTo: .max).readableBytesView)
         let syncRequest = try SyncWire.decodeRequest(path: request.uri.path, body: body)
         let (replica, isPeer, scopes) = (ledger.syncEngine, configuration.isPeer, identity.readableScopes)
-        let lane: HubThreads.Lane = if case .push = syncRequest { .write } else { .read }
         let response: SyncResponse
         do {
-            response = try await database(lane) {
-                try SyncResponder(replica: replica, readableScopes: scopes, keepsRefused: isPeer).respond(
-                    to: syncRequest
-                )
+            if case .push(let records) = syncRequest {
+                // Decoded and verified here, side by side with other requests; written by the one
+                // writer with whatever other pushes wait (group commit).
+                let commits = try await database(.read) {
+                    try SyncResponder.admitPush(records, readableScopes: scopes)
+                }
+                response = .push(PushResponse(try await pushes.push(commits)))
+            } else {
+                response = try await database(.read) {
+                    try SyncResponder(replica: replica, readableScopes: scopes, keepsRefused: isPeer).respond(
+                        to: syncRequest
+                    )
+                }
             }
         } catch let error as SyncError where error.code == .outOfScope {
             if case .push(let records) = syncRequest {

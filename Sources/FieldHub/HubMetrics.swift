@@ -63,6 +63,17 @@ public struct HubMetrics: Sendable {
         )
     }
 
+    private static var groupsDescriptor: MetricNameDescriptor {
+        descriptor(
+            "push_groups",
+            unit: "total",
+            help: "Write transactions of the push writer: each takes every push waiting (group commit)."
+        )
+    }
+    private static var groupedDescriptor: MetricNameDescriptor {
+        descriptor("pushes_grouped", unit: "total", help: "Pushes taken by the push writer, over all its groups.")
+    }
+
     /// (A computed value: the package's descriptor type is not Sendable, so it cannot be a static constant.)
     private static func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "fieldlog", subsystem: "hub", metricName: name, unitName: unit, helpText: help)
@@ -98,6 +109,12 @@ public struct HubMetrics: Sendable {
     func recordServed(_ count: Int) {
         guard count > 0 else { return }
         registry.makeCounter(descriptor: Self.servedDescriptor).increment(by: Int64(count))
+    }
+
+    /// One write transaction of the push writer, with how many pushes it took.
+    func recordGroup(pushes: Int) {
+        registry.makeCounter(descriptor: Self.groupsDescriptor).increment()
+        registry.makeCounter(descriptor: Self.groupedDescriptor).increment(by: Int64(pushes))
     }
 
     /// How many request nonces the hub remembers now.

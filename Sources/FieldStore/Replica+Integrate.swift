@@ -1,6 +1,7 @@
 import FieldCrypto
 import Foundation
 import GRDB
+import Logging
 
 extension Replica {
     /// Takes verified commits (from a bundle or a peer) in one transaction, in feed order.
@@ -9,6 +10,52 @@ extension Replica {
     /// kept as evidence and exclude their feed; everything else is applied, or held until it can be.
     /// - Parameter keepsRefused: false on the hub: commits the policy refuses are not stored.
     public func integrate(_ commits: [SignedCommit], keepsRefused: Bool = true) throws -> ImportReport {
+        try database.write { db in try integrate(commits, keepsRefused: keepsRefused, db) }
+    }
+
+    /// Group commit: takes several pushes in one write transaction, each in a savepoint of its own
+    /// and in the order given, so each push's report is what it would be on its own in that order,
+    /// while the group pays for one transaction (one WAL commit) instead of one per push.
+    ///
+    /// A push whose integration throws is rolled back alone (its savepoint) and gets its error; the
+    /// others stand. If the transaction itself fails, every push is retried alone, in order, so an
+    /// error stays with its push. Nothing is answered before the transaction is durable.
+    /// - Returns: one result per push, in the order given.
+    public func integrateGroup(
+        _ pushes: [[SignedCommit]],
+        keepsRefused: Bool = true
+    ) -> [Result<ImportReport, any Error>] {
+        guard pushes.count > 1 else {
+            return pushes.map { push in Result { try integrate(push, keepsRefused: keepsRefused) } }
+        }
+        do {
+            return try database.write { db in
+                var results: [Result<ImportReport, any Error>] = []
+                for push in pushes {
+                    var report = ImportReport()
+                    do {
+                        try db.inSavepoint {
+                            report = try integrate(push, keepsRefused: keepsRefused, db)
+                            return .commit
+                        }
+                        results.append(.success(report))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+                return results
+            }
+        } catch {
+            options.logger.warning(
+                "a group of pushes failed to commit; each is retried alone",
+                metadata: ["pushes": "\(pushes.count)"]
+            )
+            return pushes.map { push in Result { try integrate(push, keepsRefused: keepsRefused) } }
+        }
+    }
+
+    /// `integrate(_:keepsRefused:)` inside the caller's write transaction.
+    func integrate(_ commits: [SignedCommit], keepsRefused: Bool, _ db: Database) throws -> ImportReport {
         let ordered = commits.sorted { a, b in
             if a.commit.author != b.commit.author { return a.commit.author < b.commit.author }
             if a.commit.scope != b.commit.scope {
@@ -22,16 +69,14 @@ extension Replica {
         // carry the registry commit that enrolls it.
         let registry = ordered.filter { $0.commit.scope == Commit.registryScope }
         let others = ordered.filter { $0.commit.scope != Commit.registryScope }
-        return try database.write { db in
-            try Self.asEngine(db) {
-                var integrator = Integrator(replica: self, db: db, keepsRefused: keepsRefused)
-                for commit in registry { try integrator.receive(commit) }
-                if !registry.isEmpty && !others.isEmpty { try integrator.settle() }
-                for commit in others { try integrator.receive(commit) }
-                try integrator.settle()
-                try integrator.finish()
-                return integrator.report
-            }
+        return try Self.asEngine(db) {
+            var integrator = Integrator(replica: self, db: db, keepsRefused: keepsRefused)
+            for commit in registry { try integrator.receive(commit) }
+            if !registry.isEmpty && !others.isEmpty { try integrator.settle() }
+            for commit in others { try integrator.receive(commit) }
+            try integrator.settle()
+            try integrator.finish()
+            return integrator.report
         }
     }
 

@@ -45,13 +45,10 @@ public struct SyncResponder: Sendable {
             )
             return .pull(records: batch.records, more: batch.more)
         case .push(let records):
-            guard records.count <= SyncProtocol.maxBatchCommits else {
-                throw SyncError(.batchTooLarge, "a push carries at most \(SyncProtocol.maxBatchCommits) commits")
-            }
             return .push(
                 PushResponse(
                     try replica.integrate(
-                        try Self.admit(records, readableScopes: readableScopes),
+                        try Self.admitPush(records, readableScopes: readableScopes),
                         keepsRefused: keepsRefused
                     )
                 )
@@ -61,6 +58,20 @@ public struct SyncResponder: Sendable {
             for scope in Set(scopes).intersection(readableScopes) { digests[scope] = try replica.digest(scope: scope) }
             return .stateDigests(digests)
         }
+    }
+
+    /// A push's records, each decoded and its signature verified once, before any write: the hub
+    /// runs this on the pushing request's own thread, then hands the commits to its one writer.
+    public static func admitPush(
+        _ records: [[UInt8]],
+        readableScopes: Set<String>
+    ) throws(SyncError)
+        -> [SignedCommit]
+    {
+        guard records.count <= SyncProtocol.maxBatchCommits else {
+            throw SyncError(.batchTooLarge, "a push carries at most \(SyncProtocol.maxBatchCommits) commits")
+        }
+        return try admit(records, readableScopes: readableScopes)
     }
 
     /// The door of a push, one rule for every record: a batch that holds anything but well-formed
