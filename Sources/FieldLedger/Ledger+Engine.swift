@@ -60,6 +60,12 @@ extension Ledger {
     /// Feeds quarantined for a fork (one author, one sequence, two commits).
     public func quarantinedFeeds() throws -> [FeedState] { try replica.feeds().filter { $0.forkedAt != nil } }
 
+    /// `fieldlog check`: every row recomputed from the signed log and compared with what is
+    /// stored, and SQLite's integrity check (`Replica.check`).
+    public func check(progress: ((String) -> Void)? = nil) throws -> CheckReport {
+        try replica.check(progress: progress)
+    }
+
     /// The replica engine, for the sync layer: it exchanges commits between replicas and knows
     /// nothing of the ledger above them.
     public var syncEngine: Replica { replica }

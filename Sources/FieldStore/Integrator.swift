@@ -152,15 +152,19 @@ struct Integrator {
             }
         }
         try store(signed, status: .pending, reason: nil)
+        try noteHead(of: commit)
+        decoded[signed.id] = signed
+        return true
+    }
+
+    /// Raises the feed's head to the commit's sequence (creating the feed).
+    private func noteHead(of commit: Commit) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)
                 ON CONFLICT(author, scope) DO UPDATE SET head_seq = MAX(head_seq, excluded.head_seq)
                 """
-        ).execute(arguments: [author, commit.scope, Int64(commit.sequence)]
-        )
-        decoded[signed.id] = signed
-        return true
+        ).execute(arguments: [Data(commit.author.bytes), commit.scope, Int64(commit.sequence)])
     }
 
     private mutating func store(_ signed: SignedCommit, status: CommitStatus, reason: StoreError?) throws {
@@ -396,7 +400,39 @@ struct Integrator {
         )
     }
 
-    private mutating func apply(_ signed: SignedCommit) throws {
+    /// A commit this replica has just written, outside the registry: judged at once and stored
+    /// applied, with none of the round trip through the waiting commits (stored pending, settled,
+    /// marked applied) that a received commit takes. Returns false, having stored nothing, when
+    /// anything would make the general path decide otherwise: a commit of its feed waits, the door,
+    /// a cut-off, the clock, the schema or the registry would hold or refuse it, or the policy does
+    /// not allow it. The caller then takes it the general way, which gives the reasons.
+    mutating func takeLocal(_ signed: SignedCommit) throws -> Bool {
+        let commit = signed.commit
+        guard commit.scope != Commit.registryScope else { return false }
+        let author = Data(commit.author.bytes)
+        let waits = try Bool.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE author = ? AND scope = ? AND status = 1)"
+            ),
+            arguments: [author, commit.scope]
+        )
+        guard waits == false, try doorRefusal(commit) == nil else { return false }
+        if let cutoff = try revocations()[commit.author]?.cutoff(in: commit.scope), commit.sequence > cutoff {
+            return false
+        }
+        guard commit.timestamp.milliseconds <= now + replica.options.maxFutureDrift,
+            commit.schemaVersion <= replica.schema.version,
+            commit.registrySequence <= (try registryHead()),
+            replica.validateChanges(commit.changes) == nil,
+            case .allow = try verdict(commit, snapshotSeq: commit.registrySequence)
+        else { return false }
+        try store(signed, status: .applied, reason: nil)
+        try noteHead(of: commit)
+        try apply(signed, storedApplied: true)
+        return true
+    }
+
+    private mutating func apply(_ signed: SignedCommit, storedApplied: Bool = false) throws {
         let commit = signed.commit
         let idData = Data(signed.id.bytes)
         let author = Data(commit.author.bytes)
@@ -416,11 +452,16 @@ struct Integrator {
             ])
             touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
         }
-        try db.cachedStatement(sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?")
+        // A local commit is stored applied, and its time is already the local clock's.
+        if !storedApplied {
+            try db.cachedStatement(
+                sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?"
+            )
             .execute(arguments: [idData])
-        let clock = try Replica.clock(db)
-        let observed = HybridClock.observe(last: clock, remote: commit.timestamp)
-        if observed != clock { try Replica.setClock(db, observed) }
+            let clock = try Replica.clock(db)
+            let observed = HybridClock.observe(last: clock, remote: commit.timestamp)
+            if observed != clock { try Replica.setClock(db, observed) }
+        }
         if commit.scope == Commit.registryScope {
             registryChanged = true
             registryHeadCache = nil
@@ -439,7 +480,7 @@ struct Integrator {
             arguments: [error.message, error.code.rawValue, idData]
         )
         if wasApplied {
-            try unapply(idData, registry: signed.commit.scope == Commit.registryScope)
+            try unapply(signed)
             report.excludedLater += 1
         }
         refuse(signed, error, stored: true)
@@ -486,16 +527,20 @@ struct Integrator {
         }
     }
 
-    private mutating func unapply(_ idData: Data, registry: Bool) throws {
-        let cells = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT tbl, row, col FROM _versions WHERE commit_id = ?"),
-            arguments: [idData]
+    /// Marks an applied commit's versions not valid. The cells are the ones its signed body
+    /// changes, each found by its key: no index of `_versions` by commit is kept (it cost every
+    /// commit a random-key index entry per cell, for the rare exclusion).
+    private mutating func unapply(_ signed: SignedCommit) throws {
+        let idData = Data(signed.id.bytes)
+        let statement = try db.cachedStatement(
+            sql: "UPDATE _versions SET valid = 0 WHERE tbl = ? AND row = ? AND col = ? AND commit_id = ?"
         )
-        for cell in cells {
-            touched[RowKey(table: cell["tbl"], row: cell["row"]), default: []].insert(cell["col"])
+        for change in signed.commit.changes {
+            let row = Data(change.row.bytes16)
+            try statement.execute(arguments: [change.table, row, change.column, idData])
+            touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
         }
-        try db.cachedStatement(sql: "UPDATE _versions SET valid = 0 WHERE commit_id = ?").execute(arguments: [idData])
-        if registry {
+        if signed.commit.scope == Commit.registryScope {
             registryChanged = true
             registryHeadCache = nil
             try Replica.bumpRegistryGeneration(db)
@@ -511,7 +556,8 @@ struct Integrator {
     ) throws {
         let rows = try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT id, status FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)"
+                sql:
+                    "SELECT id, status, body, signature FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)"
             ),
             arguments: [Data(author.bytes), scope, Int64(sequence)]
         )
@@ -521,7 +567,15 @@ struct Integrator {
                 .execute(arguments: [error.message, error.code.rawValue, idData]
                 )
             if row["status"] as Int == CommitStatus.applied.rawValue {
-                try unapply(idData, registry: scope == Commit.registryScope)
+                let id = try CommitID(bytes: [UInt8](idData))
+                try unapply(
+                    decoded[id]
+                        ?? SignedCommit(
+                            trustedBody: [UInt8](row["body"] as Data),
+                            id: id,
+                            signature: [UInt8](row["signature"] as Data)
+                        )
+                )
                 report.excludedLater += 1
             }
         }

@@ -1,6 +1,7 @@
 import FieldCrypto
 import Foundation
 import GRDB
+import Synchronization
 
 /// The cells one local transaction writes; the engine turns them into one signed commit.
 public struct WriteBatch: Sendable {
@@ -135,15 +136,18 @@ extension Replica {
             }
             let sequence = UInt64(feed?["head_seq"] as Int64? ?? 0) + 1
             var previous = CommitID.zero
+            var previousTime = Timestamp(rawValue: 0)
             if sequence > 1 {
-                let previousData = try Data.fetchOne(
-                    db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ?"),
+                let previousRow = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT id, hlc FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"
+                    ),
                     arguments: [authorData, scope, Int64(sequence - 1)]
                 )
-                previous = try CommitID(bytes: [UInt8](previousData ?? Data()))
+                previous = try CommitID(bytes: [UInt8](previousRow?["id"] as Data? ?? Data()))
+                previousTime = Timestamp(rawValue: UInt64(bitPattern: previousRow?["hlc"] as Int64? ?? 0))
             }
-            let timestamp = HybridClock.tick(last: try Self.clock(db), wallMilliseconds: options.wallClock())
-            try Self.setClock(db, timestamp)
+            let timestamp = try localTick(db, author: key.publicKey, after: previousTime)
             let commit = Commit(
                 author: key.publicKey,
                 scope: scope,
@@ -156,6 +160,12 @@ extension Replica {
             )
             let signed = try SignedCommit(signing: commit, with: key)
             var integrator = Integrator(replica: self, db: db)
+            if try integrator.takeLocal(signed) {
+                try integrator.finish()
+                return signed.id
+            }
+            // Anything the local path does not judge at once (a registry commit, a feed with a
+            // commit waiting, a refusal) goes the way of every commit, with its reasons.
             try integrator.receive(signed)
             try integrator.settle()
             if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
@@ -174,6 +184,30 @@ extension Replica {
             }
             try integrator.finish()
             return signed.id
+        }
+    }
+}
+
+extension Replica {
+    /// The timestamp of a new local commit: after every reading this process gave, after the
+    /// clock that integrating remote commits stored (`_meta.hlc`), after the feed's previous
+    /// commit, and after every commit the author has stored (read once per author and process),
+    /// so that it never goes back across restarts. Only integration writes `_meta.hlc`; a local
+    /// write reads it and writes nothing for the clock.
+    func localTick(_ db: Database, author: PublicKey, after previous: Timestamp) throws -> Timestamp {
+        var floor = max(try Self.clock(db), previous)
+        if !localClock.withLock({ $0.authors.contains(author) }) {
+            let stored = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT MAX(hlc) FROM _commits WHERE author = ?"),
+                arguments: [Data(author.bytes)]
+            )
+            floor = max(floor, Timestamp(rawValue: UInt64(bitPattern: stored ?? 0)))
+        }
+        return localClock.withLock { clock in
+            clock.authors.insert(author)
+            let tick = HybridClock.tick(last: max(clock.last, floor), wallMilliseconds: options.wallClock())
+            clock.last = tick
+            return tick
         }
     }
 }

@@ -62,6 +62,9 @@ public final class Replica: Sendable {
     /// in the database and bumped in the same transaction as any change of the registry, so every
     /// process sharing the file sees a change.
     let registryCache = Mutex(RegistryCache())
+    /// The hybrid clock of this process's local writes (see `Replica.localTick`): never written
+    /// to the database by a local write.
+    let localClock = Mutex(LocalClock())
 
     /// Opens (creating if needed) the replica at `path`. A new replica needs `root`; an existing one
     /// must have been created with the same root.
@@ -186,7 +189,8 @@ public final class Replica: Sendable {
                     valid INTEGER NOT NULL,
                     PRIMARY KEY(tbl, row, col, commit_id)
                 ) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS _versions_commit ON _versions(commit_id);
+                -- No index of versions by commit: an exclusion finds a commit's cells from its body.
+                DROP INDEX IF EXISTS _versions_commit;
                 CREATE TABLE IF NOT EXISTS _conflicts(
                     tbl TEXT NOT NULL,
                     row BLOB NOT NULL,
@@ -319,6 +323,13 @@ public final class Replica: Sendable {
     public func readRegistry<T>(_ body: (RegistrySnapshot) throws -> T) throws -> T {
         try database.read { db in try body(try currentRegistry(db)) }
     }
+}
+
+/// The clock of local writes, in memory: the last reading given, and the authors whose stored
+/// commits it has been set past.
+struct LocalClock {
+    var last = Timestamp(rawValue: 0)
+    var authors: Set<PublicKey> = []
 }
 
 /// What `Replica.registryCache` holds for one registry generation.

@@ -20,7 +20,7 @@ struct Check: ParsableCommand {
     func run() throws {
         let ledger = try global.ledger(write: false)
         let started = Date()
-        let report = try ledger.replica.check { step in
+        let report = try ledger.check { step in
             if !global.json { FileHandle.standardError.write(Data("  \(step)…\n".utf8)) }
         }
         let seconds = Date().timeIntervalSince(started)

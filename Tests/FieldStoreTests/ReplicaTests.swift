@@ -48,6 +48,28 @@ import Testing
         }
     }
 
+    /// A local write stores nothing for the clock (`_meta.hlc` is integration's), yet its
+    /// timestamps never go back: not after a reopen with the wall clock five minutes behind, in the
+    /// same feed or in another scope of the same author.
+    @Test func theLocalClockNeverGoesBackAcrossReopens() throws {
+        let path = temporaryPath("clock.sqlite")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let key = SigningKey.generate()
+        let first = try TestReplica.make(root: root, key: key, path: path)
+        try first.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(1)]) }
+        let stored = try first.replica.database.read { db in try Replica.clock(db) }
+        #expect(stored.rawValue == 0)
+        let late = try first.signedCommits().last!.commit.timestamp
+        let behind = ManualClock(first.clock.now - 300_000)
+        let reopened = try TestReplica.make(root: root, key: key, clock: behind, path: path)
+        try reopened.replica.write(scope: "s2", as: key) { $0.insert("notes", ["n": .integer(2)]) }
+        try reopened.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(3)]) }
+        let times = try reopened.signedCommits().map(\.commit.timestamp)
+        #expect(times.count == 3)
+        #expect(times.allSatisfy { $0 >= late })
+        #expect(Set(times).count == 3)
+    }
+
     @Test func directWritesAreRefused() throws {
         let a = try TestReplica.make(root: root)
         var id = UUID()
