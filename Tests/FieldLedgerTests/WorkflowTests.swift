@@ -38,7 +38,7 @@ final class TestClock: Sendable {
 /// A county where every actor's device writes into one shared replica (the workflow is judged the
 /// same way on any replica), with a clock the test moves.
 struct WorkflowCounty {
-    let root = SigningKey.generate()
+    let root: SigningKey
     let clock: TestClock
     let replica: Replica
     let operatorLedger: Ledger
@@ -50,12 +50,16 @@ struct WorkflowCounty {
     let housing: Ledger
     let supervisor: Ledger
 
-    init(at time: String = "2025-09-24 09:00") throws {
+    /// - Parameters:
+    ///   - path: the shared replica's file (in memory when nil).
+    ///   - root: the county's root key (a new one when nil).
+    init(at time: String = "2025-09-24 09:00", path: String? = nil, root: SigningKey? = nil) throws {
+        self.root = root ?? SigningKey.generate()
         clock = TestClock(time)
         var options = ReplicaOptions()
         let clock = self.clock
         options.wallClock = { clock.now }
-        operatorLedger = try Ledger.open(path: nil, root: root.publicKey, key: root, options: options)
+        operatorLedger = try Ledger.open(path: path, root: self.root.publicKey, key: self.root, options: options)
         replica = operatorLedger.replica
         try operatorLedger.importRegistry(
             .departments,
