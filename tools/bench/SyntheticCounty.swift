@@ -20,6 +20,8 @@ struct SyntheticCounty {
     let coordinator: SigningKey
     /// One device per cadre; cadre i leads enterprises i, i + cadres, i + 2 × cadres, …
     let cadreKeys: [SigningKey]
+    /// The cadres' names, in the order of their keys.
+    let cadreNames: [String]
     let enterpriseIDs: [UUID]
     /// Every feed's head after generation: (sequence, last commit id), by author hex + scope.
     let feeds: [String: (sequence: UInt64, previous: CommitID)]
@@ -77,6 +79,7 @@ struct SyntheticCounty {
             name: "departments.csv"
         )
         let cadreNames = (0..<cadres).map { "干部\(String(format: "%03d", $0))" }
+        self.cadreNames = cadreNames
         try source.importRegistry(
             .cadres,
             csv: "姓名,职务,单位\n"

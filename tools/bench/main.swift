@@ -20,6 +20,8 @@ struct Options {
     var commits = 100_000
     var writes = 2000
     var devices = 300
+    /// Devices of the second burst of the load scenario, enrolled for the same cadres.
+    var moreDevices = 1000
     var repeats = 3
     var json: String?
     var smoke = false
@@ -41,12 +43,14 @@ struct Options {
             case "--commits": commits = number(argument)
             case "--writes": writes = number(argument)
             case "--devices": devices = number(argument)
+            case "--more-devices": moreDevices = number(argument)
             case "--repeat": repeats = number(argument)
             case "--json": json = iterator.next()
             case "--only": only = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
             case "--smoke":
                 smoke = true
                 (cadres, enterprises, commits, writes, devices, repeats) = (20, 100, 3000, 200, 20, 1)
+                moreDevices = 40
             default: usage("unknown option \(argument)")
             }
         }
@@ -57,7 +61,7 @@ struct Options {
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,sync,queries,ui,load]\n"
+            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--more-devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,sync,queries,ui,load]\n"
                 .utf8
         )
     )
@@ -74,7 +78,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-/// This process's peak resident set since the last `resetPeakMemory()`, in MB (Linux).
+/// A process's peak resident set (VmHWM), in MB (Linux): this one's, or `pid`'s while it runs.
 func peakMemoryMB(pid: Int32? = nil) -> Double {
     let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
     guard let text = try? String(contentsOfFile: path, encoding: .utf8),
@@ -84,8 +88,10 @@ func peakMemoryMB(pid: Int32? = nil) -> Double {
     return kilobytes / 1024
 }
 
-func resetPeakMemory() {
-    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+// One merge in a process of its own, so that its peak RSS is the merge's alone (`runMerge` starts it).
+if CommandLine.arguments.dropFirst().first == "--merge-child" {
+    try runMergeChild(Array(CommandLine.arguments.dropFirst(2)))
+    exit(0)
 }
 
 let options = Options(CommandLine.arguments)
