@@ -254,75 +254,77 @@ struct Integrator {
                     id: id,
                     signature: [UInt8](row["signature"] as Data)
                 )
-            let commit = signed.commit
             let oldCode: String? = row["reason_code"]
-            if let refusal = try doorRefusal(commit) {
+            switch try judge(signed.commit) {
+            case .refuse(let refusal):
                 try discard(signed, because: refusal)
-                progress = true
-                break
-            }
-            if let cutoff = try revocations()[author]?.cutoff(in: scope), seq > cutoff {
-                try exclude(
-                    signed,
-                    wasApplied: false,
-                    because: StoreError(
-                        .revoked,
-                        "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
-                    )
-                )
-                progress = true
-                continue
-            }
-            if commit.timestamp.milliseconds > now + replica.options.maxFutureDrift {
-                let ahead = (commit.timestamp.milliseconds - now) / 1000
-                try hold(
-                    id,
-                    oldCode: oldCode,
-                    StoreError(
-                        .futureTimestamp,
-                        "commit \(seq) of \(author.fingerprint) in \(scope) is stamped \(commit.timestamp.iso8601), \(ahead) s ahead of this computer's clock; it is held until the clock reaches it (check the clock of the device that wrote it)"
-                    )
-                )
-                break
-            }
-            if commit.schemaVersion > replica.schema.version {
-                try hold(
-                    id,
-                    oldCode: oldCode,
-                    StoreError(
-                        .newerSchema,
-                        "commit \(seq) of \(author.fingerprint) in \(scope) uses schema \(commit.schemaVersion); this build knows \(replica.schema.version). It is kept and applied after an upgrade of fieldlog"
-                    )
-                )
-                break
-            }
-            let registryHead = try registryHead()
-            if scope != Commit.registryScope && commit.registrySequence > registryHead {
-                try hold(
-                    id,
-                    oldCode: oldCode,
-                    StoreError(
-                        .notEnrolled,
-                        "commit \(seq) of \(author.fingerprint) in \(scope) was written under registry commit \(commit.registrySequence); this replica has \(registryHead). It waits for the registry"
-                    )
-                )
-                break
-            }
-            if let error = replica.validateChanges(commit.changes) {
+                return true
+            case .hold(let error):
+                try hold(id, oldCode: oldCode, error)
+                return progress
+            case .exclude(let error):
                 try exclude(signed, wasApplied: false, because: error)
-                progress = true
-                continue
-            }
-            let snapshotSeq = scope == Commit.registryScope ? seq - 1 : commit.registrySequence
-            switch try verdict(commit, snapshotSeq: snapshotSeq) {
-            case .allow:
+            case .apply:
                 try apply(signed)
-            case .deny(let error):
-                try exclude(signed, wasApplied: false, because: error)
             }
             progress = true
         }
         return progress
+    }
+
+    /// What the rule of docs/merge.md makes of a commit whose predecessor is not pending, in its
+    /// order: refused at the door, excluded by a cut-off, held for the clock, the schema or the
+    /// registry, excluded as invalid or by the policy, or applied.
+    private enum Judgement {
+        case refuse(StoreError)
+        case hold(StoreError)
+        case exclude(StoreError)
+        case apply
+    }
+
+    private mutating func judge(_ commit: Commit) throws -> Judgement {
+        let (author, scope, seq) = (commit.author, commit.scope, commit.sequence)
+        if let refusal = try doorRefusal(commit) { return .refuse(refusal) }
+        if let cutoff = try revocations()[author]?.cutoff(in: scope), seq > cutoff {
+            return .exclude(
+                StoreError(
+                    .revoked,
+                    "the device \(author.fingerprint) is cut off after seq \(cutoff) of its feed in \(scope) (revoked, or unlinked from it)"
+                )
+            )
+        }
+        if commit.timestamp.milliseconds > now + replica.options.maxFutureDrift {
+            let ahead = (commit.timestamp.milliseconds - now) / 1000
+            return .hold(
+                StoreError(
+                    .futureTimestamp,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) is stamped \(commit.timestamp.iso8601), \(ahead) s ahead of this computer's clock; it is held until the clock reaches it (check the clock of the device that wrote it)"
+                )
+            )
+        }
+        if commit.schemaVersion > replica.schema.version {
+            return .hold(
+                StoreError(
+                    .newerSchema,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) uses schema \(commit.schemaVersion); this build knows \(replica.schema.version). It is kept and applied after an upgrade of fieldlog"
+                )
+            )
+        }
+        let registryHead = try registryHead()
+        if scope != Commit.registryScope && commit.registrySequence > registryHead {
+            return .hold(
+                StoreError(
+                    .notEnrolled,
+                    "commit \(seq) of \(author.fingerprint) in \(scope) was written under registry commit \(commit.registrySequence); this replica has \(registryHead). It waits for the registry"
+                )
+            )
+        }
+        if let error = replica.validateChanges(commit.changes) { return .exclude(error) }
+        let snapshotSeq = scope == Commit.registryScope ? seq - 1 : commit.registrySequence
+        switch try verdict(commit, snapshotSeq: snapshotSeq) {
+        case .allow: return .apply
+        case .deny(let error): return .exclude(error)
+        }
     }
 
     /// Why a pending commit must be refused and not stored rather than judged or held: its author
@@ -402,10 +404,10 @@ struct Integrator {
 
     /// A commit this replica has just written, outside the registry: judged at once and stored
     /// applied, with none of the round trip through the waiting commits (stored pending, settled,
-    /// marked applied) that a received commit takes. Returns false, having stored nothing, when
-    /// anything would make the general path decide otherwise: a commit of its feed waits, the door,
-    /// a cut-off, the clock, the schema or the registry would hold or refuse it, or the policy does
-    /// not allow it. The caller then takes it the general way, which gives the reasons.
+    /// marked applied) that a received commit takes. It is judged by the settle's own rule
+    /// (`judge`); when a commit of its feed waits, or the judgement is anything but apply, it
+    /// returns false having stored nothing, and the caller takes it the general way, which gives
+    /// the reasons.
     mutating func takeLocal(_ signed: SignedCommit) throws -> Bool {
         let commit = signed.commit
         guard commit.scope != Commit.registryScope else { return false }
@@ -416,16 +418,7 @@ struct Integrator {
             ),
             arguments: [author, commit.scope]
         )
-        guard waits == false, try doorRefusal(commit) == nil else { return false }
-        if let cutoff = try revocations()[commit.author]?.cutoff(in: commit.scope), commit.sequence > cutoff {
-            return false
-        }
-        guard commit.timestamp.milliseconds <= now + replica.options.maxFutureDrift,
-            commit.schemaVersion <= replica.schema.version,
-            commit.registrySequence <= (try registryHead()),
-            replica.validateChanges(commit.changes) == nil,
-            case .allow = try verdict(commit, snapshotSeq: commit.registrySequence)
-        else { return false }
+        guard waits == false, case .apply = try judge(commit) else { return false }
         try store(signed, status: .applied, reason: nil)
         try noteHead(of: commit)
         try apply(signed, storedApplied: true)
