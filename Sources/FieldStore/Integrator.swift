@@ -30,6 +30,13 @@ struct Integrator {
     /// Authors the registry held here is known to have enrolled (an answer that cannot turn back).
     var knownAuthors: Set<PublicKey> = []
     var received = 0
+    /// Feeds read in this transaction: their local numbers and fork points.
+    var feeds: [FeedKey: FeedRecord] = [:]
+
+    struct FeedKey: Hashable {
+        var author: PublicKey
+        var scope: String
+    }
 
     /// When false (the hub), a commit the policy refuses or a cut-off covers is not kept as
     /// evidence: it and the later pending commits of its feed are dropped and reported as refused.
@@ -51,12 +58,40 @@ struct Integrator {
     mutating func receive(_ signed: SignedCommit) throws -> Bool {
         let commit = signed.commit
         let idData = Data(signed.id.bytes)
-        if try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE id = ?)"),
-            arguments: [idData]
-        ) == true {
-            report.skipped += 1
+        guard commit.sequence <= LogKey.maxSequence else {
+            refuse(
+                signed,
+                StoreError(
+                    .gap,
+                    "commit \(commit.sequence) of the feed of \(commit.author.fingerprint) in \(commit.scope) is numbered past the \(LogKey.maxSequence) commits a feed can hold; it is refused"
+                ),
+                stored: false
+            )
             return false
+        }
+        let feed = try feed(commit.author, commit.scope)
+        // The commit already held at this place of its feed, if any: the same one (a duplicate),
+        // or another (a fork).
+        var sameSeq: Data?
+        if let feed {
+            sameSeq = try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM _log WHERE k = ?"),
+                arguments: [LogKey.make(feed.number, commit.sequence)]
+            )
+            var duplicate = sameSeq == idData
+            if !duplicate, sameSeq != nil, feed.forkSeq != nil {
+                duplicate =
+                    try Bool.fetchOne(
+                        db.cachedStatement(
+                            sql: "SELECT EXISTS(SELECT 1 FROM _forks WHERE feed = ? AND seq = ? AND id = ?)"
+                        ),
+                        arguments: [feed.number, Int64(commit.sequence), idData]
+                    ) ?? false
+            }
+            if duplicate {
+                report.skipped += 1
+                return false
+            }
         }
         if commit.scope == Commit.registryScope && commit.author != replica.root {
             refuse(
@@ -81,16 +116,12 @@ struct Integrator {
                 return false
             }
         }
-        let author = Data(commit.author.bytes)
-        let forkSeq = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT fork_seq FROM _feeds WHERE author = ? AND scope = ?"),
-            arguments: [author, commit.scope]
-        )
-        if let forkSeq, Int64(commit.sequence) >= forkSeq {
+        if let feed, let forkSeq = feed.forkSeq, Int64(commit.sequence) >= forkSeq {
             try store(
                 signed,
                 status: .excluded,
-                reason: StoreError(.fork, "feed forked at seq \(forkSeq): kept as evidence")
+                reason: StoreError(.fork, "feed forked at seq \(forkSeq): kept as evidence"),
+                asFork: sameSeq != nil
             )
             refuse(
                 signed,
@@ -99,21 +130,18 @@ struct Integrator {
             )
             return true
         }
-        let sameSeq = try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"),
-            arguments: [author, commit.scope, Int64(commit.sequence)]
-        )
-        if sameSeq != nil {
+        if let feed, sameSeq != nil {
             let error = StoreError(
                 .fork,
                 "fork: two different commits are numbered \(commit.sequence) in the feed of \(commit.author.fingerprint) in \(commit.scope); both kept as evidence, the feed is excluded from there on"
             )
-            try store(signed, status: .excluded, reason: error)
-            try db.cachedStatement(
-                sql: "UPDATE _feeds SET fork_seq = MIN(COALESCE(fork_seq, ?), ?) WHERE author = ? AND scope = ?"
-            ).execute(arguments: [Int64(commit.sequence), Int64(commit.sequence), author, commit.scope]
-            )
-            try excludeFeed(author: commit.author, scope: commit.scope, from: commit.sequence, because: error)
+            try store(signed, status: .excluded, reason: error, asFork: true)
+            let forkSeq = min(feed.forkSeq ?? Int64(commit.sequence), Int64(commit.sequence))
+            try db.cachedStatement(sql: "UPDATE _feeds SET fork_seq = ? WHERE feed = ?").execute(arguments: [
+                forkSeq, feed.number,
+            ])
+            feeds[FeedKey(author: commit.author, scope: commit.scope)]?.forkSeq = forkSeq
+            try excludeFeed(feed.number, from: commit.sequence, because: error)
             refuse(signed, error, stored: true)
             replica.options.logger.warning(
                 "fork detected",
@@ -124,10 +152,12 @@ struct Integrator {
             return true
         }
         if commit.sequence > 1 {
-            let previous = try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"),
-                arguments: [author, commit.scope, Int64(commit.sequence - 1)]
-            )
+            let previous = try feed.flatMap { feed in
+                try Data.fetchOne(
+                    db.cachedStatement(sql: "SELECT id FROM _log WHERE k = ?"),
+                    arguments: [LogKey.make(feed.number, commit.sequence - 1)]
+                )
+            }
             guard let previous else {
                 refuse(
                     signed,
@@ -151,38 +181,81 @@ struct Integrator {
                 return false
             }
         }
-        try store(signed, status: .pending, reason: nil)
-        try noteHead(of: commit)
+        try store(signed, status: .pending, reason: nil, raisesHead: true)
         decoded[signed.id] = signed
         return true
     }
 
-    /// Raises the feed's head to the commit's sequence (creating the feed).
-    private func noteHead(of commit: Commit) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)
-                ON CONFLICT(author, scope) DO UPDATE SET head_seq = MAX(head_seq, excluded.head_seq)
-                """
-        ).execute(arguments: [Data(commit.author.bytes), commit.scope, Int64(commit.sequence)])
+    /// The feed's row, read once per transaction.
+    mutating func feed(_ author: PublicKey, _ scope: String) throws -> FeedRecord? {
+        let key = FeedKey(author: author, scope: scope)
+        if let cached = feeds[key] { return cached }
+        let found = try FeedRecord.find(db, author: author, scope: scope)
+        feeds[key] = found
+        return found
     }
 
-    private mutating func store(_ signed: SignedCommit, status: CommitStatus, reason: StoreError?) throws {
+    /// Stores a commit in the log at its feed and sequence (creating the feed, with the commit as
+    /// its head), or in `_forks` when another commit holds that place.
+    /// - Parameter raisesHead: raise the feed's head to the commit (a commit taken in its order;
+    ///   evidence of a forked feed leaves the head where it was).
+    /// - Returns: the commit's key in `_log` (nil for one stored in `_forks`).
+    @discardableResult
+    private mutating func store(
+        _ signed: SignedCommit,
+        status: CommitStatus,
+        reason: StoreError?,
+        asFork: Bool = false,
+        raisesHead: Bool = false
+    ) throws -> Int64? {
         let commit = signed.commit
         received += 1
+        var number: Int64
+        if let feed = try feed(commit.author, commit.scope) {
+            number = feed.number
+            if raisesHead && commit.sequence > feed.head {
+                try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE feed = ? AND head_seq < ?")
+                    .execute(arguments: [Int64(commit.sequence), number, Int64(commit.sequence)])
+                feeds[FeedKey(author: commit.author, scope: commit.scope)]?.head = commit.sequence
+            }
+        } else {
+            try db.cachedStatement(sql: "INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)").execute(
+                arguments: [Data(commit.author.bytes), commit.scope, Int64(commit.sequence)]
+            )
+            number = db.lastInsertedRowID
+            feeds[FeedKey(author: commit.author, scope: commit.scope)] = FeedRecord(
+                number: number,
+                head: commit.sequence,
+                forkSeq: nil
+            )
+        }
+        if asFork {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO _forks(feed, seq, id, hlc, schema_version, registry_seq, body, signature, reason,
+                                       reason_code, received)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                number, Int64(commit.sequence), Data(signed.id.bytes), Int64(bitPattern: commit.timestamp.rawValue),
+                Int64(commit.schemaVersion), Int64(commit.registrySequence), Data(signed.body), Data(signed.signature),
+                reason?.message, reason?.code.rawValue, Int64(now),
+            ])
+            return nil
+        }
+        let k = LogKey.make(number, commit.sequence)
         try db.cachedStatement(
             sql: """
-                INSERT INTO _commits(id, author, scope, seq, hlc, schema_version, registry_seq, body, signature,
-                                     status, reason, reason_code, received)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO _log(k, id, hlc, schema_version, registry_seq, body, signature, status, reason, reason_code,
+                                 received)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
-            Data(signed.id.bytes), Data(commit.author.bytes), commit.scope, Int64(commit.sequence),
-            Int64(bitPattern: commit.timestamp.rawValue), Int64(commit.schemaVersion), Int64(commit.registrySequence),
-            Data(signed.body), Data(signed.signature), status.rawValue, reason?.message, reason?.code.rawValue,
-            Int64(now),
-        ]
-        )
+            k, Data(signed.id.bytes), Int64(bitPattern: commit.timestamp.rawValue), Int64(commit.schemaVersion),
+            Int64(commit.registrySequence), Data(signed.body), Data(signed.signature), status.rawValue,
+            reason?.message, reason?.code.rawValue, Int64(now),
+        ])
+        return k
     }
 
     mutating func refuse(_ signed: SignedCommit, _ error: StoreError, stored: Bool) {
@@ -207,15 +280,12 @@ struct Integrator {
         while true {
             var progress = false
             // The registry first: the standing of every other commit's author is read from it.
-            let feeds = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT DISTINCT author, scope FROM _commits WHERE status = 1")
-            )
-            .sorted {
-                ($0["scope"] as String == Commit.registryScope) && ($1["scope"] as String != Commit.registryScope)
-            }
-            for feed in feeds {
-                let author = try PublicKey(bytes: [UInt8](feed["author"] as Data))
-                if try settleFeed(author: author, scope: feed["scope"]) { progress = true }
+            let waiting = try Row.fetchAll(db.cachedStatement(sql: Self.feedsWaiting))
+                .sorted {
+                    ($0["scope"] as String == Commit.registryScope) && ($1["scope"] as String != Commit.registryScope)
+                }
+            for feed in waiting {
+                if try settleFeed(feed["feed"]) { progress = true }
             }
             if registryChanged {
                 registryChanged = false
@@ -224,25 +294,29 @@ struct Integrator {
             }
             if !progress { break }
         }
-        report.held = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM _commits WHERE status = 1")) ?? 0
+        report.held = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM _log WHERE status = 1")) ?? 0
     }
 
-    /// The commits of one feed that wait, in order: read through `_commits_waiting` alone.
-    static let waitingInFeed =
-        "SELECT id, seq, body, signature, reason_code FROM _commits WHERE author = ? AND scope = ? AND status = 1 ORDER BY seq"
+    /// The feeds with a commit that waits: read through `_log_pending` alone.
+    static let feedsWaiting =
+        "SELECT feed, scope FROM _feeds WHERE feed IN (SELECT DISTINCT k >> 32 FROM _log WHERE status = 1)"
 
-    private mutating func settleFeed(author: PublicKey, scope: String) throws -> Bool {
-        let authorData = Data(author.bytes)
-        let pending = try Row.fetchAll(db.cachedStatement(sql: Self.waitingInFeed), arguments: [authorData, scope])
+    /// The commits of one feed that wait, in order: read through `_log_pending` alone.
+    static let waitingInFeed =
+        "SELECT k, id, body, signature, reason_code FROM _log WHERE k BETWEEN ? AND ? AND status = 1 ORDER BY k"
+
+    private mutating func settleFeed(_ feed: Int64) throws -> Bool {
+        let pending = try Row.fetchAll(
+            db.cachedStatement(sql: Self.waitingInFeed),
+            arguments: [LogKey.first(feed), LogKey.last(feed)]
+        )
         var progress = false
         for row in pending {
-            let seq = UInt64(row["seq"] as Int64)
-            if seq > 1 {
+            let k: Int64 = row["k"]
+            if LogKey.sequence(k) > 1 {
                 let previousStatus = try Int.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT MIN(status) FROM _commits WHERE author = ? AND scope = ? AND seq = ?"
-                    ),
-                    arguments: [authorData, scope, Int64(seq - 1)]
+                    db.cachedStatement(sql: "SELECT status FROM _log WHERE k = ?"),
+                    arguments: [k - 1]
                 )
                 if previousStatus == CommitStatus.pending.rawValue { break }
             }
@@ -257,15 +331,15 @@ struct Integrator {
             let oldCode: String? = row["reason_code"]
             switch try judge(signed.commit) {
             case .refuse(let refusal):
-                try discard(signed, because: refusal)
+                try discard(signed, at: k, because: refusal)
                 return true
             case .hold(let error):
-                try hold(id, oldCode: oldCode, error)
+                try hold(k, oldCode: oldCode, error)
                 return progress
             case .exclude(let error):
-                try exclude(signed, wasApplied: false, because: error)
+                try exclude(signed, at: k, wasApplied: false, because: error)
             case .apply:
-                try apply(signed)
+                try apply(signed, at: k)
             }
             progress = true
         }
@@ -394,10 +468,10 @@ struct Integrator {
         return head
     }
 
-    private func hold(_ id: CommitID, oldCode: String?, _ error: StoreError) throws {
+    private func hold(_ k: Int64, oldCode: String?, _ error: StoreError) throws {
         guard oldCode != error.code.rawValue else { return }
-        try db.cachedStatement(sql: "UPDATE _commits SET reason = ?, reason_code = ? WHERE id = ?").execute(arguments: [
-            error.message, error.code.rawValue, Data(id.bytes),
+        try db.cachedStatement(sql: "UPDATE _log SET reason = ?, reason_code = ? WHERE k = ?").execute(arguments: [
+            error.message, error.code.rawValue, k,
         ]
         )
     }
@@ -411,21 +485,20 @@ struct Integrator {
     mutating func takeLocal(_ signed: SignedCommit) throws -> Bool {
         let commit = signed.commit
         guard commit.scope != Commit.registryScope else { return false }
-        let author = Data(commit.author.bytes)
-        let waits = try Bool.fetchOne(
-            db.cachedStatement(
-                sql: "SELECT EXISTS(SELECT 1 FROM _commits WHERE author = ? AND scope = ? AND status = 1)"
-            ),
-            arguments: [author, commit.scope]
-        )
-        guard waits == false, case .apply = try judge(commit) else { return false }
-        try store(signed, status: .applied, reason: nil)
-        try noteHead(of: commit)
-        try apply(signed, storedApplied: true)
+        if let feed = try feed(commit.author, commit.scope) {
+            let waits = try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM _log WHERE k BETWEEN ? AND ? AND status = 1)"),
+                arguments: [LogKey.first(feed.number), LogKey.last(feed.number)]
+            )
+            guard waits == false else { return false }
+        }
+        guard case .apply = try judge(commit) else { return false }
+        let k = try store(signed, status: .applied, reason: nil, raisesHead: true)
+        try apply(signed, at: k, storedApplied: true)
         return true
     }
 
-    private mutating func apply(_ signed: SignedCommit, storedApplied: Bool = false) throws {
+    private mutating func apply(_ signed: SignedCommit, at k: Int64?, storedApplied: Bool = false) throws {
         let commit = signed.commit
         let idData = Data(signed.id.bytes)
         let author = Data(commit.author.bytes)
@@ -447,10 +520,8 @@ struct Integrator {
         }
         // A local commit is stored applied, and its time is already the local clock's.
         if !storedApplied {
-            try db.cachedStatement(
-                sql: "UPDATE _commits SET status = 0, reason = NULL, reason_code = NULL WHERE id = ?"
-            )
-            .execute(arguments: [idData])
+            try db.cachedStatement(sql: "UPDATE _log SET status = 0, reason = NULL, reason_code = NULL WHERE k = ?")
+                .execute(arguments: [k])
             let clock = try Replica.clock(db)
             let observed = HybridClock.observe(last: clock, remote: commit.timestamp)
             if observed != clock { try Replica.setClock(db, observed) }
@@ -463,14 +534,18 @@ struct Integrator {
         report.applied += 1
     }
 
-    private mutating func exclude(_ signed: SignedCommit, wasApplied: Bool, because error: StoreError) throws {
-        let idData = Data(signed.id.bytes)
+    private mutating func exclude(
+        _ signed: SignedCommit,
+        at k: Int64,
+        wasApplied: Bool,
+        because error: StoreError
+    ) throws {
         if !wasApplied && !keepsRefused && error.code != .fork {
-            try discard(signed, because: error)
+            try discard(signed, at: k, because: error)
             return
         }
-        try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?").execute(
-            arguments: [error.message, error.code.rawValue, idData]
+        try db.cachedStatement(sql: "UPDATE _log SET status = 2, reason = ?, reason_code = ? WHERE k = ?").execute(
+            arguments: [error.message, error.code.rawValue, k]
         )
         if wasApplied {
             try unapply(signed)
@@ -480,18 +555,15 @@ struct Integrator {
     }
 
     /// Drops a refused commit and every later pending commit of its feed (they cannot follow it).
-    private mutating func discard(_ signed: SignedCommit, because error: StoreError) throws {
+    private mutating func discard(_ signed: SignedCommit, at k: Int64, because error: StoreError) throws {
         let commit = signed.commit
-        let author = Data(commit.author.bytes)
+        let feed = LogKey.feed(k)
         let later = try Row.fetchAll(
-            db.cachedStatement(
-                sql:
-                    "SELECT id, body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? AND status = 1"
-            ),
-            arguments: [author, commit.scope, Int64(commit.sequence)]
+            db.cachedStatement(sql: "SELECT id, body, signature FROM _log WHERE k > ? AND k <= ? AND status = 1"),
+            arguments: [k, LogKey.last(feed)]
         )
-        try db.cachedStatement(sql: "DELETE FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status = 1")
-            .execute(arguments: [author, commit.scope, Int64(commit.sequence)])
+        try db.cachedStatement(sql: "DELETE FROM _log WHERE k >= ? AND k <= ? AND status = 1")
+            .execute(arguments: [k, LogKey.last(feed)])
         refuse(signed, error, stored: false)
         for row in later {
             let id = try CommitID(bytes: [UInt8](row["id"] as Data))
@@ -506,17 +578,19 @@ struct Integrator {
                 stored: false
             )
         }
+        let key = FeedKey(author: commit.author, scope: commit.scope)
         let head = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ?"),
-            arguments: [author, commit.scope]
+            db.cachedStatement(sql: "SELECT MAX(k) FROM _log WHERE k BETWEEN ? AND ?"),
+            arguments: [LogKey.first(feed), LogKey.last(feed)]
         )
         if let head {
-            try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE author = ? AND scope = ?").execute(
-                arguments: [head, author, commit.scope])
+            let sequence = LogKey.sequence(head)
+            try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE feed = ?").execute(
+                arguments: [Int64(sequence), feed])
+            feeds[key]?.head = sequence
         } else {
-            try db.cachedStatement(sql: "DELETE FROM _feeds WHERE author = ? AND scope = ?").execute(arguments: [
-                author, commit.scope,
-            ])
+            try db.cachedStatement(sql: "DELETE FROM _feeds WHERE feed = ?").execute(arguments: [feed])
+            feeds[key] = nil
         }
     }
 
@@ -541,24 +615,17 @@ struct Integrator {
     }
 
     /// Excludes every applied or pending commit of a feed from `sequence` on (after a fork).
-    private mutating func excludeFeed(
-        author: PublicKey,
-        scope: String,
-        from sequence: UInt64,
-        because error: StoreError
-    ) throws {
+    private mutating func excludeFeed(_ feed: Int64, from sequence: UInt64, because error: StoreError) throws {
         let rows = try Row.fetchAll(
             db.cachedStatement(
-                sql:
-                    "SELECT id, status, body, signature FROM _commits WHERE author = ? AND scope = ? AND seq >= ? AND status IN (0, 1)"
+                sql: "SELECT k, id, status, body, signature FROM _log WHERE k >= ? AND k <= ? AND status IN (0, 1)"
             ),
-            arguments: [Data(author.bytes), scope, Int64(sequence)]
+            arguments: [LogKey.make(feed, sequence), LogKey.last(feed)]
         )
         for row in rows {
             let idData: Data = row["id"]
-            try db.cachedStatement(sql: "UPDATE _commits SET status = 2, reason = ?, reason_code = ? WHERE id = ?")
-                .execute(arguments: [error.message, error.code.rawValue, idData]
-                )
+            try db.cachedStatement(sql: "UPDATE _log SET status = 2, reason = ?, reason_code = ? WHERE k = ?")
+                .execute(arguments: [error.message, error.code.rawValue, row["k"] as Int64])
             if row["status"] as Int == CommitStatus.applied.rawValue {
                 let id = try CommitID(bytes: [UInt8](idData))
                 try unapply(
@@ -618,32 +685,43 @@ struct Integrator {
         var progress = false
         let cutOff = try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT id, author, scope, seq FROM _commits WHERE status = 2 AND reason_code = 'revoked'"
+                sql: """
+                    SELECT l.k, f.author, f.scope FROM _log l JOIN _feeds f ON f.feed = l.k >> 32
+                    WHERE l.status = 2 AND l.reason_code = 'revoked'
+                    """
             )
         )
         for row in cutOff {
             let author = try PublicKey(bytes: [UInt8](row["author"] as Data))
             let scope: String = row["scope"]
-            if let cutoff = try revocations()[author]?.cutoff(in: scope), UInt64(row["seq"] as Int64) > cutoff {
+            let k: Int64 = row["k"]
+            if let cutoff = try revocations()[author]?.cutoff(in: scope), LogKey.sequence(k) > cutoff {
                 continue
             }
-            try db.cachedStatement(
-                sql: "UPDATE _commits SET status = 1, reason = NULL, reason_code = NULL WHERE id = ?"
-            )
-            .execute(arguments: [row["id"] as Data])
+            try db.cachedStatement(sql: "UPDATE _log SET status = 1, reason = NULL, reason_code = NULL WHERE k = ?")
+                .execute(arguments: [k])
             progress = true
         }
         for (author, revocation) in try revocations() {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT id, scope, seq, body, signature FROM _commits WHERE author = ? AND status = 0"
-                ),
+            var rows: [(scope: String, row: Row)] = []
+            let authorFeeds = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT feed, scope FROM _feeds WHERE author = ? ORDER BY scope"),
                 arguments: [Data(author.bytes)]
             )
-            for row in rows {
-                let scope: String = row["scope"]
-                let seq = UInt64(row["seq"] as Int64)
-                guard let cutoff = revocation.cutoff(in: scope), seq > cutoff else { continue }
+            for feed in authorFeeds {
+                let scope: String = feed["scope"]
+                guard let cutoff = revocation.cutoff(in: scope) else { continue }
+                let number: Int64 = feed["feed"]
+                rows += try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT k, id, body, signature FROM _log WHERE k > ? AND k <= ? AND status = 0"
+                    ),
+                    arguments: [LogKey.make(number, min(cutoff, LogKey.maxSequence)), LogKey.last(number)]
+                ).map { (scope, $0) }
+            }
+            for (scope, row) in rows {
+                let k: Int64 = row["k"]
+                guard let cutoff = revocation.cutoff(in: scope), LogKey.sequence(k) > cutoff else { continue }
                 let id = try CommitID(bytes: [UInt8](row["id"] as Data))
                 let signed = try SignedCommit(
                     trustedBody: [UInt8](row["body"] as Data),
@@ -652,6 +730,7 @@ struct Integrator {
                 )
                 try exclude(
                     signed,
+                    at: k,
                     wasApplied: true,
                     because: StoreError(
                         .revoked,

@@ -73,7 +73,8 @@ extension Replica {
         var applied: Set<CommitID> = []
         let commits = try Row.fetchCursor(
             db,
-            sql: "SELECT id, author, scope, seq, status, body, signature FROM _commits ORDER BY author, scope, seq, id"
+            // Every commit stored, in the order the file holds them (no sort of the whole log).
+            sql: "SELECT id, author, scope, seq, status, body, signature FROM _commits"
         )
         while let row = try commits.next() {
             let idData: Data = row["id"]

@@ -143,7 +143,7 @@ extension Replica {
 
     /// How many commits are held (a count of the pending index only).
     public func heldCount() throws -> Int {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _commits WHERE status = 1") ?? 0 }
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _log WHERE status = 1") ?? 0 }
     }
 }
 

@@ -94,9 +94,13 @@ extension Replica {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT v.commit_id, v.author, v.hlc, v.seq, v.scope, v.col, v.value, c.status, c.reason
-                    FROM _versions v JOIN _commits c ON c.id = v.commit_id
-                    WHERE v.tbl = ? AND v.row = ?
+                    SELECT v.commit_id, v.author, v.hlc, v.seq, v.scope, v.col, v.value,
+                           COALESCE(l.status, 2) AS status, COALESCE(l.reason, x.reason) AS reason
+                    FROM _versions v
+                    JOIN _feeds f ON f.scope = v.scope AND f.author = v.author
+                    LEFT JOIN _log l ON l.k = (f.feed << 32) | v.seq AND l.id = v.commit_id
+                    LEFT JOIN _forks x ON x.feed = f.feed AND x.seq = v.seq AND x.id = v.commit_id
+                    WHERE v.tbl = ? AND v.row = ? AND (l.k IS NOT NULL OR x.id IS NOT NULL)
                     ORDER BY v.hlc, v.author, v.col
                     """,
                 arguments: [table, Data(row.bytes16)]
@@ -170,7 +174,11 @@ extension Replica {
     public func commitCounts() throws -> (applied: Int, pending: Int, excluded: Int) {
         try database.read { db in
             var counts = (applied: 0, pending: 0, excluded: 0)
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM _commits GROUP BY status") {
+            let sql = """
+                SELECT status, COUNT(*) AS n FROM (SELECT status FROM _log UNION ALL SELECT 2 AS status FROM _forks)
+                GROUP BY status
+                """
+            for row in try Row.fetchAll(db, sql: sql) {
                 switch CommitStatus(rawValue: row["status"]) {
                 case .applied: counts.applied = row["n"]
                 case .pending: counts.pending = row["n"]
@@ -185,7 +193,14 @@ extension Replica {
     /// Every scope that has visible rows or conflicts here.
     public func scopes() throws -> [String] {
         try database.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT scope FROM _commits WHERE status = 0 ORDER BY scope")
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT f.scope FROM _feeds f
+                    WHERE EXISTS (SELECT 1 FROM _log WHERE k BETWEEN f.feed << 32 AND (f.feed << 32) | 4294967295 AND status = 0)
+                    ORDER BY f.scope
+                    """
+            )
         }
     }
 
@@ -193,50 +208,53 @@ extension Replica {
     /// column in name order, values canonically encoded) and its open conflicts with their heads.
     /// Two replicas holding the same commits of a scope show the same digest (see `docs/merge.md`).
     public func digest(scope: String) throws -> String {
-        try database.read { db in
-            let hasher = BLAKE2b.Hasher()
-            hasher.update(field: "fieldlog scope digest v1")
-            hasher.update(field: scope)
-            for table in tables.keys.sorted() {
-                let columns = tables[table]!.sorted()
-                let list = (["id"] + columns).map { "\"\($0)\"" }.joined(separator: ", ")
-                let rows = try Row.fetchCursor(
-                    db,
-                    sql: "SELECT \(list) FROM \"\(table)\" WHERE scope = ? ORDER BY id",
-                    arguments: [scope]
-                )
-                var count: UInt32 = 0
-                hasher.update(field: table)
-                while let row = try rows.next() {
-                    count += 1
-                    hasher.update([UInt8](row["id"] as Data))
-                    for column in columns {
-                        var bytes: [UInt8] = []
-                        Value(databaseValue: row[column] as DatabaseValue).appendCanonical(to: &bytes)
-                        hasher.update(bytes)
-                    }
-                }
-                hasher.update(bigEndian: count)
-            }
-            let conflicts = try Row.fetchAll(
+        try database.read { db in try Self.digest(db, tables: tables, scope: scope) }
+    }
+
+    /// `digest(scope:)` inside the caller's transaction (the storage upgrade compares them).
+    static func digest(_ db: Database, tables: [String: Set<String>], scope: String) throws -> String {
+        let hasher = BLAKE2b.Hasher()
+        hasher.update(field: "fieldlog scope digest v1")
+        hasher.update(field: scope)
+        for table in tables.keys.sorted() {
+            let columns = tables[table]!.sorted()
+            let list = (["id"] + columns).map { "\"\($0)\"" }.joined(separator: ", ")
+            let rows = try Row.fetchCursor(
                 db,
-                sql: "SELECT tbl, row, col FROM _conflicts WHERE scope = ? ORDER BY tbl, row, col",
+                sql: "SELECT \(list) FROM \"\(table)\" WHERE scope = ? ORDER BY id",
                 arguments: [scope]
             )
-            hasher.update(field: "conflicts")
-            hasher.update(bigEndian: UInt32(conflicts.count))
-            for conflict in conflicts {
-                let row: Data = conflict["row"]
-                hasher.update(field: conflict["tbl"])
-                hasher.update([UInt8](row))
-                hasher.update(field: conflict["col"])
-                let heads = Merge.heads(
-                    of: try Self.versions(db, table: conflict["tbl"], row: row, column: conflict["col"], scope: scope)
-                )
-                for head in heads.map(\.commit).sorted() { hasher.update(head.bytes) }
+            var count: UInt32 = 0
+            hasher.update(field: table)
+            while let row = try rows.next() {
+                count += 1
+                hasher.update([UInt8](row["id"] as Data))
+                for column in columns {
+                    var bytes: [UInt8] = []
+                    Value(databaseValue: row[column] as DatabaseValue).appendCanonical(to: &bytes)
+                    hasher.update(bytes)
+                }
             }
-            return Hex.encode(hasher.finalize())
+            hasher.update(bigEndian: count)
         }
+        let conflicts = try Row.fetchAll(
+            db,
+            sql: "SELECT tbl, row, col FROM _conflicts WHERE scope = ? ORDER BY tbl, row, col",
+            arguments: [scope]
+        )
+        hasher.update(field: "conflicts")
+        hasher.update(bigEndian: UInt32(conflicts.count))
+        for conflict in conflicts {
+            let row: Data = conflict["row"]
+            hasher.update(field: conflict["tbl"])
+            hasher.update([UInt8](row))
+            hasher.update(field: conflict["col"])
+            let heads = Merge.heads(
+                of: try Self.versions(db, table: conflict["tbl"], row: row, column: conflict["col"], scope: scope)
+            )
+            for head in heads.map(\.commit).sorted() { hasher.update(head.bytes) }
+        }
+        return Hex.encode(hasher.finalize())
     }
 
     /// Every stored commit in wire form, in feed order (the registry first, then by author, scope and
@@ -255,14 +273,22 @@ extension Replica {
             // The registry first: a replica taking the records judges every other author's standing
             // by the registry it holds, so the registry must be there before their commits.
             for part in ["scope = 'registry'", "scope <> 'registry'"] {
-                let rows = try Row.fetchCursor(
+                let feeds = try Row.fetchAll(
                     db,
-                    sql: "SELECT body, signature FROM _commits WHERE \(part)\(filter) ORDER BY author, scope, seq, id"
+                    sql: "SELECT feed, fork_seq FROM _feeds WHERE \(part)\(filter) ORDER BY author, scope"
                 )
-                while let row = try rows.next() {
-                    let bodyData: Data = row["body"]
-                    let signature: Data = row["signature"]
-                    try body(WireRecord.encode(body: bodyData, signature: signature))
+                for feed in feeds {
+                    let rows = try Self.feedCommits(
+                        db,
+                        feed: feed["feed"],
+                        after: 0,
+                        forked: (feed["fork_seq"] as Int64?) != nil
+                    )
+                    while let row = try rows.next() {
+                        let bodyData: Data = row["body"]
+                        let signature: Data = row["signature"]
+                        try body(WireRecord.encode(body: bodyData, signature: signature))
+                    }
                 }
             }
         }
@@ -359,6 +385,30 @@ extension Replica {
         return Hex.encode(hasher.finalize())
     }
 
+    /// A feed's stored commits after `sequence`, in sequence order (then by id, for the evidence of
+    /// a fork): a range of `_log`, and `_forks` when the feed forked (nothing else is there).
+    static func feedCommits(_ db: Database, feed: Int64, after sequence: UInt64, forked: Bool) throws -> RowCursor {
+        let from = LogKey.make(feed, min(sequence, LogKey.maxSequence)) + 1
+        guard forked else {
+            return try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT body, signature FROM _log WHERE k BETWEEN ? AND ? ORDER BY k"),
+                arguments: [from, LogKey.last(feed)]
+            )
+        }
+        return try Row.fetchCursor(
+            db.cachedStatement(
+                sql: """
+                    SELECT body, signature FROM (
+                        SELECT k & 4294967295 AS seq, id, body, signature FROM _log WHERE k BETWEEN ? AND ?
+                        UNION ALL
+                        SELECT seq, id, body, signature FROM _forks WHERE feed = ? AND seq > ?)
+                    ORDER BY seq, id
+                    """
+            ),
+            arguments: [from, LogKey.last(feed), feed, Int64(min(sequence, LogKey.maxSequence))]
+        )
+    }
+
     /// BLAKE2b-256 (hex) over heads, per scope: what a sync compares first.
     public static func headsDigest(_ heads: [FeedHead]) -> String {
         let hasher = BLAKE2b.Hasher()
@@ -392,13 +442,15 @@ extension Replica {
                 return (a.scope, a.author) < (b.scope, b.author)
             }
             for feed in ordered {
-                guard let author = Hex.decode(feed.author) else { continue }
-                let rows = try Row.fetchCursor(
-                    db.cachedStatement(
-                        sql:
-                            "SELECT body, signature FROM _commits WHERE author = ? AND scope = ? AND seq > ? ORDER BY seq, id"
-                    ),
-                    arguments: [Data(author), feed.scope, Int64(clamping: feed.head)]
+                guard let author = Hex.decode(feed.author),
+                    let stored = try FeedRecord.find(db, author: Data(author), scope: feed.scope),
+                    feed.head < LogKey.maxSequence
+                else { continue }
+                let rows = try Self.feedCommits(
+                    db,
+                    feed: stored.number,
+                    after: feed.head,
+                    forked: stored.forkSeq != nil
                 )
                 while let row = try rows.next() {
                     if out.count >= maxCommits || (bytes >= maxBytes && !out.isEmpty) { return (out, true) }
@@ -450,8 +502,11 @@ extension Replica {
         try database.read { db in
             try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT id, author, scope, seq, status, reason, reason_code FROM _commits WHERE status = 1 AND reason_code = ?",
+                sql: """
+                    SELECT l.id, f.author, f.scope, l.k & 4294967295 AS seq, l.status, l.reason, l.reason_code
+                    FROM _log l JOIN _feeds f ON f.feed = l.k >> 32
+                    WHERE l.status = 1 AND l.reason_code = ?
+                    """,
                 arguments: [reasonCode]
             ).map(Self.storedCommit)
         }

@@ -123,26 +123,20 @@ extension Replica {
                 )
             }
             guard !changes.isEmpty else { return nil }
-            let authorData = Data(key.publicKey.bytes)
-            let feed = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT head_seq, fork_seq FROM _feeds WHERE author = ? AND scope = ?"),
-                arguments: [authorData, scope]
-            )
-            if let forkSeq = feed?["fork_seq"] as Int64? {
+            let feed = try FeedRecord.find(db, author: key.publicKey, scope: scope)
+            if let forkSeq = feed?.forkSeq {
                 throw StoreError(
                     .fork,
                     "this device's feed in \(scope) forked at seq \(forkSeq) (its key was used on another device); ask the operator"
                 )
             }
-            let sequence = UInt64(feed?["head_seq"] as Int64? ?? 0) + 1
+            let sequence = (feed?.head ?? 0) + 1
             var previous = CommitID.zero
             var previousTime = Timestamp(rawValue: 0)
-            if sequence > 1 {
+            if let feed, sequence > 1 {
                 let previousRow = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT id, hlc FROM _commits WHERE author = ? AND scope = ? AND seq = ? LIMIT 1"
-                    ),
-                    arguments: [authorData, scope, Int64(sequence - 1)]
+                    db.cachedStatement(sql: "SELECT id, hlc FROM _log WHERE k = ?"),
+                    arguments: [LogKey.make(feed.number, sequence - 1)]
                 )
                 previous = try CommitID(bytes: [UInt8](previousRow?["id"] as Data? ?? Data()))
                 previousTime = Timestamp(rawValue: UInt64(bitPattern: previousRow?["hlc"] as Int64? ?? 0))
@@ -171,15 +165,14 @@ extension Replica {
             if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
                 throw StoreError(refusal.code, refusal.reason)
             }
-            let status = try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT status FROM _commits WHERE id = ?"),
-                arguments: [Data(signed.id.bytes)]
-            )
-            guard status == CommitStatus.applied.rawValue else {
-                let reason = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT reason FROM _commits WHERE id = ?"),
-                    arguments: [Data(signed.id.bytes)]
+            let stored = try FeedRecord.find(db, author: key.publicKey, scope: scope).flatMap { feed in
+                try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT status, reason FROM _log WHERE k = ?"),
+                    arguments: [LogKey.make(feed.number, sequence)]
                 )
+            }
+            guard (stored?["status"] as Int?) == CommitStatus.applied.rawValue else {
+                let reason: String? = stored?["reason"]
                 throw StoreError(.notAuthorized, reason ?? "the write could not be applied")
             }
             try integrator.finish()
@@ -198,8 +191,16 @@ extension Replica {
         var floor = max(try Self.clock(db), previous)
         if !localClock.withLock({ $0.authors.contains(author) }) {
             let stored = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT MAX(hlc) FROM _commits WHERE author = ?"),
-                arguments: [Data(author.bytes)]
+                db.cachedStatement(
+                    sql: """
+                        SELECT MAX(hlc) FROM (
+                            SELECT l.hlc FROM _feeds f JOIN _log l ON l.k BETWEEN f.feed << 32 AND (f.feed << 32) | 4294967295
+                            WHERE f.author = ?
+                            UNION ALL
+                            SELECT x.hlc FROM _feeds f JOIN _forks x ON x.feed = f.feed WHERE f.author = ?)
+                        """
+                ),
+                arguments: [Data(author.bytes), Data(author.bytes)]
             )
             floor = max(floor, Timestamp(rawValue: UInt64(bitPattern: stored ?? 0)))
         }

@@ -81,6 +81,10 @@ public final class Replica: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The guard triggers call an application function; a build whose SQLite distrusts
+            // the schema by default would refuse that inside a trigger.
+            try db.execute(sql: "PRAGMA trusted_schema = ON")
+            db.add(function: Self.engineFunction(for: db))
         }
         let writer: any DatabaseWriter
         if let path {
@@ -111,6 +115,7 @@ public final class Replica: Sendable {
                 resolvedRoot = stored
             }
             let tables = try Self.migrate(db, schema: schema)
+            try Self.upgradeStorage(db, tables: tables)
             return (resolvedRoot, tables)
         }
         let replica = Replica(
@@ -142,39 +147,12 @@ public final class Replica: Sendable {
         self.tables = tables
     }
 
+    /// The engine's tables every storage version shares: settings, cell versions, open conflicts.
+    /// The commit log's tables depend on the storage version (`Replica+Storage.swift`).
     static func installEngineTables(_ db: Database) throws {
         try db.execute(
             sql: """
                 CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS _writer(token INTEGER);
-                CREATE TABLE IF NOT EXISTS _commits(
-                    id BLOB PRIMARY KEY,
-                    author BLOB NOT NULL,
-                    scope TEXT NOT NULL,
-                    seq INTEGER NOT NULL,
-                    hlc INTEGER NOT NULL,
-                    schema_version INTEGER NOT NULL,
-                    registry_seq INTEGER NOT NULL,
-                    body BLOB NOT NULL,
-                    signature BLOB NOT NULL,
-                    status INTEGER NOT NULL,
-                    reason TEXT,
-                    reason_code TEXT,
-                    received INTEGER NOT NULL
-                );
-                CREATE INDEX IF NOT EXISTS _commits_feed ON _commits(author, scope, seq);
-                -- Only the commits that wait, by feed: settling reads a feed's waiting commits, never
-                -- the whole feed (the index keyed by status alone made writes to one feed quadratic).
-                DROP INDEX IF EXISTS _commits_pending;
-                CREATE INDEX IF NOT EXISTS _commits_waiting ON _commits(author, scope, seq) WHERE status = 1;
-                CREATE INDEX IF NOT EXISTS _commits_cut_off ON _commits(author) WHERE status = 2 AND reason_code = 'revoked';
-                CREATE TABLE IF NOT EXISTS _feeds(
-                    author BLOB NOT NULL,
-                    scope TEXT NOT NULL,
-                    head_seq INTEGER NOT NULL,
-                    fork_seq INTEGER,
-                    PRIMARY KEY(author, scope)
-                ) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS _versions(
                     tbl TEXT NOT NULL,
                     row BLOB NOT NULL,
@@ -229,19 +207,24 @@ public final class Replica: Sendable {
             tables[name] = Set(columns.dropFirst(2))
             // A scope's rows in id order: the state digest and the scope's listings read them so.
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS \"_scope_\(name)\" ON \"\(name)\"(scope, id)")
-            for (event, when) in [("INSERT", "INSERT"), ("UPDATE", "UPDATE"), ("DELETE", "DELETE")] {
-                try db.execute(
-                    sql: """
-                        CREATE TRIGGER IF NOT EXISTS "_guard_\(name)_\(event.lowercased())" BEFORE \(when) ON "\(name)"
-                        WHEN NOT EXISTS (SELECT 1 FROM _writer)
-                        BEGIN
-                            SELECT RAISE(ABORT, 'fieldlog: \(name) is a replicated table; change it with the fieldlog command, a direct write would never sync');
-                        END
-                        """
-                )
-            }
+            try installGuards(db, table: name)
         }
         return tables
+    }
+
+    /// The write guard of a replicated table: a write outside the engine (`asEngine`) aborts.
+    static func installGuards(_ db: Database, table name: String) throws {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER IF NOT EXISTS "_guard_\(name)_\(event.lowercased())" BEFORE \(event) ON "\(name)"
+                    WHEN NOT fieldlog_engine()
+                    BEGIN
+                        SELECT RAISE(ABORT, 'fieldlog: \(name) is a replicated table; change it with the fieldlog command, a direct write would never sync');
+                    END
+                    """
+            )
+        }
     }
 
     static func meta(_ db: Database, _ key: String) throws -> String? {
@@ -274,11 +257,32 @@ public final class Replica: Sendable {
         try setMeta(db, "hlc", String(value.rawValue))
     }
 
-    /// Runs `body` as the engine: replicated tables accept writes only inside it.
+    /// Runs `body` as the engine: replicated tables accept writes only inside it. The guard
+    /// triggers ask `fieldlog_engine()`, which answers from `engineConnections` for the connection
+    /// it runs on; nothing is written for it.
     static func asEngine<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        try db.cachedStatement(sql: "INSERT INTO _writer(token) VALUES (1)").execute()
-        defer { try? db.cachedStatement(sql: "DELETE FROM _writer").execute() }
+        let handle = UInt(bitPattern: db.sqliteConnection)
+        engineConnections.withLock { $0[handle, default: 0] += 1 }
+        defer {
+            engineConnections.withLock { connections in
+                connections[handle, default: 1] -= 1
+                if connections[handle] == 0 { connections[handle] = nil }
+            }
+        }
         return try body()
+    }
+
+    /// The SQLite connections (by handle) inside `asEngine`, with its nesting depth.
+    static let engineConnections = Mutex<[UInt: Int]>([:])
+
+    /// `fieldlog_engine()`: 1 while the connection it is registered on runs inside `asEngine`.
+    /// A connection without it (the `sqlite3` shell, another program) cannot prepare a write to
+    /// a replicated table at all ("no such function"), so direct writes stay refused.
+    static func engineFunction(for db: Database) -> DatabaseFunction {
+        let handle = UInt(bitPattern: db.sqliteConnection)
+        return DatabaseFunction("fieldlog_engine", argumentCount: 0, pure: false) { _ in
+            engineConnections.withLock { $0[handle] != nil }
+        }
     }
 
     /// The applied head of the root's registry feed: the registry state new local commits cite.
@@ -306,12 +310,14 @@ public final class Replica: Sendable {
     }
 
     static func registryHead(_ db: Database, root: PublicKey) throws -> UInt64 {
-        UInt64(
-            try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT MAX(seq) FROM _commits WHERE author = ? AND scope = ? AND status = 0"),
-                arguments: [Data(root.bytes), Commit.registryScope]
-            ) ?? 0
+        guard let feed = try FeedRecord.find(db, author: root, scope: Commit.registryScope) else { return 0 }
+        let k = try Int64.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT k FROM _log WHERE k BETWEEN ? AND ? AND status = 0 ORDER BY k DESC LIMIT 1"
+            ),
+            arguments: [LogKey.first(feed.number), LogKey.last(feed.number)]
         )
+        return k.map(LogKey.sequence) ?? 0
     }
 
     /// The latest registry this replica has applied.

@@ -205,13 +205,16 @@ import Testing
             let junk = try Self.commit(by: SigningKey.generate(), in: county, registry: 1_000_000)
             try laptop.replica.database.write { db in
                 try db.execute(
+                    sql: "INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, 1)",
+                    arguments: [Data(junk.commit.author.bytes), junk.commit.scope]
+                )
+                try db.execute(
                     sql: """
-                        INSERT INTO _commits(id, author, scope, seq, hlc, schema_version, registry_seq, body, signature, status, received)
-                        VALUES (?, ?, ?, 1, 0, ?, 1000000, ?, ?, 1, 0)
+                        INSERT INTO _log(k, id, hlc, schema_version, registry_seq, body, signature, status, received)
+                        VALUES (? << 32 | 1, ?, 0, ?, 1000000, ?, ?, 1, 0)
                         """,
                     arguments: [
-                        Data(junk.id.bytes), Data(junk.commit.author.bytes), junk.commit.scope,
-                        Int64(junk.commit.schemaVersion),
+                        db.lastInsertedRowID, Data(junk.id.bytes), Int64(junk.commit.schemaVersion),
                         Data(junk.body), Data(junk.signature),
                     ]
                 )

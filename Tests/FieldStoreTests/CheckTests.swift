@@ -74,7 +74,7 @@ import Testing
                 default:
                     // A stored body no longer matching its id and signature.
                     try db.execute(
-                        sql: "UPDATE _commits SET body = body || x'00' WHERE rowid = (SELECT MIN(rowid) FROM _commits)"
+                        sql: "UPDATE _log SET body = body || x'00' WHERE k = (SELECT MIN(k) FROM _log)"
                     )
                 }
             }

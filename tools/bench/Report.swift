@@ -93,7 +93,7 @@ struct BenchReport: Encodable {
             "ledger query: unresolved ledger",
             "ledger query: monthly report", "hub under load", "hub under load, more devices", "screen: 工作台",
             "screen: 诉求, a page of 50",
-            "screen: 诉求详情", "screen: 新增走访 saved",
+            "screen: 诉求详情", "screen: 新增走访 saved", "storage upgrade",
         ]
         for name in expected where !scenarios.contains(where: { $0.name == name }) {
             problems.append("\(name) did not run")

@@ -25,7 +25,7 @@ struct Options {
     var repeats = 3
     var json: String?
     var smoke = false
-    /// Run only these scenarios (write, merge, sync, queries, ui, load); merge runs whenever a later one needs it.
+    /// Run only these scenarios (write, merge, upgrade, sync, queries, ui, load); merge runs whenever a later one needs it.
     var only: Set<String>?
 
     init(_ arguments: [String]) {
@@ -61,7 +61,7 @@ struct Options {
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--more-devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,sync,queries,ui,load]\n"
+            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--more-devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,upgrade,sync,queries,ui,load]\n"
                 .utf8
         )
     )
@@ -117,13 +117,16 @@ report.county = [
 func wanted(_ name: String) -> Bool { options.only?.contains(name) ?? true }
 // 1. Local writes.
 if wanted("write") { try runLocalWrites(county, options, &report) }
-if !(options.only ?? []).isDisjoint(with: ["merge", "sync", "queries", "ui", "load"]) || options.only == nil {
+if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries", "ui", "load"]) || options.only == nil
+{
     // 2. Merge: the bundle into a fresh replica.
     let hubPath = try runMerge(county, options, &report)
     // The merged replica's folder goes whatever scenarios run (the load scenario also removes it).
     defer {
         try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: hubPath).deletingLastPathComponent().path)
     }
+    // 8. The storage upgrade of the same county, in storage 1's layout.
+    if wanted("upgrade") { try runStorageUpgrade(county, hubPath: hubPath, options, &report) }
     // 3 and 4. Initial sync over HTTP, and a sync with nothing new.
     if wanted("sync") { report = try await runInitialSync(county, hubPath: hubPath, options, report) }
     // 6. Ledger queries on the hub's replica (before the load adds to it).

@@ -16,7 +16,8 @@ Then it stops the faults and checks:
      digest on every replica holding it, and the hub holds every scope;
   4. every successful write is on the hub, nothing is duplicated (each feed's commits are 1..head
      exactly once, demand numbers are unique) and nothing is held or excluded;
-  5. `PRAGMA integrity_check` is ok on every file, after the kills and at the end, and every
+  5. `PRAGMA integrity_check` is ok on every file, after the kills and at the end (and so is
+     `fieldlog check`: every row's stored state is what its log gives), and every
      command that failed said so in fieldlog's own words ("fieldlog: …", with what to do);
   6. no laptop holds a commit of an enterprise its cadre is not linked to, whichever way it came
      (hub sync, peer sync, or a bundle file exported `--for` it);
@@ -508,7 +509,8 @@ class Harness:
         head = laptop.hub_accepted[scope]
         db = sqlite3.connect(os.path.join(self.hub_home, "replica.sqlite"))
         with db:
-            db.execute("DELETE FROM _commits WHERE author = ? AND scope = ? AND seq >= ?", (bytes.fromhex(laptop.key), scope, head))
+            (feed,) = db.execute("SELECT feed FROM _feeds WHERE author = ? AND scope = ?", (bytes.fromhex(laptop.key), scope)).fetchone()
+            db.execute("DELETE FROM _log WHERE k BETWEEN (? << 32) | ? AND (? << 32) | 4294967295", (feed, head, feed))
             db.execute("UPDATE _feeds SET head_seq = ? WHERE author = ? AND scope = ?", (head - 1, bytes.fromhex(laptop.key), scope))
         db.close()
         self.hub.log.write(f"sabotage {PASSPHRASE}\n".encode())
@@ -521,6 +523,7 @@ class Harness:
         homes = {"hub": self.hub_home, **{laptop.name: laptop.home for laptop in self.laptops}}
         for name, home in homes.items():
             self.integrity(name, home)
+            self.recompute(name, home)
         self.before = {name: feeds(home) for name, home in homes.items()}
         for laptop in self.laptops:
             with closing_db(laptop.home) as db:
@@ -550,6 +553,7 @@ class Harness:
         digests = {}
         for name, home in homes.items():
             self.integrity(name, home)
+            self.recompute(name, home)
             digests[name] = json.loads(self.cli(home, "status", "--json"))["digests"]
         for scope in sorted(set().union(*digests.values())):
             values = {name: d[scope] for name, d in digests.items() if scope in d}
@@ -576,8 +580,9 @@ class Harness:
         for name, home in homes.items():
             with closing_db(home) as db:
                 for author, scope, head, count, low in db.execute(
-                    "SELECT f.author, f.scope, f.head_seq, COUNT(c.id), MIN(c.seq) FROM _feeds f "
-                    "LEFT JOIN _commits c ON c.author = f.author AND c.scope = f.scope GROUP BY f.author, f.scope"
+                    "SELECT f.author, f.scope, f.head_seq, COUNT(l.k) + (SELECT COUNT(*) FROM _forks x WHERE x.feed = f.feed), "
+                    "MIN(l.k & 4294967295) FROM _feeds f "
+                    "LEFT JOIN _log l ON l.k BETWEEN f.feed << 32 AND (f.feed << 32) | 4294967295 GROUP BY f.feed"
                 ):
                     if count != head or (head and low != 1):
                         self.failures.append(f"{name}: feed {author.hex()[:12]} in {scope} has {count} commits for head #{head}")
@@ -604,6 +609,20 @@ class Harness:
         if result != [("ok",)]:
             self.failures.append(f"{name}: integrity_check: {result[:5]}")
         self.counts.add("integrity checks ok" if result == [("ok",)] else "integrity checks failed")
+
+    def recompute(self, name: str, home: str):
+        """`fieldlog check`: every row's stored state equals a recompute from the log (after the kills
+        of writes, imports and hub groups, and at the end)."""
+        result = subprocess.run([self.binary, "check", "--json"], env=self.env(home), capture_output=True)
+        if result.returncode == 0:
+            self.counts.add("replicas recomputed from their logs, equal")
+            return
+        try:
+            first = (json.loads(result.stdout.decode()).get("differences") or ["?"])[0]
+        except ValueError:
+            first = result.stderr.decode().strip()[:300]
+        where = "the hub holds a state its log does not give" if name == "hub" else f"{name}: its stored state is not its log's"
+        self.failures.append(f"{where} (fieldlog check: {first})")
 
     def scan_logs(self):
         secrets = {"the passphrase": [PASSPHRASE]}
