@@ -30,6 +30,10 @@ struct Integrator {
     /// Authors the registry held here is known to have enrolled (an answer that cannot turn back).
     var knownAuthors: Set<PublicKey> = []
     var received = 0
+    /// The clock integration keeps (`_meta.hlc`) as the remote commits applied here advance it,
+    /// and as it was stored; `finish` writes it once.
+    var observedClock: Timestamp?
+    var storedClock: Timestamp?
     /// Feeds read in this transaction: their local numbers and fork points.
     var feeds: [FeedKey: FeedRecord] = [:]
 
@@ -181,6 +185,7 @@ struct Integrator {
                 return false
             }
         }
+        if commit.scope != Commit.registryScope, try takeAtOnce(signed, local: false) { return true }
         try store(signed, status: .pending, reason: nil, raisesHead: true)
         decoded[signed.id] = signed
         return true
@@ -476,13 +481,15 @@ struct Integrator {
         )
     }
 
-    /// A commit this replica has just written, outside the registry: judged at once and stored
-    /// applied, with none of the round trip through the waiting commits (stored pending, settled,
-    /// marked applied) that a received commit takes. It is judged by the settle's own rule
-    /// (`judge`); when a commit of its feed waits, or the judgement is anything but apply, it
-    /// returns false having stored nothing, and the caller takes it the general way, which gives
-    /// the reasons.
-    mutating func takeLocal(_ signed: SignedCommit) throws -> Bool {
+    /// A commit outside the registry, in its feed's order (this replica's own, or a received one
+    /// whose place was checked): judged at once and stored applied, with none of the round trip
+    /// through the waiting commits (stored pending, settled, marked applied). It is judged by the
+    /// settle's own rule (`judge`), at the point the settle would reach it: nothing of its feed
+    /// waits, so its predecessor is applied or excluded. When a commit of its feed waits, or the
+    /// judgement is anything but apply, it returns false having stored nothing, and the caller
+    /// takes it the general way, which gives the reasons.
+    /// - Parameter local: written by this replica (its time is already the local clock's).
+    mutating func takeAtOnce(_ signed: SignedCommit, local: Bool) throws -> Bool {
         let commit = signed.commit
         guard commit.scope != Commit.registryScope else { return false }
         if let feed = try feed(commit.author, commit.scope) {
@@ -494,11 +501,16 @@ struct Integrator {
         }
         guard case .apply = try judge(commit) else { return false }
         let k = try store(signed, status: .applied, reason: nil, raisesHead: true)
-        try apply(signed, at: k, storedApplied: true)
+        try apply(signed, at: k, storedApplied: true, local: local)
         return true
     }
 
-    private mutating func apply(_ signed: SignedCommit, at k: Int64?, storedApplied: Bool = false) throws {
+    private mutating func apply(
+        _ signed: SignedCommit,
+        at k: Int64?,
+        storedApplied: Bool = false,
+        local: Bool = false
+    ) throws {
         let commit = signed.commit
         let idData = Data(signed.id.bytes)
         let author = Data(commit.author.bytes)
@@ -518,13 +530,16 @@ struct Integrator {
             ])
             touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
         }
-        // A local commit is stored applied, and its time is already the local clock's.
         if !storedApplied {
             try db.cachedStatement(sql: "UPDATE _log SET status = 0, reason = NULL, reason_code = NULL WHERE k = ?")
                 .execute(arguments: [k])
-            let clock = try Replica.clock(db)
-            let observed = HybridClock.observe(last: clock, remote: commit.timestamp)
-            if observed != clock { try Replica.setClock(db, observed) }
+        }
+        // A local commit's time is already the local clock's; a remote one advances the clock
+        // integration keeps, written once when the transaction's work is done (`finish`).
+        if !local {
+            let last = try observedClock ?? Replica.clock(db)
+            observedClock = HybridClock.observe(last: last, remote: commit.timestamp)
+            if storedClock == nil { storedClock = last }
         }
         if commit.scope == Commit.registryScope {
             registryChanged = true
@@ -747,6 +762,10 @@ struct Integrator {
 
     /// Recomputes every touched cell from its valid versions and writes the visible tables.
     mutating func finish() throws {
+        if let observedClock, observedClock != storedClock {
+            try Replica.setClock(db, observedClock)
+            storedClock = observedClock
+        }
         for (key, columns) in touched {
             try replica.recompute(db, table: key.table, row: key.row, columns: columns)
             report.cellsRecomputed += columns.count

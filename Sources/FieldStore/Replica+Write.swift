@@ -154,7 +154,7 @@ extension Replica {
             )
             let signed = try SignedCommit(signing: commit, with: key)
             var integrator = Integrator(replica: self, db: db)
-            if try integrator.takeLocal(signed) {
+            if try integrator.takeAtOnce(signed, local: true) {
                 try integrator.finish()
                 return signed.id
             }
