@@ -185,7 +185,7 @@ struct Integrator {
                 return false
             }
         }
-        if commit.scope != Commit.registryScope, try takeAtOnce(signed, local: false) { return true }
+        if try takeAtOnce(signed, local: false) { return true }
         try store(signed, status: .pending, reason: nil, raisesHead: true)
         decoded[signed.id] = signed
         return true

@@ -123,7 +123,9 @@ extension Replica {
                 )
             }
             guard !changes.isEmpty else { return nil }
-            let feed = try FeedRecord.find(db, author: key.publicKey, scope: scope)
+            // The integrator reads the feed once for the whole write, and keeps it up to date.
+            var integrator = Integrator(replica: self, db: db)
+            let feed = try integrator.feed(key.publicKey, scope)
             if let forkSeq = feed?.forkSeq {
                 throw StoreError(
                     .fork,
@@ -153,7 +155,6 @@ extension Replica {
                 changes: changes
             )
             let signed = try SignedCommit(signing: commit, with: key)
-            var integrator = Integrator(replica: self, db: db)
             if try integrator.takeAtOnce(signed, local: true) {
                 try integrator.finish()
                 return signed.id
@@ -165,7 +166,7 @@ extension Replica {
             if let refusal = integrator.report.refused.first(where: { $0.commit == signed.id.hex }) {
                 throw StoreError(refusal.code, refusal.reason)
             }
-            let stored = try FeedRecord.find(db, author: key.publicKey, scope: scope).flatMap { feed in
+            let stored = try integrator.feed(key.publicKey, scope).flatMap { feed in
                 try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT status, reason FROM _log WHERE k = ?"),
                     arguments: [LogKey.make(feed.number, sequence)]
