@@ -366,3 +366,45 @@ import Testing
         #expect(try b.replica.commitCounts() == (applied: 0, pending: 0, excluded: 0))
     }
 }
+
+/// Bad input the storage layout adds a limit for.
+@Suite struct StorageLimitTests {
+    let root = SigningKey.generate()
+
+    /// A feed holds at most 2^32 − 1 commits (`_log` keys are feed << 32 | seq): a commit numbered
+    /// past that is refused as a gap, and nothing is stored.
+    @Test func aCommitNumberedPastWhatAFeedHoldsIsRefusedAndNothingStored() throws {
+        let a = try TestReplica.make(root: root)
+        let b = try TestReplica.make(root: root)
+        try a.replica.write(scope: "s1", as: a.key) { $0.insert("notes", ["n": .integer(1)]) }
+        let first = try a.signedCommits()[0]
+        _ = try b.replica.integrate([first])
+        let heads = try b.replica.heads()
+        var far = first.commit
+        far.sequence = 1 << 32
+        far.previous = first.id
+        let report = try b.replica.integrate([try SignedCommit(signing: far, with: a.key)])
+        #expect(report.refused.map(\.code) == [.gap])
+        #expect(report.refused.first?.isStored == false)
+        #expect(report.refused.first?.reason.contains("past the 4294967295 commits a feed can hold") == true)
+        #expect(try b.replica.heads() == heads)
+        let counts = try b.replica.commitCounts()
+        #expect(counts.applied == 1 && counts.pending == 0 && counts.excluded == 0)
+    }
+
+    /// A replica written by a later storage layout is refused with both versions named, unchanged.
+    @Test func aReplicaOfALaterStorageIsRefusedAndLeftAsItWas() throws {
+        let path = temporaryPath("later-storage.sqlite")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        _ = try TestReplica.make(root: root, path: path)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "UPDATE _meta SET value = '3' WHERE key = 'storage_version'")
+        }
+        let error = #expect(throws: StoreError.self) { _ = try TestReplica.make(root: root, path: path) }
+        #expect(error?.message.contains("storage 3; this build reads 2") == true, "\(String(describing: error))")
+        let stored = try DatabaseQueue(path: path).read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = 'storage_version'")
+        }
+        #expect(stored == "3")
+    }
+}
