@@ -72,18 +72,22 @@ public enum CommitBundle {
     /// Opens a bundle and checks its end marker, count and hash before anything is read from it.
     /// - Throws: `.notABundle` or `.truncatedBundle`.
     public static func open(_ path: String) throws -> Records {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
+        guard let mapping = FileMapping(path: path) else {
             throw StoreError(.notABundle, "cannot read \(path): no such file, or not readable")
         }
-        return try Records(data: data, path: path)
+        var records = try Records(data: mapping.data, path: path)
+        records.mapping = mapping
+        // The hash check read every page; the file stays on disk, so they need not stay in memory.
+        mapping.release(upTo: mapping.data.count)
+        return records
     }
 
     /// The records of a checked bundle, read one by one.
     public struct Records: Sequence {
         let data: Data
+        /// The file's mapping, when the bundle was opened from a file: pages already read are
+        /// given back as the records are read, so a county-sized bundle does not stay resident.
+        fileprivate var mapping: FileMapping?
         /// The number of commits the bundle holds.
         public let count: Int
 
@@ -126,19 +130,72 @@ public enum CommitBundle {
             self.data = data.prefix(hashStart - 12)
         }
 
-        public func makeIterator() -> Iterator { Iterator(data: data, offset: CommitBundle.magic.count) }
+        public func makeIterator() -> Iterator {
+            Iterator(data: data, offset: CommitBundle.magic.count, mapping: mapping)
+        }
 
         /// Yields each record's bytes; a record whose length runs past the end ends the sequence
         /// (the hash has already been checked, so that only happens to a bundle written wrongly).
         public struct Iterator: IteratorProtocol {
             let data: Data
             var offset: Int
+            fileprivate var mapping: FileMapping?
+            private var released = 0
+
+            fileprivate init(data: Data, offset: Int, mapping: FileMapping?) {
+                self.data = data
+                self.offset = offset
+                self.mapping = mapping
+            }
 
             public mutating func next() -> [UInt8]? {
                 guard case .success(let framed) = Framing.next(in: data, at: offset) else { return nil }
                 offset = framed.next
+                if let mapping, offset - released >= 8 << 20 {
+                    mapping.release(upTo: offset)
+                    released = offset
+                }
                 return framed.record
             }
         }
+    }
+}
+
+/// A bundle file mapped read-only and shared (`mmap`), seen as `Data` without a copy. Pages read
+/// can be given back (`release`): they are the file's, so the kernel reads them again if needed.
+private final class FileMapping: @unchecked Sendable {
+    let data: Data
+    private let base: UnsafeMutableRawPointer?
+    private let length: Int
+
+    init?(path: String) {
+        let fd = Foundation.open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        length = Int(info.st_size)
+        guard length > 0 else {
+            base = nil
+            data = Data()
+            return
+        }
+        guard let pointer = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), pointer != MAP_FAILED else {
+            return nil
+        }
+        base = pointer
+        data = Data(bytesNoCopy: pointer, count: length, deallocator: .none)
+    }
+
+    /// Gives back the whole pages before `offset` (an offset in `data`).
+    func release(upTo offset: Int) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let end = min(offset, length) / page * page
+        if end > 0 { _ = madvise(base, end, Int32(MADV_DONTNEED)) }
+    }
+
+    deinit {
+        if let base { munmap(base, length) }
     }
 }

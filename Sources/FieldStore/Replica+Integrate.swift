@@ -95,19 +95,29 @@ extension Replica {
 
     /// Decodes and verifies wire records, then integrates them in batches of `options.batchSize`
     /// (one transaction each). Records that do not decode or verify are refused and reported.
+    ///
+    /// The signatures of the next batch are checked on the other cores while this one is written,
+    /// so the writer does not wait for them; the results keep the records' order, so what is
+    /// refused and what is taken does not depend on timing.
     public func importRecords(
         _ records: some Sequence<[UInt8]>,
         keepsRefused: Bool = true,
         progress: ((Int) -> Void)? = nil
     ) throws -> ImportReport {
         var report = ImportReport()
-        var pending: [[UInt8]] = []
+        var iterator = records.makeIterator()
         var seen = 0
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            // Signatures are checked on every core before the write transaction; the results keep
-            // the records' order, so what is refused and what is taken does not depend on timing.
-            let decoded = WireRecord.decodeConcurrently(pending)
+        func nextBatch() -> [[UInt8]] {
+            var batch: [[UInt8]] = []
+            while batch.count < options.batchSize, let record = iterator.next() { batch.append(record) }
+            seen += batch.count
+            return batch
+        }
+        var verifying = DecodingBatch(nextBatch())
+        while !verifying.isEmpty {
+            let following = nextBatch()
+            let decoded = verifying.results()
+            verifying = DecodingBatch(following)
             var batch: [SignedCommit] = []
             batch.reserveCapacity(decoded.count)
             for result in decoded {
@@ -127,16 +137,9 @@ extension Replica {
                     )
                 }
             }
-            pending.removeAll(keepingCapacity: true)
             if !batch.isEmpty { report.merge(try integrate(batch, keepsRefused: keepsRefused)) }
-            progress?(seen)
+            progress?(seen - following.count)
         }
-        for record in records {
-            seen += 1
-            pending.append(record)
-            if pending.count >= options.batchSize { try flush() }
-        }
-        try flush()
         if report.applied == 0 && seen == 0 { report.held = try heldCount() }
         return report
     }
@@ -164,6 +167,44 @@ extension WireRecord {
             }
         }
         return results.values
+    }
+}
+
+/// One batch of wire records being decoded and verified in the background
+/// (`WireRecord.decodeConcurrently`), from its creation until `results()` waits for it.
+private struct DecodingBatch {
+    private let slots: DecodedSlot?
+    let isEmpty: Bool
+
+    init(_ records: [[UInt8]]) {
+        isEmpty = records.isEmpty
+        guard !records.isEmpty else {
+            slots = nil
+            return
+        }
+        let slot = DecodedSlot()
+        slots = slot
+        DispatchQueue.global(qos: .userInitiated).async {
+            slot.fill(WireRecord.decodeConcurrently(records))
+        }
+    }
+
+    func results() -> [Result<SignedCommit, StoreError>] { slots?.wait() ?? [] }
+}
+
+/// A result handed from the decoding thread to the writer, once.
+private final class DecodedSlot: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var value: [Result<SignedCommit, StoreError>] = []
+
+    func fill(_ results: [Result<SignedCommit, StoreError>]) {
+        value = results
+        done.signal()
+    }
+
+    func wait() -> [Result<SignedCommit, StoreError>] {
+        done.wait()
+        return value
     }
 }
 
