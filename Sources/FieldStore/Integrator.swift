@@ -20,8 +20,9 @@ struct Integrator {
     let db: Database
     let now: UInt64
     var report = ImportReport()
-    /// Cells to recompute: per row, the columns touched.
-    var touched: [RowKey: Set<String>] = [:]
+    /// Rows to project when the transaction's work is done: per row, what was applied to it and
+    /// taken back (`finish`).
+    var rows: [RowKey: RowWork] = [:]
     /// Commits decoded in this transaction, so settling does not decode them again.
     var decoded: [CommitID: SignedCommit] = [:]
     var registryChanged = false
@@ -34,6 +35,8 @@ struct Integrator {
     /// and as it was stored; `finish` writes it once.
     var observedClock: Timestamp?
     var storedClock: Timestamp?
+    /// Commits of many changes decoded for the slow path, by log key (`Replica.CommitCache`).
+    let commitCache = Replica.CommitCache()
     /// Feeds read in this transaction: their local numbers and fork points.
     var feeds: [FeedKey: FeedRecord] = [:]
 
@@ -500,35 +503,53 @@ struct Integrator {
             guard waits == false else { return false }
         }
         guard case .apply = try judge(commit) else { return false }
-        let k = try store(signed, status: .applied, reason: nil, raisesHead: true)
+        guard let k = try store(signed, status: .applied, reason: nil, raisesHead: true) else { return false }
         try apply(signed, at: k, storedApplied: true, local: local)
         return true
     }
 
     private mutating func apply(
         _ signed: SignedCommit,
-        at k: Int64?,
+        at k: Int64,
         storedApplied: Bool = false,
         local: Bool = false
     ) throws {
         let commit = signed.commit
-        let idData = Data(signed.id.bytes)
-        let author = Data(commit.author.bytes)
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO _versions(tbl, row, col, commit_id, scope, author, seq, hlc, value, supersedes, valid)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                ON CONFLICT(tbl, row, col, commit_id) DO UPDATE SET valid = 1
-                """
-        )
         for change in commit.changes {
-            let row = Data(change.row.bytes16)
-            let supersedes = change.supersedes.isEmpty ? nil : Data(change.supersedes.flatMap(\.bytes))
-            try statement.execute(arguments: [
-                change.table, row, change.column, idData, commit.scope, author, Int64(commit.sequence),
-                Int64(bitPattern: commit.timestamp.rawValue), change.value.databaseValue, supersedes,
-            ])
-            touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
+            let key = RowKey(table: change.table, row: Data(change.row.bytes16))
+            rows[key, default: RowWork()].columns.insert(change.column)
+            rows[key]!.applied.append(
+                RowWork.Change(
+                    k: k,
+                    id: signed.id,
+                    scope: commit.scope,
+                    timestamp: commit.timestamp,
+                    column: change.column,
+                    value: change.value,
+                    supersedes: change.supersedes
+                )
+            )
+        }
+        // The registry's cells keep a version per commit too: the policies read the registry as of
+        // a sequence (`RegistrySnapshot`).
+        if commit.scope == Commit.registryScope {
+            let idData = Data(signed.id.bytes)
+            let author = Data(commit.author.bytes)
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO _versions(tbl, row, col, commit_id, scope, author, seq, hlc, value, supersedes, valid)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                    ON CONFLICT(tbl, row, col, commit_id) DO UPDATE SET valid = 1
+                    """
+            )
+            for change in commit.changes {
+                let supersedes = change.supersedes.isEmpty ? nil : Data(change.supersedes.flatMap(\.bytes))
+                try statement.execute(arguments: [
+                    change.table, Data(change.row.bytes16), change.column, idData, commit.scope, author,
+                    Int64(commit.sequence), Int64(bitPattern: commit.timestamp.rawValue),
+                    change.value.databaseValue, supersedes,
+                ])
+            }
         }
         if !storedApplied {
             try db.cachedStatement(sql: "UPDATE _log SET status = 0, reason = NULL, reason_code = NULL WHERE k = ?")
@@ -609,18 +630,25 @@ struct Integrator {
         }
     }
 
-    /// Marks an applied commit's versions not valid. The cells are the ones its signed body
-    /// changes, each found by its key: no index of `_versions` by commit is kept (it cost every
-    /// commit a random-key index entry per cell, for the rare exclusion).
+    /// Takes an applied commit's changes back: the rows it wrote are recomputed from the commits
+    /// still applied (`finish`). The rows are the ones its signed body changes: nothing indexes
+    /// the log by row or by commit id (it cost every commit random-key index entries, for the rare
+    /// exclusion).
     private mutating func unapply(_ signed: SignedCommit) throws {
-        let idData = Data(signed.id.bytes)
-        let statement = try db.cachedStatement(
-            sql: "UPDATE _versions SET valid = 0 WHERE tbl = ? AND row = ? AND col = ? AND commit_id = ?"
-        )
         for change in signed.commit.changes {
-            let row = Data(change.row.bytes16)
-            try statement.execute(arguments: [change.table, row, change.column, idData])
-            touched[RowKey(table: change.table, row: row), default: []].insert(change.column)
+            let key = RowKey(table: change.table, row: Data(change.row.bytes16))
+            rows[key, default: RowWork()].unapplied = true
+            rows[key]!.columns.insert(change.column)
+        }
+        if signed.commit.scope == Commit.registryScope {
+            let statement = try db.cachedStatement(
+                sql: "UPDATE _versions SET valid = 0 WHERE tbl = ? AND row = ? AND col = ? AND commit_id = ?"
+            )
+            for change in signed.commit.changes {
+                try statement.execute(arguments: [
+                    change.table, Data(change.row.bytes16), change.column, Data(signed.id.bytes),
+                ])
+            }
         }
         if signed.commit.scope == Commit.registryScope {
             registryChanged = true
@@ -760,16 +788,17 @@ struct Integrator {
 
     // MARK: Projection
 
-    /// Recomputes every touched cell from its valid versions and writes the visible tables.
+    /// Writes the clock once, and projects every row this transaction applied commits to or took
+    /// commits back from (`Integrator+Projection.swift`).
     mutating func finish() throws {
         if let observedClock, observedClock != storedClock {
             try Replica.setClock(db, observedClock)
             storedClock = observedClock
         }
-        for (key, columns) in touched {
-            try replica.recompute(db, table: key.table, row: key.row, columns: columns)
-            report.cellsRecomputed += columns.count
+        for (key, work) in rows {
+            try project(key, work)
+            report.cellsRecomputed += work.columns.count
         }
-        touched.removeAll()
+        rows.removeAll()
     }
 }

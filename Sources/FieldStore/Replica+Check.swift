@@ -10,7 +10,7 @@ public struct CheckReport: Sendable, Codable, Equatable {
     public var rows = 0
     public var cells = 0
     /// How many differences there are, and the first ones (at most `CheckReport.kept`), in the
-    /// order found: the log first, then the stored merge state, then the visible rows.
+    /// order found: the log, the registry's versions, the visible rows, then each row's merge state.
     public var differenceCount = 0
     public var differences: [String] = []
     /// What SQLite's `PRAGMA integrity_check` reported, unless it was "ok".
@@ -53,6 +53,7 @@ extension Replica {
 
     /// One version of a cell as the log says it: the commit's change, with the commit's scope.
     private struct LoggedVersion {
+        var k: Int64
         var scope: String
         var sequence: UInt64
         var version: CellVersion
@@ -71,10 +72,18 @@ extension Replica {
         // The log: every applied commit's changes to rows of this part.
         var logged: [RowKey: [String: [LoggedVersion]]] = [:]
         var applied: Set<CommitID> = []
+        // Per row, the keys of every commit in `_log` that writes it, whatever its status.
+        var writers: [RowKey: Set<Int64>] = [:]
         let commits = try Row.fetchCursor(
             db,
             // Every commit stored, in the order the file holds them (no sort of the whole log).
-            sql: "SELECT id, author, scope, seq, status, body, signature FROM _commits"
+            sql: """
+                SELECT l.k, l.id, f.author, f.scope, l.k & 4294967295 AS seq, l.status, l.body, l.signature
+                FROM _log l JOIN _feeds f ON f.feed = l.k >> 32
+                UNION ALL
+                SELECT NULL, x.id, f.author, f.scope, x.seq, 2, x.body, x.signature
+                FROM _forks x JOIN _feeds f ON f.feed = x.feed
+                """
         )
         while let row = try commits.next() {
             let idData: Data = row["id"]
@@ -100,13 +109,17 @@ extension Replica {
                     report.differ("commit \(id.hex): its author, scope or sequence is stored otherwise than signed")
                 }
             }
-            guard row["status"] as Int == CommitStatus.applied.rawValue else { continue }
-            applied.insert(id)
+            guard let k = row["k"] as Int64? else { continue }
+            let isApplied = row["status"] as Int == CommitStatus.applied.rawValue
+            if isApplied { applied.insert(id) }
             for change in commit.changes {
                 let rowData = Data(change.row.bytes16)
                 guard inPart(rowData) else { continue }
                 let key = RowKey(table: change.table, row: rowData)
+                writers[key, default: []].insert(k)
+                guard isApplied else { continue }
                 let version = LoggedVersion(
+                    k: k,
                     scope: commit.scope,
                     sequence: commit.sequence,
                     version: CellVersion(
@@ -127,9 +140,11 @@ extension Replica {
         }
         try compareStoredVersions(db, logged: logged, applied: applied, inPart: inPart, into: &report)
         try compareVisible(db, logged: logged, inPart: inPart, into: &report)
+        try compareMergeState(db, logged: logged, writers: writers, inPart: inPart, into: &report)
     }
 
-    /// The stored merge state (storage 1: `_versions`) against the log.
+    /// The registry's stored versions (`_versions`, which keeps the registry scope only) against the
+    /// log.
     private func compareStoredVersions(
         _ db: Database,
         logged: [RowKey: [String: [LoggedVersion]]],
@@ -145,6 +160,12 @@ extension Replica {
         while let row = try stored.next() {
             let rowData: Data = row["row"]
             guard inPart(rowData) else { continue }
+            guard row["scope"] as String == Commit.registryScope else {
+                report.differ(
+                    "\(row["tbl"] as String) \(Hex.encode(rowData)): a version kept outside the registry scope"
+                )
+                continue
+            }
             let table: String = row["tbl"]
             let column: String = row["col"]
             let version = try Self.cellVersion(row)
@@ -172,9 +193,110 @@ extension Replica {
                 report.differ("\(place): the stored version differs from the signed change")
             }
         }
-        let expectedCount = logged.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }
+        let expectedCount = logged.values.reduce(0) {
+            $0 + $1.values.reduce(0) { $0 + $1.count { $0.scope == Commit.registryScope } }
+        }
         if matched != expectedCount {
             report.differ("\(expectedCount - matched) applied change(s) have no valid stored version")
+        }
+    }
+
+    /// Every row's merge state (`_cells`, or `_tombs` for a row no valid version shows) against the
+    /// log: the commits it lists are the ones written to the row, every applied one among them, and
+    /// each column's heads are the ones the rule gives, winner first.
+    private func compareMergeState(
+        _ db: Database,
+        logged: [RowKey: [String: [LoggedVersion]]],
+        writers: [RowKey: Set<Int64>],
+        inPart: (Data) -> Bool,
+        into report: inout CheckReport
+    ) throws {
+        var states: [RowKey: RowState] = [:]
+        for table in tables.keys.sorted() {
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, _cells FROM \"\(table)\"")
+            while let row = try rows.next() {
+                let id: Data = row[0]
+                guard inPart(id) else { continue }
+                let place = "\(table) \(UUID(bytes16: [UInt8](id)).lowercased)"
+                guard let data = row[1] as Data? else {
+                    report.differ("\(place): the row has no merge state (_cells)")
+                    continue
+                }
+                do {
+                    states[RowKey(table: table, row: id)] = RowState(
+                        scope: "",
+                        cells: try RowCells(decoding: [UInt8](data))
+                    )
+                } catch {
+                    report.differ("\(place): its merge state (_cells) does not decode")
+                }
+            }
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT tbl, row, cells FROM _tombs") {
+            let key = RowKey(table: row[0], row: row[1])
+            guard inPart(key.row) else { continue }
+            let place = "\(key.table) \(UUID(bytes16: [UInt8](key.row)).lowercased)"
+            if states[key] != nil { report.differ("\(place): both a visible row and a tomb") }
+            do {
+                let cells = try RowCells(decoding: [UInt8](row[2] as Data))
+                if !cells.heads.isEmpty { report.differ("\(place): a tomb with heads") }
+                states[key] = RowState(scope: nil, cells: cells, isTomb: true)
+            } catch {
+                report.differ("\(place): its merge state (_tombs) does not decode")
+            }
+        }
+        for (key, state) in states.sorted(by: { a, b in
+            a.key.table != b.key.table ? a.key.table < b.key.table : a.key.row.lexicographicallyPrecedes(b.key.row)
+        }) {
+            let place = "\(key.table) \(UUID(bytes16: [UInt8](key.row)).lowercased)"
+            let listed = Set(state.cells.commits)
+            if listed.count != state.cells.commits.count { report.differ("\(place): a commit listed twice") }
+            if !listed.isSubset(of: writers[key] ?? []) {
+                report.differ("\(place): its merge state lists a commit that does not write it")
+            }
+            let columns = logged[key] ?? [:]
+            let applied = Set(columns.values.joined().map(\.k))
+            if !applied.isSubset(of: listed) {
+                report.differ("\(place): an applied commit writing it is missing from its merge state")
+            }
+            let owning = columns.values.joined().map(\.scope).min {
+                Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
+            }
+            if state.isTomb != (owning == nil) {
+                report.differ(
+                    state.isTomb ? "\(place): a tomb with applied commits" : "\(place): shown, with no applied commit"
+                )
+            }
+            var expected: [String: [RowCells.Head]] = [:]
+            if let owning {
+                for (column, versions) in columns {
+                    let heads = Merge.heads(of: versions.filter { $0.scope == owning }.map(\.version))
+                    guard !heads.isEmpty else { continue }
+                    expected[column] = heads.map { head in
+                        let k = versions.first { $0.version.commit == head.commit }!.k
+                        return RowCells.Head(
+                            commit: state.cells.commits.firstIndex(of: k) ?? -1,
+                            id: head.commit,
+                            timestamp: head.timestamp
+                        )
+                    }
+                }
+            }
+            for column in Set(expected.keys).union(state.cells.columns.keys).sorted() {
+                let stored = state.cells.columns[column] == nil ? [] : state.cells.heads(of: column)
+                if stored != (expected[column] ?? []) {
+                    report.differ(
+                        "\(place) \(column): its stored heads (\(stored.count)) differ from the rule's (\(expected[column]?.count ?? 0))"
+                    )
+                }
+            }
+        }
+        for key in Set(logged.keys).subtracting(states.keys).sorted(by: { a, b in
+            a.table != b.table ? a.table < b.table : a.row.lexicographicallyPrecedes(b.row)
+        }) {
+            report.differ(
+                "\(key.table) \(UUID(bytes16: [UInt8](key.row)).lowercased): no merge state, though applied commits write it"
+            )
         }
     }
 

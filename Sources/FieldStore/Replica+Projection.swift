@@ -27,26 +27,6 @@ extension Replica {
         return nil
     }
 
-    /// The valid versions of one cell, in the scope given.
-    static func versions(
-        _ db: Database,
-        table: String,
-        row: Data,
-        column: String,
-        scope: String
-    ) throws -> [CellVersion] {
-        let rows = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT commit_id, hlc, author, value, supersedes FROM _versions
-                    WHERE tbl = ? AND row = ? AND col = ? AND valid = 1 AND scope = ?
-                    """
-            ),
-            arguments: [table, row, column, scope]
-        )
-        return try rows.map(cellVersion)
-    }
-
     /// A `_versions` row (commit_id, hlc, author, value, supersedes) as a cell version.
     static func cellVersion(_ row: Row) throws -> CellVersion {
         let supersedesData: Data? = row["supersedes"]
@@ -66,81 +46,165 @@ extension Replica {
         )
     }
 
-    /// Recomputes the visible values of some columns of a row from the valid versions.
-    ///
-    /// A row belongs to the smallest scope (by UTF-8 order) that holds valid versions of it; versions
-    /// written in other scopes are kept but not shown (a row id reused across scopes is an anomaly).
-    /// The caller runs as the engine (`asEngine`). One query reads every valid version of the row.
-    func recompute(_ db: Database, table: String, row: Data, columns: Set<String>) throws {
-        guard let allColumns = tables[table] else { return }
-        let rows = try Row.fetchAll(
-            db.cachedStatement(
-                sql:
-                    "SELECT col, scope, commit_id, hlc, author, value, supersedes FROM _versions WHERE tbl = ? AND row = ? AND valid = 1"
-            ),
-            arguments: [table, row]
-        )
-        let owning = rows.map { $0["scope"] as String }.min { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        guard let owning else {
-            try db.cachedStatement(sql: "DELETE FROM \"\(table)\" WHERE id = ?").execute(arguments: [row])
-            try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ?").execute(arguments: [
-                table, row,
-            ])
-            return
-        }
-        var byColumn: [String: [CellVersion]] = [:]
-        for version in rows where version["scope"] as String == owning {
-            byColumn[version["col"], default: []].append(try Self.cellVersion(version))
-        }
-        let visibleScope = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT scope FROM \"\(table)\" WHERE id = ?"),
+    /// A row's place and merge state: its scope when a visible row shows it, and its `_cells` (or
+    /// its `_tombs` entry, when every version of it is excluded).
+    struct RowState {
+        var scope: String?
+        var cells = RowCells()
+        var isTomb = false
+    }
+
+    static func rowState(_ db: Database, table: String, row: Data) throws -> RowState {
+        if let visible = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT scope, _cells FROM \"\(table)\" WHERE id = ?"),
             arguments: [row]
-        )
-        var toCompute = columns
-        // Conflicts already open on this row: only those can need deleting (none for a new row).
-        let openConflicts =
-            visibleScope == nil
-            ? []
-            : Set(
-                try String.fetchAll(
-                    db.cachedStatement(sql: "SELECT col FROM _conflicts WHERE tbl = ? AND row = ?"),
-                    arguments: [table, row]
+        ) {
+            guard let data = visible[1] as Data? else {
+                throw StoreError(
+                    .database,
+                    "row \(UUID(bytes16: [UInt8](row)).lowercased) of \(table) has no merge state; run fieldlog check"
                 )
-            )
-        if visibleScope == nil {
-            try db.cachedStatement(sql: "INSERT INTO \"\(table)\"(id, scope) VALUES (?, ?)").execute(arguments: [
-                row, owning,
-            ])
-        } else if visibleScope != owning {
-            try db.cachedStatement(sql: "UPDATE \"\(table)\" SET scope = ? WHERE id = ?").execute(arguments: [
-                owning, row,
-            ])
-            toCompute = allColumns
+            }
+            return RowState(scope: visible[0], cells: try RowCells(decoding: [UInt8](data)))
         }
-        let ordered = toCompute.sorted()
-        var values: [DatabaseValue] = []
-        for column in ordered {
-            if let resolved = Merge.resolve(byColumn[column] ?? []) {
-                values.append(resolved.value.databaseValue)
-                if resolved.isConflict {
-                    try db.cachedStatement(
-                        sql: "INSERT OR REPLACE INTO _conflicts(tbl, row, col, scope) VALUES (?, ?, ?, ?)"
-                    ).execute(arguments: [table, row, column, owning])
-                } else if openConflicts.contains(column) {
-                    try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
-                        .execute(arguments: [table, row, column])
-                }
-            } else {
-                values.append(column == "deleted" ? 0.databaseValue : .null)
-                if openConflicts.contains(column) {
-                    try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
-                        .execute(arguments: [table, row, column])
-                }
+        if let data = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT cells FROM _tombs WHERE tbl = ? AND row = ?"),
+            arguments: [table, row]
+        ) {
+            return RowState(scope: nil, cells: try RowCells(decoding: [UInt8](data)), isTomb: true)
+        }
+        return RowState()
+    }
+
+    /// A commit held in the log, by its key.
+    struct LoggedCommit {
+        var signed: SignedCommit
+        var status: CommitStatus
+        var reason: String?
+    }
+
+    static func loggedCommit(
+        _ db: Database,
+        k: Int64,
+        known: [CommitID: SignedCommit] = [:],
+        cache: CommitCache? = nil
+    ) throws -> LoggedCommit? {
+        if let signed = cache?.entries[k] {
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT status, reason FROM _log WHERE k = ?"),
+                    arguments: [k]
+                )
+            else { return nil }
+            return LoggedCommit(signed: signed, status: CommitStatus(rawValue: row[0]) ?? .excluded, reason: row[1])
+        }
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, status, reason, body, signature FROM _log WHERE k = ?"),
+                arguments: [k]
+            )
+        else { return nil }
+        let id = try CommitID(bytes: [UInt8](row[0] as Data))
+        let signed =
+            try known[id]
+            ?? SignedCommit(trustedBody: [UInt8](row[3] as Data), id: id, signature: [UInt8](row[4] as Data))
+        cache?.keep(signed, at: k)
+        return LoggedCommit(signed: signed, status: CommitStatus(rawValue: row[1]) ?? .excluded, reason: row[2])
+    }
+
+    /// Decoded commits by log key, for reads that meet one commit on many rows: a registry import
+    /// writes hundreds of rows in one commit, and decoding its body once per row would make reading
+    /// them quadratic. Only commits of several changes are kept, and at most `capacity`.
+    final class CommitCache {
+        fileprivate var entries: [Int64: SignedCommit] = [:]
+        let capacity: Int
+
+        init(capacity: Int = 64) { self.capacity = capacity }
+
+        fileprivate func keep(_ signed: SignedCommit, at k: Int64) {
+            guard signed.commit.changes.count >= 16 else { return }
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[k] = signed
+        }
+    }
+
+    /// One version of a cell with the commit's key and scope.
+    struct KeyedVersion {
+        var k: Int64
+        var scope: String
+        var version: CellVersion
+    }
+
+    /// Every valid version of a row, by column: the changes to it of every commit in its merge
+    /// state that is applied now. A commit setting one cell twice counts once, its first change.
+    static func appliedVersions(
+        _ db: Database,
+        table: String,
+        row: Data,
+        cells: RowCells,
+        known: [CommitID: SignedCommit] = [:],
+        cache: CommitCache? = nil
+    ) throws -> [String: [KeyedVersion]] {
+        let id = UUID(bytes16: [UInt8](row))
+        var byColumn: [String: [KeyedVersion]] = [:]
+        for k in cells.commits {
+            guard let logged = try loggedCommit(db, k: k, known: known, cache: cache), logged.status == .applied
+            else { continue }
+            let commit = logged.signed.commit
+            for change in commit.changes where change.row == id && change.table == table {
+                if byColumn[change.column]?.contains(where: { $0.k == k }) == true { continue }
+                byColumn[change.column, default: []].append(
+                    KeyedVersion(
+                        k: k,
+                        scope: commit.scope,
+                        version: CellVersion(
+                            commit: logged.signed.id,
+                            timestamp: commit.timestamp,
+                            author: commit.author,
+                            value: change.value,
+                            supersedes: change.supersedes
+                        )
+                    )
+                )
             }
         }
-        guard !ordered.isEmpty else { return }
-        let assignments = ordered.map { "\"\($0)\" = ?" }.joined(separator: ", ")
-        try db.cachedStatement(sql: "UPDATE \"\(table)\" SET \(assignments) WHERE id = ?")
-            .execute(arguments: StatementArguments(values + [row.databaseValue]))
+        return byColumn
+    }
+
+    /// The heads of one cell, winner first, each with the value its commit wrote.
+    static func cellHeads(
+        _ db: Database,
+        table: String,
+        row: Data,
+        column: String,
+        state known: RowState? = nil,
+        cache: CommitCache? = nil
+    ) throws -> [CellVersion] {
+        let state = try known ?? rowState(db, table: table, row: row)
+        let id = UUID(bytes16: [UInt8](row))
+        var heads: [CellVersion] = []
+        for head in state.cells.heads(of: column) {
+            guard let logged = try loggedCommit(db, k: state.cells.commits[head.commit], cache: cache),
+                logged.signed.id == head.id,
+                let change = logged.signed.commit.changes.first(where: {
+                    $0.row == id && $0.table == table && $0.column == column
+                })
+            else {
+                throw StoreError(
+                    .database,
+                    "a head of \(table) \(id.lowercased) \(column) is missing from the log; run fieldlog check"
+                )
+            }
+            heads.append(
+                CellVersion(
+                    commit: head.id,
+                    timestamp: logged.signed.commit.timestamp,
+                    author: logged.signed.commit.author,
+                    value: change.value,
+                    supersedes: change.supersedes
+                )
+            )
+        }
+        return Merge.heads(of: heads)
     }
 }

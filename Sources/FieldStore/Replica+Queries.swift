@@ -55,11 +55,10 @@ extension Replica {
                 arguments = [scope]
             }
             sql += " ORDER BY scope, tbl, row, col"
+            let cache = CommitCache()
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let rowData: Data = row["row"]
-                let heads = Merge.heads(
-                    of: try Self.versions(db, table: row["tbl"], row: rowData, column: row["col"], scope: row["scope"])
-                )
+                let heads = try Self.cellHeads(db, table: row["tbl"], row: rowData, column: row["col"], cache: cache)
                 return Conflict(
                     table: row["tbl"],
                     row: UUID(bytes16: [UInt8](rowData)),
@@ -81,52 +80,71 @@ extension Replica {
                     arguments: [table, Data(row.bytes16), column]
                 )
             else { return nil }
-            let heads = Merge.heads(
-                of: try Self.versions(db, table: table, row: Data(row.bytes16), column: column, scope: scope)
-            )
+            let heads = try Self.cellHeads(db, table: table, row: Data(row.bytes16), column: column)
             return Conflict(table: table, row: row, column: column, scope: scope, heads: heads)
         }
     }
 
     /// Every version ever written to a row, oldest first, with the commit's standing.
     public func history(table: String, row: UUID) throws -> [HistoryEntry] {
-        try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT v.commit_id, v.author, v.hlc, v.seq, v.scope, v.col, v.value,
-                           COALESCE(l.status, 2) AS status, COALESCE(l.reason, x.reason) AS reason
-                    FROM _versions v
-                    JOIN _feeds f ON f.scope = v.scope AND f.author = v.author
-                    LEFT JOIN _log l ON l.k = (f.feed << 32) | v.seq AND l.id = v.commit_id
-                    LEFT JOIN _forks x ON x.feed = f.feed AND x.seq = v.seq AND x.id = v.commit_id
-                    WHERE v.tbl = ? AND v.row = ? AND (l.k IS NOT NULL OR x.id IS NOT NULL)
-                    ORDER BY v.hlc, v.author, v.col
-                    """,
-                arguments: [table, Data(row.bytes16)]
-            ).map { row in
-                HistoryEntry(
-                    commit: try CommitID(bytes: [UInt8](row["commit_id"] as Data)),
-                    author: try PublicKey(bytes: [UInt8](row["author"] as Data)),
-                    timestamp: Timestamp(rawValue: UInt64(bitPattern: row["hlc"] as Int64)),
-                    sequence: UInt64(row["seq"] as Int64),
-                    scope: row["scope"],
-                    column: row["col"],
-                    value: Value(databaseValue: row["value"] as DatabaseValue),
-                    status: CommitStatus(rawValue: row["status"]) ?? .excluded,
-                    reason: row["reason"]
+        try database.read { db in try Self.history(db, table: table, row: Data(row.bytes16)) }
+    }
+
+    /// `history(table:row:)` inside the caller's transaction: the changes to the row of every commit
+    /// its merge state lists (every commit ever applied to it), decoded from their bodies, in the
+    /// order of time, author and column.
+    static func history(
+        _ db: Database,
+        table: String,
+        row: Data,
+        cache: CommitCache? = nil
+    ) throws -> [HistoryEntry] {
+        let state = try rowState(db, table: table, row: row)
+        let id = UUID(bytes16: [UInt8](row))
+        var entries: [HistoryEntry] = []
+        for k in state.cells.commits {
+            guard let logged = try loggedCommit(db, k: k, cache: cache) else { continue }
+            let commit = logged.signed.commit
+            var seen: Set<String> = []
+            for change in commit.changes where change.row == id && change.table == table {
+                guard seen.insert(change.column).inserted else { continue }
+                entries.append(
+                    HistoryEntry(
+                        commit: logged.signed.id,
+                        author: commit.author,
+                        timestamp: commit.timestamp,
+                        sequence: commit.sequence,
+                        scope: commit.scope,
+                        column: change.column,
+                        value: change.value,
+                        status: logged.status,
+                        reason: logged.reason
+                    )
                 )
             }
         }
+        return entries.sorted { a, b in
+            if a.timestamp != b.timestamp { return a.timestamp < b.timestamp }
+            if a.author != b.author { return a.author.bytes.lexicographicallyPrecedes(b.author.bytes) }
+            return Array(a.column.utf8).lexicographicallyPrecedes(Array(b.column.utf8))
+        }
     }
 
-    /// Which replicated table holds a row with this id, if any.
+    /// Which replicated table holds a row with this id, if any (a visible row, or one every version
+    /// of which is excluded).
     public func table(containing row: UUID) throws -> String? {
         try database.read { db in
-            try String.fetchOne(
-                db,
-                sql: "SELECT tbl FROM _versions WHERE row = ? LIMIT 1",
-                arguments: [Data(row.bytes16)]
+            let id = Data(row.bytes16)
+            for table in tables.keys.sorted() {
+                let found = try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM \"\(table)\" WHERE id = ?)"),
+                    arguments: [id]
+                )
+                if found == true { return table }
+            }
+            return try String.fetchOne(
+                db.cachedStatement(sql: "SELECT tbl FROM _tombs WHERE row = ? LIMIT 1"),
+                arguments: [id]
             )
         }
     }
@@ -212,7 +230,14 @@ extension Replica {
     }
 
     /// `digest(scope:)` inside the caller's transaction (the storage upgrade compares them).
-    static func digest(_ db: Database, tables: [String: Set<String>], scope: String) throws -> String {
+    /// - Parameter layout: where the conflicts' heads are read (storage 3's `_cells`; the storage
+    ///   upgrade reads storage 2's `_versions` before it).
+    static func digest(
+        _ db: Database,
+        tables: [String: Set<String>],
+        scope: String,
+        layout: MergeStateLayout = .cells
+    ) throws -> String {
         let hasher = BLAKE2b.Hasher()
         hasher.update(field: "fieldlog scope digest v1")
         hasher.update(field: scope)
@@ -249,10 +274,22 @@ extension Replica {
             hasher.update(field: conflict["tbl"])
             hasher.update([UInt8](row))
             hasher.update(field: conflict["col"])
-            let heads = Merge.heads(
-                of: try Self.versions(db, table: conflict["tbl"], row: row, column: conflict["col"], scope: scope)
-            )
-            for head in heads.map(\.commit).sorted() { hasher.update(head.bytes) }
+            let heads: [CommitID]
+            switch layout {
+            case .cells:
+                heads = try rowState(db, table: conflict["tbl"], row: row).cells.heads(of: conflict["col"]).map(\.id)
+            case .versions:
+                heads = Merge.heads(
+                    of: try Self.storage2Versions(
+                        db,
+                        table: conflict["tbl"],
+                        row: row,
+                        column: conflict["col"],
+                        scope: scope
+                    )
+                ).map(\.commit)
+            }
+            for head in heads.sorted() { hasher.update(head.bytes) }
         }
         return Hex.encode(hasher.finalize())
     }

@@ -38,7 +38,18 @@ struct FeedRecord {
 
 extension Replica {
     /// The storage layout this build reads and writes (`docs/storage.md`).
-    static let storageVersion = 2
+    static let storageVersion = 3
+
+    /// Storage 3's addition: the merge state of rows no valid version shows (every commit that
+    /// wrote them excluded), which no visible row holds. A visible row keeps its own in `_cells`.
+    static let storage3Tables = """
+        CREATE TABLE _tombs(
+            tbl TEXT NOT NULL,
+            row BLOB NOT NULL,
+            cells BLOB NOT NULL,
+            PRIMARY KEY(tbl, row)
+        ) WITHOUT ROWID;
+        """
 
     /// Storage 2's commit tables. `_commits` is a read-only view of every stored commit with the
     /// columns storage 1's table had: the rare reads (checks, counts, listings) use it, and a build
@@ -93,8 +104,9 @@ extension Replica {
             FROM _forks x JOIN _feeds f ON f.feed = x.feed;
         """
 
-    /// Brings the commit tables to `storageVersion`: creates them in a new replica, or migrates a
-    /// replica of storage 1 in the caller's transaction. Refuses a replica of a later storage.
+    /// Brings the engine's tables to `storageVersion`: creates them in a new replica, or migrates a
+    /// replica of storage 1 or 2 in the caller's transaction (1 → 2 → 3). Refuses a replica of a
+    /// later storage.
     static func upgradeStorage(_ db: Database, tables: [String: Set<String>]) throws {
         if let stored = try meta(db, "storage_version").flatMap({ Int($0) }) {
             guard stored <= storageVersion else {
@@ -110,10 +122,14 @@ extension Replica {
                 db,
                 sql: "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_commits')"
             ) ?? false
+        let stored = try meta(db, "storage_version").flatMap({ Int($0) })
         if hasStorage1 {
             try migrateStorage1(db, tables: tables)
+            try migrateStorage2(db, tables: tables)
+        } else if stored == 2 {
+            try migrateStorage2(db, tables: tables)
         } else {
-            try db.execute(sql: storage2Tables)
+            try db.execute(sql: storage2Tables + storage3Tables)
         }
         try setMeta(db, "storage_version", String(storageVersion))
     }
@@ -124,7 +140,7 @@ extension Replica {
     /// replica shows is taken before and after (`StorageFingerprint`); any difference throws, and
     /// the caller's transaction rolls everything back.
     static func migrateStorage1(_ db: Database, tables: [String: Set<String>]) throws {
-        let before = try StorageFingerprint(db, tables: tables)
+        let before = try StorageFingerprint(db, tables: tables, layout: .versions)
         if let seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM _commits"), seq > Int64(LogKey.maxSequence) {
             throw StoreError(
                 .database,
@@ -162,7 +178,7 @@ extension Replica {
                 """
         )
         for table in tables.keys.sorted() { try installGuards(db, table: table) }
-        let after = try StorageFingerprint(db, tables: tables)
+        let after = try StorageFingerprint(db, tables: tables, layout: .versions)
         if let difference = before.firstDifference(from: after) {
             throw StoreError(
                 .database,
@@ -170,6 +186,101 @@ extension Replica {
             )
         }
     }
+
+    /// Storage 2 → 3, in place: each row's merge state (the commits applied to it and its cells'
+    /// heads) is computed from `_versions` and kept in the row's `_cells` (or in `_tombs` for a row
+    /// no valid version shows), and `_versions` keeps the registry scope only. What the replica
+    /// shows, every row's history included, is taken before and after; any difference throws, and
+    /// the caller's transaction rolls everything back.
+    static func migrateStorage2(_ db: Database, tables: [String: Set<String>]) throws {
+        let before = try StorageFingerprint(db, tables: tables, layout: .versions, histories: true)
+        try db.execute(sql: storage3Tables)
+        let versions = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT v.tbl, v.row, v.col, v.commit_id, v.hlc, v.author, v.value, v.supersedes, v.valid, v.scope,
+                       (f.feed << 32) | v.seq AS k
+                FROM _versions v JOIN _feeds f ON f.scope = v.scope AND f.author = v.author
+                ORDER BY v.tbl, v.row
+                """
+        )
+        var current: RowKey?
+        var rows: [(k: Int64, scope: String, column: String, valid: Bool, version: CellVersion)] = []
+        func flush() throws {
+            guard let key = current, tables[key.table] != nil else { return }
+            var cells = RowCells()
+            for k in Set(rows.map(\.k)).sorted() { cells.insert(commit: k) }
+            let valid = rows.filter(\.valid)
+            let owning = valid.map(\.scope).min { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            if let owning {
+                for column in Set(valid.map(\.column)).sorted() {
+                    let inScope = valid.filter { $0.column == column && $0.scope == owning }
+                    let heads = Merge.heads(of: inScope.map(\.version)).map { head in
+                        RowCells.Head(
+                            commit: cells.commits.firstIndex(
+                                of: inScope.first { $0.version.commit == head.commit }!.k
+                            )!,
+                            id: head.commit,
+                            timestamp: head.timestamp
+                        )
+                    }
+                    cells.setHeads(column, heads)
+                }
+            }
+            let encoded = Data(cells.encoded())
+            try asEngine(db) {
+                try db.cachedStatement(sql: "UPDATE \"\(key.table)\" SET _cells = ? WHERE id = ?")
+                    .execute(arguments: [encoded, key.row])
+            }
+            if db.changesCount == 0 {
+                try db.cachedStatement(sql: "INSERT INTO _tombs(tbl, row, cells) VALUES (?, ?, ?)")
+                    .execute(arguments: [key.table, key.row, encoded])
+            }
+        }
+        while let row = try versions.next() {
+            let key = RowKey(table: row[0], row: row[1])
+            if key != current {
+                try flush()
+                current = key
+                rows = []
+            }
+            rows.append((row["k"], row["scope"], row["col"], row["valid"] as Int == 1, try cellVersion(row)))
+        }
+        try flush()
+        try db.execute(sql: "DELETE FROM _versions WHERE scope <> 'registry'")
+        let after = try StorageFingerprint(db, tables: tables, layout: .cells, histories: true)
+        if let difference = before.firstDifference(from: after) {
+            throw StoreError(
+                .database,
+                "upgrading this replica's storage would change \(difference); nothing was changed: keep it with the previous fieldlog and report it"
+            )
+        }
+    }
+
+    /// Storage 2's valid versions of one cell in one scope (the upgrade reads them before it).
+    static func storage2Versions(
+        _ db: Database,
+        table: String,
+        row: Data,
+        column: String,
+        scope: String
+    ) throws -> [CellVersion] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT commit_id, hlc, author, value, supersedes FROM _versions
+                    WHERE tbl = ? AND row = ? AND col = ? AND valid = 1 AND scope = ?
+                    """
+            ),
+            arguments: [table, row, column, scope]
+        ).map(cellVersion)
+    }
+}
+
+/// Where a layout keeps each cell's heads: storage 1 and 2 in `_versions`, storage 3 in `_cells`.
+enum MergeStateLayout {
+    case versions
+    case cells
 }
 
 /// What a replica shows, whatever its storage: commits by status, the feeds, every stored commit
@@ -181,8 +292,14 @@ struct StorageFingerprint: Equatable {
     var feeds: [String] = []
     var commits = ""
     var digests: [String: String] = [:]
+    var histories = ""
 
-    init(_ db: Database, tables: [String: Set<String>]) throws {
+    init(
+        _ db: Database,
+        tables: [String: Set<String>],
+        layout: MergeStateLayout,
+        histories withHistories: Bool = false
+    ) throws {
         for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM _commits GROUP BY status") {
             counts[row[0]] = row[1]
         }
@@ -210,7 +327,67 @@ struct StorageFingerprint: Equatable {
         }
         commits = Hex.encode(hasher.finalize())
         let scopes = try String.fetchAll(db, sql: "SELECT DISTINCT scope FROM _commits WHERE status = 0")
-        for scope in scopes { digests[scope] = try Replica.digest(db, tables: tables, scope: scope) }
+        for scope in scopes {
+            digests[scope] = try Replica.digest(db, tables: tables, scope: scope, layout: layout)
+        }
+        if withHistories { histories = try Self.histories(db, tables: tables, layout: layout) }
+    }
+
+    /// A hash of every row's history (`Replica.history`), read from the layout's own tables.
+    static func histories(_ db: Database, tables: [String: Set<String>], layout: MergeStateLayout) throws -> String {
+        let hasher = BLAKE2b.Hasher()
+        func add(_ table: String, _ row: Data, _ entry: HistoryEntry) {
+            hasher.update(
+                field:
+                    "\(table) \(Hex.encode(row)) \(entry.commit.hex) \(entry.author.hex) \(entry.timestamp.rawValue) \(entry.sequence) \(entry.scope) \(entry.column) \(entry.value) \(entry.status.rawValue) \(entry.reason ?? "-")"
+            )
+        }
+        switch layout {
+        case .versions:
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT v.tbl, v.row, v.commit_id, v.author, v.hlc, v.seq, v.scope, v.col, v.value,
+                           COALESCE(l.status, 2) AS status, COALESCE(l.reason, x.reason) AS reason
+                    FROM _versions v
+                    JOIN _feeds f ON f.scope = v.scope AND f.author = v.author
+                    LEFT JOIN _log l ON l.k = (f.feed << 32) | v.seq AND l.id = v.commit_id
+                    LEFT JOIN _forks x ON x.feed = f.feed AND x.seq = v.seq AND x.id = v.commit_id
+                    WHERE l.k IS NOT NULL OR x.id IS NOT NULL
+                    ORDER BY v.tbl, v.row, v.hlc, v.author, v.col
+                    """
+            )
+            while let row = try rows.next() {
+                add(
+                    row[0],
+                    row[1],
+                    HistoryEntry(
+                        commit: try CommitID(bytes: [UInt8](row[2] as Data)),
+                        author: try PublicKey(bytes: [UInt8](row[3] as Data)),
+                        timestamp: Timestamp(rawValue: UInt64(bitPattern: row[4] as Int64)),
+                        sequence: UInt64(row[5] as Int64),
+                        scope: row[6],
+                        column: row[7],
+                        value: Value(databaseValue: row[8] as DatabaseValue),
+                        status: CommitStatus(rawValue: row[9]) ?? .excluded,
+                        reason: row[10]
+                    )
+                )
+            }
+        case .cells:
+            let cache = Replica.CommitCache()
+            for table in tables.keys.sorted() {
+                let ids = try Data.fetchAll(
+                    db,
+                    sql: "SELECT id FROM \"\(table)\" UNION SELECT row FROM _tombs WHERE tbl = ? ORDER BY 1",
+                    arguments: [table]
+                )
+                for id in ids {
+                    for entry in try Replica.history(db, table: table, row: id, cache: cache) { add(table, id, entry) }
+                }
+            }
+        }
+        return Hex.encode(hasher.finalize())
     }
 
     /// The first thing that differs, in words, or nil.
@@ -221,6 +398,7 @@ struct StorageFingerprint: Equatable {
         for scope in Set(digests.keys).union(other.digests.keys).sorted() where digests[scope] != other.digests[scope] {
             return "the digest of scope \(scope)"
         }
+        if histories != other.histories { return "the history of some row" }
         return nil
     }
 }

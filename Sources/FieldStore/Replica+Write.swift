@@ -91,6 +91,8 @@ extension Replica {
     private func commit(_ batch: WriteBatch, scope: String, as key: SigningKey, _ db: Database) throws -> CommitID? {
         try Self.asEngine(db) { () throws -> CommitID? in
             var changes: [Change] = []
+            // Each row's scope and merge state, read once per row of the batch.
+            var states: [WriteBatch.Cell: RowState] = [:]
             for cell in batch.order {
                 let value = batch.cells[cell]!
                 let change = Change(table: cell.table, row: cell.row, column: cell.column, value: value)
@@ -100,17 +102,17 @@ extension Replica {
                     continue
                 }
                 let rowData = Data(cell.row.bytes16)
-                if let owner = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT scope FROM \"\(cell.table)\" WHERE id = ?"),
-                    arguments: [rowData]
-                ), owner != scope {
+                let rowCell = WriteBatch.Cell(table: cell.table, row: cell.row, column: "")
+                let state = try states[rowCell] ?? Self.rowState(db, table: cell.table, row: rowData)
+                states[rowCell] = state
+                if let owner = state.scope, owner != scope {
                     throw StoreError(
                         .notAuthorized,
                         "row \(cell.row.lowercased) of \(cell.table) belongs to scope \(owner), not \(scope)"
                     )
                 }
-                let versions = try Self.versions(db, table: cell.table, row: rowData, column: cell.column, scope: scope)
-                let resolved = Merge.resolve(versions)
+                let heads = try Self.cellHeads(db, table: cell.table, row: rowData, column: cell.column, state: state)
+                let resolved = Merge.resolve(heads)
                 if let resolved, !resolved.isConflict, resolved.value == value { continue }
                 changes.append(
                     Change(

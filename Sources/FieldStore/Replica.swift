@@ -197,7 +197,14 @@ public final class Replica: Sendable {
             )
         )
         for name in names {
-            let columns = try db.columns(in: name).map(\.name)
+            // The engine's own columns (`_cells`: the row's merge state) begin with `_`: not
+            // replicated, not validated, not in digests or exports.
+            var allColumns = try db.columns(in: name).map(\.name)
+            if !allColumns.contains("_cells") {
+                try db.execute(sql: "ALTER TABLE \"\(name)\" ADD COLUMN _cells BLOB")
+                allColumns.append("_cells")
+            }
+            let columns = allColumns.filter { !$0.hasPrefix("_") }
             guard columns.starts(with: ["id", "scope", "deleted"]) else {
                 throw StoreError(
                     .database,

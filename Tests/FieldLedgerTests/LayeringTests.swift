@@ -47,7 +47,7 @@ import Testing
         for module in ["FieldLedger", "FieldSync", "FieldExport", "fieldlog"] {
             for file in try Self.swiftFiles(in: Self.sources.appendingPathComponent(module)) {
                 let text = try String(contentsOf: file, encoding: .utf8)
-                for table in ["_conflicts", "_versions", "_commits", "_feeds", "_meta", "_log", "_forks"] {
+                for table in ["_conflicts", "_versions", "_commits", "_feeds", "_meta", "_log", "_forks", "_tombs"] {
                     #expect(!text.contains("FROM \(table)"), "\(module)/\(file.lastPathComponent) reads \(table)")
                 }
             }

@@ -86,15 +86,26 @@ enum LedgerFixture {
         return try Facts.read(county.operatorLedger, clock: county.clock.now)
     }
 
-    static func copy() throws -> String {
+    /// The fixture written by the code of storage `storage` (`Fixtures/storage-N`, same scenario).
+    static func folder(storage: Int) -> URL {
+        folder.deletingLastPathComponent().appendingPathComponent("storage-\(storage)")
+    }
+
+    static func copy(storage: Int = 1) throws -> String {
         let folder = NSTemporaryDirectory() + "fieldlog-ledger-fixture-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: database.path, toPath: folder + "/ledger.sqlite")
+        try FileManager.default.copyItem(
+            atPath: Self.folder(storage: storage).appendingPathComponent("ledger.sqlite").path,
+            toPath: folder + "/ledger.sqlite"
+        )
         return folder + "/ledger.sqlite"
     }
 
-    static func facts() throws -> Facts {
-        try JSONDecoder().decode(Facts.self, from: Data(contentsOf: factsFile))
+    static func facts(storage: Int = 1) throws -> Facts {
+        try JSONDecoder().decode(
+            Facts.self,
+            from: Data(contentsOf: folder(storage: storage).appendingPathComponent("ledger-facts.json"))
+        )
     }
 
     static func open(_ path: String, clock: UInt64) throws -> Ledger {
@@ -105,31 +116,48 @@ enum LedgerFixture {
 }
 
 @Suite struct LedgerFixtureTests {
-    /// `FIELDLOG_WRITE_STORAGE_FIXTURE=1 swift test --filter LedgerFixtureTests` wrote the files.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIELDLOG_WRITE_STORAGE_FIXTURE"] == "1"))
+    /// `FIELDLOG_WRITE_STORAGE_FIXTURE=N swift test --filter LedgerFixtureTests`, run by a build of
+    /// storage N before the layout changes, wrote `Fixtures/storage-N` with that build's code.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIELDLOG_WRITE_STORAGE_FIXTURE"] != nil))
     func writeTheFixture() throws {
+        let storage = Int(ProcessInfo.processInfo.environment["FIELDLOG_WRITE_STORAGE_FIXTURE"] ?? "") ?? 0
+        let target = LedgerFixture.folder(storage: storage).appendingPathComponent("ledger.sqlite")
         let folder = NSTemporaryDirectory() + "fieldlog-ledger-fixture-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let facts = try LedgerFixture.write(to: folder + "/ledger.sqlite")
-        try FileManager.default.createDirectory(at: LedgerFixture.folder, withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(at: LedgerFixture.database)
+        try FileManager.default.createDirectory(
+            at: target.deletingLastPathComponent(),
+            withIntermediateDirectories: true
+        )
+        try? FileManager.default.removeItem(at: target)
         let queue = try DatabaseQueue(path: folder + "/ledger.sqlite")
         try queue.writeWithoutTransaction { db in
-            try db.execute(sql: "VACUUM INTO ?", arguments: [LedgerFixture.database.path])
+            try db.execute(sql: "VACUUM INTO ?", arguments: [target.path])
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(facts).write(to: LedgerFixture.factsFile)
+        try encoder.encode(facts).write(
+            to: target.deletingLastPathComponent().appendingPathComponent("ledger-facts.json")
+        )
     }
 
     /// The checked-in ledger replica reads as the code that wrote it read it, passes the check,
     /// and takes the next step of the workflow.
     @Test func theStorage1LedgerReadsAsItWasWritten() throws {
-        let expected = try LedgerFixture.facts()
+        try readsAsItWasWritten(storage: 1)
+    }
+
+    /// The same county written by the storage-2 code (upgrade 2 → 3).
+    @Test func theStorage2LedgerReadsAsItWasWritten() throws {
+        try readsAsItWasWritten(storage: 2)
+    }
+
+    func readsAsItWasWritten(storage: Int) throws {
+        let expected = try LedgerFixture.facts(storage: storage)
         #expect(expected.commits.allSatisfy { $0 > 0 })
         #expect(expected.conflicts.count == 1)
-        let path = try LedgerFixture.copy()
+        let path = try LedgerFixture.copy(storage: storage)
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let ledger = try LedgerFixture.open(path, clock: expected.clock)
         #expect(try LedgerFixture.Facts.read(ledger, clock: expected.clock) == expected)

@@ -35,10 +35,10 @@ import Testing
         #expect(try a.replica.conflictCount() == 1)
     }
 
-    @Test func theCheckedInStorage1ReplicaIsClean() throws {
-        let path = try StorageFixture.copy()
+    @Test(arguments: [1, 2]) func theCheckedInStorage1ReplicaIsClean(storage: Int) throws {
+        let path = try StorageFixture.copy(storage: storage)
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        let expected = try StorageFixture.facts()
+        let expected = try StorageFixture.facts(storage: storage)
         let opened = try TestReplica.make(
             root: StorageFixture.root,
             clock: ManualClock(expected.clock),

@@ -398,13 +398,17 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         _ = try TestReplica.make(root: root, path: path)
         try DatabaseQueue(path: path).write { db in
-            try db.execute(sql: "UPDATE _meta SET value = '3' WHERE key = 'storage_version'")
+            try db.execute(
+                sql: "UPDATE _meta SET value = ? WHERE key = 'storage_version'",
+                arguments: [String(Replica.storageVersion + 1)]
+            )
         }
         let error = #expect(throws: StoreError.self) { _ = try TestReplica.make(root: root, path: path) }
-        #expect(error?.message.contains("storage 3; this build reads 2") == true, "\(String(describing: error))")
+        let later = "storage \(Replica.storageVersion + 1); this build reads \(Replica.storageVersion)"
+        #expect(error?.message.contains(later) == true, "\(String(describing: error))")
         let stored = try DatabaseQueue(path: path).read { db in
             try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = 'storage_version'")
         }
-        #expect(stored == "3")
+        #expect(stored == String(Replica.storageVersion + 1))
     }
 }

@@ -19,6 +19,12 @@ enum StorageFixture {
     static let database = folder.appendingPathComponent("replica.sqlite")
     static let factsFile = folder.appendingPathComponent("facts.json")
 
+    /// The fixture written by the code of storage `storage` (`Fixtures/storage-N`): storage 1's
+    /// since this file was added, storage 2's since storage 3 was built (same scenario).
+    static func folder(storage: Int) -> URL {
+        folder.deletingLastPathComponent().appendingPathComponent("storage-\(storage)")
+    }
+
     static func key(_ byte: UInt8) -> SigningKey { try! SigningKey(seed: [UInt8](repeating: byte, count: 32)) }
     static let root = key(1)
     static let local = key(2)
@@ -177,43 +183,61 @@ enum StorageFixture {
     }
 
     /// A copy of the fixture in a folder of its own.
-    static func copy() throws -> String {
-        let path = temporaryPath("storage-1.sqlite")
-        try FileManager.default.copyItem(atPath: database.path, toPath: path)
+    static func copy(storage: Int = 1) throws -> String {
+        let path = temporaryPath("storage-\(storage).sqlite")
+        try FileManager.default.copyItem(
+            atPath: folder(storage: storage).appendingPathComponent("replica.sqlite").path,
+            toPath: path
+        )
         return path
     }
 
-    static func facts() throws -> Facts {
-        try JSONDecoder().decode(Facts.self, from: Data(contentsOf: factsFile))
+    static func facts(storage: Int = 1) throws -> Facts {
+        try JSONDecoder().decode(
+            Facts.self,
+            from: Data(contentsOf: folder(storage: storage).appendingPathComponent("facts.json"))
+        )
     }
 }
 
 @Suite struct StorageFixtureTests {
-    /// `FIELDLOG_WRITE_STORAGE_FIXTURE=1 swift test --filter StorageFixtureTests` wrote the files
-    /// (at the commit that added them, with that commit's storage code).
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIELDLOG_WRITE_STORAGE_FIXTURE"] == "1"))
+    /// `FIELDLOG_WRITE_STORAGE_FIXTURE=N swift test --filter StorageFixtureTests`, run by a build
+    /// of storage N before the layout changes, wrote `Fixtures/storage-N` with that build's code.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["FIELDLOG_WRITE_STORAGE_FIXTURE"] != nil))
     func writeTheFixture() throws {
+        let storage = Int(ProcessInfo.processInfo.environment["FIELDLOG_WRITE_STORAGE_FIXTURE"] ?? "") ?? 0
+        let folder = StorageFixture.folder(storage: storage)
+        let database = folder.appendingPathComponent("replica.sqlite")
         let path = temporaryPath("replica.sqlite")
         let facts = try StorageFixture.write(to: path)
-        try FileManager.default.createDirectory(at: StorageFixture.folder, withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(at: StorageFixture.database)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: database)
         // One file, no WAL beside it: VACUUM INTO writes a compact copy in rollback mode.
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
-            try db.execute(sql: "VACUUM INTO ?", arguments: [StorageFixture.database.path])
+            try db.execute(sql: "VACUUM INTO ?", arguments: [database.path])
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(facts).write(to: StorageFixture.factsFile)
+        try encoder.encode(facts).write(to: folder.appendingPathComponent("facts.json"))
     }
 
     /// The checked-in replica opens and reads exactly as the code that wrote it read it.
     @Test func theStorage1ReplicaReadsAsItWasWritten() throws {
-        let expected = try StorageFixture.facts()
+        try readsAsItWasWritten(storage: 1)
+    }
+
+    /// The same scenario written by the storage-2 code reads as that code read it (upgrade 2 → 3).
+    @Test func theStorage2ReplicaReadsAsItWasWritten() throws {
+        try readsAsItWasWritten(storage: 2)
+    }
+
+    func readsAsItWasWritten(storage: Int) throws {
+        let expected = try StorageFixture.facts(storage: storage)
         #expect(expected.counts.allSatisfy { $0 > 0 })
         #expect(!expected.conflicts.isEmpty)
         #expect(expected.feeds.contains { $0.forkedAt != nil })
-        let path = try StorageFixture.copy()
+        let path = try StorageFixture.copy(storage: storage)
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let clock = ManualClock(expected.clock)
         let opened = try TestReplica.make(
@@ -261,14 +285,17 @@ enum StorageFixture {
             )
         }
         let plain = try plainConnection(path)
-        let (version, commitsType, logCount) = try plain.read { db in
+        let (version, commitsType, logCount, dataVersions) = try plain.read { db in
             (
                 try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = 'storage_version'"),
                 try String.fetchOne(db, sql: "SELECT type FROM sqlite_master WHERE name = '_commits'"),
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _log") ?? 0
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _log") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _versions WHERE scope <> 'registry'") ?? -1
             )
         }
-        #expect(version == "2")
+        #expect(version == String(Replica.storageVersion))
+        // Storage 3: the data scopes' merge state is inline in the rows, `_versions` is the registry's.
+        #expect(dataVersions == 0)
         #expect(commitsType == "view")
         #expect(logCount > 0)
         // What a storage-1 build runs first on opening a replica fails, and changes nothing.
@@ -306,10 +333,10 @@ enum StorageFixture {
 
     /// The old replica's bundle export (byte for byte the one the storage-1 code exported: the
     /// facts hold its hash) imported into a new replica gives the digests the upgrade in place gave.
-    @Test func aBundleOfTheOldReplicaGivesTheDigestsOfTheUpgradeInPlace() throws {
-        let path = try StorageFixture.copy()
+    @Test(arguments: [1, 2]) func aBundleOfTheOldReplicaGivesTheDigestsOfTheUpgradeInPlace(storage: Int) throws {
+        let path = try StorageFixture.copy(storage: storage)
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        let expected = try StorageFixture.facts()
+        let expected = try StorageFixture.facts(storage: storage)
         let upgraded = try TestReplica.make(
             root: StorageFixture.root,
             clock: ManualClock(expected.clock),
@@ -363,5 +390,42 @@ enum StorageFixture {
         }
         #expect(commitsType == "table")
         #expect(version == nil)
+    }
+
+    /// A storage-2 replica whose merge state the upgrade would not carry over whole (here a version
+    /// moved to a column its commit never wrote, behind the engine's back, so the row's history
+    /// would change) is left exactly as it was: still storage 2, no `_tombs`, no `_cells`.
+    @Test func anUpgradeFromStorage2ThatWouldChangeAHistoryIsRolledBack() throws {
+        let path = try StorageFixture.copy(storage: 2)
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let expected = try StorageFixture.facts(storage: 2)
+        try plainConnection(path).write { db in
+            try db.execute(
+                sql: """
+                    UPDATE _versions SET col = 'ghost' WHERE (tbl, row, col, commit_id) =
+                        (SELECT tbl, row, col, commit_id FROM _versions WHERE scope = 's1' AND col = 'body' LIMIT 1)
+                    """
+            )
+            #expect(db.changesCount == 1)
+        }
+        let error = #expect(throws: StoreError.self) {
+            _ = try TestReplica.make(
+                root: StorageFixture.root,
+                clock: ManualClock(expected.clock),
+                policy: GrantPolicy(),
+                path: path
+            )
+        }
+        #expect(error?.message.contains("the history of some row") == true, "\(String(describing: error))")
+        #expect(error?.message.contains("nothing was changed") == true)
+        let (tombs, cells, version) = try plainConnection(path).read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name = '_tombs'"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pragma_table_info('notes') WHERE name = '_cells'"),
+                try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = 'storage_version'")
+            )
+        }
+        #expect(tombs == 0 && cells == 0)
+        #expect(version == "2")
     }
 }

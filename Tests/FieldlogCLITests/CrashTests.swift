@@ -1,9 +1,10 @@
 import FieldCrypto
 import FieldLedger
-import FieldStore
 import Foundation
 import GRDB
 import Testing
+
+@testable import FieldStore
 
 /// A `fieldlog bundle import` killed with SIGKILL at random points leaves a database that passes
 /// `PRAGMA integrity_check`, holds no partial commit, and converges on the next import.
@@ -108,23 +109,40 @@ import Testing
         try queue.read { db in
             let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
             #expect(integrity == ["ok"], "seed \(seed) round \(round): \(integrity)")
-            // Every applied commit has all its cell versions, and no version lacks its commit.
-            let applied = try Row.fetchAll(db, sql: "SELECT id, body FROM _commits WHERE status = 0")
+            // Every applied commit is in the merge state of every row it writes, and no row's merge
+            // state lists a commit the log lacks.
+            func cells(_ table: String, _ row: Data) throws -> RowCells? {
+                let data =
+                    try Data.fetchOne(db, sql: "SELECT _cells FROM \"\(table)\" WHERE id = ?", arguments: [row])
+                    ?? Data.fetchOne(
+                        db,
+                        sql: "SELECT cells FROM _tombs WHERE tbl = ? AND row = ?",
+                        arguments: [table, row]
+                    )
+                return try data.map { try RowCells(decoding: [UInt8]($0)) }
+            }
+            let applied = try Row.fetchAll(db, sql: "SELECT k, body FROM _log WHERE status = 0")
             for row in applied {
                 let commit = try CommitCodec.decode([UInt8](row["body"] as Data))
-                let versions =
-                    try Int.fetchOne(
-                        db,
-                        sql: "SELECT COUNT(*) FROM _versions WHERE commit_id = ?",
-                        arguments: [row["id"] as Data]
-                    ) ?? -1
-                #expect(versions == commit.changes.count, "seed \(seed) round \(round): partial commit")
+                var listed = 0
+                for change in commit.changes {
+                    let state = try cells(change.table, Data(change.row.bytes16))
+                    if state?.commits.contains(row["k"] as Int64) == true { listed += 1 }
+                }
+                #expect(listed == commit.changes.count, "seed \(seed) round \(round): partial commit")
             }
-            let orphans = try Int.fetchOne(
+            let logged = Set(try Int64.fetchAll(db, sql: "SELECT k FROM _log"))
+            var orphans = 0
+            let tables = try String.fetchAll(
                 db,
                 sql:
-                    "SELECT COUNT(*) FROM _versions v WHERE NOT EXISTS (SELECT 1 FROM _commits c WHERE c.id = v.commit_id)"
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'"
             )
+            for table in tables {
+                for data in try Data.fetchAll(db, sql: "SELECT _cells FROM \"\(table)\"") {
+                    orphans += try RowCells(decoding: [UInt8](data)).commits.filter { !logged.contains($0) }.count
+                }
+            }
             #expect(orphans == 0, "seed \(seed) round \(round)")
             let visits = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM visits") ?? -1
             let visitCommits =

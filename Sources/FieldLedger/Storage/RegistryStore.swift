@@ -54,7 +54,10 @@ extension LedgerStore {
         try Row.fetchOne(db, sql: "SELECT * FROM \"\(table)\" WHERE id = ?", arguments: [Data(id.bytes16)]).map {
             row in
             var cells: [String: Value] = [:]
-            for column in row.columnNames { cells[column] = Value(databaseValue: row[column] as DatabaseValue) }
+            // Columns beginning with `_` are the engine's (the row's merge state), not cells.
+            for column in row.columnNames where !column.hasPrefix("_") {
+                cells[column] = Value(databaseValue: row[column] as DatabaseValue)
+            }
             return cells
         }
     }
