@@ -210,6 +210,7 @@ func runMerge(_ county: SyntheticCounty, _ options: Options, _ report: inout Ben
                 "commits per second": Double(county.commitCount) / FieldlogBench.median(runs), "peak RSS MB": peak,
                 "raw upserts s": FieldlogBench.median(upsertTimes),
                 "decode + verify s (1 core)": FieldlogBench.median(verifyTimes),
+                "merged replica MB": fileMB(hubPath),
             ]
         )
     )

@@ -125,7 +125,7 @@ if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries"
     defer {
         try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: hubPath).deletingLastPathComponent().path)
     }
-    // 8. The storage upgrade of the same county, in storage 1's layout.
+    // 8. The storage upgrade of the same county, in storage 2's layout.
     if wanted("upgrade") { try runStorageUpgrade(county, hubPath: hubPath, options, &report) }
     // 3 and 4. Initial sync over HTTP, and a sync with nothing new.
     if wanted("sync") { report = try await runInitialSync(county, hubPath: hubPath, options, report) }
