@@ -37,6 +37,8 @@ struct Integrator {
     var storedClock: Timestamp?
     /// Commits of many changes decoded for the slow path, by log key (`Replica.CommitCache`).
     let commitCache = Replica.CommitCache()
+    /// Feeds whose head this transaction raised, written once each by `finish`.
+    var raisedHeads: Set<FeedKey> = []
     /// Feeds read in this transaction: their local numbers and fork points.
     var feeds: [FeedKey: FeedRecord] = [:]
 
@@ -222,9 +224,10 @@ struct Integrator {
         if let feed = try feed(commit.author, commit.scope) {
             number = feed.number
             if raisesHead && commit.sequence > feed.head {
-                try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE feed = ? AND head_seq < ?")
-                    .execute(arguments: [Int64(commit.sequence), number, Int64(commit.sequence)])
-                feeds[FeedKey(author: commit.author, scope: commit.scope)]?.head = commit.sequence
+                // Written once per feed when the transaction's work is done (`finish`).
+                let key = FeedKey(author: commit.author, scope: commit.scope)
+                feeds[key]?.head = commit.sequence
+                raisedHeads.insert(key)
             }
         } else {
             try db.cachedStatement(sql: "INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)").execute(
@@ -788,13 +791,20 @@ struct Integrator {
 
     // MARK: Projection
 
-    /// Writes the clock once, and projects every row this transaction applied commits to or took
+    /// Writes the clock and each raised feed head once, and projects every row this transaction applied commits to or took
     /// commits back from (`Integrator+Projection.swift`).
     mutating func finish() throws {
         if let observedClock, observedClock != storedClock {
             try Replica.setClock(db, observedClock)
             storedClock = observedClock
         }
+        for key in raisedHeads {
+            guard let feed = feeds[key] else { continue }
+            try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE feed = ?").execute(arguments: [
+                Int64(feed.head), feed.number,
+            ])
+        }
+        raisedHeads.removeAll()
         for (key, work) in rows {
             try project(key, work)
             report.cellsRecomputed += work.columns.count
