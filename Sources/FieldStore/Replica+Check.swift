@@ -51,14 +51,6 @@ extension Replica {
         }
     }
 
-    /// One version of a cell as the log says it: the commit's change, with the commit's scope.
-    private struct LoggedVersion {
-        var k: Int64
-        var scope: String
-        var sequence: UInt64
-        var version: CellVersion
-    }
-
     private func checkPart(
         _ db: Database,
         part: Int,
@@ -70,7 +62,7 @@ extension Replica {
     {
         func inPart(_ row: Data) -> Bool { parts == 1 || Int(row.last ?? 0) % parts == part }
         // The log: every applied commit's changes to rows of this part.
-        var logged: [RowKey: [String: [LoggedVersion]]] = [:]
+        var logged: [RowKey: [String: [KeyedVersion]]] = [:]
         var applied: Set<CommitID> = []
         // Per row, the keys of every commit in `_log` that writes it, whatever its status.
         var writers: [RowKey: Set<Int64>] = [:]
@@ -118,10 +110,9 @@ extension Replica {
                 let key = RowKey(table: change.table, row: rowData)
                 writers[key, default: []].insert(k)
                 guard isApplied else { continue }
-                let version = LoggedVersion(
+                let version = KeyedVersion(
                     k: k,
                     scope: commit.scope,
-                    sequence: commit.sequence,
                     version: CellVersion(
                         commit: id,
                         timestamp: commit.timestamp,
@@ -147,7 +138,7 @@ extension Replica {
     /// log.
     private func compareStoredVersions(
         _ db: Database,
-        logged: [RowKey: [String: [LoggedVersion]]],
+        logged: [RowKey: [String: [KeyedVersion]]],
         applied: Set<CommitID>,
         inPart: (Data) -> Bool,
         into report: inout CheckReport
@@ -188,7 +179,7 @@ extension Replica {
             alike.supersedes = expected.version.supersedes
             if expected.version != alike || Set(expected.version.supersedes) != Set(version.supersedes)
                 || expected.scope != row["scope"] as String
-                || Int64(expected.sequence) != row["seq"] as Int64
+                || Int64(LogKey.sequence(expected.k)) != row["seq"] as Int64
             {
                 report.differ("\(place): the stored version differs from the signed change")
             }
@@ -206,7 +197,7 @@ extension Replica {
     /// each column's heads are the ones the rule gives, winner first.
     private func compareMergeState(
         _ db: Database,
-        logged: [RowKey: [String: [LoggedVersion]]],
+        logged: [RowKey: [String: [KeyedVersion]]],
         writers: [RowKey: Set<Int64>],
         inPart: (Data) -> Bool,
         into report: inout CheckReport
@@ -303,7 +294,7 @@ extension Replica {
     /// Every visible row, cell and open conflict against a recompute from the log.
     private func compareVisible(
         _ db: Database,
-        logged: [RowKey: [String: [LoggedVersion]]],
+        logged: [RowKey: [String: [KeyedVersion]]],
         inPart: (Data) -> Bool,
         into report: inout CheckReport
     ) throws {
