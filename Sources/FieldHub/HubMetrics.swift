@@ -70,6 +70,13 @@ public struct HubMetrics: Sendable {
             help: "Write transactions of the push writer: each takes every push waiting (group commit)."
         )
     }
+    private static var groupDurationDescriptor: MetricNameDescriptor {
+        descriptor(
+            "push_group_duration",
+            unit: "seconds",
+            help: "Time the push writer spent on each group: its integration and durable commit."
+        )
+    }
     private static var groupedDescriptor: MetricNameDescriptor {
         descriptor("pushes_grouped", unit: "total", help: "Pushes taken by the push writer, over all its groups.")
     }
@@ -111,10 +118,12 @@ public struct HubMetrics: Sendable {
         registry.makeCounter(descriptor: Self.servedDescriptor).increment(by: Int64(count))
     }
 
-    /// One write transaction of the push writer, with how many pushes it took.
-    func recordGroup(pushes: Int) {
+    /// One write transaction of the push writer: how many pushes it took, and how long it took.
+    func recordGroup(pushes: Int, duration: Duration) {
         registry.makeCounter(descriptor: Self.groupsDescriptor).increment()
         registry.makeCounter(descriptor: Self.groupedDescriptor).increment(by: Int64(pushes))
+        registry.makeDurationHistogram(descriptor: Self.groupDurationDescriptor, buckets: Self.latencyBuckets)
+            .record(duration)
     }
 
     /// How many request nonces the hub remembers now.

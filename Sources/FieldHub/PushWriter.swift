@@ -95,8 +95,10 @@ final class PushWriter: Sendable {
                 return group
             }
             guard !group.isEmpty else { return }
+            let clock = ContinuousClock()
+            let began = clock.now
             let results = replica.integrateGroup(group.map(\.commits), keepsRefused: keepsRefused)
-            metrics.recordGroup(pushes: group.count)
+            metrics.recordGroup(pushes: group.count, duration: clock.now - began)
             for (push, result) in zip(group, results) { push.continuation.resume(with: result) }
         }
     }

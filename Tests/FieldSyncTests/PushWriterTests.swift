@@ -88,6 +88,14 @@ import Testing
         // The first push may have been taken alone before the others arrived; never more groups.
         let groupCount = Int(groups?.split(separator: " ").last ?? "") ?? 0
         #expect((1...2).contains(groupCount), "\(groups ?? "no groups")")
+        // Each group's time is in the writer's histogram: as many observations as groups, and
+        // more than nothing in all.
+        let timed = text.split(separator: "\n").first {
+            $0.hasPrefix("fieldlog_hub_push_group_duration_seconds_count ")
+        }
+        #expect(timed?.split(separator: " ").last == "\(groupCount)", "\(timed ?? "no histogram")")
+        let busy = text.split(separator: "\n").first { $0.hasPrefix("fieldlog_hub_push_group_duration_seconds_sum ") }
+        #expect((Double(busy?.split(separator: " ").last ?? "") ?? 0) > 0, "\(busy ?? "no sum")")
         #expect(try hub.replica.check().isClean)
     }
 }

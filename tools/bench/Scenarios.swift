@@ -534,6 +534,7 @@ struct LoadDevice: Sendable {
         var records: [[UInt8]] = []
         for index in 0..<10 {
             sequence += 1
+            let visit = UUID.v7(milliseconds: now + UInt64(index))
             let signed = try SignedCommit(
                 signing: Commit(
                     author: key.publicKey,
@@ -544,12 +545,7 @@ struct LoadDevice: Sendable {
                     schemaVersion: LedgerSchema.current.version,
                     registrySequence: registrySequence,
                     changes: visitCells(index, enterprise: enterprise).map {
-                        Change(
-                            table: "visits",
-                            row: UUID.v7(milliseconds: now + UInt64(index)),
-                            column: $0.key,
-                            value: $0.value
-                        )
+                        Change(table: "visits", row: visit, column: $0.key, value: $0.value)
                     }
                 ),
                 with: key
@@ -564,6 +560,9 @@ struct LoadDevice: Sendable {
 /// What one burst of the load scenario measured.
 struct Burst {
     var latencies: [Double]
+    /// The push writer's groups during the burst, and its time on them (from the hub's metrics).
+    var groups: Double
+    var writerBusy: Double
     var errors: Int
     var requests: Int
     var wall: Double
@@ -589,7 +588,8 @@ struct Burst {
             figures: [
                 "commits pushed per second": Double(10 * devices) / wall, "p50 latency s": percentile(0.5),
                 "p99 latency s": percentile(0.99), "errors": Double(errors), "hub peak RSS MB": hubPeak,
-                "wall s": wall, "healthz probes": Double(probes.count), "healthz max latency s": probes.last ?? .nan,
+                "wall s": wall, "push groups": groups, "push writer busy s": writerBusy,
+                "healthz probes": Double(probes.count), "healthz max latency s": probes.last ?? .nan,
                 "healthz median latency s": probes.isEmpty ? .nan : probes[probes.count / 2],
             ]
         )
@@ -603,6 +603,7 @@ struct Burst {
 func burst(_ devices: [LoadDevice], url: String, hubKey: PublicKey, http: HTTPClient) async throws -> Burst {
     let now = UInt64(Date().timeIntervalSince1970 * 1000)
     let pushes = try devices.map { try $0.pushes(now: now) }
+    let writerBefore = try await writerFigures(url: url, http: http)
     let start = DispatchTime.now().uptimeNanoseconds
     let probe = HealthProbe(port: Int(url.split(separator: ":").last ?? "") ?? 0)
     probe.start()
@@ -632,15 +633,29 @@ func burst(_ devices: [LoadDevice], url: String, hubKey: PublicKey, http: HTTPCl
         return all
     }
     let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let writerAfter = try await writerFigures(url: url, http: http)
     let latencies = outcomes.compactMap { $0 }.sorted()
     return Burst(
         latencies: latencies,
+        groups: writerAfter.groups - writerBefore.groups,
+        writerBusy: writerAfter.busy - writerBefore.busy,
         errors: outcomes.count - latencies.count,
         requests: outcomes.count,
         wall: wall,
         probes: probe.stop().sorted(),
         devices: devices.count
     )
+}
+
+/// The push writer's groups so far and its seconds on them, read from the hub's `GET /metrics`.
+func writerFigures(url: String, http: HTTPClient) async throws -> (groups: Double, busy: Double) {
+    let response = try await http.execute(HTTPClientRequest(url: url + HubRoutes.metrics), timeout: .seconds(30))
+    let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
+    func value(_ series: String) -> Double {
+        text.split(separator: "\n").first { $0.hasPrefix(series + " ") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+    return (value("fieldlog_hub_push_groups_total"), value("fieldlog_hub_push_group_duration_seconds_sum"))
 }
 
 /// Asks GET /healthz on 127.0.0.1:`port` every 100 ms on a thread of its own, over a new
