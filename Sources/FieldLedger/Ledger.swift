@@ -46,6 +46,7 @@ public final class Ledger: Sendable {
         )
         let ledger = Ledger(replica: replica, publicKey: publicKey, signer: signer, profile: profile)
         try ledger.installStatusCache()
+        try ledger.installLocalIndexes()
         return ledger
     }
 

@@ -147,14 +147,7 @@ extension LedgerStore {
         case .coordinator, .supervisor, .operator:
             enterprises = try Data.fetchAll(db, sql: "SELECT id FROM enterprises WHERE deleted = 0")
         case .cadre:
-            enterprises = try Data.fetchAll(
-                db,
-                sql: """
-                    SELECT l.enterprise_id FROM linkages l JOIN devices d ON d.cadre_id = l.cadre_id
-                    WHERE d.id = ? AND l.active = 1 AND l.deleted = 0
-                    """,
-                arguments: [device]
-            )
+            enterprises = try Data.fetchAll(db, sql: LocalIndexes.cadreEnterprises, arguments: [device])
         case .department:
             guard
                 let department = try Data.fetchOne(
