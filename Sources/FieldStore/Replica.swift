@@ -84,6 +84,11 @@ public final class Replica: Sendable {
             // The guard triggers call an application function; a build whose SQLite distrusts
             // the schema by default would refuse that inside a trigger.
             try db.execute(sql: "PRAGMA trusted_schema = ON")
+            // Statement and savepoint journals in memory: every statement that may need undoing
+            // inside a transaction (a trigger's, an upsert's, each push's savepoint in a hub
+            // group) copies each page it changes first. On disk that was a temporary file and
+            // two writes per page (docs/performance.md).
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
             db.add(function: Self.engineFunction(for: db))
         }
         let writer: any DatabaseWriter
