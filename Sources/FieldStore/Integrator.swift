@@ -41,6 +41,11 @@ struct Integrator {
     var raisedHeads: Set<FeedKey> = []
     /// Feeds read in this transaction: their local numbers and fork points.
     var feeds: [FeedKey: FeedRecord] = [:]
+    /// Feeds known to hold no commit waiting (`takeAtOnce` asked once); a commit stored pending in
+    /// a feed, or put back to pending, takes its feed out.
+    var feedsNotWaiting: Set<Int64> = []
+    /// The registry generation (`_meta`), read once and forgotten when this transaction bumps it.
+    var generationCache: Int64?
 
     struct FeedKey: Hashable {
         var author: PublicKey
@@ -82,11 +87,17 @@ struct Integrator {
         // The commit already held at this place of its feed, if any: the same one (a duplicate),
         // or another (a fork).
         var sameSeq: Data?
+        // The commit before it in its feed, read with it (one range of the log).
+        var previousHeld: Data?
         if let feed {
-            sameSeq = try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM _log WHERE k = ?"),
-                arguments: [LogKey.make(feed.number, commit.sequence)]
+            let k = LogKey.make(feed.number, commit.sequence)
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT k, id FROM _log WHERE k BETWEEN ? AND ?"),
+                arguments: [commit.sequence > 1 ? k - 1 : k, k]
             )
+            for row in rows {
+                if row[0] as Int64 == k { sameSeq = row[1] } else { previousHeld = row[1] }
+            }
             var duplicate = sameSeq == idData
             if !duplicate, sameSeq != nil, feed.forkSeq != nil {
                 duplicate =
@@ -161,13 +172,7 @@ struct Integrator {
             return true
         }
         if commit.sequence > 1 {
-            let previous = try feed.flatMap { feed in
-                try Data.fetchOne(
-                    db.cachedStatement(sql: "SELECT id FROM _log WHERE k = ?"),
-                    arguments: [LogKey.make(feed.number, commit.sequence - 1)]
-                )
-            }
-            guard let previous else {
+            guard let previous = previousHeld else {
                 refuse(
                     signed,
                     StoreError(
@@ -192,6 +197,9 @@ struct Integrator {
         }
         if try takeAtOnce(signed, local: false) { return true }
         try store(signed, status: .pending, reason: nil, raisesHead: true)
+        if let number = feeds[FeedKey(author: commit.author, scope: commit.scope)]?.number {
+            feedsNotWaiting.remove(number)
+        }
         decoded[signed.id] = signed
         return true
     }
@@ -473,6 +481,13 @@ struct Integrator {
         return nil
     }
 
+    private mutating func registryGeneration() throws -> Int64 {
+        if let generationCache { return generationCache }
+        let generation = try Replica.registryGeneration(db)
+        generationCache = generation
+        return generation
+    }
+
     private mutating func registryHead() throws -> UInt64 {
         let head = try registryHeadCache ?? replica.cachedRegistryHead(db)
         registryHeadCache = head
@@ -498,12 +513,13 @@ struct Integrator {
     mutating func takeAtOnce(_ signed: SignedCommit, local: Bool) throws -> Bool {
         let commit = signed.commit
         guard commit.scope != Commit.registryScope else { return false }
-        if let feed = try feed(commit.author, commit.scope) {
+        if let feed = try feed(commit.author, commit.scope), !feedsNotWaiting.contains(feed.number) {
             let waits = try Bool.fetchOne(
                 db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM _log WHERE k BETWEEN ? AND ? AND status = 1)"),
                 arguments: [LogKey.first(feed.number), LogKey.last(feed.number)]
             )
             guard waits == false else { return false }
+            feedsNotWaiting.insert(feed.number)
         }
         guard case .apply = try judge(commit) else { return false }
         guard let k = try store(signed, status: .applied, reason: nil, raisesHead: true) else { return false }
@@ -568,6 +584,7 @@ struct Integrator {
         if commit.scope == Commit.registryScope {
             registryChanged = true
             registryHeadCache = nil
+            generationCache = nil
             try Replica.bumpRegistryGeneration(db)
         }
         report.applied += 1
@@ -656,6 +673,7 @@ struct Integrator {
         if signed.commit.scope == Commit.registryScope {
             registryChanged = true
             registryHeadCache = nil
+            generationCache = nil
             try Replica.bumpRegistryGeneration(db)
         }
     }
@@ -689,7 +707,7 @@ struct Integrator {
 
     private mutating func revocations() throws -> [PublicKey: Revocation] {
         if let revocationCache { return revocationCache }
-        let generation = try Replica.registryGeneration(db)
+        let generation = try registryGeneration()
         if let cached = replica.registryCache.withLock({ $0.generation == generation ? $0.revocations : nil }) {
             revocationCache = cached
             return cached
@@ -706,13 +724,13 @@ struct Integrator {
 
     /// The policy's verdict, reused for commits the policy says it depends on alike (same author,
     /// scope, registry sequence and `verdictKey`) within one registry generation.
-    private func verdict(_ commit: Commit, snapshotSeq: UInt64) throws -> PolicyVerdict {
+    private mutating func verdict(_ commit: Commit, snapshotSeq: UInt64) throws -> PolicyVerdict {
         let snapshot = RegistrySnapshot(db: db, root: replica.root, sequence: snapshotSeq)
         guard let key = replica.policy.verdictKey(for: commit) else {
             return try replica.policy.authorize(commit, registry: snapshot)
         }
         let fullKey = "\(commit.author.hex) \(commit.scope) \(snapshotSeq) \(key)"
-        let generation = try Replica.registryGeneration(db)
+        let generation = try registryGeneration()
         if let cached = replica.registryCache.withLock({ $0.generation == generation ? $0.verdicts[fullKey] : nil }) {
             return cached
         }
@@ -746,6 +764,7 @@ struct Integrator {
             }
             try db.cachedStatement(sql: "UPDATE _log SET status = 1, reason = NULL, reason_code = NULL WHERE k = ?")
                 .execute(arguments: [k])
+            feedsNotWaiting.remove(LogKey.feed(k))
             progress = true
         }
         for (author, revocation) in try revocations() {
