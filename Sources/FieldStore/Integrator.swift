@@ -197,9 +197,6 @@ struct Integrator {
         }
         if try takeAtOnce(signed, local: false) { return true }
         try store(signed, status: .pending, reason: nil, raisesHead: true)
-        if let number = feeds[FeedKey(author: commit.author, scope: commit.scope)]?.number {
-            feedsNotWaiting.remove(number)
-        }
         decoded[signed.id] = signed
         return true
     }
@@ -262,6 +259,7 @@ struct Integrator {
             ])
             return nil
         }
+        if status == .pending { feedsNotWaiting.remove(number) }
         let k = LogKey.make(number, commit.sequence)
         try db.cachedStatement(
             sql: """

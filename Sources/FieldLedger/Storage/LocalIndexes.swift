@@ -5,9 +5,11 @@ import GRDB
 /// export, created on open when missing (a replica of an older build gains them).
 enum LocalIndexes {
     static let all: [(name: String, sql: String)] = [
+        // A demand's events: the status cache derives a demand from them, and 诉求详情 lists them.
+        ("_demand_events_demand", "CREATE INDEX IF NOT EXISTS _demand_events_demand ON demand_events(demand_id)"),
         // A cadre's linkages: every signed request a cadre's device sends the hub reads the
         // scopes it may read (`readableScopes`), which was a scan of every linkage.
-        ("_linkages_cadre", "CREATE INDEX IF NOT EXISTS _linkages_cadre ON linkages(cadre_id)")
+        ("_linkages_cadre", "CREATE INDEX IF NOT EXISTS _linkages_cadre ON linkages(cadre_id)"),
     ]
 
     /// The enterprises a cadre's device is linked to, active (its device's id the argument): read

@@ -31,7 +31,6 @@ enum StatusCache {
             state TEXT, lead BLOB, assigned TEXT, due TEXT, late INTEGER
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _status_cache_key(id INTEGER PRIMARY KEY CHECK (id = 1), key TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS _demand_events_demand ON demand_events(demand_id);
         CREATE TRIGGER IF NOT EXISTS _status_cache_event_insert AFTER INSERT ON demand_events BEGIN
             DELETE FROM _status_cache WHERE demand_id = NEW.demand_id;
         END;
@@ -104,7 +103,7 @@ extension Ledger {
     /// Creates the cache table and its triggers if this replica has none yet; a cache of a
     /// replica made before the filter columns gains them, emptied (it is derived again).
     func installStatusCache() throws {
-        let (installed, hasColumns, hasIndex) = try replica.database.read { db in
+        let (installed, hasColumns) = try replica.database.read { db in
             (
                 try Bool.fetchOne(
                     db,
@@ -114,19 +113,8 @@ extension Ledger {
                 try Bool.fetchOne(
                     db,
                     sql: "SELECT EXISTS (SELECT 1 FROM pragma_table_info('_status_cache') WHERE name = 'late')"
-                ) ?? false,
-                try Bool.fetchOne(
-                    db,
-                    sql:
-                        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = '_demand_events_demand')"
                 ) ?? false
             )
-        }
-        if installed && !hasIndex {
-            // A local index (never replicated, no part of any digest): a demand's events by its id.
-            try replica.database.write { db in
-                try db.execute(sql: "CREATE INDEX IF NOT EXISTS _demand_events_demand ON demand_events(demand_id)")
-            }
         }
         if !installed { try replica.database.write { db in try db.execute(sql: StatusCache.ddl) } }
         if installed && !hasColumns {
