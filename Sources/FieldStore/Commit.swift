@@ -24,13 +24,10 @@ public struct Change: Hashable, Sendable {
 
     /// The canonical order of changes in a commit: by table, row bytes, column (UTF-8 bytes).
     static func precedes(_ a: Change, _ b: Change) -> Bool {
-        let ta = Array(a.table.utf8)
-        let tb = Array(b.table.utf8)
-        if ta != tb { return ta.lexicographicallyPrecedes(tb) }
-        let ra = a.row.bytes16
-        let rb = b.row.bytes16
-        if ra != rb { return ra.lexicographicallyPrecedes(rb) }
-        return Array(a.column.utf8).lexicographicallyPrecedes(Array(b.column.utf8))
+        // Byte comparisons throughout (String's == is by canonical equivalence), with no copies.
+        if !a.table.utf8.elementsEqual(b.table.utf8) { return a.table.utf8.lexicographicallyPrecedes(b.table.utf8) }
+        if a.row != b.row { return a.row.bytes16.lexicographicallyPrecedes(b.row.bytes16) }
+        return a.column.utf8.lexicographicallyPrecedes(b.column.utf8)
     }
 }
 

@@ -32,7 +32,8 @@ extension Integrator {
     /// bodies of every commit applied to it, by the rule of docs/merge.md.
     mutating func project(_ key: RowKey, _ work: RowWork) throws {
         guard replica.tables[key.table] != nil else { return }
-        let state = try Replica.rowState(db, table: key.table, row: key.row)
+        let state =
+            freshRows.contains(key.row) ? Replica.RowState() : try Replica.rowState(db, table: key.table, row: key.row)
         if !work.unapplied, !state.isTomb, try fastPath(key, work, state) { return }
         try slowPath(key, work, state)
     }
@@ -61,15 +62,26 @@ extension Integrator {
             cells.setHeads(change.column, [RowCells.Head(commit: index, id: change.id, timestamp: change.timestamp)])
             values[change.column] = change.value
         }
-        let ordered = values.keys.sorted()
-        try writeRow(
-            key,
-            scope: state.scope == nil ? rowScope : nil,
-            isNew: state.scope == nil,
-            columns: ordered,
-            values: ordered.map { values[$0]!.databaseValue },
-            cells: cells
-        )
+        if state.scope == nil {
+            // A new row: the columns no change sets show what the slow path shows for a cell
+            // without a version (NULL, and `deleted` 0).
+            let columns = replica.rowInserts[key.table]?.columns ?? []
+            try insertRow(
+                key,
+                scope: rowScope,
+                values: columns.map { values[$0]?.databaseValue ?? ($0 == "deleted" ? 0.databaseValue : .null) },
+                cells: cells
+            )
+        } else {
+            let ordered = values.keys.sorted()
+            try updateRow(
+                key,
+                scope: nil,
+                columns: ordered,
+                values: ordered.map { values[$0]!.databaseValue },
+                cells: cells
+            )
+        }
         for column in settled.sorted() {
             try db.cachedStatement(sql: "DELETE FROM _conflicts WHERE tbl = ? AND row = ? AND col = ?")
                 .execute(arguments: [key.table, key.row, column])
@@ -122,7 +134,7 @@ extension Integrator {
                     arguments: [key.table, key.row]
                 )
             )
-        let columns = replica.tables[key.table]!.sorted()
+        let columns = replica.rowInserts[key.table]!.columns
         var values: [DatabaseValue] = []
         for column in columns {
             let inScope = (versions[column] ?? []).filter { $0.scope == owning }
@@ -154,34 +166,45 @@ extension Integrator {
                     .execute(arguments: [key.table, key.row, column])
             }
         }
-        try writeRow(key, scope: owning, isNew: state.scope == nil, columns: columns, values: values, cells: cells)
+        if state.scope == nil {
+            try insertRow(key, scope: owning, values: values, cells: cells)
+        } else {
+            try updateRow(key, scope: owning, columns: columns, values: values, cells: cells)
+        }
     }
 
-    /// Inserts a row (with its scope) or updates it (its scope too when one is given), with its
-    /// merge state.
-    private func writeRow(
+    /// Inserts a new visible row with every column (`Replica.rowInserts`): `values` are in the
+    /// order of its columns. The arguments are existentials: GRDB's initializer from a sequence of
+    /// concrete values builds a key path on every call, which cost more than the insert.
+    private func insertRow(_ key: RowKey, scope: String, values: [DatabaseValue], cells: RowCells) throws {
+        guard let insert = replica.rowInserts[key.table] else {
+            throw StoreError(.unknownTable, "no replicated table named \(key.table)")
+        }
+        var arguments: [(any DatabaseValueConvertible)?] = [key.row.databaseValue, scope.databaseValue]
+        arguments.reserveCapacity(values.count + 3)
+        for value in values { arguments.append(value) }
+        arguments.append(Data(cells.encoded()).databaseValue)
+        try db.cachedStatement(sql: insert.sql).execute(arguments: StatementArguments(arguments))
+    }
+
+    /// Updates a visible row's columns (its scope too when one is given) and its merge state.
+    private func updateRow(
         _ key: RowKey,
         scope: String?,
-        isNew: Bool,
         columns: [String],
         values: [DatabaseValue],
         cells: RowCells
-    ) throws {
-        let encoded = Data(cells.encoded()).databaseValue
-        if isNew {
-            let names = (["id", "scope"] + columns + ["_cells"]).map { "\"\($0)\"" }.joined(separator: ", ")
-            let marks = Array(repeating: "?", count: columns.count + 3).joined(separator: ", ")
-            try db.cachedStatement(sql: "INSERT INTO \"\(key.table)\"(\(names)) VALUES (\(marks))").execute(
-                arguments: StatementArguments([key.row.databaseValue, scope.databaseValue] + values + [encoded])
-            )
-        } else {
-            let assigned = (scope == nil ? [] : ["scope"]) + columns + ["_cells"]
-            let assignments = assigned.map { "\"\($0)\" = ?" }.joined(separator: ", ")
-            try db.cachedStatement(sql: "UPDATE \"\(key.table)\" SET \(assignments) WHERE id = ?").execute(
-                arguments: StatementArguments(
-                    (scope.map { [$0.databaseValue] } ?? []) + values + [encoded, key.row.databaseValue]
-                )
-            )
-        }
+    )
+        throws
+    {
+        let assigned = (scope == nil ? [] : ["scope"]) + columns + ["_cells"]
+        let assignments = assigned.map { "\"\($0)\" = ?" }.joined(separator: ", ")
+        var arguments: [(any DatabaseValueConvertible)?] = scope.map { [$0] } ?? []
+        arguments.reserveCapacity(values.count + 3)
+        for value in values { arguments.append(value) }
+        arguments += [Data(cells.encoded()), key.row]
+        try db.cachedStatement(sql: "UPDATE \"\(key.table)\" SET \(assignments) WHERE id = ?").execute(
+            arguments: StatementArguments(arguments)
+        )
     }
 }

@@ -46,6 +46,9 @@ struct Integrator {
     var feedsNotWaiting: Set<Int64> = []
     /// The registry generation (`_meta`), read once and forgotten when this transaction bumps it.
     var generationCache: Int64?
+    /// Rows a local write created with a new UUIDv7 (`WriteBatch.fresh`): nothing is stored for
+    /// them yet, so their projection reads no state.
+    var freshRows: Set<Data> = []
 
     struct FeedKey: Hashable {
         var author: PublicKey
@@ -202,6 +205,38 @@ struct Integrator {
     }
 
     /// The feed's row, read once per transaction.
+    /// A local writer's own feed, read in one statement with its head commit's id and time and
+    /// whether a commit of it waits; the feed and that answer are kept for this transaction.
+    mutating func ownFeed(
+        _ author: PublicKey,
+        _ scope: String
+    ) throws -> (
+        feed: FeedRecord, headID: CommitID, headTime: Timestamp
+    )? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT f.feed, f.head_seq, f.fork_seq, l.id, l.hlc,
+                               EXISTS(SELECT 1 FROM _log w WHERE w.k BETWEEN f.feed << 32 AND (f.feed << 32) | 4294967295
+                                      AND w.status = 1)
+                        FROM _feeds f LEFT JOIN _log l ON l.k = (f.feed << 32) | f.head_seq
+                        WHERE f.scope = ? AND f.author = ?
+                        """
+                ),
+                arguments: [scope, Data(author.bytes)]
+            )
+        else { return nil }
+        let feed = FeedRecord(number: row[0], head: UInt64(row[1] as Int64), forkSeq: row[2])
+        feeds[FeedKey(author: author, scope: scope)] = feed
+        if row[5] as Bool == false { feedsNotWaiting.insert(feed.number) }
+        return (
+            feed,
+            try CommitID(bytes: [UInt8](row[3] as Data? ?? Data())),
+            Timestamp(rawValue: UInt64(bitPattern: row[4] as Int64? ?? 0))
+        )
+    }
+
     mutating func feed(_ author: PublicKey, _ scope: String) throws -> FeedRecord? {
         let key = FeedKey(author: author, scope: scope)
         if let cached = feeds[key] { return cached }
@@ -486,8 +521,8 @@ struct Integrator {
         return generation
     }
 
-    private mutating func registryHead() throws -> UInt64 {
-        let head = try registryHeadCache ?? replica.cachedRegistryHead(db)
+    mutating func registryHead() throws -> UInt64 {
+        let head = try registryHeadCache ?? replica.cachedRegistryHead(db, generation: registryGeneration())
         registryHeadCache = head
         return head
     }
@@ -525,17 +560,16 @@ struct Integrator {
         return true
     }
 
-    private mutating func apply(
-        _ signed: SignedCommit,
+    private static func record(
+        _ changes: ArraySlice<Change>,
+        of signed: SignedCommit,
         at k: Int64,
-        storedApplied: Bool = false,
-        local: Bool = false
-    ) throws {
+        into work: inout RowWork
+    ) {
         let commit = signed.commit
-        for change in commit.changes {
-            let key = RowKey(table: change.table, row: Data(change.row.bytes16))
-            rows[key, default: RowWork()].columns.insert(change.column)
-            rows[key]!.applied.append(
+        for change in changes {
+            work.columns.insert(change.column)
+            work.applied.append(
                 RowWork.Change(
                     k: k,
                     id: signed.id,
@@ -546,6 +580,31 @@ struct Integrator {
                     supersedes: change.supersedes
                 )
             )
+        }
+    }
+
+    private mutating func apply(
+        _ signed: SignedCommit,
+        at k: Int64,
+        storedApplied: Bool = false,
+        local: Bool = false
+    ) throws {
+        let commit = signed.commit
+        // The changes of one row are next to each other in a commit (its canonical order): each
+        // run of them is recorded with one lookup of the row's work.
+        let changes = commit.changes
+        var start = 0
+        while start < changes.count {
+            let first = changes[start]
+            var end = start + 1
+            while end < changes.count, changes[end].row == first.row, changes[end].table == first.table { end += 1 }
+            Self.record(
+                changes[start..<end],
+                of: signed,
+                at: k,
+                into: &rows[RowKey(table: first.table, row: Data(first.row.bytes16)), default: RowWork()]
+            )
+            start = end
         }
         // The registry's cells keep a version per commit too: the policies read the registry as of
         // a sequence (`RegistrySnapshot`).

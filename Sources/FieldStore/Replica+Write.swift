@@ -125,35 +125,33 @@ extension Replica {
                 )
             }
             guard !changes.isEmpty else { return nil }
-            // The integrator reads the feed once for the whole write, and keeps it up to date.
+            // One read each for this device's feed (with its head commit and whether a commit of it
+            // waits) and for the engine's settings; the integrator keeps both for the whole write.
             var integrator = Integrator(replica: self, db: db)
-            let feed = try integrator.feed(key.publicKey, scope)
-            if let forkSeq = feed?.forkSeq {
+            integrator.freshRows = Set(batch.fresh.map { Data($0.bytes16) })
+            let own = try integrator.ownFeed(key.publicKey, scope)
+            if let forkSeq = own?.feed.forkSeq {
                 throw StoreError(
                     .fork,
                     "this device's feed in \(scope) forked at seq \(forkSeq) (its key was used on another device); ask the operator"
                 )
             }
-            let sequence = (feed?.head ?? 0) + 1
-            var previous = CommitID.zero
-            var previousTime = Timestamp(rawValue: 0)
-            if let feed, sequence > 1 {
-                let previousRow = try Row.fetchOne(
-                    db.cachedStatement(sql: "SELECT id, hlc FROM _log WHERE k = ?"),
-                    arguments: [LogKey.make(feed.number, sequence - 1)]
-                )
-                previous = try CommitID(bytes: [UInt8](previousRow?["id"] as Data? ?? Data()))
-                previousTime = Timestamp(rawValue: UInt64(bitPattern: previousRow?["hlc"] as Int64? ?? 0))
-            }
-            let timestamp = try localTick(db, author: key.publicKey, after: previousTime)
+            let sequence = (own?.feed.head ?? 0) + 1
+            let settings = try Replica.engineSettings(db)
+            integrator.generationCache = settings.generation
+            let timestamp = try localTick(
+                author: key.publicKey,
+                after: max(settings.clock, own?.headTime ?? Timestamp(rawValue: 0)),
+                db
+            )
             let commit = Commit(
                 author: key.publicKey,
                 scope: scope,
                 sequence: sequence,
-                previous: previous,
+                previous: own?.headID ?? .zero,
                 timestamp: timestamp,
                 schemaVersion: schema.version,
-                registrySequence: try cachedRegistryHead(db),
+                registrySequence: try integrator.registryHead(),
                 changes: changes
             )
             let signed = try SignedCommit(signing: commit, with: key)
@@ -185,13 +183,13 @@ extension Replica {
 }
 
 extension Replica {
-    /// The timestamp of a new local commit: after every reading this process gave, after the
-    /// clock that integrating remote commits stored (`_meta.hlc`), after the feed's previous
-    /// commit, and after every commit the author has stored (read once per author and process),
+    /// The timestamp of a new local commit: after every reading this process gave, after `floor`
+    /// (the clock that integrating remote commits stored, `_meta.hlc`, and the feed's previous
+    /// commit), and after every commit the author has stored (read once per author and process),
     /// so that it never goes back across restarts. Only integration writes `_meta.hlc`; a local
     /// write reads it and writes nothing for the clock.
-    func localTick(_ db: Database, author: PublicKey, after previous: Timestamp) throws -> Timestamp {
-        var floor = max(try Self.clock(db), previous)
+    func localTick(author: PublicKey, after floor: Timestamp, _ db: Database) throws -> Timestamp {
+        var floor = floor
         if !localClock.withLock({ $0.authors.contains(author) }) {
             let stored = try Int64.fetchOne(
                 db.cachedStatement(

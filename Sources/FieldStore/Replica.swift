@@ -57,6 +57,9 @@ public final class Replica: Sendable {
     public let options: ReplicaOptions
     /// Replicated tables and their writable columns (including `deleted`).
     let tables: [String: Set<String>]
+    /// Per replicated table, its writable columns in order and the statement that inserts a new
+    /// visible row with all of them (id, scope, the columns, `_cells`): built once, not per row.
+    let rowInserts: [String: (columns: [String], sql: String)]
     /// Answers derived from the registry (cut-offs, policy verdicts, the registry head), valid
     /// while the registry generation they were computed at is current. The generation is stored
     /// in the database and bumped in the same transaction as any change of the registry, so every
@@ -150,6 +153,14 @@ public final class Replica: Sendable {
         self.policy = policy
         self.options = options
         self.tables = tables
+        self.rowInserts = Dictionary(
+            uniqueKeysWithValues: tables.map { table, columns in
+                let ordered = columns.sorted()
+                let names = (["id", "scope"] + ordered + ["_cells"]).map { "\"\($0)\"" }.joined(separator: ", ")
+                let marks = Array(repeating: "?", count: ordered.count + 3).joined(separator: ", ")
+                return (table, (ordered, "INSERT INTO \"\(table)\"(\(names)) VALUES (\(marks))"))
+            }
+        )
     }
 
     /// The engine's tables every storage version shares: settings, cell versions, open conflicts.
@@ -265,6 +276,20 @@ public final class Replica: Sendable {
         Timestamp(rawValue: UInt64(try meta(db, "hlc").flatMap { UInt64($0) } ?? 0))
     }
 
+    /// The stored clock and the registry generation, in one read (a local write needs both).
+    static func engineSettings(_ db: Database) throws -> (clock: Timestamp, generation: Int64) {
+        var clock: UInt64 = 0
+        var generation: Int64 = 0
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT key, value FROM _meta WHERE key IN ('hlc', 'registry_generation')")
+        )
+        while let row = try rows.next() {
+            let value: String = row[1]
+            if row[0] as String == "hlc" { clock = UInt64(value) ?? 0 } else { generation = Int64(value) ?? 0 }
+        }
+        return (Timestamp(rawValue: clock), generation)
+    }
+
     static func setClock(_ db: Database, _ value: Timestamp) throws {
         try setMeta(db, "hlc", String(value.rawValue))
     }
@@ -309,9 +334,8 @@ public final class Replica: Sendable {
         try setMeta(db, "registry_generation", String(Int64.random(in: 1...Int64.max)))
     }
 
-    /// The registry head, from the cache when the generation is current.
-    func cachedRegistryHead(_ db: Database) throws -> UInt64 {
-        let generation = try Self.registryGeneration(db)
+    /// The registry head, from the cache when `generation` (read in this transaction) is current.
+    func cachedRegistryHead(_ db: Database, generation: Int64) throws -> UInt64 {
         if let head = registryCache.withLock({ $0.generation == generation ? $0.head : nil }) { return head }
         let head = try Self.registryHead(db, root: root)
         registryCache.withLock { cache in
