@@ -408,7 +408,9 @@ struct Integrator {
         case apply
     }
 
-    private mutating func judge(_ commit: Commit) throws -> Judgement {
+    /// - Parameter changesChecked: the caller has checked the changes (`Replica.validateChanges`)
+    ///   against this build's schema in this transaction.
+    private mutating func judge(_ commit: Commit, changesChecked: Bool = false) throws -> Judgement {
         let (author, scope, seq) = (commit.author, commit.scope, commit.sequence)
         if let refusal = try doorRefusal(commit) { return .refuse(refusal) }
         if let cutoff = try revocations()[author]?.cutoff(in: scope), seq > cutoff {
@@ -445,7 +447,7 @@ struct Integrator {
                 )
             )
         }
-        if let error = replica.validateChanges(commit.changes) { return .exclude(error) }
+        if !changesChecked, let error = replica.validateChanges(commit.changes) { return .exclude(error) }
         let snapshotSeq = scope == Commit.registryScope ? seq - 1 : commit.registrySequence
         switch try verdict(commit, snapshotSeq: snapshotSeq) {
         case .allow: return .apply
@@ -542,6 +544,8 @@ struct Integrator {
     /// waits, so its predecessor is applied or excluded. When a commit of its feed waits, or the
     /// judgement is anything but apply, it returns false having stored nothing, and the caller
     /// takes it the general way, which gives the reasons.
+    /// Both callers have checked the commit's changes already: `receive` at the door (a commit of a
+    /// later schema is held by `judge` before the check would matter), a local write per change.
     /// - Parameter local: written by this replica (its time is already the local clock's).
     mutating func takeAtOnce(_ signed: SignedCommit, local: Bool) throws -> Bool {
         let commit = signed.commit
@@ -554,7 +558,7 @@ struct Integrator {
             guard waits == false else { return false }
             feedsNotWaiting.insert(feed.number)
         }
-        guard case .apply = try judge(commit) else { return false }
+        guard case .apply = try judge(commit, changesChecked: true) else { return false }
         guard let k = try store(signed, status: .applied, reason: nil, raisesHead: true) else { return false }
         try apply(signed, at: k, storedApplied: true, local: local)
         return true
