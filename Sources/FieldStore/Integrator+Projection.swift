@@ -59,9 +59,14 @@ extension Integrator {
             if heads.count == 1 && heads[0].id == change.id { continue }
             guard Merge.supersedesEveryHead(change.supersedes, heads: heads.map(\.id)) else { return false }
             if heads.count > 1 { settled.insert(change.column) }
-            cells.setHeads(change.column, [RowCells.Head(commit: index, id: change.id, timestamp: change.timestamp)])
+            cells.setHeads(
+                change.column,
+                [RowCells.Head(commit: index, id: change.id, timestamp: change.timestamp)],
+                compacting: false
+            )
             values[change.column] = change.value
         }
+        cells.dropUnusedHeads()
         if state.scope == nil {
             // A new row: the columns no change sets show what the slow path shows for a cell
             // without a version (NULL, and `deleted` 0).

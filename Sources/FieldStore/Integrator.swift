@@ -790,7 +790,12 @@ struct Integrator {
         guard let key = replica.policy.verdictKey(for: commit) else {
             return try replica.policy.authorize(commit, registry: snapshot)
         }
-        let fullKey = "\(commit.author.hex) \(commit.scope) \(snapshotSeq) \(key)"
+        let fullKey = RegistryCache.VerdictKey(
+            author: commit.author,
+            scope: commit.scope,
+            registrySequence: snapshotSeq,
+            policyKey: key
+        )
         let generation = try registryGeneration()
         if let cached = replica.registryCache.withLock({ $0.generation == generation ? $0.verdicts[fullKey] : nil }) {
             return cached

@@ -379,7 +379,16 @@ struct RegistryCache {
     var generation: Int64 = -1
     var head: UInt64?
     var revocations: [PublicKey: Revocation]?
-    var verdicts: [String: PolicyVerdict] = [:]
+    var verdicts: [VerdictKey: PolicyVerdict] = [:]
+
+    /// What a policy verdict is reused for: the author, the scope, the registry sequence it was
+    /// judged against and the policy's own `verdictKey`.
+    struct VerdictKey: Hashable {
+        var author: PublicKey
+        var scope: String
+        var registrySequence: UInt64
+        var policyKey: String
+    }
 
     mutating func reset(to generation: Int64) {
         guard generation != self.generation else { return }

@@ -39,8 +39,9 @@ struct RowCells: Equatable {
     }
 
     /// Replaces a column's heads (winner first; none removes the column). Heads no column names
-    /// any more are dropped.
-    mutating func setHeads(_ column: String, _ new: [Head]) {
+    /// any more are dropped, unless `compacting` is false: a caller setting many columns then
+    /// calls `dropUnusedHeads()` once, before the state is encoded.
+    mutating func setHeads(_ column: String, _ new: [Head], compacting: Bool = true) {
         var list: [Int] = []
         for head in new {
             if let index = heads.firstIndex(where: { $0.commit == head.commit && $0.id == head.id }) {
@@ -51,8 +52,11 @@ struct RowCells: Equatable {
             }
         }
         columns[column] = list.isEmpty ? nil : list
-        compact()
+        if compacting { compact() }
     }
+
+    /// Drops the heads no column names (after `setHeads(_:_:compacting: false)`).
+    mutating func dropUnusedHeads() { compact() }
 
     /// Drops every head, keeping the commits (a row no valid version shows any more).
     mutating func clearHeads() {

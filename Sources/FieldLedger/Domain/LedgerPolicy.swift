@@ -25,8 +25,13 @@ public struct LedgerPolicy: ReplicaPolicy {
 
     /// The first demand event of the commit whose `actor_key` is not its author's key.
     static func misnamedActor(in commit: Commit) -> Change? {
-        let author = Value.text(commit.author.hex)
-        return commit.changes.first { $0.table == "demand_events" && $0.column == "actor_key" && $0.value != author }
+        // The author's key in hex only for a commit that names an actor (most name none).
+        var author: Value?
+        return commit.changes.first { change in
+            guard change.table == "demand_events" && change.column == "actor_key" else { return false }
+            if author == nil { author = .text(commit.author.hex) }
+            return change.value != author
+        }
     }
 
     public func authorize(_ commit: Commit, registry: RegistrySnapshot) throws -> PolicyVerdict {
