@@ -78,6 +78,14 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// This process's CPU time so far (user and system), in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 /// A process's peak resident set (VmHWM), in MB (Linux): this one's, or `pid`'s while it runs.
 func peakMemoryMB(pid: Int32? = nil) -> Double {
     let path = pid.map { "/proc/\($0)/status" } ?? "/proc/self/status"
