@@ -25,9 +25,37 @@ public struct Change: Hashable, Sendable {
     /// The canonical order of changes in a commit: by table, row bytes, column (UTF-8 bytes).
     static func precedes(_ a: Change, _ b: Change) -> Bool {
         // Byte comparisons throughout (String's == is by canonical equivalence), with no copies.
-        if !a.table.utf8.elementsEqual(b.table.utf8) { return a.table.utf8.lexicographicallyPrecedes(b.table.utf8) }
-        if a.row != b.row { return a.row.bytes16.lexicographicallyPrecedes(b.row.bytes16) }
-        return a.column.utf8.lexicographicallyPrecedes(b.column.utf8)
+        let table = compareBytes(a.table, b.table)
+        if table != 0 { return table < 0 }
+        let row = withUnsafeBytes(of: a.row.uuid) { a in
+            withUnsafeBytes(of: b.row.uuid) { b in memcmp(a.baseAddress!, b.baseAddress!, 16) }
+        }
+        if row != 0 { return row < 0 }
+        return compareBytes(a.column, b.column) < 0
+    }
+
+    /// The order of two strings' UTF-8 bytes: negative, zero or positive.
+    static func compareBytes(_ a: String, _ b: String) -> Int {
+        let fast = a.utf8.withContiguousStorageIfAvailable { a in
+            b.utf8.withContiguousStorageIfAvailable { b in
+                let common = min(a.count, b.count)
+                let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+                return order != 0 ? Int(order) : a.count - b.count
+            }
+        }
+        if let fast, let fast { return fast }
+        if a.utf8.elementsEqual(b.utf8) { return 0 }
+        return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
+    }
+
+    /// True when `changes` are in canonical order with no cell twice (what an encoded commit holds).
+    static func areCanonical(_ changes: [Change]) -> Bool {
+        var index = 1
+        while index < changes.count {
+            if !precedes(changes[index - 1], changes[index]) { return false }
+            index += 1
+        }
+        return true
     }
 }
 
