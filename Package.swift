@@ -48,6 +48,7 @@ let package = Package(
             dependencies: [
                 "FieldCore", "FieldCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

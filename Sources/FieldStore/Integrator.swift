@@ -237,6 +237,13 @@ struct Integrator {
         )
     }
 
+    /// Takes a local writer's own feed as the last local write left it, with nothing waiting in
+    /// it (`LocalWriteMemo`), instead of reading it.
+    mutating func adopt(_ feed: FeedRecord, of key: FeedKey) {
+        feeds[key] = feed
+        feedsNotWaiting.insert(feed.number)
+    }
+
     mutating func feed(_ author: PublicKey, _ scope: String) throws -> FeedRecord? {
         let key = FeedKey(author: author, scope: scope)
         if let cached = feeds[key] { return cached }

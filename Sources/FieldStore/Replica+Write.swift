@@ -1,6 +1,7 @@
 import FieldCrypto
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// The cells one local transaction writes; the engine turns them into one signed commit.
@@ -66,7 +67,7 @@ extension Replica {
         var batch = WriteBatch(milliseconds: options.wallClock())
         try build(&batch)
         guard !batch.isEmpty else { return nil }
-        return try database.write { db in try commit(batch, scope: scope, as: key, db) }
+        return try localTransaction { db, memo in try commit(batch, scope: scope, as: key, db, memo: &memo) }
     }
 
     /// `write(scope:as:_:)`, with `build` run inside the write transaction and given the database
@@ -79,16 +80,61 @@ extension Replica {
         as key: SigningKey,
         _ build: (inout WriteBatch, Database) throws -> Void
     ) throws -> CommitID? {
-        try database.write { db in
+        try localTransaction { db, memo in
             var batch = WriteBatch(milliseconds: options.wallClock())
             try build(&batch, db)
             guard !batch.isEmpty else { return nil }
-            return try commit(batch, scope: scope, as: key, db)
+            return try commit(batch, scope: scope, as: key, db, memo: &memo)
         }
     }
 
+    /// Runs a local write in an IMMEDIATE transaction, with what the last local write of this
+    /// replica left in memory (`LocalWriteMemo`) when nothing has changed the database since.
+    ///
+    /// SQLite's data version of the connection (`SQLITE_FCNTL_DATA_VERSION`) moves on with every
+    /// commit of this connection and, once the transaction has begun, with every commit another
+    /// connection or process made since this one last read; the memo is kept with the version read
+    /// just after the commit that wrote it, so an equal version means the same database.
+    private func localTransaction(
+        _ body: (Database, inout LocalWriteMemo?) throws -> CommitID?
+    ) throws -> CommitID? {
+        try database.writeWithoutTransaction { db in
+            var result: CommitID?
+            var memo: LocalWriteMemo?
+            do {
+                try db.inTransaction(.immediate) {
+                    let version = Self.dataVersion(db)
+                    memo = localWriteMemo.withLock { $0 }.flatMap { $0.version == version ? $0 : nil }
+                    result = try body(db, &memo)
+                    return .commit
+                }
+            } catch {
+                localWriteMemo.withLock { $0 = nil }
+                throw error
+            }
+            memo?.version = Self.dataVersion(db)
+            localWriteMemo.withLock { $0 = memo }
+            return result
+        }
+    }
+
+    /// The connection's data version: it changes whenever the database changes (see
+    /// `localTransaction`).
+    static func dataVersion(_ db: Database) -> UInt32 {
+        var version: UInt32 = 0
+        let code = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_DATA_VERSION, &version)
+        // Without an answer the memo is never trusted: a version no write recorded.
+        return code == SQLITE_OK ? version : .max
+    }
+
     /// Turns a batch into one signed commit and takes it in, inside the caller's transaction.
-    private func commit(_ batch: WriteBatch, scope: String, as key: SigningKey, _ db: Database) throws -> CommitID? {
+    private func commit(
+        _ batch: WriteBatch,
+        scope: String,
+        as key: SigningKey,
+        _ db: Database,
+        memo: inout LocalWriteMemo?
+    ) throws -> CommitID? {
         try Self.asEngine(db) { () throws -> CommitID? in
             var changes: [Change] = []
             // Each row's scope and merge state, read once per row of the batch.
@@ -125,11 +171,21 @@ extension Replica {
                 )
             }
             guard !changes.isEmpty else { return nil }
-            // One read each for this device's feed (with its head commit and whether a commit of it
-            // waits) and for the engine's settings; the integrator keeps both for the whole write.
+            // This device's feed (with its head commit and whether a commit of it waits) and the
+            // engine's settings: from the memo of the last local write when the database has not
+            // changed since, or one read each; the integrator keeps both for the whole write.
             var integrator = Integrator(replica: self, db: db)
             integrator.freshRows = Set(batch.fresh.map { Data($0.bytes16) })
-            let own = try integrator.ownFeed(key.publicKey, scope)
+            let feedKey = Integrator.FeedKey(author: key.publicKey, scope: scope)
+            let own: LocalWriteMemo.OwnFeed?
+            if let remembered = memo?.feeds[feedKey] {
+                integrator.adopt(remembered.feed, of: feedKey)
+                own = remembered
+            } else {
+                own = try integrator.ownFeed(key.publicKey, scope).map {
+                    LocalWriteMemo.OwnFeed(feed: $0.feed, headID: $0.headID, headTime: $0.headTime)
+                }
+            }
             if let forkSeq = own?.feed.forkSeq {
                 throw StoreError(
                     .fork,
@@ -137,7 +193,10 @@ extension Replica {
                 )
             }
             let sequence = (own?.feed.head ?? 0) + 1
-            let settings = try Replica.engineSettings(db)
+            let settings = try memo.map { (clock: $0.clock, generation: $0.generation) } ?? Replica.engineSettings(db)
+            // Whatever this write does, the memo is rebuilt below only if it takes the fast path.
+            let previousMemo = memo
+            memo = nil
             integrator.generationCache = settings.generation
             let timestamp = try localTick(
                 author: key.publicKey,
@@ -157,6 +216,17 @@ extension Replica {
             let signed = try SignedCommit(signing: commit, with: key)
             if try integrator.takeAtOnce(signed, local: true) {
                 try integrator.finish()
+                // A local commit taken at once changes neither the clock integration keeps nor the
+                // registry; its feed's head is now this commit, with nothing waiting behind it.
+                if let feed = integrator.feeds[feedKey] {
+                    var next = previousMemo ?? LocalWriteMemo(clock: settings.clock, generation: settings.generation)
+                    next.feeds[feedKey] = LocalWriteMemo.OwnFeed(
+                        feed: feed,
+                        headID: signed.id,
+                        headTime: timestamp
+                    )
+                    memo = next
+                }
                 return signed.id
             }
             // Anything the local path does not judge at once (a registry commit, a feed with a
@@ -180,6 +250,22 @@ extension Replica {
             return signed.id
         }
     }
+}
+
+/// What a local write read and wrote that the next one needs (`Replica.localTransaction`): the
+/// engine's settings and, per feed this replica's local writes took at once, its head. Valid only
+/// while the database's data version is the one recorded.
+struct LocalWriteMemo {
+    struct OwnFeed {
+        var feed: FeedRecord
+        var headID: CommitID
+        var headTime: Timestamp
+    }
+
+    var version: UInt32 = .max
+    var clock: Timestamp
+    var generation: Int64
+    var feeds: [Integrator.FeedKey: OwnFeed] = [:]
 }
 
 extension Replica {

@@ -68,6 +68,8 @@ public final class Replica: Sendable {
     /// The hybrid clock of this process's local writes (see `Replica.localTick`): never written
     /// to the database by a local write.
     let localClock = Mutex(LocalClock())
+    /// What the last local write left for the next (`Replica.localTransaction`).
+    let localWriteMemo = Mutex<LocalWriteMemo?>(nil)
 
     /// Opens (creating if needed) the replica at `path`. A new replica needs `root`; an existing one
     /// must have been created with the same root.

@@ -72,6 +72,39 @@ import Testing
         #expect(Set(times).count == 3)
     }
 
+    /// A local write reuses what the last one read (its feed's head, the clock, the registry
+    /// generation) only while the database is unchanged: another connection writing the same
+    /// feed, and this replica integrating a commit that advances the clock, are both seen.
+    @Test func aLocalWriteSeesWhatChangedSinceTheLastOne() throws {
+        let path = temporaryPath("memo.sqlite")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let key = SigningKey.generate()
+        let clock = ManualClock()
+        let first = try TestReplica.make(root: root, key: key, clock: clock, path: path)
+        let second = try TestReplica.make(root: root, key: key, clock: clock, path: path)
+        for n in 0..<2 {
+            try first.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(Int64(n))]) }
+        }
+        // The same device's feed, written through another connection to the same file.
+        try second.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(2)]) }
+        try first.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(3)]) }
+        let commits = try first.signedCommits().filter { $0.commit.scope == "s1" }
+        #expect(commits.map(\.commit.sequence) == [1, 2, 3, 4])
+        for (previous, next) in zip(commits, commits.dropFirst()) { #expect(next.commit.previous == previous.id) }
+        // A remote commit five minutes ahead, integrated through this replica's own connection:
+        // the next local commit is stamped after it.
+        let remoteClock = ManualClock(clock.now + 300_000)
+        let remote = try TestReplica.make(root: root, clock: remoteClock)
+        try remote.replica.write(scope: "s2", as: remote.key) { $0.insert("notes", ["n": .integer(9)]) }
+        let ahead = try remote.signedCommits()[0]
+        #expect(try first.replica.integrate([ahead]).applied == 1)
+        try first.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(4)]) }
+        let last = try first.signedCommits().filter { $0.commit.scope == "s1" }.last!
+        #expect(last.commit.sequence == 5)
+        #expect(last.commit.timestamp > ahead.commit.timestamp)
+        #expect(try first.replica.check().differences.isEmpty)
+    }
+
     @Test func directWritesAreRefused() throws {
         let a = try TestReplica.make(root: root)
         var id = UUID()
