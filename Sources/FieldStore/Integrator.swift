@@ -44,6 +44,10 @@ struct Integrator {
     /// Feeds known to hold no commit waiting (`takeAtOnce` asked once); a commit stored pending in
     /// a feed, or put back to pending, takes its feed out.
     var feedsNotWaiting: Set<Int64> = []
+    /// Per feed, the head commit this transaction stored (its sequence and id): an unforked feed
+    /// holds nothing in the log past its head (`docs/storage.md`), so the next commit of the feed
+    /// needs no read of the log to find its place (`receive`).
+    var storedHeads: [Int64: (sequence: UInt64, id: Data)] = [:]
     /// The registry generation (`_meta`), read once and forgotten when this transaction bumps it.
     var generationCache: Int64?
     /// Rows a local write created with a new UUIDv7 (`WriteBatch.fresh`): nothing is stored for
@@ -92,7 +96,13 @@ struct Integrator {
         var sameSeq: Data?
         // The commit before it in its feed, read with it (one range of the log).
         var previousHeld: Data?
-        if let feed {
+        if let feed, feed.forkSeq == nil, commit.sequence > feed.head, let head = storedHeads[feed.number],
+            head.sequence == feed.head
+        {
+            // An unforked feed holds nothing past its head, and this transaction stored the head:
+            // nothing is at this place, and the commit before it is the head if it is next.
+            if commit.sequence == feed.head + 1 { previousHeld = head.id }
+        } else if let feed {
             let k = LogKey.make(feed.number, commit.sequence)
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT k, id FROM _log WHERE k BETWEEN ? AND ?"),
@@ -302,6 +312,9 @@ struct Integrator {
             return nil
         }
         if status == .pending { feedsNotWaiting.remove(number) }
+        if raisesHead, feeds[FeedKey(author: commit.author, scope: commit.scope)]?.head == commit.sequence {
+            storedHeads[number] = (commit.sequence, Data(signed.id.bytes))
+        }
         let k = LogKey.make(number, commit.sequence)
         try db.cachedStatement(
             sql: """
@@ -703,6 +716,7 @@ struct Integrator {
             )
         }
         let key = FeedKey(author: commit.author, scope: commit.scope)
+        storedHeads[feed] = nil
         let head = try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT MAX(k) FROM _log WHERE k BETWEEN ? AND ?"),
             arguments: [LogKey.first(feed), LogKey.last(feed)]
