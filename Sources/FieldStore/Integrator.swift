@@ -39,6 +39,8 @@ struct Integrator {
     let commitCache = Replica.CommitCache()
     /// Feeds whose head this transaction raised, written once each by `finish`.
     var raisedHeads: Set<FeedKey> = []
+    /// Feeds a local commit taken at once extended whose head `finish` marks as kept in the log.
+    var headsToLog: Set<FeedKey> = []
     /// Feeds read in this transaction: their local numbers and fork points.
     var feeds: [FeedKey: FeedRecord] = [:]
     /// Feeds known to hold no commit waiting (`takeAtOnce` asked once); a commit stored pending in
@@ -170,10 +172,12 @@ struct Integrator {
             )
             try store(signed, status: .excluded, reason: error, asFork: true)
             let forkSeq = min(feed.forkSeq ?? Int64(commit.sequence), Int64(commit.sequence))
-            try db.cachedStatement(sql: "UPDATE _feeds SET fork_seq = ? WHERE feed = ?").execute(arguments: [
-                forkSeq, feed.number,
-            ])
+            // A forked feed keeps its head in `head_seq` (its log may hold excluded commits past it).
+            try db.cachedStatement(sql: "UPDATE _feeds SET fork_seq = ?, head_seq = ? WHERE feed = ?").execute(
+                arguments: [forkSeq, Int64(feed.head), feed.number]
+            )
             feeds[FeedKey(author: commit.author, scope: commit.scope)]?.forkSeq = forkSeq
+            feeds[FeedKey(author: commit.author, scope: commit.scope)]?.headInLog = false
             try excludeFeed(feed.number, from: commit.sequence, because: error)
             refuse(signed, error, stored: true)
             replica.options.logger.warning(
@@ -227,17 +231,18 @@ struct Integrator {
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT f.feed, f.head_seq, f.fork_seq, l.id, l.hlc,
+                        SELECT f.feed, \(FeedRecord.headSQL("f")), f.fork_seq, l.id, l.hlc,
                                EXISTS(SELECT 1 FROM _log w WHERE w.k BETWEEN f.feed << 32 AND (f.feed << 32) | 4294967295
-                                      AND w.status = 1)
-                        FROM _feeds f LEFT JOIN _log l ON l.k = (f.feed << 32) | f.head_seq
+                                      AND w.status = 1),
+                               f.head_seq < 0
+                        FROM _feeds f LEFT JOIN _log l ON l.k = (f.feed << 32) | \(FeedRecord.headSQL("f"))
                         WHERE f.scope = ? AND f.author = ?
                         """
                 ),
                 arguments: [scope, Data(author.bytes)]
             )
         else { return nil }
-        let feed = FeedRecord(number: row[0], head: UInt64(row[1] as Int64), forkSeq: row[2])
+        let feed = FeedRecord(number: row[0], head: UInt64(row[1] as Int64), forkSeq: row[2], headInLog: row[6])
         feeds[FeedKey(author: author, scope: scope)] = feed
         if row[5] as Bool == false { feedsNotWaiting.insert(feed.number) }
         return (
@@ -581,6 +586,13 @@ struct Integrator {
         guard case .apply = try judge(commit, changesChecked: true) else { return false }
         guard let k = try store(signed, status: .applied, reason: nil, raisesHead: true) else { return false }
         try apply(signed, at: k, storedApplied: true, local: local)
+        if local {
+            // A local commit taken at once leaves its feed's head in the log: `finish` writes
+            // nothing to `_feeds` for it, or once marks the feed so (`FeedRecord.headInLog`).
+            let key = FeedKey(author: commit.author, scope: commit.scope)
+            raisedHeads.remove(key)
+            if feeds[key]?.headInLog == false { headsToLog.insert(key) }
+        }
         return true
     }
 
@@ -726,6 +738,7 @@ struct Integrator {
             try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE feed = ?").execute(
                 arguments: [Int64(sequence), feed])
             feeds[key]?.head = sequence
+            feeds[key]?.headInLog = false
         } else {
             try db.cachedStatement(sql: "DELETE FROM _feeds WHERE feed = ?").execute(arguments: [feed])
             feeds[key] = nil
@@ -909,8 +922,16 @@ struct Integrator {
             try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE feed = ?").execute(arguments: [
                 Int64(feed.head), feed.number,
             ])
+            feeds[key]?.headInLog = false
         }
         raisedHeads.removeAll()
+        for key in headsToLog where !(feeds[key]?.headInLog ?? true) && feeds[key]?.forkSeq == nil {
+            try db.cachedStatement(sql: "UPDATE _feeds SET head_seq = ? WHERE feed = ?").execute(arguments: [
+                FeedRecord.headInLog, feeds[key]!.number,
+            ])
+            feeds[key]?.headInLog = true
+        }
+        headsToLog.removeAll()
         for (key, work) in rows {
             try project(key, work)
             report.cellsRecomputed += work.columns.count

@@ -176,8 +176,11 @@ extension Replica {
     /// Every feed held here.
     public func feeds() throws -> [FeedState] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT author, scope, head_seq, fork_seq FROM _feeds ORDER BY author, scope").map
-            { row in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT f.author, f.scope, \(FeedRecord.headSQL("f")) AS head_seq, f.fork_seq FROM _feeds f ORDER BY f.author, f.scope"
+            ).map { row in
                 FeedState(
                     author: Hex.encode([UInt8](row["author"] as Data)),
                     scope: row["scope"],
@@ -374,7 +377,9 @@ extension Replica {
         try database.read { db in
             var heads: [FeedHead] = []
             let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author")
+                db.cachedStatement(
+                    sql: "SELECT f.scope, f.author, \(FeedRecord.headSQL("f")) FROM _feeds f ORDER BY f.scope, f.author"
+                )
             )
             while let row = try rows.next() {
                 let scope: String = row[0]
@@ -402,7 +407,9 @@ extension Replica {
         }
         try database.read { db in
             let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT scope, author, head_seq FROM _feeds ORDER BY scope, author")
+                db.cachedStatement(
+                    sql: "SELECT f.scope, f.author, \(FeedRecord.headSQL("f")) FROM _feeds f ORDER BY f.scope, f.author"
+                )
             )
             while let row = try rows.next() {
                 let scope: String = row[0]
@@ -509,7 +516,7 @@ extension Replica {
         try database.read { db in
             var heads: [String: UInt64] = [:]
             let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT scope, head_seq FROM _feeds WHERE author = ?"),
+                db.cachedStatement(sql: "SELECT f.scope, \(FeedRecord.headSQL("f")) FROM _feeds f WHERE f.author = ?"),
                 arguments: [Data(author.bytes)]
             )
             while let row = try rows.next() { heads[row[0]] = UInt64(row[1] as Int64) }

@@ -21,6 +21,22 @@ struct FeedRecord {
     var number: Int64
     var head: UInt64
     var forkSeq: Int64?
+    /// The head is kept in the log, not in `head_seq` (`headInLog`): a local device's own feed.
+    var headInLog = false
+
+    /// `head_seq` of a feed whose head is the last key of its range in `_log`: a feed this
+    /// replica's local writes extend, so that a local commit writes nothing to `_feeds`. Only an
+    /// unforked feed is kept so (it holds nothing in the log past its head).
+    static let headInLog: Int64 = -1
+
+    /// A feed's head in SQL, for the `_feeds` row named `alias`: `head_seq`, or the sequence of
+    /// the last key of its range in `_log` when `head_seq` is `headInLog`.
+    static func headSQL(_ alias: String) -> String {
+        """
+        (CASE WHEN \(alias).head_seq >= 0 THEN \(alias).head_seq ELSE COALESCE((SELECT MAX(k) FROM _log \
+        WHERE k BETWEEN \(alias).feed << 32 AND (\(alias).feed << 32) | 4294967295) & 4294967295, 0) END)
+        """
+    }
 
     static func find(_ db: Database, author: PublicKey, scope: String) throws -> FeedRecord? {
         try find(db, author: Data(author.bytes), scope: scope)
@@ -28,17 +44,20 @@ struct FeedRecord {
 
     static func find(_ db: Database, author: Data, scope: String) throws -> FeedRecord? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT feed, head_seq, fork_seq FROM _feeds WHERE scope = ? AND author = ?"),
+            db.cachedStatement(
+                sql:
+                    "SELECT f.feed, \(headSQL("f")), f.fork_seq, f.head_seq < 0 FROM _feeds f WHERE f.scope = ? AND f.author = ?"
+            ),
             arguments: [scope, author]
         ).map { row in
-            FeedRecord(number: row[0], head: UInt64(row[1] as Int64), forkSeq: row[2])
+            FeedRecord(number: row[0], head: UInt64(row[1] as Int64), forkSeq: row[2], headInLog: row[3])
         }
     }
 }
 
 extension Replica {
     /// The storage layout this build reads and writes (`docs/storage.md`).
-    static let storageVersion = 3
+    static let storageVersion = 4
 
     /// Storage 3's addition: the merge state of rows no valid version shows (every commit that
     /// wrote them excluded), which no visible row holds. A visible row keeps its own in `_cells`.
@@ -128,6 +147,10 @@ extension Replica {
             try migrateStorage2(db, tables: tables)
         } else if stored == 2 {
             try migrateStorage2(db, tables: tables)
+        } else if stored == 3 {
+            // Storage 3 → 4 changes no data: every `head_seq` of storage 3 is its feed's head, which
+            // storage 4 reads as it is (docs/storage.md). Only a build of storage 4 writes
+            // `FeedRecord.headInLog`, and the version keeps a build of storage 3 from reading it.
         } else {
             try db.execute(sql: storage2Tables + storage3Tables)
         }

@@ -103,6 +103,36 @@ import Testing
         #expect(last.commit.sequence == 5)
         #expect(last.commit.timestamp > ahead.commit.timestamp)
         #expect(try first.replica.check().differences.isEmpty)
+        // The device's own feed keeps its head in the log (head_seq -1), and every reader of
+        // heads finds it there; a replica that received the feed keeps it in head_seq.
+        let storedHead = { (replica: Replica) in
+            try replica.database.read { db in
+                try Int64.fetchOne(
+                    db,
+                    sql: "SELECT head_seq FROM _feeds WHERE author = ? AND scope = 's1'",
+                    arguments: [Data(key.publicKey.bytes)]
+                )
+            }
+        }
+        #expect(try storedHead(first.replica) == FeedRecord.headInLog)
+        #expect(try first.replica.heads(of: key.publicKey)["s1"] == 5)
+        #expect(try first.replica.heads().first { $0.scope == "s1" }?.head == 5)
+        #expect(try first.replica.feeds().first { $0.scope == "s1" }?.head == 5)
+        #expect(try remote.replica.integrate(try first.signedCommits()).applied == 5)
+        #expect(try storedHead(remote.replica) == 5)
+        #expect(try remote.replica.headsDigest(scopes: nil) == first.replica.headsDigest(scopes: nil))
+        // The same key used on another device forks the feed at 5: its head is kept in head_seq
+        // from then on, and the next local write is refused.
+        let twin = try TestReplica.make(root: root, key: key, clock: clock)
+        for n in 0..<5 {
+            try twin.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(Int64(10 + n))]) }
+        }
+        _ = try first.replica.integrate(try twin.signedCommits())
+        #expect(try storedHead(first.replica) == 5)
+        #expect(try first.replica.feeds().first { $0.scope == "s1" }?.forkedAt == 1)
+        #expect(throws: StoreError.self) {
+            try first.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(99)]) }
+        }
     }
 
     @Test func directWritesAreRefused() throws {
@@ -443,5 +473,35 @@ import Testing
             try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = 'storage_version'")
         }
         #expect(stored == String(Replica.storageVersion + 1))
+    }
+
+    /// A storage-3 replica (every head in `head_seq`) opens as storage 4 with its heads and digests
+    /// as they were, and its own feed goes on from its stored head.
+    @Test func aStorage3ReplicaOpensAsStorage4WithItsHeads() throws {
+        let path = temporaryPath("storage-3.sqlite")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let key = SigningKey.generate()
+        let writer = try TestReplica.make(root: root, key: key)
+        for n in 0..<3 {
+            try writer.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(Int64(n))]) }
+        }
+        do {
+            // What a storage-3 build stores: the commits integrated, their head in head_seq.
+            let old = try TestReplica.make(root: root, key: key, path: path)
+            _ = try old.replica.integrate(try writer.signedCommits())
+        }
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "UPDATE _meta SET value = '3' WHERE key = 'storage_version'")
+        }
+        let reopened = try TestReplica.make(root: root, key: key, path: path)
+        let version = try reopened.replica.database.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM _meta WHERE key = 'storage_version'")
+        }
+        #expect(version == "4")
+        #expect(try reopened.replica.heads(of: key.publicKey) == ["s1": 3])
+        #expect(try reopened.replica.headsDigest(scopes: nil) == writer.replica.headsDigest(scopes: nil))
+        try reopened.replica.write(scope: "s1", as: key) { $0.insert("notes", ["n": .integer(3)]) }
+        #expect(try reopened.replica.heads(of: key.publicKey) == ["s1": 4])
+        #expect(try reopened.replica.check().differences.isEmpty)
     }
 }

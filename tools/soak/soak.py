@@ -377,9 +377,17 @@ class Laptop:
                 self.sync(action, kill)
 
 
+# A feed's head (docs/storage.md, storage 4): head_seq, or for a feed whose head_seq is -1 (a
+# laptop's own feed) the sequence of the last key of its range in _log.
+HEAD = (
+    "(CASE WHEN f.head_seq >= 0 THEN f.head_seq ELSE COALESCE((SELECT MAX(k) FROM _log "
+    "WHERE k BETWEEN f.feed << 32 AND (f.feed << 32) | 4294967295) & 4294967295, 0) END)"
+)
+
+
 def feeds(home: str) -> dict[tuple[str, str], int]:
     with closing_db(home) as db:
-        return {(author.hex(), scope): head for author, scope, head in db.execute("SELECT author, scope, head_seq FROM _feeds")}
+        return {(author.hex(), scope): head for author, scope, head in db.execute(f"SELECT f.author, f.scope, {HEAD} FROM _feeds f")}
 
 
 class closing_db:
@@ -580,7 +588,7 @@ class Harness:
         for name, home in homes.items():
             with closing_db(home) as db:
                 for author, scope, head, count, low in db.execute(
-                    "SELECT f.author, f.scope, f.head_seq, COUNT(l.k) + (SELECT COUNT(*) FROM _forks x WHERE x.feed = f.feed), "
+                    f"SELECT f.author, f.scope, {HEAD}, COUNT(l.k) + (SELECT COUNT(*) FROM _forks x WHERE x.feed = f.feed), "
                     "MIN(l.k & 4294967295) FROM _feeds f "
                     "LEFT JOIN _log l ON l.k BETWEEN f.feed << 32 AND (f.feed << 32) | 4294967295 GROUP BY f.feed"
                 ):
