@@ -6,25 +6,38 @@ extension Replica {
     /// Checks that every change names a known table and writable column, and that `deleted` is 0 or 1.
     func validateChanges(_ changes: [Change]) -> StoreError? {
         for change in changes {
-            guard let columns = tables[change.table] else {
-                return StoreError(.unknownTable, "no replicated table named \(change.table)")
-            }
-            guard columns.contains(change.column) else {
-                return StoreError(.unknownColumn, "table \(change.table) has no column \(change.column)")
-            }
-            if change.column == "deleted" && change.value != .integer(0) && change.value != .integer(1) {
-                return StoreError(.invalidValue, "the deleted flag of a row is 0 or 1")
-            }
-            // SQLite keeps a NUL inside text, but text is read back up to the first NUL: a value
-            // that cannot be read back exactly is refused rather than stored.
-            if case .text(let text) = change.value, text.utf8.contains(0) {
-                return StoreError(
-                    .invalidValue,
-                    "text in \(change.table).\(change.column) contains a NUL character (U+0000), which fieldlog does not store; remove it"
-                )
-            }
+            if let error = validateChange(change) { return error }
         }
         return nil
+    }
+
+    /// `validateChanges` for one change (a local write checks each cell as it is set).
+    func validateChange(_ change: Change) -> StoreError? {
+        guard let columns = tables[change.table] else {
+            return StoreError(.unknownTable, "no replicated table named \(change.table)")
+        }
+        guard columns.contains(change.column) else {
+            return StoreError(.unknownColumn, "table \(change.table) has no column \(change.column)")
+        }
+        if change.column == "deleted" && change.value != .integer(0) && change.value != .integer(1) {
+            return StoreError(.invalidValue, "the deleted flag of a row is 0 or 1")
+        }
+        // SQLite keeps a NUL inside text, but text is read back up to the first NUL: a value
+        // that cannot be read back exactly is refused rather than stored.
+        if case .text(let text) = change.value, Self.containsNUL(text) {
+            return StoreError(
+                .invalidValue,
+                "text in \(change.table).\(change.column) contains a NUL character (U+0000), which fieldlog does not store; remove it"
+            )
+        }
+        return nil
+    }
+
+    static func containsNUL(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.isEmpty ? false : memchr(bytes.baseAddress!, 0, bytes.count) != nil
+        }
+        return found ?? text.utf8.contains(0)
     }
 
     /// A `_versions` row (commit_id, hlc, author, value, supersedes) as a cell version.

@@ -101,15 +101,17 @@ extension Replica {
         try database.writeWithoutTransaction { db in
             var result: CommitID?
             var memo: LocalWriteMemo?
+            // BEGIN and COMMIT as cached statements (GRDB's `inTransaction` parses both each time),
+            // with its rollback on any error.
             do {
-                try db.inTransaction(.immediate) {
-                    let version = Self.dataVersion(db)
-                    memo = localWriteMemo.withLock { $0 }.flatMap { $0.version == version ? $0 : nil }
-                    result = try body(db, &memo)
-                    return .commit
-                }
+                try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+                let version = Self.dataVersion(db)
+                memo = localWriteMemo.withLock { $0 }.flatMap { $0.version == version ? $0 : nil }
+                result = try body(db, &memo)
+                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
             } catch {
                 localWriteMemo.withLock { $0 = nil }
+                if db.isInsideTransaction { try? db.rollback() }
                 throw error
             }
             memo?.version = Self.dataVersion(db)
@@ -142,7 +144,7 @@ extension Replica {
             for cell in batch.order {
                 let value = batch.cells[cell]!
                 let change = Change(table: cell.table, row: cell.row, column: cell.column, value: value)
-                if let error = validateChanges([change]) { throw error }
+                if let error = validateChange(change) { throw error }
                 if batch.fresh.contains(cell.row) {
                     changes.append(change)
                     continue
