@@ -63,12 +63,20 @@ public enum CommitCodec {
         return out
     }
 
-    /// Decodes a body, checking that it is exactly the canonical encoding of what it decodes to.
-    public static func decode(_ body: [UInt8]) throws(StoreError) -> Commit {
-        guard body.count <= maxBodySize else {
-            throw StoreError(.malformedCommit, "a commit body is at most \(maxBodySize) bytes, not \(body.count)")
-        }
-        var reader = ByteReader(body)
+    /// The author, scope and sequence at the head of a body (or of its first bytes), read the way
+    /// `decode` reads them and nothing after: where a commit goes in its feed, with nothing verified.
+    static func decodePlace(_ head: [UInt8]) throws(StoreError) -> (author: PublicKey, scope: String, sequence: UInt64)
+    {
+        var reader = ByteReader(head)
+        let place = try readPlace(&reader)
+        guard place.sequence >= 1 else { throw StoreError(.malformedCommit, "sequence numbers start at 1") }
+        return place
+    }
+
+    /// Reads the magic, the format version, the author, the scope and the sequence.
+    private static func readPlace(
+        _ reader: inout ByteReader
+    ) throws(StoreError) -> (author: PublicKey, scope: String, sequence: UInt64) {
         guard try reader.bytes(3) == magic else {
             throw StoreError(.malformedCommit, "not a fieldlog commit (bad magic)")
         }
@@ -85,7 +93,16 @@ public enum CommitCodec {
         }
         let scope = try reader.string(lengthBytes: 2, max: maxScopeBytes, what: "scope")
         guard !scope.isEmpty else { throw StoreError(.malformedCommit, "a commit's scope is not empty") }
-        let sequence = try reader.uint64()
+        return (author, scope, try reader.uint64())
+    }
+
+    /// Decodes a body, checking that it is exactly the canonical encoding of what it decodes to.
+    public static func decode(_ body: [UInt8]) throws(StoreError) -> Commit {
+        guard body.count <= maxBodySize else {
+            throw StoreError(.malformedCommit, "a commit body is at most \(maxBodySize) bytes, not \(body.count)")
+        }
+        var reader = ByteReader(body)
+        let (author, scope, sequence) = try readPlace(&reader)
         let previous = CommitID(unchecked: try reader.bytes(32))
         let timestamp = Timestamp(rawValue: try reader.uint64())
         let schemaVersion = try reader.uint32()

@@ -41,6 +41,12 @@ public enum WireRecord {
 
     /// The body and signature of a record whose length field matches its size; nothing verified.
     public static func split(_ record: [UInt8]) throws(StoreError) -> (body: [UInt8], signature: [UInt8]) {
+        let length = try bodyLength(record)
+        return (Array(record[4..<4 + length]), Array(record[(4 + length)...]))
+    }
+
+    /// The length of a record's body, checked against the record's size.
+    private static func bodyLength(_ record: [UInt8]) throws(StoreError) -> Int {
         guard record.count >= 4 + signatureSize else {
             throw StoreError(.malformedCommit, "a commit record of \(record.count) bytes is too short")
         }
@@ -51,7 +57,7 @@ public enum WireRecord {
                 "a commit record's length field (\(length)) does not match its size (\(record.count))"
             )
         }
-        return (Array(record[4..<4 + length]), Array(record[(4 + length)...]))
+        return length
     }
 
     /// The commit of a record, decoded and its signature verified.
@@ -64,6 +70,16 @@ public enum WireRecord {
     /// it extends, to which sequence). Whatever is stored is verified when it is taken in.
     public static func unverifiedCommit(_ record: [UInt8]) throws(StoreError) -> Commit {
         try CommitCodec.decode(try split(record).body)
+    }
+
+    /// The feed and sequence of a record, read from the head of its body only (nothing else is
+    /// decoded or verified): what a sync needs to foresee the heads a batch leads to.
+    public static func place(_ record: [UInt8]) throws(StoreError) -> (feed: FeedKey, sequence: UInt64) {
+        let length = try bodyLength(record)
+        // Magic and version, author, the scope's length and bytes, the sequence.
+        let head = Array(record[4..<4 + min(length, 4 + 32 + 2 + CommitCodec.maxScopeBytes + 8)])
+        let place = try CommitCodec.decodePlace(head)
+        return (FeedKey(scope: place.scope, author: place.author.hex), place.sequence)
     }
 }
 

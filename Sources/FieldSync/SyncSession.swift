@@ -237,8 +237,8 @@ public struct SyncSession: Sendable {
     static func advance(_ after: [FeedHead], by records: [[UInt8]]) throws -> [FeedHead] {
         var last: [FeedKey: UInt64] = [:]
         for record in records where record.count > 4 + WireRecord.signatureSize {
-            let commit = try WireRecord.unverifiedCommit(record)
-            last[commit.feed] = max(last[commit.feed] ?? 0, commit.sequence)
+            let place = try WireRecord.place(record)
+            last[place.feed] = max(last[place.feed] ?? 0, place.sequence)
         }
         return after.map {
             FeedHead(author: $0.author, scope: $0.scope, head: max($0.head, last[$0.feed] ?? 0))

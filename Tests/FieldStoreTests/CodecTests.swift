@@ -67,6 +67,20 @@ import Testing
         #expect(try WireRecord.decode(signed.wire).id == signed.id)
     }
 
+    /// A record's place in its feed, read from the head of its body alone, is the decoded
+    /// commit's; a record too short for its length field, or with a bad magic, is refused.
+    @Test func aRecordsPlaceIsReadFromItsHead() throws {
+        let key = SigningKey.generate()
+        let signed = try SignedCommit(signing: sample(key: key), with: key)
+        let place = try WireRecord.place(signed.wire)
+        #expect(place.feed == signed.commit.feed)
+        #expect(place.sequence == signed.commit.sequence)
+        #expect(throws: StoreError.self) { try WireRecord.place(Array(signed.wire.dropLast())) }
+        var badMagic = signed.wire
+        badMagic[4] ^= 0xFF
+        #expect(throws: StoreError.self) { try WireRecord.place(badMagic) }
+    }
+
     @Test(arguments: 0..<40) func everyFlippedByteIsRefused(seed: Int) throws {
         let key = try SigningKey(seed: [UInt8](repeating: 1, count: 32))
         let signed = try SignedCommit(signing: sample(key: key), with: key)
