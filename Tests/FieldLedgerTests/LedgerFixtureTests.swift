@@ -153,6 +153,11 @@ enum LedgerFixture {
         try readsAsItWasWritten(storage: 2)
     }
 
+    /// The same county written by the storage-3 code (upgrade 3 → 4).
+    @Test func theStorage3LedgerReadsAsItWasWritten() throws {
+        try readsAsItWasWritten(storage: 3)
+    }
+
     func readsAsItWasWritten(storage: Int) throws {
         let expected = try LedgerFixture.facts(storage: storage)
         #expect(expected.commits.allSatisfy { $0 > 0 })

@@ -20,7 +20,8 @@ enum StorageFixture {
     static let factsFile = folder.appendingPathComponent("facts.json")
 
     /// The fixture written by the code of storage `storage` (`Fixtures/storage-N`): storage 1's
-    /// since this file was added, storage 2's since storage 3 was built (same scenario).
+    /// since this file was added, storage 2's since storage 3 was built, storage 3's since storage 4
+    /// was (same scenario).
     static func folder(storage: Int) -> URL {
         folder.deletingLastPathComponent().appendingPathComponent("storage-\(storage)")
     }
@@ -232,6 +233,12 @@ enum StorageFixture {
         try readsAsItWasWritten(storage: 2)
     }
 
+    /// The same scenario written by the storage-3 code reads as that code read it (upgrade 3 → 4),
+    /// and the local device's feed, which storage 4 keeps its head in the log for, goes on.
+    @Test func theStorage3ReplicaReadsAsItWasWritten() throws {
+        try readsAsItWasWritten(storage: 3)
+    }
+
     func readsAsItWasWritten(storage: Int) throws {
         let expected = try StorageFixture.facts(storage: storage)
         #expect(expected.counts.allSatisfy { $0 > 0 })
@@ -333,7 +340,7 @@ enum StorageFixture {
 
     /// The old replica's bundle export (byte for byte the one the storage-1 code exported: the
     /// facts hold its hash) imported into a new replica gives the digests the upgrade in place gave.
-    @Test(arguments: [1, 2]) func aBundleOfTheOldReplicaGivesTheDigestsOfTheUpgradeInPlace(storage: Int) throws {
+    @Test(arguments: [1, 2, 3]) func aBundleOfTheOldReplicaGivesTheDigestsOfTheUpgradeInPlace(storage: Int) throws {
         let path = try StorageFixture.copy(storage: storage)
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         let expected = try StorageFixture.facts(storage: storage)
