@@ -36,8 +36,8 @@ public enum CommitCodec {
         guard !changes.isEmpty, changes.count <= maxChanges else {
             throw StoreError(.malformedCommit, "a commit has 1 to \(maxChanges) changes, not \(changes.count)")
         }
-        // Sorted, a cell written twice shows as two neighbours in no order.
-        for index in 1..<changes.count where !canonical && !Change.precedes(changes[index - 1], changes[index]) {
+        // Sorted, a cell written twice shows as two neighbours in no order (canonical: none is).
+        for index in 1..<(canonical ? 1 : changes.count) where !Change.precedes(changes[index - 1], changes[index]) {
             let change = changes[index]
             throw StoreError(
                 .malformedCommit,

@@ -218,15 +218,9 @@ struct Integrator {
         return true
     }
 
-    /// The feed's row, read once per transaction.
     /// A local writer's own feed, read in one statement with its head commit's id and time and
     /// whether a commit of it waits; the feed and that answer are kept for this transaction.
-    mutating func ownFeed(
-        _ author: PublicKey,
-        _ scope: String
-    ) throws -> (
-        feed: FeedRecord, headID: CommitID, headTime: Timestamp
-    )? {
+    mutating func ownFeed(_ author: PublicKey, _ scope: String) throws -> LocalWriteMemo.OwnFeed? {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
@@ -245,10 +239,10 @@ struct Integrator {
         let feed = FeedRecord(number: row[0], head: UInt64(row[1] as Int64), forkSeq: row[2], headInLog: row[6])
         feeds[FeedKey(author: author, scope: scope)] = feed
         if row[5] as Bool == false { feedsNotWaiting.insert(feed.number) }
-        return (
-            feed,
-            try CommitID(bytes: [UInt8](row[3] as Data? ?? Data())),
-            Timestamp(rawValue: UInt64(bitPattern: row[4] as Int64? ?? 0))
+        return LocalWriteMemo.OwnFeed(
+            feed: feed,
+            headID: try CommitID(bytes: [UInt8](row[3] as Data? ?? Data())),
+            headTime: Timestamp(rawValue: UInt64(bitPattern: row[4] as Int64? ?? 0))
         )
     }
 
@@ -290,6 +284,7 @@ struct Integrator {
                 let key = FeedKey(author: commit.author, scope: commit.scope)
                 feeds[key]?.head = commit.sequence
                 raisedHeads.insert(key)
+                storedHeads[number] = (commit.sequence, Data(signed.id.bytes))
             }
         } else {
             try db.cachedStatement(sql: "INSERT INTO _feeds(author, scope, head_seq) VALUES (?, ?, ?)").execute(
@@ -301,6 +296,7 @@ struct Integrator {
                 head: commit.sequence,
                 forkSeq: nil
             )
+            if raisesHead { storedHeads[number] = (commit.sequence, Data(signed.id.bytes)) }
         }
         if asFork {
             try db.cachedStatement(
@@ -317,9 +313,6 @@ struct Integrator {
             return nil
         }
         if status == .pending { feedsNotWaiting.remove(number) }
-        if raisesHead, feeds[FeedKey(author: commit.author, scope: commit.scope)]?.head == commit.sequence {
-            storedHeads[number] = (commit.sequence, Data(signed.id.bytes))
-        }
         let k = LogKey.make(number, commit.sequence)
         try db.cachedStatement(
             sql: """

@@ -184,9 +184,7 @@ extension Replica {
                 integrator.adopt(remembered.feed, of: feedKey)
                 own = remembered
             } else {
-                own = try integrator.ownFeed(key.publicKey, scope).map {
-                    LocalWriteMemo.OwnFeed(feed: $0.feed, headID: $0.headID, headTime: $0.headTime)
-                }
+                own = try integrator.ownFeed(key.publicKey, scope)
             }
             if let forkSeq = own?.feed.forkSeq {
                 throw StoreError(
