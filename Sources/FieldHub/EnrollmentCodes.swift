@@ -37,13 +37,17 @@ public struct EnrollmentCodes: Sendable {
     ]
 
     /// Brings the hub's tables up to date, each migration once, in one transaction (idempotent).
-    public func migrate() throws {
+    public func migrate() throws { try Self.migrate(ledger, Self.migrations) }
+
+    /// Applies the `migrations` of the hub's tables not applied yet, recording each in
+    /// `_hub_migrations` (the console's tables use it too, with migrations of their own).
+    package static func migrate(_ ledger: Ledger, _ migrations: [(name: String, sql: String)]) throws {
         try ledger.replica.database.write { db in
             try db.execute(
                 sql: "CREATE TABLE IF NOT EXISTS _hub_migrations(name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
             )
             let applied = Set(try String.fetchAll(db, sql: "SELECT name FROM _hub_migrations"))
-            for migration in Self.migrations where !applied.contains(migration.name) {
+            for migration in migrations where !applied.contains(migration.name) {
                 try db.execute(sql: migration.sql)
                 try db.execute(
                     sql: "INSERT INTO _hub_migrations(name, applied_at) VALUES (?, ?)",

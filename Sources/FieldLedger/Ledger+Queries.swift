@@ -343,8 +343,14 @@ public struct DemandQuery: Sendable, Equatable {
     /// Only demands awaiting a reply by a deadline on or before this day (a card's horizon:
     /// `Ledger.cardHorizon`).
     public var dueBy: Day?
-    /// The overdue first, then by the deadline awaited, then by number (工作台); by number otherwise.
+    /// The overdue first, then by the deadline awaited, then by number (工作台); by `sort` otherwise.
     public var mostUrgentFirst = false
+    /// The cadre of the demand: the one who registered it, or the active lead cadre (包联领导) of
+    /// its enterprise.
+    public var cadre: UUID?
+    /// The order of the rows (then by number), unless `mostUrgentFirst`.
+    public var sort = LedgerSort.number
+    public var descending = false
 
     public init() {}
 }

@@ -132,6 +132,12 @@ extension Ledger {
         "企业联系人", "联系电话",
     ]
 
+    /// The spreadsheet width of each of `ledgerHeaders`.
+    public static let ledgerWidths = [
+        6, 20, 12, 12, 10, 28, 22, 14, 10, 10, 40, 18, 18, 12, 17, 17, 12, 12, 30, 10, 8, 10, 8, 10, 8, 8, 24,
+        40, 12, 12, 10, 10, 20, 10, 14,
+    ]
+
     /// The work ledger (工作台账) on `today`: one row per demand this replica holds, filtered.
     public func workLedger(
         _ filter: LedgerFilter = LedgerFilter(),
@@ -139,29 +145,16 @@ extension Ledger {
         profile: DeadlineProfile = .shandong2115,
         showPersonalData: Bool? = nil
     ) throws -> ReportTable {
-        let calendar = try calendar()
-        let personal = try showPersonalData ?? maySeePersonalData()
         let department = try filter.department.map { try self.department(named: $0) }
-        let names = try departmentNames()
-        func name(_ id: UUID) -> String { names[id] ?? id.lowercased }
-        func time(_ milliseconds: Int64?) -> ReportCell {
-            guard let milliseconds else { return .empty }
-            return .dateTime(profile.localDay(milliseconds), minute: profile.localMinute(milliseconds))
-        }
-        func day(_ milliseconds: Int64?) -> ReportCell { milliseconds.map { .date(profile.localDay($0)) } ?? .empty }
-        func text(_ value: String?) -> ReportCell { value.map { $0.isEmpty ? .empty : .text($0) } ?? .empty }
-
+        let builder = try ledgerRowBuilder(today: today, profile: profile, showPersonalData: showPersonalData)
         var table = ReportTable(
             name: "工作台账",
             headers: Self.ledgerHeaders,
-            widths: [
-                6, 20, 12, 12, 10, 28, 22, 14, 10, 10, 40, 18, 18, 12, 17, 17, 12, 12, 30, 10, 8, 10, 8, 10, 8, 8, 24,
-                40, 12, 12, 10, 10, 20, 10, 14,
-            ]
+            widths: Self.ledgerWidths
         )
         for facts in try demandFacts(profile: profile) {
             let status = facts.status
-            let overlay = status.overlay(on: today, calendar: calendar, profile: profile)
+            let overlay = builder.overlay(facts)
             if filter.unresolvedOnly && !status.state.isUnresolved { continue }
             if let department, status.lead != department && !status.coDepartments.contains(department) { continue }
             if let cadre = filter.cadre, facts.leadCadre != cadre && facts.registeringCadre != cadre { continue }
@@ -169,29 +162,7 @@ extension Ledger {
             if let category = filter.category, facts.category != category { continue }
             if filter.overdueOnly && !overlay.isOverdue { continue }
             if let period = filter.period, !(facts.registered.map(period.contains) ?? false) { continue }
-            var remarks = facts.remarks ?? ""
-            if status.hasConflict { remarks += (remarks.isEmpty ? "" : "；") + "流转冲突待协调裁定" }
-            if status.deadlineIsProvisional { remarks += (remarks.isEmpty ? "" : "；") + "时限为暂定（该年度工作日历未载入）" }
-            let phone = facts.contactPhone.map { personal ? $0 : Ledger.mask(phone: $0) }
-            table.rows.append([
-                .number(Double(table.rows.count + 1)), .text(facts.number),
-                facts.registered.map { .date($0) } ?? .empty, text(facts.channel),
-                text(facts.leadCadre), text(facts.enterprise), text(facts.uscc), text(facts.township), text(facts.type),
-                text(facts.category),
-                text(facts.content), text(status.lead.map(name)),
-                text(status.coDepartments.map(name).joined(separator: "、")),
-                day(status.assignments.first?.assignedAt), time(status.assignments.last?.signedAt),
-                time(status.firstContactAt),
-                status.deadline.map { .date($0) } ?? .empty, status.extendedTo.map { .date($0) } ?? .empty,
-                text(status.lastProgress),
-                .text(status.state.chinese), .text(overlay.isOverdue ? "是" : "否"),
-                .number(Double(overlay.overdueWorkdays)),
-                text(overlay.card.rawValue), text(overlay.escalation.chinese), .number(Double(status.returns)),
-                .number(Double(status.reopenings)),
-                text(status.outcome), text(status.reply), day(status.closedAt), day(status.followUps.last?.at),
-                text(status.resolved.map { $0 ? "是" : "否" }), text(status.satisfaction), text(remarks),
-                text(facts.contactName), text(phone),
-            ])
+            table.rows.append(builder.row(facts, index: table.rows.count + 1, overlay: overlay))
         }
         return table
     }

@@ -27,7 +27,7 @@ extension WebPages {
             groups.append(
                 RateGroupView(
                     title: title,
-                    chart: Self.chart(
+                    chart: WebCharts.chart(
                         "\(title)的按时办结率：本月与上月",
                         names.map { ($0, now[$0]?.onTime ?? Ratio(), then[$0]?.onTime ?? Ratio()) }
                     ),
@@ -47,10 +47,13 @@ extension WebPages {
         )
         return try page(view, "rates", title: "比率 \(monthText)", context: context)
     }
+}
 
+/// The bar charts of the local app and the hub's console, drawn on the server.
+package enum WebCharts {
     /// A horizontal bar chart of one rate: per group a bar for this month and one for the last,
     /// each labelled with its value in words (colour is never the only cue).
-    static func chart(_ title: String, _ values: [(String, Ratio, Ratio)]) -> ChartView {
+    package static func chart(_ title: String, _ values: [(String, Ratio, Ratio)]) -> ChartView {
         let width = 420.0
         let row = 40
         let bars = values.enumerated().map { index, entry in

@@ -115,11 +115,17 @@ final class WebAuthorities: Sendable {
     }
 }
 
+/// The content security policy of the local app and the hub's console: no inline script, nothing
+/// from elsewhere, no framing.
+package enum WebContentPolicy {
+    package static let value =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
 /// Headers on every answer: a content security policy that allows no inline script and nothing
 /// from elsewhere, no framing, no sniffing, no caching of pages.
 struct WebHeadersMiddleware: RouterMiddleware {
-    static let policy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    static let policy = WebContentPolicy.value
 
     func handle(
         _ request: Request,
@@ -237,15 +243,15 @@ struct WebRefusal: Error {
 
 /// A form as posted (`application/x-www-form-urlencoded`, or `multipart/form-data` with files):
 /// each name's first value, and all of them; an uploaded file's name and bytes.
-struct WebForm: Sendable {
-    var fields: [(name: String, value: String)] = []
-    var files: [String: (filename: String, bytes: [UInt8])] = [:]
+package struct WebForm: Sendable {
+    package var fields: [(name: String, value: String)] = []
+    package var files: [String: (filename: String, bytes: [UInt8])] = [:]
 
     /// The largest upload taken (a bundle of a whole county's commits for one device fits).
-    static let maxUpload = 256 << 20
+    package static let maxUpload = 256 << 20
 
     /// The boundary of a `multipart/form-data` content type, or nil for any other.
-    static func boundary(_ contentType: String?) -> String? {
+    package static func boundary(_ contentType: String?) -> String? {
         guard let contentType, contentType.lowercased().hasPrefix("multipart/form-data") else { return nil }
         for parameter in contentType.split(separator: ";").dropFirst() {
             let pair = parameter.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
@@ -258,7 +264,7 @@ struct WebForm: Sendable {
     }
 
     /// A `multipart/form-data` body (RFC 7578): its text fields and files; nil when malformed.
-    init?(multipart body: [UInt8], boundary: String) {
+    package init?(multipart body: [UInt8], boundary: String) {
         let delimiter = Array("--\(boundary)".utf8)
         let separator = Array("\r\n\r\n".utf8)
         guard var start = Self.find(delimiter, in: body, from: 0) else { return nil }
@@ -318,7 +324,7 @@ struct WebForm: Sendable {
         return nil
     }
 
-    init(body: String) {
+    package init(body: String) {
         for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ text: Substring) -> String {
@@ -328,7 +334,7 @@ struct WebForm: Sendable {
         }
     }
 
-    subscript(name: String) -> String? { fields.first { $0.name == name }?.value }
+    package subscript(name: String) -> String? { fields.first { $0.name == name }?.value }
 
-    func all(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
+    package func all(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
 }

@@ -177,9 +177,17 @@ extension WebPages {
     static func download(_ bytes: Data, name: String, type: String) -> Response {
         var fields = HTTPFields()
         fields[.contentType] = type
+        fields[.contentDisposition] = WebDownloadName.disposition(name)
+        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// The `Content-Disposition` of a download: an ASCII name for old clients, and the real (Chinese)
+/// name in `filename*` (RFC 6266).
+package enum WebDownloadName {
+    package static func disposition(_ name: String) -> String {
         let ascii = String(name.unicodeScalars.map { $0.isASCII && $0 != "\"" ? Character($0) : "_" })
         let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ascii
-        fields[.contentDisposition] = "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
-        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
     }
 }

@@ -1,7 +1,7 @@
 /// The templates, compiled into the binary (not SwiftPM resources, which must sit beside the
 /// binary on Linux). Mustache: `{{x}}` is escaped for HTML; `{{{body}}}` only in the layout, for
 /// a page already rendered with escaping.
-enum WebTemplates {
+package enum WebTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "unlock": unlock, "home": home, "demands": demands, "demand": demand,
         "visit": visit, "conflicts": conflicts, "sync": sync, "export": export, "exportReady": exportReady,
@@ -26,20 +26,8 @@ enum WebTemplates {
         </form>
         """
 
-    static let rates = """
-        <form method="get" action="/rates" class="inline">
-        <label for="month">月份</label><input type="month" id="month" name="month" value="{{month}}">
-        <button type="submit">查看</button>
-        </form>
-        <h2>全县（本月 {{month}}，上月 {{previous}}）</h2>
-        <table class="rates">
-        <thead><tr><th scope="col">指标</th><th scope="col">本月</th><th scope="col">上月</th></tr></thead>
-        <tbody>{{#county}}<tr><th scope="row">{{label}}</th>{{#values}}<td>{{.}}</td>{{/values}}</tr>{{/county}}</tbody>
-        </table>
-        <p>{{overdue}}</p>
-        {{#groups}}
-        <section class="rate-group">
-        <h2>{{title}}</h2>
+    /// A `ChartView` in a `{{#chart}}` section, as an SVG drawn on the server (also the console's).
+    package static let chartSVG = """
         {{#chart}}
         {{#hasBars}}
         <svg role="img" aria-label="{{title}}" width="760" height="{{height}}" viewBox="0 0 760 {{height}}" xmlns="http://www.w3.org/2000/svg">
@@ -55,6 +43,23 @@ enum WebTemplates {
         {{/hasBars}}
         {{^hasBars}}<p>本月和上月都没有可计算的数据。</p>{{/hasBars}}
         {{/chart}}
+        """
+
+    static let rates = """
+        <form method="get" action="/rates" class="inline">
+        <label for="month">月份</label><input type="month" id="month" name="month" value="{{month}}">
+        <button type="submit">查看</button>
+        </form>
+        <h2>全县（本月 {{month}}，上月 {{previous}}）</h2>
+        <table class="rates">
+        <thead><tr><th scope="col">指标</th><th scope="col">本月</th><th scope="col">上月</th></tr></thead>
+        <tbody>{{#county}}<tr><th scope="row">{{label}}</th>{{#values}}<td>{{.}}</td>{{/values}}</tr>{{/county}}</tbody>
+        </table>
+        <p>{{overdue}}</p>
+        {{#groups}}
+        <section class="rate-group">
+        <h2>{{title}}</h2>
+        \(chartSVG)
         <table class="rates">
         <thead><tr><th scope="col">{{title}}（本月）</th>{{#headers}}<th scope="col">{{.}}</th>{{/headers}}</tr></thead>
         <tbody>{{#rows}}<tr><th scope="row">{{label}}</th>{{#values}}<td>{{.}}</td>{{/values}}</tr>{{/rows}}</tbody>
@@ -479,8 +484,8 @@ enum WebTemplates {
 }
 
 /// The style sheet and the script, served from the binary. No web fonts: a system CJK font stack.
-enum WebAssets {
-    static let css = """
+package enum WebAssets {
+    package static let css = """
         body.large { font-size: 125%; }
         a.button { display: inline-block; padding: .3rem .8rem; background: #0b3d6e; color: #fff; border-radius: .2rem; }
         @media print { header, form, nav { display: none; } @page { size: A4 landscape; margin: 12mm; } }
@@ -516,7 +521,7 @@ enum WebAssets {
         """
 
     /// Asks before any form marked `data-confirm` is sent.
-    static let js = """
+    package static let js = """
         "use strict";
         document.addEventListener("submit", function (event) {
           var question = event.target.getAttribute("data-confirm");

@@ -629,26 +629,27 @@ struct VerifyView: WebView {
 }
 
 /// One bar pair of a chart: positions computed here, so the template only places them.
-struct BarView: Sendable {
-    var label: String
-    var labelY: Int
-    var thisY: Int
-    var thisWidth: Int
-    var thisText: String
-    var thisTextX: Int
-    var thisTextY: Int
-    var lastY: Int
-    var lastWidth: Int
-    var lastText: String
-    var lastTextX: Int
-    var lastTextY: Int
+package struct BarView: Sendable {
+    package var label: String
+    package var labelY: Int
+    package var thisY: Int
+    package var thisWidth: Int
+    package var thisText: String
+    package var thisTextX: Int
+    package var thisTextY: Int
+    package var lastY: Int
+    package var lastWidth: Int
+    package var lastText: String
+    package var lastTextX: Int
+    package var lastTextY: Int
 }
 
-struct ChartView: Sendable {
-    var title: String
-    var height: Int
-    var bars: [BarView]
-    var hasBars: Bool
+/// A horizontal bar chart of one rate, this month against the last (`WebPages.chart`).
+package struct ChartView: Sendable {
+    package var title: String
+    package var height: Int
+    package var bars: [BarView]
+    package var hasBars: Bool
 }
 
 struct RateRowView: Sendable {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import FieldCrypto
+import FieldDashboard
 import FieldHub
 import FieldLedger
 import FieldStore
@@ -9,12 +10,14 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
+import UnixSignals
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
         abstract: "The county hub: create it, and serve signed HTTP sync.",
-        subcommands: [HubInit.self, Serve.self, EnrollCode.self, HubRevoke.self]
+        subcommands: [HubInit.self, Serve.self, EnrollCode.self, HubRevoke.self, HubUser.self]
     )
 
     struct HubInit: ParsableCommand {
@@ -62,6 +65,7 @@ struct HubCommand: AsyncParsableCommand {
         var idleTimeout = 30
         @Option(help: "The largest request body accepted, in MiB (413 above it).") var maxBodyMib = 16
         @OptionGroup var address: PublicURLOptions
+        @OptionGroup var dashboard: DashboardOptions
 
         func run() async throws {
             guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
@@ -78,7 +82,8 @@ struct HubCommand: AsyncParsableCommand {
             configuration.createdWindow = window
             configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)
             configuration.maxBodyBytes = maxBodyMib << 20
-            try await serve(configuration, host: host, port: port)
+            let console = try dashboard.configuration(ledger: ledger, key: key, defaultHost: host)
+            try await serve(configuration, host: host, port: port, dashboard: console)
         }
     }
 }
@@ -195,9 +200,26 @@ struct EnrollCommand: AsyncParsableCommand {
 
 /// Runs a server until SIGTERM or SIGINT. A port that cannot be had is one sentence (it printed
 /// `bind(...) (errno: 98)` after a line saying it served).
-func serve(_ configuration: HubConfiguration, host: String, port: Int) async throws {
+func serve(
+    _ configuration: HubConfiguration,
+    host: String,
+    port: Int,
+    dashboard: DashboardConfiguration? = nil
+)
+    async throws
+{
     do {
-        try await buildHub(configuration).runService()
+        if let dashboard {
+            try await ServiceGroup(
+                configuration: .init(
+                    services: [buildHub(configuration), try buildDashboard(dashboard)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: configuration.logger
+                )
+            ).run()
+        } else {
+            try await buildHub(configuration).runService()
+        }
     } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
         switch error.errnoCode {
         case EADDRINUSE:

@@ -89,7 +89,7 @@ public struct DeadlineProfile: Codable, Sendable, Equatable {
     }
 
     /// Minutes after local midnight.
-    func localMinute(_ milliseconds: Int64) -> Int {
+    public func localMinute(_ milliseconds: Int64) -> Int {
         Int(floorModulo(milliseconds + Int64(utcOffsetMinutes) * 60_000, 86_400_000) / 60_000)
     }
 

@@ -179,6 +179,49 @@ extension LedgerStore {
         offset: Int,
         cardHorizon: Day? = nil
     ) throws -> (total: Int, rows: [DemandSummary], overdue: Int, carded: Int) {
+        let (from, arguments) = demandFilter(
+            query,
+            department: department,
+            today: today,
+            utcOffsetMinutes: utcOffsetMinutes
+        )
+        // With a card horizon, the same pass counts the overdue and the carded (工作台's figures).
+        let counts = try Row.fetchOne(
+            db,
+            sql:
+                "SELECT COUNT(*), SUM((s.due IS NOT NULL AND s.due < ?) OR s.late = 1), SUM(s.due IS NOT NULL AND s.due <= ?)"
+                + from,
+            arguments: StatementArguments(
+                [today.description, (cardHorizon ?? today).description] as [any DatabaseValueConvertible] + arguments
+            )
+        )
+        let total: Int = counts?[0] ?? 0
+        let overdue: Int = counts?[1] ?? 0
+        let carded: Int = cardHorizon == nil ? 0 : (counts?[2] ?? 0)
+        let select = """
+            SELECT d.id, d.number, e.name AS enterprise, e.uscc, e.township, c.name AS cadre, d.type, d.category,
+                   d.title, d.content, COALESCE(s.state, 'DRAFT') AS state, d.urgency, d.registered_at, d.channel,
+                   d.expected, d.remarks
+            """
+        guard limit > 0 else { return (total, [], overdue, carded) }
+        let order = Self.demandOrder(query)
+        let rows = try Row.fetchAll(
+            db,
+            sql: select + from + order + " LIMIT ? OFFSET ?",
+            arguments: StatementArguments(
+                arguments + (query.mostUrgentFirst ? [today.description] : []) + [min(limit, Int(Int32.max)), offset]
+            )
+        ).map(Self.demandSummary)
+        return (total, rows, overdue, carded)
+    }
+
+    /// The `FROM … WHERE …` of the demands `query` matches (see `demandPage`), and its arguments.
+    func demandFilter(
+        _ query: DemandQuery,
+        department: UUID?,
+        today: Day,
+        utcOffsetMinutes: Int
+    ) -> (from: String, arguments: [any DatabaseValueConvertible]) {
         var conditions = ["d.deleted = 0"]
         var arguments: [any DatabaseValueConvertible] = []
         if let department {
@@ -230,6 +273,15 @@ extension LedgerStore {
             conditions.append("s.due IS NOT NULL AND s.due <= ?")
             arguments.append(dueBy.description)
         }
+        if let cadre = query.cadre {
+            conditions.append(
+                """
+                (d.cadre_id = ? OR EXISTS (SELECT 1 FROM linkages l WHERE l.enterprise_id = d.enterprise_id
+                    AND l.cadre_id = ? AND l.active = 1 AND l.role = 'lead' AND l.deleted = 0))
+                """
+            )
+            arguments += [Data(cadre.bytes16), Data(cadre.bytes16)]
+        }
         for (ids, negated) in [(query.only, false), (query.excluding, true)] {
             guard let ids else { continue }
             let list = ids.map { "x'" + Hex.encode($0.bytes16) + "'" }.joined(separator: ",")
@@ -242,37 +294,32 @@ extension LedgerStore {
              LEFT JOIN cadres c ON c.id = d.cadre_id
              WHERE \(conditions.joined(separator: " AND "))
             """
-        // With a card horizon, the same pass counts the overdue and the carded (工作台's figures).
-        let counts = try Row.fetchOne(
+        return (from, arguments)
+    }
+
+    /// The ids of every live demand `query` matches, in its order (as `demandPage` pages them).
+    func demandIDs(_ query: DemandQuery, today: Day, utcOffsetMinutes: Int) throws -> [UUID] {
+        let (from, arguments) = demandFilter(query, department: nil, today: today, utcOffsetMinutes: utcOffsetMinutes)
+        let cursor = try Data.fetchCursor(
             db,
-            sql:
-                "SELECT COUNT(*), SUM((s.due IS NOT NULL AND s.due < ?) OR s.late = 1), SUM(s.due IS NOT NULL AND s.due <= ?)"
-                + from,
-            arguments: StatementArguments(
-                [today.description, (cardHorizon ?? today).description] as [any DatabaseValueConvertible] + arguments
-            )
+            sql: "SELECT d.id" + from + Self.demandOrder(query),
+            arguments: StatementArguments(arguments + (query.mostUrgentFirst ? [today.description] : []))
         )
-        let total: Int = counts?[0] ?? 0
-        let overdue: Int = counts?[1] ?? 0
-        let carded: Int = cardHorizon == nil ? 0 : (counts?[2] ?? 0)
-        let select = """
-            SELECT d.id, d.number, e.name AS enterprise, e.uscc, e.township, c.name AS cadre, d.type, d.category,
-                   d.title, d.content, COALESCE(s.state, 'DRAFT') AS state, d.urgency, d.registered_at, d.channel,
-                   d.expected, d.remarks
-            """
-        guard limit > 0 else { return (total, [], overdue, carded) }
-        let order =
-            query.mostUrgentFirst
+        var ids: [UUID] = []
+        while let blob = try cursor.next() { if let id = UUID(blob: blob) { ids.append(id) } }
+        return ids
+    }
+
+    /// The `ORDER BY` of `query` (the urgent order takes today's date as its argument).
+    static func demandOrder(_ query: DemandQuery) -> String {
+        query.mostUrgentFirst
             ? " ORDER BY CASE WHEN (s.due IS NOT NULL AND s.due < ?) OR s.late = 1 THEN 0 ELSE 1 END, COALESCE(s.due, '9999-12-31'), d.number, d.id"
-            : " ORDER BY d.number, d.id"
-        let rows = try Row.fetchAll(
-            db,
-            sql: select + from + order + " LIMIT ? OFFSET ?",
-            arguments: StatementArguments(
-                arguments + (query.mostUrgentFirst ? [today.description] : []) + [min(limit, Int(Int32.max)), offset]
-            )
-        ).map(Self.demandSummary)
-        return (total, rows, overdue, carded)
+            : " ORDER BY \(query.sort.orderKey)\(query.descending ? " DESC" : ""), d.number, d.id"
+    }
+
+    /// The names of the live rows of a registry table (`departments`, `cadres`, `enterprises`), sorted.
+    func liveNames(in table: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT name FROM \(table) WHERE deleted = 0 AND name IS NOT NULL ORDER BY name")
     }
 
     /// The townships and parks of the live enterprises.
@@ -296,5 +343,22 @@ extension LedgerStore {
             }
         }
         return out
+    }
+}
+
+extension LedgerSort {
+    /// The SQL of its key over `demands d`, `_status_cache s`, `enterprises e` (QueryStore).
+    var orderKey: String {
+        switch self {
+        case .number: return "d.number"
+        case .registered: return "d.registered_at"
+        case .due: return "COALESCE(s.due, '9999-12-31')"
+        case .state:
+            let cases = DemandState.allCases.enumerated().map { "WHEN '\($0.element.rawValue)' THEN \($0.offset)" }
+            return "CASE COALESCE(s.state, 'DRAFT') \(cases.joined(separator: " ")) END"
+        case .township: return "COALESCE(e.township, '')"
+        case .enterprise: return "COALESCE(e.name, '')"
+        case .category: return "COALESCE(d.category, '')"
+        }
     }
 }

@@ -1,3 +1,4 @@
+import FieldCrypto
 import FieldStore
 import Foundation
 import GRDB
@@ -8,7 +9,8 @@ extension LedgerStore {
     func demandFacts(
         statuses: [UUID: DemandStatus],
         shown: Set<UUID>?,
-        profile: DeadlineProfile
+        profile: DeadlineProfile,
+        only ids: [UUID]? = nil
     ) throws -> [DemandFacts] {
         // The active lead cadre of each enterprise (the first by name if the registry held two).
         var leads: [Data: String] = [:]
@@ -38,7 +40,8 @@ extension LedgerStore {
             db,
             sql: """
                 SELECT id, enterprise_id, cadre_id, number, registered_at, channel, type, category, title, content, remarks
-                FROM demands WHERE deleted = 0 ORDER BY number, id
+                FROM demands WHERE deleted = 0\(ids.map { " AND id IN (" + $0.map { "x'" + Hex.encode($0.bytes16) + "'" }.joined(separator: ",") + ")" } ?? "")
+                ORDER BY number, id
                 """
         )
         while let row = try rows.next() {

@@ -1,0 +1,217 @@
+import FieldWeb
+
+/// The console's templates, compiled into the binary (as the local app's are). Mustache: `{{x}}`
+/// is escaped for HTML; `{{{body}}}` only in the layout, for a page already rendered with escaping.
+enum DashboardTemplates {
+    static let all: [String: String] = [
+        "layout": layout, "refusal": refusal, "login": login, "overview": overview, "ledger": ledger,
+        "export": export, "audit": audit,
+    ]
+
+    static let layout = """
+        <!DOCTYPE html>
+        <html lang="zh-CN">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · {{county}}县枢纽控制台</title>
+        {{#refresh}}<meta http-equiv="refresh" content="{{.}}">{{/refresh}}
+        <link rel="stylesheet" href="/assets/console.css">
+        <script src="/assets/console.js" defer></script>
+        </head>
+        <body>
+        <header>
+        <p class="who"><strong>{{county}} 企业诉求县枢纽</strong> · 今天 {{today}}</p>
+        {{#user}}
+        <nav aria-label="主导航">{{#nav}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a>
+        {{/nav}}</nav>
+        <form method="post" action="/logout" class="logout">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <span>{{.}}（{{role}}）</span> <button type="submit">退出</button>
+        </form>
+        {{/user}}
+        </header>
+        <main>
+        <h1>{{title}}</h1>
+        {{#notice}}<p class="saved" role="status">{{.}}</p>{{/notice}}
+        {{{body}}}
+        </main>
+        </body>
+        </html>
+        """
+
+    static let refusal = """
+        <div class="refusal" role="alert">
+        <p>{{message}}</p>
+        <p>{{advice}}</p>
+        </div>
+        """
+
+    static let login = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        <form method="post" action="/login" class="login">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label for="name">用户名<span class="required">*</span>（必填）</label><input id="name" name="name" value="{{name}}" autocomplete="username" required></p>
+        <p><label for="password">密码<span class="required">*</span>（必填）</label><input id="password" name="password" type="password" autocomplete="current-password" required></p>
+        <p><label for="code">动态验证码</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6"> <span class="note">（账号启用了动态验证码时必填）</span></p>
+        <button type="submit">登录</button>
+        </form>
+        <p class="note">{{county}}企业诉求工作台账的县枢纽控制台。账号由运维人员用 fieldlog hub user add 开设；连续输错会暂停登录 15 分钟。</p>
+        """
+
+    static let overview = """
+        <form method="get" action="/" class="inline">
+        <label for="month">月份</label><input type="month" id="month" name="month" value="{{month}}">
+        <button type="submit">查看</button>
+        </form>
+        <div class="cards">
+        <section aria-labelledby="states-title">
+        <h2 id="states-title">诉求状态（共 {{total}} 件）</h2>
+        <table class="counts">
+        <thead><tr><th scope="col">状态</th><th scope="col">件数</th></tr></thead>
+        <tbody>{{#states}}<tr><th scope="row">{{#link}}<a href="{{.}}">{{label}}</a>{{/link}}{{^link}}{{label}}{{/link}}</th><td>{{count}}</td></tr>{{/states}}</tbody>
+        </table>
+        </section>
+        <section aria-labelledby="flags-title">
+        <h2 id="flags-title">超期、亮牌与督办</h2>
+        <table class="counts">
+        <thead><tr><th scope="col">项目</th><th scope="col">件数</th></tr></thead>
+        <tbody>{{#flags}}<tr><th scope="row">{{#link}}<a href="{{.}}">{{label}}</a>{{/link}}{{^link}}{{label}}{{/link}}</th><td>{{count}}</td></tr>{{/flags}}</tbody>
+        </table>
+        </section>
+        <section aria-labelledby="rates-title">
+        <h2 id="rates-title">比率（本月 {{month}}，上月 {{previous}}）</h2>
+        <table class="counts">
+        <thead><tr><th scope="col">指标</th><th scope="col">本月</th><th scope="col">上月</th></tr></thead>
+        <tbody>{{#rates}}<tr><th scope="row">{{label}}</th><td>{{now}}</td><td>{{then}}</td></tr>{{/rates}}</tbody>
+        </table>
+        <p>{{overdueNote}}</p>
+        </section>
+        </div>
+        {{#charts}}
+        <section class="chart">
+        <h2>{{title}}</h2>
+        \(WebTemplates.chartSVG)
+        </section>
+        {{/charts}}
+        """
+
+    static let ledger = """
+        <form method="get" action="/ledger" class="filters" aria-label="查询条件">
+        <label for="status">状态</label>
+        <select id="status" name="status">{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select>
+        <label for="lead">牵头单位</label>
+        <select id="lead" name="lead"><option value="">全部</option>{{#leads}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/leads}}</select>
+        <label for="cadre">包联领导或登记干部</label>
+        <select id="cadre" name="cadre"><option value="">全部</option>{{#cadres}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/cadres}}</select>
+        <label for="township">所属镇街/园区</label>
+        <select id="township" name="township"><option value="">全部</option>{{#townships}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/townships}}</select>
+        <label for="category">诉求类别</label>
+        <select id="category" name="category"><option value="">全部</option>{{#categories}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/categories}}</select>
+        <input type="checkbox" id="overdue" name="overdue" value="on"{{#overdue}} checked{{/overdue}}><label for="overdue">只看超期</label>
+        <label for="from">登记日期自</label><input type="date" id="from" name="from" value="{{from}}">
+        <label for="to">至</label><input type="date" id="to" name="to" value="{{to}}">
+        <label for="sort">排序</label>
+        <select id="sort" name="sort">{{#sorts}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/sorts}}</select>
+        <input type="checkbox" id="desc" name="dir" value="desc"{{#descending}} checked{{/descending}}><label for="desc">倒序</label>
+        <label for="size">每页</label>
+        <select id="size" name="size">{{#sizes}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/sizes}}</select>
+        <details class="columns"><summary>显示的列</summary>
+        {{#columns}}<span class="column"><input type="checkbox" id="col-{{index}}" name="col" value="{{index}}"{{#checked}} checked{{/checked}}><label for="col-{{index}}">{{label}}</label></span>
+        {{/columns}}</details>
+        <button type="submit">查询</button>
+        <a href="/ledger">重置</a>
+        </form>
+        <p class="total">共 {{total}} 条（其中超期 {{overdueCount}} 条） 第 {{page}}/{{pages}} 页</p>
+        <form method="post" action="/ledger/export" class="inline export">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        {{#hidden}}<input type="hidden" name="{{name}}" value="{{value}}">
+        {{/hidden}}<label for="format">导出格式</label>
+        <select id="format" name="format"><option value="xlsx">Excel（.xlsx）</option><option value="csv">CSV（.csv，带 BOM）</option><option value="json">JSON</option></select>
+        <button type="submit" id="export-ledger">导出当前查询结果（共 {{total}} 条）</button>
+        </form>
+        {{#hasRows}}
+        <div class="wide">
+        <table class="ledger">
+        <thead><tr>{{#headers}}<th scope="col">{{#link}}<a href="{{.}}">{{label}}{{mark}}</a>{{/link}}{{^link}}{{label}}{{/link}}</th>{{/headers}}</tr></thead>
+        <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>
+        {{/rows}}</tbody>
+        </table>
+        </div>
+        {{/hasRows}}
+        {{^hasRows}}<p>没有符合条件的诉求。</p>{{/hasRows}}
+        <nav class="pager" aria-label="翻页">{{#previous}}<a href="{{.}}" rel="prev">上一页</a> {{/previous}}{{#next}}<a href="{{.}}" rel="next">下一页</a>{{/next}}</nav>
+        """
+
+    static let export = """
+        {{#failure}}<p class="error" role="alert">{{.}}</p>{{/failure}}
+        {{#running}}
+        <p role="status" class="working">正在导出 {{name}}，已写 {{rows}} 行……本页每 2 秒自动刷新。</p>
+        {{/running}}
+        {{^running}}
+        {{^failure}}
+        <p class="saved" role="status">已导出并由县枢纽密钥签名：{{name}}（{{rows}} 行，{{size}} 字节，BLAKE2b-256 {{hash}}…），签于 {{signedAt}}。</p>
+        <ul>
+        <li><a href="{{file}}" id="download-file" download>下载文件 {{name}}</a></li>
+        <li><a href="{{signature}}" id="download-signature" download>下载签名文件 {{name}}.sig</a></li>
+        </ul>
+        <p>收到文件的人可用 fieldlog export verify 核验文件是否被改动、由谁签名。</p>
+        {{/failure}}
+        {{/running}}
+        <p><a href="/ledger">返回工作台账</a></p>
+        """
+
+    static let audit = """
+        <form method="get" action="/audit" class="inline" aria-label="查询条件">
+        <label for="action">操作</label>
+        <select id="action" name="action"><option value="">全部</option>{{#actions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/actions}}</select>
+        <button type="submit">查询</button>
+        <a href="/audit">重置</a>
+        </form>
+        <p>共 {{total}} 条 第 {{page}}/{{pages}} 页。运维人员对登记的每次改动另有县根密钥签名的登记提交为凭。</p>
+        {{#hasRows}}
+        <table>
+        <thead><tr><th scope="col">时间</th><th scope="col">账号</th><th scope="col">操作</th><th scope="col">结果</th><th scope="col">内容</th><th scope="col">来源地址</th></tr></thead>
+        <tbody>{{#rows}}<tr><td>{{at}}</td><td>{{user}}</td><td>{{action}}</td><td>{{outcome}}</td><td>{{detail}}</td><td>{{address}}</td></tr>
+        {{/rows}}</tbody>
+        </table>
+        {{/hasRows}}
+        {{^hasRows}}<p>没有记录。</p>{{/hasRows}}
+        <nav class="pager" aria-label="翻页">{{#previous}}<a href="{{.}}" rel="prev">上一页</a> {{/previous}}{{#next}}<a href="{{.}}" rel="next">下一页</a>{{/next}}</nav>
+        """
+}
+
+/// The console's style sheet and script, served from memory.
+enum DashboardAssets {
+    static let css =
+        WebAssets.css + "\n"
+            + """
+            header { flex-wrap: wrap; }
+            header nav a[aria-current=page] { text-decoration: underline; font-weight: bold; }
+            form.logout { margin-left: auto; display: flex; gap: .5rem; align-items: center; }
+            form.login p { margin: .6rem 0; }
+            form.login label { display: inline-block; min-width: 8em; }
+            .required { color: #a4161a; }
+            .note { color: #444; }
+            body { line-height: 1.5; }
+            .cards { display: flex; gap: 1.5rem; flex-wrap: wrap; align-items: flex-start; }
+            .cards section { flex: 1 1 18rem; }
+            table.counts td { text-align: right; }
+            .wide { overflow-x: auto; }
+            table.ledger thead th { position: sticky; top: 0; background: #e8edf3; }
+            table.ledger td { min-width: 4em; max-width: 28em; white-space: normal; }
+            details.columns { flex-basis: 100%; }
+            details.columns .column { display: inline-block; margin-right: .8rem; }
+            .pager a { margin-right: 1rem; }
+            @media print { table.ledger thead th { position: static; } .pager, form.export { display: none; } }
+            """
+
+    /// Asks before any form marked `data-confirm` is sent.
+    static let js = """
+        "use strict";
+        document.addEventListener("submit", function (event) {
+          var question = event.target.getAttribute("data-confirm");
+          if (question && !window.confirm(question)) { event.preventDefault(); }
+        });
+        """
+}
