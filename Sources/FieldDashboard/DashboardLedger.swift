@@ -233,73 +233,93 @@ extension DashboardPages {
     /// `POST /ledger/export`: writes the view the form describes as a file signed by the hub, in
     /// the background, and answers at once with the page that follows it.
     func startExport(_ context: DashboardContext) async throws -> Response {
-        let user = try context.user
         let form = context.form ?? WebForm(body: "")
         let selection = try LedgerSelection({ form[$0] }, all: { form.all($0) })
-        guard let format = ExportFormat(rawValue: form["format"] ?? "xlsx") else {
-            throw DashboardRefusal(.badRequest, "没有“\(form["format"] ?? "")”这种格式。", "请选择 Excel、CSV 或 JSON。")
-        }
-        let (ledger, key, accounts, address) = (ledger, key, accounts, context.address)
+        let ledger = ledger
         // The query is checked before anything starts: a bad filter is a refusal, not a failed job.
         let query = try await database.run { try selection.query(ledger) }
+        return try await startJob(context, title: "企业诉求工作台账", filter: selection.description) { progress in
+            [try Self.ledgerTable(query: query, selection: selection, ledger: ledger, progress: progress)]
+        }
+    }
+
+    /// Starts an export of the tables `build` makes (reporting rows as it goes) in the format the
+    /// form asks, named `<county><title>_截至<today>`, with 导出说明, signed by the hub; answers with
+    /// the page that follows it. Each export is written to the audit trail.
+    func startJob(
+        _ context: DashboardContext,
+        title: String,
+        filter: String,
+        build: @escaping @Sendable (_ progress: @Sendable (Int) -> Void) throws -> [ReportTable]
+    ) async throws -> Response {
+        let user = try context.user
+        let text = context.form?["format"] ?? "xlsx"
+        guard let format = ExportFormat(rawValue: text) else {
+            throw DashboardRefusal(.badRequest, "没有“\(text)”这种格式。", "请选择 Excel、CSV 或 JSON。")
+        }
+        let (ledger, key, accounts, address, exports) = (ledger, key, accounts, context.address, exports)
         let place = try await database.run { county() }
-        let name = "\(place.name)企业诉求工作台账_截至\(place.today).\(format.rawValue)"
-        let exports = exports
+        let name = "\(place.name)\(title)_截至\(place.today).\(format.rawValue)"
         let id = exports.start(owner: user.name, name: name, format: format)
         let database = database
         Task {
+            let outcome: (String, String)
             do {
-                let result = try await database.run {
-                    try Self.writeExport(
-                        id: id,
-                        query: query,
-                        selection: selection,
-                        format: format,
-                        name: name,
-                        user: user,
-                        ledger: ledger,
-                        key: key,
-                        exports: exports
+                let rows = try await database.run {
+                    var tables = try build { exports.progress(id, rows: $0) }
+                    let rows = tables.first?.rows.count ?? 0
+                    tables.append(Self.about(user: user, filter: filter, rows: rows))
+                    let bytes = try ExportFile.bytes(tables, format: format, title: name)
+                    let signature = try ExportFile.sign(bytes, name: name, ledger: ledger, key: key)
+                    try exports.finish(
+                        id,
+                        bytes: bytes,
+                        signature: try signature.encoded(),
+                        signed: signature,
+                        rows: rows
                     )
+                    return rows
                 }
-                try? await database.run {
-                    try accounts.audit(
-                        user: user.name,
-                        action: "export",
-                        outcome: "ok",
-                        detail: "\(name)，\(result) 行；\(selection.description)",
-                        address: address
-                    )
-                }
+                outcome = ("ok", "\(name)，\(rows) 行；\(filter)")
             } catch {
                 exports.fail(id, "导出未完成，没有生成文件。请重试；仍不行请把枢纽的日志发给运维人员。")
-                try? await database.run {
-                    try accounts.audit(
-                        user: user.name,
-                        action: "export",
-                        outcome: "failed",
-                        detail: name,
-                        address: address
-                    )
-                }
+                outcome = ("failed", name)
+            }
+            try? await database.run {
+                try accounts.audit(
+                    user: user.name,
+                    action: "export",
+                    outcome: outcome.0,
+                    detail: outcome.1,
+                    address: address
+                )
             }
         }
         return .redirect(to: "/exports/\(id)", type: .normal)
     }
 
-    /// Writes the export's file and its signature; returns its rows. Rows are built a thousand at a
-    /// time; the file holds as many as the query matched, or none is made.
-    static func writeExport(
-        id: String,
+    /// 导出说明: who exported, when, what, how many, how it is signed.
+    static func about(user: DashboardUser, filter: String, rows: Int) -> ReportTable {
+        ReportTable(
+            name: "导出说明",
+            headers: ["项目", "内容"],
+            widths: [12, 80],
+            rows: [
+                ["导出人", "\(user.name)（\(user.role.chinese)）"],
+                ["导出时间", localTime(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))],
+                ["查询条件", filter], ["共计", "\(rows) 条"], ["签名", "由县枢纽密钥签名，签名文件为同名 .sig 文件"],
+            ].map { $0.map(ReportCell.text) }
+        )
+    }
+
+    /// The 工作台账 of `query` in the view's columns, built a thousand rows at a time; it holds as
+    /// many rows as the query matched, or it is not made.
+    static func ledgerTable(
         query: DemandQuery,
         selection: LedgerSelection,
-        format: ExportFormat,
-        name: String,
-        user: DashboardUser,
         ledger: Ledger,
-        key: SigningKey,
-        exports: DashboardExports
-    ) throws -> Int {
+        progress: (Int) -> Void
+    ) throws -> ReportTable {
         let today = ledger.localToday(profile: ledger.profile)
         let ids = try ledger.ledgerIDs(query, today: today, profile: ledger.profile)
         let columns = selection.shownColumns
@@ -321,32 +341,12 @@ extension DashboardPages {
             )
             table.rows += rows.map { row in columns.map { row[$0] } }
             start += chunk.count
-            exports.progress(id, rows: table.rows.count)
+            progress(table.rows.count)
         }
         guard table.rows.count == ids.count else {
             throw ExportError("the ledger changed while it was exported: \(table.rows.count) rows of \(ids.count)")
         }
-        let exportedAt = localTime(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
-        let about = ReportTable(
-            name: "导出说明",
-            headers: ["项目", "内容"],
-            widths: [12, 80],
-            rows: [
-                ["导出人", "\(user.name)（\(user.role.chinese)）"], ["导出时间", exportedAt],
-                ["查询条件", selection.description], ["共计", "\(table.rows.count) 条"],
-                ["签名", "由县枢纽密钥签名，签名文件为同名 .sig 文件"],
-            ].map { $0.map(ReportCell.text) }
-        )
-        let bytes = try ExportFile.bytes([table, about], format: format, title: name)
-        let signature = try ExportFile.sign(bytes, name: name, ledger: ledger, key: key)
-        try exports.finish(
-            id,
-            bytes: bytes,
-            signature: try signature.encoded(),
-            signed: signature,
-            rows: table.rows.count
-        )
-        return table.rows.count
+        return table
     }
 
     /// `GET /exports/:id`: the export's progress, then its links.
@@ -361,7 +361,7 @@ extension DashboardPages {
             rows: String(job.rows),
             size: String(job.size),
             hash: String(job.hash.prefix(16)),
-            signedAt: job.signedAt,
+            signedAt: ISOTime.parse(job.signedAt).map(Self.localTime(milliseconds:)) ?? job.signedAt,
             file: "/exports/\(id)/file",
             signature: "/exports/\(id)/sig",
             failure: job.failure

@@ -45,6 +45,15 @@ struct DashboardPages: Sendable {
         router.get("/exports/:id/sig") { _, context in
             try await exportFile(context.parameters.require("id"), signature: true, context: context)
         }
+        router.get("/lists/:name") { _, context in
+            try await supervisionPage(context.parameters.require("name"), context: context)
+        }
+        router.post("/lists/:name/export") { _, context in
+            try await exportSupervision(context.parameters.require("name"), context: context)
+        }
+        router.get("/monthly") { request, context in try await monthlyPage(request, context: context) }
+        router.post("/monthly/export") { _, context in try await exportMonthly(context) }
+        router.get("/conflicts") { request, context in try await conflictsPage(request, context: context) }
         router.get("/audit") { request, context in try await auditPage(request, context: context) }
         router.get("/assets/console.css") { _, _ in
             Self.asset(DashboardAssets.css, type: "text/css; charset=utf-8")
@@ -65,7 +74,10 @@ struct DashboardPages: Sendable {
 
     /// The pages of the navigation, for a role.
     static func navigation(for role: DashboardRole, current path: String) -> [NavLink] {
-        let links = [("总览", "/"), ("工作台账", "/ledger"), ("操作日志", "/audit")]
+        let links = [
+            ("总览", "/"), ("工作台账", "/ledger"), ("久拖不决", "/lists/dragOn"), ("推诿扯皮", "/lists/buckPassing"),
+            ("督办", "/lists/escalated"), ("月调度", "/monthly"), ("冲突", "/conflicts"), ("操作日志", "/audit"),
+        ]
         return links.map { NavLink(label: $0.0, href: $0.1, current: $0.1 == path) }
     }
 
@@ -303,12 +315,7 @@ struct DashboardPages: Sendable {
     }
 
     /// Milliseconds since 1970 as the county's local "YYYY-MM-DD HH:MM".
-    static func localTime(milliseconds: Int64) -> String {
-        ReportCell.dateTime(
-            DeadlineProfile.shandong2115.localDay(milliseconds),
-            minute: DeadlineProfile.shandong2115.localMinute(milliseconds)
-        ).text
-    }
+    static func localTime(milliseconds: Int64) -> String { ISOTime.local(milliseconds, profile: .shandong2115) }
 }
 
 extension Request {

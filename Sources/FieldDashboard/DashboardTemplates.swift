@@ -5,7 +5,7 @@ import FieldWeb
 enum DashboardTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "login": login, "overview": overview, "ledger": ledger,
-        "export": export, "audit": audit,
+        "export": export, "audit": audit, "report": report, "conflicts": conflicts,
     ]
 
     static let layout = """
@@ -161,6 +161,79 @@ enum DashboardTemplates {
         <p><a href="/ledger">返回工作台账</a></p>
         """
 
+    /// A printed report: its heading, 填报单位 and 截至日期 on paper; on screen also the month
+    /// chooser and the export form.
+    static let report = """
+        <div class="print-head">
+        <p class="print-title">{{heading}}</p>
+        <p>填报单位：{{unit}}　截至日期：{{asOf}}</p>
+        </div>
+        {{#month}}
+        <form method="get" action="/monthly" class="inline">
+        <label for="month">月份</label><input type="month" id="month" name="month" value="{{.}}">
+        <button type="submit">查看</button>
+        </form>
+        {{/month}}
+        <p class="note">{{note}}</p>
+        <form method="post" action="{{action}}" class="inline export">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        {{#hidden}}<input type="hidden" name="{{name}}" value="{{value}}">
+        {{/hidden}}<label for="format">导出格式</label>
+        <select id="format" name="format"><option value="xlsx">Excel（.xlsx）</option><option value="csv">CSV（.csv，带 BOM）</option><option value="json">JSON</option></select>
+        <button type="submit">导出</button>
+        <span class="note">打印：用浏览器的“打印”，按 A4 横向排版，每页有页码。</span>
+        </form>
+        {{#tables}}
+        <section class="report">
+        <h2>{{name}}{{count}}</h2>
+        {{#hasRows}}
+        <div class="wide">
+        <table class="ledger">
+        <thead><tr>{{#headers}}<th scope="col">{{.}}</th>{{/headers}}</tr></thead>
+        <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>
+        {{/rows}}</tbody>
+        </table>
+        </div>
+        {{/hasRows}}
+        {{^hasRows}}<p>无。</p>{{/hasRows}}
+        </section>
+        {{/tables}}
+        """
+
+    static let conflicts = """
+        <form method="get" action="/conflicts" class="inline" aria-label="查询条件">
+        <label for="kind">类型</label>
+        <select id="kind" name="kind"><option value="">全部</option>{{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select>
+        <label for="table">记录</label>
+        <select id="table" name="table"><option value="">全部</option>{{#tables}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/tables}}</select>
+        <button type="submit">查询</button>
+        <a href="/conflicts">重置</a>
+        </form>
+        <p class="note">冲突在此只读：数据冲突由有关设备在“冲突”页或用 fieldlog conflicts resolve 裁定；流转冲突由营商办用 fieldlog demand settle 裁定。</p>
+        {{#showCells}}
+        <h2>数据冲突</h2>
+        {{#hasCells}}
+        <table>
+        <thead><tr><th scope="col">记录</th><th scope="col">字段</th><th scope="col">各方的值（作者，时间）</th></tr></thead>
+        <tbody>{{#cells}}<tr><td>{{record}}</td><td>{{column}}</td><td><ul>{{#values}}<li>{{value}}（{{author}}，{{time}}）</li>{{/values}}</ul></td></tr>
+        {{/cells}}</tbody>
+        </table>
+        {{/hasCells}}
+        {{^hasCells}}<p>没有未裁定的数据冲突。</p>{{/hasCells}}
+        {{/showCells}}
+        {{#showWorkflow}}
+        <h2>流转冲突</h2>
+        {{#hasWorkflow}}
+        <table>
+        <thead><tr><th scope="col">诉求编号</th><th scope="col">并行的操作（编号 · 时间 · 操作人 · 操作）</th></tr></thead>
+        <tbody>{{#workflow}}<tr><td>{{number}}</td><td><ul>{{#branches}}<li>{{.}}</li>{{/branches}}</ul></td></tr>
+        {{/workflow}}</tbody>
+        </table>
+        {{/hasWorkflow}}
+        {{^hasWorkflow}}<p>没有待裁定的流转冲突。</p>{{/hasWorkflow}}
+        {{/showWorkflow}}
+        """
+
     static let audit = """
         <form method="get" action="/audit" class="inline" aria-label="查询条件">
         <label for="action">操作</label>
@@ -203,7 +276,13 @@ enum DashboardAssets {
             details.columns { flex-basis: 100%; }
             details.columns .column { display: inline-block; margin-right: .8rem; }
             .pager a { margin-right: 1rem; }
-            @media print { table.ledger thead th { position: static; } .pager, form.export { display: none; } }
+            .print-head { display: none; }
+            @media print {
+              table.ledger thead th { position: static; } .pager, form.export, main > h1, .note { display: none; }
+              .print-head { display: block; text-align: center; } .print-title { font-size: 1.4em; font-weight: bold; }
+              table.ledger thead { display: table-header-group; } tr { break-inside: avoid; } .wide { overflow: visible; }
+              @page { size: A4 landscape; margin: 12mm; @bottom-center { content: "第 " counter(page) " 页"; } }
+            }
             """
 
     /// Asks before any form marked `data-confirm` is sent.

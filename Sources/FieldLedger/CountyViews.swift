@@ -278,3 +278,62 @@ extension Ledger {
         return try read { try $0.liveNames(in: table) }
     }
 }
+
+/// The supervisors' lists: demands that drag on (久拖不决), bounce between departments (推诿扯皮),
+/// or are under supervision (督办: 催办, 督办 or 挂牌督办), each with its reasons.
+public enum SupervisionList: String, Sendable, CaseIterable {
+    case dragOn, buckPassing, escalated
+
+    public var chinese: String {
+        switch self {
+        case .dragOn: "久拖不决"
+        case .buckPassing: "推诿扯皮"
+        case .escalated: "督办"
+        }
+    }
+}
+
+extension Ledger {
+    /// One of the supervisors' lists on `today`, most overdue first, then by number.
+    public func supervisionList(
+        _ list: SupervisionList,
+        today: Day? = nil,
+        profile: DeadlineProfile = .shandong2115
+    )
+        throws -> ReportTable
+    {
+        let today = today ?? localToday(profile: profile)
+        let builder = try ledgerRowBuilder(today: today, profile: profile, showPersonalData: false)
+        var table = ReportTable(
+            name: list.chinese,
+            headers: [
+                "序号", "诉求编号", "企业名称", "牵头单位", "当前状态", "登记日期", "办结时限", "超期工作日", "黄/红牌", "督办级别", "原因",
+            ],
+            widths: [6, 20, 28, 20, 10, 12, 12, 10, 8, 10, 40]
+        )
+        var listed: [(DemandFacts, Overlay, [String])] = []
+        for facts in try demandFacts(profile: profile) where facts.status.state.isUnresolved {
+            let overlay = builder.overlay(facts)
+            let reasons: [String] =
+                switch list {
+                case .dragOn: overlay.dragOn.map(\.chinese)
+                case .buckPassing: overlay.buckPassing.map(\.chinese)
+                case .escalated:
+                    overlay.escalation == .none
+                        ? [] : [overlay.escalation.chinese + "（超期 \(overlay.overdueWorkdays) 个工作日）"]
+                }
+            if !reasons.isEmpty { listed.append((facts, overlay, reasons)) }
+        }
+        listed.sort { ($1.1.overdueWorkdays, $0.0.number) < ($0.1.overdueWorkdays, $1.0.number) }
+        for (facts, overlay, reasons) in listed {
+            table.rows.append([
+                .number(Double(table.rows.count + 1)), .text(facts.number), builder.text(facts.enterprise),
+                builder.text(facts.status.lead.map(builder.name)), .text(facts.status.state.chinese),
+                facts.registered.map { .date($0) } ?? .empty, facts.status.deadline.map { .date($0) } ?? .empty,
+                .number(Double(overlay.overdueWorkdays)), builder.text(overlay.card.rawValue),
+                builder.text(overlay.escalation.chinese), .text(reasons.joined(separator: "；")),
+            ])
+        }
+        return table
+    }
+}

@@ -15,7 +15,7 @@ import Testing
     static let models: [String: any DashboardView] = [
         "layout": ConsoleLayout.sample, "refusal": RefusalPage.sample, "login": LoginPage.sample,
         "overview": OverviewPage.sample, "ledger": LedgerPageView.sample, "export": ExportPage.sample,
-        "audit": AuditPage.sample,
+        "audit": AuditPage.sample, "report": ReportPage.sample, "conflicts": ConflictsPage.sample,
     ]
 
     @Test func everyTemplateHasAModelParsesAndNamesOnlyItsKeys() throws {
