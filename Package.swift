@@ -211,6 +211,8 @@ let package = Package(
             name: "FieldDashboardTests",
             dependencies: [
                 "FieldDashboard", "FieldWeb", "FieldLedger", "FieldStore", "FieldCrypto", "FieldHub", "FieldExport",
+                "FieldSync",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdOTP", package: "hummingbird-auth"),

@@ -8,7 +8,8 @@
 # - openpyxl, the independent reader that checks the .xlsx exports;
 # - http-message-signatures and requests, for the independent Python sync client
 #   (tools/interop/fieldlog_client.py) that proves the protocol is implementable from its docs;
-# - schemathesis, which fuzzes the hub's API from docs/openapi.yaml (tools/apifuzz/fuzz_api.py).
+# - schemathesis, which fuzzes the hub's API from docs/openapi.yaml (tools/apifuzz/fuzz_api.py);
+# - zxing-cpp, the independent reader that decodes the console's QR codes (tools/qr/read_qr.py).
 set -euo pipefail
 missing=()
 for pkg in chromium chromium-driver fonts-noto-cjk; do
@@ -35,3 +36,4 @@ install openpyxl openpyxl "the tests read exported workbooks with it"
 install http_message_signatures http-message-signatures "an independent client signs requests to the hub with it"
 install requests requests "the independent client's HTTP"
 install schemathesis schemathesis "the hub's API is fuzzed from docs/openapi.yaml with it"
+install zxingcpp zxing-cpp "an independent reader decodes the console's QR codes"

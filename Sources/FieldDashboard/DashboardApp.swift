@@ -32,6 +32,8 @@ public struct DashboardConfiguration: Sendable {
     public var tls: TLSConfiguration?
     /// Lets the login form be sent over plain HTTP to an address that is not loopback.
     public var allowPlainHTTP = false
+    /// The hub's sync address as devices reach it, for the enrollment command the console shows.
+    public var hubURL: String?
     /// The folder exports are written to before they are downloaded (a temporary one by default).
     public var exportFolder: String?
     public var logger = Logger(label: "fieldlog.dashboard")
@@ -73,7 +75,8 @@ public func buildDashboard(_ configuration: DashboardConfiguration) throws -> so
         database: database,
         exports: DashboardExports(folder: exportFolder),
         secure: secure,
-        files: FileIO(threadPool: threads.read)
+        files: FileIO(threadPool: threads.read),
+        hubURL: configuration.hubURL
     )
     let port = Port()
     let router = Router(context: DashboardContext.self)

@@ -16,6 +16,8 @@ struct DashboardPages: Sendable {
     let exports: DashboardExports
     let secure: Bool
     let files: FileIO
+    /// The hub's sync address for enrollment commands (`--url`, or its listening address).
+    var hubURL: String?
 
     /// Rows per page of the ledger and the audit trail.
     static let pageSize = 50
@@ -54,6 +56,13 @@ struct DashboardPages: Sendable {
         router.get("/monthly") { request, context in try await monthlyPage(request, context: context) }
         router.post("/monthly/export") { _, context in try await exportMonthly(context) }
         router.get("/conflicts") { request, context in try await conflictsPage(request, context: context) }
+        router.get("/devices") { request, context in try await devicesPage(request, context: context) }
+        router.get("/devices/revoke") { request, context in
+            try await revokeForm(key: request.uri.queryParameters.get("key"), context: context)
+        }
+        router.post("/devices/revoke") { _, context in try await revoke(context) }
+        router.get("/devices/enroll") { _, context in try await enrollForm(context) }
+        router.post("/devices/enroll") { _, context in try await enroll(context) }
         router.get("/audit") { request, context in try await auditPage(request, context: context) }
         router.get("/assets/console.css") { _, _ in
             Self.asset(DashboardAssets.css, type: "text/css; charset=utf-8")
@@ -76,7 +85,8 @@ struct DashboardPages: Sendable {
     static func navigation(for role: DashboardRole, current path: String) -> [NavLink] {
         let links = [
             ("总览", "/"), ("工作台账", "/ledger"), ("久拖不决", "/lists/dragOn"), ("推诿扯皮", "/lists/buckPassing"),
-            ("督办", "/lists/escalated"), ("月调度", "/monthly"), ("冲突", "/conflicts"), ("操作日志", "/audit"),
+            ("督办", "/lists/escalated"), ("月调度", "/monthly"), ("冲突", "/conflicts"), ("设备与同步", "/devices"),
+            ("操作日志", "/audit"),
         ]
         return links.map { NavLink(label: $0.0, href: $0.1, current: $0.1 == path) }
     }
@@ -243,6 +253,7 @@ struct DashboardPages: Sendable {
 
     static let auditActions: [(String, String)] = [
         ("login", "登录"), ("logout", "退出"), ("export", "导出"), ("user_add", "开设账号"), ("user_disable", "停用账号"),
+        ("revoke", "吊销设备"), ("enroll_code", "生成登记码"),
     ]
     static let auditOutcomes: [String: String] = [
         "ok": "成功", "wrong_password": "用户名或密码不对", "wrong_totp": "动态验证码不对", "rate_limited": "失败次数过多，暂停登录",

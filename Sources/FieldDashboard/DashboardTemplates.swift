@@ -5,7 +5,8 @@ import FieldWeb
 enum DashboardTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "login": login, "overview": overview, "ledger": ledger,
-        "export": export, "audit": audit, "report": report, "conflicts": conflicts,
+        "export": export, "audit": audit, "report": report, "conflicts": conflicts, "devices": devices,
+        "revoke": revoke, "enroll": enroll,
     ]
 
     static let layout = """
@@ -234,6 +235,76 @@ enum DashboardTemplates {
         {{/showWorkflow}}
         """
 
+    static let devices = """
+        {{#notice}}<p class="saved" role="status">{{.}}</p>{{/notice}}
+        <form method="get" action="/devices" class="inline" aria-label="查询条件">
+        <label for="status">状态</label>
+        <select id="status" name="status"><option value="">全部</option>{{#statuses}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/statuses}}</select>
+        <button type="submit">查询</button>
+        <a href="/devices">重置</a>
+        {{#enroll}}<a href="{{.}}" class="button">生成登记码</a>{{/enroll}}
+        </form>
+        <p>共登记 {{total}} 台设备；超过 7 天未同步 {{silentCount}} 台；已吊销 {{revokedCount}} 台。同步情况每 5 秒写入一次。</p>
+        {{#hasRows}}
+        <div class="wide">
+        <table class="ledger">
+        <thead><tr><th scope="col">设备编号</th><th scope="col">使用人</th><th scope="col">角色</th><th scope="col">登记时间</th><th scope="col">最近同步</th><th scope="col">推送提交</th><th scope="col">县枢纽存有的提交</th><th scope="col">被拒绝的请求</th><th scope="col">时钟偏差</th><th scope="col">状态</th><th scope="col">公钥指纹</th><th scope="col">操作</th></tr></thead>
+        <tbody>{{#rows}}<tr><td>{{code}}</td><td>{{holder}}</td><td>{{role}}</td><td>{{enrolledAt}}</td><td>{{lastSync}}{{#silent}} <span class="flag alert">超过 7 天未同步</span>{{/silent}}</td><td>{{pushed}}</td><td>{{stored}}</td><td>{{#refused}}{{.}}<br>{{/refused}}</td><td>{{skew}}</td><td>{{state}}</td><td>{{fingerprint}}</td><td>{{#revoke}}<a href="{{.}}">吊销</a>{{/revoke}}</td></tr>
+        {{/rows}}</tbody>
+        </table>
+        </div>
+        {{/hasRows}}
+        {{^hasRows}}<p>没有符合条件的设备。</p>{{/hasRows}}
+        <h2>分叉（已隔离）的设备</h2>
+        {{#hasForks}}
+        <p class="note">同一设备在同一范围、同一序号签了两份不同的提交（例如同一密钥在两台电脑上使用）。自分叉处起该设备在此范围的提交不计入各副本，两份提交均保存为证据。</p>
+        <table>
+        <thead><tr><th scope="col">设备</th><th scope="col">范围</th><th scope="col">分叉序号</th><th scope="col">同一序号的各份提交（编号，时间）</th></tr></thead>
+        <tbody>{{#forks}}<tr><td>{{device}}</td><td>{{scope}}</td><td>{{sequence}}</td><td><ul>{{#commits}}<li>{{.}}</li>{{/commits}}</ul></td></tr>
+        {{/forks}}</tbody>
+        </table>
+        {{/hasForks}}
+        {{^hasForks}}<p>没有分叉的设备。</p>{{/hasForks}}
+        """
+
+    static let revoke = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        <p>要吊销的设备：<strong>{{code}}</strong>（{{holder}}），公钥指纹 {{fingerprint}}。</p>
+        <p>确定吊销该设备吗？此操作不可撤销：吊销后该设备的请求一律被拒绝，它此后的提交在任何副本上都不被接受。吊销由县根密钥签名的登记提交记录。</p>
+        <form method="post" action="/devices/revoke" class="action">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="key" value="{{key}}">
+        <p><label for="confirm">请输入设备编号 {{code}} 以确认<span class="required">*</span>（必填）</label><input id="confirm" name="confirm" required autocomplete="off"></p>
+        <button type="submit">吊销设备</button> <a href="/devices">取消</a>
+        </form>
+        """
+
+    static let enroll = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        {{#code}}
+        <section class="code" aria-labelledby="code-title">
+        <h2 id="code-title">登记码（只显示这一次）</h2>
+        <p class="big"><strong>{{.}}</strong></p>
+        <p>有效至 {{expires}}，只能使用一次。在新设备上运行：</p>
+        <pre>{{command}}</pre>
+        {{#qr}}<figure>{{{.}}}<figcaption>上面命令的二维码</figcaption></figure>{{/qr}}
+        <p>县根密钥指纹：{{fingerprint}}（设备登记时核对）。</p>
+        </section>
+        {{/code}}
+        <form method="post" action="/devices/enroll" class="action">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <p><label for="role">角色<span class="required">*</span>（必填）</label>
+        <select id="role" name="role" required><option value="">请选择</option>{{#roles}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/roles}}</select></p>
+        <p><label for="cadre">干部（包联干部的设备）</label>
+        <select id="cadre" name="cadre"><option value="">请选择</option>{{#cadres}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/cadres}}</select></p>
+        <p><label for="department">单位（牵头单位的设备）</label>
+        <select id="department" name="department"><option value="">请选择</option>{{#departments}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/departments}}</select></p>
+        <p><label for="label">设备名称</label><input id="label" name="label" value="{{label}}"></p>
+        <p><label for="hours">有效时长（小时）</label><input id="hours" name="hours" type="number" min="1" max="720" value="{{hours}}"></p>
+        <button type="submit">生成登记码</button>
+        </form>
+        """
+
     static let audit = """
         <form method="get" action="/audit" class="inline" aria-label="查询条件">
         <label for="action">操作</label>
@@ -277,6 +348,8 @@ enum DashboardAssets {
             details.columns .column { display: inline-block; margin-right: .8rem; }
             .pager a { margin-right: 1rem; }
             .print-head { display: none; }
+            p.big { font-size: 2em; letter-spacing: .1em; }
+            pre { white-space: pre-wrap; background: #fff; padding: .5rem; border: 1px solid #ccc; }
             @media print {
               table.ledger thead th { position: static; } .pager, form.export, main > h1, .note { display: none; }
               .print-head { display: block; text-align: center; } .print-title { font-size: 1.4em; font-weight: bold; }

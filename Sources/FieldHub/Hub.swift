@@ -27,7 +27,14 @@ package func buildHub(_ configuration: HubConfiguration, threads: HubThreads) ->
             address: .hostname(configuration.host, port: configuration.port),
             serverName: "fieldlog-hub"
         ),
-        services: [threads],
+        services: [
+            threads,
+            DeviceActivityService(
+                activity: configuration.activity,
+                ledger: configuration.ledger,
+                logger: configuration.logger
+            ),
+        ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             hub.authorities.listening(on: port)
@@ -122,7 +129,13 @@ package struct HubHandler: Sendable {
     static func router(_ hub: HubCore) -> Router<HubContext> {
         let configuration = hub.configuration
         let router = Router(context: HubContext.self)
-        router.add(middleware: HubMetricsMiddleware(metrics: configuration.metrics))
+        router.add(
+            middleware: HubMetricsMiddleware(
+                metrics: configuration.metrics,
+                activity: configuration.activity,
+                clock: configuration.clock
+            )
+        )
         router.add(
             middleware: HubSigningMiddleware(
                 key: configuration.hubKey,
@@ -243,6 +256,7 @@ struct HubCore: Sendable {
         }
         switch response {
         case .push(let result):
+            context.notes.pushed = result.applied + result.held
             configuration.metrics.recordAccepted(result.applied + result.held)
             for (code, refusals) in Dictionary(grouping: result.refused, by: \.code) {
                 configuration.metrics.recordRefused(refusals.count, reason: code.rawValue)
@@ -257,6 +271,7 @@ struct HubCore: Sendable {
                 )
             }
         case .pull(let records, _):
+            context.notes.served = records.count
             configuration.metrics.recordServed(records.count)
         case .summary, .heads, .stateDigests:
             break
@@ -328,7 +343,8 @@ struct HubCore: Sendable {
         _ message: SignedMessage,
         hosts: [String],
         body: [UInt8],
-        signer: HubAuthenticator.Signer
+        signer: HubAuthenticator.Signer,
+        notes: RequestNotes? = nil
     ) async throws -> VerifiedSignature {
         guard let inputHeader = message.header("signature-input"), let signatureHeader = message.header("signature")
         else {
@@ -388,14 +404,30 @@ struct HubCore: Sendable {
             if isPeer { identity.readableScopes.formIntersection(try ledger.readableScopes(of: ledger.publicKey)) }
             return identity
         }
+        let now = configuration.clock()
+        // A refusal before the signature is checked is put down to a device the hub knows only when
+        // the signature is its own: a stranger cannot fill another device's record.
+        func attribute() {
+            let signed = try? HTTPSignature.verify(
+                message,
+                signatureInput: inputHeader,
+                signature: signatureHeader,
+                label: label
+            ) { _ in key }
+            guard signed != nil else { return }
+            notes?.device = key
+            notes?.skew = created - now
+        }
         switch (identity.standing, signer) {
         case (.unknown, .enrolled):
             throw HubError(.unknownKey, "device \(key.fingerprint) is not enrolled in this county")
-        case (.revoked, _): throw HubError(.revokedKey, "device \(key.fingerprint) has been revoked; ask the operator")
+        case (.revoked, _):
+            attribute()
+            throw HubError(.revokedKey, "device \(key.fingerprint) has been revoked; ask the operator")
         case (.enrolled, _), (.unknown, .enrolling): break
         }
-        let now = configuration.clock()
         guard abs(created - now) <= configuration.createdWindow else {
+            if case .enrolled = identity.standing { attribute() }
             throw HubError(
                 .createdOutOfWindow,
                 "the request was signed at \(created), \(created - now) s from the hub's clock (allowed ±\(configuration.createdWindow) s); check this computer's clock"
@@ -417,6 +449,7 @@ struct HubCore: Sendable {
         do { try ContentDigest.verify(digest, body: body) } catch {
             throw HubError(.digestMismatch, "the request body does not match its Content-Digest")
         }
+        notes?.skew = created - now
         return VerifiedSignature(
             identity: identity,
             nonce: nonce,

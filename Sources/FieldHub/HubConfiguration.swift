@@ -30,6 +30,8 @@ public struct HubConfiguration: Sendable {
     public var maxNonces = 1 << 18
     /// The counters and latency histogram served at `/metrics`.
     public var metrics = HubMetrics()
+    /// What the hub saw of each device it knows, for the console's 设备与同步 page.
+    package var activity = DeviceActivity()
     /// True when a laptop serves other laptops: it offers only scopes it may read itself, and keeps
     /// refused commits as evidence like any replica.
     public var isPeer = false

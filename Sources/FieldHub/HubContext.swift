@@ -29,7 +29,31 @@ public struct HubContext: RequestContext {
 /// What a request's handling found, readable by the middlewares outside the one that found it (as
 /// Hummingbird's own endpoint path is): the signer's key and the outcome, for the log and metrics.
 final class RequestNotes: Sendable {
-    private let state = Mutex<(device: PublicKey?, outcome: String)>((nil, "ok"))
+    struct State {
+        var device: PublicKey?
+        var outcome = "ok"
+        /// The signature's `created` minus the hub's clock, once the signer is known.
+        var skew: Int64?
+        var pushed = 0
+        var served = 0
+    }
+
+    private let state = Mutex(State())
+
+    var skew: Int64? {
+        get { state.withLock { $0.skew } }
+        set { state.withLock { $0.skew = newValue } }
+    }
+
+    var pushed: Int {
+        get { state.withLock { $0.pushed } }
+        set { state.withLock { $0.pushed = newValue } }
+    }
+
+    var served: Int {
+        get { state.withLock { $0.served } }
+        set { state.withLock { $0.served = newValue } }
+    }
 
     var device: PublicKey? {
         get { state.withLock { $0.device } }

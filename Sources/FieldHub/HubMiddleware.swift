@@ -15,6 +15,9 @@ func isOpen(_ request: Request) -> Bool {
 /// and outcome, with its latency.
 struct HubMetricsMiddleware: RouterMiddleware {
     let metrics: HubMetrics
+    /// Each answered request of a device the hub knows, by device.
+    var activity: DeviceActivity?
+    var clock: @Sendable () -> Int64 = { 0 }
 
     func handle(
         _ request: Request,
@@ -24,11 +27,19 @@ struct HubMetricsMiddleware: RouterMiddleware {
         guard !isOpen(request) else { return try await next(request, context) }
         let started = ContinuousClock.now
         let response = try await next(request, context)
-        metrics.recordRequest(
-            route: HubRoutes.route(of: request.uri.path),
-            outcome: context.notes.outcome,
-            duration: ContinuousClock.now - started
-        )
+        let route = HubRoutes.route(of: request.uri.path)
+        metrics.recordRequest(route: route, outcome: context.notes.outcome, duration: ContinuousClock.now - started)
+        if let activity, let device = context.notes.device {
+            activity.record(
+                device: device,
+                outcome: context.notes.outcome,
+                sync: HubRoutes.sync.contains(route),
+                pushed: context.notes.pushed,
+                served: context.notes.served,
+                skew: context.notes.skew,
+                at: clock()
+            )
+        }
         return response
     }
 }
@@ -163,7 +174,13 @@ struct HubAuthenticator: RouterMiddleware {
         next: (Request, HubContext) async throws -> Response
     ) async throws -> Response {
         let body = Array(try await request.body.collect(upTo: .max).readableBytesView)
-        let verified = try await hub.verify(request.signed, hosts: request.hosts, body: body, signer: signer)
+        let verified = try await hub.verify(
+            request.signed,
+            hosts: request.hosts,
+            body: body,
+            signer: signer,
+            notes: context.notes
+        )
         var context = context
         context.notes.device = verified.identity.key
         context.identity = verified.identity

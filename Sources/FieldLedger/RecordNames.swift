@@ -126,3 +126,14 @@ extension Ledger {
         return value
     }
 }
+
+extension Ledger {
+    /// A scope as a person reads it: 登记册, or the enterprise's name.
+    public func scopeLabel(_ scope: String) -> String {
+        if scope == Commit.registryScope { return "登记册" }
+        if let enterprise = RegistryIDs.enterprise(of: scope), let name = (try? enterpriseName(enterprise)) ?? nil {
+            return "企业 \(name)"
+        }
+        return scope
+    }
+}

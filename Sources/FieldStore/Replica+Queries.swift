@@ -556,3 +556,54 @@ extension Replica {
         }
     }
 }
+
+/// What proves a feed forked: every commit held at the sequence where it forked (two or more
+/// different commits, each signed by the feed's author), by id and time.
+public struct ForkEvidence: Sendable, Equatable {
+    public var author: String
+    public var scope: String
+    public var sequence: UInt64
+    public var commits: [(id: String, milliseconds: UInt64)]
+
+    public static func == (a: ForkEvidence, b: ForkEvidence) -> Bool {
+        a.author == b.author && a.scope == b.scope && a.sequence == b.sequence
+            && a.commits.map(\.id) == b.commits.map(\.id)
+    }
+}
+
+extension Replica {
+    /// The evidence of every forked feed, by author and scope.
+    public func forkEvidence() throws -> [ForkEvidence] {
+        try database.read { db in
+            let feeds = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT feed, author, scope, fork_seq FROM _feeds WHERE fork_seq IS NOT NULL ORDER BY author, scope"
+            )
+            return try feeds.map { feed in
+                let number: Int64 = feed["feed"]
+                let sequence: Int64 = feed["fork_seq"]
+                let commits = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, hlc FROM _log WHERE k = ?
+                        UNION ALL SELECT id, hlc FROM _forks WHERE feed = ? AND seq = ?
+                        ORDER BY 2, 1
+                        """,
+                    arguments: [LogKey.make(number, UInt64(sequence)), number, sequence]
+                ).map { row in
+                    (
+                        id: Hex.encode([UInt8](row[0] as Data)),
+                        milliseconds: Timestamp(rawValue: UInt64(row[1] as Int64)).milliseconds
+                    )
+                }
+                return ForkEvidence(
+                    author: Hex.encode([UInt8](feed["author"] as Data)),
+                    scope: feed["scope"],
+                    sequence: UInt64(sequence),
+                    commits: commits
+                )
+            }
+        }
+    }
+}

@@ -22,7 +22,14 @@ struct DashboardOptions: ParsableArguments {
     var dashboardPlainHttp = false
     @Option(help: "Minutes without a request after which a console session ends.") var dashboardIdleMinutes = 30
 
-    func configuration(ledger: Ledger, key: SigningKey, defaultHost: String) throws -> DashboardConfiguration? {
+    func configuration(
+        ledger: Ledger,
+        key: SigningKey,
+        defaultHost: String,
+        hubURL: String
+    ) throws
+        -> DashboardConfiguration?
+    {
         let dashboardOnly =
             dashboardHost != nil || dashboardPort != 8090 || !dashboardNames.isEmpty || tlsCert != nil
             || tlsKey != nil || dashboardPlainHttp || dashboardIdleMinutes != 30
@@ -39,6 +46,7 @@ struct DashboardOptions: ParsableArguments {
         configuration.port = dashboardPort
         configuration.names = dashboardNames
         configuration.allowPlainHTTP = dashboardPlainHttp
+        configuration.hubURL = hubURL
         configuration.accounts.idleTimeout = Int64(dashboardIdleMinutes) * 60
         switch (tlsCert, tlsKey) {
         case (let certificate?, let key?):

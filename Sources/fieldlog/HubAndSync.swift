@@ -82,7 +82,12 @@ struct HubCommand: AsyncParsableCommand {
             configuration.createdWindow = window
             configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)
             configuration.maxBodyBytes = maxBodyMib << 20
-            let console = try dashboard.configuration(ledger: ledger, key: key, defaultHost: host)
+            let console = try dashboard.configuration(
+                ledger: ledger,
+                key: key,
+                defaultHost: host,
+                hubURL: urls.first ?? "http://\(host):\(port)"
+            )
             try await serve(configuration, host: host, port: port, dashboard: console)
         }
     }

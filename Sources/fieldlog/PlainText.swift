@@ -35,14 +35,3 @@ extension Role {
     /// `包联干部 (cadre)`: the county's word, with the code scripts and options use.
     var plain: String { "\(displayName) (\(rawValue))" }
 }
-
-extension Ledger {
-    /// A scope as a person reads it: 登记册, or the enterprise's name.
-    func scopeLabel(_ scope: String) -> String {
-        if scope == Commit.registryScope { return "登记册" }
-        if let enterprise = RegistryIDs.enterprise(of: scope), let name = (try? enterpriseName(enterprise)) ?? nil {
-            return "企业 \(name)"
-        }
-        return scope
-    }
-}

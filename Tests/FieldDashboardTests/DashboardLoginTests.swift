@@ -16,6 +16,7 @@ import Testing
         "layout": ConsoleLayout.sample, "refusal": RefusalPage.sample, "login": LoginPage.sample,
         "overview": OverviewPage.sample, "ledger": LedgerPageView.sample, "export": ExportPage.sample,
         "audit": AuditPage.sample, "report": ReportPage.sample, "conflicts": ConflictsPage.sample,
+        "devices": DevicesPage.sample, "revoke": RevokePage.sample, "enroll": EnrollPage.sample,
     ]
 
     @Test func everyTemplateHasAModelParsesAndNamesOnlyItsKeys() throws {
