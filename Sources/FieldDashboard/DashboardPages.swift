@@ -16,6 +16,8 @@ struct DashboardPages: Sendable {
     let exports: DashboardExports
     let secure: Bool
     let files: FileIO
+    /// Registry files uploaded and previewed, waiting for their confirmation.
+    let uploads = DashboardUploads()
     /// The hub's sync address for enrollment commands (`--url`, or its listening address).
     var hubURL: String?
 
@@ -63,6 +65,10 @@ struct DashboardPages: Sendable {
         router.post("/devices/revoke") { _, context in try await revoke(context) }
         router.get("/devices/enroll") { _, context in try await enrollForm(context) }
         router.post("/devices/enroll") { _, context in try await enroll(context) }
+        router.get("/registry") { request, context in try await registryPage(request, context: context) }
+        router.get("/registry/history") { request, context in try await registryHistory(request, context: context) }
+        router.post("/registry/import") { _, context in try await registryUpload(context) }
+        router.post("/registry/import/commit") { _, context in try await registryCommit(context) }
         router.get("/audit") { request, context in try await auditPage(request, context: context) }
         router.get("/assets/console.css") { _, _ in
             Self.asset(DashboardAssets.css, type: "text/css; charset=utf-8")
@@ -88,7 +94,10 @@ struct DashboardPages: Sendable {
             ("督办", "/lists/escalated"), ("月调度", "/monthly"), ("冲突", "/conflicts"), ("设备与同步", "/devices"),
             ("操作日志", "/audit"),
         ]
-        return links.map { NavLink(label: $0.0, href: $0.1, current: $0.1 == path) }
+        let operators = role == .operator ? [("登记管理", "/registry")] : []
+        return (links.dropLast() + operators + links.suffix(1)).map {
+            NavLink(label: $0.0, href: $0.1, current: $0.1 == path)
+        }
     }
 
     /// A page: its body rendered with its template, inside the layout.
@@ -253,7 +262,7 @@ struct DashboardPages: Sendable {
 
     static let auditActions: [(String, String)] = [
         ("login", "登录"), ("logout", "退出"), ("export", "导出"), ("user_add", "开设账号"), ("user_disable", "停用账号"),
-        ("revoke", "吊销设备"), ("enroll_code", "生成登记码"),
+        ("revoke", "吊销设备"), ("enroll_code", "生成登记码"), ("registry_import", "导入登记"),
     ]
     static let auditOutcomes: [String: String] = [
         "ok": "成功", "wrong_password": "用户名或密码不对", "wrong_totp": "动态验证码不对", "rate_limited": "失败次数过多，暂停登录",

@@ -6,7 +6,7 @@ enum DashboardTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "login": login, "overview": overview, "ledger": ledger,
         "export": export, "audit": audit, "report": report, "conflicts": conflicts, "devices": devices,
-        "revoke": revoke, "enroll": enroll,
+        "revoke": revoke, "enroll": enroll, "registry": registry, "history": history, "preview": preview,
     ]
 
     static let layout = """
@@ -303,6 +303,63 @@ enum DashboardTemplates {
         <p><label for="hours">有效时长（小时）</label><input id="hours" name="hours" type="number" min="1" max="720" value="{{hours}}"></p>
         <button type="submit">生成登记码</button>
         </form>
+        """
+
+    static let registry = """
+        {{#notice}}<p class="saved" role="status">{{.}}</p>{{/notice}}
+        <nav class="tabs" aria-label="登记类别">{{#kinds}}<a href="/registry?kind={{value}}"{{#selected}} aria-current="page"{{/selected}}>{{label}}</a> {{/kinds}}</nav>
+        <section aria-labelledby="import-title">
+        <h2 id="import-title">导入{{kindLabel}}</h2>
+        <form method="post" action="/registry/import" enctype="multipart/form-data" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="kind">类别</label>
+        <select id="kind" name="kind">{{#kinds}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/kinds}}</select>
+        <label for="file">文件（CSV UTF-8 或 .xlsx）<span class="required">*</span>（必填）</label><input type="file" id="file" name="file" accept=".csv,.xlsx" required>
+        <button type="submit">上传并预览</button>
+        </form>
+        <p class="note">上传后先显示每一行将做什么（新增、修改、不变）和每一行的错误；确认之前不会写入任何内容。同一文件可以反复导入：已有的行按名称（企业按统一社会信用代码）更新，从不删除。</p>
+        </section>
+        <h2>{{kindLabel}}（共 {{total}} 条）</h2>
+        {{#hasRows}}
+        <div class="wide">
+        <table class="ledger">
+        <thead><tr>{{#headers}}<th scope="col">{{.}}</th>{{/headers}}<th scope="col">历史</th></tr></thead>
+        <tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}<td><a href="{{history}}">历史</a></td></tr>
+        {{/rows}}</tbody>
+        </table>
+        </div>
+        {{/hasRows}}
+        {{^hasRows}}<p>还没有登记。</p>{{/hasRows}}
+        """
+
+    static let history = """
+        <p>{{record}} 的每一次改动，均由作者的密钥签名，最早的在前。<a href="{{back}}">返回登记管理</a></p>
+        <table>
+        <thead><tr><th scope="col">时间</th><th scope="col">签名人</th><th scope="col">字段</th><th scope="col">值</th><th scope="col">状态</th><th scope="col">提交编号</th></tr></thead>
+        <tbody>{{#rows}}<tr><td>{{time}}</td><td>{{author}}</td><td>{{field}}</td><td>{{value}}</td><td>{{status}}</td><td>{{commit}}</td></tr>
+        {{/rows}}</tbody>
+        </table>
+        """
+
+    static let preview = """
+        {{#refusal}}<p class="error" role="alert">{{.}}</p>{{/refusal}}
+        {{^refusal}}
+        <p>文件“{{file}}”（{{kindLabel}}）：{{summary}}；<strong>有错误的行 {{errors}} 行</strong>。</p>
+        {{#hasErrors}}<p class="error" role="alert">文件中有错误，未导入任何内容。请按下表改正后重新上传。</p>{{/hasErrors}}
+        <table>
+        <thead><tr><th scope="col">行号</th><th scope="col">名称</th><th scope="col">将做</th><th scope="col">改动</th><th scope="col">错误</th></tr></thead>
+        <tbody>{{#rows}}<tr><td>{{line}}</td><td>{{name}}</td><td>{{action}}</td><td>{{detail}}</td><td>{{#error}}<span class="field-error">{{.}}</span>{{/error}}</td></tr>
+        {{/rows}}</tbody>
+        </table>
+        {{#token}}
+        <form method="post" action="/registry/import/commit" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="token" value="{{.}}">
+        <button type="submit">确认导入</button> <a href="/registry">取消</a>
+        </form>
+        {{/token}}
+        {{/refusal}}
+        <p><a href="/registry">返回登记管理</a></p>
         """
 
     static let audit = """

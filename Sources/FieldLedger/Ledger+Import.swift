@@ -44,8 +44,28 @@ extension Ledger {
         dryRun: Bool,
         allowDuplicateNames: Bool = false
     ) throws -> [ImportLine] {
-        try requireRoot("import the registry")
         let table = try CSV.Table(text: text, name: name)
+        return try importRegistry(
+            kind,
+            table: table,
+            lines: table.rows.indices.map { $0 + 2 },
+            name: name,
+            dryRun: dryRun,
+            allowDuplicateNames: allowDuplicateNames
+        )
+    }
+
+    /// `importRegistry` over a table whose rows are the file's lines `lines` (a preview leaves bad
+    /// lines out and keeps the others' numbers). An error about one line carries its number.
+    func importRegistry(
+        _ kind: RegistryFile,
+        table: CSV.Table,
+        lines: [Int],
+        name: String,
+        dryRun: Bool,
+        allowDuplicateNames: Bool = false
+    ) throws -> [ImportLine] {
+        try requireRoot("import the registry")
         func cell(_ row: [String], _ index: Int?) -> String? {
             guard let index, index < row.count else { return nil }
             let value = row[index].trimmingCharacters(in: .whitespacesAndNewlines)
@@ -53,15 +73,19 @@ extension Ledger {
         }
         func required(_ row: [String], _ index: Int?, line: Int, what: String) throws(LedgerError) -> String {
             guard let value = cell(row, index) else {
-                throw LedgerError(.missingField, "\(name) line \(line): \(what) is empty")
+                throw LedgerError(.missingField, "\(name) line \(line): \(what) is empty").at(line: line)
             }
             return value
         }
         func lineError(_ line: Int, _ error: any Error) -> LedgerError {
             if let error = error as? LedgerError {
-                return LedgerError(error.code, "\(name) line \(line): \(error.message)")
+                if error.line == line { return error }
+                return LedgerError(error.code, "\(name) line \(line): \(error.message)").at(
+                    line: line,
+                    detail: error.message
+                )
             }
-            return LedgerError(.invalidField, "\(name) line \(line): \(error)")
+            return LedgerError(.invalidField, "\(name) line \(line): \(error)").at(line: line, detail: "\(error)")
         }
         switch kind {
         case .departments:
@@ -73,7 +97,7 @@ extension Ledger {
                 ("phone", try table.column(["电话", "联系电话", "phone"], required: false)),
             ]
             let rows = try table.rows.enumerated().map { index, row in
-                let line = index + 2
+                let line = lines[index]
                 _ = try required(row, columns[0].1, line: line, what: "单位名称")
                 return (line, fields(columns, row, cell))
             }
@@ -94,7 +118,7 @@ extension Ledger {
                 ("mobile", try table.column(["手机", "手机号", "联系电话", "mobile"], required: false)),
             ]
             let rows = try table.rows.enumerated().map { index, row in
-                let line = index + 2
+                let line = lines[index]
                 _ = try required(row, columns[0].1, line: line, what: "姓名")
                 let department = try required(row, columns[1].1, line: line, what: "单位")
                 do { _ = try self.department(named: department) } catch { throw lineError(line, error) }
@@ -123,7 +147,7 @@ extension Ledger {
             ]
             var seen: [String: Int] = [:]
             let rows = try table.rows.enumerated().map { index, row in
-                let line = index + 2
+                let line = lines[index]
                 _ = try required(row, columns[0].1, line: line, what: "企业名称")
                 var values = fields(columns, row, cell)
                 if let code = values["uscc"] ?? nil {
@@ -139,7 +163,10 @@ extension Ledger {
                         values["uscc"] = normalized
                     } catch { throw lineError(line, error) }
                 } else if (values["uscc_missing_reason"] ?? nil) == nil {
-                    throw LedgerError(.missingField, "\(name) line \(line): 统一社会信用代码 is empty and no 未登记原因 is given")
+                    throw LedgerError(
+                        .missingField,
+                        "\(name) line \(line): 统一社会信用代码 is empty and no 未登记原因 is given"
+                    ).at(line: line, detail: "统一社会信用代码 is empty and no 未登记原因 is given")
                 }
                 return (line, values)
             }
@@ -164,10 +191,13 @@ extension Ledger {
                 }
             )
             for (index, row) in table.rows.enumerated() {
-                let line = index + 2
+                let line = lines[index]
                 let roleText = cell(row, role) ?? "lead"
                 guard let linkRole = LinkageRole(text: roleText) else {
-                    throw LedgerError(.invalidField, "\(name) line \(line): 包联角色 '\(roleText)' is not 主包 or 协包")
+                    throw LedgerError(.invalidField, "\(name) line \(line): 包联角色 '\(roleText)' is not 主包 or 协包").at(
+                        line: line,
+                        detail: "包联角色 '\(roleText)' is not 主包 or 协包"
+                    )
                 }
                 let input = LinkInput(
                     cadre: try required(row, cadre, line: line, what: "包联领导"),

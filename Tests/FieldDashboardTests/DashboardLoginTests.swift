@@ -17,6 +17,7 @@ import Testing
         "overview": OverviewPage.sample, "ledger": LedgerPageView.sample, "export": ExportPage.sample,
         "audit": AuditPage.sample, "report": ReportPage.sample, "conflicts": ConflictsPage.sample,
         "devices": DevicesPage.sample, "revoke": RevokePage.sample, "enroll": EnrollPage.sample,
+        "registry": RegistryPage.sample, "history": HistoryPage.sample, "preview": PreviewPage.sample,
     ]
 
     @Test func everyTemplateHasAModelParsesAndNamesOnlyItsKeys() throws {

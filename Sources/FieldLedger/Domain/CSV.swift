@@ -71,6 +71,13 @@ public enum CSV {
             self.rows = Array(all.dropFirst())
         }
 
+        /// A table of rows read elsewhere (a workbook's sheet), or some rows of another.
+        public init(name: String, header: [String], rows: [[String]]) {
+            self.name = name
+            self.header = header.map { $0.trimmingCharacters(in: .whitespaces) }
+            self.rows = rows
+        }
+
         /// The index of the first header matching one of `aliases`.
         public func column(_ aliases: [String], required: Bool) throws(LedgerError) -> Int? {
             if let index = header.firstIndex(where: { name in

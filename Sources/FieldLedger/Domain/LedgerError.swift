@@ -110,6 +110,19 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable, Equatable {
     /// its demands (`Ledger.addVisit(_:demands:)`).
     public internal(set) var row: Int?
 
+    /// The line of an imported file (2 for the first under the header) the error is about, and the
+    /// error's sentence without the file's name and line (a preview lists it beside the line).
+    public internal(set) var line: Int?
+    public internal(set) var lineDetail: String?
+
+    /// This error, about line `line` of an imported file.
+    func at(line: Int, detail: String? = nil) -> LedgerError {
+        var error = self
+        error.line = line
+        error.lineDetail = detail ?? message.firstRange(of: "line \(line): ").map { String(message[$0.upperBound...]) }
+        return error
+    }
+
     public var description: String { message }
 }
 
