@@ -5,7 +5,7 @@
 SWIFT ?= swift
 BIN = .build/debug/fieldlog
 
-.PHONY: deps build demo ui ui-screenshots test lint format release clean bench soak
+.PHONY: deps build demo ui ui-screenshots dashboard-screenshots test lint format release clean bench soak
 
 deps:
 	@./tools/install-deps.sh
@@ -28,6 +28,12 @@ ui-screenshots: deps
 	$(SWIFT) build $(TESTFLAGS) --product fieldlog
 	python3 tools/browser/ui_browser.py --bin .build/release/fieldlog --screenshots docs/ui
 
+# The console's browser test again, saving the screenshots docs/dashboard.md shows.
+dashboard-screenshots: deps
+	@./tools/install-test-deps.sh
+	$(SWIFT) build $(TESTFLAGS) --product fieldlog
+	python3 tools/browser/dashboard_browser.py --bin .build/release/fieldlog --screenshots docs/dashboard
+
 # Tests run on an optimised build: the convergence and crash suites do hundreds of thousands of
 # commits, about three times faster than in a debug build. -enable-testing keeps @testable imports.
 TESTFLAGS = -c release -Xswiftc -enable-testing
@@ -42,6 +48,8 @@ test: deps lint
 	python3 tools/soak/soak.py --seconds 10 --sabotage
 	@echo "== the screens in a real browser: headless chromium through Selenium (tools/browser/ui_browser.py)"
 	python3 tools/browser/ui_browser.py --bin .build/release/fieldlog
+	@echo "== the hub's console in a real browser: import, enrollment, a laptop's sync, a filtered export (tools/browser/dashboard_browser.py)"
+	python3 tools/browser/dashboard_browser.py --bin .build/release/fieldlog
 	@echo "== benchmark smoke run: every scenario on a small county, figures checked for sanity (no timing assertions)"
 	.build/release/fieldlog-bench --smoke
 

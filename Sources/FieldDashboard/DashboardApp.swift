@@ -32,8 +32,9 @@ public struct DashboardConfiguration: Sendable {
     public var tls: TLSConfiguration?
     /// Lets the login form be sent over plain HTTP to an address that is not loopback.
     public var allowPlainHTTP = false
-    /// The hub's sync address as devices reach it, for the enrollment command the console shows.
-    public var hubURL: String?
+    /// The hub's sync address as devices reach it, for the enrollment command the console shows
+    /// (read when a code is made: a hub on port 0 knows its port only once it listens).
+    public var hubURL: @Sendable () -> String? = { nil }
     /// The folder exports are written to before they are downloaded (a temporary one by default).
     public var exportFolder: String?
     public var logger = Logger(label: "fieldlog.dashboard")
@@ -163,4 +164,17 @@ public struct DashboardSetupError: FieldlogError {
     init(_ message: String) {
         self.message = message
     }
+}
+
+/// An address known once a server listens (its port may be chosen then), read by another.
+public final class ListeningAddress: Sendable {
+    private let value = Mutex<String?>(nil)
+
+    public init(_ initial: String? = nil) {
+        value.withLock { $0 = initial }
+    }
+
+    public func set(_ address: String) { value.withLock { $0 = address } }
+
+    public var current: String? { value.withLock { $0 } }
 }

@@ -298,7 +298,7 @@ extension DashboardPages {
     {
         try context.requireOperator()
         let csrf = context.session?.csrf ?? ""
-        let (ledger, hubURL) = (ledger, hubURL)
+        let (ledger, hubURL) = (ledger, hubURL())
         let roles: [Role] = [.cadre, .department, .coordinator, .supervisor, .operator]
         var response = try await page(context, title: "生成登记码", path: "/devices") {
             let command = made.map { code, _ in

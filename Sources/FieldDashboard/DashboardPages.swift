@@ -19,7 +19,7 @@ struct DashboardPages: Sendable {
     /// Registry files uploaded and previewed, waiting for their confirmation.
     let uploads = DashboardUploads()
     /// The hub's sync address for enrollment commands (`--url`, or its listening address).
-    var hubURL: String?
+    var hubURL: @Sendable () -> String? = { nil }
 
     /// Rows per page of the ledger and the audit trail.
     static let pageSize = 50
@@ -35,7 +35,7 @@ struct DashboardPages: Sendable {
 
     func routes(_ router: Router<DashboardContext>) {
         router.get("/login") { request, context in try await loginForm(request, context: context) }
-        router.post("/login") { _, context in try await login(context) }
+        router.post("/login") { request, context in try await login(request, context: context) }
         router.post("/logout") { _, context in try await logout(context) }
         router.get("/") { request, context in try await overview(request, context: context) }
         router.get("/ledger") { request, context in try await ledgerPage(request, context: context) }
@@ -70,6 +70,8 @@ struct DashboardPages: Sendable {
         router.post("/registry/import") { _, context in try await registryUpload(context) }
         router.post("/registry/import/commit") { _, context in try await registryCommit(context) }
         router.get("/audit") { request, context in try await auditPage(request, context: context) }
+        // No icon: answered at once, so that a browser asking for one is not sent to log in.
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/assets/console.css") { _, _ in
             Self.asset(DashboardAssets.css, type: "text/css; charset=utf-8")
         }
@@ -190,7 +192,12 @@ struct DashboardPages: Sendable {
     )
         async throws -> Response
     {
-        let token = Hex.encode(secureRandomBytes(32))
+        // The token of the login cookie this browser holds already, if any: another request of the
+        // page (a favicon sent here) must not replace the token the form on screen carries.
+        let held = request.cookies[DashboardGuard.loginCookie]?.value
+        let token =
+            held.flatMap { $0.count == 64 && $0.allSatisfy(\.isHexDigit) ? $0 : nil }
+            ?? Hex.encode(secureRandomBytes(32))
         let place = try await database.run { county() }
         var response = Self.html(
             Self.render(
@@ -212,7 +219,7 @@ struct DashboardPages: Sendable {
     }
 
     /// `POST /login`: a name, a password and, for an account with TOTP, a code.
-    func login(_ context: DashboardContext) async throws -> Response {
+    func login(_ request: Request, context: DashboardContext) async throws -> Response {
         let form = context.form
         let name = (form?["name"] ?? "").trimmingCharacters(in: .whitespaces)
         let password = form?["password"] ?? ""
@@ -227,7 +234,7 @@ struct DashboardPages: Sendable {
             response.setCookie(cookie(DashboardGuard.loginCookie, "", path: "/login", maxAge: 0))
             return response
         } catch let refusal as LoginRefusal {
-            return try await loginForm(Request.empty, context: context, name: name, error: refusal)
+            return try await loginForm(request, context: context, name: name, error: refusal)
         }
     }
 
@@ -336,16 +343,6 @@ struct DashboardPages: Sendable {
 
     /// Milliseconds since 1970 as the county's local "YYYY-MM-DD HH:MM".
     static func localTime(milliseconds: Int64) -> String { ISOTime.local(milliseconds, profile: .shandong2115) }
-}
-
-extension Request {
-    /// A request with no head or body, where a handler needs one and has none to give.
-    static var empty: Request {
-        Request(
-            head: HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/"),
-            body: RequestBody(buffer: ByteBuffer())
-        )
-    }
 }
 
 extension OverviewPage {

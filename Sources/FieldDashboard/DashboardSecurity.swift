@@ -127,7 +127,7 @@ struct DashboardGuard: RouterMiddleware {
             throw DashboardRefusal(.misdirectedRequest, "此地址不被允许。", "请用运维人员公布的控制台地址打开。")
         }
         let path = request.uri.path
-        if path.hasPrefix("/assets/") { return try await next(request, context) }
+        if path.hasPrefix("/assets/") || path == "/favicon.ico" { return try await next(request, context) }
         var context = context
         if path == "/login" {
             guard secure || allowPlainHTTP || DashboardAuthorities.isLoopback(host) else {

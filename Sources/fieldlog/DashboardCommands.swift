@@ -26,7 +26,7 @@ struct DashboardOptions: ParsableArguments {
         ledger: Ledger,
         key: SigningKey,
         defaultHost: String,
-        hubURL: String
+        hubURL: ListeningAddress
     ) throws
         -> DashboardConfiguration?
     {
@@ -46,7 +46,7 @@ struct DashboardOptions: ParsableArguments {
         configuration.port = dashboardPort
         configuration.names = dashboardNames
         configuration.allowPlainHTTP = dashboardPlainHttp
-        configuration.hubURL = hubURL
+        configuration.hubURL = { hubURL.current }
         configuration.accounts.idleTimeout = Int64(dashboardIdleMinutes) * 60
         switch (tlsCert, tlsKey) {
         case (let certificate?, let key?):

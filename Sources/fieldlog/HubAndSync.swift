@@ -82,12 +82,16 @@ struct HubCommand: AsyncParsableCommand {
             configuration.createdWindow = window
             configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)
             configuration.maxBodyBytes = maxBodyMib << 20
-            let console = try dashboard.configuration(
-                ledger: ledger,
-                key: key,
-                defaultHost: host,
-                hubURL: urls.first ?? "http://\(host):\(port)"
-            )
+            // The address a device enrolls with: the first --url, or where the hub listens.
+            let hubURL = ListeningAddress(urls.first)
+            if urls.isEmpty {
+                let announce = configuration.onListening
+                configuration.onListening = { bound in
+                    hubURL.set("http://\(host):\(bound)")
+                    announce(bound)
+                }
+            }
+            let console = try dashboard.configuration(ledger: ledger, key: key, defaultHost: host, hubURL: hubURL)
             try await serve(configuration, host: host, port: port, dashboard: console)
         }
     }

@@ -166,7 +166,7 @@ import Testing
     @Test func anOperatorMakesAnEnrollmentCodeShownWithItsQRCode() async throws {
         let county = try ConsoleCounty()
         var configuration = county.configuration()
-        configuration.hubURL = "http://hub.gaotang.example:8080"
+        configuration.hubURL = { "http://hub.gaotang.example:8080" }
         try await county.withConsole(configuration) { browser in
             try await browser.loginSupervisor()
             let csrf = try #require(ConsoleBrowser.csrf(in: try await browser.get("/").text))

@@ -48,6 +48,10 @@ import Testing
             #expect(form.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
             #expect(form.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
 
+            // A browser asking for an icon, or loading the login page again, keeps the form's token.
+            #expect(try await browser.get("/favicon.ico").status == .noContent)
+            let again = try await browser.get("/login")
+            #expect(ConsoleBrowser.csrf(in: again.text) == ConsoleBrowser.csrf(in: form.text))
             try await browser.loginSupervisor()
             let session = try #require(browser.cookies["fieldlog_console"])
             let overview = try await browser.get("/")
