@@ -154,7 +154,8 @@ let package = Package(
         .executableTarget(
             name: "fieldlog-bench",
             dependencies: [
-                "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto", "FieldWeb",
+                "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto", "FieldWeb", "FieldDashboard",
+                "FieldExport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

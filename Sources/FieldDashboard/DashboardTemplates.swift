@@ -124,6 +124,7 @@ enum DashboardTemplates {
         <a href="/ledger">重置</a>
         </form>
         <p class="total">共 {{total}} 条（其中超期 {{overdueCount}} 条） 第 {{page}}/{{pages}} 页</p>
+        <p class="note">控制台只读显示诉求：受理、交办、签收、答复、督办等操作须由本人设备的密钥签名，请在各自的 fieldlog 本地应用（fieldlog ui）中办理。</p>
         <form method="post" action="/ledger/export" class="inline export">
         <input type="hidden" name="csrf" value="{{csrf}}">
         {{#hidden}}<input type="hidden" name="{{name}}" value="{{value}}">

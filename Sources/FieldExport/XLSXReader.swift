@@ -15,19 +15,19 @@ public enum XLSXReader {
         } catch {
             throw ExportError("the file is not an .xlsx workbook (it is not a ZIP archive)")
         }
-        func part(_ path: String) throws -> String? {
+        func part(_ path: String) throws -> [UInt8]? {
             guard let entry = archive[path] else { return nil }
             var data = Data()
             _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
-            return String(decoding: data, as: UTF8.self)
+            return [UInt8](data)
         }
         guard let sheet = try part(try firstSheetPath(part)) else {
             throw ExportError("the workbook has no worksheet")
         }
-        let shared = try part("xl/sharedStrings.xml").map(sharedStrings) ?? []
+        let shared = try part("xl/sharedStrings.xml").map { sharedStrings($0[...]) } ?? []
         var rows: [[String]] = []
         var numeric: [[Bool]] = []
-        for row in elements("row", in: sheet) {
+        for row in elements("row", in: sheet[...]) {
             var cells: [String] = []
             var numbers: [Bool] = []
             for cell in elements("c", in: row.body) {
@@ -37,13 +37,13 @@ public enum XLSXReader {
                     cells.append("")
                     numbers.append(false)
                 }
-                let value = elements("v", in: cell.body).first.map { unescape($0.body) }
+                let value = elements("v", in: cell.body).first.map { unescape($0.text) }
                 var text = ""
                 var isNumber = false
                 switch cell.attributes["t"] {
                 case "s":
                     text = value.flatMap(Int.init).flatMap { shared.indices.contains($0) ? shared[$0] : nil } ?? ""
-                case "inlineStr": text = elements("t", in: cell.body).map { unescape($0.body) }.joined()
+                case "inlineStr": text = elements("t", in: cell.body).map { unescape($0.text) }.joined()
                 case "str", "b", "e": text = value ?? ""
                 default:
                     text = value.map(number) ?? ""
@@ -74,25 +74,25 @@ public enum XLSXReader {
     }
 
     /// The path of the workbook's first sheet, through its relationships (sheet1.xml if they are missing).
-    static func firstSheetPath(_ part: (String) throws -> String?) throws -> String {
-        guard let workbook = try part("xl/workbook.xml"), let sheet = elements("sheet", in: workbook).first,
+    static func firstSheetPath(_ part: (String) throws -> [UInt8]?) throws -> String {
+        guard let workbook = try part("xl/workbook.xml"), let sheet = elements("sheet", in: workbook[...]).first,
             let id = sheet.attributes["r:id"], let relations = try part("xl/_rels/workbook.xml.rels"),
-            let target = elements("Relationship", in: relations).first(where: { $0.attributes["Id"] == id })?
+            let target = elements("Relationship", in: relations[...]).first(where: { $0.attributes["Id"] == id })?
                 .attributes["Target"]
         else { return "xl/worksheets/sheet1.xml" }
         return target.hasPrefix("/") ? String(target.dropFirst()) : "xl/" + target
     }
 
-    static func sharedStrings(_ xml: String) -> [String] {
+    static func sharedStrings(_ xml: ArraySlice<UInt8>) -> [String] {
         elements("si", in: xml).map { item in
             // A rich string's runs each hold a <t>; phonetic hints (<rPh>) are not the text.
             var body = item.body
-            while let start = body.range(of: "<rPh"),
-                let end = body.range(of: "</rPh>", range: start.upperBound..<body.endIndex)
+            while let start = find(Array("<rPh".utf8), in: body, from: body.startIndex),
+                let end = find(Array("</rPh>".utf8), in: body, from: start)
             {
-                body.removeSubrange(start.lowerBound..<end.upperBound)
+                body = ArraySlice(body[body.startIndex..<start] + body[(end + 6)...])
             }
-            return elements("t", in: body).map { unescape($0.body) }.joined()
+            return elements("t", in: body).map { unescape($0.text) }.joined()
         }
     }
 
@@ -120,33 +120,53 @@ public enum XLSXReader {
 
     struct Element {
         var attributes: [String: String]
-        var body: String
+        var body: ArraySlice<UInt8>
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// Where `needle` begins in `haystack` at or after `from`.
+    static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>, from: Int) -> Int? {
+        guard let first = needle.first, haystack.endIndex - needle.count >= from else { return nil }
+        var index = from
+        let last = haystack.endIndex - needle.count
+        while index <= last {
+            if haystack[index] == first && haystack[index..<(index + needle.count)].elementsEqual(needle) {
+                return index
+            }
+            index += 1
+        }
+        return nil
     }
 
     /// The elements named `name` in `xml` (not nested in one another), with their attributes and
-    /// what is between their tags ("" for an empty element).
-    static func elements(_ name: String, in xml: String) -> [Element] {
+    /// what is between their tags (nothing for an empty element). The bytes are scanned once.
+    static func elements(_ name: String, in xml: ArraySlice<UInt8>) -> [Element] {
         var out: [Element] = []
-        var rest = xml[...]
-        while let open = rest.range(of: "<" + name) {
-            let after = rest[open.upperBound...]
-            guard let next = after.first, next == " " || next == ">" || next == "/" || next == "\n" || next == "\t",
-                let close = after.firstIndex(of: ">")
+        let open = Array(("<" + name).utf8)
+        let close = Array(("</" + name + ">").utf8)
+        var position = xml.startIndex
+        while let start = find(open, in: xml, from: position) {
+            let after = start + open.count
+            guard after < xml.endIndex else { break }
+            let next = xml[after]
+            guard
+                next == UInt8(ascii: " ") || next == UInt8(ascii: ">") || next == UInt8(ascii: "/") || next == 10
+                    || next == 9 || next == 13,
+                let end = xml[after...].firstIndex(of: UInt8(ascii: ">"))
             else {
-                rest = after
+                position = after
                 continue
             }
-            let tag = after[..<close]
-            let attributes = Self.attributes(String(tag))
-            if tag.hasSuffix("/") {
-                out.append(Element(attributes: attributes, body: ""))
-                rest = after[after.index(after: close)...]
+            let tag = xml[after..<end]
+            let attributes = Self.attributes(String(decoding: tag, as: UTF8.self))
+            if tag.last == UInt8(ascii: "/") {
+                out.append(Element(attributes: attributes, body: []))
+                position = end + 1
                 continue
             }
-            let bodyStart = after.index(after: close)
-            guard let end = after[bodyStart...].range(of: "</" + name + ">") else { break }
-            out.append(Element(attributes: attributes, body: String(after[bodyStart..<end.lowerBound])))
-            rest = after[end.upperBound...]
+            guard let bodyEnd = find(close, in: xml, from: end + 1) else { break }
+            out.append(Element(attributes: attributes, body: xml[(end + 1)..<bodyEnd]))
+            position = bodyEnd + close.count
         }
         return out
     }

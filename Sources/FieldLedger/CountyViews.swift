@@ -70,9 +70,18 @@ extension Ledger {
         var overview = CountyOverview(month: month)
         var states: [DemandState: Int] = [:]
         var escalations: [Overlay.Escalation: Int] = [:]
-        var groups: [Ledger.RateGrouping: [String: (now: Rates, then: Rates)]] = [:]
+        // Each group's rates, this month and the month before, updated in place (a copy per demand
+        // would copy each group's list of handling times).
+        var departments: [String: (now: Rates, then: Rates)] = [:]
+        var townships: [String: (now: Rates, then: Rates)] = [:]
+        var categories: [String: (now: Rates, then: Rates)] = [:]
         var leadNames: [UUID: String] = [:]
         let names = try departmentNames()
+        let previous = overview.previous
+        func add(_ rates: inout (now: Rates, then: Rates), _ status: DemandStatus, lead: UUID? = nil) {
+            rates.now.add(status, in: month, today: today, calendar: calendar, profile: profile, onlyLead: lead)
+            rates.then.add(status, in: previous, today: today, calendar: calendar, profile: profile, onlyLead: lead)
+        }
         for facts in try demandFacts(profile: profile) {
             let status = facts.status
             let overlay = status.overlay(on: today, calendar: calendar, profile: profile)
@@ -90,29 +99,20 @@ extension Ledger {
             if !overlay.buckPassing.isEmpty { overview.buckPassing += 1 }
             if status.hasConflict { overview.workflowConflicts += 1 }
             guard status.state != .notAccepted else { continue }
-            func add(_ rates: inout (now: Rates, then: Rates), lead: UUID? = nil) {
-                rates.now.add(status, in: month, today: today, calendar: calendar, profile: profile, onlyLead: lead)
-                rates.then.add(
-                    status,
-                    in: overview.previous,
-                    today: today,
-                    calendar: calendar,
-                    profile: profile,
-                    onlyLead: lead
-                )
-            }
-            var county = (now: overview.rates, then: overview.previousRates)
-            add(&county)
-            (overview.rates, overview.previousRates) = county
+            overview.rates.add(status, in: month, today: today, calendar: calendar, profile: profile)
+            overview.previousRates.add(status, in: previous, today: today, calendar: calendar, profile: profile)
             // A demand counts for a department whose assignments it has (as `rates(for:by:)`).
             for lead in Set(status.assignments.map(\.lead)) {
                 let name = leadNames[lead] ?? names[lead] ?? lead.lowercased
                 leadNames[lead] = name
-                add(&groups[.department, default: [:]][name, default: (Rates(), Rates())], lead: lead)
+                add(&departments[name, default: (Rates(), Rates())], status, lead: lead)
             }
-            add(&groups[.township, default: [:]][facts.township ?? "（未填）", default: (Rates(), Rates())])
-            add(&groups[.category, default: [:]][facts.category ?? "（未填）", default: (Rates(), Rates())])
+            add(&townships[facts.township ?? "（未填）", default: (Rates(), Rates())], status)
+            add(&categories[facts.category ?? "（未填）", default: (Rates(), Rates())], status)
         }
+        let groups: [Ledger.RateGrouping: [String: (now: Rates, then: Rates)]] = [
+            .department: departments, .township: townships, .category: categories,
+        ]
         overview.byState = DemandState.allCases.map { ($0, states[$0] ?? 0) }
         overview.escalations = [Overlay.Escalation.urge, .supervise, .listed].map { ($0, escalations[$0] ?? 0) }
         overview.groups = [Ledger.RateGrouping.department, .township, .category].map { grouping in

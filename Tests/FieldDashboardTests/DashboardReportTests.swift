@@ -29,6 +29,27 @@ import Testing
         #expect(escalated.rows[0][10].text.contains("挂牌督办"), "\(escalated.rows[0])")
     }
 
+    /// 总览 reads the county once; its rates are those the reports compute one grouping at a time.
+    @Test func theOverviewsRatesAreTheReportsRates() throws {
+        let county = try ConsoleCounty()
+        let today = county.hub.localToday(profile: county.hub.profile)
+        for day in [today, today.adding(days: 40)] {
+            let month = try #require(Period(month: String(day.description.prefix(7))))
+            let overview = try county.hub.countyOverview(month: month, today: day)
+            #expect(overview.rates == (try county.hub.rates(for: month, today: day)))
+            #expect(overview.previousRates == (try county.hub.rates(for: month.previousMonth, today: day)))
+            for (grouping, groups) in overview.groups {
+                let now = try county.hub.rates(for: month, by: grouping, today: day)
+                let then = try county.hub.rates(for: month.previousMonth, by: grouping, today: day)
+                #expect(groups.map(\.name) == now.keys.sorted(), "\(grouping)")
+                for group in groups {
+                    #expect(group.now == now[group.name] && group.then == (then[group.name] ?? Rates()), "\(grouping)")
+                }
+            }
+            #expect(overview.total == 5 && overview.unresolved == 5)
+        }
+    }
+
     @Test func theListPagesTheMonthlyReportAndTheirExports() async throws {
         let county = try ConsoleCounty()
         try await county.withConsole { browser in

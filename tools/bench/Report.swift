@@ -93,7 +93,8 @@ struct BenchReport: Encodable {
             "ledger query: unresolved ledger",
             "ledger query: monthly report", "hub under load", "hub under load, more devices", "screen: 工作台",
             "screen: 诉求, a page of 50",
-            "screen: 诉求详情", "screen: 新增走访 saved", "storage upgrade",
+            "screen: 诉求详情", "screen: 新增走访 saved", "storage upgrade", "console: 总览", "console: 工作台账, a page of 50",
+            "console: unresolved ledger as .xlsx",
         ]
         for name in expected where !scenarios.contains(where: { $0.name == name }) {
             problems.append("\(name) did not run")

@@ -25,7 +25,7 @@ struct Options {
     var repeats = 3
     var json: String?
     var smoke = false
-    /// Run only these scenarios (write, merge, upgrade, sync, queries, ui, load); merge runs whenever a later one needs it.
+    /// Run only these scenarios (write, merge, upgrade, sync, queries, ui, console, load); merge runs whenever a later one needs it.
     var only: Set<String>?
 
     init(_ arguments: [String]) {
@@ -61,7 +61,7 @@ struct Options {
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--more-devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,upgrade,sync,queries,ui,load]\n"
+            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--more-devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,upgrade,sync,queries,ui,console,load]\n"
                 .utf8
         )
     )
@@ -125,7 +125,8 @@ report.county = [
 func wanted(_ name: String) -> Bool { options.only?.contains(name) ?? true }
 // 1. Local writes.
 if wanted("write") { try runLocalWrites(county, options, &report) }
-if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries", "ui", "load"]) || options.only == nil
+if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries", "ui", "console", "load"])
+    || options.only == nil
 {
     // 2. Merge: the bundle into a fresh replica.
     let hubPath = try runMerge(county, options, &report)
@@ -141,6 +142,8 @@ if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries"
     if wanted("queries") { try runLedgerQueries(hubPath: hubPath, county, options, &report) }
     // 7. The screens on the same replica (they add a visit per run).
     if wanted("ui") { report = try await runUIPages(hubPath: hubPath, county, options, report) }
+    // 9. The hub's console on the same replica.
+    if wanted("console") { report = try await runConsolePages(hubPath: hubPath, county, options, report) }
     // 5. The hub under load, as a separate process.
     if wanted("load") { report = try await runHubLoad(county, hubPath: hubPath, options, report) }
 }
