@@ -10,7 +10,8 @@ console accounts), and served with `hub serve --dashboard` on loopback. Then, in
    them to two departments;
 3. 设备与同步 shows the laptop with its last sync and the commits it pushed;
 4. the supervisor 张督查 logs in, filters 工作台账 by one lead department and downloads exactly
-   those rows as .xlsx; openpyxl reads the file and finds the one demand, and who exported it.
+   those rows as .xlsx; openpyxl reads the file and finds the one demand, and who exported it;
+5. 月调度 printed by chromium (its PDF, the page size the style sheet asks) is A4 landscape.
 
 With --screenshots DIR the main pages are saved there as PNG (docs/dashboard.md shows them).
 Exit 0 when every check holds; otherwise the first failed check is printed and the exit is 1.
@@ -244,6 +245,19 @@ def run(binary, shots):
         about = {row[0]: row[1] for row in book.worksheets[1].iter_rows(values_only=True)}
         check(about.get("导出人", "").startswith("张督查"), f"导出说明 names {about.get('导出人')}")
         print(f"the supervisor downloaded {workbook_path.name}; openpyxl read exactly the filtered row")
+        # 月调度 prints on A4 landscape: chromium's own PDF, with the page size the style sheet asks.
+        console.get("/monthly")
+        console.wait_text("按单位")
+        console.shot("monthly")
+        import base64
+        import re
+
+        pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+        boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]", pdf)
+        check(boxes, "the printed 月调度 has no page")
+        width, height = (float(value) for value in boxes[0])
+        check(abs(width - 841.9) < 2 and abs(height - 595.3) < 2, f"the printed page is {width} x {height} pt, not A4 landscape")
+        print(f"月调度 printed on {len(boxes)} A4 landscape page(s)")
         console.get("/audit")
         console.wait_text("导出")
         console.shot("audit")
