@@ -255,8 +255,9 @@ def run(binary, shots):
         pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
         boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]", pdf)
         check(boxes, "the printed 月调度 has no page")
-        width, height = (float(value) for value in boxes[0])
-        check(abs(width - 841.9) < 2 and abs(height - 595.3) < 2, f"the printed page is {width} x {height} pt, not A4 landscape")
+        for box in boxes:
+            width, height = (float(value) for value in box)
+            check(abs(width - 841.9) < 2 and abs(height - 595.3) < 2, f"a printed page is {width} x {height} pt, not A4 landscape")
         print(f"月调度 printed on {len(boxes)} A4 landscape page(s)")
         console.get("/audit")
         console.wait_text("导出")
