@@ -251,7 +251,9 @@ public struct DashboardAccounts: Sendable {
         }
         func refuse(_ refusal: LoginRefusal) throws -> Never {
             try database.write { db in
-                try Self.audit(db, at: now, user: name, action: "login", outcome: refusal.outcome, address: address)
+                // What was typed as a name, cut to an account name's length.
+                let typed = String(name.prefix(64))
+                try Self.audit(db, at: now, user: typed, action: "login", outcome: refusal.outcome, address: address)
             }
             throw refusal
         }

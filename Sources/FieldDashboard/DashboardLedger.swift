@@ -413,24 +413,42 @@ final class DashboardExports: Sendable {
     }
 
     let folder: String
-    private let jobs = Mutex<[String: Job]>([:])
+    /// The jobs by id, and their ids oldest first.
+    private let state = Mutex<(jobs: [String: Job], order: [String])>(([:], []))
 
     init(folder: String) {
         self.folder = folder
     }
 
+    /// Exports kept, beside any still being written: the files of older ones are deleted as new
+    /// ones start.
+    static let kept = 50
+
     func start(owner: String, name: String, format: ExportFormat) -> String {
         let id = Hex.encode(secureRandomBytes(16))
-        jobs.withLock { $0[id] = Job(owner: owner, name: name, format: format) }
+        let dropped: [String] = state.withLock { state in
+            state.jobs[id] = Job(owner: owner, name: name, format: format)
+            state.order.append(id)
+            guard state.order.count > Self.kept else { return [] }
+            // The oldest beyond the limit, but any still being written.
+            let old = state.order.prefix(state.order.count - Self.kept).filter { state.jobs[$0]?.running == false }
+            for key in old { state.jobs[key] = nil }
+            state.order.removeAll { state.jobs[$0] == nil }
+            return old
+        }
+        for old in dropped {
+            try? FileManager.default.removeItem(atPath: path(old, signature: false))
+            try? FileManager.default.removeItem(atPath: path(old, signature: true))
+        }
         return id
     }
 
-    func progress(_ id: String, rows: Int) { jobs.withLock { $0[id]?.rows = rows } }
+    func progress(_ id: String, rows: Int) { state.withLock { $0.jobs[id]?.rows = rows } }
 
     func fail(_ id: String, _ message: String) {
-        jobs.withLock {
-            $0[id]?.running = false
-            $0[id]?.failure = message
+        state.withLock {
+            $0.jobs[id]?.running = false
+            $0.jobs[id]?.failure = message
         }
     }
 
@@ -440,18 +458,18 @@ final class DashboardExports: Sendable {
     func finish(_ id: String, bytes: [UInt8], signature: [UInt8], signed: ExportSignature, rows: Int) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: path(id, signature: false)), options: .atomic)
         try Data(signature).write(to: URL(fileURLWithPath: path(id, signature: true)), options: .atomic)
-        jobs.withLock {
-            $0[id]?.rows = rows
-            $0[id]?.size = bytes.count
-            $0[id]?.signatureSize = signature.count
-            $0[id]?.hash = signed.blake2b256
-            $0[id]?.signedAt = signed.signedAt
-            $0[id]?.running = false
+        state.withLock {
+            $0.jobs[id]?.rows = rows
+            $0.jobs[id]?.size = bytes.count
+            $0.jobs[id]?.signatureSize = signature.count
+            $0.jobs[id]?.hash = signed.blake2b256
+            $0.jobs[id]?.signedAt = signed.signedAt
+            $0.jobs[id]?.running = false
         }
     }
 
     /// The job `id`, if `owner` made it.
     func job(_ id: String, owner: String) -> Job? {
-        jobs.withLock { $0[id] }.flatMap { $0.owner == owner ? $0 : nil }
+        state.withLock { $0.jobs[id] }.flatMap { $0.owner == owner ? $0 : nil }
     }
 }

@@ -138,7 +138,8 @@ struct DashboardGuard: RouterMiddleware {
                 )
             }
             if request.method == .post {
-                let form = try await checkedForm(request, host: host)
+                // Before anyone is known, a small form only.
+                let form = try await checkedForm(request, host: host, limit: 64 << 10)
                 guard let token = request.cookies[Self.loginCookie]?.value, token.count == 64, form["csrf"] == token
                 else {
                     throw DashboardRefusal(.forbidden, "登录表单已过期，未登录。", "请刷新登录页后重新输入。")
@@ -170,18 +171,18 @@ struct DashboardGuard: RouterMiddleware {
     }
 
     /// The form of an unsafe request, after its `Origin` was found to be this console's.
-    func checkedForm(_ request: Request, host: String) async throws -> WebForm {
+    func checkedForm(_ request: Request, host: String, limit: Int = 64 << 20) async throws -> WebForm {
         guard let origin = request.headers[.origin], origin.lowercased() == "\(scheme)://\(host.lowercased())" else {
             throw DashboardRefusal(.forbidden, "请求来源不是本控制台，未执行。", "请在控制台的页面里操作。")
         }
         if let boundary = WebForm.boundary(request.headers[.contentType]) {
-            let body = try await request.body.collect(upTo: 64 << 20)
+            let body = try await request.body.collect(upTo: limit)
             guard let form = WebForm(multipart: [UInt8](buffer: body), boundary: boundary) else {
                 throw DashboardRefusal(.badRequest, "上传的表单不完整，未保存。", "请重新选择文件后再提交。")
             }
             return form
         }
-        let body = try await request.body.collect(upTo: 1 << 20)
+        let body = try await request.body.collect(upTo: min(limit, 1 << 20))
         return WebForm(body: String(buffer: body))
     }
 }

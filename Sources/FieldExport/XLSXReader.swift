@@ -17,6 +17,10 @@ public enum XLSXReader {
         }
         func part(_ path: String) throws -> [UInt8]? {
             guard let entry = archive[path] else { return nil }
+            // A registry is megabytes; a part that unpacks to more is not one (a ZIP bomb).
+            guard entry.uncompressedSize <= 256 << 20 else {
+                throw ExportError("the workbook's \(path) unpacks to more than 256 MB")
+            }
             var data = Data()
             _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
             return [UInt8](data)

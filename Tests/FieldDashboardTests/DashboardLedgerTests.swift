@@ -198,6 +198,35 @@ import ZIPFoundation
         #expect(exports.last?.detail.contains("2 行") == true)
     }
 
+    /// The console keeps the last 50 exports, and any still being written: older files are
+    /// deleted as new exports start.
+    @Test func oldExportsAreDeletedButNotOneBeingWritten() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("exports-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let exports = DashboardExports(folder: folder)
+        let signature = ExportSignature.sign(
+            file: [1],
+            name: "x",
+            key: SigningKey.generate(),
+            signerName: "x",
+            heads: [],
+            signedAt: "2026-12-02T00:00:00.000Z"
+        )
+        let writing = exports.start(owner: "a", name: "still writing", format: .csv)
+        var finished: [String] = []
+        for index in 0..<(DashboardExports.kept + 5) {
+            let id = exports.start(owner: "a", name: "export \(index)", format: .csv)
+            try exports.finish(id, bytes: [1], signature: [2], signed: signature, rows: 1)
+            finished.append(id)
+        }
+        #expect(exports.job(writing, owner: "a")?.running == true, "the export being written stays")
+        // The one being written is kept beside the last 50.
+        let gone = finished.prefix(5).filter { exports.job($0, owner: "a") == nil }
+        #expect(gone.count == 5 && !FileManager.default.fileExists(atPath: exports.path(finished[0], signature: false)))
+        #expect(finished.suffix(DashboardExports.kept).allSatisfy { exports.job($0, owner: "a") != nil })
+    }
+
     @Test func theAuditPageListsLoginsAndExports() async throws {
         let county = try ConsoleCounty()
         try await county.withConsole { browser in
