@@ -151,7 +151,7 @@ extension DashboardPages {
     }
 
     /// `GET /registry?kind=…` (operators): the registry's rows of a kind, each with its history.
-    func registryPage(_ request: Request, context: DashboardContext, notice: String? = nil) async throws -> Response {
+    func registryPage(_ request: Request, context: DashboardContext) async throws -> Response {
         try context.requireOperator()
         let (kind, label) = try Self.registryKind(request.uri.queryParameters.get("kind"))
         let (ledger, csrf) = (ledger, context.session?.csrf ?? "")
@@ -173,7 +173,7 @@ extension DashboardPages {
                     },
                     hasRows: !rows.isEmpty,
                     total: String(rows.count),
-                    notice: notice ?? imported.map { "已导入“\($0)”：登记的改动由县根密钥签名的登记提交记录。" }
+                    notice: imported.map { "已导入“\($0)”：登记的改动由县根密钥签名的登记提交记录。" }
                 ),
                 "registry"
             )

@@ -57,7 +57,8 @@ struct LoginPage: DashboardView {
     var csrf: String
     var name: String
     var error: String?
-    /// Whether the form asks for a one-time code (always shown: an account without TOTP leaves it empty).
+    /// The county's name, for the note under the form (the code field is always shown: an account
+    /// without TOTP leaves it empty).
     var county: String
 
     static var sample: LoginPage { .init(csrf: "t", name: "张三", error: "用户名或密码不对。", county: "高唐县") }

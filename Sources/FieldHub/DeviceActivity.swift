@@ -28,6 +28,8 @@ package final class DeviceActivity: Sendable {
     }
 
     private let pending = Mutex<[Data: Delta]>([:])
+    /// Whether this process created the tables already (once, at the first flush with something in it).
+    private let migrated = Mutex(false)
 
     package init() {}
 
@@ -80,8 +82,11 @@ package final class DeviceActivity: Sendable {
             return pending
         }
         guard !deltas.isEmpty else { return }
-        try EnrollmentCodes.migrate(ledger, Self.migrations)
         do {
+            if !migrated.withLock({ $0 }) {
+                try EnrollmentCodes.migrate(ledger, Self.migrations)
+                migrated.withLock { $0 = true }
+            }
             try ledger.replica.database.write { db in
                 for (key, delta) in deltas {
                     try db.execute(
@@ -135,9 +140,10 @@ package final class DeviceActivity: Sendable {
 
     /// What the hub's tables hold of each device, by public key (hex).
     package static func stored(in ledger: Ledger) throws -> [String: Delta] {
-        try EnrollmentCodes.migrate(ledger, migrations)
-        return try ledger.replica.database.read { db in
+        try ledger.replica.database.read { db in
             var out: [String: Delta] = [:]
+            // Before the hub's first flush there is nothing to read (and a read creates nothing).
+            guard try db.tableExists("_hub_device_activity") else { return out }
             for row in try Row.fetchAll(db, sql: "SELECT * FROM _hub_device_activity") {
                 var delta = Delta()
                 delta.requests = row["requests"]

@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ui_browser import DATA, ROOT, County, browser, check  # noqa: E402
+from ui_browser import DATA, ROOT, County, Page, browser, check  # noqa: E402
 
 OPERATOR = ("李运维", "operator-password-1")
 SUPERVISOR = ("张督查", "supervisor-password-1")
 
 
-class Console:
+class Console(Page):
     """The console in the browser, for one person at a time."""
 
     def __init__(self, driver, base, shots):
@@ -41,53 +41,6 @@ class Console:
 
     def get(self, path):
         self.driver.get(self.base + path)
-
-    def text(self):
-        from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.common.by import By
-
-        try:
-            return self.driver.find_element(By.TAG_NAME, "body").text
-        except WebDriverException:
-            return ""
-
-    def wait(self, condition, what, seconds=60, reload=False):
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        def holds(_):
-            if condition():
-                return True
-            if reload:
-                self.driver.refresh()
-            return False
-
-        try:
-            return WebDriverWait(self.driver, seconds, poll_frequency=1).until(holds)
-        except Exception as error:
-            raise AssertionError(f"waited {seconds} s for {what}; the page shows: {self.text()[:800]}") from error
-
-    def wait_text(self, text, seconds=60):
-        self.wait(lambda: text in self.text(), repr(text), seconds)
-
-    def by_id(self, name):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.ID, name)
-
-    def css(self, selector):
-        from selenium.webdriver.common.by import By
-
-        return self.driver.find_element(By.CSS_SELECTOR, selector)
-
-    def select(self, name, label):
-        from selenium.webdriver.support.ui import Select
-
-        Select(self.by_id(name)).select_by_visible_text(label)
-
-    def type(self, name, text):
-        field = self.by_id(name)
-        field.clear()
-        field.send_keys(text)
 
     def shot(self, name):
         if self.shots:
@@ -99,9 +52,10 @@ class Console:
         self.driver.delete_all_cookies()
         self.get("/login")
         self.wait_text("动态验证码")
-        self.type("name", name)
-        self.type("password", password)
-        self.css("form.login button[type=submit]").click()
+        # From the keyboard alone: the name, Tab to the password, Enter sends the form.
+        from selenium.webdriver.common.keys import Keys
+
+        self.by_id("name").send_keys(name + Keys.TAB + password + Keys.ENTER)
         self.wait_text("诉求状态")
 
     def logout(self):

@@ -125,30 +125,24 @@ def browser(downloads):
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)
 
 
-class Screens:
-    """One person's `fieldlog ui` in the browser."""
+class Page:
+    """What both the screens' and the console's tests do in the browser: wait, read, fill in."""
 
-    def __init__(self, county, driver, home, shots):
-        self.driver = driver
-        self.shots = shots
-        line = county.start(home, "ui", "--port", "0", "--no-open", until="/login?token=")
-        self.login = line
-        self.base = line.split("/login?")[0]
+    driver = None
 
-    def open(self):
-        # Cookies do not tell ports apart: this person's session cookie replaces the last one's,
-        # so each person's screens are used in one stretch.
-        self.driver.get(self.login)
-        self.wait_text("工作台")
-
-    def get(self, path):
-        self.driver.get(self.base + path)
-
-    def wait(self, condition, what, seconds=60):
+    def wait(self, condition, what, seconds=60, reload=False):
+        """Waits for `condition`, reloading the page between looks when `reload`."""
         from selenium.webdriver.support.ui import WebDriverWait
 
+        def holds(_):
+            if condition():
+                return True
+            if reload:
+                self.driver.refresh()
+            return False
+
         try:
-            return WebDriverWait(self.driver, seconds).until(lambda _: condition())
+            return WebDriverWait(self.driver, seconds, poll_frequency=1 if reload else 0.5).until(holds)
         except Exception as error:
             raise AssertionError(f"waited {seconds} s for {what}; the page shows: {self.text()[:600]}") from error
 
@@ -184,6 +178,26 @@ class Screens:
         field = self.by_id(name)
         field.clear()
         field.send_keys(text)
+
+
+class Screens(Page):
+    """One person's `fieldlog ui` in the browser."""
+
+    def __init__(self, county, driver, home, shots):
+        self.driver = driver
+        self.shots = shots
+        line = county.start(home, "ui", "--port", "0", "--no-open", until="/login?token=")
+        self.login = line
+        self.base = line.split("/login?")[0]
+
+    def open(self):
+        # Cookies do not tell ports apart: this person's session cookie replaces the last one's,
+        # so each person's screens are used in one stretch.
+        self.driver.get(self.login)
+        self.wait_text("工作台")
+
+    def get(self, path):
+        self.driver.get(self.base + path)
 
     def shot(self, name):
         if self.shots:
