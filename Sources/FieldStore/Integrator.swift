@@ -27,6 +27,16 @@ struct Integrator {
     var decoded: [CommitID: SignedCommit] = [:]
     var registryChanged = false
     var revocationCache: [PublicKey: Revocation]?
+    /// The operators' decisions on forked feeds, by feed (`decisions()`), and the feeds read by
+    /// the rule with the decisions they were read by (`ruled()`).
+    var decisionCache: [FeedKey: [UInt64: FeedChoice]]?
+    var ruledCache: [FeedKey: [UInt64: FeedChoice]]?
+    /// Feeds under a decision that a commit received here may change: `settle` reads each again
+    /// by the rule (`resolveMarkedFeeds`).
+    var feedsToResolve: Set<FeedKey> = []
+    /// Commits received in this transaction into a feed under a decision, reported as refused if
+    /// the rule leaves them out.
+    var receivedAside: Set<CommitID> = []
     var registryHeadCache: UInt64?
     /// Authors the registry held here is known to have enrolled (an answer that cannot turn back).
     var knownAuthors: Set<PublicKey> = []
@@ -114,7 +124,13 @@ struct Integrator {
                 if row[0] as Int64 == k { sameSeq = row[1] } else { previousHeld = row[1] }
             }
             var duplicate = sameSeq == idData
-            if !duplicate, sameSeq != nil, feed.forkSeq != nil {
+            // Another commit at this place, or none in a feed that holds evidence: this one may be
+            // held already as evidence (a forked feed, or one an operator's decision read again).
+            var decided = false
+            if commit.scope != Commit.registryScope {
+                decided = try ruled()[FeedKey(author: commit.author, scope: commit.scope)] != nil
+            }
+            if !duplicate, sameSeq != nil || feed.forkSeq != nil || decided {
                 duplicate =
                     try Bool.fetchOne(
                         db.cachedStatement(
@@ -150,6 +166,27 @@ struct Integrator {
                 refuse(signed, error, stored: false)
                 return false
             }
+        }
+        // A feed under an operator's decision (docs/merge.md, "Readmission"): a commit at a place
+        // the operator decided, another commit at a place already held, one past the point its
+        // feed stops, or any commit of a feed already waiting to be read again is kept aside, and
+        // `settle` reads the feed again by the rule.
+        let feedKey = FeedKey(author: commit.author, scope: commit.scope)
+        if commit.scope != Commit.registryScope, let decided = try ruled()[feedKey],
+            decided[commit.sequence] != nil || sameSeq != nil || feedsToResolve.contains(feedKey)
+                || (feed?.forkSeq).map({ Int64(commit.sequence) >= $0 }) == true
+        {
+            try store(
+                signed,
+                status: .excluded,
+                reason: StoreError(.fork, "kept aside while its feed is read by the operator's readmission"),
+                asFork: sameSeq != nil
+            )
+            // The feed now holds a commit in `_log` past its head: no place past it is known empty.
+            if let number = feeds[feedKey]?.number { storedHeads[number] = nil }
+            feedsToResolve.insert(feedKey)
+            receivedAside.insert(signed.id)
+            return true
         }
         if let feed, let forkSeq = feed.forkSeq, Int64(commit.sequence) >= forkSeq {
             try store(
@@ -349,6 +386,10 @@ struct Integrator {
     mutating func settle() throws {
         while true {
             var progress = false
+            if !feedsToResolve.isEmpty {
+                try resolveMarkedFeeds()
+                progress = true
+            }
             // The registry first: the standing of every other commit's author is read from it.
             let waiting = try Row.fetchAll(db.cachedStatement(sql: Self.feedsWaiting))
                 .sorted {
@@ -361,6 +402,7 @@ struct Integrator {
                 registryChanged = false
                 revocationCache = nil
                 if try enforceRevocations() { progress = true }
+                if try refreshDecisions() { progress = true }
             }
             if !progress { break }
         }
@@ -534,7 +576,7 @@ struct Integrator {
         return nil
     }
 
-    private mutating func registryGeneration() throws -> Int64 {
+    mutating func registryGeneration() throws -> Int64 {
         if let generationCache { return generationCache }
         let generation = try Replica.registryGeneration(db)
         generationCache = generation
@@ -742,7 +784,7 @@ struct Integrator {
     /// still applied (`finish`). The rows are the ones its signed body changes: nothing indexes
     /// the log by row or by commit id (it cost every commit random-key index entries, for the rare
     /// exclusion).
-    private mutating func unapply(_ signed: SignedCommit) throws {
+    mutating func unapply(_ signed: SignedCommit) throws {
         for change in signed.commit.changes {
             let key = RowKey(table: change.table, row: Data(change.row.bytes16))
             rows[key, default: RowWork()].unapplied = true

@@ -70,10 +70,11 @@ extension Replica {
             db,
             // Every commit stored, in the order the file holds them (no sort of the whole log).
             sql: """
-                SELECT l.k, l.id, f.author, f.scope, l.k & 4294967295 AS seq, l.status, l.body, l.signature
+                SELECT l.k, l.id, f.author, f.scope, l.k & 4294967295 AS seq, l.status, l.body, l.signature,
+                       NULL AS place
                 FROM _log l JOIN _feeds f ON f.feed = l.k >> 32
                 UNION ALL
-                SELECT NULL, x.id, f.author, f.scope, x.seq, 2, x.body, x.signature
+                SELECT NULL, x.id, f.author, f.scope, x.seq, 2, x.body, x.signature, (x.feed << 32) | x.seq
                 FROM _forks x JOIN _feeds f ON f.feed = x.feed
                 """
         )
@@ -101,7 +102,15 @@ extension Replica {
                     report.differ("commit \(id.hex): its author, scope or sequence is stored otherwise than signed")
                 }
             }
-            guard let k = row["k"] as Int64? else { continue }
+            guard let k = row["k"] as Int64? else {
+                // A commit a readmission moved out of its place in `_log` (docs/merge.md,
+                // "Readmission") stays named, by that place's key, in the rows it was applied to.
+                let place: Int64 = row["place"]
+                for change in commit.changes where inPart(Data(change.row.bytes16)) {
+                    writers[RowKey(table: change.table, row: Data(change.row.bytes16)), default: []].insert(place)
+                }
+                continue
+            }
             let isApplied = row["status"] as Int == CommitStatus.applied.rawValue
             if isApplied { applied.insert(id) }
             for change in commit.changes {

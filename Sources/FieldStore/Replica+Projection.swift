@@ -139,6 +139,10 @@ extension Replica {
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[k] = signed
         }
+
+        /// Drops what is kept for a key whose commit moved (a readmission swaps the commits of a
+        /// place between `_log` and `_forks`).
+        func forget(_ k: Int64) { entries[k] = nil }
     }
 
     /// One version of a cell with the commit's key and scope.

@@ -102,8 +102,43 @@ extension Replica {
         let state = try rowState(db, table: table, row: row)
         let id = UUID(bytes16: [UInt8](row))
         var entries: [HistoryEntry] = []
+        let ruled = try Integrator.ruledFeeds(db)
         for k in state.cells.commits {
-            guard let logged = try loggedCommit(db, k: k, cache: cache) else { continue }
+            // The commit at this place of the log, and in a feed an operator's readmission reads,
+            // the ones it moved aside from there (docs/merge.md, "Readmission"): each shows its
+            // own changes to the row.
+            var atPlace = try loggedCommit(db, k: k, cache: cache).map { [$0] } ?? []
+            guard ruled.contains(LogKey.feed(k)) else {
+                entries += Self.historyEntries(of: atPlace, table: table, row: id)
+                continue
+            }
+            atPlace += try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, reason, body, signature FROM _forks WHERE feed = ? AND seq = ?"),
+                arguments: [LogKey.feed(k), Int64(LogKey.sequence(k))]
+            ).map { row in
+                LoggedCommit(
+                    signed: try SignedCommit(
+                        trustedBody: [UInt8](row["body"] as Data),
+                        id: try CommitID(bytes: [UInt8](row["id"] as Data)),
+                        signature: [UInt8](row["signature"] as Data)
+                    ),
+                    status: .excluded,
+                    reason: row["reason"]
+                )
+            }
+            entries += Self.historyEntries(of: atPlace, table: table, row: id)
+        }
+        return entries.sorted { a, b in
+            if a.timestamp != b.timestamp { return a.timestamp < b.timestamp }
+            if a.author != b.author { return a.author.bytes.lexicographicallyPrecedes(b.author.bytes) }
+            return Array(a.column.utf8).lexicographicallyPrecedes(Array(b.column.utf8))
+        }
+    }
+
+    /// The changes of some commits to one row, a column once per commit (its first change).
+    private static func historyEntries(of commits: [LoggedCommit], table: String, row id: UUID) -> [HistoryEntry] {
+        var entries: [HistoryEntry] = []
+        for logged in commits {
             let commit = logged.signed.commit
             var seen: Set<String> = []
             for change in commit.changes where change.row == id && change.table == table {
@@ -123,11 +158,7 @@ extension Replica {
                 )
             }
         }
-        return entries.sorted { a, b in
-            if a.timestamp != b.timestamp { return a.timestamp < b.timestamp }
-            if a.author != b.author { return a.author.bytes.lexicographicallyPrecedes(b.author.bytes) }
-            return Array(a.column.utf8).lexicographicallyPrecedes(Array(b.column.utf8))
-        }
+        return entries
     }
 
     /// Which replicated table holds a row with this id, if any (a visible row, or one every version
@@ -315,15 +346,13 @@ extension Replica {
             for part in ["scope = 'registry'", "scope <> 'registry'"] {
                 let feeds = try Row.fetchAll(
                     db,
-                    sql: "SELECT feed, fork_seq FROM _feeds WHERE \(part)\(filter) ORDER BY author, scope"
+                    sql: """
+                        SELECT feed, fork_seq IS NOT NULL OR EXISTS(SELECT 1 FROM _forks x WHERE x.feed = _feeds.feed)
+                        FROM _feeds WHERE \(part)\(filter) ORDER BY author, scope
+                        """
                 )
                 for feed in feeds {
-                    let rows = try Self.feedCommits(
-                        db,
-                        feed: feed["feed"],
-                        after: 0,
-                        forked: (feed["fork_seq"] as Int64?) != nil
-                    )
+                    let rows = try Self.feedCommits(db, feed: feed[0], after: 0, forked: feed[1])
                     while let row = try rows.next() {
                         let bodyData: Data = row["body"]
                         let signature: Data = row["signature"]
@@ -429,6 +458,15 @@ extension Replica {
         return Hex.encode(hasher.finalize())
     }
 
+    /// Whether a feed holds commits in `_forks`: a forked feed, or one an operator's readmission
+    /// reads again, whose other branch stays as evidence (docs/merge.md, "Readmission").
+    static func holdsEvidence(_ db: Database, feed: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM _forks WHERE feed = ?)"),
+            arguments: [feed]
+        ) ?? false
+    }
+
     /// A feed's stored commits after `sequence`, in sequence order (then by id, for the evidence of
     /// a fork): a range of `_log`, and `_forks` when the feed forked (nothing else is there).
     static func feedCommits(_ db: Database, feed: Int64, after sequence: UInt64, forked: Bool) throws -> RowCursor {
@@ -494,7 +532,7 @@ extension Replica {
                     db,
                     feed: stored.number,
                     after: feed.head,
-                    forked: stored.forkSeq != nil
+                    forked: try stored.forkSeq != nil || Self.holdsEvidence(db, feed: stored.number)
                 )
                 while let row = try rows.next() {
                     if out.count >= maxCommits || (bytes >= maxBytes && !out.isEmpty) { return (out, true) }
@@ -558,31 +596,42 @@ extension Replica {
 }
 
 /// What proves a feed forked: every commit held at the sequence where it forked (two or more
-/// different commits, each signed by the feed's author), by id and time.
+/// different commits, each signed by the feed's author), by id and time, and where the feed stands.
 public struct ForkEvidence: Sendable, Equatable {
     public var author: String
     public var scope: String
     public var sequence: UInt64
     public var commits: [(id: String, milliseconds: UInt64)]
+    /// Where the feed is excluded from; nil when an operator's readmission made it whole again
+    /// (docs/merge.md, "Readmission"): valid up to `head`, its other branch kept as evidence.
+    public var excludedFrom: UInt64?
+    /// The last sequence of the feed's valid chain.
+    public var head: UInt64
 
     public static func == (a: ForkEvidence, b: ForkEvidence) -> Bool {
         a.author == b.author && a.scope == b.scope && a.sequence == b.sequence
-            && a.commits.map(\.id) == b.commits.map(\.id)
+            && a.commits.map(\.id) == b.commits.map(\.id) && a.excludedFrom == b.excludedFrom && a.head == b.head
     }
 }
 
 extension Replica {
-    /// The evidence of every forked feed, by author and scope.
+    /// The evidence of every forked feed, by author and scope: the feeds excluded from a fork on, and
+    /// the ones a readmission made whole again.
     public func forkEvidence() throws -> [ForkEvidence] {
         try database.read { db in
             let feeds = try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT feed, author, scope, fork_seq FROM _feeds WHERE fork_seq IS NOT NULL ORDER BY author, scope"
+                sql: """
+                    SELECT f.feed, f.author, f.scope, f.fork_seq, \(FeedRecord.headSQL("f")) AS head,
+                           (SELECT MIN(x.seq) FROM _forks x WHERE x.feed = f.feed) AS first_aside
+                    FROM _feeds f WHERE f.fork_seq IS NOT NULL OR EXISTS(SELECT 1 FROM _forks x WHERE x.feed = f.feed)
+                    ORDER BY f.author, f.scope
+                    """
             )
             return try feeds.map { feed in
                 let number: Int64 = feed["feed"]
-                let sequence: Int64 = feed["fork_seq"]
+                let excludedFrom: Int64? = feed["fork_seq"]
+                let sequence = [excludedFrom, feed["first_aside"] as Int64?].compactMap { $0 }.min()!
                 let commits = try Row.fetchAll(
                     db,
                     sql: """
@@ -601,7 +650,9 @@ extension Replica {
                     author: Hex.encode([UInt8](feed["author"] as Data)),
                     scope: feed["scope"],
                     sequence: UInt64(sequence),
-                    commits: commits
+                    commits: commits,
+                    excludedFrom: excludedFrom.map(UInt64.init),
+                    head: UInt64(feed["head"] as Int64)
                 )
             }
         }

@@ -381,6 +381,7 @@ struct RegistryCache {
     var generation: Int64 = -1
     var head: UInt64?
     var revocations: [PublicKey: Revocation]?
+    var readmissions: [Integrator.FeedKey: [UInt64: FeedChoice]]?
     var verdicts: [VerdictKey: PolicyVerdict] = [:]
 
     /// What a policy verdict is reused for: the author, the scope, the registry sequence it was

@@ -21,6 +21,10 @@ public protocol ReplicaPolicy: Sendable {
     /// The positional cut-offs (revocations, closed feeds) in force in the latest registry this replica holds.
     func revocations(registry: RegistrySnapshot) throws -> [Revocation]
 
+    /// The operators' decisions on forked feeds in force in the latest registry this replica holds
+    /// (docs/merge.md, "Readmission"): at most one per feed and sequence.
+    func readmissions(registry: RegistrySnapshot) throws -> [Readmission]
+
     /// Whether the registry held here ever enrolled `author` (whatever became of it since). A commit
     /// by an author it never enrolled is refused before anything is stored or held: anyone can make
     /// a key, so such a commit is evidence of nothing, and holding it would let one device park
@@ -37,6 +41,25 @@ public protocol ReplicaPolicy: Sendable {
 extension ReplicaPolicy {
     public func verdictKey(for commit: Commit) -> String? { nil }
     public func isKnownAuthor(_ author: PublicKey, registry: RegistrySnapshot) throws -> Bool { true }
+    public func readmissions(registry: RegistrySnapshot) throws -> [Readmission] { [] }
+}
+
+/// An operator's decision on a forked feed, written in the registry: from `sequence` on, the feed
+/// of `author` in `scope` is the chain that begins with the commit `chosen` (numbered `sequence`),
+/// or nothing when `chosen` is nil. Until such a decision, a forked feed is excluded from its fork
+/// on (docs/merge.md, "Forks" and "Readmission").
+public struct Readmission: Sendable, Hashable {
+    public var author: PublicKey
+    public var scope: String
+    public var sequence: UInt64
+    public var chosen: CommitID?
+
+    public init(author: PublicKey, scope: String, sequence: UInt64, chosen: CommitID?) {
+        self.author = author
+        self.scope = scope
+        self.sequence = sequence
+        self.chosen = chosen
+    }
 }
 
 /// A device cut off at fixed points of its feeds: nothing after `lastAccepted[scope]` is accepted
@@ -145,6 +168,22 @@ public struct RegistrySnapshot {
             if try self.value(table, row: row, column: column) == value { out.append(row) }
         }
         return out
+    }
+
+    /// Every row of a registry table written in this snapshot and not deleted, in id order.
+    public func rows(_ table: String) throws -> [UUID] {
+        let candidates = try Data.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT DISTINCT row FROM _versions
+                    WHERE tbl = ? AND scope = ? AND author = ? AND seq <= ? AND valid = 1 ORDER BY row
+                    """
+            ),
+            arguments: [table, Commit.registryScope, Data(root.bytes), Int64(sequence)]
+        )
+        return try candidates.filter { $0.count == 16 }.map { UUID(bytes16: [UInt8]($0)) }.filter {
+            try value(table, row: $0, column: "deleted") != .integer(1)
+        }
     }
 
     /// Whether the row was written in this snapshot and is not deleted.
