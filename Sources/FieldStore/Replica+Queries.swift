@@ -260,7 +260,7 @@ extension Replica {
     /// column in name order, values canonically encoded) and its open conflicts with their heads.
     /// Two replicas holding the same commits of a scope show the same digest (see `docs/merge.md`).
     public func digest(scope: String) throws -> String {
-        try database.read { db in try Self.digest(db, tables: tables, scope: scope) }
+        try database.read { db in try Self.digest(db, tables: tables, scope: scope, sparse: sparseTables) }
     }
 
     /// `digest(scope:)` inside the caller's transaction (the storage upgrade compares them).
@@ -270,12 +270,21 @@ extension Replica {
         _ db: Database,
         tables: [String: Set<String>],
         scope: String,
-        layout: MergeStateLayout = .cells
+        layout: MergeStateLayout = .cells,
+        sparse: Set<String> = []
     ) throws -> String {
         let hasher = BLAKE2b.Hasher()
         hasher.update(field: "fieldlog scope digest v1")
         hasher.update(field: scope)
         for table in tables.keys.sorted() {
+            if sparse.contains(table),
+                try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM \"\(table)\" WHERE scope = ?)"),
+                    arguments: [scope]
+                ) != true
+            {
+                continue
+            }
             let columns = tables[table]!.sorted()
             let list = (["id"] + columns).map { "\"\($0)\"" }.joined(separator: ", ")
             let rows = try Row.fetchCursor(

@@ -57,6 +57,8 @@ public final class Replica: Sendable {
     public let options: ReplicaOptions
     /// Replicated tables and their writable columns (including `deleted`).
     let tables: [String: Set<String>]
+    /// The tables a scope's digest counts only where they hold rows (`ReplicaSchema.sparseFrom`).
+    let sparseTables: Set<String>
     /// Per replicated table, its writable columns in order and the statement that inserts a new
     /// visible row with all of them (id, scope, the columns, `_cells`): built once, not per row.
     let rowInserts: [String: (columns: [String], sql: String)]
@@ -155,6 +157,7 @@ public final class Replica: Sendable {
         self.policy = policy
         self.options = options
         self.tables = tables
+        self.sparseTables = schema.sparseTables.intersection(tables.keys)
         self.rowInserts = Dictionary(
             uniqueKeysWithValues: tables.map { table, columns in
                 let ordered = columns.sorted()

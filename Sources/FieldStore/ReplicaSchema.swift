@@ -18,9 +18,31 @@ public struct ReplicaSchema: Sendable {
     }
 
     public var migrations: [Migration]
+    /// Tables created by a migration numbered this or later count in a scope's digest only when
+    /// the scope holds a row of them (docs/merge.md, "Digest of a scope"): a schema that adds a
+    /// table leaves the digest of every scope that holds none of it as it was. Nil: every table
+    /// counts, empty or not.
+    public var sparseFrom: UInt32?
 
-    public init(migrations: [Migration]) {
+    public init(migrations: [Migration], sparseFrom: UInt32? = nil) {
         self.migrations = migrations.sorted { $0.version < $1.version }
+        self.sparseFrom = sparseFrom
+    }
+
+    /// The tables a scope's digest leaves out when the scope holds no row of them (`sparseFrom`).
+    public var sparseTables: Set<String> {
+        guard let sparseFrom else { return [] }
+        var names: Set<String> = []
+        for migration in migrations where migration.version >= sparseFrom {
+            for line in migration.sql.split(separator: "\n") {
+                let words = line.split(whereSeparator: { $0 == " " || $0 == "(" })
+                guard words.count >= 3, words[0].uppercased() == "CREATE", words[1].uppercased() == "TABLE" else {
+                    continue
+                }
+                names.insert(String(words[2]))
+            }
+        }
+        return names
     }
 
     /// The schema version: the highest migration number.
@@ -28,6 +50,6 @@ public struct ReplicaSchema: Sendable {
 
     /// Only the migrations up to `version`: a replica built from an older release.
     public func upTo(_ version: UInt32) -> ReplicaSchema {
-        ReplicaSchema(migrations: migrations.filter { $0.version <= version })
+        ReplicaSchema(migrations: migrations.filter { $0.version <= version }, sparseFrom: sparseFrom)
     }
 }

@@ -17,7 +17,10 @@ struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
         abstract: "The county hub: create it, and serve signed HTTP sync.",
-        subcommands: [HubInit.self, Serve.self, EnrollCode.self, HubRevoke.self, HubUser.self]
+        subcommands: [
+            HubInit.self, Serve.self, EnrollCode.self, HubRevoke.self, ReadmitCommand.self, ForksCommand.self,
+            HubUser.self,
+        ]
     )
 
     struct HubInit: ParsableCommand {

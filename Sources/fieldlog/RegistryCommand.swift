@@ -10,8 +10,8 @@ struct RegistryCommand: ParsableCommand {
         abstract:
             "The county registry: departments, cadres, enterprises, linkages, devices (operator only, except list).",
         subcommands: [
-            Import.self, Update.self, Rename.self, Retire.self, Enroll.self, Revoke.self, Link.self, Unlink.self,
-            List.self, ExportEnrollment.self,
+            Import.self, Update.self, Rename.self, Retire.self, Enroll.self, Revoke.self, ReadmitCommand.self,
+            ForksCommand.self, Link.self, Unlink.self, List.self, ExportEnrollment.self,
         ]
     )
 

@@ -417,4 +417,59 @@ import Testing
         let imported = try await county.b.ok(["bundle", "import", county.folder + "/enroll.bundle"]).stdout
         #expect(imported.contains("新应用 0 条"))
     }
+
+    /// One cadre key on two laptops (a copy of the replica folder) forks its feed; the operator
+    /// lists the fork, readmits one branch by a prefix of its commit id, and its visit counts again.
+    @Test func theOperatorReadmitsABranchOfAForkedFeed() async throws {
+        let county = try await CLITests.County()
+        try await county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "共同"])
+        let copy = CLI(home: county.folder + "/a-copy")
+        try FileManager.default.copyItem(atPath: county.a.home, toPath: copy.home)
+        try await county.a.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "原机"])
+        try await copy.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "复制机"])
+        try await county.exchange(county.a, county.op)
+        try await county.exchange(copy, county.op)
+        func topics() async throws -> [String] {
+            let visits = try await county.op.ok(["visit", "list", "--json"]).json as? [[String: Any]] ?? []
+            return visits.compactMap { $0["topics"] as? String }.sorted()
+        }
+        #expect(try await topics() == ["共同"])
+        let forks = try await county.op.ok(["registry", "forks", "--json"]).json as? [String: Any]
+        let fork = (forks?["forks"] as? [[String: Any]])?.first
+        let commits = fork?["commits"] as? [String] ?? []
+        #expect(commits.count == 2)
+        let key = fork?["publicKey"] as? String ?? ""
+        let listed = try await county.op.ok(["registry", "forks"]).stdout
+        #expect(listed.contains("处分叉") && listed.contains("(共 1 个分叉)"), "\(listed)")
+
+        let bad = try await county.op.run([
+            "registry", "readmit", "--key", key, "--scope", "山东高唐纺织有限公司", "--branch", "xyz",
+        ])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("at least 8 hex digits"), "\(bad.stderr)")
+        let notOperator = try await county.b.run([
+            "registry", "readmit", "--key", key, "--scope", "山东高唐纺织有限公司", "--branch", "none",
+        ])
+        #expect(notOperator.status == 1)
+        #expect(notOperator.stderr.contains("only the county operator"), "\(notOperator.stderr)")
+
+        // Which of the two is the copy's: the one whose branch, readmitted, shows 复制机.
+        var readmitted: [String] = []
+        for commit in commits {
+            let decided =
+                try await county.op.ok([
+                    "registry", "readmit", "--key", key, "--scope", "山东高唐纺织有限公司", "--branch", String(commit.prefix(10)),
+                    "--note", "核实后保留", "--json",
+                ]).json as? [String: Any]
+            #expect(decided?["standing"] as? String == "readmitted")
+            #expect(decided?["decidedBy"] as? String == "命令行")
+            readmitted.append(contentsOf: try await topics())
+        }
+        #expect(readmitted.sorted() == ["共同", "共同", "原机", "复制机"])
+        let human = try await county.op.ok([
+            "registry", "readmit", "--key", key, "--scope", "山东高唐纺织有限公司", "--branch", "none",
+        ]).stdout
+        #expect(human.contains("不恢复任何分支"), "\(human)")
+        #expect(try await topics() == ["共同"])
+    }
 }

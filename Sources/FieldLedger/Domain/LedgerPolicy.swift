@@ -39,7 +39,9 @@ public struct LedgerPolicy: ReplicaPolicy {
         guard let enterprise = RegistryIDs.enterprise(of: commit.scope) else {
             return .deny(StoreError(.notAuthorized, "\(commit.scope) is not a scope of this ledger"))
         }
-        let registryTables: Set = ["departments", "cadres", "devices", "enterprises", "linkages", "calendars"]
+        let registryTables: Set = [
+            "departments", "cadres", "devices", "enterprises", "linkages", "calendars", "readmissions",
+        ]
         if let table = commit.changes.first(where: { registryTables.contains($0.table) })?.table {
             return .deny(StoreError(.notAuthorized, "\(table) is registry data; only the county root key writes it"))
         }
@@ -112,6 +114,26 @@ public struct LedgerPolicy: ReplicaPolicy {
     public func isKnownAuthor(_ author: PublicKey, registry: RegistrySnapshot) throws -> Bool {
         if author == registry.root { return true }
         return try registry.wasEverSet("devices", row: RegistryIDs.device(author), column: "public_key")
+    }
+
+    /// The operators' decisions on forked feeds (`readmissions`, schema 4): one per feed and place.
+    public func readmissions(registry: RegistrySnapshot) throws -> [Readmission] {
+        try registry.rows("readmissions").compactMap { row in
+            guard let hex = try registry.value("readmissions", row: row, column: "public_key").text,
+                let key = try? PublicKey(hex: hex),
+                let scope = try registry.value("readmissions", row: row, column: "feed_scope").text,
+                case .integer(let sequence) = try registry.value("readmissions", row: row, column: "fork_seq"),
+                sequence >= 1
+            else { return nil }
+            let chosen = try registry.value("readmissions", row: row, column: "chosen").text
+            if let chosen, (try? CommitID(hex: chosen)) == nil { return nil }
+            return Readmission(
+                author: key,
+                scope: scope,
+                sequence: UInt64(sequence),
+                chosen: try chosen.map { try CommitID(hex: $0) }
+            )
+        }
     }
 
     public func revocations(registry: RegistrySnapshot) throws -> [Revocation] {
