@@ -28,6 +28,12 @@ struct ForkRow: Sendable {
     var scope: String
     var sequence: String
     var commits: [String]
+    /// Where the feed stands: excluded from a place, or readmitted.
+    var state: String
+    /// The operator's decisions on it, in words.
+    var decisions: [String]
+    /// The readmission form, for an operator.
+    var readmit: String?
 }
 
 /// 设备与同步.
@@ -68,7 +74,17 @@ struct DevicesPage: DashboardView {
             total: "1",
             silentCount: "1",
             revokedCount: "0",
-            forks: [ForkRow(device: "王强（D001）", scope: "登记册", sequence: "7", commits: ["1a2b… 2026-12-01 09:00"])],
+            forks: [
+                ForkRow(
+                    device: "王强（D001）",
+                    scope: "企业 高唐纺织有限公司",
+                    sequence: "7",
+                    commits: ["1a2b… 2026-12-01 09:00"],
+                    state: "自第 7 条起排除",
+                    decisions: ["第 7 条处恢复 1a2b…（运维甲，2026-12-02 10:00）：已恢复"],
+                    readmit: "/devices/readmit?key=ab&scope=ent:x"
+                )
+            ],
             hasForks: true,
             enroll: "/devices/enroll",
             notice: "已吊销。"
@@ -87,6 +103,47 @@ struct RevokePage: DashboardView {
 
     static var sample: RevokePage {
         .init(csrf: "t", key: "ab", code: "D001", holder: "王强", fingerprint: "ab12-cd34", error: "输入的设备编号不对。")
+    }
+}
+
+/// The readmission of a forked feed: the branches held at the fork, one to choose (or none), and
+/// the device code typed again.
+struct ReadmitPage: DashboardView {
+    struct Branch: Sendable {
+        var id: String
+        var short: String
+        var time: String
+        var checked: Bool
+    }
+
+    var csrf: String
+    var key: String
+    var scope: String
+    var code: String
+    var holder: String
+    var enterprise: String
+    var sequence: String
+    var branches: [Branch]
+    var noneChecked: Bool
+    var decisions: [String]
+    var note: String
+    var error: String?
+
+    static var sample: ReadmitPage {
+        .init(
+            csrf: "t",
+            key: "ab",
+            scope: "ent:x",
+            code: "D001",
+            holder: "王强",
+            enterprise: "企业 高唐纺织有限公司",
+            sequence: "7",
+            branches: [Branch(id: "1a2b", short: "1a2b3c4d5e6f", time: "2026-12-01 09:00", checked: true)],
+            noneChecked: false,
+            decisions: ["第 7 条处不恢复（运维甲）：不恢复"],
+            note: "核实后保留原机",
+            error: "输入的设备编号与该数据流的设备不符，未作决定。"
+        )
     }
 }
 
@@ -149,8 +206,9 @@ extension DashboardPages {
         return try await page(context, title: "设备与同步", path: "/devices") {
             let devices = try ledger.registryListing("devices")
             let activity = try DeviceActivity.stored(in: ledger)
-            let forks = try ledger.replica.forkEvidence()
-            let forked = Set(forks.map(\.author))
+            let forks = try ledger.forks()
+            let decisions = try ledger.readmissions()
+            let forked = Set(forks.filter { $0.excludedFrom != nil }.map(\.author))
             var stored: [String: UInt64] = [:]
             for feed in try ledger.replica.feeds() { stored[feed.author, default: 0] += feed.head }
             var rows: [DeviceRow] = []
@@ -192,6 +250,9 @@ extension DashboardPages {
                     )
                 )
             }
+            let readmitted = request.uri.queryParameters.get("readmitted").flatMap { key in
+                decisions.first { "\($0.publicKey) \($0.scope)" == key }
+            }
             let notice = try revoked.flatMap { key -> String? in
                 guard let device = devices.first(where: { $0["public_key"] == key }), device["revoked"] == "1" else {
                     return nil
@@ -215,12 +276,20 @@ extension DashboardPages {
                             sequence: String(fork.sequence),
                             commits: fork.commits.map {
                                 "\($0.id.prefix(16))… \(Self.localTime(milliseconds: Int64($0.milliseconds)))"
-                            }
+                            },
+                            state: fork.excludedFrom.map { "已隔离：自第 \($0) 条起排除" } ?? "已恢复：有效至第 \(fork.head) 条",
+                            decisions: decisions.filter { $0.publicKey == fork.author && $0.scope == fork.scope }.map(
+                                Self.decisionWords
+                            ),
+                            readmit: isOperator ? "/devices/readmit?key=\(fork.author)&scope=\(fork.scope)" : nil
                         )
                     },
                     hasForks: !forks.isEmpty,
                     enroll: isOperator ? "/devices/enroll" : nil,
                     notice: notice
+                        ?? readmitted.map {
+                            "已决定：\(Self.decisionWords($0))。决定由县根密钥签名的登记提交记录，各终端同步后按此决定。"
+                        }
                 ),
                 "devices"
             )
@@ -285,6 +354,117 @@ extension DashboardPages {
             )
         }
         return .redirect(to: "/devices?revoked=\(key)", type: .normal)
+    }
+
+    /// A readmission in words: the place, the branch or none, who decided and when, and where the
+    /// feed stands on the hub.
+    static func decisionWords(_ decision: Ledger.Readmission) -> String {
+        let what = decision.chosen.map { "恢复 \($0.prefix(12))…" } ?? "不恢复任何分支"
+        let when = decision.decidedAt.flatMap(ISOTime.parse).map(Self.localTime(milliseconds:)) ?? ""
+        let who = [decision.decidedBy, when].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "，")
+        return "第 \(decision.sequence) 条处\(what)（\(who)）：\(decision.standingText)"
+    }
+
+    /// The fork of the feed `key` writes in `scope`, with the device's registry row.
+    func forkOf(key: String?, scope: String?) throws -> (ForkEvidence, [String: String]) {
+        let device = try device(key)
+        guard let scope, let fork = try ledger.forks().first(where: { $0.author == key && $0.scope == scope }) else {
+            throw DashboardRefusal(.notFound, "这台设备在该范围没有分叉。", "请从设备与同步页的分叉列表进入。")
+        }
+        return (fork, device)
+    }
+
+    /// `GET /devices/readmit?key=…&scope=…` (operators): the branches held at the fork, to choose
+    /// one or none, with the device code typed again.
+    func readmitForm(
+        key: String?,
+        scope: String?,
+        context: DashboardContext,
+        form: WebForm? = nil,
+        error: String? = nil
+    ) async throws -> Response {
+        try context.requireOperator()
+        let csrf = context.session?.csrf ?? ""
+        let ledger = ledger
+        var response = try await page(context, title: "恢复分叉的数据流", path: "/devices") {
+            let (fork, device) = try forkOf(key: key, scope: scope)
+            let decisions = try ledger.readmissions().filter { $0.publicKey == fork.author && $0.scope == fork.scope }
+            let current =
+                form?["branch"] ?? decisions.first(where: { $0.sequence == fork.sequence }).map { $0.chosen ?? "none" }
+            return (
+                ReadmitPage(
+                    csrf: csrf,
+                    key: fork.author,
+                    scope: fork.scope,
+                    code: device["code"] ?? "",
+                    holder: device["holder"] ?? "",
+                    enterprise: ledger.scopeLabel(fork.scope),
+                    sequence: String(fork.sequence),
+                    branches: fork.commits.map {
+                        ReadmitPage.Branch(
+                            id: $0.id,
+                            short: String($0.id.prefix(12)),
+                            time: Self.localTime(milliseconds: Int64($0.milliseconds)),
+                            checked: $0.id == current
+                        )
+                    },
+                    noneChecked: current == "none",
+                    decisions: decisions.map(Self.decisionWords),
+                    note: form?["note"] ?? "",
+                    error: error
+                ),
+                "readmit"
+            )
+        }
+        if error != nil { response.status = .unprocessableContent }
+        return response
+    }
+
+    /// `POST /devices/readmit` (operators): decides which branch of the fork counts, or none, once
+    /// the device code is typed again, as a registry commit signed by the hub's key.
+    func readmit(_ context: DashboardContext) async throws -> Response {
+        try context.requireOperator()
+        let user = try context.user
+        let form = context.form ?? WebForm(body: "")
+        let (key, scope) = (form["key"] ?? "", form["scope"] ?? "")
+        let branch = (form["branch"] ?? "").trimmingCharacters(in: .whitespaces)
+        let typed = (form["confirm"] ?? "").trimmingCharacters(in: .whitespaces)
+        let note = (form["note"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let (ledger, accounts, address) = (ledger, accounts, context.address)
+        let (fork, device) = try await database.run { try forkOf(key: key, scope: scope) }
+        func again(_ error: String) async throws -> Response {
+            try await readmitForm(key: key, scope: scope, context: context, form: form, error: error)
+        }
+        guard branch == "none" || fork.commits.contains(where: { $0.id == branch }) else {
+            return try await again("请选择要恢复的分支，或选择“不恢复任何分支”。")
+        }
+        guard !typed.isEmpty, typed == device["code"] else {
+            return try await again("输入的设备编号与该数据流的设备不符，未作决定。")
+        }
+        guard note.count <= 500 else { return try await again("说明最多 500 字。") }
+        do {
+            try await database.run {
+                let decided = try ledger.readmit(
+                    publicKey: try PublicKey(hex: key),
+                    scope: scope,
+                    branch: branch,
+                    decidedBy: user.name,
+                    note: note.isEmpty ? nil : note
+                )
+                try accounts.audit(
+                    user: user.name,
+                    action: "readmit",
+                    outcome: "ok",
+                    detail:
+                        "\(device["code"] ?? "") \(ledger.scopeLabel(scope)) 第 \(decided.sequence) 条 \(decided.chosen.map { String($0.prefix(12)) } ?? "不恢复")",
+                    address: address
+                )
+            }
+        } catch let error as LedgerError {
+            return try await again(error.message.contains("nothing was changed") ? "这已经是该处的决定，未作改动。" : error.message)
+        }
+        let target = "\(key) \(scope)".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        return .redirect(to: "/devices?readmitted=\(target)", type: .normal)
     }
 
     /// `GET /devices/enroll` (operators): the form of a one-time enrollment code.

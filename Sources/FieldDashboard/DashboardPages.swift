@@ -63,6 +63,14 @@ struct DashboardPages: Sendable {
             try await revokeForm(key: request.uri.queryParameters.get("key"), context: context)
         }
         router.post("/devices/revoke") { _, context in try await revoke(context) }
+        router.get("/devices/readmit") { request, context in
+            try await readmitForm(
+                key: request.uri.queryParameters.get("key"),
+                scope: request.uri.queryParameters.get("scope"),
+                context: context
+            )
+        }
+        router.post("/devices/readmit") { _, context in try await readmit(context) }
         router.get("/devices/enroll") { _, context in try await enrollForm(context) }
         router.post("/devices/enroll") { _, context in try await enroll(context) }
         router.get("/registry") { request, context in try await registryPage(request, context: context) }
@@ -269,7 +277,7 @@ struct DashboardPages: Sendable {
 
     static let auditActions: [(String, String)] = [
         ("login", "登录"), ("logout", "退出"), ("export", "导出"), ("user_add", "开设账号"), ("user_disable", "停用账号"),
-        ("revoke", "吊销设备"), ("enroll_code", "生成登记码"), ("registry_import", "导入登记"),
+        ("revoke", "吊销设备"), ("readmit", "恢复分叉的数据流"), ("enroll_code", "生成登记码"), ("registry_import", "导入登记"),
     ]
     static let auditOutcomes: [String: String] = [
         "ok": "成功", "wrong_password": "用户名或密码不对", "wrong_totp": "动态验证码不对", "rate_limited": "失败次数过多，暂停登录",

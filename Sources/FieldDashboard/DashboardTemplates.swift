@@ -6,7 +6,8 @@ enum DashboardTemplates {
     static let all: [String: String] = [
         "layout": layout, "refusal": refusal, "login": login, "overview": overview, "ledger": ledger,
         "export": export, "audit": audit, "report": report, "conflicts": conflicts, "devices": devices,
-        "revoke": revoke, "enroll": enroll, "registry": registry, "history": history, "preview": preview,
+        "revoke": revoke, "readmit": readmit, "enroll": enroll, "registry": registry, "history": history,
+        "preview": preview,
     ]
 
     static let layout = """
@@ -260,8 +261,8 @@ enum DashboardTemplates {
         {{#hasForks}}
         <p class="note">同一设备在同一范围、同一序号签了两份不同的提交（例如同一密钥在两台电脑上使用）。自分叉处起该设备在此范围的提交不计入各副本，两份提交均保存为证据。</p>
         <table>
-        <thead><tr><th scope="col">设备</th><th scope="col">范围</th><th scope="col">分叉序号</th><th scope="col">同一序号的各份提交（编号，时间）</th></tr></thead>
-        <tbody>{{#forks}}<tr><td>{{device}}</td><td>{{scope}}</td><td>{{sequence}}</td><td><ul>{{#commits}}<li>{{.}}</li>{{/commits}}</ul></td></tr>
+        <thead><tr><th scope="col">设备</th><th scope="col">范围</th><th scope="col">分叉序号</th><th scope="col">同一序号的各份提交（编号，时间）</th><th scope="col">现状</th><th scope="col">运维决定</th><th scope="col">操作</th></tr></thead>
+        <tbody>{{#forks}}<tr><td>{{device}}</td><td>{{scope}}</td><td>{{sequence}}</td><td><ul>{{#commits}}<li>{{.}}</li>{{/commits}}</ul></td><td>{{state}}</td><td>{{#decisions}}{{.}}<br>{{/decisions}}{{^decisions}}尚未决定{{/decisions}}</td><td>{{#readmit}}<a href="{{.}}">决定恢复哪一分支</a>{{/readmit}}</td></tr>
         {{/forks}}</tbody>
         </table>
         {{/hasForks}}
@@ -277,6 +278,25 @@ enum DashboardTemplates {
         <input type="hidden" name="key" value="{{key}}">
         <p><label for="confirm">请输入设备编号 {{code}} 以确认<span class="required">*</span>（必填）</label><input id="confirm" name="confirm" required autocomplete="off"></p>
         <button type="submit">吊销设备</button> <a href="/devices">取消</a>
+        </form>
+        """
+
+    static let readmit = """
+        {{#error}}<p class="error" role="alert">{{.}}</p>{{/error}}
+        <p>设备 <strong>{{code}}</strong>（{{holder}}）在{{enterprise}}的数据流，在第 {{sequence}} 条处有两份以上不同的提交：同一密钥在两台电脑上使用过。自该处起，这个数据流在各副本上都不计入。</p>
+        <p>请核实哪台电脑是该干部实际使用的，再决定恢复哪一分支：所选提交及其后续提交重新计入，另一分支留作证据；也可以不恢复任何分支，只记录决定。决定由县根密钥签名的登记提交记录，可以改变，但每次都留有记录。另一台电脑请重新生成密钥并登记。</p>
+        {{#decisions}}<p class="note">已有决定：{{.}}</p>{{/decisions}}
+        <form method="post" action="/devices/readmit" class="action">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="key" value="{{key}}">
+        <input type="hidden" name="scope" value="{{scope}}">
+        <fieldset><legend>第 {{sequence}} 条处要恢复的分支<span class="required">*</span>（必选）</legend>
+        {{#branches}}<p><input type="radio" id="branch-{{short}}" name="branch" value="{{id}}"{{#checked}} checked{{/checked}} required><label for="branch-{{short}}">提交 {{short}}…，签于 {{time}}</label></p>
+        {{/branches}}<p><input type="radio" id="branch-none" name="branch" value="none"{{#noneChecked}} checked{{/noneChecked}}><label for="branch-none">不恢复任何分支（保持排除）</label></p>
+        </fieldset>
+        <p><label for="note">说明（选填，最多 500 字）</label><input id="note" name="note" maxlength="500" value="{{note}}"></p>
+        <p><label for="confirm">请输入设备编号 {{code}} 以确认<span class="required">*</span>（必填）</label><input id="confirm" name="confirm" required autocomplete="off"></p>
+        <button type="submit">作出决定</button> <a href="/devices">取消</a>
         </form>
         """
 

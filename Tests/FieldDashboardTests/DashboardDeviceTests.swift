@@ -78,6 +78,105 @@ import Testing
         }
     }
 
+    /// 王强's key on two computers, each writing the first commit of the enterprise's feed, both
+    /// taken by the hub: the feed forks at 1.
+    static func fork(_ county: ConsoleCounty) throws -> (key: SigningKey, first: Ledger, second: Ledger) {
+        let (key, first) = try Self.laptop(county)
+        let second = try Ledger.open(path: nil, root: county.root.publicKey, key: key)
+        var registry: [[UInt8]] = []
+        try county.hub.replica.exportRecords(scopes: [Commit.registryScope]) { registry.append($0) }
+        _ = try second.replica.importRecords(registry)
+        _ = try first.addVisit(VisitInput(enterprise: "山东高唐纺织有限公司", topics: "用工"))
+        _ = try second.addVisit(VisitInput(enterprise: "山东高唐纺织有限公司", topics: "融资"))
+        for laptop in [first, second] {
+            var records: [[UInt8]] = []
+            try laptop.replica.exportRecords { records.append($0) }
+            _ = try county.hub.replica.importRecords(records)
+        }
+        return (key, first, second)
+    }
+
+    @Test func anOperatorReadmitsABranchOfAForkWithTheCodeTyped() async throws {
+        let county = try ConsoleCounty()
+        let (key, _, second) = try Self.fork(county)
+        let code = try #require(
+            try county.hub.registryListing("devices").first { $0["public_key"] == key.publicKey.hex }?["code"]
+        )
+        let scope = try #require(try county.hub.forks().first?.scope)
+        let branch = try #require(
+            try second.replica.feeds().first { $0.scope == scope }.flatMap { _ in
+                var id: String?
+                try second.replica.exportRecords { record in
+                    let signed = try WireRecord.decode(record)
+                    if signed.commit.author == key.publicKey && signed.commit.scope == scope { id = signed.id.hex }
+                }
+                return id
+            }
+        )
+        let registryHead: @Sendable () throws -> UInt64 = { try county.hub.replica.readRegistry { $0.sequence } }
+        let before = try registryHead()
+        let form = [("key", key.publicKey.hex), ("scope", scope), ("branch", branch), ("confirm", code)]
+        try await county.withConsole { browser in
+            try await browser.loginSupervisor()
+            let page = try await browser.get("/devices")
+            #expect(!page.text.contains("决定恢复哪一分支"), "no form offered to a supervisor")
+            let denied = try await browser.get("/devices/readmit?key=\(key.publicKey.hex)&scope=\(scope)")
+            #expect(denied.status == .forbidden && denied.text.contains("此操作仅限运维人员"))
+            let csrf = try #require(ConsoleBrowser.csrf(in: page.text))
+            let post = try await browser.post("/devices/readmit", [("csrf", csrf)] + form)
+            #expect(post.status == .forbidden)
+            #expect(try registryHead() == before, "nothing stored for a supervisor")
+        }
+        try await county.withConsole { browser in
+            _ = try await browser.login(
+                ConsoleCounty.operator.name,
+                ConsoleCounty.operator.password,
+                code: try county.code()
+            )
+            let devices = try await browser.get("/devices")
+            #expect(devices.text.contains("决定恢复哪一分支") && devices.text.contains("尚未决定"))
+            let page = try await browser.get("/devices/readmit?key=\(key.publicKey.hex)&scope=\(scope)")
+            #expect(page.status == .ok && page.text.contains("第 1 条处要恢复的分支"))
+            #expect(page.text.contains(String(branch.prefix(12))) && page.text.contains("不恢复任何分支"))
+            let csrf = try #require(ConsoleBrowser.csrf(in: page.text))
+            let wrongCode = try await browser.post(
+                "/devices/readmit",
+                [("csrf", csrf), ("key", key.publicKey.hex), ("scope", scope), ("branch", branch), ("confirm", "D999")]
+            )
+            #expect(wrongCode.status == .unprocessableContent && wrongCode.text.contains("输入的设备编号与该数据流的设备不符"))
+            let noBranch = try await browser.post(
+                "/devices/readmit",
+                [("csrf", csrf), ("key", key.publicKey.hex), ("scope", scope), ("branch", "abc"), ("confirm", code)]
+            )
+            #expect(noBranch.status == .unprocessableContent && noBranch.text.contains("请选择要恢复的分支"))
+            let unknown = try await browser.get("/devices/readmit?key=\(key.publicKey.hex)&scope=ent:nowhere")
+            #expect(unknown.status == .notFound && unknown.text.contains("没有分叉"))
+            #expect(try registryHead() == before, "nothing stored for a refused form")
+
+            let done = try await browser.post(
+                "/devices/readmit",
+                [("csrf", csrf), ("note", "核实后保留第二台")] + form
+            )
+            #expect(done.status == .seeOther)
+            let shown = try await browser.get(try #require(done.headers[.location]))
+            #expect(shown.text.contains("已决定：第 1 条处恢复 \(branch.prefix(12))"), "\(shown.text)")
+            #expect(shown.text.contains("已恢复：有效至第 1 条"))
+            #expect(try registryHead() == before + 1)
+            let topics = try county.hub.visits(enterprise: "山东高唐纺织有限公司").compactMap(\.topics)
+            #expect(topics == ["融资"])
+            let again = try await browser.post("/devices/readmit", [("csrf", csrf)] + form)
+            #expect(again.status == .unprocessableContent && again.text.contains("这已经是该处的决定"))
+            let none = try await browser.post(
+                "/devices/readmit",
+                [("csrf", csrf), ("key", key.publicKey.hex), ("scope", scope), ("branch", "none"), ("confirm", code)]
+            )
+            #expect(none.status == .seeOther)
+            #expect(try county.hub.visits(enterprise: "山东高唐纺织有限公司").isEmpty)
+        }
+        let trail = try county.accounts.auditTrail(action: "readmit", limit: 5, offset: 0).entries
+        #expect(trail.count == 2 && trail.allSatisfy { $0.user == ConsoleCounty.operator.name })
+    }
+
     @Test func aForkedDeviceIsShownWithItsEvidence() async throws {
         let county = try ConsoleCounty()
         let (key, first) = try Self.laptop(county)

@@ -16,7 +16,8 @@ import Testing
         "layout": ConsoleLayout.sample, "refusal": RefusalPage.sample, "login": LoginPage.sample,
         "overview": OverviewPage.sample, "ledger": LedgerPageView.sample, "export": ExportPage.sample,
         "audit": AuditPage.sample, "report": ReportPage.sample, "conflicts": ConflictsPage.sample,
-        "devices": DevicesPage.sample, "revoke": RevokePage.sample, "enroll": EnrollPage.sample,
+        "devices": DevicesPage.sample, "revoke": RevokePage.sample, "readmit": ReadmitPage.sample,
+        "enroll": EnrollPage.sample,
         "registry": RegistryPage.sample, "history": HistoryPage.sample, "preview": PreviewPage.sample,
     ]
 
