@@ -63,6 +63,12 @@ public struct SyncSession: Sendable {
     var targets: [FeedKey: UInt64] = [:]
     var pull: [FeedHead] = []
     var push: [FeedHead] = []
+    /// Feeds whose commits here and at the peer do not chain (a commit refused as a broken chain,
+    /// either way): the same key wrote two branches. Each is pushed whole once per sync, so that
+    /// the peer holds both commits of the place where they part and finds the fork (docs/merge.md,
+    /// rule 6), which no comparison of heads can show.
+    var diverged: Set<FeedKey> = []
+    var pushedWhole: Set<FeedKey> = []
     /// Progress to report, once, after a batch is taken or pushed.
     var pendingProgress: SyncProgress?
 
@@ -122,6 +128,7 @@ public struct SyncSession: Sendable {
             summary.received += count - report.skipped - report.refused.filter { !$0.isStored }.count
             summary.refusedHere += report.refused.filter { !$0.isStored }
             summary.heldHere = report.held
+            noteDivergence(report.refused)
             pendingProgress = SyncProgress(phase: "pull", commits: summary.received, bytes: summary.responseBytes)
             guard more, count > 0 else { return try startPushing() }
             let now = Dictionary(heads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
@@ -153,8 +160,12 @@ public struct SyncSession: Sendable {
             guard case .push(let result) = response else { throw Self.wrongAnswer(to: "a push") }
             summary.sent += result.applied + result.held
             summary.refusedThere += result.refused
+            noteDivergence(result.refused)
             pendingProgress = SyncProgress(phase: "push", commits: summary.sent, bytes: summary.requestBytes)
-            guard more else { return try compare() }
+            guard more else {
+                push = []
+                return try startPushing()
+            }
             var last: [FeedKey: UInt64] = [:]
             for record in records {
                 let commit = try WireRecord.unverifiedCommit(record)
@@ -207,7 +218,21 @@ public struct SyncSession: Sendable {
         return .take(records: records, prefetch: next, headsOf: scopes)
     }
 
+    /// Notes the feeds of commits refused as a broken chain.
+    mutating func noteDivergence(_ refused: [ImportReport.Refusal]) {
+        for refusal in refused where refusal.code == .brokenChain && !refusal.author.isEmpty {
+            diverged.insert(FeedKey(scope: refusal.scope, author: refusal.author))
+        }
+    }
+
     mutating func startPushing() throws -> Action {
+        let whole = diverged.subtracting(pushedWhole).filter { scopes.contains($0.scope) }
+        if !whole.isEmpty {
+            pushedWhole.formUnion(whole)
+            push =
+                push.filter { !whole.contains($0.feed) }
+                + whole.sorted().map { FeedHead(author: $0.author, scope: $0.scope, head: 0) }
+        }
         guard !push.isEmpty else { return try compare() }
         phase = .readingPush
         return .readPush(after: push, maxCommits: batchCommits, maxBytes: batchBytes)

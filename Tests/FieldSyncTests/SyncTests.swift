@@ -44,6 +44,7 @@ import Testing
         let root = SigningKey.generate()
         let hub: Ledger
         let laptop: Ledger
+        let laptopKey = SigningKey.generate()
 
         init() throws {
             hub = try Ledger.open(path: nil, root: root.publicKey, key: root)
@@ -54,9 +55,8 @@ import Testing
                 EnterpriseInput(name: "乙企业", uscc: "91110108551385082Q"),
             ])
             try hub.link([.init(cadre: "王强", enterprise: "甲企业", role: .lead)])
-            let key = SigningKey.generate()
-            try hub.enroll(publicKey: key.publicKey, role: .cadre, cadre: "王强")
-            laptop = try Ledger.open(path: nil, root: root.publicKey, key: key)
+            try hub.enroll(publicKey: laptopKey.publicKey, role: .cadre, cadre: "王强")
+            laptop = try Ledger.open(path: nil, root: root.publicKey, key: laptopKey)
         }
 
         /// The scopes the laptop's cadre may read: the registry and the linked enterprise.
@@ -102,6 +102,51 @@ import Testing
             )
         }
         #expect(try hub.headsDigest(scopes: nil) != hub.headsDigest(scopes: [scope]))
+    }
+
+    /// One cadre key on two laptops forks the enterprise's feed at the hub; the operator readmits
+    /// the copy's branch. The laptop whose branch is left out follows over ordinary syncs: it takes
+    /// the decision, falls back to the fork, pulls the chosen branch, and writes on after it.
+    @Test func aLaptopOnTheBranchLeftOutFollowsAReadmissionOverSync() async throws {
+        let county = try County()
+        let key = county.laptopKey
+        let copy = try Ledger.open(path: nil, root: county.root.publicKey, key: key)
+        let original = SyncClient(replica: county.laptop.replica, peer: "hub")
+        let copied = SyncClient(replica: copy.replica, peer: "hub")
+        _ = try await original.sync(over: try county.transport())
+        try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "共同"))
+        _ = try await original.sync(over: try county.transport())
+        _ = try await copied.sync(over: try county.transport())
+        try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "原机一"))
+        try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "原机二"))
+        try copy.addVisit(VisitInput(enterprise: "甲企业", topics: "复制机"))
+        _ = try await original.sync(over: try county.transport())
+        _ = try await copied.sync(over: try county.transport())
+        let fork = try #require(try county.hub.forks().first)
+        #expect(fork.sequence == 2 && fork.commits.count == 2)
+        var chosen = ""
+        try copy.replica.exportRecords { record in
+            let signed = try WireRecord.decode(record)
+            if signed.commit.author == key.publicKey && signed.commit.sequence == 2 { chosen = signed.id.hex }
+        }
+        try county.hub.readmit(publicKey: key.publicKey, scope: "甲企业", branch: chosen, decidedBy: "运维甲")
+        func topics(_ ledger: Ledger) throws -> [String] { try ledger.visits().compactMap(\.topics).sorted() }
+        #expect(try topics(county.hub) == ["共同", "复制机"])
+        var syncs = 0
+        while syncs < 4 {
+            syncs += 1
+            if try await original.sync(over: try county.transport()).upToDate { break }
+        }
+        #expect(syncs <= 3, "\(syncs) syncs")
+        #expect(try topics(county.laptop) == ["共同", "复制机"])
+        let scope = RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))
+        #expect(try county.laptop.replica.digest(scope: scope) == county.hub.replica.digest(scope: scope))
+        try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "之后"))
+        let after = try await original.sync(over: try county.transport())
+        #expect(after.divergentScopes.isEmpty)
+        #expect(try topics(county.hub) == ["之后", "共同", "复制机"])
+        #expect(try county.hub.replica.check().isClean)
+        #expect(try county.laptop.replica.check().isClean)
     }
 
     /// A transport that fails after a number of requests, like a dropped connection.
