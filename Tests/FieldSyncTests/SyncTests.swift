@@ -104,10 +104,16 @@ import Testing
         #expect(try hub.headsDigest(scopes: nil) != hub.headsDigest(scopes: [scope]))
     }
 
-    /// One cadre key on two laptops forks the enterprise's feed at the hub; the operator readmits
-    /// the copy's branch. The laptop whose branch is left out follows over ordinary syncs: it takes
-    /// the decision, falls back to the fork, pulls the chosen branch, and writes on after it.
-    @Test func aLaptopOnTheBranchLeftOutFollowsAReadmissionOverSync() async throws {
+    /// One cadre key on two laptops forks the enterprise's feed at the hub, found through a commit
+    /// refused as a broken chain: pulled by the copy when the original went further, or in the
+    /// answer to the copy's push when the copy did. The operator readmits the copy's branch; the
+    /// laptop whose branch is left out follows over ordinary syncs: it takes the decision, falls
+    /// back to the fork, pulls the chosen branch, and writes on after it.
+    @Test(arguments: [(["原机一", "原机二"], ["复制机"]), (["原机一"], ["复制机", "复制机二"])])
+    func aLaptopOnTheBranchLeftOutFollowsAReadmissionOverSync(
+        originalVisits: [String],
+        copyVisits: [String]
+    ) async throws {
         let county = try County()
         let key = county.laptopKey
         let copy = try Ledger.open(path: nil, root: county.root.publicKey, key: key)
@@ -117,9 +123,8 @@ import Testing
         try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "共同"))
         _ = try await original.sync(over: try county.transport())
         _ = try await copied.sync(over: try county.transport())
-        try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "原机一"))
-        try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "原机二"))
-        try copy.addVisit(VisitInput(enterprise: "甲企业", topics: "复制机"))
+        for topics in originalVisits { try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: topics)) }
+        for topics in copyVisits { try copy.addVisit(VisitInput(enterprise: "甲企业", topics: topics)) }
         _ = try await original.sync(over: try county.transport())
         _ = try await copied.sync(over: try county.transport())
         let fork = try #require(try county.hub.forks().first)
@@ -131,20 +136,21 @@ import Testing
         }
         try county.hub.readmit(publicKey: key.publicKey, scope: "甲企业", branch: chosen, decidedBy: "运维甲")
         func topics(_ ledger: Ledger) throws -> [String] { try ledger.visits().compactMap(\.topics).sorted() }
-        #expect(try topics(county.hub) == ["共同", "复制机"])
+        let chosenBranch = (["共同"] + copyVisits).sorted()
+        #expect(try topics(county.hub) == chosenBranch)
         var syncs = 0
         while syncs < 4 {
             syncs += 1
             if try await original.sync(over: try county.transport()).upToDate { break }
         }
         #expect(syncs <= 3, "\(syncs) syncs")
-        #expect(try topics(county.laptop) == ["共同", "复制机"])
+        #expect(try topics(county.laptop) == chosenBranch)
         let scope = RegistryIDs.scope(of: try county.hub.enterprise(named: "甲企业"))
         #expect(try county.laptop.replica.digest(scope: scope) == county.hub.replica.digest(scope: scope))
         try county.laptop.addVisit(VisitInput(enterprise: "甲企业", topics: "之后"))
         let after = try await original.sync(over: try county.transport())
         #expect(after.divergentScopes.isEmpty)
-        #expect(try topics(county.hub) == ["之后", "共同", "复制机"])
+        #expect(try topics(county.hub) == (chosenBranch + ["之后"]).sorted())
         #expect(try county.hub.replica.check().isClean)
         #expect(try county.laptop.replica.check().isClean)
     }
