@@ -291,8 +291,8 @@ enum DashboardTemplates {
         <input type="hidden" name="key" value="{{key}}">
         <input type="hidden" name="scope" value="{{scope}}">
         <fieldset><legend>第 {{sequence}} 条处要恢复的分支<span class="required">*</span>（必选）</legend>
-        {{#branches}}<p><input type="radio" id="branch-{{short}}" name="branch" value="{{id}}"{{#checked}} checked{{/checked}} required><label for="branch-{{short}}">提交 {{short}}…，签于 {{time}}</label></p>
-        {{/branches}}<p><input type="radio" id="branch-none" name="branch" value="none"{{#noneChecked}} checked{{/noneChecked}}><label for="branch-none">不恢复任何分支（保持排除）</label></p>
+        {{#branches}}<p class="choice"><input type="radio" id="branch-{{short}}" name="branch" value="{{id}}"{{#checked}} checked{{/checked}} required><label for="branch-{{short}}">提交 {{short}}…，签于 {{time}}</label></p>
+        {{/branches}}<p class="choice"><input type="radio" id="branch-none" name="branch" value="none"{{#noneChecked}} checked{{/noneChecked}}><label for="branch-none">不恢复任何分支（保持排除）</label></p>
         </fieldset>
         <p><label for="note">说明（选填，最多 500 字）</label><input id="note" name="note" maxlength="500" value="{{note}}"></p>
         <p><label for="confirm">请输入设备编号 {{code}} 以确认<span class="required">*</span>（必填）</label><input id="confirm" name="confirm" required autocomplete="off"></p>
@@ -428,6 +428,9 @@ enum DashboardAssets {
             .print-head { display: none; }
             p.big { font-size: 2em; letter-spacing: .1em; }
             pre { white-space: pre-wrap; background: #fff; padding: .5rem; border: 1px solid #ccc; }
+            form.action p.choice { display: flex; gap: .5rem; align-items: center; margin: .3rem 0; }
+            form.action p.choice input { min-width: 0; }
+            form.action p.choice label { display: inline; font-weight: normal; }
             @media print {
               table.ledger thead th { position: static; } .pager, form.export, main > h1, .note { display: none; }
               .print-head { display: block; text-align: center; } .print-title { font-size: 1.4em; font-weight: bold; }

@@ -50,6 +50,7 @@ public struct SyncSession: Sendable {
         case pushing(more: Bool, records: [[UInt8]])
         case comparing
         case readingDigests(theirs: [String: String])
+        case rereadingHeads
         case done
     }
 
@@ -58,6 +59,8 @@ public struct SyncSession: Sendable {
     public private(set) var summary = SyncSummary()
     var phase = Phase.summary
     var differing: [String] = []
+    /// The scopes the peer said this replica may read (what the client remembers for the next sync).
+    var readableScopes: Set<String> = []
     var scopes: Set<String> = []
     /// The peer's head of each feed (a feed leaves the pull once this replica holds it up to there).
     var targets: [FeedKey: UInt64] = [:]
@@ -69,6 +72,18 @@ public struct SyncSession: Sendable {
     /// rule 6), which no comparison of heads can show.
     var diverged: Set<FeedKey> = []
     var pushedWhole: Set<FeedKey> = []
+    /// Feeds the peer found forked in this replica's push, by the first sequence it refused as a
+    /// fork: their commits from there are pulled once, so that this replica holds the other
+    /// branch too, finds the same fork, and shows what the peer shows.
+    var forkedThere: [FeedKey: UInt64] = [:]
+    var pulledForks = false
+    /// Whether the heads of the scopes still differing at the end were asked for once more. That is
+    /// done when what this sync took moved a head back (a readmission read from the registry it
+    /// pulled makes a feed wait for the branch it chose): the commits to pull are known only then.
+    var askedAgain = false
+    /// The heads this replica announced, and whether a batch it took moved one of them back.
+    var announced: [FeedKey: UInt64] = [:]
+    var headMovedBack = false
     /// Progress to report, once, after a batch is taken or pushed.
     var pendingProgress: SyncProgress?
 
@@ -105,6 +120,7 @@ public struct SyncSession: Sendable {
             return .readHeads(scopes: Set(serverDigests.keys))
         case (.readingHeads(let serverDigests), .localHeads(let heads)):
             let readable = Set(serverDigests.keys)
+            readableScopes = readable
             let localDigests = SyncPlanner.scopeDigests(heads, scopes: readable)
             differing = SyncPlanner.differingScopes(server: serverDigests, client: localDigests)
             scopes = Set(differing)
@@ -115,6 +131,7 @@ public struct SyncSession: Sendable {
             try received(response)
             guard case .heads(let remote) = response else { throw Self.wrongAnswer(to: "heads") }
             let plan = SyncPlanner.plan(client: localHeads, server: remote.heads, scopes: scopes)
+            announced = Dictionary(localHeads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
             targets = Dictionary(remote.heads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
             pull = plan.pull
             push = plan.push
@@ -129,6 +146,7 @@ public struct SyncSession: Sendable {
             summary.refusedHere += report.refused.filter { !$0.isStored }
             summary.heldHere = report.held
             noteDivergence(report.refused)
+            if heads.contains(where: { $0.head < announced[$0.feed] ?? 0 }) { headMovedBack = true }
             pendingProgress = SyncProgress(phase: "pull", commits: summary.received, bytes: summary.responseBytes)
             guard more, count > 0 else { return try startPushing() }
             let now = Dictionary(heads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
@@ -161,6 +179,10 @@ public struct SyncSession: Sendable {
             summary.sent += result.applied + result.held
             summary.refusedThere += result.refused
             noteDivergence(result.refused)
+            for refusal in result.refused where refusal.code == .fork && refusal.sequence > 0 {
+                let feed = FeedKey(scope: refusal.scope, author: refusal.author)
+                forkedThere[feed] = min(forkedThere[feed] ?? .max, refusal.sequence)
+            }
             pendingProgress = SyncProgress(phase: "push", commits: summary.sent, bytes: summary.requestBytes)
             guard more else {
                 push = []
@@ -180,7 +202,17 @@ public struct SyncSession: Sendable {
             return .readDigests(differing.filter { theirs[$0] != nil })
         case (.readingDigests(let theirs), .localDigests(let mine)):
             summary.divergentScopes = differing.filter { scope in theirs[scope].map { $0 != mine[scope] } ?? false }
+            guard summary.divergentScopes.isEmpty || askedAgain || !headMovedBack else {
+                askedAgain = true
+                phase = .rereadingHeads
+                return .readHeads(scopes: readableScopes)
+            }
             return finish()
+        case (.rereadingHeads, .localHeads(let heads)):
+            let again = Set(summary.divergentScopes)
+            let localHeads = heads.filter { again.contains($0.scope) }
+            phase = .heads(differing: differing, localHeads: localHeads)
+            return try send(.heads(HeadsRequest(scopes: summary.divergentScopes, heads: localHeads)))
         default:
             throw SyncError(
                 .transport,
@@ -232,6 +264,15 @@ public struct SyncSession: Sendable {
             push =
                 push.filter { !whole.contains($0.feed) }
                 + whole.sorted().map { FeedHead(author: $0.author, scope: $0.scope, head: 0) }
+        }
+        if push.isEmpty, !pulledForks, !forkedThere.isEmpty {
+            pulledForks = true
+            pull = forkedThere.sorted { $0.key < $1.key }.map {
+                FeedHead(author: $0.key.author, scope: $0.key.scope, head: $0.value - 1)
+            }
+            targets = targets.filter { forkedThere[$0.key] == nil }
+            phase = .pulling
+            return try send(pullRequest(after: pull))
         }
         guard !push.isEmpty else { return try compare() }
         phase = .readingPush

@@ -11,7 +11,11 @@ console accounts), and served with `hub serve --dashboard` on loopback. Then, in
 3. 设备与同步 shows the laptop with its last sync and the commits it pushed;
 4. the supervisor 张督查 logs in, filters 工作台账 by one lead department and downloads exactly
    those rows as .xlsx; openpyxl reads the file and finds the one demand, and who exported it;
-5. 月调度 printed by chromium (its PDF, the page size the style sheet asks) is A4 landscape.
+5. 月调度 printed by chromium (its PDF, the page size the style sheet asks) is A4 landscape;
+6. the laptop's folder is copied to a second computer (one key on two laptops): each writes a visit,
+   the copy one more, both sync, and the hub finds the fork; the operator opens 设备与同步, picks the
+   copy's branch on 决定恢复哪一分支, types the device code, and the copy's visits count again;
+   the original laptop, after syncing, shows them too.
 
 With --screenshots DIR the main pages are saved there as PNG (docs/dashboard.md shows them).
 Exit 0 when every check holds; otherwise the first failed check is printed and the exit is 1.
@@ -213,8 +217,47 @@ def run(binary, shots):
             width, height = (float(value) for value in box)
             check(abs(width - 841.9) < 2 and abs(height - 595.3) < 2, f"a printed page is {width} x {height} pt, not A4 landscape")
         print(f"月调度 printed on {len(boxes)} A4 landscape page(s)")
+        console.logout()
+
+        # 6. One key on two laptops: the hub finds the fork, the operator readmits the copy's branch.
+        shutil.copytree(county.home("wang"), county.home("wang-copy"))
+        county.run("wang", "visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "原机走访")
+        for topics in ["复制机走访一", "复制机走访二"]:
+            county.run("wang-copy", "visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", topics)
+        county.run("wang", "sync")
+        county.run("wang-copy", "sync")
+        console.login(*OPERATOR)
+        console.get("/devices?status=forked")
+        console.wait_text("决定恢复哪一分支")
+        code = row_of(console, "王强").split()[0]
+        console.css("a[href^='/devices/readmit']").click()
+        console.wait_text("要恢复的分支")
+        from selenium.webdriver.common.by import By
+
+        branches = console.driver.find_elements(By.CSS_SELECTOR, "input[name=branch]")
+        check(len(branches) == 3, f"the form offers {len(branches)} choices, not the two commits and none")
+        # The copy's branch: of the commits the hub holds at the fork, the one the copy wrote.
+        forks = county.json("operator", "registry", "forks")
+        held = forks["forks"][0]["commits"]
+        check(len(held) == 2, f"the hub holds {len(held)} commits at the fork")
+        mine = county.json("wang-copy", "status")["publicKey"]
+        check(forks["forks"][0]["publicKey"] == mine, "the fork is not the cadre's key")
+        chosen = copy_branch(county, held)
+        console.by_id(f"branch-{chosen[:12]}").click()
+        console.type("note", "核实后保留复制的笔记本")
+        console.type("confirm", code)
+        console.shot("readmit")
+        console.css("form[action='/devices/readmit'] button[type=submit]").click()
+        console.wait_text("已决定")
+        check("已恢复：有效至第" in console.text(), "the fork is not shown as readmitted")
+        console.shot("devices-readmitted")
+        for _ in range(3):
+            county.run("wang", "sync")
+        topics = sorted(visit.get("topics") for visit in county.json("wang", "visit", "list"))
+        check(topics == ["复制机走访一", "复制机走访二"], f"the original laptop shows {topics}")
+        print(f"the operator readmitted the copy's branch {chosen[:12]}; the original laptop shows {topics}")
         console.get("/audit")
-        console.wait_text("导出")
+        console.wait_text("恢复分叉的数据流")
         console.shot("audit")
         print("PASS the hub's console in a real browser")
         return 0
@@ -228,6 +271,18 @@ def run(binary, shots):
             driver.quit()
         county.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def copy_branch(county, held):
+    """The commit at the fork that the copy wrote: the one its own replica holds in its feed."""
+    import sqlite3
+
+    database = Path(county.home("wang-copy")) / "replica.sqlite"
+    with sqlite3.connect(database) as db:
+        ids = {row[0] for row in db.execute("SELECT lower(hex(id)) FROM _log")}
+    mine = [commit for commit in held if commit in ids]
+    check(len(mine) == 1, f"the copy holds {len(mine)} of the commits at the fork")
+    return mine[0]
 
 
 def row_of(console, holder):
