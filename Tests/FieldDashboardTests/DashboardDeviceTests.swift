@@ -179,19 +179,8 @@ import Testing
 
     @Test func aForkedDeviceIsShownWithItsEvidence() async throws {
         let county = try ConsoleCounty()
-        let (key, first) = try Self.laptop(county)
         // The same key on a second computer: both write the first commit of the enterprise's feed.
-        let second = try Ledger.open(path: nil, root: county.root.publicKey, key: key)
-        var registry: [[UInt8]] = []
-        try county.hub.replica.exportRecords(scopes: [Commit.registryScope]) { registry.append($0) }
-        _ = try second.replica.importRecords(registry)
-        _ = try first.addVisit(VisitInput(enterprise: "山东高唐纺织有限公司", topics: "用工"))
-        _ = try second.addVisit(VisitInput(enterprise: "山东高唐纺织有限公司", topics: "融资"))
-        for laptop in [first, second] {
-            var records: [[UInt8]] = []
-            try laptop.replica.exportRecords { records.append($0) }
-            _ = try county.hub.replica.importRecords(records)
-        }
+        let (key, _, _) = try Self.fork(county)
         #expect(try county.hub.quarantinedFeeds().count == 1)
         try await county.withConsole { browser in
             try await browser.loginSupervisor()
