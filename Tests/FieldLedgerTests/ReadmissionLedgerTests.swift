@@ -91,6 +91,47 @@ import Testing
         #expect(try hub.readmissions().count == 1)
     }
 
+    /// A device cannot readmit its own branch: a `readmissions` row written in the enterprise's
+    /// scope is refused like any registry table, and the registry's own scope is the root's alone.
+    @Test func aDeviceCannotReadmitItself() throws {
+        let forked = try Forked()
+        let hub = forked.county.operatorLedger
+        // 李娜's laptop, linked to 鲁西化工, writing its first commit there.
+        let key = SigningKey.generate()
+        try hub.enroll(publicKey: key.publicKey, role: .cadre, cadre: "李娜")
+        let scope = RegistryIDs.scope(of: try hub.enterprise(named: "鲁西化工, 高唐分公司"))
+        let head = try hub.replica.readRegistry { $0.sequence }
+        let now = Timestamp(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000), counter: 0)
+        func commit(scope: String, sequence: UInt64) throws -> SignedCommit {
+            try SignedCommit(
+                signing: Commit(
+                    author: key.publicKey,
+                    scope: scope,
+                    sequence: sequence,
+                    previous: .zero,
+                    timestamp: now,
+                    schemaVersion: hub.replica.schema.version,
+                    registrySequence: head,
+                    changes: [
+                        Change(
+                            table: "readmissions",
+                            row: UUID(),
+                            column: "public_key",
+                            value: .text(key.publicKey.hex)
+                        )
+                    ]
+                ),
+                with: key
+            )
+        }
+        let inScope = try hub.replica.integrate([commit(scope: scope, sequence: 1)])
+        #expect(inScope.refused.map(\.code) == [.notAuthorized], "\(inScope.refused.map(\.reason))")
+        #expect(inScope.refused.first?.reason.contains("registry data") == true)
+        let inRegistry = try hub.replica.integrate([commit(scope: Commit.registryScope, sequence: 1)])
+        #expect(inRegistry.refused.map(\.code) == [.notAuthorized])
+        #expect(try hub.readmissions().isEmpty)
+    }
+
     @Test func aDecisionThatCannotBeMadeIsRefusedAndNothingIsWritten() throws {
         let forked = try Forked()
         let hub = forked.county.operatorLedger
