@@ -467,6 +467,25 @@ extension Replica {
         return Hex.encode(hasher.finalize())
     }
 
+    /// The feeds of `scopes` excluded from a fork on, each with the sequence it is excluded from.
+    public func forkPoints(scopes: Set<String>) throws -> [FeedHead] {
+        try database.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT author, scope, fork_seq FROM _feeds WHERE fork_seq IS NOT NULL ORDER BY scope, author"
+                )
+            ).compactMap { row in
+                let scope: String = row[1]
+                guard scopes.contains(scope) else { return nil }
+                return FeedHead(
+                    author: Hex.encode([UInt8](row[0] as Data)),
+                    scope: scope,
+                    head: UInt64(row[2] as Int64)
+                )
+            }
+        }
+    }
+
     /// Whether a feed holds commits in `_forks`: a forked feed, or one an operator's readmission
     /// reads again, whose other branch stays as evidence (docs/merge.md, "Readmission").
     static func holdsEvidence(_ db: Database, feed: Int64) throws -> Bool {

@@ -84,6 +84,8 @@ public struct SyncClient: Sendable {
             case .readHeads(let scopes):
                 try replica.setMetaValue(scopesKey, scopes.sorted().joined(separator: "\n"))
                 event = .localHeads(try replica.heads(scopes: scopes))
+            case .readForks(let scopes):
+                event = .localForks(try replica.forkPoints(scopes: scopes))
             case .take(let records, let prefetch, let scopes):
                 // The next batch is asked for while this one is taken in.
                 async let prefetched = fetch(prefetch)

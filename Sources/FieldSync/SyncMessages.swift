@@ -60,8 +60,15 @@ public struct HeadsRequest: Codable, Sendable, Equatable {
 
 public struct HeadsResponse: Codable, Sendable, Equatable {
     public var heads: [FeedHead]
+    /// The feeds the server holds as excluded from a fork on, each with that sequence in `head`
+    /// (absent when there are none): a client that holds one of them past that place without the
+    /// fork pulls it from there and finds the same fork (docs/sync-protocol.md).
+    public var forks: [FeedHead]?
 
-    public init(heads: [FeedHead]) { self.heads = heads }
+    public init(heads: [FeedHead], forks: [FeedHead]? = nil) {
+        self.heads = heads
+        self.forks = forks?.isEmpty == true ? nil : forks
+    }
 }
 
 public struct PullRequest: Codable, Sendable, Equatable {

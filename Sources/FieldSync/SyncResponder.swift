@@ -35,7 +35,9 @@ public struct SyncResponder: Sendable {
             )
         case .heads(let request):
             let scopes = Set(request.scopes).intersection(readableScopes)
-            return .heads(HeadsResponse(heads: try replica.heads(scopes: scopes)))
+            return .heads(
+                HeadsResponse(heads: try replica.heads(scopes: scopes), forks: try replica.forkPoints(scopes: scopes))
+            )
         case .pull(let pull):
             let wanted = pull.after.filter { readableScopes.contains($0.scope) }
             let batch = try replica.records(

@@ -17,6 +17,9 @@ public struct SyncSession: Sendable {
         /// Remember that the peer lets this replica read `scopes`, and report this replica's heads
         /// in them with `.localHeads`.
         case readHeads(scopes: Set<String>)
+        /// Report this replica's fork points in these scopes (`Replica.forkPoints`) with `.localForks`:
+        /// asked only when the peer holds forks there.
+        case readForks(scopes: Set<String>)
         /// Take the pulled records in, sending `prefetch` (if any) meanwhile; report what was taken,
         /// this replica's heads in `headsOf` after it, and the prefetched answer, with `.took`.
         case take(records: [[UInt8]], prefetch: SyncRequest?, headsOf: Set<String>)
@@ -33,6 +36,7 @@ public struct SyncSession: Sendable {
     public enum Event: Sendable {
         case answered(SyncResponse)
         case localHeads([FeedHead])
+        case localForks([FeedHead])
         case took(ImportReport, heads: [FeedHead], prefetched: SyncResponse?)
         case pushBatch(records: [[UInt8]], more: Bool)
         case localDigests([String: String])
@@ -50,6 +54,7 @@ public struct SyncSession: Sendable {
         case pushing(more: Bool, records: [[UInt8]])
         case comparing
         case readingDigests(theirs: [String: String])
+        case readingForks(theirs: [FeedHead], localHeads: [FeedHead])
         case rereadingHeads
         case done
     }
@@ -135,6 +140,24 @@ public struct SyncSession: Sendable {
             targets = Dictionary(remote.heads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
             pull = plan.pull
             push = plan.push
+            if let forks = remote.forks, !forks.isEmpty {
+                phase = .readingForks(theirs: forks, localHeads: localHeads)
+                return .readForks(scopes: scopes)
+            }
+            guard !pull.isEmpty else { return try startPushing() }
+            phase = .pulling
+            return try send(pullRequest(after: pull))
+        case (.readingForks(let theirs, let localHeads), .localForks(let mine)):
+            // A feed the peer excludes from a fork that this replica holds past that place without
+            // the fork: pulled from just before it, so the other branch comes here too.
+            let forkedHere = Dictionary(mine.map { ($0.feed, $0.head) }, uniquingKeysWith: min)
+            let held = Dictionary(localHeads.map { ($0.feed, $0.head) }, uniquingKeysWith: max)
+            for fork in theirs where fork.head > 0 && (held[fork.feed] ?? 0) >= fork.head {
+                if let here = forkedHere[fork.feed], here <= fork.head { continue }
+                pull.removeAll { $0.feed == fork.feed }
+                pull.append(FeedHead(author: fork.author, scope: fork.scope, head: fork.head - 1))
+                targets[fork.feed] = nil
+            }
             guard !pull.isEmpty else { return try startPushing() }
             phase = .pulling
             return try send(pullRequest(after: pull))

@@ -137,9 +137,17 @@ import Testing
         // The copy pulls the other branch back and finds the same fork: no divergence reported.
         #expect(found.divergentScopes.isEmpty)
         #expect(try copy.forks().first?.sequence == 2)
+        // The original, whose branch the hub took first, is told of the fork by the heads' answer
+        // the next time the enterprise's scope is compared (here: the hub wrote there), pulls the
+        // other branch, and shows what the hub shows, before any decision.
+        _ = try county.hub.addDemand(DemandInput(enterprise: "甲企业", title: "县里登记的诉求", content: "用电"))
+        let told = try await original.sync(over: try county.transport())
+        #expect(told.divergentScopes.isEmpty)
+        #expect(try county.laptop.forks().first?.sequence == 2)
         #expect(fork.sequence == 2 && fork.commits.count == 2)
         try county.hub.readmit(publicKey: key.publicKey, scope: "甲企业", branch: chosen, decidedBy: "运维甲")
         func topics(_ ledger: Ledger) throws -> [String] { try ledger.visits().compactMap(\.topics).sorted() }
+        #expect(try topics(county.laptop) == ["共同"])
         let chosenBranch = (["共同"] + copyVisits).sorted()
         #expect(try topics(county.hub) == chosenBranch)
         // One sync: the decision comes with the registry, the feed falls back to the fork, and the
