@@ -71,6 +71,46 @@ import Testing
         #expect(summary.requests == 4)
     }
 
+    /// The peer excludes feed a of s1 from a fork at 3 and feed b from 5; this replica holds a up
+    /// to 4 without the fork, and b forked already: a is pulled from 2, b is left alone.
+    @Test func aForkThePeerHoldsIsPulledFromJustBeforeIt() throws {
+        var session = SyncSession(batchCommits: 10, batchBytes: 1000)
+        _ = try session.start(digest: Self.summaryDigest)
+        _ = try session.next(.answered(.summary(SummaryResponse(upToDate: false, scopeDigests: ["s1": "differs"]))))
+        let mine = [FeedHead(author: "a", scope: "s1", head: 4), FeedHead(author: "b", scope: "s1", head: 6)]
+        _ = try session.next(.localHeads(mine))
+        let forks = [FeedHead(author: "a", scope: "s1", head: 3), FeedHead(author: "b", scope: "s1", head: 5)]
+        var action = try session.next(
+            .answered(
+                .heads(
+                    HeadsResponse(
+                        heads: [
+                            FeedHead(author: "a", scope: "s1", head: 2), FeedHead(author: "b", scope: "s1", head: 4),
+                        ],
+                        forks: forks
+                    )
+                )
+            )
+        )
+        #expect(action == .readForks(scopes: ["s1"]))
+        action = try session.next(.localForks([FeedHead(author: "b", scope: "s1", head: 5)]))
+        #expect(
+            action
+                == .send(
+                    .pull(
+                        PullRequest(
+                            after: [FeedHead(author: "a", scope: "s1", head: 2)],
+                            maxCommits: 10,
+                            maxBytes: 1000
+                        )
+                    )
+                )
+        )
+        // Without forks in the answer, nothing is read: the field is absent on the wire.
+        let plain = try SyncWire.encode(SyncResponse.heads(HeadsResponse(heads: mine, forks: [])))
+        #expect(!String(decoding: plain.body, as: UTF8.self).contains("forks"))
+    }
+
     /// An answer of another kind than asked for, or an event out of turn, stops the sync with a
     /// sentence; so does a pull whose commits the replica could not take (no progress).
     @Test func aWrongAnswerOrNoProgressStopsTheSync() throws {
