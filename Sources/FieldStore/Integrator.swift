@@ -126,11 +126,11 @@ struct Integrator {
             var duplicate = sameSeq == idData
             // Another commit at this place, or none in a feed that holds evidence: this one may be
             // held already as evidence (a forked feed, or one an operator's decision read again).
-            var decided = false
-            if commit.scope != Commit.registryScope {
-                decided = try ruled()[FeedKey(author: commit.author, scope: commit.scope)] != nil
-            }
-            if !duplicate, sameSeq != nil || feed.forkSeq != nil || decided {
+            if !duplicate,
+                try sameSeq != nil || feed.forkSeq != nil
+                    || (commit.scope != Commit.registryScope
+                        && ruled()[FeedKey(author: commit.author, scope: commit.scope)] != nil)
+            {
                 duplicate =
                     try Bool.fetchOne(
                         db.cachedStatement(
