@@ -41,7 +41,7 @@ TESTFLAGS = -c release -Xswiftc -enable-testing
 test: deps lint
 	@./tools/install-test-deps.sh
 	$(SWIFT) build $(TESTFLAGS) --build-tests
-	$(SWIFT) test $(TESTFLAGS) --skip-build
+	./tools/postgres/with-cluster.sh $(SWIFT) test $(TESTFLAGS) --skip-build
 	@echo "== fault soak: a hub and 4 laptops under SIGKILLs and a faulty proxy for 60 s, then every check (tools/soak/soak.py)"
 	python3 tools/soak/soak.py --seconds 60
 	@echo "== the soak's checks catch a lost accepted commit and a secret in a log (--sabotage)"

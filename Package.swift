@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -94,6 +95,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The hub's shared state on PostgreSQL (`fieldlog hub serve --store postgresql://…`): the commit
+        // log several hub processes follow, nonces and enrollment codes (docs/scale-out.md).
+        .target(
+            name: "FieldPostgres",
+            dependencies: [
+                "FieldCore", "FieldCrypto", "FieldStore", "FieldHub",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The people's screens (`fieldlog ui`): pages over the ledger, templates compiled in.
         .target(
             name: "FieldWeb",
@@ -127,6 +140,7 @@ let package = Package(
             name: "fieldlog",
             dependencies: [
                 "FieldDashboard",
+                "FieldPostgres",
                 "FieldWeb",
                 "FieldCore",
                 "FieldHub",
@@ -220,6 +234,21 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FieldPostgresTests",
+            dependencies: [
+                "FieldPostgres", "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -2,7 +2,9 @@
 # Installs what the tests use besides the product, each only when it is missing.
 # From Debian, for the screens' test in a real browser (tools/browser/ui_browser.py):
 # - chromium and chromium-driver, the browser and its WebDriver;
-# - fonts-noto-cjk, so that the screenshots show the Chinese text.
+# - fonts-noto-cjk, so that the screenshots show the Chinese text;
+# - postgresql-15, the server the shared-store tests start a private cluster of
+#   (tools/postgres/with-cluster.sh; the product links no PostgreSQL library).
 # From PyPI:
 # - selenium, which drives the browser;
 # - openpyxl, the independent reader that checks the .xlsx exports;
@@ -12,13 +14,13 @@
 # - zxing-cpp, the independent reader that decodes the console's QR codes (tools/qr/read_qr.py).
 set -euo pipefail
 missing=()
-for pkg in chromium chromium-driver fonts-noto-cjk; do
+for pkg in chromium chromium-driver fonts-noto-cjk postgresql-15; do
     if ! dpkg -s "$pkg" >/dev/null 2>&1; then
         missing+=("$pkg")
     fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing missing packages for the browser test: ${missing[*]}"
+    echo "installing missing packages for the browser and PostgreSQL tests: ${missing[*]}"
     SUDO=""
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -q

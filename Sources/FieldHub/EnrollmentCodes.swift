@@ -72,6 +72,40 @@ public struct EnrollmentCodes: Sendable {
         validFor: Int64 = 24 * 3600,
         now: Int64
     ) throws -> String {
+        let (code, record) = try make(
+            role: role,
+            cadre: cadre,
+            department: department,
+            label: label,
+            validFor: validFor,
+            now: now
+        )
+        try migrate()
+        try ledger.replica.database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO _hub_enrollment_codes(hash, role, cadre_id, department_id, label, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    Data(record.hash), record.role, record.cadreID.map { Data($0) },
+                    record.departmentID.map { Data($0) }, record.label, record.createdAt, record.expiresAt,
+                ]
+            )
+        }
+        return code
+    }
+
+    /// A new code and the record a store keeps of it (its hash, never the code), checked against
+    /// the registry: the cadre or department it names must exist. Only the root makes codes.
+    public func make(
+        role: Role,
+        cadre: String? = nil,
+        department: String? = nil,
+        label: String? = nil,
+        validFor: Int64 = 24 * 3600,
+        now: Int64
+    ) throws -> (code: String, record: SharedEnrollmentCode) {
         guard ledger.isRoot else {
             throw LedgerError(.notPermitted, "only the county operator (root key) can create enrollment codes")
         }
@@ -86,20 +120,16 @@ public struct EnrollmentCodes: Sendable {
         let random = secureRandomBytes(12)
         let letters = random.map { Self.alphabet[Int($0) % Self.alphabet.count] }
         let code = stride(from: 0, to: 12, by: 4).map { String(letters[$0..<$0 + 4]) }.joined(separator: "-")
-        try migrate()
-        try ledger.replica.database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO _hub_enrollment_codes(hash, role, cadre_id, department_id, label, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    Self.hash(code), role.rawValue, cadreID.map { Data($0.bytes16) },
-                    departmentID.map { Data($0.bytes16) }, label, now, now + validFor,
-                ]
-            )
-        }
-        return code
+        let record = SharedEnrollmentCode(
+            hash: [UInt8](Self.hash(code)),
+            role: role.rawValue,
+            cadreID: cadreID.map { $0.bytes16 },
+            departmentID: departmentID.map { $0.bytes16 },
+            label: label,
+            createdAt: now,
+            expiresAt: now + validFor
+        )
+        return (code, record)
     }
 
     /// Whether a code would be redeemed now, read without writing anything: the hub asks before it
@@ -124,22 +154,27 @@ public struct EnrollmentCodes: Sendable {
     /// Refuses a code row that is missing, used or expired.
     @discardableResult
     static func judge(_ row: Row?, now: Int64) throws(HubError) -> Row {
-        guard let row else {
+        try judge(row.map { (usedAt: $0["used_at"] as Int64?, expiresAt: $0["expires_at"] as Int64) }, now: now)
+        return row!
+    }
+
+    /// Refuses a code that is missing, used or expired (by its use and expiry).
+    static func judge(_ code: (usedAt: Int64?, expiresAt: Int64)?, now: Int64) throws(HubError) {
+        guard let code else {
             throw HubError(
                 .enrollmentCodeInvalid,
                 "this enrollment code is not known to the hub; check it, or ask the operator for a new one"
             )
         }
-        if row["used_at"] as Int64? != nil {
+        if code.usedAt != nil {
             throw HubError(
                 .enrollmentCodeSpent,
                 "this enrollment code was already used; ask the operator for a new one"
             )
         }
-        guard (row["expires_at"] as Int64) >= now else {
+        guard code.expiresAt >= now else {
             throw HubError(.enrollmentCodeSpent, "this enrollment code has expired; ask the operator for a new one")
         }
-        return row
     }
 
     /// Redeems a code for `publicKey`: burns the code, then enrolls the device. Returns the device
@@ -161,18 +196,35 @@ public struct EnrollmentCodes: Sendable {
             }
             return row
         }
-        guard let role = Role(rawValue: row["role"]) else {
+        return try enroll(
+            publicKey: publicKey,
+            role: row["role"],
+            cadreID: (row["cadre_id"] as Data?).map { [UInt8]($0) },
+            departmentID: (row["department_id"] as Data?).map { [UInt8]($0) },
+            label: label ?? row["label"]
+        )
+    }
+
+    /// Enrolls a device with what a spent code names: its role, and the cadre or department.
+    func enroll(
+        publicKey: PublicKey,
+        role: String,
+        cadreID: [UInt8]?,
+        departmentID: [UInt8]?,
+        label: String?
+    ) throws -> String {
+        guard let role = Role(rawValue: role) else {
             throw HubError(.enrollmentCodeInvalid, "the code names an unknown role; ask the operator for a new one")
         }
-        let cadre = (row["cadre_id"] as Data?).map { UUID(bytes16: [UInt8]($0)).uuidString }
-        let department = (row["department_id"] as Data?).map { UUID(bytes16: [UInt8]($0)).uuidString }
+        let cadre = cadreID.map { UUID(bytes16: $0).uuidString }
+        let department = departmentID.map { UUID(bytes16: $0).uuidString }
         do {
             return try ledger.enroll(
                 publicKey: publicKey,
                 role: role,
                 cadre: cadre,
                 department: department,
-                label: label ?? row["label"]
+                label: label
             )
         } catch let error as LedgerError {
             throw HubError(.enrollmentCodeInvalid, error.message)

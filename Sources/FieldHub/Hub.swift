@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Builds the county hub: the sync endpoints, every request's RFC 9421 signature checked and every
 /// response signed with the county key. Tests import this and run it on an ephemeral port.
@@ -27,7 +28,7 @@ package func buildHub(_ configuration: HubConfiguration, threads: HubThreads) ->
             address: .hostname(configuration.host, port: configuration.port),
             serverName: "fieldlog-hub"
         ),
-        services: [
+        services: (hub.core.follower.map { [LogFollowerService(follower: $0)] as [any Service] } ?? []) + [
             threads,
             DeviceActivityService(
                 activity: configuration.activity,
@@ -105,6 +106,16 @@ package struct HubHandler: Sendable {
     package init(configuration: HubConfiguration, threads: HubThreads = .shared) {
         core = HubCore(
             configuration: configuration,
+            follower: configuration.sharedLog.map { log in
+                LogFollower(
+                    log: log,
+                    ledger: configuration.ledger,
+                    threads: threads,
+                    metrics: configuration.metrics,
+                    logger: configuration.logger,
+                    interval: configuration.logFollowInterval
+                )
+            },
             nonces: NonceCache(capacity: configuration.maxNonces),
             authorities: HubAuthorities(configured: configuration.publicURLs, host: configuration.host),
             threads: threads,
@@ -150,7 +161,7 @@ package struct HubHandler: Sendable {
         }
         router.group().add(middleware: HubAuthenticator(hub: hub, signer: .enrolling))
             .post(RouterPath(HubRoutes.enroll)) { request, context in try await hub.enroll(request, context: context) }
-        router.get(RouterPath(HubRoutes.health)) { _, _ in "ok\n" }
+        router.get(RouterPath(HubRoutes.health)) { _, _ in try await hub.health() }
         router.get(RouterPath(HubRoutes.metrics)) { _, _ in
             var fields = HTTPFields()
             fields[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -210,6 +221,8 @@ package struct HubHandler: Sendable {
 /// responder and enrollment, with the database work on the hub's threads.
 struct HubCore: Sendable {
     let configuration: HubConfiguration
+    /// With a shared log: this process's replica following it.
+    let follower: LogFollower?
     let nonces: NonceCache
     let authorities: HubAuthorities
     let threads: HubThreads
@@ -232,9 +245,16 @@ struct HubCore: Sendable {
         let body = Array(try await request.body.collect(upTo: .max).readableBytesView)
         let syncRequest = try SyncWire.decodeRequest(path: request.uri.path, body: body)
         let (replica, isPeer, scopes) = (ledger.syncEngine, configuration.isPeer, identity.readableScopes)
+        if let follower, let checkpoint = request.uri.queryParameters.get("checkpoint", as: Int64.self) {
+            try await reach(checkpoint, follower)
+        }
         let response: SyncResponse
         do {
-            if case .push(let records) = syncRequest {
+            if case .push(let records) = syncRequest, let log = configuration.sharedLog, let follower,
+                let verified = context.verified
+            {
+                response = .push(try await sharedPush(records, scopes: scopes, verified: verified, log, follower))
+            } else if case .push(let records) = syncRequest {
                 // Decoded and verified here, side by side with other requests; written by the one
                 // writer with whatever other pushes wait (group commit).
                 let commits = try await database(.read) {
@@ -280,6 +300,83 @@ struct HubCore: Sendable {
         return Self.ok(contentType: contentType, body: responseBody)
     }
 
+    /// A write of this process's own (the root key's registry commit of an enrollment) on a shared
+    /// log: the replica first follows the log to its end, so that the root's feed is at its head;
+    /// the write's gate appends the commit exclusively (`SharedLog.localCommitGate`). When another
+    /// process wrote the root's next commit first, the write is rolled back, the replica follows
+    /// again and the write is tried again.
+    func writeOwn<T: Sendable>(_ follower: LogFollower, _ write: @escaping @Sendable () throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            try await follower.refresh()
+            do {
+                return try await database(.write, write)
+            } catch let error as SharedLogError where error.code == .placeTaken && attempt < 8 {
+                attempt += 1
+            }
+        }
+    }
+
+    /// A push to one of several hub processes: the commits go to the shared log with the request's
+    /// nonce in one transaction, the replica follows the log past them, and the answer is what the
+    /// replica holds of each (`Replica.standing`), with the checkpoint a later request presents.
+    private func sharedPush(
+        _ records: [[UInt8]],
+        scopes: Set<String>,
+        verified: VerifiedSignature,
+        _ log: any SharedLog,
+        _ follower: LogFollower
+    ) async throws -> PushResponse {
+        let commits = try await database(.read) { try SyncResponder.admitPush(records, readableScopes: scopes) }
+        let checkpoint = try await log.append(
+            commits.map(LogEntry.init),
+            nonce: verified.logNonce,
+            now: configuration.clock(),
+            exclusive: false
+        )
+        try await follower.reach(checkpoint)
+        let replica = ledger.syncEngine
+        var response = PushResponse(try await database(.write) { try replica.standing(of: commits) })
+        response.checkpoint = checkpoint
+        return response
+    }
+
+    /// Makes sure this process's replica holds `checkpoint` before it answers: follows the log
+    /// there if it is near, else refuses (503, Retry-After), never answering from an older view.
+    private func reach(_ checkpoint: Int64, _ follower: LogFollower) async throws {
+        guard await follower.position < checkpoint else { return }
+        do {
+            try await follower.reach(checkpoint, limit: configuration.maxInlineCatchUp)
+        } catch {
+            throw HubError(.catchingUp, "this hub process is still catching up with the others; try again in a moment")
+        }
+        guard await follower.position >= checkpoint else {
+            throw HubError(
+                .catchingUp,
+                "this hub process has not reached checkpoint \(checkpoint) of the shared log; try again in a moment"
+            )
+        }
+    }
+
+    /// `GET /healthz`: "ok", or with a shared log 503 while the replica lags the log by more than
+    /// `maxLogLag` entries or the log cannot be read.
+    func health() async throws -> Response {
+        guard let follower else { return Self.ok(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8)) }
+        let (failure, lag, position) = (await follower.failure, await follower.lag, await follower.position)
+        let ready = failure == nil && lag <= configuration.maxLogLag && position >= 0
+        let text =
+            ready
+            ? "ok\nlog position \(position), lag \(lag)\n"
+            : "not ready: \(failure.map { "the shared log cannot be read (\($0))" } ?? "the replica is \(lag) entries behind the shared log")\n"
+        var fields = HTTPFields()
+        fields[.contentType] = "text/plain; charset=utf-8"
+        return Response(
+            status: ready ? .ok : .serviceUnavailable,
+            headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(text.utf8)))
+        )
+    }
+
     /// `POST /v1/enroll`: a new device, signing with its own key, redeems a one-time code and
     /// receives the registry (whose author is the county root; the response is signed by it too).
     ///
@@ -294,7 +391,9 @@ struct HubCore: Sendable {
             try await remember(verified)
             throw HubError(.alreadyEnrolled, "device \(key.fingerprint) is already enrolled; sync instead")
         }
-        guard await !nonces.contains(verified.nonce, now: configuration.clock()) else {
+        let seen =
+            configuration.sharedLog == nil ? await nonces.contains(verified.nonce, now: configuration.clock()) : false
+        guard !seen else {
             throw HubError(
                 .replayedNonce,
                 "this request was already received (its nonce was seen); a replay is refused"
@@ -314,10 +413,36 @@ struct HubCore: Sendable {
             )
         }
         let (codes, now, ledger) = (EnrollmentCodes(ledger: ledger), configuration.clock(), ledger)
-        try await database { try codes.check(enrollment.code, now: now) }
-        try await remember(verified)
-        let deviceCode = try await database(.write) {
-            try codes.redeem(enrollment.code, publicKey: key, label: enrollment.label, now: now)
+        let deviceCode: String
+        if let log = configuration.sharedLog, let follower {
+            // The code is spent in the shared store by one conditional update, so that of two
+            // processes redeeming it at once exactly one enrolls; then the registry commit is
+            // written here and appended to the log (`writeOwn`).
+            let hash = [UInt8](EnrollmentCodes.hash(enrollment.code))
+            try EnrollmentCodes.judge(try await log.code(hash: hash).map { ($0.usedAt, $0.expiresAt) }, now: now)
+            try await remember(verified)
+            guard let spent = try await log.spendCode(hash: hash, usedBy: key.hex, now: now) else {
+                throw HubError(
+                    .enrollmentCodeSpent,
+                    "this enrollment code was already used; ask the operator for a new one"
+                )
+            }
+            let label = enrollment.label ?? spent.label
+            deviceCode = try await writeOwn(follower) {
+                try codes.enroll(
+                    publicKey: key,
+                    role: spent.role,
+                    cadreID: spent.cadreID,
+                    departmentID: spent.departmentID,
+                    label: label
+                )
+            }
+        } else {
+            try await database { try codes.check(enrollment.code, now: now) }
+            try await remember(verified)
+            deviceCode = try await database(.write) {
+                try codes.redeem(enrollment.code, publicKey: key, label: enrollment.label, now: now)
+            }
         }
         configuration.logger.notice(
             "device enrolled",
@@ -399,10 +524,16 @@ struct HubCore: Sendable {
         // The signer's standing and the scopes it may read, in one trip to the database. A laptop
         // serving others offers only what it may read itself.
         let (ledger, isPeer) = (ledger, configuration.isPeer)
-        let identity = try await database {
+        let lookUp: @Sendable () throws -> DeviceIdentity = {
             var identity = try ledger.identity(of: key)
             if isPeer { identity.readableScopes.formIntersection(try ledger.readableScopes(of: ledger.publicKey)) }
             return identity
+        }
+        var identity = try await database(.read, lookUp)
+        if case .unknown = identity.standing, let follower {
+            // Enrolled a moment ago through another process, perhaps: follow the log, then ask again.
+            try await follower.refresh()
+            identity = try await database(.read, lookUp)
         }
         let now = configuration.clock()
         // A refusal before the signature is checked is put down to a device the hub knows only when
@@ -460,6 +591,15 @@ struct HubCore: Sendable {
     /// Remembers a verified request's nonce: a replay is refused, and so is any request while the
     /// cache is full of nonces that have not expired yet.
     func remember(_ verified: VerifiedSignature) async throws {
+        if let log = configuration.sharedLog {
+            guard try await log.remember(verified.logNonce, now: configuration.clock()) else {
+                throw HubError(
+                    .replayedNonce,
+                    "this request was already received (its nonce was seen); a replay is refused"
+                )
+            }
+            return
+        }
         let outcome = await nonces.insert(verified.nonce, expiry: verified.expiry, now: configuration.clock())
         configuration.metrics.recordNonces(await nonces.count)
         switch outcome {

@@ -37,6 +37,18 @@ public struct HubConfiguration: Sendable {
     public var isPeer = false
     /// Called with the bound port once the hub listens (the CLI prints it; useful with port 0).
     public var onListening: @Sendable (Int) -> Void = { _ in }
+    /// The shared store when this is one of several hub processes (`hub serve --store`): nonces,
+    /// enrollment codes and the commit log live there, and the replica follows the log. `nil`: the
+    /// hub is alone on its SQLite replica (the embedded default).
+    public var sharedLog: (any SharedLog)?
+    /// With a shared log: `/healthz` answers 503 (not ready) while the replica is more than this
+    /// many entries behind the log's end.
+    public var maxLogLag: Int64 = 5000
+    /// With a shared log: how often the replica looks for new entries when nothing asks it to.
+    public var logFollowInterval: Duration = .milliseconds(200)
+    /// With a shared log: how many entries a request presenting a checkpoint may wait for this
+    /// process to follow; further behind, it is refused (503 `catching_up`, Retry-After).
+    public var maxInlineCatchUp: Int64 = 10_000
     /// The hub's clock in Unix seconds; tests replace it.
     public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 

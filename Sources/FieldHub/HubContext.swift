@@ -71,6 +71,9 @@ struct VerifiedSignature: Sendable {
     var identity: DeviceIdentity
     var nonce: Nonce
     var expiry: Int64
+
+    /// The nonce as the shared store records it: keyed by the signer's key and the nonce.
+    var logNonce: LogNonce { LogNonce(keyID: identity.key.bytes, nonce: nonce.bytes, expiresAt: expiry) }
 }
 
 extension Request {

@@ -27,6 +27,10 @@ public struct HubError: Error, Sendable, Equatable {
         case badSignatureParameters = "bad_signature_parameters"
         case misdirectedRequest = "misdirected_request"
         case busy
+        /// This hub process has not followed the shared log to the checkpoint the request presents.
+        case catchingUp = "catching_up"
+        /// The shared store (PostgreSQL) cannot be reached: nothing was stored.
+        case storeUnavailable = "store_unavailable"
         /// The hub could not complete the request for a reason of its own (never bad input).
         case `internal`
 
@@ -42,7 +46,7 @@ public struct HubError: Error, Sendable, Equatable {
             case .bodyTooLarge: .contentTooLarge
             case .notFound: .notFound
             case .misdirectedRequest: .misdirectedRequest
-            case .busy: .serviceUnavailable
+            case .busy, .catchingUp, .storeUnavailable: .serviceUnavailable
             case .internal: .internalServerError
             }
         }
@@ -73,6 +77,7 @@ extension HubError: HTTPResponseError {
     func response() -> Response {
         var fields = HTTPFields()
         fields[.contentType] = "application/json"
+        if code == .catchingUp || code == .storeUnavailable { fields[.retryAfter] = "1" }
         return Response(
             status: status,
             headers: fields,
@@ -89,6 +94,16 @@ extension HubError: HTTPResponseError {
         switch error {
         case let error as HubError:
             self = error
+        case let error as SharedLogError where error.code == .replayed:
+            self = HubError(
+                .replayedNonce,
+                "this request was already received (its nonce was seen); a replay is refused"
+            )
+        case is SharedLogError:
+            self = HubError(
+                .storeUnavailable,
+                "the hub cannot reach its database; nothing of this request was stored: sync again in a moment"
+            )
         case let error as HTTPError where error.status == .notFound:
             self = HubError(
                 .notFound,

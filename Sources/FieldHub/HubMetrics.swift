@@ -131,6 +131,27 @@ public struct HubMetrics: Sendable {
         registry.makeGauge(descriptor: Self.noncesDescriptor).set(Int64(count))
     }
 
+    private static var logPositionDescriptor: MetricNameDescriptor {
+        descriptor(
+            "log_position",
+            unit: "entries",
+            help: "The shared log's position this process's replica has followed to (hub serve --store only)."
+        )
+    }
+    private static var logLagDescriptor: MetricNameDescriptor {
+        descriptor(
+            "log_lag",
+            unit: "entries",
+            help: "Entries of the shared log this process's replica has not followed yet (hub serve --store only)."
+        )
+    }
+
+    /// Where this process's replica is in the shared log, and how far behind its end.
+    func recordLog(position: Int64, lag: Int64) {
+        registry.makeGauge(descriptor: Self.logPositionDescriptor).set(position)
+        registry.makeGauge(descriptor: Self.logLagDescriptor).set(lag)
+    }
+
     /// The exposition text, `text/plain; version=0.0.4`.
     public func render() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -185,7 +185,9 @@ struct HubAuthenticator: RouterMiddleware {
         context.notes.device = verified.identity.key
         context.identity = verified.identity
         context.verified = verified
-        if signer == .enrolled { try await hub.remember(verified) }
+        // On a shared log, a push's nonce is recorded in the push's own transaction (`sharedPush`).
+        let pushesToSharedLog = hub.configuration.sharedLog != nil && request.uri.path == "/v1/sync/push"
+        if signer == .enrolled && !pushesToSharedLog { try await hub.remember(verified) }
         return try await next(request, context)
     }
 }

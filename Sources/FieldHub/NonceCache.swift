@@ -13,6 +13,12 @@ struct Nonce: Hashable, Sendable {
         high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
         low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
     }
+
+    /// The 16 bytes.
+    var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
 }
 
 /// Nonces seen within the signature window, so a captured request cannot be replayed.

@@ -229,3 +229,79 @@ private final class ResultSlots: @unchecked Sendable {
 
     var values: [Result<SignedCommit, StoreError>] { (0..<count).map { buffer[$0]! } }
 }
+
+extension Replica {
+    /// What this replica holds of each of `commits`, as an import report: a commit applied counts as
+    /// applied, one held as held, one kept as evidence (a fork, a revoked device's) as refused with
+    /// its stored reason; commits it does not hold are integrated now (`keepsRefused` false), so
+    /// their refusals come with the engine's reasons. Nothing is `skipped`.
+    ///
+    /// The answer depends only on the replica's state, not on which call stored what: a hub process
+    /// on a shared log answers a push with it once its replica has followed the log past the push,
+    /// so the same push sent to two processes gets the same answer.
+    public func standing(of commits: [SignedCommit]) throws -> ImportReport {
+        try database.write { db in
+            var report = ImportReport()
+            var absent: [SignedCommit] = []
+            var feeds: [Integrator.FeedKey: Int64?] = [:]
+            for signed in commits {
+                let commit = signed.commit
+                let feedKey = Integrator.FeedKey(author: commit.author, scope: commit.scope)
+                let feed: Int64?
+                if let known = feeds[feedKey] {
+                    feed = known
+                } else {
+                    feed = try Int64.fetchOne(
+                        db.cachedStatement(sql: "SELECT feed FROM _feeds WHERE scope = ? AND author = ?"),
+                        arguments: [commit.scope, Data(commit.author.bytes)]
+                    )
+                    feeds[feedKey] = feed
+                }
+                let idData = Data(signed.id.bytes)
+                var row: Row?
+                if let feed {
+                    row = try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT status, reason, reason_code FROM _log WHERE k = ? AND id = ?"),
+                        arguments: [LogKey.make(feed, commit.sequence), idData]
+                    )
+                    if row == nil {
+                        row = try Row.fetchOne(
+                            db.cachedStatement(
+                                sql:
+                                    "SELECT 2 AS status, reason, reason_code FROM _forks WHERE feed = ? AND seq = ? AND id = ?"
+                            ),
+                            arguments: [feed, Int64(commit.sequence), idData]
+                        )
+                    }
+                }
+                guard let row else {
+                    absent.append(signed)
+                    continue
+                }
+                switch CommitStatus(rawValue: row["status"]) {
+                case .applied: report.applied += 1
+                case .pending: report.held += 1
+                case .excluded, nil:
+                    report.refused.append(
+                        ImportReport.Refusal(
+                            commit: signed.id.hex,
+                            author: commit.author.hex,
+                            scope: commit.scope,
+                            sequence: commit.sequence,
+                            code: (row["reason_code"] as String?).flatMap(StoreError.Code.init(rawValue:)) ?? .fork,
+                            reason: row["reason"] ?? "kept as evidence, not applied",
+                            isStored: true
+                        )
+                    )
+                }
+            }
+            if !absent.isEmpty {
+                let judged = try integrate(absent, keepsRefused: false, db)
+                report.applied += judged.applied
+                report.held += judged.held
+                report.refused += judged.refused
+            }
+            return report
+        }
+    }
+}

@@ -216,6 +216,7 @@ extension Replica {
             let signed = try SignedCommit(signing: commit, with: key)
             if try integrator.takeAtOnce(signed, local: true) {
                 try integrator.finish()
+                try options.localCommitGate?(signed)
                 // A local commit taken at once changes neither the clock integration keeps nor the
                 // registry; its feed's head is now this commit, with nothing waiting behind it.
                 if let feed = integrator.feeds[feedKey] {
@@ -247,6 +248,7 @@ extension Replica {
                 throw StoreError(.notAuthorized, reason ?? "the write could not be applied")
             }
             try integrator.finish()
+            try options.localCommitGate?(signed)
             return signed.id
         }
     }

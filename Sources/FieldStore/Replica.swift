@@ -27,6 +27,11 @@ public struct ReplicaOptions: Sendable {
     public var wallClock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
     /// Where the engine logs (ids and counts only).
     public var logger = Logger(label: "fieldlog.store")
+    /// Called with each commit this replica writes itself, inside the write's transaction, after
+    /// the engine took it and before the transaction commits: if it throws, the write is rolled
+    /// back and the error is the write's. A hub process on a shared log appends its own commits
+    /// to the log here, so that a commit is never in its replica without being in the log.
+    public var localCommitGate: (@Sendable (SignedCommit) throws -> Void)?
 
     public init() {}
 }

@@ -3,6 +3,7 @@ import FieldCrypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The sync transport over HTTP: every request signed with the device key, every response
 /// verified against the county hub's key before it is believed.
@@ -20,6 +21,12 @@ public struct HTTPTransport: SyncTransport, Sendable {
     public var acceptPeer: (@Sendable (PublicKey) -> Bool)?
     /// What errors call the server: "the hub", or "the laptop" when it is a peer.
     public var server: String?
+    /// The highest checkpoint a push of this transport was answered with (hub processes on a
+    /// shared log): later requests present it, so that no process answers from an older view.
+    public var checkpoint = CheckpointHolder()
+    /// How many times a request refused with `catching_up` (503) is sent again, after the
+    /// Retry-After the hub gave (at most 5 s each).
+    public var catchUpRetries = 10
 
     /// - Parameter baseURL: e.g. `http://127.0.0.1:8080` (no trailing slash).
     public init(baseURL: String, key: SigningKey, hubKey: PublicKey, client: HTTPClient) {
@@ -88,9 +95,25 @@ public struct HTTPTransport: SyncTransport, Sendable {
 
     public func exchange(_ request: SyncRequest) async throws -> SyncResponse {
         let encoded = try SyncWire.encode(request)
-        let answer = try await send(path: encoded.path, contentType: encoded.contentType, body: encoded.body)
-        guard answer.status == 200 else { throw Self.error(status: answer.status, body: answer.body) }
-        return try SyncWire.decodeResponse(to: request, body: answer.body)
+        var attempt = 0
+        while true {
+            let path = encoded.path + (checkpoint.value.map { "?checkpoint=\($0)" } ?? "")
+            let answer = try await send(path: path, contentType: encoded.contentType, body: encoded.body)
+            if answer.status == 503, attempt < catchUpRetries,
+                ErrorEnvelope.decode(answer.body)?.error.code == "catching_up"
+            {
+                // Another hub process took this sync's push and this one has not followed the
+                // shared log that far yet: wait as it asks, then send again.
+                attempt += 1
+                let wait = min(max(answer.retryAfter ?? 1, 1), 5)
+                try await Task.sleep(for: .seconds(wait))
+                continue
+            }
+            guard answer.status == 200 else { throw Self.error(status: answer.status, body: answer.body) }
+            let response = try SyncWire.decodeResponse(to: request, body: answer.body)
+            if case .push(let result) = response, let reached = result.checkpoint { checkpoint.raise(to: reached) }
+            return response
+        }
     }
 
     /// Sends one signed POST and returns the verified status and body, and the key that signed the
@@ -99,7 +122,7 @@ public struct HTTPTransport: SyncTransport, Sendable {
         path: String,
         contentType: String,
         body: [UInt8]
-    ) async throws -> (status: Int, body: [UInt8], signer: PublicKey) {
+    ) async throws -> (status: Int, body: [UInt8], signer: PublicKey, retryAfter: Int?) {
         let url = baseURL + path
         let now = Int64(Date().timeIntervalSince1970)
         var request = HTTPClientRequest(url: url)
@@ -155,7 +178,10 @@ public struct HTTPTransport: SyncTransport, Sendable {
             now: now,
             acceptPeer: acceptPeer
         )
-        return (Int(response.status.code), responseBody, signer)
+        return (
+            Int(response.status.code), responseBody, signer,
+            response.headers.first(name: "Retry-After").flatMap(Int.init)
+        )
     }
 
     /// The hub's error body, `{"error": {"code": …, "message": …}}`, as a `SyncError`.
@@ -168,4 +194,15 @@ public struct HTTPTransport: SyncTransport, Sendable {
         }
         return SyncError(.refused, "the hub answered HTTP \(status)")
     }
+}
+
+/// The checkpoint a sync's requests present (see `HTTPTransport.checkpoint`).
+public final class CheckpointHolder: Sendable {
+    private let stored = Mutex<Int64?>(nil)
+
+    public init() {}
+
+    public var value: Int64? { stored.withLock { $0 } }
+
+    public func raise(to checkpoint: Int64) { stored.withLock { $0 = max($0 ?? 0, checkpoint) } }
 }

@@ -89,6 +89,10 @@ public struct PushResponse: Codable, Sendable, Equatable {
     public var skipped: Int
     public var held: Int
     public var refused: [ImportReport.Refusal]
+    /// From one of several hub processes on a shared log: the log position that holds every commit
+    /// of this push. The client presents it with its later requests of the sync (`?checkpoint=`),
+    /// so that no process answers them from a view that lacks the push. Absent from a lone hub.
+    public var checkpoint: Int64?
 
     public init(_ report: ImportReport) {
         applied = report.applied

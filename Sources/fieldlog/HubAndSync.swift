@@ -4,6 +4,7 @@ import FieldCrypto
 import FieldDashboard
 import FieldHub
 import FieldLedger
+import FieldPostgres
 import FieldStore
 import FieldSync
 import Foundation
@@ -69,18 +70,36 @@ struct HubCommand: AsyncParsableCommand {
         @Option(help: "The largest request body accepted, in MiB (413 above it).") var maxBodyMib = 16
         @OptionGroup var address: PublicURLOptions
         @OptionGroup var dashboard: DashboardOptions
+        @OptionGroup var shared: StoreOptions
 
         func run() async throws {
             guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
                 throw CLIError("--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024")
             }
+            if shared.store != nil && dashboard.dashboard {
+                throw CLIError(
+                    "the console (--dashboard) does not run on a shared store yet; serve it from a hub without --store"
+                )
+            }
             let urls = try address.validated()
             let key = try global.signingKey()
-            let ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
+            let log = try await shared.open()
+            defer { log?.shutdown() }
+            let ledger: Ledger
+            if let log {
+                ledger = try SharedHubReplica.open(global, key: key, log: log)
+                let published = try await SharedHubReplica.publish(ledger, to: log)
+                if published > 0 {
+                    print("Published the \(published) commits of this replica to the shared store (\(log.place)).")
+                }
+            } else {
+                ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
+            }
             guard ledger.isRoot else {
                 throw CLIError("this data folder is not the hub's: its key is not the county root")
             }
             var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
+            configuration.sharedLog = log
             configuration.publicURLs = urls
             configuration.createdWindow = window
             configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)
@@ -101,7 +120,7 @@ struct HubCommand: AsyncParsableCommand {
 }
 
 extension HubCommand {
-    struct EnrollCode: ParsableCommand {
+    struct EnrollCode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "enroll-code",
             abstract: "Create a one-time enrollment code for a device (shown once)."
@@ -112,21 +131,42 @@ extension HubCommand {
         @Option(help: "The department the device belongs to.") var department: String?
         @Option(help: "A label for the device.") var label: String?
         @Option(help: "Hours before the code expires.") var validHours: Int64 = 24
+        @OptionGroup var shared: StoreOptions
 
-        func run() throws {
+        func run() async throws {
             guard let role = Role(rawValue: role) else {
                 throw CLIError("role \(role) is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard validHours > 0, validHours <= 24 * 30 else { throw CLIError("--valid-hours takes 1 to 720") }
             let ledger = try global.ledger(write: true)
-            let code = try EnrollmentCodes(ledger: ledger).create(
-                role: role,
-                cadre: cadre,
-                department: department,
-                label: label,
-                validFor: validHours * 3600,
-                now: Int64(Date().timeIntervalSince1970)
-            )
+            let codes = EnrollmentCodes(ledger: ledger)
+            let now = Int64(Date().timeIntervalSince1970)
+            let code: String
+            if let log = try await shared.open() {
+                // Hub processes on a shared store redeem codes from it (one conditional update).
+                defer { log.shutdown() }
+                let made = try codes.make(
+                    role: role,
+                    cadre: cadre,
+                    department: department,
+                    label: label,
+                    validFor: validHours * 3600,
+                    now: now
+                )
+                do { try await log.addCode(made.record) } catch let error as SharedLogError {
+                    throw CLIError(error.message)
+                }
+                code = made.code
+            } else {
+                code = try codes.create(
+                    role: role,
+                    cadre: cadre,
+                    department: department,
+                    label: label,
+                    validFor: validHours * 3600,
+                    now: now
+                )
+            }
             if global.json {
                 try global.printJSON(["code": code, "rootFingerprint": ledger.rootKey.fingerprint])
                 return

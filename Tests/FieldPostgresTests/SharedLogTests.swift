@@ -1,0 +1,216 @@
+import FieldCrypto
+import FieldHub
+import FieldStore
+import Foundation
+import PostgresNIO
+import Testing
+
+@testable import FieldPostgres
+
+/// The shared store's rules, on a real PostgreSQL 15 (docs/scale-out.md).
+@Suite(.enabled(if: TestPostgres.available)) struct SharedLogTests {
+    /// A signed commit of `author` at `sequence` in `scope` (its content made distinct by `topic`).
+    static func commit(
+        _ author: SigningKey,
+        scope: String = "s1",
+        sequence: UInt64,
+        topic: String = "x"
+    ) throws
+        -> SignedCommit
+    {
+        let commit = Commit(
+            author: author.publicKey,
+            scope: scope,
+            sequence: sequence,
+            previous: .zero,
+            timestamp: Timestamp(milliseconds: 1_700_000_000_000 + sequence, counter: 0),
+            schemaVersion: 1,
+            registrySequence: 1,
+            changes: [Change(table: "visits", row: UUID(), column: "topics", value: .text(topic))]
+        )
+        return try SignedCommit(signing: commit, with: author)
+    }
+
+    static func nonce(_ key: SigningKey, expires: Int64 = 2_000_000_000) -> LogNonce {
+        LogNonce(keyID: key.publicKey.bytes, nonce: secureRandomBytes(16), expiresAt: expires)
+    }
+
+    @Test func aNonceIsRecordedOnceAndAReplayIsRefused() async throws {
+        try await TestPostgres.withDatabase { url in
+            let log = try PostgresSharedLog(url: url)
+            defer { log.shutdown() }
+            try await log.migrate()
+            try await log.migrate()  // twice: each migration runs once
+            let key = SigningKey.generate()
+            let nonce = Self.nonce(key)
+            #expect(try await log.remember(nonce, now: 1_000))
+            #expect(try await !log.remember(nonce, now: 1_000))
+            // Another key may use the same 16 bytes: nonces are per key.
+            var other = nonce
+            other.keyID = SigningKey.generate().publicKey.bytes
+            #expect(try await log.remember(other, now: 1_000))
+            // A push's nonce is recorded in the push's transaction: a replayed push stores nothing.
+            let pushNonce = Self.nonce(key)
+            let commit = try Self.commit(key, sequence: 1)
+            #expect(try await log.append([LogEntry(commit)], nonce: pushNonce, now: 1_000, exclusive: false) == 1)
+            let second = try Self.commit(key, sequence: 2)
+            await #expect(throws: SharedLogError(.replayed, "this request was already received (its nonce was seen)")) {
+                try await log.append([LogEntry(second)], nonce: pushNonce, now: 1_000, exclusive: false)
+            }
+            #expect(try await log.end() == 1)
+            // Once its window is over, a nonce's row may be taken again (the request would be
+            // refused as expired before it got here anyway).
+            #expect(try await log.remember(nonce, now: 3_000_000_000))
+        }
+    }
+
+    @Test func anAppendIsIdempotentAndKeepsEveryCommitOfAFork() async throws {
+        try await TestPostgres.withDatabase { url in
+            let log = try PostgresSharedLog(url: url)
+            defer { log.shutdown() }
+            try await log.migrate()
+            let key = SigningKey.generate()
+            let batch = try (1...5).map { try LogEntry(Self.commit(key, sequence: $0)) }
+            #expect(try await log.append(batch, nonce: nil, now: 0, exclusive: false) == 5)
+            // The same batch again, or part of it, stores nothing and answers the same checkpoint.
+            #expect(try await log.append(batch, nonce: nil, now: 0, exclusive: false) == 5)
+            #expect(try await log.append(Array(batch[0..<2]), nonce: nil, now: 0, exclusive: false) == 2)
+            #expect(try await log.end() == 5)
+            // Another commit at sequence 3: kept, as fork evidence.
+            let twin = try LogEntry(Self.commit(key, sequence: 3, topic: "twin"))
+            #expect(try await log.append([twin], nonce: nil, now: 0, exclusive: false) == 6)
+            let forks = try await log.forks()
+            #expect(forks.count == 1 && forks[0].sequence == 3 && forks[0].count == 2)
+            // Both commits of a fork in one batch: both kept too.
+            let a = try LogEntry(Self.commit(key, sequence: 9, topic: "a"))
+            let b = try LogEntry(Self.commit(key, sequence: 9, topic: "b"))
+            #expect(try await log.append([a, b, a], nonce: nil, now: 0, exclusive: false) == 8)
+            #expect(try await log.forks().count == 2)
+            // An exclusive append (a hub process's own commit) at a taken place is refused whole.
+            let own = try LogEntry(Self.commit(key, sequence: 4, topic: "own"))
+            let next = try LogEntry(Self.commit(key, sequence: 10))
+            await #expect(throws: SharedLogError.self) {
+                try await log.append([next, own], nonce: nil, now: 0, exclusive: true)
+            }
+            #expect(try await log.end() == 8)
+            let records = try await log.entries(after: 0, limit: 100)
+            #expect(records.map(\.position) == Array(1...8))
+            #expect(Set(records.map(\.record)).count == 8)
+        }
+    }
+
+    /// Many appends at once from several connections while a reader follows: the reader never
+    /// sees a position before every lower one (positions are given under the lock of the
+    /// appending transaction), so it misses nothing.
+    @Test func aFollowerNeverSkipsAnEntryThatCommitsLate() async throws {
+        try await TestPostgres.withDatabase { url in
+            let writers = try (0..<4).map { _ in try PostgresSharedLog(url: url, maxConnections: 4) }
+            let reader = try PostgresSharedLog(url: url)
+            defer {
+                for writer in writers { writer.shutdown() }
+                reader.shutdown()
+            }
+            try await reader.migrate()
+            let total = 4 * 4 * 25
+            let read = try await withThrowingTaskGroup(of: [LogRecord].self) { group in
+                for writer in writers {
+                    for _ in 0..<4 {
+                        group.addTask {
+                            let key = SigningKey.generate()
+                            for sequence in 1...25 {
+                                let entry = try LogEntry(Self.commit(key, sequence: UInt64(sequence)))
+                                _ = try await writer.append([entry], nonce: nil, now: 0, exclusive: false)
+                            }
+                            return []
+                        }
+                    }
+                }
+                group.addTask {
+                    var seen: [LogRecord] = []
+                    var position: Int64 = 0
+                    while seen.count < total {
+                        let records = try await reader.entries(after: position, limit: 50)
+                        for record in records {
+                            // Each read continues exactly where the last one stopped.
+                            #expect(record.position == position + 1, "position \(record.position) after \(position)")
+                            position = record.position
+                            seen.append(record)
+                        }
+                    }
+                    return seen
+                }
+                var all: [LogRecord] = []
+                for try await part in group { all += part }
+                return all
+            }
+            #expect(read.count == total)
+            #expect(Set(read.map(\.record)).count == total)
+        }
+    }
+
+    @Test func anEnrollmentCodeIsSpentOnceWhateverTheRace() async throws {
+        try await TestPostgres.withDatabase { url in
+            let logs = try (0..<3).map { _ in try PostgresSharedLog(url: url) }
+            defer { for log in logs { log.shutdown() } }
+            try await logs[0].migrate()
+            let hash = secureRandomBytes(32)
+            try await logs[0].addCode(
+                SharedEnrollmentCode(
+                    hash: hash,
+                    role: "cadre",
+                    cadreID: Array(repeating: 1, count: 16),
+                    departmentID: nil,
+                    label: "王强的电脑",
+                    createdAt: 100,
+                    expiresAt: 200
+                )
+            )
+            let winners = try await withThrowingTaskGroup(of: SharedEnrollmentCode?.self) { group in
+                for index in 0..<12 {
+                    group.addTask {
+                        try await logs[index % 3].spendCode(hash: hash, usedBy: "device \(index)", now: 150)
+                    }
+                }
+                var winners: [SharedEnrollmentCode] = []
+                for try await spent in group { if let spent { winners.append(spent) } }
+                return winners
+            }
+            #expect(winners.count == 1)
+            #expect(winners.first?.label == "王强的电脑")
+            let stored = try #require(try await logs[1].code(hash: hash))
+            #expect(stored.usedAt == 150 && stored.usedBy == winners.first?.usedBy)
+            // An expired code is never spent.
+            let late = secureRandomBytes(32)
+            try await logs[0].addCode(
+                SharedEnrollmentCode(
+                    hash: late,
+                    role: "supervisor",
+                    cadreID: nil,
+                    departmentID: nil,
+                    label: nil,
+                    createdAt: 100,
+                    expiresAt: 120
+                )
+            )
+            #expect(try await logs[2].spendCode(hash: late, usedBy: "late", now: 121) == nil)
+        }
+    }
+
+    @Test func anUnreachableStoreFailsInOneSentence() async throws {
+        // A port nothing listens on: the error names the store and says what to check.
+        let log = try PostgresSharedLog(
+            url: "postgresql://fieldlog:x@127.0.0.1:1/fieldlog?sslmode=disable",
+            timeout: .seconds(1)
+        )
+        defer { log.shutdown() }
+        do {
+            _ = try await log.end()
+            Issue.record("an unreachable store answered")
+        } catch let error as SharedLogError {
+            #expect(error.code == .unavailable)
+            #expect(error.message.contains("127.0.0.1:1/fieldlog"))
+            #expect(!error.message.contains("PSQLError"))
+        }
+        #expect(throws: SharedLogError.self) { try PostgresSharedLog(url: "mysql://x@y/z") }
+    }
+}
