@@ -1,3 +1,4 @@
+import FieldCore
 import FieldCrypto
 import FieldStore
 import Foundation
@@ -119,7 +120,7 @@ public struct SharedEnrollmentCode: Sendable, Equatable {
 }
 
 /// Why the shared store refused or failed.
-public struct SharedLogError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct SharedLogError: CodedFieldlogError, Equatable {
     public enum Code: String, Sendable {
         /// The nonce was recorded already: nothing of the request was stored.
         case replayed
@@ -137,7 +138,6 @@ public struct SharedLogError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
-    public var description: String { message }
 }
 
 extension SharedLog {

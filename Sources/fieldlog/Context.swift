@@ -45,7 +45,10 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the ledger; with `write`, unlocks the key.
-    func ledger(write: Bool, batchSize: Int? = nil) throws -> Ledger {
+    /// - Parameter followsStore: with `$FIELDLOG_STORE` set and the root key writing, the ledger
+    ///   follows the shared store first and appends its writes there (`SharedHubReplica`); false
+    ///   for a command that writes no commits (an enrollment code).
+    func ledger(write: Bool, batchSize: Int? = nil, followsStore: Bool = true) throws -> Ledger {
         guard FileManager.default.fileExists(atPath: keyPath) else {
             throw CLIError("no device key in \(folder); run `fieldlog init` first (or pass --data)")
         }
@@ -64,7 +67,7 @@ struct GlobalOptions: ParsableArguments {
             }
             options.maxFutureDrift = minutes * 60 * 1000
         }
-        return try Ledger.open(
+        let ledger = try Ledger.open(
             path: replicaPath,
             root: nil,
             publicKey: publicKey,
@@ -72,6 +75,16 @@ struct GlobalOptions: ParsableArguments {
             options: options,
             profile: try profile()
         )
+        if followsStore, let signer, ledger.isRoot, let url = SharedHubReplica.environmentStore {
+            return try SharedHubReplica.operatorLedger(
+                self,
+                publicKey: publicKey,
+                signer: signer,
+                options: options,
+                url: url
+            )
+        }
+        return ledger
     }
 
     /// The deadline profile: `profile.json` in the data folder if there is one, else Shandong "2115".

@@ -76,7 +76,7 @@ struct HubCommand: AsyncParsableCommand {
             guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
                 throw CLIError("--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024")
             }
-            if shared.store != nil && dashboard.dashboard {
+            if shared.url != nil && dashboard.dashboard {
                 throw CLIError(
                     "the console (--dashboard) does not run on a shared store yet; serve it from a hub without --store"
                 )
@@ -92,6 +92,10 @@ struct HubCommand: AsyncParsableCommand {
                 if published > 0 {
                     print("Published the \(published) commits of this replica to the shared store (\(log.place)).")
                 }
+                // Serve only once the replica holds the log as it is now: a restarted or new process
+                // catches up before a proxy sends it anything.
+                let position = try await SharedHubReplica.follow(ledger, log)
+                print("Followed the shared store's log to position \(position).")
             } else {
                 ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
             }
@@ -138,7 +142,7 @@ extension HubCommand {
                 throw CLIError("role \(role) is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard validHours > 0, validHours <= 24 * 30 else { throw CLIError("--valid-hours takes 1 to 720") }
-            let ledger = try global.ledger(write: true)
+            let ledger = try global.ledger(write: true, followsStore: false)
             let codes = EnrollmentCodes(ledger: ledger)
             let now = Int64(Date().timeIntervalSince1970)
             let code: String

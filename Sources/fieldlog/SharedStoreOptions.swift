@@ -5,6 +5,7 @@ import FieldLedger
 import FieldPostgres
 import FieldStore
 import Foundation
+import Logging
 
 /// `--store`: the PostgreSQL database a hub process shares with the county's other hub processes
 /// (docs/scale-out.md).
@@ -17,16 +18,13 @@ struct StoreOptions: ParsableArguments {
     )
     var store: String?
 
-    /// The store, its tables brought up to date; nil without `--store`.
+    /// `--store`, else `$FIELDLOG_STORE`.
+    var url: String? { store ?? SharedHubReplica.environmentStore }
+
+    /// The store, its tables brought up to date; nil without `--store` or `$FIELDLOG_STORE`.
     func open() async throws -> PostgresSharedLog? {
-        guard let store else { return nil }
-        var url = store
-        if var components = URLComponents(string: store), components.password == nil,
-            let password = ProcessInfo.processInfo.environment["FIELDLOG_STORE_PASSWORD"], !password.isEmpty
-        {
-            components.password = password
-            url = components.string ?? store
-        }
+        guard let store = url else { return nil }
+        let url = SharedHubReplica.passwordFromEnvironment(store)
         do {
             let log = try PostgresSharedLog(url: url)
             do {
@@ -59,6 +57,72 @@ enum SharedHubReplica {
         )
         guard ledger.isRoot else { throw CLIError("this data folder is not the hub's: its key is not the county root") }
         return ledger
+    }
+
+    /// `$FIELDLOG_STORE`: the shared store of the operator's shell, for `hub serve`, `hub
+    /// enroll-code` and every command that writes with the root key (`GlobalOptions.ledger`).
+    static var environmentStore: String? {
+        ProcessInfo.processInfo.environment["FIELDLOG_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The root's ledger for an operator's command on a shared store (`$FIELDLOG_STORE`): its
+    /// replica published to the log if it never followed one, then followed to the log's end,
+    /// and its writes appended to the log exclusively (the gate), so that the command's registry
+    /// commits reach every hub process and never fork the root's feed. Runs on the command's own
+    /// thread (a synchronous command), waiting for PostgreSQL there.
+    static func operatorLedger(
+        _ global: GlobalOptions,
+        publicKey: PublicKey,
+        signer: SigningKey,
+        options: ReplicaOptions,
+        url: String
+    ) throws -> Ledger {
+        let log: PostgresSharedLog
+        do {
+            log = try PostgresSharedLog(url: passwordFromEnvironment(url))
+            try waitFor { try await log.migrate() }
+        } catch let error as SharedLogError {
+            throw CLIError(error.message)
+        }
+        var options = options
+        options.localCommitGate = log.localCommitGate
+        let ledger = try Ledger.open(
+            path: global.replicaPath,
+            root: nil,
+            publicKey: publicKey,
+            signer: signer,
+            options: options,
+            profile: try global.profile()
+        )
+        _ = try waitFor { try await publish(ledger, to: log) }
+        _ = try waitFor { try await follow(ledger, log) }
+        return ledger
+    }
+
+    /// Follows the log to its end into the replica; returns the position reached.
+    static func follow(_ ledger: Ledger, _ log: PostgresSharedLog) async throws -> Int64 {
+        let follower = LogFollower(
+            log: log,
+            ledger: ledger,
+            threads: HubThreads.shared,
+            metrics: HubMetrics(),
+            logger: Logger(label: "fieldlog.hub")
+        )
+        do {
+            try await follower.refresh()
+        } catch let error as SharedLogError {
+            throw CLIError(error.message)
+        }
+        return await follower.position
+    }
+
+    /// `url` with the password of `$FIELDLOG_STORE_PASSWORD` when it names none.
+    static func passwordFromEnvironment(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password == nil,
+            let password = ProcessInfo.processInfo.environment["FIELDLOG_STORE_PASSWORD"], !password.isEmpty
+        else { return url }
+        components.password = password
+        return components.string ?? url
     }
 
     /// Publishes every commit the replica holds to the log, once: when the replica has never
