@@ -23,11 +23,20 @@ import Synchronization
 ///   unlogged one is emptied after a crash, and would let a request be replayed.
 /// - `fieldlog_enrollment_codes`: the hash of each code, its role and person, and when it was used.
 public final class PostgresSharedLog: SharedLog {
-    let client: PostgresClient
+    /// The pool of connections, and the task running it. It is replaced after a failure: a pool
+    /// that failed to connect for a while backs off for longer and longer (and stops trying after
+    /// a minute), so that after a database restart it would keep refusing for many seconds; a new
+    /// pool connects at the first request.
+    private struct Pool {
+        var client: PostgresClient
+        var running: Task<Void, Never>?
+    }
+
+    private let pool: Mutex<Pool>
+    private let configuration: PostgresClient.Configuration
     let logger: Logger
     /// Where the store is, for messages: host and port or socket, and the database (no password).
     public let place: String
-    private let running: Mutex<Task<Void, Never>?> = Mutex(nil)
     private let lastPrune = Mutex<Int64>(0)
     /// The longest any one call waits for the store before it fails as unavailable.
     public let timeout: Duration
@@ -48,20 +57,34 @@ public final class PostgresSharedLog: SharedLog {
         var configuration = parsed.configuration
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = .seconds(5)
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.configuration = configuration
         self.logger = logger
         place = parsed.place
-        let client = client
-        running.withLock { $0 = Task { await client.run() } }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        pool = Mutex(Pool(client: client, running: Task { await client.run() }))
     }
 
-    deinit { running.withLock { $0?.cancel() } }
+    deinit { pool.withLock { $0.running?.cancel() } }
+
+    /// The current pool.
+    var client: PostgresClient { pool.withLock { $0.client } }
+
+    /// Replaces the pool after a failure of `failed`, unless another failure replaced it already.
+    private func renew(after failed: PostgresClient) {
+        let (configuration, logger) = (configuration, logger)
+        pool.withLock { pool in
+            guard pool.client === failed, pool.running != nil else { return }
+            pool.running?.cancel()
+            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+            pool = Pool(client: client, running: Task { await client.run() })
+        }
+    }
 
     /// Closes every connection.
     public func shutdown() {
-        running.withLock { task in
-            task?.cancel()
-            task = nil
+        pool.withLock { pool in
+            pool.running?.cancel()
+            pool.running = nil
         }
     }
 
@@ -115,6 +138,7 @@ public final class PostgresSharedLog: SharedLog {
         -> T
     {
         let timeout = timeout
+        let used = client
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await work() }
@@ -132,10 +156,12 @@ public final class PostgresSharedLog: SharedLog {
                 return result
             }
         } catch let error as SharedLogError {
+            if error.code == .unavailable { renew(after: used) }
             throw error
         } catch let error as PostgresTransactionError where error.closureError is SharedLogError {
             throw error.closureError as! SharedLogError
         } catch {
+            renew(after: used)
             logger.warning("PostgreSQL failed", metadata: ["while": "\(what)", "error": "\(Self.describe(error))"])
             throw SharedLogError(
                 .unavailable,
@@ -379,11 +405,39 @@ public final class PostgresSharedLog: SharedLog {
         return checkpoint
     }
 
+    /// At most `readBytes` of records per query (or one record, if it alone is larger), so that
+    /// each answer is small: PostgresNIO 1.33.2 stops the process with a precondition failure when
+    /// the server closes a connection (a restart) while a result that spans several socket reads
+    /// is being streamed (its RowStreamStateMachine), and small answers make that window narrow.
+    /// `entries` asks as many times as it takes to gather `limit` entries.
+    public static let readBytes = 32 << 10
+
     public func entries(after position: Int64, limit: Int) async throws -> [LogRecord] {
+        var records: [LogRecord] = []
+        var last = position
+        while records.count < limit {
+            let part = try await entriesQuery(after: last, limit: limit - records.count)
+            guard let end = part.last else { break }
+            records += part
+            last = end.position
+        }
+        return records
+    }
+
+    /// One query of `entries`: the next records after `position`, at most `readBytes` of them.
+    private func entriesQuery(after position: Int64, limit: Int) async throws -> [LogRecord] {
         try await guarded("reading the log") { [self] in
             var records: [LogRecord] = []
             for try await (position, record) in try await client.query(
-                "SELECT position, record FROM fieldlog_log WHERE position > \(position) ORDER BY position LIMIT \(limit)",
+                """
+                SELECT position, record FROM (
+                    SELECT position, record, sum(octet_length(record)) OVER (ORDER BY position) AS upto
+                    FROM (SELECT position, record FROM fieldlog_log WHERE position > \(position)
+                          ORDER BY position LIMIT \(min(limit, 2000))) AS next
+                ) AS sized
+                WHERE upto <= \(Self.readBytes) OR position = (SELECT min(position) FROM fieldlog_log WHERE position > \(position))
+                ORDER BY position
+                """,
                 logger: logger
             ).decode((Int64, ByteBuffer).self) {
                 records.append(LogRecord(position: position, record: Array(record.readableBytesView)))

@@ -1,3 +1,5 @@
+import FieldCrypto
+import FieldLedger
 import Foundation
 import Testing
 
@@ -43,6 +45,72 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
             throw CLI.Failure(message: "the hub process did not say where it listens: \(text)")
         }
         return (server, url)
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// Runs a command to its end; returns its status and output. The output goes to files, not
+    /// pipes: a server the command starts (PostgreSQL) may inherit a pipe's end and keep it open,
+    /// and reading a pipe to its end would then wait for the server to stop.
+    static func shell(_ arguments: [String]) throws -> CLI.Result {
+        let base = NSTemporaryDirectory() + "fieldlog-shell-\(UUID().uuidString)"
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return CLI.Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: FileManager.default.contents(atPath: base + ".out") ?? Data(), as: UTF8.self),
+            stderr: String(decoding: FileManager.default.contents(atPath: base + ".err") ?? Data(), as: UTF8.self)
+        )
+    }
+
+    /// One number from the store, by psql.
+    static func count(_ store: String, _ sql: String) throws -> Int {
+        let result = try shell(["psql", store, "-tAc", sql])
+        guard result.status == 0, let value = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw CLI.Failure(message: "psql failed: \(result.stderr)")
+        }
+        return value
+    }
+
+    /// A county of two folders, a hub and a laptop enrolled through the store: the laptop's visit
+    /// of the demo county's 王强, and its key.
+    static func county(_ folder: String, store: String) async throws -> (hub: CLI, laptop: CLI, key: String) {
+        var hub = CLI(home: folder + "/hub-1")
+        let laptop = CLI(home: folder + "/laptop")
+        try await hub.ok(["hub", "init", "--name", "高唐县"])
+        for kind in ["departments", "cadres", "enterprises", "linkages"] {
+            try await hub.ok(["registry", "import", kind, CLITests.demoData + "/\(kind).csv"])
+        }
+        hub.environment["FIELDLOG_STORE"] = store
+        let made =
+            try await hub.ok(["hub", "enroll-code", "--role", "cadre", "--cadre", "王强", "--json"]).json
+            as? [String: Any]
+        let key = try #require(
+            (try await laptop.ok(["init", "--json"]).json as? [String: String])?["publicKey"]
+        )
+        return (hub, laptop, try #require(made?["code"] as? String) + " " + key)
+    }
+
+    /// `count` visits written on the laptop in process (as many `visit add` would, faster).
+    static func writeVisits(_ laptop: CLI, _ count: Int) throws {
+        let key = try KeyFile.read(from: laptop.home + "/keys/device.key", passphrase: "correct horse 正确")
+        let ledger = try Ledger.open(path: laptop.home + "/replica.sqlite", root: nil, key: key)
+        for index in 0..<count {
+            _ = try ledger.addVisit(VisitInput(enterprise: "山东高唐纺织有限公司", topics: "走访 \(index)"))
+        }
     }
 
     @Test func twoHubProcessesServeOneCountyAndTheOperatorRevokesThroughTheStore() async throws {
@@ -122,5 +190,99 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
         three.waitUntilExit()
         let visits = try await third.ok(["visit", "list", "--json"]).json as? [Any]
         #expect(visits?.count == 1, "the third process's replica holds the laptop's visit")
+    }
+}
+
+extension SharedStoreCLITests {
+    /// A process killed (SIGKILL) while it takes a push: the laptop syncs again through another
+    /// process, and the log ends with each of its commits once and every process agreeing.
+    @Test func aProcessKilledInAPushIsRetriedAtAnotherWithNothingLostOrDoubled() async throws {
+        let store = try Self.database()
+        let folder = CLI.temporaryFolder("shared-kill")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (hub, laptop, codeAndKey) = try await Self.county(folder, store: store)
+        let (code, key) = (String(codeAndKey.split(separator: " ")[0]), String(codeAndKey.split(separator: " ")[1]))
+        let second = CLI(home: folder + "/hub-2")
+        try FileManager.default.createDirectory(atPath: second.home + "/keys", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: hub.home + "/keys/device.key",
+            toPath: second.home + "/keys/device.key"
+        )
+        let (one, url1) = try Self.serve(hub, store: store)
+        defer { if one.isRunning { kill(one.processIdentifier, SIGKILL) } }
+        let (two, url2) = try Self.serve(second, store: store)
+        defer { if two.isRunning { kill(two.processIdentifier, SIGKILL) } }
+        try await laptop.ok(["enroll", "--hub", url1, "--code", code])
+        try Self.writeVisits(laptop, 400)
+        let feed = "SELECT count(*) FROM fieldlog_log WHERE author = decode('\(key)', 'hex')"
+        #expect(try Self.count(store, feed) == 0)
+        // The push goes to the first process, which is killed once the log holds the push (its
+        // transaction committed) and before the laptop had its answer, or earlier.
+        let sync = Task { try await laptop.run(["sync", "--hub", url1]) }
+        var polls = 0
+        while try Self.count(store, feed) == 0, polls < 2000, one.isRunning { polls += 1 }
+        kill(one.processIdentifier, SIGKILL)
+        let cut = try await sync.value
+        if cut.status != 0 {
+            #expect(cut.stderr.split(separator: "\n").count == 1, "one sentence: \(cut.stderr)")
+            #expect(!cut.stderr.contains("NIO") && !cut.stderr.contains("errno"), "\(cut.stderr)")
+        }
+        // Again, through the other process: everything arrives once.
+        let retried = try await laptop.ok(["sync", "--hub", url2, "--json"]).json as? [String: Any]
+        #expect((retried?["divergentScopes"] as? [Any])?.isEmpty == true, "\(String(describing: retried))")
+        #expect((retried?["refusedThere"] as? [Any])?.isEmpty == true)
+        #expect(try Self.count(store, feed) == 400, "each of the laptop's commits is in the log once")
+        #expect(try Self.count(store, "SELECT count(*) FROM fieldlog_log WHERE fork") == 0)
+        kill(two.processIdentifier, SIGTERM)
+        two.waitUntilExit()
+        let visits = try await second.ok(["visit", "list", "--json"]).json as? [Any]
+        #expect(visits?.count == 400, "the other process holds every visit")
+    }
+
+    /// PostgreSQL stopped while a laptop syncs, then started again: the sync fails in one
+    /// sentence, and the next one completes. The laptop pushes two batches (2,000 commits and
+    /// 500); the database stops as soon as the first is in the log, so every later request of the
+    /// sync (they all record their nonces there) finds it down. The cluster is a private one of
+    /// this test, so that the other tests' database is not stopped under them.
+    @Test func aDatabaseRestartedDuringASyncFailsItClearlyAndTheNextCompletes() async throws {
+        let script = Self.root + "/tools/postgres/cluster.sh"
+        let started = try Self.shell([script, "start"])
+        try #require(started.status == 0, "\(started.stderr)")
+        func exported(_ name: String) -> String? {
+            started.stdout.split(separator: "\n").first { $0.hasPrefix("export \(name)=") }
+                .map { String($0.dropFirst("export \(name)=".count)) }
+        }
+        let store = try #require(exported("FIELDLOG_TEST_POSTGRES"))
+        let directory = try #require(exported("FIELDLOG_TEST_PGDIR"))
+        defer { _ = try? Self.shell([script, "stop", directory]) }
+        let folder = CLI.temporaryFolder("shared-restart")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (hub, laptop, codeAndKey) = try await Self.county(folder, store: store)
+        let (code, key) = (String(codeAndKey.split(separator: " ")[0]), String(codeAndKey.split(separator: " ")[1]))
+        let (server, url) = try Self.serve(hub, store: store)
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        try await laptop.ok(["enroll", "--hub", url, "--code", code])
+        try Self.writeVisits(laptop, 2500)
+        let sync = Task { try await laptop.run(["sync", "--hub", url]) }
+        let feed = "SELECT count(*) FROM fieldlog_log WHERE author = decode('\(key)', 'hex')"
+        var polls = 0
+        while try Self.count(store, feed) == 0, polls < 5000 { polls += 1 }
+        let paused = try Self.shell([script, "pause", directory])
+        #expect(paused.status == 0, "\(paused.stderr)")
+        let during = try await sync.value
+        #expect(during.status != 0, "the sync went on without the database")
+        #expect(during.stderr.split(separator: "\n").count == 1, "one sentence: \(during.stderr)")
+        #expect(during.stderr.contains("database"), "\(during.stderr)")
+        #expect(!during.stderr.contains("PSQL") && !during.stderr.contains("NIO"), "\(during.stderr)")
+        let resumed = try Self.shell([script, "resume", directory])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try await laptop.ok(["sync", "--hub", url, "--json"]).json as? [String: Any]
+        #expect((after?["divergentScopes"] as? [Any])?.isEmpty == true, "\(String(describing: after))")
+        #expect(server.isRunning, "the hub process rode out the restart")
+        #expect(try Self.count(store, feed) == 2500)
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+        let visits = try await hub.ok(["visit", "list", "--json"]).json as? [Any]
+        #expect(visits?.count == 2500)
     }
 }
