@@ -109,6 +109,12 @@ public struct EnrollmentCodes: Sendable {
         guard ledger.isRoot else {
             throw LedgerError(.notPermitted, "only the county operator (root key) can create enrollment codes")
         }
+        guard role != .hub else {
+            throw LedgerError(
+                .notPermitted,
+                "a hub process's key is listed by the operator (registry enroll --key … --role hub), not with a code"
+            )
+        }
         let cadreID = try cadre.map(ledger.cadre(named:))
         let departmentID = try department.map(ledger.department(named:))
         if role == .cadre && cadreID == nil {

@@ -245,6 +245,7 @@ struct HubCore: Sendable {
         let body = Array(try await request.body.collect(upTo: .max).readableBytesView)
         let syncRequest = try SyncWire.decodeRequest(path: request.uri.path, body: body)
         let (replica, isPeer, scopes) = (ledger.syncEngine, configuration.isPeer, identity.readableScopes)
+        try requireListedProcessKey()
         if let follower, let checkpoint = request.uri.queryParameters.get("checkpoint", as: Int64.self) {
             try await reach(checkpoint, follower)
         }
@@ -317,6 +318,20 @@ struct HubCore: Sendable {
         }
     }
 
+    /// Whether this process signs with a key of its own (not the county root's) on a shared log.
+    var signsWithProcessKey: Bool { follower != nil && configuration.hubKey.publicKey != ledger.rootKey }
+
+    /// A process signing with a key of its own answers only while the registry lists that key as a
+    /// hub process: once the operator revokes it (a host gone astray), it stops answering, so that
+    /// devices that have not learnt of the revocation yet are not answered in its name.
+    func requireListedProcessKey() throws {
+        guard signsWithProcessKey, !ledger.isHubProcess(configuration.hubKey.publicKey) else { return }
+        throw HubError(
+            .processKeyRevoked,
+            "this hub process's key is not listed as a hub process in the county registry (revoked?); sync again, another process will answer"
+        )
+    }
+
     /// A push to one of several hub processes: the commits go to the shared log with the request's
     /// nonce in one transaction, the replica follows the log past them, and the answer is what the
     /// replica holds of each (`Replica.standing`), with the checkpoint a later request presents.
@@ -363,11 +378,17 @@ struct HubCore: Sendable {
     func health() async throws -> Response {
         guard let follower else { return Self.ok(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8)) }
         let (failure, lag, position) = (await follower.failure, await follower.lag, await follower.position)
-        let ready = failure == nil && lag <= configuration.maxLogLag && position >= 0
-        let text =
-            ready
-            ? "ok\nlog position \(position), lag \(lag)\n"
-            : "not ready: \(failure.map { "the shared log cannot be read (\($0))" } ?? "the replica is \(lag) entries behind the shared log")\n"
+        let unlisted = (try? requireListedProcessKey()) == nil
+        let ready = failure == nil && lag <= configuration.maxLogLag && position >= 0 && !unlisted
+        let reason =
+            if unlisted {
+                "this process's key is not listed as a hub process in the county registry"
+            } else if let failure {
+                "the shared log cannot be read (\(failure))"
+            } else {
+                "the replica is \(lag) entries behind the shared log"
+            }
+        let text = ready ? "ok\nlog position \(position), lag \(lag)\n" : "not ready: \(reason)\n"
         var fields = HTTPFields()
         fields[.contentType] = "text/plain; charset=utf-8"
         return Response(
@@ -414,6 +435,12 @@ struct HubCore: Sendable {
         }
         let (codes, now, ledger) = (EnrollmentCodes(ledger: ledger), configuration.clock(), ledger)
         let deviceCode: String
+        guard configuration.sharedLog == nil || ledger.isRoot else {
+            throw HubError(
+                .notFound,
+                "this hub process does not enroll devices (it holds no county root key); enroll at the address the operator gave with the code"
+            )
+        }
         if let log = configuration.sharedLog, let follower {
             // The code is spent in the shared store by one conditional update, so that of two
             // processes redeeming it at once exactly one enrolls; then the registry commit is

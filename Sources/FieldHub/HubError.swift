@@ -31,6 +31,8 @@ public struct HubError: Error, Sendable, Equatable {
         case catchingUp = "catching_up"
         /// The shared store (PostgreSQL) cannot be reached: nothing was stored.
         case storeUnavailable = "store_unavailable"
+        /// This hub process's own key is no longer listed as a hub process: it answers nothing.
+        case processKeyRevoked = "process_key_revoked"
         /// The hub could not complete the request for a reason of its own (never bad input).
         case `internal`
 
@@ -46,7 +48,7 @@ public struct HubError: Error, Sendable, Equatable {
             case .bodyTooLarge: .contentTooLarge
             case .notFound: .notFound
             case .misdirectedRequest: .misdirectedRequest
-            case .busy, .catchingUp, .storeUnavailable: .serviceUnavailable
+            case .busy, .catchingUp, .storeUnavailable, .processKeyRevoked: .serviceUnavailable
             case .internal: .internalServerError
             }
         }

@@ -33,6 +33,13 @@ extension Ledger {
         }
     }
 
+    /// Whether `key` is a process of the county hub that the registry lists and has not revoked
+    /// (role `hub`): a device believes a sync answer signed by it as one signed by the root.
+    public func isHubProcess(_ key: PublicKey) -> Bool {
+        guard case .enrolled(let role) = (try? standing(of: key)) ?? .unknown else { return false }
+        return role == .hub
+    }
+
     /// A device's standing and readable scopes, read together from one snapshot of the registry.
     public func identity(of key: PublicKey) throws -> DeviceIdentity {
         try read { store in

@@ -1,4 +1,5 @@
 import FieldHub
+import FieldStore
 import Foundation
 import Logging
 import NIOCore
@@ -140,20 +141,11 @@ public final class PostgresSharedLog: SharedLog {
         let timeout = timeout
         let used = client
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await work() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let result = first else {
-                    throw SharedLogError(
-                        .unavailable,
-                        "the shared store (PostgreSQL at \(place)) did not answer within \(timeout) while \(what); check that it runs and is reachable"
-                    )
-                }
-                return result
+            return try await Self.bounded(by: timeout, work) { [place] in
+                SharedLogError(
+                    .unavailable,
+                    "the shared store (PostgreSQL at \(place)) did not answer within \(timeout) while \(what); check that it runs and is reachable"
+                )
             }
         } catch let error as SharedLogError {
             if error.code == .unavailable { renew(after: used) }
@@ -167,6 +159,32 @@ public final class PostgresSharedLog: SharedLog {
                 .unavailable,
                 "the shared store (PostgreSQL at \(place)) failed while \(what); check that it runs and is reachable"
             )
+        }
+    }
+
+    /// `work`'s result, or `late()` thrown once `timeout` has passed, or CancellationError once
+    /// the caller is cancelled: whichever comes first. It does not wait for `work` to end (a
+    /// task group would): a lease from a pool that was shut down, or a query on a connection the
+    /// server dropped, may never end, and the request must still be answered.
+    static func bounded<T: Sendable>(
+        by timeout: Duration,
+        _ work: @escaping @Sendable () async throws -> T,
+        late: @escaping @Sendable () -> SharedLogError
+    ) async throws -> T {
+        let race = BoundedRace<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                race.start(continuation)
+                race.add(Task { do { race.answer(.success(try await work())) } catch { race.answer(.failure(error)) } })
+                race.add(
+                    Task {
+                        guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                        race.answer(.failure(late()))
+                    }
+                )
+            }
+        } onCancel: {
+            race.answer(.failure(CancellationError()))
         }
     }
 
@@ -459,6 +477,21 @@ public final class PostgresSharedLog: SharedLog {
         }
     }
 
+    /// The author of the log's first registry commit: the county root, for a process that starts
+    /// with an empty replica and its own key (which it checks against the fingerprint it is given).
+    public func registryAuthor() async throws -> [UInt8]? {
+        try await guarded("reading the log") { [self] in
+            var author: [UInt8]?
+            for try await key in try await client.query(
+                "SELECT author FROM fieldlog_log WHERE scope = \(Commit.registryScope) ORDER BY position LIMIT 1",
+                logger: logger
+            ).decode(ByteBuffer.self) {
+                author = Array(key.readableBytesView)
+            }
+            return author
+        }
+    }
+
     /// Every place of the log that holds more than one commit: (author, scope, sequence, ids).
     public func forks() async throws -> [(author: [UInt8], scope: String, sequence: Int64, count: Int)] {
         try await guarded("reading the log's forks") { [self] in
@@ -543,4 +576,53 @@ public final class PostgresSharedLog: SharedLog {
     }
 
     static func bytes(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
+}
+
+/// The first of a call's outcomes (its result, its timeout, its caller's cancellation) answers it;
+/// the others find it answered. The tasks still running are cancelled then.
+private final class BoundedRace<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var tasks: [Task<Void, Never>] = []
+        var answered = false
+    }
+
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            guard let early = state.early else {
+                state.continuation = continuation
+                return nil
+            }
+            return early
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func add(_ task: Task<Void, Never>) {
+        let cancel = state.withLock { state -> Bool in
+            if state.answered { return true }
+            state.tasks.append(task)
+            return false
+        }
+        if cancel { task.cancel() }
+    }
+
+    func answer(_ result: Result<T, any Error>) {
+        let (continuation, tasks) = state.withLock {
+            state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard !state.answered else { return (nil, []) }
+            state.answered = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return (nil, state.tasks)
+            }
+            state.continuation = nil
+            return (continuation, state.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: result)
+    }
 }

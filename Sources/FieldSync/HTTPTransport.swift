@@ -19,6 +19,10 @@ public struct HTTPTransport: SyncTransport, Sendable {
     /// For laptop-to-laptop sync: accept a response signed by any key this predicate accepts (an
     /// enrolled, unrevoked device of the county) instead of the hub's key.
     public var acceptPeer: (@Sendable (PublicKey) -> Bool)?
+    /// For a county hub of several processes: accept an answer signed by a key this predicate
+    /// accepts (a hub process the device's registry lists, `Ledger.isHubProcess`) as well as the
+    /// hub's key.
+    public var acceptHubProcess: (@Sendable (PublicKey) -> Bool)?
     /// What errors call the server: "the hub", or "the laptop" when it is a peer.
     public var server: String?
     /// The highest checkpoint a push of this transport was answered with (hub processes on a
@@ -176,7 +180,8 @@ public struct HTTPTransport: SyncTransport, Sendable {
             request: sentRequest,
             hubKey: hubKey,
             now: now,
-            acceptPeer: acceptPeer
+            acceptPeer: acceptPeer,
+            acceptHubProcess: acceptHubProcess
         )
         return (
             Int(response.status.code), responseBody, signer,

@@ -127,7 +127,8 @@ public enum SyncSigning {
         request: SignedMessage,
         hubKey: PublicKey,
         now: Int64,
-        acceptPeer: (@Sendable (PublicKey) -> Bool)? = nil
+        acceptPeer: (@Sendable (PublicKey) -> Bool)? = nil,
+        acceptHubProcess: (@Sendable (PublicKey) -> Bool)? = nil
     ) throws -> PublicKey {
         guard let input = response.header("signature-input"), let signature = response.header("signature") else {
             throw SyncError(.transport, "the hub's response is not signed; refusing it (is this the county hub?)")
@@ -150,10 +151,17 @@ public enum SyncSigning {
                     }
                     return key
                 }
-                guard input.keyID == hubKey.hex else {
-                    throw SyncError(.transport, "the response is signed by another key than the county hub's")
+                if input.keyID == hubKey.hex { return hubKey }
+                // One of several hub processes signs with a key of its own that the registry lists.
+                if let acceptHubProcess, let keyID = input.keyID, let key = try? PublicKey(hex: keyID),
+                    acceptHubProcess(key)
+                {
+                    return key
                 }
-                return hubKey
+                throw SyncError(
+                    .transport,
+                    "the response is signed by another key than the county hub's or a hub process's this device knows; sync again, and if it persists ask the operator"
+                )
             }
         } catch let error as HTTPSignatureError {
             throw SyncError(.transport, "the hub's response signature is invalid: \(error.message)")

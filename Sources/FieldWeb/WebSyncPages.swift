@@ -80,6 +80,7 @@ extension WebPages {
         let conflictsBefore = try ledger.openConflicts().count
         let client = HTTPTransport.makeClient()
         var transport = HTTPTransport(baseURL: address, key: key, hubKey: ledger.rootKey, client: client)
+        transport.acceptHubProcess = { [ledger] candidate in ledger.isHubProcess(candidate) }
         if isPeer {
             transport.server = "the laptop"
             transport.acceptPeer = { candidate in

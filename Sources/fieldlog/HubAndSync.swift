@@ -71,6 +71,11 @@ struct HubCommand: AsyncParsableCommand {
         @OptionGroup var address: PublicURLOptions
         @OptionGroup var dashboard: DashboardOptions
         @OptionGroup var shared: StoreOptions
+        @Option(
+            help:
+                "With --store and a key of this process's own: the county root fingerprint the operator told you (a new folder only)."
+        )
+        var rootFingerprint: String?
 
         func run() async throws {
             guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
@@ -87,20 +92,27 @@ struct HubCommand: AsyncParsableCommand {
             defer { log?.shutdown() }
             let ledger: Ledger
             if let log {
-                ledger = try SharedHubReplica.open(global, key: key, log: log)
-                let published = try await SharedHubReplica.publish(ledger, to: log)
-                if published > 0 {
-                    print("Published the \(published) commits of this replica to the shared store (\(log.place)).")
+                ledger = try await SharedHubReplica.open(global, key: key, log: log, rootFingerprint: rootFingerprint)
+                if ledger.isRoot {
+                    let published = try await SharedHubReplica.publish(ledger, to: log)
+                    if published > 0 {
+                        print("Published the \(published) commits of this replica to the shared store (\(log.place)).")
+                    }
                 }
                 // Serve only once the replica holds the log as it is now: a restarted or new process
                 // catches up before a proxy sends it anything.
                 let position = try await SharedHubReplica.follow(ledger, log)
                 print("Followed the shared store's log to position \(position).")
+                guard ledger.isRoot || ledger.isHubProcess(key.publicKey) else {
+                    throw CLIError(
+                        "this process's key (\(key.publicKey.fingerprint)) is not listed as a hub process in the county registry; on the operator's machine, with FIELDLOG_STORE set: fieldlog registry enroll --key \(key.publicKey.hex) --role hub"
+                    )
+                }
             } else {
                 ledger = try Ledger.open(path: global.replicaPath, root: nil, key: key)
-            }
-            guard ledger.isRoot else {
-                throw CLIError("this data folder is not the hub's: its key is not the county root")
+                guard ledger.isRoot else {
+                    throw CLIError("this data folder is not the hub's: its key is not the county root")
+                }
             }
             var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
             configuration.sharedLog = log
@@ -388,6 +400,7 @@ struct SyncCommand: AsyncParsableCommand {
         defer { interrupt.cancel() }
         let client = HTTPTransport.makeClient()
         var transport = HTTPTransport(baseURL: target, key: key, hubKey: ledger.rootKey, client: client)
+        transport.acceptHubProcess = { [ledger] candidate in ledger.isHubProcess(candidate) }
         if peer != nil {
             let readOnly = try Ledger.open(path: global.replicaPath, root: nil, publicKey: key.publicKey, signer: nil)
             transport.acceptPeer = { candidate in

@@ -45,18 +45,56 @@ struct StoreOptions: ParsableArguments {
 enum SharedHubReplica {
     /// Opens the process's replica in `global`'s folder: the county's hub folder, or a new folder
     /// holding only the root key file (its replica is then made empty and follows the log).
-    static func open(_ global: GlobalOptions, key: SigningKey, log: PostgresSharedLog) throws -> Ledger {
+    ///
+    /// A folder may instead hold a key of the process's own (`fieldlog init`), which the operator
+    /// lists in the registry with the role `hub`: the process then signs its answers with it and
+    /// holds no root key, so that a host gone astray is revoked alone. Its replica only follows the
+    /// log; a new one takes the county root from the log's first registry commit, checked against
+    /// `rootFingerprint`.
+    static func open(
+        _ global: GlobalOptions,
+        key: SigningKey,
+        log: PostgresSharedLog,
+        rootFingerprint: String?
+    ) async throws -> Ledger {
         var options = ReplicaOptions()
         options.localCommitGate = log.localCommitGate
-        let ledger = try Ledger.open(
+        var root: PublicKey?
+        if !global.hasReplica {
+            let author: [UInt8]?
+            do { author = try await log.registryAuthor() } catch let error as SharedLogError {
+                throw CLIError(error.message)
+            }
+            let logRoot = try author.map { try PublicKey(bytes: $0) }
+            if let rootFingerprint, logRoot?.fingerprint != Self.normalized(rootFingerprint) {
+                throw CLIError(
+                    "the shared store's county root (\(logRoot?.fingerprint ?? "none yet")) is not the one given with --root-fingerprint; check the store URL and the fingerprint"
+                )
+            }
+            if let logRoot, logRoot != key.publicKey, rootFingerprint == nil {
+                throw CLIError(
+                    "this folder's key is not the county root: give the root fingerprint the operator told you with --root-fingerprint"
+                )
+            }
+            root = logRoot ?? key.publicKey
+        }
+        return try Ledger.open(
             path: global.replicaPath,
-            root: global.hasReplica ? nil : key.publicKey,
-            key: key,
+            root: root,
+            publicKey: key.publicKey,
+            signer: key,
             options: options,
             profile: try global.profile()
         )
-        guard ledger.isRoot else { throw CLIError("this data folder is not the hub's: its key is not the county root") }
-        return ledger
+    }
+
+    /// A fingerprint as `PublicKey.fingerprint` writes it (lower case, dashes every 4 digits).
+    static func normalized(_ fingerprint: String) -> String {
+        let digits = fingerprint.lowercased().filter(\.isHexDigit)
+        return stride(from: 0, to: digits.count, by: 4).map { start in
+            let from = digits.index(digits.startIndex, offsetBy: start)
+            return String(digits[from..<digits.index(from, offsetBy: min(4, digits.count - start))])
+        }.joined(separator: "-")
     }
 
     /// `$FIELDLOG_STORE`: the shared store of the operator's shell, for `hub serve`, `hub

@@ -59,7 +59,8 @@ import Testing
 
         /// A process's replica (empty, in memory) with its own connections to the store.
         static func process(url: String, root: SigningKey) throws -> Process {
-            let log = try PostgresSharedLog(url: url)
+            // A generous timeout: the whole test suite runs beside these tests on two cores.
+            let log = try PostgresSharedLog(url: url, timeout: .seconds(120))
             var options = ReplicaOptions()
             options.localCommitGate = log.localCommitGate
             return Process(

@@ -15,7 +15,11 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
     static var cluster: URLComponents? { testCluster }
 
     /// A new database on the tests' cluster (made with Debian's createdb); returns its URL.
-    static func database() throws -> String {
+    static func database() async throws -> String {
+        try await CLI.offThePool { try blockingDatabase() }
+    }
+
+    static func blockingDatabase() throws -> String {
         let cluster = try #require(Self.cluster)
         let name = "cli_" + UUID().uuidString.prefix(8).lowercased()
         let process = Process()
@@ -26,7 +30,7 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
         process.environment = ["PGPASSWORD": cluster.password ?? ""]
         try process.run()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "createdb failed")
+        guard process.terminationStatus == 0 else { throw CLI.Failure(message: "createdb failed") }
         var components = cluster
         components.path = "/" + name
         return components.string!
@@ -53,7 +57,11 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
     /// Runs a command to its end; returns its status and output. The output goes to files, not
     /// pipes: a server the command starts (PostgreSQL) may inherit a pipe's end and keep it open,
     /// and reading a pipe to its end would then wait for the server to stop.
-    static func shell(_ arguments: [String]) throws -> CLI.Result {
+    static func shell(_ arguments: [String]) async throws -> CLI.Result {
+        try await CLI.offThePool { try blockingShell(arguments) }
+    }
+
+    static func blockingShell(_ arguments: [String]) throws -> CLI.Result {
         let base = NSTemporaryDirectory() + "fieldlog-shell-\(UUID().uuidString)"
         defer {
             try? FileManager.default.removeItem(atPath: base + ".out")
@@ -77,8 +85,8 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
     }
 
     /// One number from the store, by psql.
-    static func count(_ store: String, _ sql: String) throws -> Int {
-        let result = try shell(["psql", store, "-tAc", sql])
+    static func count(_ store: String, _ sql: String) async throws -> Int {
+        let result = try await shell(["psql", store, "-tAc", sql])
         guard result.status == 0, let value = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw CLI.Failure(message: "psql failed: \(result.stderr)")
         }
@@ -105,7 +113,11 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
     }
 
     /// `count` visits written on the laptop in process (as many `visit add` would, faster).
-    static func writeVisits(_ laptop: CLI, _ count: Int) throws {
+    static func writeVisits(_ laptop: CLI, _ count: Int) async throws {
+        try await CLI.offThePool { try blockingWriteVisits(laptop, count) }
+    }
+
+    static func blockingWriteVisits(_ laptop: CLI, _ count: Int) throws {
         let key = try KeyFile.read(from: laptop.home + "/keys/device.key", passphrase: "correct horse 正确")
         let ledger = try Ledger.open(path: laptop.home + "/replica.sqlite", root: nil, key: key)
         for index in 0..<count {
@@ -114,7 +126,7 @@ let testCluster = ProcessInfo.processInfo.environment["FIELDLOG_TEST_POSTGRES"].
     }
 
     @Test func twoHubProcessesServeOneCountyAndTheOperatorRevokesThroughTheStore() async throws {
-        let store = try Self.database()
+        let store = try await Self.database()
         let folder = CLI.temporaryFolder("shared")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var operatorShell = CLI(home: folder + "/hub-1")
@@ -197,7 +209,7 @@ extension SharedStoreCLITests {
     /// A process killed (SIGKILL) while it takes a push: the laptop syncs again through another
     /// process, and the log ends with each of its commits once and every process agreeing.
     @Test func aProcessKilledInAPushIsRetriedAtAnotherWithNothingLostOrDoubled() async throws {
-        let store = try Self.database()
+        let store = try await Self.database()
         let folder = CLI.temporaryFolder("shared-kill")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (hub, laptop, codeAndKey) = try await Self.county(folder, store: store)
@@ -213,14 +225,14 @@ extension SharedStoreCLITests {
         let (two, url2) = try Self.serve(second, store: store)
         defer { if two.isRunning { kill(two.processIdentifier, SIGKILL) } }
         try await laptop.ok(["enroll", "--hub", url1, "--code", code])
-        try Self.writeVisits(laptop, 400)
+        try await Self.writeVisits(laptop, 400)
         let feed = "SELECT count(*) FROM fieldlog_log WHERE author = decode('\(key)', 'hex')"
-        #expect(try Self.count(store, feed) == 0)
+        #expect(try await Self.count(store, feed) == 0)
         // The push goes to the first process, which is killed once the log holds the push (its
         // transaction committed) and before the laptop had its answer, or earlier.
         let sync = Task { try await laptop.run(["sync", "--hub", url1]) }
         var polls = 0
-        while try Self.count(store, feed) == 0, polls < 2000, one.isRunning { polls += 1 }
+        while try await Self.count(store, feed) == 0, polls < 2000, one.isRunning { polls += 1 }
         kill(one.processIdentifier, SIGKILL)
         let cut = try await sync.value
         if cut.status != 0 {
@@ -231,8 +243,8 @@ extension SharedStoreCLITests {
         let retried = try await laptop.ok(["sync", "--hub", url2, "--json"]).json as? [String: Any]
         #expect((retried?["divergentScopes"] as? [Any])?.isEmpty == true, "\(String(describing: retried))")
         #expect((retried?["refusedThere"] as? [Any])?.isEmpty == true)
-        #expect(try Self.count(store, feed) == 400, "each of the laptop's commits is in the log once")
-        #expect(try Self.count(store, "SELECT count(*) FROM fieldlog_log WHERE fork") == 0)
+        #expect(try await Self.count(store, feed) == 400, "each of the laptop's commits is in the log once")
+        #expect(try await Self.count(store, "SELECT count(*) FROM fieldlog_log WHERE fork") == 0)
         kill(two.processIdentifier, SIGTERM)
         two.waitUntilExit()
         let visits = try await second.ok(["visit", "list", "--json"]).json as? [Any]
@@ -246,7 +258,7 @@ extension SharedStoreCLITests {
     /// this test, so that the other tests' database is not stopped under them.
     @Test func aDatabaseRestartedDuringASyncFailsItClearlyAndTheNextCompletes() async throws {
         let script = Self.root + "/tools/postgres/cluster.sh"
-        let started = try Self.shell([script, "start"])
+        let started = try await Self.shell([script, "start"])
         try #require(started.status == 0, "\(started.stderr)")
         func exported(_ name: String) -> String? {
             started.stdout.split(separator: "\n").first { $0.hasPrefix("export \(name)=") }
@@ -254,7 +266,7 @@ extension SharedStoreCLITests {
         }
         let store = try #require(exported("FIELDLOG_TEST_POSTGRES"))
         let directory = try #require(exported("FIELDLOG_TEST_PGDIR"))
-        defer { _ = try? Self.shell([script, "stop", directory]) }
+        defer { _ = try? Self.blockingShell([script, "stop", directory]) }
         let folder = CLI.temporaryFolder("shared-restart")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let (hub, laptop, codeAndKey) = try await Self.county(folder, store: store)
@@ -262,27 +274,95 @@ extension SharedStoreCLITests {
         let (server, url) = try Self.serve(hub, store: store)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         try await laptop.ok(["enroll", "--hub", url, "--code", code])
-        try Self.writeVisits(laptop, 2500)
+        try await Self.writeVisits(laptop, 2500)
         let sync = Task { try await laptop.run(["sync", "--hub", url]) }
         let feed = "SELECT count(*) FROM fieldlog_log WHERE author = decode('\(key)', 'hex')"
         var polls = 0
-        while try Self.count(store, feed) == 0, polls < 5000 { polls += 1 }
-        let paused = try Self.shell([script, "pause", directory])
+        while try await Self.count(store, feed) == 0, polls < 5000 { polls += 1 }
+        let paused = try await Self.shell([script, "pause", directory])
         #expect(paused.status == 0, "\(paused.stderr)")
         let during = try await sync.value
         #expect(during.status != 0, "the sync went on without the database")
         #expect(during.stderr.split(separator: "\n").count == 1, "one sentence: \(during.stderr)")
         #expect(during.stderr.contains("database"), "\(during.stderr)")
         #expect(!during.stderr.contains("PSQL") && !during.stderr.contains("NIO"), "\(during.stderr)")
-        let resumed = try Self.shell([script, "resume", directory])
+        let resumed = try await Self.shell([script, "resume", directory])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let after = try await laptop.ok(["sync", "--hub", url, "--json"]).json as? [String: Any]
         #expect((after?["divergentScopes"] as? [Any])?.isEmpty == true, "\(String(describing: after))")
         #expect(server.isRunning, "the hub process rode out the restart")
-        #expect(try Self.count(store, feed) == 2500)
+        #expect(try await Self.count(store, feed) == 2500)
         kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()
         let visits = try await hub.ok(["visit", "list", "--json"]).json as? [Any]
         #expect(visits?.count == 2500)
+    }
+}
+
+extension SharedStoreCLITests {
+    /// A hub process with a key of its own, listed by the operator with the role `hub`: it holds no
+    /// root key, signs its answers with its own, which the laptop believes because its registry
+    /// lists it, enrolls no one, and once revoked is no longer believed (or no longer answers).
+    @Test func aProcessWithItsOwnKeyServesUntilTheOperatorRevokesIt() async throws {
+        let store = try await Self.database()
+        let folder = CLI.temporaryFolder("shared-key")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (hub, laptop, codeAndKey) = try await Self.county(folder, store: store)
+        let code = String(codeAndKey.split(separator: " ")[0])
+        let process = CLI(home: folder + "/hub-2")
+        let processKey = try #require(
+            (try await process.ok(["init", "--json"]).json as? [String: String])?["publicKey"]
+        )
+        let fingerprint = try #require(
+            (try await hub.ok(["key", "--json"]).json as? [String: Any])?["fingerprint"] as? String
+        )
+        // Before the root's process has published the county, there is no root to check against.
+        let early = try await process.run(
+            ["hub", "serve", "--port", "0", "--store", store, "--root-fingerprint", fingerprint]
+        )
+        #expect(early.status != 0 && early.stderr.contains("none yet"), "\(early.stderr)")
+        let (one, url1) = try Self.serve(hub, store: store)
+        defer { if one.isRunning { kill(one.processIdentifier, SIGKILL) } }
+        // Not listed yet: it refuses to start, saying what the operator must do.
+        let unlisted = try await process.run(
+            ["hub", "serve", "--port", "0", "--store", store, "--root-fingerprint", fingerprint]
+        )
+        #expect(unlisted.status != 0)
+        #expect(unlisted.stderr.contains("--role hub"), "\(unlisted.stderr)")
+        try await hub.ok(["registry", "enroll", "--key", processKey, "--role", "hub", "--label", "枢纽二号"])
+        let (two, url2) = try CLI.start(
+            ["hub", "serve", "--port", "0", "--store", store, "--root-fingerprint", fingerprint],
+            home: process.home
+        ) { $0.contains("listening on") && $0.hasSuffix("\n") }
+        defer { if two.isRunning { kill(two.processIdentifier, SIGKILL) } }
+        let address = try #require(
+            url2.split(separator: "\n").first { $0.contains("listening on") }?.split(separator: " ").last.map(
+                String.init
+            )
+        )
+        // It enrolls no one (it has no root key); the root's process does.
+        let elsewhere = try await laptop.run(["enroll", "--hub", address, "--code", code])
+        #expect(elsewhere.status != 0)
+        #expect(elsewhere.stderr.contains("does not enroll"), "\(elsewhere.stderr)")
+        try await laptop.ok(["enroll", "--hub", url1, "--code", code])
+        try await laptop.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "用工"])
+        let synced = try await laptop.ok(["sync", "--hub", address, "--json"]).json as? [String: Any]
+        #expect(synced?["sent"] as? Int == 1, "answers signed by the process's own key are believed")
+        // Revoked: the process stops answering, or the laptop stops believing it once its
+        // registry says so; the root's process still serves.
+        try await hub.ok(["hub", "revoke", "--key", processKey])
+        try await laptop.ok(["visit", "add", "--enterprise", "山东高唐纺织有限公司", "--topics", "融资"])
+        var refusals: [String] = []
+        for _ in 0..<2 {
+            let refused = try await laptop.run(["sync", "--hub", address])
+            if refused.status != 0 { refusals.append(refused.stderr) }
+        }
+        #expect(!refusals.isEmpty, "a revoked process is neither answering nor believed")
+        for refusal in refusals {
+            #expect(refusal.split(separator: "\n").count == 1, "\(refusal)")
+            #expect(refusal.contains("hub process"), "\(refusal)")
+        }
+        let root = try await laptop.ok(["sync", "--hub", url1, "--json"]).json as? [String: Any]
+        #expect((root?["divergentScopes"] as? [Any])?.isEmpty == true)
     }
 }

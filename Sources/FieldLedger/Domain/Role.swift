@@ -10,6 +10,10 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     case supervisor
     /// A hub operator: everything the coordinator may, plus running the hub.
     case `operator`
+    /// A process of the county hub on a shared store (`hub serve --store`): its key signs that
+    /// process's responses, and devices believe them because the registry lists it. It writes
+    /// nothing and reads only the registry as a device; revoking it revokes that one host.
+    case hub
 
     /// The enterprise-scope tables this role may write.
     var writableTables: Set<String> {
@@ -18,6 +22,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
         case .department: ["demands", "demand_events"]
         case .coordinator, .operator: ["visits", "demands", "demand_events"]
         case .supervisor: ["demand_events"]
+        case .hub: []
         }
     }
 
@@ -29,6 +34,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
         case .coordinator: "转办协调"
         case .supervisor: "督查"
         case .operator: "运维"
+        case .hub: "县枢纽进程"
         }
     }
 }

@@ -148,6 +148,9 @@ extension LedgerStore {
             enterprises = try Data.fetchAll(db, sql: "SELECT id FROM enterprises WHERE deleted = 0")
         case .cadre:
             enterprises = try Data.fetchAll(db, sql: LocalIndexes.cadreEnterprises, arguments: [device])
+        case .hub:
+            // A hub process's key signs answers; as a device it reads the registry alone.
+            return scopes
         case .department:
             guard
                 let department = try Data.fetchOne(
