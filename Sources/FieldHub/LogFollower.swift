@@ -111,6 +111,14 @@ package actor LogFollower {
         do {
             try await loadPosition()
             end = try await log.end()
+            guard end >= position else {
+                // The log was restored to an earlier point: positions past its end will be given
+                // to other commits, which this replica would never read.
+                throw SharedLogError(
+                    .unavailable,
+                    "the shared log ends at position \(end), before this replica's position \(position) (was the database restored from a backup?); start this process on a new folder holding only its key file"
+                )
+            }
             try await reach(end)
             failure = nil
         } catch {

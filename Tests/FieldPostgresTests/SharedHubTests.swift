@@ -8,6 +8,7 @@ import Foundation
 import HummingbirdTesting
 import NIOCore
 import NIOHTTP1
+import PostgresNIO
 import Synchronization
 import Testing
 
@@ -475,6 +476,52 @@ import Testing
             )
             try await follower.refresh()
             #expect(try rebuilt.ledger.scopeDigests() == digests, "seed \(seed): a rebuilt replica agrees")
+        }
+    }
+
+    // MARK: - A restored database
+
+    /// A log restored to an earlier point than a replica followed: the follower refuses to go on
+    /// (it would skip the commits given the positions again) and says what to do; a replica
+    /// rebuilt from the restored log follows it.
+    @Test func aReplicaAheadOfARestoredLogRefusesToFollowIt() async throws {
+        try await TestPostgres.withDatabase { url in
+            let county = try await County(url: url, processes: 2)
+            defer { county.shutdown() }
+            let follower = LogFollower(
+                log: county.processes[1].log,
+                ledger: county.processes[1].ledger,
+                threads: HubThreads.shared,
+                metrics: HubMetrics(),
+                logger: HubConfiguration(ledger: county.processes[1].ledger, hubKey: county.root).logger
+            )
+            try await follower.refresh()
+            let end = try await county.processes[0].log.end()
+            #expect(await follower.position == end && end > 3)
+            // The restore: the last three entries are gone.
+            try await TestPostgres.withClient(url) { client in
+                _ = try await client.query("DELETE FROM fieldlog_log WHERE position > \(end - 3)").collect()
+                _ = try await client.query("UPDATE fieldlog_log_end SET position = \(end - 3)").collect()
+            }
+            do {
+                try await follower.refresh()
+                Issue.record("a replica ahead of the log went on following it")
+            } catch let error as SharedLogError {
+                #expect(error.message.contains("before this replica's position"), "\(error.message)")
+                #expect(error.message.contains("new folder"))
+            }
+            #expect(await follower.failure != nil, "the process reports itself not ready")
+            let rebuilt = try County.process(url: url, root: county.root)
+            defer { rebuilt.log.shutdown() }
+            let fresh = LogFollower(
+                log: rebuilt.log,
+                ledger: rebuilt.ledger,
+                threads: HubThreads.shared,
+                metrics: HubMetrics(),
+                logger: HubConfiguration(ledger: rebuilt.ledger, hubKey: county.root).logger
+            )
+            try await fresh.refresh()
+            #expect(await fresh.position == end - 3)
         }
     }
 
