@@ -301,6 +301,8 @@ import Testing
         try await Self.withCounty { county, urls, http in
             let codes = EnrollmentCodes(ledger: county.processes[0].ledger)
             let now = Int64(Date().timeIntervalSince1970)
+            // A hub process's key is listed by the operator, never redeemed with a code.
+            #expect(throws: LedgerError.self) { try codes.make(role: .hub, now: now) }
             let contested = try codes.make(role: .supervisor, label: "督查室", now: now)
             try await county.processes[0].log.addCode(contested.record)
             // Two more codes, redeemed at two processes at once: both registry commits are the

@@ -215,5 +215,7 @@ import Testing
             #expect(!error.message.contains("PSQLError"))
         }
         #expect(throws: SharedLogError.self) { try PostgresSharedLog(url: "mysql://x@y/z") }
+        #expect(throws: SharedLogError.self) { try PostgresSharedLog(url: "postgresql://x@y/z?sslmode=maybe") }
+        #expect(throws: SharedLogError.self) { try PostgresSharedLog(url: "postgresql://127.0.0.1/z") }
     }
 }

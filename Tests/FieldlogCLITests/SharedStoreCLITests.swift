@@ -323,6 +323,12 @@ extension SharedStoreCLITests {
         #expect(early.status != 0 && early.stderr.contains("none yet"), "\(early.stderr)")
         let (one, url1) = try Self.serve(hub, store: store)
         defer { if one.isRunning { kill(one.processIdentifier, SIGKILL) } }
+        // Another root than the one the operator told: refused, and no replica made.
+        let wrongRoot = try await process.run(
+            ["hub", "serve", "--port", "0", "--store", store, "--root-fingerprint", "0000-0000-0000-0000-0000"]
+        )
+        #expect(wrongRoot.status != 0 && wrongRoot.stderr.contains("--root-fingerprint"), "\(wrongRoot.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: process.home + "/replica.sqlite"))
         // Not listed yet: it refuses to start, saying what the operator must do.
         let unlisted = try await process.run(
             ["hub", "serve", "--port", "0", "--store", store, "--root-fingerprint", fingerprint]
