@@ -107,6 +107,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A city or province hub over county hubs (`fieldlog hub serve --federate`): one replica per
+        // county, pulled with the devices' signed protocol (docs/scale-out.md).
+        .target(
+            name: "FieldFederation",
+            dependencies: [
+                "FieldCore", "FieldCrypto", "FieldStore", "FieldLedger", "FieldSync",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The people's screens (`fieldlog ui`): pages over the ledger, templates compiled in.
         .target(
             name: "FieldWeb",
@@ -140,6 +154,7 @@ let package = Package(
             name: "fieldlog",
             dependencies: [
                 "FieldDashboard",
+                "FieldFederation",
                 "FieldPostgres",
                 "FieldWeb",
                 "FieldCore",
@@ -234,6 +249,17 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FieldFederationTests",
+            dependencies: [
+                "FieldFederation", "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto", "FieldExport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -34,6 +34,22 @@ public enum Enrollment {
         return (answer.signer, try SyncWire.unbatch(answer.body).records)
     }
 
+    /// The key that signs the hub's answers, learnt without spending a code: an enrollment with no
+    /// code is refused, and the refusal is signed like every answer. A caller that pins the county
+    /// root (`federation join`) compares it before it spends the code it was given.
+    public static func answeringKey(hub baseURL: String, key: SigningKey, client: HTTPClient) async throws -> PublicKey
+    {
+        var transport = HTTPTransport(baseURL: baseURL, key: key, hubKey: key.publicKey, client: client)
+        transport.acceptPeer = { _ in true }
+        transport.server = "the hub"
+        let answer = try await transport.send(
+            path: path,
+            contentType: SyncWire.jsonType,
+            body: Array(#"{"code":""}"#.utf8)
+        )
+        return answer.signer
+    }
+
     /// The enrollment endpoint.
     public static let path = "/v1/enroll"
 }

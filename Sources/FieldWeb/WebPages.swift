@@ -68,7 +68,7 @@ struct WebPages: Sendable {
         case .coordinator, .operator: return [LinkView(label: "待受理", href: "/demands?view=intake")] + supervision
         case .department: return [LinkView(label: "待签收", href: "/demands?view=sign")]
         case .supervisor: return supervision
-        case .cadre, .hub, nil: return []
+        case .cadre, .hub, .federation, nil: return []
         }
     }
 

@@ -13,38 +13,18 @@ struct ExportCommand: ParsableCommand {
         subcommands: [LedgerExport.self, MonthlyExport.self, Verify.self]
     )
 
-    /// Options every export takes.
+    /// Options every export takes: the file, and the signature on request.
     struct Output: ParsableArguments {
-        @Option(help: "The file to write; .csv, .xlsx or .json (the format follows the name unless --format is given).")
-        var out: String
-        @Option(help: "csv, xlsx or json.") var format: String?
-        @Option(help: "Judge overdue, cards and lists as of this date, YYYY-MM-DD (default today).") var today: String?
+        @OptionGroup var file: ExportFileOptions
         @Flag(help: "Also write OUT.sig, a detached signature with this device's key.") var sign = false
 
-        func resolvedFormat() throws -> ExportFormat {
-            if let format {
-                guard let parsed = ExportFormat(rawValue: format.lowercased()) else {
-                    throw CLIError("--format takes csv, xlsx or json")
-                }
-                return parsed
-            }
-            guard let parsed = ExportFormat(path: out) else {
-                throw CLIError("\(out): give the file a .csv, .xlsx or .json name, or pass --format")
-            }
-            return parsed
-        }
-
         func day(_ ledger: Ledger, profile: DeadlineProfile) throws -> Day {
-            guard let today else { return ledger.localToday(profile: profile) }
-            guard let day = Day(today) else { throw CLIError("--today '\(today)' is not a date like 2026-03-15") }
-            return day
+            try parsedDay(file.today) ?? ledger.localToday(profile: profile)
         }
 
         /// Writes the tables, and the signature when asked; prints what was written.
         func write(_ tables: [ReportTable], title: String, global: GlobalOptions) throws {
-            let format = try resolvedFormat()
-            let bytes = try ExportFile.bytes(tables, format: format, title: title)
-            try writeFile(bytes, to: out)
+            let (out, format, bytes) = try file.write(tables, title: title)
             let rows = tables.map(\.rows.count).reduce(0, +)
             var lines = ["已写出 \(out)（\(format.rawValue)，\(tables.count) 张表，\(rows) 行，\(bytes.count) 字节）。"]
             if sign {
@@ -226,6 +206,43 @@ struct RatesCommand: ParsableCommand {
             )
         }
     }
+}
+
+/// `--out`, `--format` and `--today`: the file an export writes, and the day it judges by.
+struct ExportFileOptions: ParsableArguments {
+    @Option(help: "The file to write; .csv, .xlsx or .json (the format follows the name unless --format is given).")
+    var out: String
+    @Option(help: "csv, xlsx or json.") var format: String?
+    @Option(help: "Judge overdue, cards and lists as of this date, YYYY-MM-DD (default today).") var today: String?
+
+    /// The format of `--format`, or else of the name of `--out`.
+    func resolvedFormat() throws -> ExportFormat {
+        if let format {
+            guard let parsed = ExportFormat(rawValue: format.lowercased()) else {
+                throw CLIError("--format takes csv, xlsx or json")
+            }
+            return parsed
+        }
+        guard let parsed = ExportFormat(path: out) else {
+            throw CLIError("\(out): give the file a .csv, .xlsx or .json name, or pass --format")
+        }
+        return parsed
+    }
+
+    /// Writes the tables to `--out` in its format; returns what was written.
+    func write(_ tables: [ReportTable], title: String) throws -> (out: String, format: ExportFormat, bytes: [UInt8]) {
+        let format = try resolvedFormat()
+        let bytes = try ExportFile.bytes(tables, format: format, title: title)
+        try writeFile(bytes, to: out)
+        return (out, format, bytes)
+    }
+}
+
+/// The day of `--today`, nil when it is not given.
+func parsedDay(_ today: String?) throws -> Day? {
+    guard let today else { return nil }
+    guard let day = Day(today) else { throw CLIError("--today '\(today)' is not a date like 2026-03-15") }
+    return day
 }
 
 /// The period of `--month`, or of `--from`/`--to` (an end left out is open); nil when none is given.

@@ -22,7 +22,7 @@ struct Fieldlog: AsyncParsableCommand {
             Init.self, KeyCommand.self, CountyCommand.self, RegistryCommand.self, Join.self, VisitCommand.self,
             DemandCommand.self, CalendarCommand.self, ExportCommand.self, RatesCommand.self,
             History.self, Conflicts.self, BundleCommand.self, EnrollCommand.self, SyncCommand.self, PeerServe.self,
-            HubCommand.self, Status.self, Check.self, UICommand.self,
+            HubCommand.self, FederationCommand.self, Status.self, Check.self, UICommand.self,
         ]
     )
 

@@ -58,7 +58,8 @@ struct HubCommand: AsyncParsableCommand {
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve sync over HTTP until SIGTERM or SIGINT (then shut down gracefully)."
+            abstract:
+                "Serve sync over HTTP until SIGTERM or SIGINT (then shut down gracefully); with --federate, pull the counties joined instead."
         )
         @OptionGroup var global: GlobalOptions
         @Option(help: "The address to listen on.") var host = "127.0.0.1"
@@ -76,10 +77,20 @@ struct HubCommand: AsyncParsableCommand {
                 "With --store and a key of this process's own: the county root fingerprint the operator told you (a new folder only)."
         )
         var rootFingerprint: String?
+        @OptionGroup var federation: FederateOptions
 
         func run() async throws {
             guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
                 throw CLIError("--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024")
+            }
+            if federation.federate {
+                guard shared.url == nil, !dashboard.dashboard else {
+                    throw CLIError(
+                        "--federate runs alone: a federated hub has no shared store (--store) and no console (--dashboard)"
+                    )
+                }
+                try await federation.serve(global, host: host, port: port)
+                return
             }
             if shared.url != nil && dashboard.dashboard {
                 throw CLIError(
@@ -142,7 +153,10 @@ extension HubCommand {
             abstract: "Create a one-time enrollment code for a device (shown once)."
         )
         @OptionGroup var global: GlobalOptions
-        @Option(help: "cadre, department, coordinator, supervisor or operator.") var role: String
+        @Option(
+            help: "cadre, department, coordinator, supervisor, operator, or federation (a city or province hub)."
+        )
+        var role: String
         @Option(help: "The cadre the device belongs to.") var cadre: String?
         @Option(help: "The department the device belongs to.") var department: String?
         @Option(help: "A label for the device.") var label: String?
@@ -276,7 +290,7 @@ func serve(
 )
     async throws
 {
-    do {
+    try await listening(host: host, port: port) {
         if let dashboard {
             try await ServiceGroup(
                 configuration: .init(
@@ -288,6 +302,13 @@ func serve(
         } else {
             try await buildHub(configuration).runService()
         }
+    }
+}
+
+/// Runs a server, saying in one sentence why the port cannot be had.
+func listening(host: String, port: Int, _ run: () async throws -> Void) async throws {
+    do {
+        try await run()
     } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
         switch error.errnoCode {
         case EADDRINUSE:

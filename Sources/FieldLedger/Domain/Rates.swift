@@ -108,6 +108,20 @@ public struct Rates: Sendable, Equatable {
 
     public init() {}
 
+    /// Adds another set's counts to these: the rates of the union of two disjoint sets of demands
+    /// (the counties of a city), each ratio pooled, never averaged.
+    public mutating func absorb(_ other: Rates) {
+        for path in [
+            \Rates.signOnTime, \.response, \.onTime, \.resolution, \.satisfaction, \.returned, \.reopened,
+        ] {
+            self[keyPath: path].numerator += other[keyPath: path].numerator
+            self[keyPath: path].denominator += other[keyPath: path].denominator
+        }
+        overdue += other.overdue
+        notYetDue += other.notYetDue
+        handlingWorkdays += other.handlingWorkdays
+    }
+
     /// Adds one demand's contributions, judged on `today`: a deadline in the period that has not
     /// passed yet counts only once it is met (on 12-01 a demand due 12-22 is not late, and the
     /// 月调度 read during December must not say so). `lead` restricts the per-assignment counts to

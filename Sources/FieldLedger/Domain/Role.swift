@@ -14,6 +14,10 @@ public enum Role: String, Sendable, Codable, CaseIterable {
     /// process's responses, and devices believe them because the registry lists it. It writes
     /// nothing and reads only the registry as a device; revoking it revokes that one host.
     case hub
+    /// A city or province hub federating this county (`hub serve --federate`): it reads every
+    /// enterprise, like a supervisor, to verify and follow the county from above, and writes
+    /// nothing. The county's operator enrolls it, and revoking it stops its pulls.
+    case federation
 
     /// The enterprise-scope tables this role may write.
     var writableTables: Set<String> {
@@ -22,7 +26,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
         case .department: ["demands", "demand_events"]
         case .coordinator, .operator: ["visits", "demands", "demand_events"]
         case .supervisor: ["demand_events"]
-        case .hub: []
+        case .hub, .federation: []
         }
     }
 
@@ -35,6 +39,7 @@ public enum Role: String, Sendable, Codable, CaseIterable {
         case .supervisor: "督查"
         case .operator: "运维"
         case .hub: "县枢纽进程"
+        case .federation: "上级汇聚枢纽"
         }
     }
 }

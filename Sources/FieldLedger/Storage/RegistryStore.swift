@@ -144,7 +144,7 @@ extension LedgerStore {
         let device = Data(RegistryIDs.device(key).bytes16)
         let enterprises: [Data]
         switch role {
-        case .coordinator, .supervisor, .operator:
+        case .coordinator, .supervisor, .operator, .federation:
             enterprises = try Data.fetchAll(db, sql: "SELECT id FROM enterprises WHERE deleted = 0")
         case .cadre:
             enterprises = try Data.fetchAll(db, sql: LocalIndexes.cadreEnterprises, arguments: [device])
