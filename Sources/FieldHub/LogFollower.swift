@@ -84,26 +84,31 @@ package actor LogFollower {
         try await loadPosition()
         var integrated: Int64 = 0
         while position < target {
-            if let stepping {
-                try await stepping.value
-                continue
-            }
             guard integrated < limit else {
                 throw SharedLogError(.unavailable, "this process is \(target - position) entries behind the log")
             }
             let before = position
-            let task = Task { try await self.step() }
-            stepping = task
-            do {
-                try await task.value
-                stepping = nil
-            } catch {
-                stepping = nil
-                throw error
-            }
+            try await sharedStep()
             if position == before { return }  // the log ends before the target
             integrated += position - before
         }
+    }
+
+    /// One step, shared by every caller: one arriving while a step runs waits for that step rather
+    /// than starting another. Whoever sees the step end clears it. (A waiter that only looped back
+    /// once awaited the same finished step again and again without suspending, holding the actor,
+    /// so that the step's starter could never run to clear it: the process stopped answering with
+    /// a core busy, found by the scale-out benchmark.)
+    private func sharedStep() async throws {
+        let task: Task<Void, any Error>
+        if let running = stepping {
+            task = running
+        } else {
+            task = Task { try await self.step() }
+            stepping = task
+        }
+        defer { if stepping == task { stepping = nil } }
+        try await task.value
     }
 
     /// Reads the log's end and follows to it.

@@ -1,5 +1,6 @@
 import FieldCrypto
 import FieldHub
+import FieldLedger
 import FieldStore
 import Foundation
 import PostgresNIO
@@ -148,6 +149,59 @@ import Testing
             }
             #expect(read.count == total)
             #expect(Set(read.map(\.record)).count == total)
+        }
+    }
+
+    /// Many requests waiting at once for the replica to reach the log's end (pushes presenting
+    /// their checkpoints) all return, and the follower answers afterwards. A waiter once spun on
+    /// the finished step of another, holding the follower's actor for ever.
+    @Test func manyWaitersOnOneFollowerAllReturn() async throws {
+        try await TestPostgres.withDatabase { url in
+            let log = try PostgresSharedLog(url: url, timeout: .seconds(120))
+            defer { log.shutdown() }
+            try await log.migrate()
+            let author = SigningKey.generate()
+            for sequence in 1...120 {
+                _ = try await log.append(
+                    [try LogEntry(Self.commit(author, sequence: UInt64(sequence)))],
+                    nonce: nil,
+                    now: 0,
+                    exclusive: false
+                )
+            }
+            let root = SigningKey.generate()
+            let ledger = try Ledger.open(path: nil, root: root.publicKey, key: root)
+            let follower = LogFollower(
+                log: log,
+                ledger: ledger,
+                threads: HubThreads.shared,
+                metrics: HubMetrics(),
+                logger: HubConfiguration(ledger: ledger, hubKey: root).logger,
+                batch: 3
+            )
+            // The waiters run in a task of their own: if they never return, the test fails after
+            // a minute instead of waiting with them.
+            let (done, finished) = AsyncStream.makeStream(of: Bool.self)
+            Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<40 {
+                        group.addTask { try await follower.reach(Int64(80 + index)) }
+                    }
+                    try await group.waitForAll()
+                }
+                finished.yield(true)
+            }
+            let timer = Task {
+                try await Task.sleep(for: .seconds(60))
+                finished.yield(false)
+            }
+            var outcomes = done.makeAsyncIterator()
+            let returned = await outcomes.next()
+            timer.cancel()
+            #expect(returned == true, "40 waiters did not return within a minute")
+            guard returned == true else { return }
+            try await follower.refresh()
+            #expect(await follower.position == 120)
         }
     }
 
