@@ -51,7 +51,7 @@ test: deps lint
 	@echo "== the hub's console in a real browser: import, enrollment, a laptop's sync, a filtered export (tools/browser/dashboard_browser.py)"
 	python3 tools/browser/dashboard_browser.py --bin .build/release/fieldlog
 	@echo "== benchmark smoke run: every scenario on a small county, figures checked for sanity (no timing assertions)"
-	.build/release/fieldlog-bench --smoke
+	./tools/postgres/with-cluster.sh .build/release/fieldlog-bench --smoke
 
 # The formatter ships with the toolchain; .swift-format holds the style (4 spaces, 120 columns).
 FORMATTED = Sources Tests tools fuzz/Sources Package.swift fuzz/Package.swift
@@ -71,9 +71,10 @@ clean:
 
 # Measured speeds beside raw SQLite in the same run (see docs/performance.md).
 bench: deps
+	@./tools/install-test-deps.sh
 	$(SWIFT) build $(TESTFLAGS) --product fieldlog
 	$(SWIFT) build $(TESTFLAGS) --product fieldlog-bench
-	.build/release/fieldlog-bench --json bench-results.json $(BENCHFLAGS)
+	./tools/postgres/with-cluster.sh .build/release/fieldlog-bench --json bench-results.json $(BENCHFLAGS)
 
 # The fault soak for longer: make soak SOAKFLAGS="--seconds 1800 --laptops 5"
 soak: deps

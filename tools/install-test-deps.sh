@@ -4,7 +4,9 @@
 # - chromium and chromium-driver, the browser and its WebDriver;
 # - fonts-noto-cjk, so that the screenshots show the Chinese text;
 # - postgresql-15, the server the shared-store tests start a private cluster of
-#   (tools/postgres/with-cluster.sh; the product links no PostgreSQL library).
+#   (tools/postgres/with-cluster.sh; the product links no PostgreSQL library);
+# - haproxy, the reverse proxy before three hub processes in the scale-out benchmark and its
+#   smoke run (tools/bench/ScaleOutScenario.swift, docs/operations.md).
 # From PyPI:
 # - selenium, which drives the browser;
 # - openpyxl, the independent reader that checks the .xlsx exports;
@@ -14,13 +16,13 @@
 # - zxing-cpp, the independent reader that decodes the console's QR codes (tools/qr/read_qr.py).
 set -euo pipefail
 missing=()
-for pkg in chromium chromium-driver fonts-noto-cjk postgresql-15; do
+for pkg in chromium chromium-driver fonts-noto-cjk postgresql-15 haproxy; do
     if ! dpkg -s "$pkg" >/dev/null 2>&1; then
         missing+=("$pkg")
     fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing missing packages for the browser and PostgreSQL tests: ${missing[*]}"
+    echo "installing missing packages for the browser, PostgreSQL and proxy tests: ${missing[*]}"
     SUDO=""
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -q

@@ -35,6 +35,8 @@ struct FederationCommand: AsyncParsableCommand {
         @Option(help: "The county root fingerprint the county's operator told you (required: it is pinned).")
         var rootFingerprint: String
         @Option(help: "The county's name, e.g. 高唐县.") var name: String
+        @Flag(help: "Do not pull the county now (`hub serve --federate` pulls it in its first round).")
+        var noPull = false
 
         func run() async throws {
             let key = try global.signingKey()
@@ -49,14 +51,14 @@ struct FederationCommand: AsyncParsableCommand {
                     client: client,
                     profile: try global.profile()
                 )
-                _ = try await pullShowingProgress(county, key: key, client: client)
+                if !noPull { _ = try await pullShowingProgress(county, key: key, client: client) }
                 return county
             }
             if global.json {
                 try global.printJSON(["county": county.name, "rootFingerprint": county.fingerprint, "hub": hub])
                 return
             }
-            print("已加入 \(county.name)（根密钥指纹 \(county.fingerprint)），并已从 \(hub) 拉取。")
+            print("已加入 \(county.name)（根密钥指纹 \(county.fingerprint)）\(noPull ? "，尚未拉取" : "，并已从 \(hub) 拉取")。")
             print("下一步：fieldlog hub serve --federate（定时拉取各县），或 fieldlog federation export …")
         }
     }

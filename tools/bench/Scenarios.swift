@@ -427,14 +427,12 @@ func runHubLoad(
     var report = incoming
     let hubFolder = URL(fileURLWithPath: hubPath).deletingLastPathComponent().path
     defer { try? FileManager.default.removeItem(atPath: hubFolder) }
-    let passphrase = "bench passphrase"
-    try KeyFile.write(county.root, passphrase: passphrase, to: hubFolder + "/keys/device.key", parameters: .minimum)
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-        "fieldlog"
-    ).path
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-        throw BenchError("\(binary) is missing: build the fieldlog product too")
-    }
+    try KeyFile.write(
+        county.root,
+        passphrase: benchPassphrase,
+        to: hubFolder + "/keys/device.key",
+        parameters: .minimum
+    )
     let hub = try Ledger.open(path: hubPath, root: county.root.publicKey, key: county.root)
     let cadres = county.cadreKeys.count
     if options.moreDevices > 0 {
@@ -446,56 +444,18 @@ func runHubLoad(
         _ = try hub.enroll(publicKey: key.publicKey, role: .cadre, cadre: county.cadreNames[index % cadres])
         more.append(key)
     }
-    let registry = try hub.syncEngine.heads(of: county.root.publicKey)[Commit.registryScope] ?? 0
-    // Each device: its key, the enterprise it writes in (one its cadre is linked to), and the
-    // heads of its cadre's scopes, which its pull starts from.
-    func device(_ key: SigningKey, cadre: Int, enterprise: Int) throws -> LoadDevice {
-        let scopes = Set(
-            stride(from: cadre, to: county.enterpriseIDs.count, by: cadres).map {
-                RegistryIDs.scope(of: county.enterpriseIDs[$0])
-            }
-        )
-        return LoadDevice(
-            key: key,
-            enterprise: county.enterpriseIDs[enterprise],
-            heads: try hub.syncEngine.heads(scopes: scopes),
-            start: county.feeds[key.publicKey.hex + RegistryIDs.scope(of: county.enterpriseIDs[enterprise])]
-                ?? (0, CommitID.zero),
-            registrySequence: registry
-        )
+    let first = try (0..<options.devices).map {
+        try loadDevice(county, hub: hub, key: county.cadreKeys[$0], cadre: $0, enterprise: $0)
     }
-    let first = try (0..<options.devices).map { try device(county.cadreKeys[$0], cadre: $0, enterprise: $0) }
     let second = try more.enumerated().map {
-        try device($0.element, cadre: $0.offset % cadres, enterprise: $0.offset % cadres)
+        try loadDevice(county, hub: hub, key: $0.element, cadre: $0.offset % cadres, enterprise: $0.offset % cadres)
     }
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = ["hub", "serve", "--data", hubFolder, "--port", "0", "--idle-timeout", "120"]
-    process.environment = ProcessInfo.processInfo.environment.merging([
-        "FIELDLOG_PASSPHRASE": passphrase, "FIELDLOG_LOG_LEVEL": "error",
-    ]) { $1 }
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    defer {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-    var announced = Data()
-    while !String(decoding: announced, as: UTF8.self).contains("\n") {
-        let chunk = output.fileHandleForReading.availableData
-        guard !chunk.isEmpty else { throw BenchError("the hub process did not start") }
-        announced += chunk
-    }
-    guard
-        let url = String(decoding: announced, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(
-            in: .whitespacesAndNewlines
-        ),
-        url.hasPrefix("http://")
-    else { throw BenchError("the hub did not say where it listens: \(String(decoding: announced, as: UTF8.self))") }
+    let (process, announced) = try startFieldlog([
+        "hub", "serve", "--data", hubFolder, "--port", "0", "--idle-timeout", "120",
+    ])
+    defer { stop(process) }
+    let url = try listeningURL(announced)
 
     var configuration = HTTPClient.Configuration()
     configuration.connectionPool = .init(
@@ -527,6 +487,33 @@ func runHubLoad(
     }
     try await http.shutdown()
     return report
+}
+
+/// A device of the load scenarios: its key, the enterprise it writes in (one its cadre is linked
+/// to), and the heads of its cadre's scopes, which its pull starts from.
+func loadDevice(
+    _ county: SyntheticCounty,
+    hub: Ledger,
+    key: SigningKey,
+    cadre: Int,
+    enterprise: Int
+) throws
+    -> LoadDevice
+{
+    let cadres = county.cadreKeys.count
+    let scopes = Set(
+        stride(from: cadre, to: county.enterpriseIDs.count, by: cadres).map {
+            RegistryIDs.scope(of: county.enterpriseIDs[$0])
+        }
+    )
+    return LoadDevice(
+        key: key,
+        enterprise: county.enterpriseIDs[enterprise],
+        heads: try hub.syncEngine.heads(scopes: scopes),
+        start: county.feeds[key.publicKey.hex + RegistryIDs.scope(of: county.enterpriseIDs[enterprise])]
+            ?? (0, CommitID.zero),
+        registrySequence: try hub.syncEngine.heads(of: county.root.publicKey)[Commit.registryScope] ?? 0
+    )
 }
 
 /// One device of the load scenario.

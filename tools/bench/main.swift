@@ -22,10 +22,17 @@ struct Options {
     var devices = 300
     /// Devices of the second burst of the load scenario, enrolled for the same cadres.
     var moreDevices = 1000
+    /// Devices of the scale-out load: the same burst against one SQLite hub and three processes.
+    var scaleDevices = 3000
+    /// The federated city: counties, and each county's cadres and commits.
+    var federationCounties = 10
+    var federationCadres = 30
+    var federationCommits = 20_000
     var repeats = 3
     var json: String?
     var smoke = false
-    /// Run only these scenarios (write, merge, upgrade, sync, queries, ui, console, load); merge runs whenever a later one needs it.
+    /// Run only these scenarios (write, merge, upgrade, sync, queries, ui, console, load, scaleout,
+    /// federation); merge runs whenever a later one needs it.
     var only: Set<String>?
 
     init(_ arguments: [String]) {
@@ -44,6 +51,9 @@ struct Options {
             case "--writes": writes = number(argument)
             case "--devices": devices = number(argument)
             case "--more-devices": moreDevices = number(argument)
+            case "--scale-devices": scaleDevices = number(argument)
+            case "--counties": federationCounties = number(argument)
+            case "--county-commits": federationCommits = number(argument)
             case "--repeat": repeats = number(argument)
             case "--json": json = iterator.next()
             case "--only": only = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
@@ -51,6 +61,7 @@ struct Options {
                 smoke = true
                 (cadres, enterprises, commits, writes, devices, repeats) = (20, 100, 3000, 200, 20, 1)
                 moreDevices = 40
+                (scaleDevices, federationCounties, federationCadres, federationCommits) = (60, 2, 5, 300)
             default: usage("unknown option \(argument)")
             }
         }
@@ -61,7 +72,7 @@ struct Options {
 func usage(_ message: String) -> Never {
     FileHandle.standardError.write(
         Data(
-            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--more-devices N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,upgrade,sync,queries,ui,console,load]\n"
+            "fieldlog-bench: \(message)\nusage: fieldlog-bench [--cadres N] [--enterprises N] [--commits N] [--writes N] [--devices N] [--more-devices N] [--scale-devices N] [--counties N] [--county-commits N] [--repeat N] [--json FILE] [--smoke] [--only write,merge,upgrade,sync,queries,ui,console,load,scaleout,federation]\n"
                 .utf8
         )
     )
@@ -125,7 +136,7 @@ report.county = [
 func wanted(_ name: String) -> Bool { options.only?.contains(name) ?? true }
 // 1. Local writes.
 if wanted("write") { try runLocalWrites(county, options, &report) }
-if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries", "ui", "console", "load"])
+if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries", "ui", "console", "load", "scaleout"])
     || options.only == nil
 {
     // 2. Merge: the bundle into a fresh replica.
@@ -145,8 +156,13 @@ if !(options.only ?? []).isDisjoint(with: ["merge", "upgrade", "sync", "queries"
     // 9. The hub's console on the same replica.
     if wanted("console") { report = try await runConsolePages(hubPath: hubPath, county, options, report) }
     // 5. The hub under load, as a separate process.
+    // 10. The same burst against one SQLite hub and three processes on PostgreSQL behind haproxy
+    // (before the load scenario, which removes the merged replica's folder).
+    if wanted("scaleout") { report = try await runScaleOutLoad(county, hubPath: hubPath, options, report) }
     if wanted("load") { report = try await runHubLoad(county, hubPath: hubPath, options, report) }
 }
+// 11. A federated city catching up from empty with its counties.
+if wanted("federation") { report = try await runFederatedCity(options, report) }
 
 report.printTable()
 if let json = options.json {
