@@ -183,7 +183,8 @@ let package = Package(
         .executableTarget(
             name: "fieldlog-bench",
             dependencies: [
-                "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto", "FieldWeb", "FieldDashboard",
+                "FieldCore", "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto", "FieldWeb",
+                "FieldDashboard",
                 "FieldExport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

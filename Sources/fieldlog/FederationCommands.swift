@@ -35,7 +35,10 @@ struct FederationCommand: AsyncParsableCommand {
         @Option(help: "The county root fingerprint the county's operator told you (required: it is pinned).")
         var rootFingerprint: String
         @Option(help: "The county's name, e.g. 高唐县.") var name: String
-        @Flag(help: "Do not pull the county now (`hub serve --federate` pulls it in its first round).")
+        @Flag(
+            help:
+                "With --code: keep the registry alone and do not pull the county now (`hub serve --federate` pulls it in its first round)."
+        )
         var noPull = false
 
         func run() async throws {

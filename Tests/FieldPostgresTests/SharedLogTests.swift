@@ -152,6 +152,68 @@ import Testing
         }
     }
 
+    /// Pushes arriving together at one process are appended in one transaction (group commit),
+    /// each still judged alone: a replayed nonce among them is refused without its commits, and
+    /// every other push is answered with a checkpoint that covers its own commit.
+    @Test func pushesAppendedTogetherAreEachJudgedAlone() async throws {
+        try await TestPostgres.withDatabase { url in
+            let log = try PostgresSharedLog(url: url, timeout: .seconds(120))
+            defer { log.shutdown() }
+            try await log.migrate()
+            let author = SigningKey.generate()
+            let pushes = try (1...40).map { sequence in
+                (try LogEntry(Self.commit(author, scope: "s\(sequence)", sequence: 1)), Self.nonce(author))
+            }
+            let replay = try LogEntry(Self.commit(author, scope: "replay", sequence: 1))
+            let outcomes = await withTaskGroup(of: (String, Result<Int64, SharedLogError>).self) { group in
+                for (entry, nonce) in pushes {
+                    group.addTask {
+                        do {
+                            return (
+                                entry.scope,
+                                .success(try await log.append([entry], nonce: nonce, now: 0, exclusive: false))
+                            )
+                        } catch let error as SharedLogError {
+                            return (entry.scope, .failure(error))
+                        } catch {
+                            return (entry.scope, .failure(SharedLogError(.unavailable, "\(error)")))
+                        }
+                    }
+                }
+                // The first push's nonce again, with another commit: a replay.
+                group.addTask {
+                    do {
+                        return (
+                            "replay",
+                            .success(try await log.append([replay], nonce: pushes[0].1, now: 0, exclusive: false))
+                        )
+                    } catch let error as SharedLogError {
+                        return ("replay", .failure(error))
+                    } catch {
+                        return ("replay", .failure(SharedLogError(.unavailable, "\(error)")))
+                    }
+                }
+                var all: [String: Result<Int64, SharedLogError>] = [:]
+                for await (scope, outcome) in group { all[scope] = outcome }
+                return all
+            }
+            let failures = outcomes.filter { if case .failure = $0.value { true } else { false } }
+            #expect(failures.count == 1, "exactly one of the two pushes with one nonce is refused: \(failures)")
+            if case .failure(let error)? = failures.first?.value { #expect(error.code == .replayed) }
+            let stored = try await log.entries(after: 0, limit: 100)
+            #expect(stored.count == 40, "the refused push's commit is not stored")
+            let entries = Dictionary(uniqueKeysWithValues: pushes.map { ($0.0.scope, $0.0) } + [("replay", replay)])
+            for (scope, outcome) in outcomes {
+                let record = stored.first { $0.record == entries[scope]?.record }
+                switch outcome {
+                case .failure: #expect(record == nil, "\(scope): a refused push's commit is not stored")
+                case .success(let checkpoint):
+                    #expect(checkpoint >= (record?.position ?? .max), "\(scope): the checkpoint covers its commit")
+                }
+            }
+        }
+    }
+
     /// Many requests waiting at once for the replica to reach the log's end (pushes presenting
     /// their checkpoints) all return, and the follower answers afterwards. A waiter once spun on
     /// the finished step of another, holding the follower's actor for ever.

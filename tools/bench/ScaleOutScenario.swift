@@ -271,8 +271,8 @@ func haproxyConfiguration(port: Int, servers: [Int]) -> String {
 }
 
 /// 11. A federated city catches up from empty: `--counties` synthetic counties, each served by its
-/// own `fieldlog hub serve`; the city, enrolled in each as `federation`, joins them without pulling
-/// and `hub serve --federate` pulls them all in its first round. The baseline: the same commits
+/// own `fieldlog hub serve`; the city joins each with a `federation` code without pulling, and
+/// `hub serve --federate` pulls them all in its first round. The baseline: the same commits
 /// merged from each county's bundle into a fresh replica, one county after another.
 func runFederatedCity(_ options: Options, _ incoming: BenchReport) async throws -> BenchReport {
     var report = incoming
@@ -309,8 +309,14 @@ func runFederatedCity(_ options: Options, _ incoming: BenchReport) async throws 
         merged += time
         commits += county.commitCount + county.registry.count
         let hub = try Ledger.open(path: hubPath, root: county.root.publicKey, key: county.root)
-        _ = try hub.enroll(publicKey: city.publicKey, role: .federation, label: "聊城市枢纽")
-        commits += 1
+        // The city joins with a code, as a county's operator gives it: the join takes the registry
+        // alone, and the county's commits come with the city hub's first round.
+        let code = try EnrollmentCodes(ledger: hub).create(
+            role: .federation,
+            label: "聊城市枢纽",
+            now: Int64(Date().timeIntervalSince1970)
+        )
+        commits += 1  // the city's enrollment
         try KeyFile.write(
             county.root,
             passphrase: benchPassphrase,
@@ -323,7 +329,7 @@ func runFederatedCity(_ options: Options, _ incoming: BenchReport) async throws 
             try fieldlogBinary(),
             [
                 "federation", "join", "--data", cityFolder, "--hub", try listeningURL(text), "--root-fingerprint",
-                county.root.publicKey.fingerprint, "--name", "县\(index + 1)", "--no-pull",
+                county.root.publicKey.fingerprint, "--name", "县\(index + 1)", "--code", code, "--no-pull",
             ],
             environment: ["FIELDLOG_PASSPHRASE": benchPassphrase]
         )

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FieldCore
 import FieldCrypto
 import FieldHub
 import FieldLedger
@@ -604,6 +605,7 @@ func burst(_ devices: [LoadDevice], url: String, hubKey: PublicKey, http: HTTPCl
     let writerBefore = try await writerFigures(url: url, http: http)
     let start = DispatchTime.now().uptimeNanoseconds
     let probe = HealthProbe(port: Int(url.split(separator: ":").last ?? "") ?? 0)
+    let failures = FailureSamples()
     probe.start()
     let outcomes = await withTaskGroup(of: [Double?].self) { group in
         for (device, records) in zip(devices, pushes) {
@@ -621,6 +623,7 @@ func burst(_ devices: [LoadDevice], url: String, hubKey: PublicKey, http: HTTPCl
                         latencies.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9)
                     } catch {
                         latencies.append(nil)
+                        failures.note(error)
                     }
                 }
                 return latencies
@@ -631,6 +634,9 @@ func burst(_ devices: [LoadDevice], url: String, hubKey: PublicKey, http: HTTPCl
         return all
     }
     let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    for (message, count) in failures.counts.sorted(by: { $0.value > $1.value }).prefix(5) {
+        progress("  \(count) requests failed: \(message)")
+    }
     let writerAfter = try await writerFigures(url: url, http: http)
     let latencies = outcomes.compactMap { $0 }.sorted()
     return Burst(
@@ -643,6 +649,18 @@ func burst(_ devices: [LoadDevice], url: String, hubKey: PublicKey, http: HTTPCl
         probes: probe.stop().sorted(),
         devices: devices.count
     )
+}
+
+/// How many requests of a burst failed, by what their error said (the sentence a person sees).
+final class FailureSamples: Sendable {
+    private let state = Mutex<[String: Int]>([:])
+
+    func note(_ error: any Error) {
+        let message = (error as? any FieldlogError)?.message ?? "\(type(of: error))"
+        state.withLock { $0[message, default: 0] += 1 }
+    }
+
+    var counts: [String: Int] { state.withLock { $0 } }
 }
 
 /// The push writer's groups so far and its seconds on them, read from the hub's `GET /metrics`.
