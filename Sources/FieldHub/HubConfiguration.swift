@@ -42,8 +42,11 @@ public struct HubConfiguration: Sendable {
     /// hub is alone on its SQLite replica (the embedded default).
     public var sharedLog: (any SharedLog)?
     /// With a shared log: `/healthz` answers 503 (not ready) while the replica is more than this
-    /// many entries behind the log's end.
-    public var maxLogLag: Int64 = 5000
+    /// many entries behind the log's end. A process follows the log before it listens, so this
+    /// takes out one that falls far behind while serving; a burst of pushes puts every process
+    /// behind for a few seconds (30,000 commits at once in the scale-out benchmark), and a bound
+    /// below that would take them all out together, leaving the proxy nothing to send to.
+    public var maxLogLag: Int64 = 50_000
     /// With a shared log: how often the replica looks for new entries when nothing asks it to.
     public var logFollowInterval: Duration = .milliseconds(200)
     /// With a shared log: how many entries a request presenting a checkpoint may wait for this

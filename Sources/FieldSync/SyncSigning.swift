@@ -131,6 +131,14 @@ public enum SyncSigning {
         acceptHubProcess: (@Sendable (PublicKey) -> Bool)? = nil
     ) throws -> PublicKey {
         guard let input = response.header("signature-input"), let signature = response.header("signature") else {
+            if let status = response.status, [502, 503, 504].contains(status) {
+                // A reverse proxy before the hub answers so when no hub process can take the
+                // request; it cannot sign, and nothing of the request was taken.
+                throw SyncError(
+                    .transport,
+                    "the hub could not be reached behind its proxy (HTTP \(status), unsigned); sync again in a moment"
+                )
+            }
             throw SyncError(.transport, "the hub's response is not signed; refusing it (is this the county hub?)")
         }
         let verified: SignatureInput

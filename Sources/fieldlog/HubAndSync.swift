@@ -77,11 +77,18 @@ struct HubCommand: AsyncParsableCommand {
                 "With --store and a key of this process's own: the county root fingerprint the operator told you (a new folder only)."
         )
         var rootFingerprint: String?
+        @Option(
+            help:
+                "With --store: /healthz answers 503 while this process's replica is more than this many entries behind the shared log."
+        )
+        var maxLogLag: Int64 = 50_000
         @OptionGroup var federation: FederateOptions
 
         func run() async throws {
-            guard idleTimeout >= 0, (1...1024).contains(maxBodyMib) else {
-                throw CLIError("--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024")
+            guard idleTimeout >= 0, (1...1024).contains(maxBodyMib), maxLogLag >= 0 else {
+                throw CLIError(
+                    "--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024, --max-log-lag 0 or more"
+                )
             }
             if federation.federate {
                 guard shared.url == nil, !dashboard.dashboard else {
@@ -127,6 +134,7 @@ struct HubCommand: AsyncParsableCommand {
             }
             var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
             configuration.sharedLog = log
+            configuration.maxLogLag = maxLogLag
             configuration.publicURLs = urls
             configuration.createdWindow = window
             configuration.idleTimeout = idleTimeout == 0 ? nil : .seconds(idleTimeout)

@@ -63,4 +63,34 @@ import Glibc
         #expect(error?.message.contains("was cut off") == true, "\(String(describing: error))")
         #expect(error?.message.contains("sync again") == true)
     }
+
+    /// A proxy's own 503 (no hub process behind it ready) is unsigned: refused, and said to be the
+    /// proxy's, with what to do; any other unsigned answer is still "not the county hub".
+    @Test func aProxysUnsignedErrorIsSaidToBeTheProxys() async throws {
+        let body = "<html><body><h1>503 Service Unavailable</h1>No server is available</body></html>"
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let key = SigningKey.generate()
+        var messages: [String] = []
+        for status in ["503 Service Unavailable", "200 OK"] {
+            let port = try oneShotServer(
+                answer: Array(
+                    "HTTP/1.1 \(status)\r\nContent-Type: text/html\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                        .utf8
+                )
+            )
+            let transport = HTTPTransport(
+                baseURL: "http://127.0.0.1:\(port)",
+                key: key,
+                hubKey: SigningKey.generate().publicKey,
+                client: client
+            )
+            let error = await #expect(throws: SyncError.self) {
+                _ = try await transport.exchange(.summary(SummaryRequest(digest: "")))
+            }
+            messages.append(error?.message ?? "")
+        }
+        try await client.shutdown()
+        #expect(messages[0].contains("behind its proxy (HTTP 503, unsigned); sync again"), "\(messages[0])")
+        #expect(messages[1].contains("is this the county hub?"), "\(messages[1])")
+    }
 }
