@@ -96,11 +96,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The hub's shared state on PostgreSQL (`fieldlog hub serve --store postgresql://…`): the commit
-        // log several hub processes follow, nonces and enrollment codes (docs/scale-out.md).
+        // log several hub processes follow, nonces, enrollment codes and the console's state
+        // (docs/scale-out.md).
         .target(
             name: "FieldPostgres",
             dependencies: [
-                "FieldCore", "FieldCrypto", "FieldStore", "FieldHub",
+                "FieldCore", "FieldCrypto", "FieldStore", "FieldHub", "FieldDashboard", "FieldExport", "FieldLedger",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -242,7 +243,9 @@ let package = Package(
             name: "FieldDashboardTests",
             dependencies: [
                 "FieldDashboard", "FieldWeb", "FieldLedger", "FieldStore", "FieldCrypto", "FieldHub", "FieldExport",
-                "FieldSync",
+                "FieldSync", "FieldPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -267,7 +270,8 @@ let package = Package(
         .testTarget(
             name: "FieldPostgresTests",
             dependencies: [
-                "FieldPostgres", "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto",
+                "FieldPostgres", "FieldHub", "FieldSync", "FieldLedger", "FieldStore", "FieldCrypto", "FieldDashboard",
+                "FieldExport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -284,6 +288,8 @@ let package = Package(
             dependencies: [
                 "fieldlog", "FieldCrypto", "FieldStore", "FieldLedger", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -3,7 +3,6 @@ import FieldHub
 import FieldLedger
 import FieldStore
 import Foundation
-import GRDB
 import HummingbirdBcrypt
 import HummingbirdOTP
 
@@ -69,10 +68,28 @@ public struct AuditEntry: Sendable, Equatable {
     public var outcome: String
     public var detail: String
     public var address: String
+
+    public init(
+        seq: Int64,
+        at: Int64,
+        user: String?,
+        action: String,
+        outcome: String,
+        detail: String,
+        address: String
+    ) {
+        self.seq = seq
+        self.at = at
+        self.user = user
+        self.action = action
+        self.outcome = outcome
+        self.detail = detail
+        self.address = address
+    }
 }
 
-/// The console's accounts, sessions and audit trail, in tables of the hub's own (created by the
-/// hub's migrations, `EnrollmentCodes.migrate`), never replicated.
+/// The console's accounts, sessions and audit trail: the rules, over a `ConsoleStore` (the hub's
+/// own SQLite tables, or PostgreSQL for several hub processes).
 ///
 /// - Passwords are stored as bcrypt hashes; a TOTP secret, when the account has one, as the text
 ///   whose UTF-8 bytes are the HMAC key (RFC 6238, 30-second steps, 6 digits, SHA-1), and the
@@ -83,7 +100,7 @@ public struct AuditEntry: Sendable, Equatable {
 /// - Failed logins are counted from the audit trail: `maxFailures` for one name, or from one
 ///   address, within `failureWindow` seconds refuse the next login until the window has passed.
 public struct DashboardAccounts: Sendable {
-    public let ledger: Ledger
+    public let store: any ConsoleStore
     public var bcryptCost: UInt8 = 12
     public var idleTimeout: Int64 = 30 * 60
     public var maxLifetime: Int64 = 12 * 3600
@@ -92,38 +109,17 @@ public struct DashboardAccounts: Sendable {
     /// Seconds since 1970 (tests move it).
     public var clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
+    /// The accounts of a single hub, in its replica's database.
     public init(ledger: Ledger) {
-        self.ledger = ledger
+        store = SQLiteConsoleStore(ledger: ledger)
     }
 
-    var database: any DatabaseWriter { ledger.replica.database }
+    public init(store: any ConsoleStore) {
+        self.store = store
+    }
 
-    /// The console's tables, each created once, recorded in the hub's `_hub_migrations` beside the
-    /// hub's own (`EnrollmentCodes.migrations`).
-    static let migrations: [(name: String, sql: String)] = [
-        // The console's accounts (`fieldlog hub user add`), its sessions (only a hash of each
-        // cookie) and its audit trail of logins and operator actions (docs/dashboard.md).
-        (
-            "dashboard-1-accounts",
-            """
-            CREATE TABLE _hub_users(
-                name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, totp_secret TEXT,
-                totp_last_step INTEGER, created_at INTEGER NOT NULL, disabled_at INTEGER
-            );
-            CREATE TABLE _hub_sessions(
-                id_hash BLOB PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL,
-                created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL
-            );
-            CREATE TABLE _hub_audit(
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, user_name TEXT, action TEXT NOT NULL,
-                outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT ''
-            );
-            CREATE INDEX _hub_audit_by_action ON _hub_audit(action, at);
-            """
-        )
-    ]
-
-    func migrate() throws { try EnrollmentCodes.migrate(ledger, Self.migrations) }
+    /// Creates or upgrades the tables of the store.
+    public func migrate() throws { try store.migrate() }
 
     // MARK: Accounts
 
@@ -153,28 +149,17 @@ public struct DashboardAccounts: Sendable {
         let secret = totp ? Self.totpSecret() : nil
         let hash = Bcrypt.hash(password, cost: bcryptCost)
         let now = clock()
-        try database.write { db in
-            guard
-                try !Bool.fetchOne(
-                    db,
-                    sql: "SELECT EXISTS (SELECT 1 FROM _hub_users WHERE name = ?)",
-                    arguments: [name]
-                )!
-            else { throw LedgerError(.duplicateName, "user \(name) exists already") }
-            try db.execute(
-                sql:
-                    "INSERT INTO _hub_users(name, role, password_hash, totp_secret, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [name, role.rawValue, hash, secret, now]
-            )
-            try Self.audit(
-                db,
+        let added = try store.addAccount(
+            ConsoleAccount(name: name, role: role.rawValue, passwordHash: hash, totpSecret: secret, createdAt: now),
+            audit: ConsoleAuditLine(
                 at: now,
                 user: nil,
                 action: "user_add",
                 outcome: "ok",
                 detail: "\(name) \(role.rawValue)"
             )
-        }
+        )
+        guard added else { throw LedgerError(.duplicateName, "user \(name) exists already") }
         return secret.map { TOTP(secret: $0).createAuthenticatorURL(label: name, issuer: "fieldlog") }
     }
 
@@ -182,28 +167,24 @@ public struct DashboardAccounts: Sendable {
     public func disableUser(_ name: String) throws {
         try migrate()
         let now = clock()
-        try database.write { db in
-            try db.execute(
-                sql: "UPDATE _hub_users SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL",
-                arguments: [now, name]
-            )
-            guard db.changesCount == 1 else { throw LedgerError(.notFound, "no enabled user \(name)") }
-            try db.execute(sql: "DELETE FROM _hub_sessions WHERE user_name = ?", arguments: [name])
-            try Self.audit(db, at: now, user: nil, action: "user_disable", outcome: "ok", detail: name)
-        }
+        let disabled = try store.disableAccount(
+            name,
+            at: now,
+            audit: ConsoleAuditLine(at: now, user: nil, action: "user_disable", outcome: "ok", detail: name)
+        )
+        guard disabled else { throw LedgerError(.notFound, "no enabled user \(name)") }
     }
 
     public func users() throws -> [DashboardUser] {
         try migrate()
-        return try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT name, role, totp_secret IS NOT NULL, disabled_at IS NOT NULL FROM _hub_users ORDER BY name"
+        return try store.accounts().compactMap { account in
+            guard let role = DashboardRole(rawValue: account.role) else { return nil }
+            return DashboardUser(
+                name: account.name,
+                role: role,
+                hasTOTP: account.totpSecret != nil,
+                disabled: account.disabledAt != nil
             )
-            .compactMap { row in
-                guard let role = DashboardRole(rawValue: row[1]) else { return nil }
-                return DashboardUser(name: row[0], role: role, hasTOTP: row[2], disabled: row[3])
-            }
         }
     }
 
@@ -230,64 +211,41 @@ public struct DashboardAccounts: Sendable {
         cookie: String, user: DashboardUser
     ) {
         let now = clock()
-        let since = (now - failureWindow) * 1000
-        let (failures, row) = try database.read { db in
-            let failures = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) FROM _hub_audit
-                    WHERE action = 'login' AND at >= ? AND outcome <> 'ok' AND outcome <> 'rate_limited'
-                      AND (user_name = ? OR address = ?)
-                    """,
-                arguments: [since, name, address]
-            )!
-            let row = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT role, password_hash, totp_secret, totp_last_step, disabled_at FROM _hub_users WHERE name = ?",
-                arguments: [name]
-            )
-            return (failures, row)
-        }
+        let failures = try store.failedLogins(name: name, address: address, since: (now - failureWindow) * 1000)
+        let account = try store.account(named: name)
         func refuse(_ refusal: LoginRefusal) throws -> Never {
-            try database.write { db in
-                // What was typed as a name, cut to an account name's length.
-                let typed = String(name.prefix(64))
-                try Self.audit(db, at: now, user: typed, action: "login", outcome: refusal.outcome, address: address)
-            }
+            // What was typed as a name, cut to an account name's length.
+            let typed = String(name.prefix(64))
+            try store.audit(
+                ConsoleAuditLine(at: now, user: typed, action: "login", outcome: refusal.outcome, address: address)
+            )
             throw refusal
         }
         if failures >= maxFailures { try refuse(.tooManyAttempts(minutes: Int((failureWindow + 59) / 60))) }
-        guard let row, let role = DashboardRole(rawValue: row["role"]) else {
+        guard let account, let role = DashboardRole(rawValue: account.role) else {
             _ = Bcrypt.verify(password, hash: Self.decoy)
             try refuse(.wrongPassword)
         }
-        guard Bcrypt.verify(password, hash: row["password_hash"]) else { try refuse(.wrongPassword) }
-        if (row["disabled_at"] as Int64?) != nil { try refuse(.disabled) }
+        guard Bcrypt.verify(password, hash: account.passwordHash) else { try refuse(.wrongPassword) }
+        if account.disabledAt != nil { try refuse(.disabled) }
         var step: Int64?
-        if let secret = row["totp_secret"] as String? {
+        if let secret = account.totpSecret {
             guard let code, let matched = Self.totpStep(code, secret: secret, now: now),
-                matched > (row["totp_last_step"] as Int64? ?? -1)
+                matched > (account.totpLastStep ?? -1)
             else { try refuse(.wrongCode) }
             step = matched
         }
         let cookie = Hex.encode(secureRandomBytes(32))
         let csrf = Hex.encode(secureRandomBytes(32))
-        try database.write { db in
-            if let step {
-                try db.execute(sql: "UPDATE _hub_users SET totp_last_step = ? WHERE name = ?", arguments: [step, name])
-            }
-            try db.execute(
-                sql:
-                    "INSERT INTO _hub_sessions(id_hash, user_name, csrf, created_at, last_seen) VALUES (?, ?, ?, ?, ?)",
-                arguments: [Self.hash(cookie), name, csrf, now, now]
-            )
-            try db.execute(
-                sql: "DELETE FROM _hub_sessions WHERE last_seen < ? OR created_at < ?",
-                arguments: [now - idleTimeout, now - maxLifetime]
-            )
-            try Self.audit(db, at: now, user: name, action: "login", outcome: "ok", address: address)
-        }
+        let opened = try store.openSession(
+            ConsoleSessionRecord(hash: Self.hash(cookie), user: name, csrf: csrf, createdAt: now, lastSeen: now),
+            totpStep: step,
+            idleBefore: now - idleTimeout,
+            openedBefore: now - maxLifetime,
+            audit: ConsoleAuditLine(at: now, user: name, action: "login", outcome: "ok", address: address)
+        )
+        // Another login used the same code meanwhile (perhaps at another hub process).
+        guard opened else { try refuse(.wrongCode) }
         return (cookie, DashboardUser(name: name, role: role, hasTOTP: step != nil, disabled: false))
     }
 
@@ -303,8 +261,8 @@ public struct DashboardAccounts: Sendable {
         return nil
     }
 
-    static func hash(_ cookie: String) -> Data {
-        Data(BLAKE2b.hash256(Array("fieldlog dashboard session".utf8) + Array(cookie.utf8)))
+    static func hash(_ cookie: String) -> [UInt8] {
+        BLAKE2b.hash256(Array("fieldlog dashboard session".utf8) + Array(cookie.utf8))
     }
 
     // MARK: Sessions
@@ -321,51 +279,26 @@ public struct DashboardAccounts: Sendable {
         guard cookie.utf8.count == 64 else { return nil }
         let now = clock()
         let key = Self.hash(cookie)
-        let row = try database.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT s.csrf, s.created_at, s.last_seen, u.name, u.role, u.totp_secret IS NOT NULL AS totp,
-                           u.disabled_at
-                    FROM _hub_sessions s JOIN _hub_users u ON u.name = s.user_name WHERE s.id_hash = ?
-                    """,
-                arguments: [key]
-            )
-        }
-        guard let row else { return nil }
-        let lastSeen: Int64 = row["last_seen"]
-        let created: Int64 = row["created_at"]
-        guard now - lastSeen <= idleTimeout, now - created <= maxLifetime, (row["disabled_at"] as Int64?) == nil,
-            let role = DashboardRole(rawValue: row["role"])
+        guard let (session, account) = try store.session(hash: key) else { return nil }
+        guard now - session.lastSeen <= idleTimeout, now - session.createdAt <= maxLifetime,
+            account.disabledAt == nil, let role = DashboardRole(rawValue: account.role)
         else {
-            try database.write { db in
-                try db.execute(sql: "DELETE FROM _hub_sessions WHERE id_hash = ?", arguments: [key])
-            }
+            _ = try store.endSession(hash: key)
             return nil
         }
         // Activity is written at most once a minute, not on every page.
-        if now - lastSeen >= 60 {
-            try database.write { db in
-                try db.execute(sql: "UPDATE _hub_sessions SET last_seen = ? WHERE id_hash = ?", arguments: [now, key])
-            }
-        }
+        if now - session.lastSeen >= 60 { try store.touchSession(hash: key, at: now) }
         return Session(
-            user: DashboardUser(name: row["name"], role: role, hasTOTP: row["totp"], disabled: false),
-            csrf: row["csrf"]
+            user: DashboardUser(name: account.name, role: role, hasTOTP: account.totpSecret != nil, disabled: false),
+            csrf: session.csrf
         )
     }
 
     /// Ends the session a cookie names.
     public func logout(_ cookie: String, address: String) throws {
         let now = clock()
-        try database.write { db in
-            let user = try String.fetchOne(
-                db,
-                sql: "SELECT user_name FROM _hub_sessions WHERE id_hash = ?",
-                arguments: [Self.hash(cookie)]
-            )
-            try db.execute(sql: "DELETE FROM _hub_sessions WHERE id_hash = ?", arguments: [Self.hash(cookie)])
-            if let user { try Self.audit(db, at: now, user: user, action: "logout", outcome: "ok", address: address) }
+        if let user = try store.endSession(hash: Self.hash(cookie)) {
+            try store.audit(ConsoleAuditLine(at: now, user: user, action: "logout", outcome: "ok", address: address))
         }
     }
 
@@ -374,24 +307,15 @@ public struct DashboardAccounts: Sendable {
     /// Writes a line of the audit trail.
     public func audit(user: String?, action: String, outcome: String, detail: String = "", address: String = "") throws
     {
-        let now = clock()
-        try database.write { db in
-            try Self.audit(db, at: now, user: user, action: action, outcome: outcome, detail: detail, address: address)
-        }
-    }
-
-    static func audit(
-        _ db: Database,
-        at seconds: Int64,
-        user: String?,
-        action: String,
-        outcome: String,
-        detail: String = "",
-        address: String = ""
-    ) throws {
-        try db.execute(
-            sql: "INSERT INTO _hub_audit(at, user_name, action, outcome, detail, address) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [seconds * 1000, user, action, outcome, detail, address]
+        try store.audit(
+            ConsoleAuditLine(
+                at: clock(),
+                user: user,
+                action: action,
+                outcome: outcome,
+                detail: detail,
+                address: address
+            )
         )
     }
 
@@ -404,40 +328,6 @@ public struct DashboardAccounts: Sendable {
     ) throws -> (
         total: Int, entries: [AuditEntry]
     ) {
-        var conditions: [String] = []
-        var arguments: [any DatabaseValueConvertible] = []
-        if let action {
-            conditions.append("action = ?")
-            arguments.append(action)
-        }
-        if let user {
-            conditions.append("user_name = ?")
-            arguments.append(user)
-        }
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return try database.read { db in
-            let total = try Int.fetchOne(
-                db,
-                sql: "SELECT COUNT(*) FROM _hub_audit" + filter,
-                arguments: StatementArguments(arguments)
-            )!
-            let entries = try Row.fetchAll(
-                db,
-                sql: "SELECT seq, at, user_name, action, outcome, detail, address FROM _hub_audit" + filter
-                    + " ORDER BY seq DESC LIMIT ? OFFSET ?",
-                arguments: StatementArguments(arguments + [limit, offset])
-            ).map { row in
-                AuditEntry(
-                    seq: row[0],
-                    at: row[1],
-                    user: row[2],
-                    action: row[3],
-                    outcome: row[4],
-                    detail: row[5],
-                    address: row[6]
-                )
-            }
-            return (total, entries)
-        }
+        try store.auditTrail(action: action, user: user, limit: limit, offset: offset)
     }
 }

@@ -35,8 +35,16 @@ public struct DashboardConfiguration: Sendable {
     /// The hub's sync address as devices reach it, for the enrollment command the console shows
     /// (read when a code is made: a hub on port 0 knows its port only once it listens).
     public var hubURL: @Sendable () -> String? = { nil }
-    /// The folder exports are written to before they are downloaded (a temporary one by default).
+    /// The folder exports are written to before they are downloaded (a temporary one by default),
+    /// when `jobs` is nil.
     public var exportFolder: String?
+    /// Where exports and previewed uploads wait between requests: nil for memory and
+    /// `exportFolder` (a single hub); the shared store when several hub processes serve the console.
+    public var jobs: (any ConsoleJobs)?
+    /// Where the enrollment codes the console makes are kept: nil for the hub's own database; a
+    /// hub process on a shared store gives the store's (the process that redeems a code may be
+    /// another one).
+    public var storeCode: (@Sendable (SharedEnrollmentCode) throws -> Void)?
     public var logger = Logger(label: "fieldlog.dashboard")
     /// Called once the console listens, with its port.
     public var onListening: @Sendable (Int) -> Void = { _ in }
@@ -64,20 +72,28 @@ public func buildDashboard(_ configuration: DashboardConfiguration) throws -> so
     try configuration.accounts.migrate()
     let threads = HubThreads()
     let database = DashboardDatabase(threads: threads)
-    let exportFolder =
-        configuration.exportFolder
-        ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-exports-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: exportFolder, withIntermediateDirectories: true)
+    let jobs: any ConsoleJobs
+    if let shared = configuration.jobs {
+        jobs = shared
+    } else {
+        let exportFolder =
+            configuration.exportFolder
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("fieldlog-exports-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: exportFolder, withIntermediateDirectories: true)
+        jobs = LocalConsoleJobs(folder: exportFolder)
+    }
     let secure = configuration.tls != nil
     let pages = DashboardPages(
         ledger: configuration.ledger,
         key: configuration.key,
         accounts: configuration.accounts,
         database: database,
-        exports: DashboardExports(folder: exportFolder),
+        jobs: jobs,
         secure: secure,
         files: FileIO(threadPool: threads.read),
-        hubURL: configuration.hubURL
+        hubURL: configuration.hubURL,
+        storeCode: configuration.storeCode
     )
     let port = Port()
     let router = Router(context: DashboardContext.self)

@@ -526,10 +526,13 @@ extension DashboardPages {
         }
         func chosen(_ name: String) -> String? { form[name].flatMap { $0.isEmpty ? nil : $0 } }
         let (cadre, department, label) = (chosen("cadre"), chosen("department"), chosen("label"))
-        let (ledger, accounts, address, now) = (ledger, accounts, context.address, accounts.clock())
+        let (ledger, accounts, address, now, storeCode) = (
+            ledger, accounts, context.address, accounts.clock(), storeCode
+        )
         do {
             let code = try await database.run {
-                let code = try EnrollmentCodes(ledger: ledger).create(
+                let codes = EnrollmentCodes(ledger: ledger)
+                let made = try codes.make(
                     role: role,
                     cadre: role == .cadre ? cadre : nil,
                     department: role == .department ? department : nil,
@@ -537,6 +540,9 @@ extension DashboardPages {
                     validFor: hours * 3600,
                     now: now
                 )
+                // The hub's own database, or the shared store of several hub processes.
+                try (storeCode ?? codes.keep)(made.record)
+                let code = made.code
                 try accounts.audit(
                     user: user.name,
                     action: "enroll_code",

@@ -257,32 +257,43 @@ extension DashboardPages {
         guard let format = ExportFormat(rawValue: text) else {
             throw DashboardRefusal(.badRequest, "没有“\(text)”这种格式。", "请选择 Excel、CSV 或 JSON。")
         }
-        let (ledger, key, accounts, address, exports) = (ledger, key, accounts, context.address, exports)
-        let place = try await database.run { county() }
-        let name = "\(place.name)\(title)_截至\(place.today).\(format.rawValue)"
-        let id = exports.start(owner: user.name, name: name, format: format)
+        let (ledger, key, accounts, address, jobs) = (ledger, key, accounts, context.address, jobs)
+        let id = Hex.encode(secureRandomBytes(16))
+        let name = try await database.run {
+            let place = county()
+            let name = "\(place.name)\(title)_截至\(place.today).\(format.rawValue)"
+            try jobs.startExport(id: id, owner: user.name, name: name, format: format, at: accounts.clock())
+            return name
+        }
         let database = database
         Task {
             let outcome: (String, String)
             do {
                 let rows = try await database.run {
-                    var tables = try build { exports.progress(id, rows: $0) }
+                    var tables = try build { try? jobs.exportProgress(id: id, rows: $0, at: accounts.clock()) }
                     let rows = tables.first?.rows.count ?? 0
                     tables.append(Self.about(user: user, filter: filter, rows: rows))
                     let bytes = try ExportFile.bytes(tables, format: format, title: name)
                     let signature = try ExportFile.sign(bytes, name: name, ledger: ledger, key: key)
-                    try exports.finish(
-                        id,
-                        bytes: bytes,
+                    try jobs.finishExport(
+                        id: id,
+                        file: bytes,
                         signature: try signature.encoded(),
                         signed: signature,
-                        rows: rows
+                        rows: rows,
+                        at: accounts.clock()
                     )
                     return rows
                 }
                 outcome = ("ok", "\(name)，\(rows) 行；\(filter)")
             } catch {
-                exports.fail(id, "导出未完成，没有生成文件。请重试；仍不行请把枢纽的日志发给运维人员。")
+                try? await database.run {
+                    try jobs.failExport(
+                        id: id,
+                        message: "导出未完成，没有生成文件。请重试；仍不行请把枢纽的日志发给运维人员。",
+                        at: accounts.clock()
+                    )
+                }
                 outcome = ("failed", name)
             }
             try? await database.run {
@@ -352,7 +363,8 @@ extension DashboardPages {
     /// `GET /exports/:id`: the export's progress, then its links.
     func exportPage(_ id: String, context: DashboardContext) async throws -> Response {
         let user = try context.user
-        guard let job = exports.job(id, owner: user.name) else {
+        let (jobs, now) = (jobs, accounts.clock())
+        guard let job = try await database.run({ try jobs.exportJob(id: id, owner: user.name, now: now) }) else {
             throw DashboardRefusal(.notFound, "没有这份导出（或它不是您导出的）。", "请在工作台账页重新导出。")
         }
         let view = ExportPage(
@@ -374,15 +386,26 @@ extension DashboardPages {
     /// `GET /exports/:id/file` and `/sig`: the file streamed from disk, with its length.
     func exportFile(_ id: String, signature: Bool, context: DashboardContext) async throws -> Response {
         let user = try context.user
-        guard let job = exports.job(id, owner: user.name), !job.running, job.failure == nil else {
+        let (jobs, now) = (jobs, accounts.clock())
+        let found = try await database.run { () -> (ExportJob, ExportContent)? in
+            guard let job = try jobs.exportJob(id: id, owner: user.name, now: now), !job.running, job.failure == nil,
+                let content = try jobs.exportContent(id: id, signature: signature)
+            else { return nil }
+            return (job, content)
+        }
+        guard let (job, content) = found else {
             throw DashboardRefusal(.notFound, "这份导出不在或尚未完成。", "请回到导出页，等它完成后再下载。")
         }
-        let path = exports.path(id, signature: signature)
         var fields = HTTPFields()
         fields[.contentType] = signature ? "application/json" : job.format.contentType
         fields[.contentDisposition] = WebDownloadName.disposition(signature ? job.name + ".sig" : job.name)
         fields[.contentLength] = String(signature ? job.signatureSize : job.size)
-        return Response(status: .ok, headers: fields, body: try await files.loadFile(path: path, context: context))
+        switch content {
+        case .file(let path):
+            return Response(status: .ok, headers: fields, body: try await files.loadFile(path: path, context: context))
+        case .bytes(let bytes):
+            return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
     }
 }
 
@@ -393,83 +416,5 @@ extension ExportFormat {
         case .csv: "text/csv; charset=utf-8"
         case .json: "application/json"
         }
-    }
-}
-
-/// The exports of the console: each written in the background to a file of the export folder,
-/// with its signature beside it, and downloaded only by the account that made it.
-final class DashboardExports: Sendable {
-    struct Job: Sendable {
-        var owner: String
-        var name: String
-        var format: ExportFormat
-        var running = true
-        var rows = 0
-        var size = 0
-        var signatureSize = 0
-        var hash = ""
-        var signedAt = ""
-        var failure: String?
-    }
-
-    let folder: String
-    /// The jobs by id, and their ids oldest first.
-    private let state = Mutex<(jobs: [String: Job], order: [String])>(([:], []))
-
-    init(folder: String) {
-        self.folder = folder
-    }
-
-    /// Exports kept, beside any still being written: the files of older ones are deleted as new
-    /// ones start.
-    static let kept = 50
-
-    func start(owner: String, name: String, format: ExportFormat) -> String {
-        let id = Hex.encode(secureRandomBytes(16))
-        let dropped: [String] = state.withLock { state in
-            state.jobs[id] = Job(owner: owner, name: name, format: format)
-            state.order.append(id)
-            guard state.order.count > Self.kept else { return [] }
-            // The oldest beyond the limit, but any still being written.
-            let old = state.order.prefix(state.order.count - Self.kept).filter { state.jobs[$0]?.running == false }
-            for key in old { state.jobs[key] = nil }
-            state.order.removeAll { state.jobs[$0] == nil }
-            return old
-        }
-        for old in dropped {
-            try? FileManager.default.removeItem(atPath: path(old, signature: false))
-            try? FileManager.default.removeItem(atPath: path(old, signature: true))
-        }
-        return id
-    }
-
-    func progress(_ id: String, rows: Int) { state.withLock { $0.jobs[id]?.rows = rows } }
-
-    func fail(_ id: String, _ message: String) {
-        state.withLock {
-            $0.jobs[id]?.running = false
-            $0.jobs[id]?.failure = message
-        }
-    }
-
-    func path(_ id: String, signature: Bool) -> String { folder + "/" + id + (signature ? ".sig" : ".file") }
-
-    /// Writes the file and its signature, then marks the job done (a download never finds half a file).
-    func finish(_ id: String, bytes: [UInt8], signature: [UInt8], signed: ExportSignature, rows: Int) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path(id, signature: false)), options: .atomic)
-        try Data(signature).write(to: URL(fileURLWithPath: path(id, signature: true)), options: .atomic)
-        state.withLock {
-            $0.jobs[id]?.rows = rows
-            $0.jobs[id]?.size = bytes.count
-            $0.jobs[id]?.signatureSize = signature.count
-            $0.jobs[id]?.hash = signed.blake2b256
-            $0.jobs[id]?.signedAt = signed.signedAt
-            $0.jobs[id]?.running = false
-        }
-    }
-
-    /// The job `id`, if `owner` made it.
-    func job(_ id: String, owner: String) -> Job? {
-        state.withLock { $0.jobs[id] }.flatMap { $0.owner == owner ? $0 : nil }
     }
 }

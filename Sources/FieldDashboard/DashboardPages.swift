@@ -1,4 +1,5 @@
 import FieldCrypto
+import FieldHub
 import FieldLedger
 import FieldWeb
 import Foundation
@@ -13,13 +14,14 @@ struct DashboardPages: Sendable {
     let key: SigningKey
     let accounts: DashboardAccounts
     let database: DashboardDatabase
-    let exports: DashboardExports
+    /// Exports being written or downloaded, registry files waiting for confirmation.
+    let jobs: any ConsoleJobs
     let secure: Bool
     let files: FileIO
-    /// Registry files uploaded and previewed, waiting for their confirmation.
-    let uploads = DashboardUploads()
     /// The hub's sync address for enrollment commands (`--url`, or its listening address).
     var hubURL: @Sendable () -> String? = { nil }
+    /// The shared store's keeping of enrollment codes (`DashboardConfiguration.storeCode`).
+    var storeCode: (@Sendable (SharedEnrollmentCode) throws -> Void)?
 
     /// Rows per page of the ledger and the audit trail.
     static let pageSize = 50

@@ -106,37 +106,6 @@ struct PreviewPage: DashboardView {
     }
 }
 
-/// Uploads waiting for their operator's confirmation, in memory, the last 20.
-final class DashboardUploads: Sendable {
-    struct Upload: Sendable {
-        var owner: String
-        var kind: Ledger.RegistryFile
-        var name: String
-        var rows: [[String]]
-    }
-
-    private let uploads = Mutex<[(token: String, upload: Upload)]>([])
-
-    func keep(_ upload: Upload) -> String {
-        let token = Hex.encode(secureRandomBytes(16))
-        uploads.withLock {
-            $0.append((token, upload))
-            if $0.count > 20 { $0.removeFirst($0.count - 20) }
-        }
-        return token
-    }
-
-    /// The upload `token` names, if `owner` made it; taken, so it is committed once.
-    func take(_ token: String, owner: String) -> Upload? {
-        uploads.withLock { uploads in
-            guard let index = uploads.firstIndex(where: { $0.token == token && $0.upload.owner == owner }) else {
-                return nil
-            }
-            return uploads.remove(at: index).upload
-        }
-    }
-}
-
 extension DashboardPages {
     static let registryKinds: [(Ledger.RegistryFile, String)] = [
         (.departments, "单位"), (.cadres, "干部"), (.enterprises, "企业"), (.linkages, "包联关系"),
@@ -225,7 +194,7 @@ extension DashboardPages {
         guard let file = form.files["file"], !file.filename.isEmpty, !file.bytes.isEmpty else {
             throw DashboardRefusal(.badRequest, "没有选择文件。", "请选择要导入的 CSV 或 .xlsx 文件后再上传。")
         }
-        let (ledger, csrf, uploads) = (ledger, context.session?.csrf ?? "", uploads)
+        let (ledger, csrf, jobs, now) = (ledger, context.session?.csrf ?? "", jobs, accounts.clock())
         return try await page(context, title: "导入预览", path: "/registry") {
             func refused(_ text: String) -> (any DashboardView, String) {
                 (
@@ -258,7 +227,10 @@ extension DashboardPages {
             let count = { (action: Ledger.ImportLine.Action) in preview.lines.filter { $0.action == action }.count }
             let token =
                 preview.errors == 0
-                ? uploads.keep(.init(owner: user.name, kind: kind, name: file.filename, rows: rows)) : nil
+                ? try jobs.keepUpload(
+                    PendingUpload(owner: user.name, kind: kind, name: file.filename, rows: rows),
+                    at: now
+                ) : nil
             return (
                 PreviewPage(
                     csrf: csrf,
@@ -297,7 +269,8 @@ extension DashboardPages {
     func registryCommit(_ context: DashboardContext) async throws -> Response {
         try context.requireOperator()
         let user = try context.user
-        guard let upload = uploads.take(context.form?["token"] ?? "", owner: user.name) else {
+        let (jobs, token) = (jobs, context.form?["token"] ?? "")
+        guard let upload = try await database.run({ try jobs.takeUpload(token: token, owner: user.name) }) else {
             throw DashboardRefusal(.notFound, "这次上传已不在（已导入，或已被更新的上传替代）。", "请重新上传文件并预览。")
         }
         let (ledger, accounts, address) = (ledger, accounts, context.address)

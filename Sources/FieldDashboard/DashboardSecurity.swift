@@ -1,4 +1,5 @@
 import FieldCrypto
+import FieldHub
 import FieldWeb
 import Foundation
 import HTTPTypes
@@ -78,6 +79,20 @@ struct DashboardHeaders: RouterMiddleware {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             response = pages.refusal(
                 DashboardRefusal(.contentTooLarge, "提交的内容太大，未保存。", "请拆分后分批提交。"),
+                context: context
+            )
+        } catch let error as SharedLogError where error.code == .unavailable {
+            // Several hub processes: the console's state is in PostgreSQL, and nothing is answered
+            // from what this process remembers.
+            context.logger.error("dashboard page failed: the shared store is unavailable")
+            response = pages.refusal(
+                DashboardRefusal(.serviceUnavailable, "共享数据库暂时连不上，未保存任何内容。", "请稍后重试；仍不行请告诉运维人员检查 PostgreSQL。"),
+                context: context
+            )
+            response.headers[.retryAfter] = "5"
+        } catch let error as SharedLogError where error.code == .placeTaken {
+            response = pages.refusal(
+                DashboardRefusal(.conflict, "另一个枢纽进程同时改了登记，这次未保存。", "请刷新页面后再操作一次。"),
                 context: context
             )
         } catch {

@@ -80,6 +80,12 @@ public struct EnrollmentCodes: Sendable {
             validFor: validFor,
             now: now
         )
+        try keep(record)
+        return code
+    }
+
+    /// Stores a code `make` made in the hub's own database, where this hub redeems it.
+    public func keep(_ record: SharedEnrollmentCode) throws {
         try migrate()
         try ledger.replica.database.write { db in
             try db.execute(
@@ -93,7 +99,6 @@ public struct EnrollmentCodes: Sendable {
                 ]
             )
         }
-        return code
     }
 
     /// A new code and the record a store keeps of it (its hash, never the code), checked against

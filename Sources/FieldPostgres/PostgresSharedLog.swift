@@ -134,7 +134,7 @@ public final class PostgresSharedLog: SharedLog {
     /// Each call is bounded by `timeout`: while the server is down, the pool keeps trying to
     /// connect for a minute, and a request must be refused long before that.
     @discardableResult
-    private func guarded<T: Sendable>(
+    func guarded<T: Sendable>(
         _ what: String,
         _ work: @escaping @Sendable () async throws -> T
     ) async throws
@@ -255,7 +255,10 @@ public final class PostgresSharedLog: SharedLog {
                 )
                 """,
             ]
-        )
+        ),
+        // The console of several hub processes (`hub serve --store … --dashboard`): accounts,
+        // sessions, the audit trail, exports and previewed uploads (PostgresConsole).
+        ("2-console", PostgresConsole.migration),
     ]
 
     /// Brings the tables up to date: each migration once, recorded in `fieldlog_migrations`, all

@@ -1,7 +1,9 @@
 import ArgumentParser
 import FieldCrypto
 import FieldDashboard
+import FieldHub
 import FieldLedger
+import FieldPostgres
 import Foundation
 
 /// `hub serve --dashboard …`: the console beside the sync endpoints, on a port of its own.
@@ -26,7 +28,8 @@ struct DashboardOptions: ParsableArguments {
         ledger: Ledger,
         key: SigningKey,
         defaultHost: String,
-        hubURL: ListeningAddress
+        hubURL: ListeningAddress,
+        store: PostgresSharedLog? = nil
     ) throws
         -> DashboardConfiguration?
     {
@@ -42,6 +45,14 @@ struct DashboardOptions: ParsableArguments {
             throw CLIError("--dashboard-idle-minutes takes 1 to 1440")
         }
         var configuration = DashboardConfiguration(ledger: ledger, key: key)
+        if let store {
+            // Several hub processes: sessions, the audit trail, exports, uploads and enrollment
+            // codes in PostgreSQL, so that any process answers any of a browser's requests.
+            let console = PostgresConsole(log: store)
+            configuration.accounts = DashboardAccounts(store: console)
+            configuration.jobs = console
+            configuration.storeCode = { record in try waitFor { try await store.addCode(record) } }
+        }
         configuration.host = dashboardHost ?? defaultHost
         configuration.port = dashboardPort
         configuration.names = dashboardNames
@@ -80,22 +91,16 @@ extension HubCommand {
             @Option(help: "operator (the registry and devices) or supervisor (reads and exports the county).")
             var role: String
             @Flag(help: "Require a one-time code from an authenticator app (TOTP) at login.") var totp = false
+            @OptionGroup var shared: StoreOptions
 
             func run() throws {
                 guard let role = DashboardRole(rawValue: role) else {
                     throw CLIError("--role takes operator or supervisor, not \(role)")
                 }
                 let password = try Self.password()
-                let ledger = try global.ledger(write: true)
-                guard ledger.isRoot else {
-                    throw CLIError("this data folder is not the hub's: its key is not the county root")
+                let url = try withAccounts(global, shared) { accounts in
+                    try accounts.addUser(name: name, role: role, password: password, totp: totp)
                 }
-                let url = try DashboardAccounts(ledger: ledger).addUser(
-                    name: name,
-                    role: role,
-                    password: password,
-                    totp: totp
-                )
                 if global.json {
                     try global.printJSON(["name": name, "role": role.rawValue, "totpURL": url ?? ""])
                     return
@@ -126,9 +131,10 @@ extension HubCommand {
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the accounts.")
             @OptionGroup var global: GlobalOptions
+            @OptionGroup var shared: StoreOptions
 
             func run() throws {
-                let users = try DashboardAccounts(ledger: try global.ledger(write: true)).users()
+                let users = try withAccounts(global, shared) { try $0.users() }
                 if global.json {
                     try global.printJSON(
                         users.map {
@@ -153,9 +159,10 @@ extension HubCommand {
             static let configuration = CommandConfiguration(abstract: "Disable an account and end its sessions.")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "The account's name.") var name: String
+            @OptionGroup var shared: StoreOptions
 
             func run() throws {
-                try DashboardAccounts(ledger: try global.ledger(write: true)).disableUser(name)
+                try withAccounts(global, shared) { try $0.disableUser(name) }
                 if global.json {
                     try global.printJSON(["name": name, "disabled": "yes"])
                     return
@@ -163,5 +170,35 @@ extension HubCommand {
                 print("已停用控制台账号 \(name)，其登录已全部结束。")
             }
         }
+    }
+}
+
+/// Runs `body` with the console's accounts: those of the shared store with `--store` or
+/// `$FIELDLOG_STORE` (several hub processes serve the console), else those of the hub in the data
+/// folder, whose key must be the county root.
+func withAccounts<T>(
+    _ global: GlobalOptions,
+    _ shared: StoreOptions,
+    _ body: (DashboardAccounts) throws -> T
+) throws -> T {
+    guard let url = shared.url else {
+        let ledger = try global.ledger(write: true, followsStore: false)
+        guard ledger.isRoot else {
+            throw CLIError("this data folder is not the hub's: its key is not the county root")
+        }
+        return try body(DashboardAccounts(ledger: ledger))
+    }
+    let log: PostgresSharedLog
+    do {
+        log = try PostgresSharedLog(url: SharedHubReplica.passwordFromEnvironment(url))
+    } catch let error as SharedLogError {
+        throw CLIError(error.message)
+    }
+    defer { log.shutdown() }
+    do {
+        try waitFor { try await log.migrate() }
+        return try body(DashboardAccounts(store: PostgresConsole(log: log)))
+    } catch let error as SharedLogError {
+        throw CLIError(error.message)
     }
 }

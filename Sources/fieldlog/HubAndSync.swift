@@ -99,11 +99,6 @@ struct HubCommand: AsyncParsableCommand {
                 try await federation.serve(global, host: host, port: port)
                 return
             }
-            if shared.url != nil && dashboard.dashboard {
-                throw CLIError(
-                    "the console (--dashboard) does not run on a shared store yet; serve it from a hub without --store"
-                )
-            }
             let urls = try address.validated()
             let key = try global.signingKey()
             let log = try await shared.open()
@@ -121,6 +116,11 @@ struct HubCommand: AsyncParsableCommand {
                 // catches up before a proxy sends it anything.
                 let position = try await SharedHubReplica.follow(ledger, log)
                 print("Followed the shared store's log to position \(position).")
+                guard !dashboard.dashboard || ledger.isRoot else {
+                    throw CLIError(
+                        "the console (--dashboard) signs registry changes and exports with the county root key: serve it from a process whose folder holds the root key file"
+                    )
+                }
                 guard ledger.isRoot || ledger.isHubProcess(key.publicKey) else {
                     throw CLIError(
                         "this process's key (\(key.publicKey.fingerprint)) is not listed as a hub process in the county registry; on the operator's machine, with FIELDLOG_STORE set: fieldlog registry enroll --key \(key.publicKey.hex) --role hub"
@@ -148,7 +148,13 @@ struct HubCommand: AsyncParsableCommand {
                     announce(bound)
                 }
             }
-            let console = try dashboard.configuration(ledger: ledger, key: key, defaultHost: host, hubURL: hubURL)
+            let console = try dashboard.configuration(
+                ledger: ledger,
+                key: key,
+                defaultHost: host,
+                hubURL: hubURL,
+                store: log
+            )
             try await serve(configuration, host: host, port: port, dashboard: console)
         }
     }

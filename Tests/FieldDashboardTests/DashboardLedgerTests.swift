@@ -204,7 +204,7 @@ import ZIPFoundation
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("exports-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let exports = DashboardExports(folder: folder)
+        let exports = LocalConsoleJobs(folder: folder)
         let signature = ExportSignature.sign(
             file: [1],
             name: "x",
@@ -213,18 +213,24 @@ import ZIPFoundation
             heads: [],
             signedAt: "2026-12-02T00:00:00.000Z"
         )
-        let writing = exports.start(owner: "a", name: "still writing", format: .csv)
+        let writing = "still-writing"
+        try exports.startExport(id: writing, owner: "a", name: "still writing", format: .csv, at: 0)
         var finished: [String] = []
-        for index in 0..<(DashboardExports.kept + 5) {
-            let id = exports.start(owner: "a", name: "export \(index)", format: .csv)
-            try exports.finish(id, bytes: [1], signature: [2], signed: signature, rows: 1)
+        for index in 0..<(ConsoleLimits.exportsKept + 5) {
+            let id = "export-\(index)"
+            try exports.startExport(id: id, owner: "a", name: "export \(index)", format: .csv, at: 0)
+            try exports.finishExport(id: id, file: [1], signature: [2], signed: signature, rows: 1, at: 0)
             finished.append(id)
         }
-        #expect(exports.job(writing, owner: "a")?.running == true, "the export being written stays")
+        #expect(exports.exportJob(id: writing, owner: "a", now: 0)?.running == true, "the export being written stays")
         // The one being written is kept beside the last 50.
-        let gone = finished.prefix(5).filter { exports.job($0, owner: "a") == nil }
+        let gone = finished.prefix(5).filter { exports.exportJob(id: $0, owner: "a", now: 0) == nil }
         #expect(gone.count == 5 && !FileManager.default.fileExists(atPath: exports.path(finished[0], signature: false)))
-        #expect(finished.suffix(DashboardExports.kept).allSatisfy { exports.job($0, owner: "a") != nil })
+        #expect(
+            finished.suffix(ConsoleLimits.exportsKept).allSatisfy {
+                exports.exportJob(id: $0, owner: "a", now: 0) != nil
+            }
+        )
     }
 
     @Test func theAuditPageListsLoginsAndExports() async throws {
