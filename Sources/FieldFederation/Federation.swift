@@ -99,7 +99,7 @@ public final class Federation: Sendable {
                     )
                 }
                 records = enrolled.records
-            } catch let error as SyncError where error.message.contains("already_enrolled") {
+            } catch let error as SyncError where error.hubCode == "already_enrolled" {
                 // A join that stopped after the code was spent (the machine stopped): this key is
                 // enrolled there already, and the registry comes with a pull instead.
             }

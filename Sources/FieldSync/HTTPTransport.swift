@@ -194,7 +194,8 @@ public struct HTTPTransport: SyncTransport, Sendable {
         if let envelope = ErrorEnvelope.decode(body) {
             return SyncError(
                 .refused,
-                "the hub refused the request (\(status) \(envelope.error.code)): \(envelope.error.message)"
+                "the hub refused the request (\(status) \(envelope.error.code)): \(envelope.error.message)",
+                hubCode: envelope.error.code
             )
         }
         return SyncError(.refused, "the hub answered HTTP \(status)")

@@ -159,10 +159,13 @@ public struct SyncError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public let code: Code
     public let message: String
+    /// The hub's own code of a refusal (`already_enrolled`, `revoked`, …), when it sent one.
+    public let hubCode: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, hubCode: String? = nil) {
         self.code = code
         self.message = message
+        self.hubCode = hubCode
     }
 
     public var description: String { message }

@@ -90,6 +90,9 @@ struct HubCommand: AsyncParsableCommand {
                     "--idle-timeout takes 0 or more seconds, --max-body-mib 1 to 1024, --max-log-lag 0 or more"
                 )
             }
+            guard federation.federate || (federation.pullInterval == 60 && federation.pullConcurrency == 2) else {
+                throw CLIError("--pull-interval and --pull-concurrency need --federate")
+            }
             if federation.federate {
                 guard shared.url == nil, !dashboard.dashboard else {
                     throw CLIError(

@@ -330,6 +330,34 @@ func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
         }
     }
 
+    /// A join run again after the first stopped once its code was spent (the key is enrolled,
+    /// the county not yet in the folder): the hub's `already_enrolled`, recognised by its code,
+    /// sends it on with a pull.
+    @Test func aJoinRunAgainAfterItsCodeWasSpentCompletes() async throws {
+        let county = try FederatedTestCounty(name: "高唐县", demands: 2, assigned: 1)
+        let city = SigningKey.generate()
+        try await withFolder { folder in
+            try await withHubs([county]) { urls in
+                try await withClient { client in
+                    let code = try county.code()
+                    // The first run got as far as spending the code.
+                    _ = try await Enrollment.enroll(hub: urls[0], code: code, label: nil, key: city, client: client)
+                    let joined = try await Federation.join(
+                        folder: folder,
+                        key: city,
+                        hub: urls[0],
+                        code: code,
+                        rootFingerprint: county.root.publicKey.fingerprint,
+                        name: "高唐县",
+                        client: client
+                    )
+                    _ = try await Federation.pull(joined, key: city, client: client)
+                    #expect(try joined.ledger.demands().count == 2)
+                }
+            }
+        }
+    }
+
     /// A replica moved under another county's folder is refused when the federation opens: the
     /// folder name is the pin.
     @Test func aReplicaUnderAnotherCountysFolderIsRefused() async throws {

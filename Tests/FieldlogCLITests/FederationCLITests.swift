@@ -104,5 +104,17 @@ import FoundationNetworking
         #expect(empty.status != 0 && empty.stderr.contains("no county is joined yet"))
         let mixed = try await city.run(["hub", "serve", "--federate", "--dashboard", "--port", "0"])
         #expect(mixed.status != 0 && mixed.stderr.contains("--federate runs alone"))
+        // Rounds and concurrency out of range, or given without --federate, start nothing.
+        for arguments in [
+            ["--federate", "--pull-interval", "0"], ["--federate", "--pull-concurrency", "65"],
+            ["--federate", "--pull-interval=-5"],
+        ] {
+            let bad = try await city.run(["hub", "serve", "--port", "0"] + arguments)
+            #expect(bad.status != 0 && bad.stderr.contains("--pull-interval takes 1 to 86400 seconds"), "\(bad.stderr)")
+        }
+        let alone = try await gaotang.hub.run(["hub", "serve", "--port", "0", "--pull-interval", "5"])
+        #expect(alone.status != 0 && alone.stderr.contains("need --federate"), "\(alone.stderr)")
+        let lag = try await gaotang.hub.run(["hub", "serve", "--port", "0", "--max-log-lag=-1"])
+        #expect(lag.status != 0 && lag.stderr.contains("--max-log-lag 0 or more"), "\(lag.stderr)")
     }
 }
