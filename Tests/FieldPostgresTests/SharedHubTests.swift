@@ -481,6 +481,72 @@ import Testing
         }
     }
 
+    // MARK: - Revocation races
+
+    /// A device revoked through one process while another, which has not followed the revocation
+    /// yet, still accepts its push: positional revocation excludes what came after the heads the
+    /// revocation names at every process, whichever process accepted the push, and whether the log
+    /// holds the late commits after the revocation or before it (the revoking process had not
+    /// seen them). The revoking process follows the log only when asked, so that what it has seen
+    /// is known.
+    @Test(arguments: [false, true])
+    func aPushAcceptedByAProcessThatMissedARevocationIsExcludedEverywhere(lateFirst: Bool) async throws {
+        // The revoking process follows the log only when a request asks it to.
+        let configure: @Sendable (Int, inout HubConfiguration) -> Void = { index, configuration in
+            if index == 0 { configuration.logFollowInterval = .seconds(3600) }
+        }
+        try await Self.withCounty(configure: configure) { county, urls, http in
+            let laptop = try county.laptop(1)
+            let transport = HTTPTransport(
+                baseURL: urls[0],
+                key: county.cadreKeys[1],
+                hubKey: county.root.publicKey,
+                client: http
+            )
+            _ = try await SyncClient(replica: laptop.replica, peer: "hub").sync(over: transport)
+            _ = try laptop.addVisit(VisitInput(enterprise: "乙企业", topics: "撤销前"))
+            _ = try await SyncClient(replica: laptop.replica, peer: "hub").sync(over: transport)
+            try await county.catchUp(urls, http: http)
+            // Two visits the revocation will not cover, as a third process accepts them.
+            _ = try laptop.addVisit(VisitInput(enterprise: "乙企业", topics: "撤销后一"))
+            _ = try laptop.addVisit(VisitInput(enterprise: "乙企业", topics: "撤销后二"))
+            let scope = RegistryIDs.scope(of: try laptop.enterprise(named: "乙企业"))
+            var entries: [LogEntry] = []
+            try laptop.replica.exportRecords(scopes: [scope]) { entries.append(LogEntry(try WireRecord.decode($0))) }
+            let late = entries
+            let accept = { @Sendable in
+                _ = try await county.processes[2].log.append(
+                    late,
+                    nonce: nil,
+                    now: Int64(Date().timeIntervalSince1970),
+                    exclusive: false
+                )
+            }
+            if lateFirst { try await accept() }
+            let (revoker, key) = (county.processes[0].ledger, county.cadreKeys[1].publicKey)
+            let heads = try await TestPostgres.blocking { try revoker.revoke(publicKey: key) }
+            #expect(heads[scope] == 1, "the revoking process had seen the first visit only")
+            if !lateFirst { try await accept() }
+            try await county.catchUp(urls, http: http)
+            let digests = try county.processes[0].ledger.scopeDigests()
+            for (index, process) in county.processes.enumerated() {
+                let topics = try process.ledger.visits(enterprise: "乙企业").map(\.topics)
+                #expect(topics == ["撤销前"], "process \(index), late first \(lateFirst): \(topics)")
+                #expect(try process.ledger.scopeDigests() == digests, "process \(index) agrees")
+            }
+            // The laptop is refused at every process from now on.
+            for url in urls {
+                let refused = HTTPTransport(
+                    baseURL: url,
+                    key: county.cadreKeys[1],
+                    hubKey: county.root.publicKey,
+                    client: http
+                )
+                await #expect(throws: SyncError.self) { _ = try await refused.exchange(.stateDigests([])) }
+            }
+        }
+    }
+
     // MARK: - A restored database
 
     /// A log restored to an earlier point than a replica followed: the follower refuses to go on
