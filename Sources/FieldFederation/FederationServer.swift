@@ -73,7 +73,6 @@ public struct CountyStanding: Codable, Sendable, Equatable {
 /// The counties' standings, kept by the puller and read by the server's pages.
 actor FederationMonitor {
     private(set) var standings: [String: CountyStanding] = [:]
-    private(set) var lastSuccessAt: [String: Date] = [:]
     private(set) var rounds = 0
 
     init(_ federation: Federation) {
@@ -105,7 +104,6 @@ actor FederationMonitor {
             standing.lastError = nil
             standing.pulls += 1
             standing.refused += summary.refusedHere.count
-            lastSuccessAt[county.folderName] = date
         case .failure(let failure):
             standing.lastError = failure.message
             standing.failures += 1
@@ -263,14 +261,15 @@ public func buildFederation(_ configuration: FederationConfiguration) -> some Ap
     let router = Router()
     let staleAfter = configuration.pullInterval * configuration.staleRounds + configuration.staleGrace
     router.get("/healthz") { _, _ -> Response in
-        let (standings, seen, rounds) = (await monitor.standings, await monitor.lastSuccessAt, await monitor.rounds)
+        let (standings, rounds) = (await monitor.standings, await monitor.rounds)
         var problems: [String] = []
-        for (folder, standing) in standings.sorted(by: { $0.key < $1.key }) {
+        for (_, standing) in standings.sorted(by: { $0.key < $1.key }) {
+            let last = standing.lastSuccess.flatMap { ISO8601DateFormatter().date(from: $0) }
             if let error = standing.lastError {
                 problems.append("\(standing.name): the last pull failed: \(error)")
-            } else if seen[folder] == nil {
+            } else if last == nil {
                 problems.append("\(standing.name): not pulled yet")
-            } else if let last = seen[folder], Date().timeIntervalSince(last) > staleAfter.seconds {
+            } else if let last, Date().timeIntervalSince(last) > staleAfter.seconds {
                 problems.append("\(standing.name): not pulled for \(Int(Date().timeIntervalSince(last))) s")
             }
         }

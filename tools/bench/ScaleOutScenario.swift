@@ -162,6 +162,23 @@ func runScaleOutLoad(
     let lonePeak = peakMemoryMB(pid: lone.processIdentifier)
     stop(lone)
 
+    // The floor under any hub's p99: a pull that presents its push's checkpoint is answered only
+    // once the replica holds the push, so the last pulls wait until one replica has verified and
+    // integrated every commit of the burst. Timed here in process, on one thread, with no HTTP.
+    let floorFolder = try hubFolder(county, copying: hub)
+    defer { try? FileManager.default.removeItem(atPath: floorFolder) }
+    let floorReplica = try Ledger.open(path: floorFolder + "/replica.sqlite", root: nil, key: county.root)
+    let burstRecords = try devices.flatMap { try $0.pushes(now: UInt64(Date().timeIntervalSince1970 * 1000)) }
+    let floorStart = DispatchTime.now().uptimeNanoseconds
+    let floorReport = try floorReplica.importRecords(burstRecords)
+    let floor = Double(DispatchTime.now().uptimeNanoseconds - floorStart) / 1e9
+    guard floorReport.applied == burstRecords.count else {
+        throw BenchError("the floor's replica applied \(floorReport.applied) of \(burstRecords.count) commits")
+    }
+    progress(
+        "scale-out load: one replica verifies and integrates the burst's \(burstRecords.count) commits in \(String(format: "%.2f", floor)) s (the floor under any p99)"
+    )
+
     // Three processes on PostgreSQL behind haproxy: a database of its own for this run.
     let database = "bench_\(UUID().uuidString.prefix(8).lowercased())"
     try runProgram("/usr/bin/psql", [cluster, "-q", "-c", "CREATE DATABASE \(database)"])
@@ -240,6 +257,7 @@ func runScaleOutLoad(
     result.figures["one SQLite hub errors"] = Double(baseline.errors)
     result.figures["one SQLite hub peak RSS MB"] = lonePeak
     result.figures["processes started s"] = setUp
+    result.figures["floor: one replica integrating the burst s"] = floor
     report.add(result)
     return report
 }
