@@ -246,8 +246,14 @@ struct HubCore: Sendable {
         let syncRequest = try SyncWire.decodeRequest(path: request.uri.path, body: body)
         let (replica, isPeer, scopes) = (ledger.syncEngine, configuration.isPeer, identity.readableScopes)
         try requireListedProcessKey()
-        if let follower, let checkpoint = request.uri.queryParameters.get("checkpoint", as: Int64.self) {
-            try await reach(checkpoint, follower)
+        if let text = request.uri.queryParameters.get("checkpoint") {
+            guard let checkpoint = Int64(text), checkpoint >= 0 else {
+                throw HubError(
+                    .badRequest,
+                    "checkpoint \(text.prefix(40)) is not a position of the log; present the one a push answered, or none"
+                )
+            }
+            if let follower { try await reach(checkpoint, follower) }
         }
         let response: SyncResponse
         do {

@@ -408,6 +408,27 @@ import Testing
         }
     }
 
+    /// A checkpoint that is no position of the log is bad input: 400, never ignored.
+    @Test func aCheckpointThatIsNoPositionIsRefused() async throws {
+        try await Self.withCounty(processes: 1) { county, urls, http in
+            let encoded = try SyncWire.encode(.stateDigests([]))
+            for bad in ["abc", "-1", "", "1e3", "99999999999999999999"] {
+                let path = encoded.path + "?checkpoint=\(bad)"
+                let headers = try Self.signed(
+                    path: path,
+                    body: encoded.body,
+                    contentType: encoded.contentType,
+                    key: county.cadreKeys[0]
+                )
+                let refused = try await Self.send(headers, path: path, body: encoded.body, to: urls[0], http: http)
+                #expect(
+                    refused.status == 400 && refused.body.contains("not a position of the log"),
+                    "\(bad): \(refused.body)"
+                )
+            }
+        }
+    }
+
     // MARK: - Convergence
 
     /// Laptops syncing through whichever process the proxy picks, request by request: every
