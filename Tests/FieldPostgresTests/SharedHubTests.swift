@@ -502,6 +502,24 @@ import Testing
         }
     }
 
+    /// Two processes holding the root key write the root's next registry commit at once (two
+    /// consoles, two operators): the second to append finds the place taken, is refused
+    /// (`placeTaken`, which the console shows as 409), and its replica keeps nothing of it.
+    @Test func aRootWriteByAProcessBehindTheLogIsRefusedAndRolledBack() async throws {
+        try await TestPostgres.withDatabase { url in
+            let county = try await County(url: url, processes: 2)
+            defer { county.shutdown() }
+            // The second process has not followed the registry the first wrote.
+            let behind = county.processes[1].ledger
+            let error = await #expect(throws: SharedLogError.self) {
+                try await TestPostgres.blocking { try behind.addDepartments([DepartmentInput(name: "县商务局")]) }
+            }
+            #expect(error?.code == .placeTaken, "\(String(describing: error))")
+            #expect(try behind.replica.feeds().isEmpty, "nothing of the refused write stays")
+            #expect(try await county.processes[1].log.forks().isEmpty, "the root's feed is not forked")
+        }
+    }
+
     // MARK: - Revocation races
 
     /// A device revoked through one process while another, which has not followed the revocation
