@@ -1,5 +1,6 @@
 import FieldCrypto
 import FieldExport
+import FieldHub
 import FieldLedger
 import FieldStore
 import FieldWeb
@@ -298,6 +299,16 @@ extension DashboardPages {
                     "登记在预览之后有了变化，这份文件现在不能导入（\(error.message)），未导入任何内容。",
                     "请重新上传文件并预览。"
                 )
+            } catch let error as SharedLogError where error.code == .placeTaken {
+                // Several hub processes: another one changed the registry at the same moment.
+                try accounts.audit(
+                    user: user.name,
+                    action: "registry_import",
+                    outcome: "refused",
+                    detail: upload.name,
+                    address: address
+                )
+                throw DashboardRefusal(.conflict, "另一个枢纽进程同时改了登记，这份文件未导入。", "请重新上传文件并预览。")
             }
         }
         let name = upload.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""

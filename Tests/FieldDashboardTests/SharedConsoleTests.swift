@@ -1,6 +1,7 @@
 import FieldCrypto
 import FieldExport
 import FieldHub
+import FieldStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -346,6 +347,63 @@ enum TestCluster {
                 )
                 #expect(try second.console.exportJob(id: finished.last!, owner: "a", now: 3000)?.size == bytes.count)
             }
+        }
+    }
+
+    /// Two root processes' consoles change the registry at once: the console whose replica had
+    /// not followed the other's commit is refused with 409 (its write found the root's place
+    /// taken in the log), imports nothing, and says to upload again.
+    @Test func aRegistryImportRacingAnotherProcessIsRefusedWith409() async throws {
+        let county = try ConsoleCounty()
+        try await Self.withProcesses(county) { first, second in
+            func rootReplica(_ process: Process) throws -> Ledger {
+                var options = ReplicaOptions()
+                options.localCommitGate = process.log.localCommitGate
+                return try Ledger.open(path: nil, root: county.root.publicKey, key: county.root, options: options)
+            }
+            let (other, behind) = (try rootReplica(first), try rootReplica(second))
+            _ = try await Self.blocking { try other.addDepartments([DepartmentInput(name: "县商务局")]) }
+            var configuration = second.configuration(county)
+            configuration.ledger = behind
+            let secret = try #require(
+                try await Self.blocking { try second.console.account(named: ConsoleCounty.operator.name)?.totpSecret }
+            )
+            let code = String(
+                format: "%06d",
+                TOTP(secret: secret).compute(date: Date(timeIntervalSince1970: TimeInterval(county.seconds.now)))
+            )
+            try await Self.withBrowsers((first.configuration(county), configuration)) { _, browser in
+                var browser = browser
+                let login = try await browser.login(
+                    ConsoleCounty.operator.name,
+                    ConsoleCounty.operator.password,
+                    code: code
+                )
+                #expect(login.status == .seeOther, "\(login.text)")
+                let csv = Array("单位名称,类型\n县税务二局,县直部门\n".utf8)
+                let preview = try await DashboardRegistryTests.upload(
+                    &browser,
+                    kind: "departments",
+                    name: "单位.csv",
+                    csv
+                )
+                let token = try #require(
+                    preview.text.components(separatedBy: "name=\"token\" value=\"").last?.prefix { $0 != "\"" },
+                    "\(preview.text)"
+                )
+                let csrf = try #require(ConsoleBrowser.csrf(in: preview.text))
+                let refused = try await browser.post(
+                    "/registry/import/commit",
+                    [("csrf", csrf), ("token", String(token))]
+                )
+                #expect(refused.status == .conflict && refused.text.contains("另一个枢纽进程同时改了登记"), "\(refused.text)")
+                #expect(refused.text.contains("请重新上传文件并预览"))
+            }
+            #expect(try behind.registryNames(.department).isEmpty, "nothing imported")
+            let trail = try await Self.blocking {
+                try second.accounts.auditTrail(action: "registry_import", limit: 5, offset: 0).entries
+            }
+            #expect(trail.first?.outcome == "refused")
         }
     }
 
