@@ -45,6 +45,9 @@ public struct DashboardConfiguration: Sendable {
     /// hub process on a shared store gives the store's (the process that redeems a code may be
     /// another one).
     public var storeCode: (@Sendable (SharedEnrollmentCode) throws -> Void)?
+    /// What the hub processes saw of each device, added up in the shared store; nil for the hub's
+    /// own tables.
+    package var deviceActivity: (@Sendable () throws -> [String: DeviceActivity.Delta])?
     public var logger = Logger(label: "fieldlog.dashboard")
     /// Called once the console listens, with its port.
     public var onListening: @Sendable (Int) -> Void = { _ in }
@@ -93,7 +96,8 @@ public func buildDashboard(_ configuration: DashboardConfiguration) throws -> so
         secure: secure,
         files: FileIO(threadPool: threads.read),
         hubURL: configuration.hubURL,
-        storeCode: configuration.storeCode
+        storeCode: configuration.storeCode,
+        deviceActivity: configuration.deviceActivity
     )
     let port = Port()
     let router = Router(context: DashboardContext.self)

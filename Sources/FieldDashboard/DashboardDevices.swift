@@ -202,10 +202,10 @@ extension DashboardPages {
         }
         let isOperator = try context.user.role == .operator
         let revoked = request.uri.queryParameters.get("revoked")
-        let (ledger, now) = (ledger, accounts.clock())
+        let (ledger, now, shared) = (ledger, accounts.clock(), deviceActivity)
         return try await page(context, title: "设备与同步", path: "/devices") {
             let devices = try ledger.registryListing("devices")
-            let activity = try DeviceActivity.stored(in: ledger)
+            let activity = try shared?() ?? DeviceActivity.stored(in: ledger)
             let forks = try ledger.forks()
             let decisions = try ledger.readmissions()
             let forked = Set(forks.filter { $0.excludedFrom != nil }.map(\.author))

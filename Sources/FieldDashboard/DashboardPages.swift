@@ -22,6 +22,8 @@ struct DashboardPages: Sendable {
     var hubURL: @Sendable () -> String? = { nil }
     /// The shared store's keeping of enrollment codes (`DashboardConfiguration.storeCode`).
     var storeCode: (@Sendable (SharedEnrollmentCode) throws -> Void)?
+    /// The shared store's device activity (`DashboardConfiguration.deviceActivity`).
+    var deviceActivity: (@Sendable () throws -> [String: DeviceActivity.Delta])?
 
     /// Rows per page of the ledger and the audit trail.
     static let pageSize = 50

@@ -25,9 +25,11 @@ package final class DeviceActivity: Sendable {
         package var refused: [String: Int] = [:]
         /// The request's signature `created` minus the hub's clock, in seconds, last seen.
         package var skew: Int64?
+
+        package init() {}
     }
 
-    private let pending = Mutex<[Data: Delta]>([:])
+    let pending = Mutex<[Data: Delta]>([:])
     /// Whether this process created the tables already (once, at the first flush with something in it).
     private let migrated = Mutex(false)
 
@@ -162,10 +164,43 @@ package final class DeviceActivity: Sendable {
     }
 }
 
-/// Flushes the hub's device activity every `interval` and once more when the hub stops.
+/// Where several hub processes add up what each saw of the devices (FieldPostgres), so that the
+/// console's 设备与同步 page shows a device's last sync whichever process served it.
+package protocol DeviceActivityStore: Sendable {
+    /// Adds each device's counts to what is stored, in one transaction: counts are summed, the
+    /// last request and last sync are the latest, the skew the one flushed last.
+    func addActivity(_ deltas: [(key: [UInt8], delta: DeviceActivity.Delta)]) async throws
+    /// What every process saw of each device, by public key (hex). Called on the console's
+    /// database threads.
+    func storedActivity() throws -> [String: DeviceActivity.Delta]
+}
+
+extension DeviceActivity {
+    /// Adds what was counted since the last flush to the shared store; kept for the next flush if
+    /// the store cannot be reached.
+    package func flush(to store: any DeviceActivityStore) async throws {
+        let deltas = pending.withLock { pending in
+            defer { pending = [:] }
+            return pending
+        }
+        guard !deltas.isEmpty else { return }
+        do {
+            try await store.addActivity(deltas.map { ([UInt8]($0.key), $0.value) })
+        } catch {
+            pending.withLock { pending in
+                for (key, delta) in deltas { pending[key] = Self.merge(delta, pending[key]) }
+            }
+            throw error
+        }
+    }
+}
+
+/// Flushes the hub's device activity every `interval` and once more when the hub stops: to the
+/// hub's own tables, or to the shared store of several hub processes.
 struct DeviceActivityService: Service {
     let activity: DeviceActivity
     let ledger: Ledger
+    var store: (any DeviceActivityStore)?
     let logger: Logger
     var interval: Duration = .seconds(5)
 
@@ -174,15 +209,18 @@ struct DeviceActivityService: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                service.flush()
+                if Task.isCancelled { break }
+                await service.flush()
             }
         }
-        flush()
+        // The last counts, written even if this task is being cancelled: a task of its own, which
+        // does not inherit the cancellation that would refuse a shared store's call at once.
+        await Task { await service.flush() }.value
     }
 
-    func flush() {
+    func flush() async {
         do {
-            try activity.flush(to: ledger)
+            if let store { try await activity.flush(to: store) } else { try activity.flush(to: ledger) }
         } catch {
             logger.error("device activity not written", metadata: ["error": "\(type(of: error))"])
         }

@@ -33,6 +33,7 @@ package func buildHub(_ configuration: HubConfiguration, threads: HubThreads) ->
             DeviceActivityService(
                 activity: configuration.activity,
                 ledger: configuration.ledger,
+                store: configuration.activityStore,
                 logger: configuration.logger
             ),
         ],

@@ -32,6 +32,9 @@ public struct HubConfiguration: Sendable {
     public var metrics = HubMetrics()
     /// What the hub saw of each device it knows, for the console's 设备与同步 page.
     package var activity = DeviceActivity()
+    /// Where the activity is added up when several hub processes share a store (nil: the hub's
+    /// own tables).
+    package var activityStore: (any DeviceActivityStore)?
     /// True when a laptop serves other laptops: it offers only scopes it may read itself, and keeps
     /// refused commits as evidence like any replica.
     public var isPeer = false

@@ -154,6 +154,10 @@ public final class PostgresSharedLog: SharedLog {
             throw error
         } catch let error as PostgresTransactionError where error.closureError is SharedLogError {
             throw error.closureError as! SharedLogError
+        } catch is CancellationError {
+            // The caller gave up (a request cut off, a service stopping): nothing is wrong with the
+            // store, and its pool is kept.
+            throw SharedLogError(.unavailable, "the call to the shared store was cancelled while \(what)")
         } catch {
             renew(after: used)
             logger.warning("PostgreSQL failed", metadata: ["while": "\(what)", "error": "\(Self.describe(error))"])
@@ -259,6 +263,8 @@ public final class PostgresSharedLog: SharedLog {
         // The console of several hub processes (`hub serve --store … --dashboard`): accounts,
         // sessions, the audit trail, exports and previewed uploads (PostgresConsole).
         ("2-console", PostgresConsole.migration),
+        // What every process saw of each device, added up (PostgresDeviceActivity).
+        ("3-device-activity", activityMigration),
     ]
 
     /// Brings the tables up to date: each migration once, recorded in `fieldlog_migrations`, all

@@ -52,6 +52,7 @@ struct DashboardOptions: ParsableArguments {
             configuration.accounts = DashboardAccounts(store: console)
             configuration.jobs = console
             configuration.storeCode = { record in try waitFor { try await store.addCode(record) } }
+            configuration.deviceActivity = { try store.storedActivity() }
         }
         configuration.host = dashboardHost ?? defaultHost
         configuration.port = dashboardPort

@@ -137,6 +137,7 @@ struct HubCommand: AsyncParsableCommand {
             }
             var configuration = serverConfiguration(ledger: ledger, key: key, host: host, port: port, role: "hub")
             configuration.sharedLog = log
+            configuration.activityStore = log
             configuration.maxLogLag = maxLogLag
             configuration.publicURLs = urls
             configuration.createdWindow = window

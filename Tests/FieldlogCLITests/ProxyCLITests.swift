@@ -125,9 +125,15 @@ extension SharedStoreCLITests {
         let pushed = try await laptops[0].ok(["sync", "--json"]).json as? [String: Any]
         #expect(pushed?["sent"] as? Int == 1)
         for laptop in laptops.dropFirst() {
-            let pulled = try await laptop.ok(["sync", "--json"]).json as? [String: Any]
-            #expect((pulled?["divergentScopes"] as? [Any])?.isEmpty == true)
-            let visits = try await laptop.ok(["visit", "list", "--json"]).json as? [Any]
+            // Another laptop's pull may reach a process that has not yet followed the push (each
+            // follows the log every 200 ms; read-your-writes holds for a sync's own push): it
+            // syncs again until the visit is there, as a cadre would.
+            var visits: [Any]?
+            for _ in 0..<50 where visits?.count != 1 {
+                let pulled = try await laptop.ok(["sync", "--json"]).json as? [String: Any]
+                #expect((pulled?["divergentScopes"] as? [Any])?.isEmpty == true)
+                visits = try await laptop.ok(["visit", "list", "--json"]).json as? [Any]
+            }
             #expect(visits?.count == 1, "the visit reached the other laptops through the proxy")
         }
         var served: [Double] = []

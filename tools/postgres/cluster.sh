@@ -97,7 +97,18 @@ restore)
     tar -xzf "$from/base/pg_wal.tar.gz" -C "$dir/data/pg_wal"
     echo "restore_command = 'cp $from/wal/%f %p'" >>"$dir/data/postgresql.auto.conf"
     touch "$dir/data/recovery.signal"
-    start_copy "$dir"
+    exports=$(start_copy "$dir")
+    # The server takes read-only connections while it replays the archive: the hub processes
+    # start only once it has replayed it all and serves writes.
+    port=$(port_of "$dir")
+    for _ in $(seq 1 600); do
+        state=$(PGPASSWORD=$(cat "$dir/password") "$BIN/psql" -h 127.0.0.1 -p "$port" -U fieldlog -d fieldlog -qAt \
+            -c "SELECT pg_is_in_recovery()" 2>/dev/null || true)
+        [ "$state" = f ] && break
+        sleep 0.1
+    done
+    [ "$state" = f ] || { echo "the restored cluster did not finish its recovery within 60 s" >&2; exit 1; }
+    printf '%s\n' "$exports"
     ;;
 standby)
     # docs/operations.md, "A streaming standby", step 1.
