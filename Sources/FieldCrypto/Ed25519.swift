@@ -28,6 +28,17 @@ public struct PublicKey: Hashable, Sendable, Comparable, CustomStringConvertible
     /// Lowercase hex of the 32 bytes.
     public var hex: String { Hex.encode(bytes) }
 
+    /// The 20 hex digits of `fingerprint`, without its dashes: a folder name, or a fingerprint to
+    /// compare with one a person typed (`fingerprintDigits(typed:)`).
+    public var fingerprintDigits: String { String(fingerprint.filter { $0 != "-" }) }
+
+    /// The digits of a fingerprint as a person may type it (any case, with or without dashes or
+    /// spaces), or nil when it is not 20 hex digits.
+    public static func fingerprintDigits(typed: String) -> String? {
+        let digits = typed.lowercased().filter { $0 != "-" && !$0.isWhitespace }
+        return digits.count == 20 && digits.allSatisfy(\.isHexDigit) ? digits : nil
+    }
+
     /// A short form a person can read aloud and compare: the first 10 bytes of BLAKE2b-256(key),
     /// as five dash-separated groups of four hex digits.
     public var fingerprint: String {

@@ -43,7 +43,7 @@ public final class Federation: Sendable {
 
     /// The county whose root fingerprint (dashes optional) or name is `text`.
     public func county(named text: String) throws(FederationError) -> FederatedCounty {
-        let compact = FederatedCounty.compact(text)
+        let compact = PublicKey.fingerprintDigits(typed: text)
         if let found = counties.first(where: { $0.folderName == compact || $0.name == text }) { return found }
         throw FederationError(
             "no county \(text) is joined here; `fieldlog federation status` lists them by name and root fingerprint"
@@ -70,10 +70,9 @@ public final class Federation: Sendable {
         client: HTTPClient,
         profile: DeadlineProfile = .shandong2115
     ) async throws -> FederatedCounty {
-        let pinned = FederatedCounty.compact(rootFingerprint)
-        guard pinned.count == FederatedCounty.fingerprintDigits, pinned.allSatisfy(\.isHexDigit) else {
+        guard let pinned = PublicKey.fingerprintDigits(typed: rootFingerprint) else {
             throw FederationError(
-                "--root-fingerprint \(rootFingerprint) is not a key fingerprint (\(FederatedCounty.fingerprintDigits) hex digits, dashes optional); ask the county's operator for it"
+                "--root-fingerprint \(rootFingerprint) is not a key fingerprint (20 hex digits, dashes optional); ask the county's operator for it"
             )
         }
         let name = name.trimmingCharacters(in: .whitespaces)
@@ -84,7 +83,7 @@ public final class Federation: Sendable {
         }
         // The hub's key is learnt and compared with the pin before the code is spent.
         let root = try await Enrollment.answeringKey(hub: hub, key: key, client: client)
-        guard FederatedCounty.compact(root.fingerprint) == pinned else {
+        guard root.fingerprintDigits == pinned else {
             throw FederationError(
                 "the hub at \(hub) answers for the county root \(root.fingerprint), not \(rootFingerprint); nothing was kept and the code is unspent: do not trust this hub, tell the county's operator"
             )
@@ -172,13 +171,6 @@ public struct FederatedCounty: Sendable {
     /// The county root's fingerprint.
     public var fingerprint: String { ledger.rootKey.fingerprint }
 
-    /// The hex digits of a fingerprint without its dashes.
-    static let fingerprintDigits = 20
-
-    static func compact(_ fingerprint: String) -> String {
-        fingerprint.lowercased().replacingOccurrences(of: "-", with: "").trimmingCharacters(in: .whitespaces)
-    }
-
     static func open(folder: String, publicKey: PublicKey, profile: DeadlineProfile) throws -> FederatedCounty {
         let folderName = (folder as NSString).lastPathComponent
         let ledger = try Ledger.open(
@@ -188,7 +180,7 @@ public struct FederatedCounty: Sendable {
             signer: nil,
             profile: profile
         )
-        guard compact(ledger.rootKey.fingerprint) == folderName else {
+        guard ledger.rootKey.fingerprintDigits == folderName else {
             throw FederationError(
                 "\(folder) holds the county root \(ledger.rootKey.fingerprint), not the one its folder pins; move it out and join that county again"
             )

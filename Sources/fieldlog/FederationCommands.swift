@@ -268,7 +268,7 @@ private func pullShowingProgress(
 }
 
 /// Runs `body` with an HTTP client, shut down after it whatever happens.
-private func withClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+func withClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
     let client = HTTPTransport.makeClient()
     let result: Result<T, any Error>
     do { result = .success(try await body(client)) } catch { result = .failure(error) }

@@ -268,15 +268,9 @@ struct EnrollCommand: AsyncParsableCommand {
             throw CLIError("no device key yet; run `fieldlog init` first")
         }
         let key = try global.signingKey()
-        let client = HTTPTransport.makeClient()
-        let result: Result<(root: PublicKey, records: [[UInt8]]), any Error>
-        do {
-            result = .success(try await Enrollment.enroll(hub: hub, code: code, label: label, key: key, client: client))
-        } catch {
-            result = .failure(error)
+        let (root, records) = try await withClient { client in
+            try await Enrollment.enroll(hub: hub, code: code, label: label, key: key, client: client)
         }
-        try await client.shutdown()
-        let (root, records) = try result.get()
         if let expected = rootFingerprint, expected.lowercased() != root.fingerprint {
             throw CLIError(
                 "the hub's county root fingerprint is \(root.fingerprint), not \(expected); do not trust this hub, tell the operator"

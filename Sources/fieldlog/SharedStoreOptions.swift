@@ -66,7 +66,9 @@ enum SharedHubReplica {
                 throw CLIError(error.message)
             }
             let logRoot = try author.map { try PublicKey(bytes: $0) }
-            if let rootFingerprint, logRoot?.fingerprint != Self.normalized(rootFingerprint) {
+            if let rootFingerprint,
+                logRoot == nil || logRoot?.fingerprintDigits != PublicKey.fingerprintDigits(typed: rootFingerprint)
+            {
                 throw CLIError(
                     "the shared store's county root (\(logRoot?.fingerprint ?? "none yet")) is not the one given with --root-fingerprint; check the store URL and the fingerprint"
                 )
@@ -86,15 +88,6 @@ enum SharedHubReplica {
             options: options,
             profile: try global.profile()
         )
-    }
-
-    /// A fingerprint as `PublicKey.fingerprint` writes it (lower case, dashes every 4 digits).
-    static func normalized(_ fingerprint: String) -> String {
-        let digits = fingerprint.lowercased().filter(\.isHexDigit)
-        return stride(from: 0, to: digits.count, by: 4).map { start in
-            let from = digits.index(digits.startIndex, offsetBy: start)
-            return String(digits[from..<digits.index(from, offsetBy: min(4, digits.count - start))])
-        }.joined(separator: "-")
     }
 
     /// `$FIELDLOG_STORE`: the shared store of the operator's shell, for `hub serve`, `hub

@@ -32,6 +32,20 @@ import Testing
         )
     }
 
+    /// A fingerprint typed with dashes, spaces or capitals reads as the key's digits; anything but
+    /// 20 hex digits reads as none.
+    @Test func aTypedFingerprintIsReadAsItsDigits() {
+        let key = SigningKey.generate().publicKey
+        let digits = key.fingerprintDigits
+        #expect(digits.count == 20 && !digits.contains("-"))
+        #expect(PublicKey.fingerprintDigits(typed: key.fingerprint) == digits)
+        #expect(PublicKey.fingerprintDigits(typed: " " + key.fingerprint.uppercased() + " ") == digits)
+        #expect(PublicKey.fingerprintDigits(typed: digits) == digits)
+        for bad in ["", "not-a-fingerprint", String(digits.dropLast()), digits + "0", String(digits.dropLast()) + "g"] {
+            #expect(PublicKey.fingerprintDigits(typed: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func wrongLengthsAreRefused() {
         #expect(throws: CryptoError.self) { try PublicKey(bytes: [1, 2, 3]) }
         #expect(throws: CryptoError.self) { try SigningKey(seed: [UInt8](repeating: 0, count: 31)) }

@@ -143,7 +143,11 @@ func runScaleOutLoad(
         _ = try hub.enroll(publicKey: key.publicKey, role: .cadre, cadre: county.cadreNames[index % cadres])
         keys.append((key, index % cadres))
     }
-    let devices = try keys.map { try loadDevice(county, hub: hub, key: $0.0, cadre: $0.1, enterprise: $0.1) }
+    // After every enrollment: the devices' commits name the registry as it is then.
+    let registry = try registrySequence(county, hub)
+    let devices = try keys.map {
+        try loadDevice(county, hub: hub, key: $0.0, cadre: $0.1, enterprise: $0.1, registrySequence: registry)
+    }
     var configuration = HTTPClient.Configuration()
     configuration.connectionPool = .init(
         idleTimeout: .seconds(60),

@@ -445,11 +445,26 @@ func runHubLoad(
         _ = try hub.enroll(publicKey: key.publicKey, role: .cadre, cadre: county.cadreNames[index % cadres])
         more.append(key)
     }
+    let registry = try registrySequence(county, hub)
     let first = try (0..<options.devices).map {
-        try loadDevice(county, hub: hub, key: county.cadreKeys[$0], cadre: $0, enterprise: $0)
+        try loadDevice(
+            county,
+            hub: hub,
+            key: county.cadreKeys[$0],
+            cadre: $0,
+            enterprise: $0,
+            registrySequence: registry
+        )
     }
     let second = try more.enumerated().map {
-        try loadDevice(county, hub: hub, key: $0.element, cadre: $0.offset % cadres, enterprise: $0.offset % cadres)
+        try loadDevice(
+            county,
+            hub: hub,
+            key: $0.element,
+            cadre: $0.offset % cadres,
+            enterprise: $0.offset % cadres,
+            registrySequence: registry
+        )
     }
 
     let (process, announced) = try startFieldlog([
@@ -490,6 +505,11 @@ func runHubLoad(
     return report
 }
 
+/// The head of the county's registry feed, which a device's new commits name.
+func registrySequence(_ county: SyntheticCounty, _ hub: Ledger) throws -> UInt64 {
+    try hub.syncEngine.heads(of: county.root.publicKey)[Commit.registryScope] ?? 0
+}
+
 /// A device of the load scenarios: its key, the enterprise it writes in (one its cadre is linked
 /// to), and the heads of its cadre's scopes, which its pull starts from.
 func loadDevice(
@@ -497,7 +517,8 @@ func loadDevice(
     hub: Ledger,
     key: SigningKey,
     cadre: Int,
-    enterprise: Int
+    enterprise: Int,
+    registrySequence: UInt64
 ) throws
     -> LoadDevice
 {
@@ -513,7 +534,7 @@ func loadDevice(
         heads: try hub.syncEngine.heads(scopes: scopes),
         start: county.feeds[key.publicKey.hex + RegistryIDs.scope(of: county.enterpriseIDs[enterprise])]
             ?? (0, CommitID.zero),
-        registrySequence: try hub.syncEngine.heads(of: county.root.publicKey)[Commit.registryScope] ?? 0
+        registrySequence: registrySequence
     )
 }
 
